@@ -1,0 +1,636 @@
+//===- BbOps.cpp - shape inference, verifiers and costs of bb ops ----------===//
+//
+// Messages name the op's numbered constraint (see BbOps.td) so a user can look
+// it up in docs/dialect/BbDialect.md.
+//
+//===----------------------------------------------------------------------===//
+#include "dialects/bb/BbOps.h"
+
+#include "mlir/Dialect/Traits.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace mlir::bb;
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+static std::string shapeStr(ArrayRef<int64_t> shape) {
+  if (shape.empty())
+    return "[]";
+  std::string s;
+  llvm::raw_string_ostream os(s);
+  os << "[";
+  llvm::interleave(shape, os, "x");
+  os << "]";
+  return s;
+}
+
+static RankedTensorType rankedType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+FailureOr<SmallVector<int64_t>> mlir::bb::broadcastShapes(ArrayRef<int64_t> a,
+                                                          ArrayRef<int64_t> b) {
+  SmallVector<int64_t> result;
+  if (!OpTrait::util::getBroadcastedShape(a, b, result))
+    return failure();
+  return result;
+}
+
+int64_t mlir::bb::windowOutputSize(int64_t in, int64_t kernel, int64_t stride,
+                                   int64_t padBegin, int64_t padEnd,
+                                   int64_t dilation, bool ceilMode) {
+  int64_t span = in + padBegin + padEnd - dilation * (kernel - 1) - 1;
+  if (span < 0)
+    return 0;
+  int64_t out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1;
+  // With ceil_mode a window must start inside the input or the begin padding.
+  if (ceilMode && (out - 1) * stride >= in + padBegin)
+    --out;
+  return out;
+}
+
+/// Normalizes `axis` against `rank`; failure when out of range.
+static FailureOr<int64_t> normalizeAxis(int64_t axis, int64_t rank) {
+  if (axis < -rank || axis >= rank)
+    return failure();
+  return axis < 0 ? axis + rank : axis;
+}
+
+static LogicalResult inferBroadcast(std::optional<Location> loc,
+                                    StringRef opName, ArrayRef<Value> operands,
+                                    Type elementType,
+                                    SmallVectorImpl<Type> &inferred) {
+  SmallVector<int64_t> shape;
+  for (Value v : operands) {
+    auto t = rankedType(v);
+    auto joined = broadcastShapes(shape, t.getShape());
+    if (failed(joined))
+      return emitOptionalError(loc, opName, ": (C2) operand shapes ",
+                               shapeStr(shape), " and ", shapeStr(t.getShape()),
+                               " are not broadcast-compatible");
+    shape = *joined;
+  }
+  inferred.push_back(RankedTensorType::get(shape, elementType));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ConstantOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+                                           Adaptor adaptor,
+                                           SmallVectorImpl<Type> &inferred) {
+  inferred.push_back(adaptor.getValue().getType());
+  return success();
+}
+
+LogicalResult ConstantOp::verify() {
+  auto type = dyn_cast<RankedTensorType>(getValue().getType());
+  if (!type || !type.hasStaticShape())
+    return emitOpError("(C1) value must have a statically shaped tensor type");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Broadcasting elementwise ops
+//===----------------------------------------------------------------------===//
+
+#define BB_BROADCAST_BINARY_INFER(OP)                                          \
+  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
+                                     std::optional<Location> loc,              \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &inferred) {        \
+    Type lhsElt = getElementTypeOrSelf(adaptor.getLhs().getType());            \
+    Type rhsElt = getElementTypeOrSelf(adaptor.getRhs().getType());            \
+    if (lhsElt != rhsElt)                                                      \
+      return emitOptionalError(loc, OP::getOperationName(),                    \
+                               ": (C1) operand element types differ: ",        \
+                               lhsElt, " vs ", rhsElt);                        \
+    return inferBroadcast(loc, OP::getOperationName(),                         \
+                          {adaptor.getLhs(), adaptor.getRhs()}, lhsElt,        \
+                          inferred);                                           \
+  }
+BB_BROADCAST_BINARY_INFER(AddOp)
+BB_BROADCAST_BINARY_INFER(SubOp)
+BB_BROADCAST_BINARY_INFER(MulOp)
+BB_BROADCAST_BINARY_INFER(DivOp)
+BB_BROADCAST_BINARY_INFER(PowOp)
+#undef BB_BROADCAST_BINARY_INFER
+
+LogicalResult CompareOp::inferReturnTypes(MLIRContext *context,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  Type lhsElt = getElementTypeOrSelf(adaptor.getLhs().getType());
+  Type rhsElt = getElementTypeOrSelf(adaptor.getRhs().getType());
+  if (lhsElt != rhsElt)
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) operand element types differ: ", lhsElt,
+                             " vs ", rhsElt);
+  return inferBroadcast(loc, getOperationName(),
+                        {adaptor.getLhs(), adaptor.getRhs()},
+                        IntegerType::get(context, 1), inferred);
+}
+
+LogicalResult SelectOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  Type t = getElementTypeOrSelf(adaptor.getOnTrue().getType());
+  Type f = getElementTypeOrSelf(adaptor.getOnFalse().getType());
+  if (t != f)
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) branch element types differ: ", t, " vs ",
+                             f);
+  return inferBroadcast(
+      loc, getOperationName(),
+      {adaptor.getCondition(), adaptor.getOnTrue(), adaptor.getOnFalse()}, t,
+      inferred);
+}
+
+//===----------------------------------------------------------------------===//
+// MatMulOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto lhs = rankedType(adaptor.getLhs());
+  auto rhs = rankedType(adaptor.getRhs());
+  if (lhs.getRank() < 2 || rhs.getRank() < 2)
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) operands must have rank >= 2, got ",
+                             shapeStr(lhs.getShape()), " and ",
+                             shapeStr(rhs.getShape()));
+  if (lhs.getElementType() != rhs.getElementType())
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) operand element types differ");
+  int64_t lr = lhs.getRank(), rr = rhs.getRank();
+  bool ta = adaptor.getTransposeLhs(), tb = adaptor.getTransposeRhs();
+  int64_t m = lhs.getDimSize(ta ? lr - 1 : lr - 2);
+  int64_t k1 = lhs.getDimSize(ta ? lr - 2 : lr - 1);
+  int64_t k2 = rhs.getDimSize(tb ? rr - 1 : rr - 2);
+  int64_t n = rhs.getDimSize(tb ? rr - 2 : rr - 1);
+  if (k1 != k2)
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C2) contracted dimensions differ: ", k1,
+                             " vs ", k2, " (shapes ", shapeStr(lhs.getShape()),
+                             " and ", shapeStr(rhs.getShape()), ")");
+  auto batch = broadcastShapes(lhs.getShape().drop_back(2),
+                               rhs.getShape().drop_back(2));
+  if (failed(batch))
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C3) batch dimensions are not "
+                             "broadcast-compatible");
+  SmallVector<int64_t> shape = *batch;
+  shape.push_back(m);
+  shape.push_back(n);
+  inferred.push_back(RankedTensorType::get(shape, lhs.getElementType()));
+  return success();
+}
+
+int64_t MatMulOp::getContractionSize() {
+  auto lhs = rankedType(getLhs());
+  return lhs.getDimSize(getTransposeLhs() ? lhs.getRank() - 2
+                                          : lhs.getRank() - 1);
+}
+
+int64_t MatMulOp::getFlops() {
+  return 2 * rankedType(getOutput()).getNumElements() * getContractionSize();
+}
+
+//===----------------------------------------------------------------------===//
+// ConvOp and pooling
+//===----------------------------------------------------------------------===//
+
+/// Checks window attributes and computes spatial output sizes (C2, C3/C5).
+static LogicalResult
+inferWindow(std::optional<Location> loc, StringRef opName,
+            ArrayRef<int64_t> inShape, ArrayRef<int64_t> kernel,
+            ArrayRef<int64_t> strides, ArrayRef<int64_t> pads,
+            ArrayRef<int64_t> dilations, bool ceilMode, StringRef sizeRule,
+            SmallVectorImpl<int64_t> &outSpatial) {
+  size_t n = inShape.size() - 2;
+  if (kernel.size() != n || strides.size() != n || pads.size() != 2 * n ||
+      dilations.size() != n)
+    return emitOptionalError(loc, opName,
+                             ": (C2) window attributes must have one entry "
+                             "per spatial dimension (",
+                             n, ") and pads two");
+  for (size_t i = 0; i < n; ++i) {
+    if (strides[i] <= 0 || dilations[i] <= 0 || kernel[i] <= 0 ||
+        pads[i] < 0 || pads[n + i] < 0)
+      return emitOptionalError(loc, opName,
+                               ": (C2) strides, dilations and kernel sizes "
+                               "must be positive and pads non-negative");
+    int64_t o = windowOutputSize(inShape[2 + i], kernel[i], strides[i],
+                                 pads[i], pads[n + i], dilations[i], ceilMode);
+    if (o <= 0)
+      return emitOptionalError(loc, opName, ": ", sizeRule,
+                               " output spatial dimension ", i,
+                               " would be empty (input ", shapeStr(inShape),
+                               ")");
+    outSpatial.push_back(o);
+  }
+  return success();
+}
+
+LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
+                                       std::optional<Location> loc,
+                                       Adaptor adaptor,
+                                       SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  auto w = rankedType(adaptor.getWeight());
+  if (in.getRank() < 3 || in.getRank() != w.getRank())
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) input ", shapeStr(in.getShape()),
+                             " and weight ", shapeStr(w.getShape()),
+                             " must have the same rank >= 3");
+  int64_t group = adaptor.getGroup();
+  int64_t c = in.getDimSize(1), f = w.getDimSize(0);
+  if (group <= 0 || c % group || f % group || w.getDimSize(1) != c / group)
+    return emitOptionalError(loc, getOperationName(), ": (C3) group ", group,
+                             " does not fit ", c, " input channels, ", f,
+                             " filters and weight ", shapeStr(w.getShape()));
+  if (Value bias = adaptor.getBias()) {
+    auto b = rankedType(bias);
+    if (b.getRank() != 1 || b.getDimSize(0) != f)
+      return emitOptionalError(loc, getOperationName(), ": (C4) bias shape ",
+                               shapeStr(b.getShape()), " is not [", f, "]");
+  }
+  SmallVector<int64_t> shape = {in.getDimSize(0), f};
+  if (failed(inferWindow(loc, getOperationName(), in.getShape(),
+                         w.getShape().drop_front(2), adaptor.getStrides(),
+                         adaptor.getPads(), adaptor.getDilations(),
+                         /*ceilMode=*/false, "(C5)", shape)))
+    return failure();
+  inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+int64_t ConvOp::getFlops() {
+  auto w = rankedType(getWeight());
+  int64_t perOutput = 1;
+  for (int64_t d : w.getShape().drop_front(1))
+    perOutput *= d;
+  return 2 * rankedType(getOutput()).getNumElements() * perOutput;
+}
+
+template <typename PoolAdaptor>
+static LogicalResult inferPool(std::optional<Location> loc, StringRef opName,
+                               PoolAdaptor adaptor,
+                               SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  if (in.getRank() < 3)
+    return emitOptionalError(loc, opName, ": (C1) input ",
+                             shapeStr(in.getShape()), " must have rank >= 3");
+  SmallVector<int64_t> ones(in.getRank() - 2, 1);
+  SmallVector<int64_t> shape = {in.getDimSize(0), in.getDimSize(1)};
+  ArrayRef<int64_t> kernel = adaptor.getKernelShape();
+  ArrayRef<int64_t> pads = adaptor.getPads();
+  size_t n = kernel.size();
+  if (pads.size() == 2 * n)
+    for (size_t i = 0; i < n; ++i)
+      if (pads[i] >= kernel[i] || pads[n + i] >= kernel[i])
+        return emitOptionalError(loc, opName,
+                                 ": (C2) pads must be smaller than the kernel");
+  if (failed(inferWindow(loc, opName, in.getShape(), kernel,
+                         adaptor.getStrides(), pads, ones,
+                         adaptor.getCeilMode(), "(C3)", shape)))
+    return failure();
+  inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+LogicalResult MaxPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  return inferPool(loc, getOperationName(), adaptor, inferred);
+}
+
+LogicalResult AvgPoolOp::inferReturnTypes(MLIRContext *,
+                                          std::optional<Location> loc,
+                                          Adaptor adaptor,
+                                          SmallVectorImpl<Type> &inferred) {
+  return inferPool(loc, getOperationName(), adaptor, inferred);
+}
+
+static int64_t poolFlops(Value output, ArrayRef<int64_t> kernel) {
+  int64_t window = 1;
+  for (int64_t k : kernel)
+    window *= k;
+  return rankedType(output).getNumElements() * window;
+}
+int64_t MaxPoolOp::getFlops() { return poolFlops(getOutput(), getKernelShape()); }
+int64_t AvgPoolOp::getFlops() { return poolFlops(getOutput(), getKernelShape()); }
+
+//===----------------------------------------------------------------------===//
+// Normalization and softmax
+//===----------------------------------------------------------------------===//
+
+LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  if (in.getRank() < 2)
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) input must have rank >= 2");
+  int64_t c = in.getDimSize(1);
+  for (Value v : {adaptor.getScale(), adaptor.getBias(), adaptor.getMean(),
+                  adaptor.getVariance()}) {
+    auto t = rankedType(v);
+    if (t.getRank() != 1 || t.getDimSize(0) != c)
+      return emitOptionalError(loc, getOperationName(),
+                               ": (C2) per-channel operand shape ",
+                               shapeStr(t.getShape()), " is not [", c, "]");
+  }
+  inferred.push_back(in);
+  return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  auto axis = normalizeAxis(adaptor.getAxis(), in.getRank());
+  if (failed(axis))
+    return emitOptionalError(loc, getOperationName(), ": (C1) axis ",
+                             adaptor.getAxis(), " is out of range for rank ",
+                             in.getRank());
+  ArrayRef<int64_t> normalized = in.getShape().drop_front(*axis);
+  for (Value v : {adaptor.getScale(), adaptor.getBias()}) {
+    if (!v)
+      continue;
+    auto t = rankedType(v);
+    if (t.getShape() != normalized)
+      return emitOptionalError(loc, getOperationName(), ": (C2) scale/bias shape ",
+                               shapeStr(t.getShape()),
+                               " is not the normalized shape ",
+                               shapeStr(normalized));
+  }
+  inferred.push_back(in);
+  return success();
+}
+
+int64_t LayerNormOp::getNormalizedAxis() {
+  return *normalizeAxis(getAxis(), rankedType(getInput()).getRank());
+}
+
+// mean, variance, normalize, scale, shift: about 8 operations per element.
+int64_t LayerNormOp::getFlops() {
+  return 8 * rankedType(getOutput()).getNumElements();
+}
+
+#define BB_SOFTMAX_METHODS(OP)                                                 \
+  LogicalResult OP::verify() {                                                 \
+    if (failed(normalizeAxis(getAxis(), getInput().getType().getRank())))      \
+      return emitOpError("(C1) axis ")                                         \
+             << getAxis() << " is out of range for rank "                      \
+             << getInput().getType().getRank();                                \
+    return success();                                                          \
+  }                                                                            \
+  int64_t OP::getNormalizedAxis() {                                            \
+    return *normalizeAxis(getAxis(), getInput().getType().getRank());          \
+  }                                                                            \
+  /* max, subtract, exp, sum, divide */                                        \
+  int64_t OP::getFlops() {                                                     \
+    return 5 * getOutput().getType().getNumElements();                         \
+  }
+BB_SOFTMAX_METHODS(SoftmaxOp)
+BB_SOFTMAX_METHODS(LogSoftmaxOp)
+#undef BB_SOFTMAX_METHODS
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+template <typename ReduceAdaptor>
+static LogicalResult inferReduce(std::optional<Location> loc, StringRef opName,
+                                 ReduceAdaptor adaptor,
+                                 SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> axes = adaptor.getAxes();
+  for (size_t i = 0; i < axes.size(); ++i)
+    if (axes[i] < 0 || axes[i] >= in.getRank() || (i && axes[i] <= axes[i - 1]))
+      return emitOptionalError(loc, opName,
+                               ": (C1) axes must be sorted, unique and in "
+                               "[0, ",
+                               in.getRank(), ")");
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < in.getRank(); ++d) {
+    if (!llvm::is_contained(axes, d))
+      shape.push_back(in.getDimSize(d));
+    else if (adaptor.getKeepdims())
+      shape.push_back(1);
+  }
+  inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+#define BB_REDUCE_INFER(OP)                                                    \
+  LogicalResult OP::inferReturnTypes(MLIRContext *,                            \
+                                     std::optional<Location> loc,              \
+                                     Adaptor adaptor,                          \
+                                     SmallVectorImpl<Type> &inferred) {        \
+    return inferReduce(loc, getOperationName(), adaptor, inferred);            \
+  }
+BB_REDUCE_INFER(ReduceSumOp)
+BB_REDUCE_INFER(ReduceMeanOp)
+BB_REDUCE_INFER(ReduceMaxOp)
+#undef BB_REDUCE_INFER
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  auto data = rankedType(adaptor.getData());
+  auto indices = rankedType(adaptor.getIndices());
+  int64_t axis = adaptor.getAxis();
+  if (axis < 0 || axis >= data.getRank())
+    return emitOptionalError(loc, getOperationName(), ": (C1) axis ", axis,
+                             " is out of range for rank ", data.getRank());
+  SmallVector<int64_t> shape(data.getShape().take_front(axis));
+  llvm::append_range(shape, indices.getShape());
+  llvm::append_range(shape, data.getShape().drop_front(axis + 1));
+  inferred.push_back(RankedTensorType::get(shape, data.getElementType()));
+  return success();
+}
+
+LogicalResult ReshapeOp::verify() {
+  auto in = getInput().getType(), out = getOutput().getType();
+  if (in.getElementType() != out.getElementType() ||
+      in.getNumElements() != out.getNumElements())
+    return emitOpError("(C1) cannot reshape ")
+           << in << " to " << out
+           << ": element type and element count must be kept";
+  return success();
+}
+
+LogicalResult TransposeOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> perm = adaptor.getPermutation();
+  SmallVector<bool> seen(in.getRank(), false);
+  bool valid = static_cast<int64_t>(perm.size()) == in.getRank();
+  for (int64_t p : perm) {
+    if (!valid || p < 0 || p >= in.getRank() || seen[p]) {
+      valid = false;
+      break;
+    }
+    seen[p] = true;
+  }
+  if (!valid)
+    return emitOptionalError(loc, getOperationName(), ": (C1) permutation ",
+                             shapeStr(perm), " is not a permutation of [0, ",
+                             in.getRank(), ")");
+  SmallVector<int64_t> shape;
+  for (int64_t p : perm)
+    shape.push_back(in.getDimSize(p));
+  inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  ValueRange inputs = adaptor.getInputs();
+  if (inputs.empty())
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) needs at least one input");
+  auto first = rankedType(inputs.front());
+  int64_t axis = adaptor.getAxis();
+  if (axis < 0 || axis >= first.getRank())
+    return emitOptionalError(loc, getOperationName(), ": (C2) axis ", axis,
+                             " is out of range for rank ", first.getRank());
+  SmallVector<int64_t> shape(first.getShape());
+  shape[axis] = 0;
+  for (Value v : inputs) {
+    auto t = rankedType(v);
+    if (t.getRank() != first.getRank() ||
+        t.getElementType() != first.getElementType())
+      return emitOptionalError(loc, getOperationName(),
+                               ": (C1) inputs differ in rank or element type");
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != axis && t.getDimSize(d) != first.getDimSize(d))
+        return emitOptionalError(loc, getOperationName(), ": (C3) input ",
+                                 shapeStr(t.getShape()), " does not match ",
+                                 shapeStr(first.getShape()),
+                                 " outside axis ", axis);
+    shape[axis] += t.getDimSize(axis);
+  }
+  inferred.push_back(RankedTensorType::get(shape, first.getElementType()));
+  return success();
+}
+
+LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
+                                        std::optional<Location> loc,
+                                        Adaptor adaptor,
+                                        SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  ArrayRef<int64_t> starts = adaptor.getStarts(), limits = adaptor.getLimits(),
+                    strides = adaptor.getStrides();
+  int64_t rank = in.getRank();
+  if (static_cast<int64_t>(starts.size()) != rank ||
+      static_cast<int64_t>(limits.size()) != rank ||
+      static_cast<int64_t>(strides.size()) != rank)
+    return emitOptionalError(loc, getOperationName(),
+                             ": (C1) starts, limits and strides need ", rank,
+                             " entries");
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t s = starts[d], l = limits[d], st = strides[d], n = in.getDimSize(d);
+    bool ok = st > 0 ? (0 <= s && s <= l && l <= n)
+                     : (st < 0 && -1 <= l && l <= s && s < n);
+    if (!ok)
+      return emitOptionalError(loc, getOperationName(), ": (C2) dimension ", d,
+                               " of size ", n, " cannot be sliced from ", s,
+                               " to ", l, " by ", st);
+    shape.push_back(st > 0 ? (l - s + st - 1) / st : (s - l - st - 1) / -st);
+  }
+  inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
+  return success();
+}
+
+LogicalResult BroadcastToOp::verify() {
+  auto in = getInput().getType(), out = getOutput().getType();
+  auto joined = broadcastShapes(in.getShape(), out.getShape());
+  if (in.getElementType() != out.getElementType() || failed(joined) ||
+      ArrayRef<int64_t>(*joined) != out.getShape())
+    return emitOpError("(C1) ") << in << " does not broadcast to " << out;
+  return success();
+}
+
+LogicalResult TriluOp::verify() {
+  if (getInput().getType().getRank() < 2)
+    return emitOpError("(C1) input must have rank >= 2");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Canonicalization patterns
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// reshape(reshape(x)) -> reshape(x)
+struct FoldReshapeChain : OpRewritePattern<ReshapeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(ReshapeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<ReshapeOp>();
+    if (!producer)
+      return failure();
+    rewriter.replaceOpWithNewOp<ReshapeOp>(op, op.getType(),
+                                           producer.getInput());
+    return success();
+  }
+};
+
+/// transpose(transpose(x, p), q) -> transpose(x, p o q)
+struct ComposeTransposes : OpRewritePattern<TransposeOp> {
+  using OpRewritePattern::OpRewritePattern;
+  LogicalResult matchAndRewrite(TransposeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto producer = op.getInput().getDefiningOp<TransposeOp>();
+    if (!producer)
+      return failure();
+    ArrayRef<int64_t> inner = producer.getPermutation();
+    SmallVector<int64_t> composed;
+    for (int64_t p : op.getPermutation())
+      composed.push_back(inner[p]);
+    rewriter.replaceOpWithNewOp<TransposeOp>(op, producer.getInput(),
+                                             composed);
+    return success();
+  }
+};
+} // namespace
+
+void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                            MLIRContext *context) {
+  results.add<FoldReshapeChain>(context);
+}
+
+void TransposeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                              MLIRContext *context) {
+  results.add<ComposeTransposes>(context);
+}
+
+#define GET_OP_CLASSES
+#include "dialects/bb/BbOps.cpp.inc"

@@ -1,0 +1,632 @@
+//===- BbOps.td - ops of the bb dialect --------------------*- tablegen -*-===//
+//
+// Each op's semantics are written down once, here; its constraints are numbered
+// (C1, C2, ...) and the verifier's messages and the negative lit tests in
+// test/dialect/ name the constraint they check.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BB_OPS_TD
+#define BB_OPS_TD
+
+include "dialects/bb/BbDialect.td"
+include "dialects/bb/BbInterfaces.td"
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+
+//===----------------------------------------------------------------------===//
+// Type constraints
+//===----------------------------------------------------------------------===//
+
+def Bb_Tensor : RankedTensorOf<[AnyFloat, AnySignlessInteger, AnyUnsignedInteger]>;
+def Bb_FloatTensor : RankedTensorOf<[AnyFloat]>;
+def Bb_IndexTensor : RankedTensorOf<[I32, I64]>;
+def Bb_BoolTensor : RankedTensorOf<[I1]>;
+
+//===----------------------------------------------------------------------===//
+// Base classes
+//===----------------------------------------------------------------------===//
+
+class Bb_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Bb_Dialect, mnemonic, !listconcat(traits, [Pure, Bb_CostOpInterface])>;
+
+// y = f(x) elementwise; the result has the operand's type.
+class Bb_UnaryOp<string mnemonic, string formula, list<Trait> traits = []>
+    : Bb_Op<mnemonic, !listconcat(traits,
+          [Elementwise, SameOperandsAndResultType, InferTypeOpInterface])> {
+  let summary = "elementwise " # formula;
+  let arguments = (ins Bb_FloatTensor:$input);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasFolder = 1;
+}
+
+// z = f(x, y) elementwise with NumPy broadcasting of the operands.
+class Bb_BroadcastBinaryOp<string mnemonic, string formula,
+                           list<Trait> traits = []>
+    : Bb_Op<mnemonic, !listconcat(traits, [InferTypeOpAdaptor])> {
+  let summary = "elementwise " # formula # " with broadcasting";
+  let description = [{
+    Computes `}] # formula # [{` elementwise. The operand shapes are broadcast
+    against each other (NumPy rules); the result has the broadcast shape and
+    the operands' element type.
+
+    Constraints:
+    - (C1) `lhs` and `rhs` have the same element type.
+    - (C2) their shapes are broadcast-compatible.
+
+    Example:
+    ```mlir
+    %z = bb.}] # mnemonic # [{ %x, %b : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$lhs, Bb_Tensor:$rhs);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def Bb_ConstantOp : Bb_Op<"constant", [ConstantLike, InferTypeOpAdaptor]> {
+  let summary = "a tensor constant or a model weight";
+  let description = [{
+    Produces the tensor `value`. Small constants are dense attributes; model
+    weights are `dense_resource` blobs that point at the bytes of the ONNX file
+    (or its external data file) without copying them into the IR.
+
+    Constraints:
+    - (C1) `value` has a ranked tensor type with a static shape.
+
+    Example:
+    ```mlir
+    %c = bb.constant dense<[1.0, 2.0]> : tensor<2xf32>
+    %w = bb.constant dense_resource<fc1.weight> : tensor<64x32xf32>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "attr-dict $value";
+  let hasFolder = 1;
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+    int64_t getBytesRead() { return 0; }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise unary
+//===----------------------------------------------------------------------===//
+
+def Bb_NegOp : Bb_UnaryOp<"neg", "negation `-x`"> {
+  let description = [{ `y = -x`. Example: `%y = bb.neg %x : tensor<4xf32>` }];
+}
+def Bb_AbsOp : Bb_UnaryOp<"abs", "absolute value `|x|`"> {
+  let description = [{ `y = |x|`. Example: `%y = bb.abs %x : tensor<4xf32>` }];
+}
+def Bb_SqrtOp : Bb_UnaryOp<"sqrt", "square root"> {
+  let description = [{ `y = sqrt(x)` (NaN for negative x). Example: `%y = bb.sqrt %x : tensor<4xf32>` }];
+}
+def Bb_ExpOp : Bb_UnaryOp<"exp", "exponential"> {
+  let description = [{ `y = e^x`. Example: `%y = bb.exp %x : tensor<4xf32>` }];
+}
+def Bb_LogOp : Bb_UnaryOp<"log", "natural logarithm"> {
+  let description = [{ `y = ln(x)`. Example: `%y = bb.log %x : tensor<4xf32>` }];
+}
+def Bb_ErfOp : Bb_UnaryOp<"erf", "Gauss error function"> {
+  let description = [{ `y = erf(x)`. Example: `%y = bb.erf %x : tensor<4xf32>` }];
+}
+def Bb_TanhOp : Bb_UnaryOp<"tanh", "hyperbolic tangent"> {
+  let description = [{ `y = tanh(x)`. Example: `%y = bb.tanh %x : tensor<4xf32>` }];
+}
+def Bb_SigmoidOp : Bb_UnaryOp<"sigmoid", "logistic sigmoid"> {
+  let description = [{ `y = 1 / (1 + e^-x)`. Example: `%y = bb.sigmoid %x : tensor<4xf32>` }];
+}
+def Bb_ReluOp : Bb_UnaryOp<"relu", "rectified linear unit"> {
+  let description = [{ `y = max(x, 0)`. Example: `%y = bb.relu %x : tensor<4xf32>` }];
+}
+def Bb_HardSwishOp : Bb_UnaryOp<"hard_swish", "hard swish"> {
+  let description = [{
+    `y = x * max(0, min(1, x / 6 + 1/2))`, as ONNX HardSwish and MobileNetV3.
+    Example: `%y = bb.hard_swish %x : tensor<4xf32>`
+  }];
+}
+def Bb_HardSigmoidOp : Bb_UnaryOp<"hard_sigmoid", "hard sigmoid"> {
+  let description = [{
+    `y = max(0, min(1, alpha * x + beta))`.
+    Example: `%y = bb.hard_sigmoid %x {alpha = 0.2 : f32, beta = 0.5 : f32} : tensor<4xf32>`
+  }];
+  let arguments = (ins Bb_FloatTensor:$input,
+                       DefaultValuedAttr<F32Attr, "0.2">:$alpha,
+                       DefaultValuedAttr<F32Attr, "0.5">:$beta);
+}
+def Bb_GeluOp : Bb_UnaryOp<"gelu", "Gaussian error linear unit"> {
+  let description = [{
+    `y = x/2 * (1 + erf(x / sqrt(2)))`; with `approximation = tanh`,
+    `y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`. The importer
+    recognizes the erf form that exporters write as five ONNX nodes.
+    Example: `%y = bb.gelu %x {approximation = #bb<approximation tanh>} : tensor<4xf32>`
+  }];
+  let arguments = (ins Bb_FloatTensor:$input,
+      DefaultValuedAttr<Bb_GeluApproximationAttr,
+                        "::mlir::bb::GeluApproximation::none">:$approximation);
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise binary, comparison, selection, conversion
+//===----------------------------------------------------------------------===//
+
+def Bb_AddOp : Bb_BroadcastBinaryOp<"add", "`lhs + rhs`", [Commutative]>;
+def Bb_SubOp : Bb_BroadcastBinaryOp<"sub", "`lhs - rhs`">;
+def Bb_MulOp : Bb_BroadcastBinaryOp<"mul", "`lhs * rhs`", [Commutative]>;
+def Bb_DivOp : Bb_BroadcastBinaryOp<"div", "`lhs / rhs` (integers truncate toward zero)">;
+def Bb_PowOp : Bb_BroadcastBinaryOp<"pow", "`lhs ^ rhs`">;
+
+def Bb_CompareOp : Bb_Op<"compare", [InferTypeOpAdaptor]> {
+  let summary = "elementwise comparison with broadcasting";
+  let description = [{
+    Compares `lhs` and `rhs` elementwise under `predicate`; the result is an
+    `i1` tensor of the broadcast shape.
+
+    Constraints:
+    - (C1) `lhs` and `rhs` have the same element type.
+    - (C2) their shapes are broadcast-compatible.
+
+    Example:
+    ```mlir
+    %m = bb.compare eq, %a, %b : tensor<4x4xi64>, tensor<4x4xi64> -> tensor<4x4xi1>
+    ```
+  }];
+  let arguments = (ins Bb_ComparePredicateAttr:$predicate, Bb_Tensor:$lhs,
+                       Bb_Tensor:$rhs);
+  let results = (outs Bb_BoolTensor:$output);
+  let assemblyFormat = "$predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def Bb_SelectOp : Bb_Op<"select", [InferTypeOpAdaptor]> {
+  let summary = "elementwise choice by a condition, with broadcasting";
+  let description = [{
+    `output = condition ? on_true : on_false` elementwise (ONNX Where); the three
+    operand shapes broadcast together.
+
+    Constraints:
+    - (C1) `on_true` and `on_false` have the same element type.
+    - (C2) the three shapes are broadcast-compatible.
+
+    Example:
+    ```mlir
+    %y = bb.select %mask, %x, %ninf : tensor<1x1x8x8xi1>, tensor<2x4x8x8xf32>, tensor<f32> -> tensor<2x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_BoolTensor:$condition, Bb_Tensor:$on_true,
+                       Bb_Tensor:$on_false);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$condition `,` $on_true `,` $on_false attr-dict `:` type($condition) `,` type($on_true) `,` type($on_false) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def Bb_ConvertOp : Bb_Op<"convert", [Elementwise, SameOperandsAndResultShape]> {
+  let summary = "elementwise element-type conversion";
+  let description = [{
+    Converts each element to the result's element type (ONNX Cast): floats
+    round to nearest even, float to integer truncates toward zero, to `i1` is
+    `x != 0`.
+
+    Example:
+    ```mlir
+    %y = bb.convert %x : tensor<4xi64> -> tensor<4xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions
+//===----------------------------------------------------------------------===//
+
+def Bb_MatMulOp : Bb_Op<"matmul", [InferTypeOpAdaptor]> {
+  let summary = "batched matrix product with broadcasting batch dimensions";
+  let description = [{
+    `output[b..., m, n] = sum_k lhs[b..., m, k] * rhs[b..., k, n]`, where
+    `transpose_lhs` / `transpose_rhs` swap the last two dimensions of that
+    operand first. Batch dimensions (all but the last two) broadcast (NumPy
+    rules). ONNX Gemm imports as a `bb.matmul` with `transpose_rhs` (Linear
+    layers) followed by a `bb.add` of the bias.
+
+    Constraints:
+    - (C1) both operands have rank >= 2 and the same element type.
+    - (C2) the contracted dimensions are equal.
+    - (C3) the batch dimensions are broadcast-compatible.
+
+    Example:
+    ```mlir
+    %y = bb.matmul %x, %w {transpose_rhs} : tensor<8x64xf32>, tensor<32x64xf32> -> tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$lhs, Bb_Tensor:$rhs,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+  let extraClassDeclaration = [{
+    int64_t getFlops();
+    /// The contracted (K) dimension size.
+    int64_t getContractionSize();
+  }];
+}
+
+def Bb_ConvOp : Bb_Op<"conv", [InferTypeOpAdaptor]> {
+  let summary = "grouped N-d convolution, channels first";
+  let description = [{
+    Convolution of `input` [N, C, D1, ...] with `weight` [F, C/group, K1, ...]
+    into [N, F, O1, ...] where
+    `Oi = floor((Di + pad_begin_i + pad_end_i - dilation_i*(Ki-1) - 1) / stride_i) + 1`,
+    plus `bias` [F] when present (ONNX Conv; `group = C` is depthwise).
+    `pads` lists all begin pads, then all end pads.
+
+    Constraints:
+    - (C1) input and weight have the same rank >= 3.
+    - (C2) `strides`, `dilations` have one entry per spatial dimension and
+      `pads` two; strides and dilations are positive, pads non-negative.
+    - (C3) `group` divides C and F, and `weight` dim 1 is C / group.
+    - (C4) `bias`, when present, has shape [F].
+    - (C5) every output spatial size is positive.
+
+    Example:
+    ```mlir
+    %y = bb.conv %x, %w, %b {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>,
+           dilations = array<i64: 1, 1>, group = 1 : i64}
+         : (tensor<1x3x32x32xf32>, tensor<16x3x3x3xf32>, tensor<16xf32>) -> tensor<1x16x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$input, Bb_FloatTensor:$weight,
+                       Optional<Bb_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    int64_t getFlops();
+  }];
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling and normalization
+//===----------------------------------------------------------------------===//
+
+class Bb_PoolOp<string mnemonic, string what> : Bb_Op<mnemonic, [InferTypeOpAdaptor]> {
+  let summary = what # " pooling over the spatial dimensions";
+  let description = [{
+    Slides a `kernel_shape` window with `strides` and `pads` (all begin pads,
+    then all end pads) over [N, C, D1, ...] and takes the }] # what # [{ of each
+    window. Output sizes as for `bb.conv` (with `ceil_mode`, rounded up, and a
+    window that starts in the end padding is dropped).
+
+    Constraints:
+    - (C1) the input has rank >= 3.
+    - (C2) `kernel_shape` and `strides` have one positive entry per spatial
+      dimension and `pads` two non-negative ones; each pad is smaller than
+      the kernel.
+    - (C3) every output spatial size is positive.
+
+    Example:
+    ```mlir
+    %y = bb.}] # mnemonic # [{ %x {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>,
+           pads = array<i64: 1, 1, 1, 1>} : tensor<1x16x32x32xf32> -> tensor<1x16x16x16xf32>
+    ```
+  }];
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let extraClassDeclaration = [{
+    int64_t getFlops();
+  }];
+}
+
+def Bb_MaxPoolOp : Bb_PoolOp<"max_pool", "maximum"> {
+  let arguments = (ins Bb_FloatTensor:$input, DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       UnitAttr:$ceil_mode);
+}
+
+def Bb_AvgPoolOp : Bb_PoolOp<"avg_pool", "average"> {
+  let arguments = (ins Bb_FloatTensor:$input, DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       UnitAttr:$ceil_mode, UnitAttr:$count_include_pad);
+}
+
+def Bb_BatchNormOp : Bb_Op<"batch_norm", [InferTypeOpAdaptor]> {
+  let summary = "batch normalization with running statistics (inference)";
+  let description = [{
+    `y = (x - mean[c]) / sqrt(variance[c] + epsilon) * scale[c] + bias[c]` for
+    channel c = dimension 1 of `input`.
+
+    Constraints:
+    - (C1) `input` has rank >= 2.
+    - (C2) `scale`, `bias`, `mean`, `variance` have shape [C].
+
+    Example:
+    ```mlir
+    %y = bb.batch_norm %x, %s, %b, %m, %v {epsilon = 1.0e-05 : f32}
+         : (tensor<1x16x8x8xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>, tensor<16xf32>) -> tensor<1x16x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$input, Bb_FloatTensor:$scale,
+                       Bb_FloatTensor:$bias, Bb_FloatTensor:$mean,
+                       Bb_FloatTensor:$variance,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
+}
+
+def Bb_LayerNormOp : Bb_Op<"layer_norm", [InferTypeOpAdaptor]> {
+  let summary = "layer normalization over the trailing dimensions";
+  let description = [{
+    Normalizes `input` over dimensions `axis..rank-1` to zero mean and unit
+    variance (biased variance, `epsilon` added), then multiplies by `scale`
+    and adds `bias` (when present), both of the normalized shape.
+
+    Constraints:
+    - (C1) `-rank <= axis < rank`.
+    - (C2) `scale` (and `bias`) have the shape of dimensions `axis..rank-1`.
+
+    Example:
+    ```mlir
+    %y = bb.layer_norm %x, %g, %b {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+         : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$input, Bb_FloatTensor:$scale,
+                       Optional<Bb_FloatTensor>:$bias,
+                       DefaultValuedAttr<I64Attr, "-1">:$axis,
+                       DefaultValuedAttr<F32Attr, "1.0e-5">:$epsilon);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    int64_t getFlops();
+    /// `axis` made non-negative.
+    int64_t getNormalizedAxis();
+  }];
+}
+
+class Bb_SoftmaxBase<string mnemonic, string formula> : Bb_Op<mnemonic,
+    [SameOperandsAndResultType, InferTypeOpInterface]> {
+  let summary = formula # " along one axis";
+  let description = [{
+    `}] # formula # [{` along dimension `axis` (negative counts from the end),
+    computed with the maximum subtracted first so large inputs do not overflow.
+
+    Constraints:
+    - (C1) `-rank <= axis < rank`.
+
+    Example:
+    ```mlir
+    %p = bb.}] # mnemonic # [{ %x {axis = -1 : i64} : tensor<2x4x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$input, DefaultValuedAttr<I64Attr, "-1">:$axis);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops();
+    /// `axis` made non-negative.
+    int64_t getNormalizedAxis();
+  }];
+}
+def Bb_SoftmaxOp : Bb_SoftmaxBase<"softmax", "softmax `exp(x) / sum(exp(x))`">;
+def Bb_LogSoftmaxOp : Bb_SoftmaxBase<"log_softmax", "log-softmax `x - log(sum(exp(x)))`">;
+
+//===----------------------------------------------------------------------===//
+// Reductions
+//===----------------------------------------------------------------------===//
+
+class Bb_ReduceOp<string mnemonic, string what> : Bb_Op<mnemonic,
+    [InferTypeOpAdaptor]> {
+  let summary = what # " over a set of axes";
+  let description = [{
+    Reduces `input` by }] # what # [{ over `axes` (non-negative, sorted,
+    unique); with `keepdims` those dimensions stay with size 1, otherwise they
+    are removed.
+
+    Constraints:
+    - (C1) `axes` are sorted, unique and in `[0, rank)`.
+
+    Example:
+    ```mlir
+    %y = bb.}] # mnemonic # [{ %x {axes = array<i64: 2, 3>, keepdims} : tensor<1x16x8x8xf32> -> tensor<1x16x1x1xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input, DenseI64ArrayAttr:$axes,
+                       UnitAttr:$keepdims);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+}
+def Bb_ReduceSumOp : Bb_ReduceOp<"reduce_sum", "sum">;
+def Bb_ReduceMeanOp : Bb_ReduceOp<"reduce_mean", "arithmetic mean">;
+def Bb_ReduceMaxOp : Bb_ReduceOp<"reduce_max", "maximum">;
+
+//===----------------------------------------------------------------------===//
+// Data movement
+//===----------------------------------------------------------------------===//
+
+def Bb_GatherOp : Bb_Op<"gather", [InferTypeOpAdaptor]> {
+  let summary = "gather slices along an axis by index (embedding lookup)";
+  let description = [{
+    `output[i..., j..., k...] = data[i..., indices[j...], k...]` where `data`'s
+    dimension `axis` is indexed (ONNX Gather). Negative indices count from the
+    end of that dimension; an out-of-range index is a runtime error.
+
+    Constraints:
+    - (C1) `0 <= axis < rank(data)`.
+
+    Example:
+    ```mlir
+    %e = bb.gather %wte, %idx {axis = 0 : i64} : tensor<256x64xf32>, tensor<2x16xi64> -> tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$data, Bb_IndexTensor:$indices,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$data `,` $indices attr-dict `:` type($data) `,` type($indices) `->` type($output)";
+  let hasFolder = 1;
+}
+
+def Bb_ReshapeOp : Bb_Op<"reshape", []> {
+  let summary = "reinterpret a tensor with another static shape";
+  let description = [{
+    Same elements in row-major order, new shape (the result type). ONNX
+    Reshape, Flatten, Squeeze and Unsqueeze all import as this op.
+
+    Constraints:
+    - (C1) operand and result have the same element type and element count.
+
+    Example:
+    ```mlir
+    %y = bb.reshape %x : tensor<2x16x64xf32> -> tensor<2x16x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+  }];
+}
+
+def Bb_TransposeOp : Bb_Op<"transpose", [InferTypeOpAdaptor]> {
+  let summary = "permute dimensions";
+  let description = [{
+    `output` dimension i is `input` dimension `permutation[i]`.
+
+    Constraints:
+    - (C1) `permutation` is a permutation of `[0, rank)`.
+
+    Example:
+    ```mlir
+    %y = bb.transpose %x {permutation = array<i64: 0, 2, 1, 3>} : tensor<2x16x4x16xf32> -> tensor<2x4x16x16xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input, DenseI64ArrayAttr:$permutation);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+  let hasCanonicalizer = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+  }];
+}
+
+def Bb_ConcatOp : Bb_Op<"concat", [InferTypeOpAdaptor]> {
+  let summary = "concatenate tensors along an axis";
+  let description = [{
+    Joins `inputs` along dimension `axis`.
+
+    Constraints:
+    - (C1) at least one input; all have the same rank and element type.
+    - (C2) `0 <= axis < rank`.
+    - (C3) all dimensions but `axis` agree.
+
+    Example:
+    ```mlir
+    %y = bb.concat %a, %b {axis = 1 : i64} : (tensor<2x3xf32>, tensor<2x5xf32>) -> tensor<2x8xf32>
+    ```
+  }];
+  let arguments = (ins Variadic<Bb_Tensor>:$inputs, I64Attr:$axis);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$inputs attr-dict `:` functional-type($inputs, results)";
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+  }];
+}
+
+def Bb_SliceOp : Bb_Op<"slice", [InferTypeOpAdaptor]> {
+  let summary = "strided static slice";
+  let description = [{
+    Takes, along each dimension d, the indices `starts[d], starts[d] +
+    strides[d], ...` up to but excluding `limits[d]` (counting down for a
+    negative stride). The importer clamps and normalizes ONNX Slice and Split
+    into this form.
+
+    Constraints:
+    - (C1) `starts`, `limits`, `strides` have one entry per dimension.
+    - (C2) strides are non-zero; for a positive stride
+      `0 <= start <= limit <= dim`, for a negative one `-1 <= limit <= start < dim`.
+
+    Example:
+    ```mlir
+    %y = bb.slice %x {starts = array<i64: 0, 64>, limits = array<i64: 16, 128>, strides = array<i64: 1, 1>}
+         : tensor<16x192xf32> -> tensor<16x64xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$limits, DenseI64ArrayAttr:$strides);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+  }];
+}
+
+def Bb_BroadcastToOp : Bb_Op<"broadcast_to", []> {
+  let summary = "broadcast a tensor to a larger shape";
+  let description = [{
+    Materializes NumPy broadcasting of `input` to the result shape (ONNX
+    Expand, with the target shape already combined with the input's).
+
+    Constraints:
+    - (C1) same element type; the input shape broadcasts to exactly the
+      result shape.
+
+    Example:
+    ```mlir
+    %y = bb.broadcast_to %x : tensor<1x16xi64> -> tensor<2x16xi64>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+  }];
+}
+
+def Bb_TriluOp : Bb_Op<"trilu", [SameOperandsAndResultType, InferTypeOpInterface]> {
+  let summary = "keep the upper or lower triangle of the last two dimensions";
+  let description = [{
+    Keeps elements on and above (`upper`) or on and below the `k`-th diagonal of
+    each matrix in the last two dimensions and zeroes the rest (ONNX Trilu).
+
+    Constraints:
+    - (C1) the input has rank >= 2.
+
+    Example:
+    ```mlir
+    %y = bb.trilu %x {upper = false, k = 0 : i64} : tensor<8x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input, BoolAttr:$upper,
+                       DefaultValuedAttr<I64Attr, "0">:$k);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+#endif // BB_OPS_TD
