@@ -7,6 +7,10 @@ with tiny local stubs that forward to the native rules, so no network is needed.
 def bumblebee_system_repos():
     native.local_repository(name = "rules_cc", path = "third_party/stubs/rules_cc")
     native.local_repository(name = "rules_java", path = "third_party/stubs/rules_java")
+    native.local_repository(
+        name = "remote_coverage_tools",
+        path = "third_party/stubs/remote_coverage_tools",
+    )
     native.new_local_repository(
         name = "llvm",
         path = "/usr/lib/llvm-19",

@@ -1,0 +1,28 @@
+//===- Passes.cpp - registration of every pass and pipeline ----------------===//
+#include "passes/Passes.h"
+
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace mlir::bb {
+namespace {
+#define GEN_PASS_REGISTRATION
+#include "passes/import/passes.h.inc"
+} // namespace
+
+void buildImportCleanupPipeline(OpPassManager &pm) {
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createCanonicalizerPass());
+  fn.addPass(createFuseGelu());
+  fn.addPass(createCSEPass());
+  fn.addPass(createCanonicalizerPass());
+}
+
+void registerAllPasses() {
+  registerBbImportPasses();
+  PassPipelineRegistration<>(
+      "bb-import-cleanup",
+      "Canonicalize, fuse exported GELU subgraphs and CSE freshly imported IR",
+      buildImportCleanupPipeline);
+}
+} // namespace mlir::bb

@@ -1,0 +1,22 @@
+//===- Passes.h - every Bumblebee pass and pipeline -------------*- C++ -*-===//
+#ifndef BB_PASSES_PASSES_H
+#define BB_PASSES_PASSES_H
+
+#include "dialects/bb/BbDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
+
+namespace mlir::bb {
+#define GEN_PASS_DECL
+#include "passes/import/passes.h.inc"
+
+/// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
+void buildImportCleanupPipeline(OpPassManager &pm);
+
+/// Registers every Bumblebee pass and named pipeline with MLIR's registry
+/// (for bb-opt, bbc and pass plugins alike).
+void registerAllPasses();
+} // namespace mlir::bb
+
+#endif // BB_PASSES_PASSES_H

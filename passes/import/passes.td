@@ -1,0 +1,32 @@
+//===- passes.td - passes that clean up freshly imported bb IR -*- tablegen -*-===//
+#ifndef BB_PASSES_IMPORT_PASSES_TD
+#define BB_PASSES_IMPORT_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def FuseGelu : Pass<"bb-fuse-gelu", "func::FuncOp"> {
+  let summary = "Recognize exported GELU subgraphs and replace them with bb.gelu";
+  let description = [{
+    Exporters write GELU as elementwise arithmetic: the exact form
+    `x * 0.5 * (1 + erf(x / sqrt(2)))` (PyTorch's `nn.GELU()` through ONNX
+    opsets below 20) and the tanh form
+    `0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3)))` (GPT-2's
+    `gelu_new`). This pass matches both, in any operand order of the
+    commutative ops, with splat constants within 1e-4 of the expected values,
+    and replaces them with one `bb.gelu`, so later passes see one op to cost,
+    shard, differentiate and fuse.
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
+def CostReport : Pass<"bb-cost-report", "func::FuncOp"> {
+  let summary = "Print FLOPs and bytes moved per op kind, from the cost interface";
+  let description = [{
+    Sums `bb::CostOpInterface` over each function and prints one table per
+    function: op name, count, FLOPs, bytes read, bytes written, and totals.
+    The IR is not changed. The output goes to the pass's output stream (stderr
+    under bb-opt).
+  }];
+}
+
+#endif // BB_PASSES_IMPORT_PASSES_TD
