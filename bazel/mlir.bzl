@@ -36,7 +36,7 @@ def lit_tests(name, srcs, data = [], size = "small"):
             name = test_name,
             srcs = ["//test:lit_runner.sh"],
             args = ["$(location " + src + ")"],
-            data = [src] + data + [
+            data = [src] + [d for d in data if d != src] + [
                 "//test:lit_config",
                 "@llvm//:lit",
                 "@llvm//:bin/FileCheck",

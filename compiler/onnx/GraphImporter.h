@@ -39,6 +39,7 @@ public:
   llvm::StringMap<mlir::Value> values;
   llvm::StringMap<unsigned> uses; // consumers + graph outputs per value name
   const onnx::NodeProto *node = nullptr;
+  std::string nodeLabel; // describeNode(*node, index), for errors
   mlir::Location loc = mlir::UnknownLoc::get(&ctx);
   std::string error;
 
@@ -137,6 +138,9 @@ GraphImporter::create(mlir::ValueRange operands,
     return mlir::failure();
   return result;
 }
+
+/// How errors name a node: "'name' (Op)" or "#3 (Op, output 'y')".
+std::string describeNode(const onnx::NodeProto &node, int index);
 
 /// One function per ONNX op type; returns failure after calling fail().
 using OpImporter = std::function<mlir::LogicalResult(GraphImporter &)>;

@@ -37,9 +37,7 @@ LogicalResult GraphImporter::fail(const Twine &message) {
     return failure();
   std::string where = model.path() + ": ";
   if (node)
-    where += "node '" + (node->name().empty() ? std::string("<unnamed>")
-                                               : node->name()) +
-             "' (" + node->op_type() + "): ";
+    where += "node " + nodeLabel + ": ";
   error = where + message.str();
   return failure();
 }
@@ -272,7 +270,12 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor) {
   AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateWithAlign(
       ArrayRef<char>(raw->data, raw->size), alignof(float),
       [owner](void *, size_t, size_t) mutable { owner.reset(); });
+  // Resource keys must be identifiers; ONNX names ("onnx::MatMul_7",
+  // "/blk.0/w") are kept verbatim in the constant's bb.name attribute.
   std::string key = tensor.name().empty() ? std::string("weight") : tensor.name();
+  for (char &c : key)
+    if (!llvm::isAlnum(c) && c != '_' && c != '.')
+      c = '_';
   return ElementsAttr(
       DenseResourceElementsAttr::get(type, key, std::move(blob)));
 }
@@ -313,6 +316,17 @@ llvm::Error mlir::bb::frontend::parseInputShapes(StringRef spec,
 // The graph
 //===----------------------------------------------------------------------===//
 
+/// "'name' (Op)" for named nodes, "#3 (Op, output 'y')" for unnamed ones.
+std::string mlir::bb::frontend::describeNode(const onnx::NodeProto &n,
+                                             int index) {
+  if (!n.name().empty())
+    return "'" + n.name() + "' (" + n.op_type() + ")";
+  std::string s = "#" + std::to_string(index) + " (" + n.op_type();
+  if (n.output_size() && !n.output(0).empty())
+    s += ", output '" + n.output(0) + "'";
+  return s + ")";
+}
+
 namespace {
 std::string opKey(const onnx::NodeProto &n) {
   if (n.domain().empty() || n.domain() == "ai.onnx")
@@ -326,13 +340,16 @@ std::string unsupportedOps(const onnx::GraphProto &graph) {
   const auto &table = opImporters();
   std::map<std::string, std::pair<int, std::string>> missing;
   std::vector<std::string> order;
+  int index = 0;
   for (const auto &n : graph.node()) {
     std::string key = opKey(n);
+    ++index;
     if (table.count(key))
       continue;
     auto &entry = missing[key];
     if (entry.first++ == 0) {
-      entry.second = n.name();
+      entry.second = n.name().empty() ? describeNode(n, index - 1)
+                                      : "'" + n.name() + "'";
       order.push_back(key);
     }
   }
@@ -345,8 +362,7 @@ std::string unsupportedOps(const onnx::GraphProto &graph) {
     const auto &[count, first] = missing[order[i]];
     msg += (i ? ", " : "") + order[i] + " (" + std::to_string(count);
     if (i == 0)
-      msg += std::string(count == 1 ? " node" : " nodes") + ", first '" +
-             first + "'";
+      msg += std::string(count == 1 ? " node" : " nodes") + ", first " + first;
     msg += ")";
   }
   return msg;
@@ -455,8 +471,10 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
     FailureOr<ElementsAttr> value = im.tensorAttr(init);
     if (failed(value))
       return makeError(im.error);
-    im.values[init.name()] =
-        im.builder.create<bb::ConstantOp>(im.loc, *value).getResult();
+    auto cst = im.builder.create<bb::ConstantOp>(im.loc, *value);
+    if (isa<DenseResourceElementsAttr>(*value))
+      cst->setAttr("bb.name", im.builder.getStringAttr(init.name()));
+    im.values[init.name()] = cst.getResult();
   }
 
   // Nodes, in the topological order ONNX requires.
@@ -464,13 +482,14 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
   int index = 0;
   for (const auto &n : graph.node()) {
     im.node = &n;
+    im.nodeLabel = describeNode(n, index);
     std::string name = n.name().empty() ? n.op_type() + "_" + std::to_string(index)
                                         : n.name();
     ++index;
     im.loc = NameLoc::get(im.builder.getStringAttr(name), fileLoc);
     if (failed(table.find(opKey(n))->second(im)))
-      return makeError(im.error.empty() ? path + ": node '" + name +
-                                              "' failed to import"
+      return makeError(im.error.empty() ? path + ": node " + im.nodeLabel +
+                                              " failed to import"
                                         : im.error);
     for (int i = 0; i < n.output_size(); ++i)
       if (!n.output(i).empty() && !im.values.count(n.output(i)) &&

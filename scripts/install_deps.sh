@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package Bumblebee builds and tests with. Idempotent:
+# packages already present are skipped, so a second run costs seconds.
+#   scripts/install_deps.sh            # build + test prerequisites
+#   scripts/install_deps.sh --models   # also what test/models/make_models.py needs
+set -euo pipefail
+
+packages=(
+  bazel-bootstrap                         # Bazel 4.2.3, offline
+  libmlir-19-dev mlir-19-tools            # MLIR 19: libMLIR.so, mlir-tblgen
+  llvm-19-dev llvm-19-tools               # LLVM 19, FileCheck, lit
+  libonnx-dev protobuf-compiler libprotobuf-dev
+  catch2                                  # C++ unit tests
+  coinor-libcbc-dev                       # sharding ILP solver
+  libopenmpi-dev openmpi-bin              # CPU collectives, mpirun
+  libopenblas-dev                         # CPU BLAS kernels
+  g++ python3
+)
+if [[ "${1:-}" == "--models" ]]; then
+  packages+=(python3-torch python3-onnx python3-numpy python3-pip)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}" >&2
+  sudo_cmd=""
+  [[ $(id -u) -ne 0 ]] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+if [[ "${1:-}" == "--models" ]]; then
+  /usr/bin/python3 -c "import onnxruntime" 2>/dev/null ||
+    /usr/bin/python3 -m pip install --quiet --break-system-packages onnxruntime==1.18.1
+fi
+echo "dependencies ready" >&2
