@@ -8,6 +8,8 @@ namespace mlir::bb {
 namespace {
 #define GEN_PASS_REGISTRATION
 #include "passes/import/passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/lowering/passes.h.inc"
 } // namespace
 
 void buildImportCleanupPipeline(OpPassManager &pm) {
@@ -18,8 +20,18 @@ void buildImportCleanupPipeline(OpPassManager &pm) {
   fn.addPass(createCanonicalizerPass());
 }
 
+void buildBufferizePipeline(OpPassManager &pm) {
+  pm.addPass(createBufferizeToBbrt());
+  pm.addNestedPass<func::FuncOp>(createPlanMemory());
+}
+
 void registerAllPasses() {
   registerBbImportPasses();
+  registerBbLoweringPasses();
+  PassPipelineRegistration<>(
+      "bb-lower-to-bbrt",
+      "Bufferize @forward into bbrt kernel calls and plan the arena",
+      buildBufferizePipeline);
   PassPipelineRegistration<>(
       "bb-import-cleanup",
       "Canonicalize, fuse exported GELU subgraphs and CSE freshly imported IR",

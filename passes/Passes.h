@@ -3,6 +3,9 @@
 #define BB_PASSES_PASSES_H
 
 #include "dialects/bb/BbDialect.h"
+#include "dialects/bbrt/BbrtDialect.h"
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
@@ -10,9 +13,14 @@
 namespace mlir::bb {
 #define GEN_PASS_DECL
 #include "passes/import/passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/lowering/passes.h.inc"
 
 /// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
 void buildImportCleanupPipeline(OpPassManager &pm);
+
+/// Adds bufferization and memory planning: bb on tensors -> bbrt on an arena.
+void buildBufferizePipeline(OpPassManager &pm);
 
 /// Registers every Bumblebee pass and named pipeline with MLIR's registry
 /// (for bb-opt, bbc and pass plugins alike).

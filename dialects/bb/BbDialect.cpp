@@ -2,7 +2,10 @@
 #include "dialects/bb/BbDialect.h"
 
 #include "dialects/bb/BbOps.h"
+#include "dialects/bbrt/BbrtDialect.h"
+#include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Mesh/IR/MeshDialect.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
@@ -41,5 +44,7 @@ Operation *BbDialect::materializeConstant(OpBuilder &builder, Attribute value,
 }
 
 void mlir::bb::registerAllDialects(DialectRegistry &registry) {
-  registry.insert<BbDialect, func::FuncDialect, mesh::MeshDialect>();
+  registry.insert<BbDialect, bbrt::BbrtDialect, func::FuncDialect,
+                  mesh::MeshDialect, memref::MemRefDialect,
+                  emitc::EmitCDialect>();
 }

@@ -1,0 +1,18 @@
+//===- BbrtDialect.h - runtime-call level dialect ---------------*- C++ -*-===//
+#ifndef BB_DIALECTS_BBRT_BBRTDIALECT_H
+#define BB_DIALECTS_BBRT_BBRTDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/bbrt/BbrtDialect.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/bbrt/BbrtOps.h.inc"
+
+#endif // BB_DIALECTS_BBRT_BBRTDIALECT_H

@@ -1,0 +1,129 @@
+//===- BbrtOps.td - the runtime-call level dialect ---------*- tablegen -*-===//
+//
+// bbrt sits between bufferized bb and EmitC: buffers are memrefs placed in
+// one arena by the memory planner, and each op is one call into runtime/.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BBRT_OPS_TD
+#define BBRT_OPS_TD
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/BuiltinAttributeInterfaces.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def Bbrt_Dialect : Dialect {
+  let name = "bbrt";
+  let cppNamespace = "::mlir::bbrt";
+  let summary = "Runtime-call level: buffers in an arena and calls to runtime kernels";
+  let description = [{
+    After bufferization every `bb` op has become a `bbrt.kernel` that reads
+    operand buffers and writes result buffers (destination-passing style).
+    Buffers are `memref.alloc`s until the memory planner assigns each an
+    offset in the one arena (`bbrt.arena`), reusing bytes between buffers whose
+    lifetimes do not overlap. Weights are `bbrt.weight`s read from the
+    program's safetensors file. Graph inputs and outputs are arena buffers too,
+    whose offsets the generated program reports to the runtime.
+  }];
+  let dependentDialects = ["::mlir::memref::MemRefDialect"];
+}
+
+class Bbrt_Op<string mnemonic, list<Trait> traits = []>
+    : Op<Bbrt_Dialect, mnemonic, traits>;
+
+def Bbrt_WeightOp : Bbrt_Op<"weight", [Pure]> {
+  let summary = "a read-only weight buffer";
+  let description = [{
+    The bytes of `value`, written to the safetensors file under `name`; the
+    generated program maps them read-only. `index` is the weight's position in
+    the file's declaration order.
+
+    Example:
+    ```mlir
+    %w = bbrt.weight 0 "fc1.weight" dense_resource<fc1.weight> : tensor<64x32xf32> -> memref<64x32xf32>
+    ```
+  }];
+  let arguments = (ins I64Attr:$index, StrAttr:$name, ElementsAttr:$value);
+  let results = (outs AnyStaticShapeMemRef:$buffer);
+  let assemblyFormat = "$index $name $value attr-dict `->` type($buffer)";
+}
+
+def Bbrt_ArenaOp : Bbrt_Op<"arena", [Pure]> {
+  let summary = "a buffer at a fixed offset in the arena";
+  let description = [{
+    The planned home of a buffer: `offset` bytes into the arena (64-byte
+    aligned). Produced by the memory planner from `memref.alloc`.
+
+    Example:
+    ```mlir
+    %b = bbrt.arena 4096 : memref<4x16xf32>
+    ```
+  }];
+  let arguments = (ins I64Attr:$offset);
+  let results = (outs AnyStaticShapeMemRef:$buffer);
+  let assemblyFormat = "$offset attr-dict `:` type($buffer)";
+}
+
+def Bbrt_InputOp : Bbrt_Op<"input"> {
+  let summary = "the buffer holding graph input `index`";
+  let description = [{
+    Where the program places input `index` (named `name`) before running;
+    lives for the whole run. The memory planner sets `offset`, its place in
+    the arena.
+
+    Example:
+    ```mlir
+    %x = bbrt.input 0 "x" : memref<4x64xf32>
+    ```
+  }];
+  let arguments = (ins I64Attr:$index, StrAttr:$name,
+                       OptionalAttr<I64Attr>:$offset);
+  let results = (outs AnyStaticShapeMemRef:$buffer);
+  let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
+}
+
+def Bbrt_OutputOp : Bbrt_Op<"output"> {
+  let summary = "declares `buffer` as graph output `index`";
+  let description = [{
+    After the run, the program writes `buffer` as output `index` (`name`).
+    Example: `bbrt.output 0 "y" %y : memref<4x10xf32>`
+  }];
+  let arguments = (ins I64Attr:$index, StrAttr:$name, AnyStaticShapeMemRef:$buffer);
+  let assemblyFormat = "$index $name $buffer attr-dict `:` type($buffer)";
+}
+
+def Bbrt_ViewOp : Bbrt_Op<"view", [Pure]> {
+  let summary = "the same bytes with another shape (reshape without a copy)";
+  let description = [{
+    Example: `%v = bbrt.view %b : memref<2x8xf32> to memref<16xf32>`
+  }];
+  let arguments = (ins AnyStaticShapeMemRef:$source);
+  let results = (outs AnyStaticShapeMemRef:$result);
+  let assemblyFormat = "$source attr-dict `:` type($source) `to` type($result)";
+  let hasVerifier = 1;
+}
+
+def Bbrt_KernelOp : Bbrt_Op<"kernel", [AttrSizedOperandSegments]> {
+  let summary = "one call of a runtime kernel";
+  let description = [{
+    Runs the kernel that implements the bb op `op` (e.g. "bb.matmul") with
+    that op's attributes `params`, reading `inputs` and writing `outputs`.
+    An absent optional bb operand (conv without bias) is absent here too;
+    `optional_absent` lists the bb operand positions left out.
+
+    Example:
+    ```mlir
+    bbrt.kernel "bb.matmul" {transpose_rhs} ins(%x, %w : memref<4x8xf32>, memref<16x8xf32>)
+        outs(%y : memref<4x16xf32>)
+    ```
+  }];
+  let arguments = (ins StrAttr:$op, DictionaryAttr:$params,
+                       Variadic<AnyStaticShapeMemRef>:$inputs,
+                       Variadic<AnyStaticShapeMemRef>:$outputs,
+                       OptionalAttr<DenseI64ArrayAttr>:$optional_absent);
+  let assemblyFormat = [{
+    $op $params (`ins` `(` $inputs^ `:` type($inputs) `)`)?
+    `outs` `(` $outputs `:` type($outputs) `)` attr-dict
+  }];
+}
+
+#endif // BBRT_OPS_TD
