@@ -1,6 +1,13 @@
 //===- Pipeline.cpp - the compiler's phases, strung together ---------------===//
 #include "compiler/pipeline/Pipeline.h"
 
+#include "compiler/emit/Weights.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Process.h"
+
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
@@ -24,11 +31,25 @@ llvm::Error mlir::bb::loadPassPlugins(const std::vector<std::string> &paths) {
   return llvm::Error::success();
 }
 
+/// Runs `pm` on `module`, turning the first diagnostic into the error.
+static llvm::Error runPasses(PassManager &pm, ModuleOp module,
+                             const std::string &what) {
+  std::string diag;
+  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
+    if (diag.empty())
+      diag = d.str();
+    return success();
+  });
+  if (failed(pm.run(module)))
+    return makeError(what + ": a pass failed: " + diag);
+  return llvm::Error::success();
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
-                       const CompileOptions &options) {
+                       const CompileOptions &options, EmitStage stopAfter) {
   auto module = frontend::importOnnxModel(context, modelPath, options.import);
-  if (!module || options.emit == EmitStage::BbImport)
+  if (!module || stopAfter == EmitStage::BbImport)
     return module;
 
   PassManager pm(&context);
@@ -42,13 +63,86 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("--extra-passes='" + options.extraPasses + "': " +
                        StringRef(err).trim().str());
   }
-  std::string diag;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return success();
-  });
-  if (failed(pm.run(**module)))
-    return makeError(modelPath + ": a pass failed: " + diag);
+  if (stopAfter != EmitStage::Bb)
+    buildBufferizePipeline(pm);
+  if (auto err = runPasses(pm, **module, modelPath))
+    return std::move(err);
+  if (stopAfter == EmitStage::EmitC)
+    if (auto err = lowerToEmitC(**module))
+      return std::move(err);
   return module;
+}
+
+llvm::Error mlir::bb::lowerToEmitC(ModuleOp module) {
+  PassManager pm(module.getContext());
+  pm.addPass(createConvertBbrtToEmitC());
+  return runPasses(pm, module, "bbrt-to-emitc");
+}
+
+llvm::Expected<int64_t> mlir::bb::buildProgram(ModuleOp module,
+                                               const std::string &outputPath,
+                                               const CompileOptions &options) {
+  auto func = module.lookupSymbol<func::FuncOp>("forward");
+  auto arenaSize = func ? func->getAttrOfType<IntegerAttr>("bbrt.arena_size")
+                        : IntegerAttr();
+  if (!arenaSize)
+    return makeError("internal error: the module is not at stage bbrt");
+  int64_t arena = arenaSize.getInt();
+  auto weights = collectWeights(module);
+  if (!weights)
+    return weights.takeError();
+  if (auto err = lowerToEmitC(module))
+    return std::move(err);
+
+  // Everything goes to temporary files beside the output, renamed at the end.
+  llvm::SmallString<256> dir(llvm::sys::path::parent_path(outputPath));
+  if (dir.empty())
+    dir = ".";
+  if (!llvm::sys::fs::is_directory(dir))
+    return makeError("-o " + outputPath + ": directory '" + dir +
+                     "' does not exist");
+  std::string base = llvm::sys::path::filename(outputPath).str();
+  llvm::SmallVector<std::string, 3> temps;
+  auto cleanup = llvm::make_scope_exit([&] {
+    for (const std::string &t : temps)
+      llvm::sys::fs::remove(t);
+  });
+  auto tempFile = [&](StringRef suffix) -> llvm::Expected<std::string> {
+    llvm::SmallString<256> model(dir);
+    llvm::sys::path::append(model, "." + base + "-%%%%%%" + suffix);
+    llvm::SmallString<256> path;
+    int fd;
+    if (auto ec = llvm::sys::fs::createUniqueFile(model, fd, path))
+      return makeError("-o " + outputPath + ": cannot write in '" + dir +
+                       "': " + ec.message());
+    llvm::sys::Process::SafelyCloseFileDescriptor(fd);
+    temps.push_back(std::string(path));
+    return std::string(path);
+  };
+  auto cppPath = tempFile(".cpp");
+  if (!cppPath)
+    return cppPath.takeError();
+  auto exePath = tempFile(".exe");
+  if (!exePath)
+    return exePath.takeError();
+  auto weightsPath = tempFile(".safetensors");
+  if (!weightsPath)
+    return weightsPath.takeError();
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream os(*cppPath, ec);
+    if (ec)
+      return makeError(*cppPath + ": " + ec.message());
+    if (auto err = emitCpp(module, os))
+      return std::move(err);
+  }
+  if (auto err = compileAndLink(*cppPath, *exePath, options.host))
+    return std::move(err);
+  if (auto err = writeSafetensors(*weights, *weightsPath))
+    return std::move(err);
+  if (auto ec = llvm::sys::fs::rename(*weightsPath, outputPath + ".safetensors"))
+    return makeError(outputPath + ".safetensors: " + ec.message());
+  if (auto ec = llvm::sys::fs::rename(*exePath, outputPath))
+    return makeError(outputPath + ": " + ec.message());
+  return arena;
 }

@@ -2,6 +2,7 @@
 #ifndef BB_COMPILER_PIPELINE_PIPELINE_H
 #define BB_COMPILER_PIPELINE_PIPELINE_H
 
+#include "compiler/emit/Executable.h"
 #include "compiler/onnx/Importer.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -16,6 +17,10 @@ namespace mlir::bb {
 enum class EmitStage {
   BbImport, ///< bb IR exactly as imported, before any pass
   Bb,       ///< bb IR after import cleanup (canonicalize, fuse, CSE)
+  Bbrt,     ///< bufferized: runtime kernel calls on a planned arena
+  EmitC,    ///< the EmitC module that becomes C++
+  Cpp,      ///< the generated C++ source
+  Exe,      ///< an executable plus its weights (NAME, NAME.safetensors)
 };
 
 struct CompileOptions {
@@ -25,15 +30,28 @@ struct CompileOptions {
   std::vector<std::string> passPlugins;
   /// A textual pass pipeline run after import cleanup, e.g. "my-fusion".
   std::string extraPasses;
+  /// How the generated C++ is compiled (stage Exe).
+  HostCompileOptions host;
 };
 
 /// Loads the pass plugins; call before parsing `extraPasses`.
 llvm::Error loadPassPlugins(const std::vector<std::string> &paths);
 
-/// Imports `modelPath` and runs the phases up to `options.emit`.
+/// Imports `modelPath` and runs the phases up to `stopAfter` (at most EmitC).
 llvm::Expected<OwningOpRef<ModuleOp>> compileModel(MLIRContext &context,
                                                    const std::string &modelPath,
-                                                   const CompileOptions &options);
+                                                   const CompileOptions &options,
+                                                   EmitStage stopAfter);
+
+/// From a module at stage Bbrt: writes the executable `outputPath` and its
+/// weights `outputPath.safetensors`. Both appear only if everything
+/// succeeded (temporary files, then rename). Returns the arena size in bytes.
+llvm::Expected<int64_t> buildProgram(ModuleOp bbrtModule,
+                                     const std::string &outputPath,
+                                     const CompileOptions &options);
+
+/// Runs bbrt-to-emitc on a module at stage Bbrt.
+llvm::Error lowerToEmitC(ModuleOp bbrtModule);
 
 } // namespace mlir::bb
 

@@ -228,10 +228,13 @@ OpFoldResult PowOp::fold(FoldAdaptor adaptor) {
       [](int64_t a, int64_t b) -> std::optional<int64_t> {
         if (b < 0)
           return std::nullopt;
-        int64_t r = 1;
-        for (int64_t k = 0; k < b; ++k)
-          r *= a;
-        return r;
+        uint64_t r = 1, base = static_cast<uint64_t>(a); // wraps like the runtime
+        for (uint64_t e = static_cast<uint64_t>(b); e; e >>= 1) {
+          if (e & 1)
+            r *= base;
+          base *= base;
+        }
+        return static_cast<int64_t>(r);
       });
 }
 
@@ -245,18 +248,21 @@ OpFoldResult CompareOp::fold(FoldAdaptor adaptor) {
   ComparePredicate pred = getPredicate();
   SmallVector<int64_t> out;
   for (int64_t k = 0, e = type.getNumElements(); k < e; ++k) {
-    double x = va.asDouble(broadcastSource(k, type.getShape(), va.shape));
-    double y = vb.asDouble(broadcastSource(k, type.getShape(), vb.shape));
-    bool r = false;
-    switch (pred) {
-    case ComparePredicate::eq: r = x == y; break;
-    case ComparePredicate::ne: r = x != y; break;
-    case ComparePredicate::lt: r = x < y; break;
-    case ComparePredicate::le: r = x <= y; break;
-    case ComparePredicate::gt: r = x > y; break;
-    case ComparePredicate::ge: r = x >= y; break;
-    }
-    out.push_back(r);
+    int64_t ka = broadcastSource(k, type.getShape(), va.shape);
+    int64_t kb = broadcastSource(k, type.getShape(), vb.shape);
+    // Integers compare exactly (doubles lose bits above 2^53).
+    auto cmp = [&](auto x, auto y) {
+      switch (pred) {
+      case ComparePredicate::eq: return x == y;
+      case ComparePredicate::ne: return x != y;
+      case ComparePredicate::lt: return x < y;
+      case ComparePredicate::le: return x <= y;
+      case ComparePredicate::gt: return x > y;
+      case ComparePredicate::ge: return x >= y;
+      }
+      return false;
+    };
+    out.push_back(va.isFloat ? cmp(va.f[ka], vb.f[kb]) : cmp(va.i[ka], vb.i[kb]));
   }
   return makeDense(type, {}, out);
 }

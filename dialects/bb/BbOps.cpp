@@ -366,8 +366,8 @@ LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
   auto axis = normalizeAxis(adaptor.getAxis(), in.getRank());
   if (failed(axis))
     return emitOptionalError(loc, getOperationName(), ": (C1) axis ",
-                             adaptor.getAxis(), " is out of range for rank ",
-                             in.getRank());
+                             static_cast<int64_t>(adaptor.getAxis()),
+                             " is out of range for rank ", in.getRank());
   ArrayRef<int64_t> normalized = in.getShape().drop_front(*axis);
   for (Value v : {adaptor.getScale(), adaptor.getBias()}) {
     if (!v)
@@ -396,7 +396,8 @@ int64_t LayerNormOp::getFlops() {
   LogicalResult OP::verify() {                                                 \
     if (failed(normalizeAxis(getAxis(), getInput().getType().getRank())))      \
       return emitOpError("(C1) axis ")                                         \
-             << getAxis() << " is out of range for rank "                      \
+             << static_cast<int64_t>(getAxis())                                \
+             << " is out of range for rank "                                   \
              << getInput().getType().getRank();                                \
     return success();                                                          \
   }                                                                            \
@@ -460,7 +461,7 @@ LogicalResult GatherOp::inferReturnTypes(MLIRContext *,
                                          SmallVectorImpl<Type> &inferred) {
   auto data = rankedType(adaptor.getData());
   auto indices = rankedType(adaptor.getIndices());
-  int64_t axis = adaptor.getAxis();
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
   if (axis < 0 || axis >= data.getRank())
     return emitOptionalError(loc, getOperationName(), ": (C1) axis ", axis,
                              " is out of range for rank ", data.getRank());
@@ -516,7 +517,7 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
     return emitOptionalError(loc, getOperationName(),
                              ": (C1) needs at least one input");
   auto first = rankedType(inputs.front());
-  int64_t axis = adaptor.getAxis();
+  int64_t axis = static_cast<int64_t>(adaptor.getAxis());
   if (axis < 0 || axis >= first.getRank())
     return emitOptionalError(loc, getOperationName(), ": (C2) axis ", axis,
                              " is out of range for rank ", first.getRank());

@@ -19,10 +19,11 @@ include "mlir/Interfaces/InferTypeOpInterface.td"
 // Type constraints
 //===----------------------------------------------------------------------===//
 
-def Bb_Tensor : RankedTensorOf<[AnyFloat, AnySignlessInteger, AnyUnsignedInteger]>;
-def Bb_FloatTensor : RankedTensorOf<[AnyFloat]>;
-def Bb_IndexTensor : RankedTensorOf<[I32, I64]>;
-def Bb_BoolTensor : RankedTensorOf<[I1]>;
+// bb works on static shapes only (symbolic dims are bound at import).
+def Bb_Tensor : StaticShapeTensorOf<[AnyFloat, AnySignlessInteger, AnyUnsignedInteger]>;
+def Bb_FloatTensor : StaticShapeTensorOf<[AnyFloat]>;
+def Bb_IndexTensor : StaticShapeTensorOf<[I32, I64]>;
+def Bb_BoolTensor : StaticShapeTensorOf<[I1]>;
 
 //===----------------------------------------------------------------------===//
 // Base classes
@@ -150,7 +151,7 @@ def Bb_GeluOp : Bb_UnaryOp<"gelu", "Gaussian error linear unit"> {
     `y = x/2 * (1 + erf(x / sqrt(2)))`; with `approximation = tanh`,
     `y = x/2 * (1 + tanh(sqrt(2/pi) * (x + 0.044715 x^3)))`. The importer
     recognizes the erf form that exporters write as five ONNX nodes.
-    Example: `%y = bb.gelu %x {approximation = #bb<approximation tanh>} : tensor<4xf32>`
+    Example: `%y = bb.gelu %x {approximation = #bb.approximation<tanh>} : tensor<4xf32>`
   }];
   let arguments = (ins Bb_FloatTensor:$input,
       DefaultValuedAttr<Bb_GeluApproximationAttr,
@@ -179,7 +180,7 @@ def Bb_CompareOp : Bb_Op<"compare", [InferTypeOpAdaptor]> {
 
     Example:
     ```mlir
-    %m = bb.compare eq, %a, %b : tensor<4x4xi64>, tensor<4x4xi64> -> tensor<4x4xi1>
+    %m = bb.compare <eq>, %a, %b : tensor<4x4xi64>, tensor<4x4xi64> -> tensor<4x4xi1>
     ```
   }];
   let arguments = (ins Bb_ComparePredicateAttr:$predicate, Bb_Tensor:$lhs,
@@ -450,6 +451,10 @@ class Bb_ReduceOp<string mnemonic, string what> : Bb_Op<mnemonic,
                        UnitAttr:$keepdims);
   let results = (outs Bb_Tensor:$output);
   let assemblyFormat = "$input attr-dict `:` type($input) `->` type($output)";
+  let extraClassDeclaration = [{
+    /// One operation per input element.
+    int64_t getFlops() { return getInput().getType().getNumElements(); }
+  }];
 }
 def Bb_ReduceSumOp : Bb_ReduceOp<"reduce_sum", "sum">;
 def Bb_ReduceMeanOp : Bb_ReduceOp<"reduce_mean", "arithmetic mean">;
@@ -479,6 +484,9 @@ def Bb_GatherOp : Bb_Op<"gather", [InferTypeOpAdaptor]> {
   let results = (outs Bb_Tensor:$output);
   let assemblyFormat = "$data `,` $indices attr-dict `:` type($data) `,` type($indices) `->` type($output)";
   let hasFolder = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
+  }];
 }
 
 def Bb_ReshapeOp : Bb_Op<"reshape", []> {

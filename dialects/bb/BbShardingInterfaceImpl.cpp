@@ -110,7 +110,9 @@ IterationSpace windowed(Operation *op, Value input, ArrayRef<int64_t> kernel,
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   int64_t firstWindow = rank + (isConv ? 1 : 0);
   SmallVector<AffineExpr> in = {d(0)};
-  if (isConv) {
+  if (isConv && conv.getGroup() == 1) {
+    in.push_back(d(rank));
+  } else if (isConv) {
     int64_t group = conv.getGroup();
     int64_t filtersPerGroup = shapeOf(conv.getWeight())[0] / group;
     int64_t channelsPerGroup = shapeOf(conv.getWeight())[1];
@@ -284,8 +286,15 @@ IterationSpace describe(Operation *op) {
       .Case([](GatherOp o) { return gather(o); })
       .Case([](TransposeOp o) { return transpose(o); })
       .Case([](SliceOp o) { return slice(o); })
-      .Case<ReshapeOp, ConcatOp, ConstantOp>(
-          [](Operation *) { return IterationSpace(); })
+      .Case([](ConstantOp o) {
+        // No operands: one parallel loop per result dimension.
+        IterationSpace s;
+        int64_t rank = rankOf(o.getOutput());
+        s.iterators.assign(rank, IteratorType::parallel);
+        s.maps.push_back(AffineMap::getMultiDimIdentityMap(rank, o.getContext()));
+        return s;
+      })
+      .Case<ReshapeOp, ConcatOp>([](Operation *) { return IterationSpace(); })
       .Default([](Operation *o) { return elementwise(o); });
 }
 

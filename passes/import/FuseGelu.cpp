@@ -19,14 +19,21 @@ using namespace mlir::bb;
 
 namespace {
 
-/// True when `v` is a splat float constant within 1e-4 of `expected`.
+/// True when `v` is a splat float constant equal to `expected` as rounded to
+/// the constant's own type (so f16/bf16 models match), or within 1e-4 of it.
 bool isSplat(Value v, double expected) {
   DenseElementsAttr attr;
   if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
       !isa<FloatType>(attr.getElementType()))
     return false;
-  double x = attr.getSplatValue<APFloat>().convertToDouble();
-  return std::fabs(x - expected) <= 1e-4 * std::max(1.0, std::fabs(expected));
+  APFloat value = attr.getSplatValue<APFloat>();
+  APFloat rounded(expected);
+  bool lost;
+  rounded.convert(value.getSemantics(), APFloat::rmNearestTiesToEven, &lost);
+  double x = value.convertToDouble(), r = rounded.convertToDouble();
+  double ulp = std::fabs(r) * std::ldexp(1.0, -static_cast<int>(
+                   APFloat::semanticsPrecision(value.getSemantics())) + 1);
+  return std::fabs(x - r) <= std::max(ulp, 1e-4 * std::max(1.0, std::fabs(expected)));
 }
 
 /// Matches a binary op of type OpT with one operand satisfying `pred` (tried
@@ -88,9 +95,11 @@ struct FuseGeluPattern : OpRewritePattern<MulOp> {
     auto half = [](Value c) { return isSplat(c, 0.5); };
     // Collect the three factors of the product: {x, term, 0.5} in any grouping.
     SmallVector<Value, 3> factors;
+    bool expanded = false;
     for (Value operand : {root.getLhs(), root.getRhs()}) {
       auto inner = operand.getDefiningOp<MulOp>();
-      if (inner && factors.empty() && operand.hasOneUse()) {
+      if (inner && !expanded && operand.hasOneUse()) {
+        expanded = true;
         factors.push_back(inner.getLhs());
         factors.push_back(inner.getRhs());
       } else {

@@ -29,12 +29,30 @@ static cl::opt<std::string> outputFile("o", cl::desc("Output file ('-' for stdou
                                        cl::value_desc("file"), cl::init("-"),
                                        cl::cat(bbcCategory));
 static cl::opt<bb::EmitStage> emit(
-    "emit", cl::desc("Stop after this phase and print its IR"),
+    "emit", cl::desc("Stop after this phase and print its output"),
     cl::values(clEnumValN(bb::EmitStage::BbImport, "bb-import",
                           "bb IR as imported, before any pass"),
                clEnumValN(bb::EmitStage::Bb, "bb",
-                          "bb IR after import cleanup (default)")),
-    cl::init(bb::EmitStage::Bb), cl::cat(bbcCategory));
+                          "bb IR after import cleanup"),
+               clEnumValN(bb::EmitStage::Bbrt, "bbrt",
+                          "bufferized IR: runtime calls on a planned arena"),
+               clEnumValN(bb::EmitStage::EmitC, "emitc",
+                          "the EmitC module"),
+               clEnumValN(bb::EmitStage::Cpp, "cpp", "the generated C++"),
+               clEnumValN(bb::EmitStage::Exe, "exe",
+                          "an executable NAME and NAME.safetensors (default; "
+                          "needs -o)")),
+    cl::init(bb::EmitStage::Exe), cl::cat(bbcCategory));
+static cl::opt<std::string> cxx("cxx", cl::desc("C++ compiler for --emit=exe"),
+                                cl::init("c++"), cl::cat(bbcCategory));
+static cl::opt<std::string> optFlags(
+    "cxx-flags", cl::desc("Optimization flags for the generated C++"),
+    cl::init("-O2"), cl::cat(bbcCategory));
+static cl::opt<std::string> runtimeSdk(
+    "runtime-sdk",
+    cl::desc("Directory with include/bbrt and lib/libbbrt_cpu.a (default: "
+             "$BB_RUNTIME_SDK, else the one built beside bbc)"),
+    cl::value_desc("dir"), cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -94,9 +112,33 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
-  auto module = bb::compileModel(context, inputFile, options);
+  if (emit == bb::EmitStage::Exe) {
+    if (outputFile == "-")
+      return fail("an executable needs -o NAME (or choose another --emit)");
+    auto sdk = bb::findRuntimeSdk(runtimeSdk, argv[0], (void *)&fail);
+    if (!sdk)
+      return fail(llvm::toString(sdk.takeError()));
+    options.host.runtimeSdk = *sdk;
+    options.host.cxx = cxx;
+    options.host.optFlags = optFlags;
+  }
+  bb::EmitStage stopAfter = emit;
+  if (emit == bb::EmitStage::Exe)
+    stopAfter = bb::EmitStage::Bbrt;
+  else if (emit == bb::EmitStage::Cpp)
+    stopAfter = bb::EmitStage::EmitC;
+  auto module = bb::compileModel(context, inputFile, options, stopAfter);
   if (!module)
     return fail(llvm::toString(module.takeError()));
+
+  if (emit == bb::EmitStage::Exe) {
+    auto arena = bb::buildProgram(**module, outputFile, options);
+    if (!arena)
+      return fail(llvm::toString(arena.takeError()));
+    llvm::errs() << "bbc: wrote " << outputFile << " and " << outputFile
+                 << ".safetensors (arena " << *arena << " bytes)\n";
+    return 0;
+  }
 
   // The output appears only when everything succeeded (ToolOutputFile removes
   // it otherwise), so a failed run never leaves a partial file behind.
@@ -104,8 +146,13 @@ int main(int argc, char **argv) {
   auto output = openOutputFile(outputFile, &error);
   if (!output)
     return fail(outputFile + ": " + error);
-  (*module)->print(output->os());
-  output->os() << "\n";
+  if (emit == bb::EmitStage::Cpp) {
+    if (llvm::Error err = bb::emitCpp(**module, output->os()))
+      return fail(llvm::toString(std::move(err)));
+  } else {
+    (*module)->print(output->os());
+    output->os() << "\n";
+  }
   output->os().flush();
   if (output->os().has_error())
     return fail(outputFile + ": write failed");
