@@ -14,7 +14,7 @@ packages=(
   coinor-libcbc-dev                       # sharding ILP solver
   libopenmpi-dev openmpi-bin              # CPU collectives, mpirun
   libopenblas-dev                         # CPU BLAS kernels
-  g++ python3
+  g++ python3 python3-numpy python3-onnx       # python: e2e comparisons, node-test runner
 )
 if [[ "${1:-}" == "--models" ]]; then
   packages+=(python3-torch python3-onnx python3-numpy python3-pip)

@@ -19,6 +19,7 @@ tool_dirs = [
     llvm_bin,
 ]
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [os.environ.get("PATH", "")])
+config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%models", os.path.join(workspace, "test", "models")))
 config.substitutions.append(("%plugins", os.path.join(workspace, "test", "plugin")))
 config.substitutions.append(("%inputs", os.path.join(workspace, "test", "onnx", "Inputs")))

@@ -8,6 +8,7 @@
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
 #include <map>
@@ -174,10 +175,14 @@ FailureOr<Type> GraphImporter::elementType(int32_t onnxType, StringRef what) {
   case onnx::TensorProto::UINT32: return b.getIntegerType(32, false);
   case onnx::TensorProto::UINT64: return b.getIntegerType(64, false);
   case onnx::TensorProto::BOOL: return b.getI1Type();
-  default:
+  default: {
+    std::string name = onnx::TensorProto::DataType_IsValid(onnxType)
+                           ? onnx::TensorProto::DataType_Name(
+                                 static_cast<onnx::TensorProto::DataType>(onnxType))
+                           : "";
     return fail(what + " has unsupported element type " +
-                onnx::TensorProto::DataType_Name(
-                    static_cast<onnx::TensorProto::DataType>(onnxType)));
+                (name.empty() ? "#" + std::to_string(onnxType) : name));
+  }
   }
 }
 
@@ -312,6 +317,17 @@ llvm::Error mlir::bb::frontend::parseInputShapes(StringRef spec,
   return llvm::Error::success();
 }
 
+llvm::Error mlir::bb::frontend::parseFrozenInput(StringRef spec,
+                                                ImportOptions &options) {
+  auto [name, file] = spec.split('=');
+  if (name.empty() || file.empty())
+    return llvm::createStringError(
+        llvm::inconvertibleErrorCode(),
+        "--freeze-input: '" + spec + "' is not NAME=FILE.pb");
+  options.frozenInputs[name.str()] = file.str();
+  return llvm::Error::success();
+}
+
 //===----------------------------------------------------------------------===//
 // The graph
 //===----------------------------------------------------------------------===//
@@ -415,8 +431,37 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
   llvm::StringSet<> boundNames;
+  // Frozen inputs become initializers read from their files.
+  llvm::StringSet<> frozenNames;
+  for (const auto &[name, file] : options.frozenInputs) {
+    const onnx::ValueInfoProto *decl = nullptr;
+    for (const auto &in : graph.input())
+      if (in.name() == name && !initializerNames.contains(name))
+        decl = &in;
+    if (!decl)
+      return makeError("--freeze-input: " + path + " has no input named '" +
+                       name + "'");
+    auto buffer = llvm::MemoryBuffer::getFile(file, false, false);
+    onnx::TensorProto tensor;
+    if (!buffer || !tensor.ParseFromArray((*buffer)->getBufferStart(),
+                                          (*buffer)->getBufferSize()))
+      return makeError("--freeze-input " + name + "=" + file +
+                       ": not a readable ONNX TensorProto file");
+    const auto &tt = decl->type().tensor_type();
+    bool shapeOk = tt.shape().dim_size() == tensor.dims_size();
+    for (int i = 0; shapeOk && i < tensor.dims_size(); ++i)
+      shapeOk = !tt.shape().dim(i).has_dim_value() ||
+                tt.shape().dim(i).dim_value() == tensor.dims(i);
+    if (tensor.data_type() != tt.elem_type() || !shapeOk)
+      return makeError("--freeze-input " + name + "=" + file +
+                       ": its type or shape does not match the input's "
+                       "declaration in " + path);
+    tensor.set_name(name);
+    *graph.add_initializer() = std::move(tensor);
+    frozenNames.insert(name);
+  }
   for (const auto &in : graph.input()) {
-    if (initializerNames.contains(in.name()))
+    if (initializerNames.contains(in.name()) || frozenNames.contains(in.name()))
       continue;
     std::string what = "graph input '" + in.name() + "'";
     if (!in.type().has_tensor_type())

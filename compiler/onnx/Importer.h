@@ -17,7 +17,14 @@ struct ImportOptions {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Size given to symbolic dimensions of inputs not named above.
   int64_t defaultDimSize = 1;
+  /// Graph inputs replaced by constants read from ONNX TensorProto files
+  /// (`--freeze-input name=value.pb`): the input's value is then known at
+  /// compile time (a shape, axes, pads...).
+  std::map<std::string, std::string> frozenInputs;
 };
+
+/// Parses `--freeze-input` values: "name=file.pb".
+llvm::Error parseFrozenInput(llvm::StringRef spec, ImportOptions &options);
 
 /// Parses `--input-shape` values: "name=2x128" (several separated by ',').
 llvm::Error parseInputShapes(llvm::StringRef spec, ImportOptions &options);

@@ -58,6 +58,11 @@ static cl::list<std::string> inputShapes(
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
              "dimensions of other inputs default to 1)"),
     cl::value_desc("name=2x128"), cl::cat(bbcCategory));
+static cl::list<std::string> freezeInputs(
+    "freeze-input",
+    cl::desc("Replace a graph input by the constant in an ONNX TensorProto "
+             "file, e.g. axes or a shape the model computes with (repeatable)"),
+    cl::value_desc("name=value.pb"), cl::cat(bbcCategory));
 static cl::list<std::string> passPlugins(
     "pass-plugin", cl::desc("Load an out-of-tree pass plugin (repeatable)"),
     cl::value_desc("lib.so"), cl::cat(bbcCategory));
@@ -103,6 +108,9 @@ int main(int argc, char **argv) {
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)
     if (llvm::Error err = bb::frontend::parseInputShapes(spec, options.import))
+      return fail(llvm::toString(std::move(err)));
+  for (const std::string &spec : freezeInputs)
+    if (llvm::Error err = bb::frontend::parseFrozenInput(spec, options.import))
       return fail(llvm::toString(std::move(err)));
   if (llvm::Error err = bb::loadPassPlugins(options.passPlugins))
     return fail(llvm::toString(std::move(err)));
