@@ -15,9 +15,10 @@ packages=(
   libopenmpi-dev openmpi-bin              # CPU collectives, mpirun
   libopenblas-dev                         # CPU BLAS kernels
   g++ python3 python3-numpy python3-onnx       # python: e2e comparisons, node-test runner
+  python3-pip                             # pip download of the ONNX node-test data
 )
 if [[ "${1:-}" == "--models" ]]; then
-  packages+=(python3-torch python3-onnx python3-numpy python3-pip)
+  packages+=(python3-torch)
 fi
 
 missing=()
@@ -34,5 +35,30 @@ fi
 if [[ "${1:-}" == "--models" ]]; then
   /usr/bin/python3 -c "import onnxruntime" 2>/dev/null ||
     /usr/bin/python3 -m pip install --quiet --break-system-packages onnxruntime==1.18.1
+fi
+
+# The ONNX backend node tests (model + inputs + expected outputs per op),
+# from the onnx 1.14.1 wheel on PyPI: the last release whose opsets (<= 19)
+# the importer accepts. Only the data is extracted; nothing is installed.
+NODE_TESTS_VERSION=1.14.1
+NODE_TESTS_DIR=/var/cache/bumblebee/onnx-node-tests-$NODE_TESTS_VERSION
+if [[ ! -d "$NODE_TESTS_DIR/node" ]]; then
+  echo "fetching ONNX $NODE_TESTS_VERSION node tests" >&2
+  tmp=$(mktemp -d)
+  /usr/bin/python3 -m pip download --quiet --no-deps --only-binary=:all: \
+    --python-version 311 --platform manylinux2014_x86_64 \
+    "onnx==$NODE_TESTS_VERSION" -d "$tmp"
+  mkdir -p "$NODE_TESTS_DIR.partial"
+  /usr/bin/python3 - "$tmp"/onnx-*.whl "$NODE_TESTS_DIR.partial" <<'PY'
+import sys, zipfile
+prefix = "onnx/backend/test/data/node/"
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for name in z.namelist():
+        if name.startswith(prefix) and not name.endswith("/"):
+            z.extract(name, sys.argv[2])
+PY
+  mv "$NODE_TESTS_DIR.partial/onnx/backend/test/data/node" "$NODE_TESTS_DIR.partial/node"
+  rm -rf "$NODE_TESTS_DIR.partial/onnx" "$tmp"
+  mv "$NODE_TESTS_DIR.partial" "$NODE_TESTS_DIR"
 fi
 echo "dependencies ready" >&2

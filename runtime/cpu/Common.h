@@ -1,0 +1,138 @@
+//===- Common.h - helpers shared by the CPU kernels -------------*- C++ -*-===//
+#ifndef BBRT_CPU_COMMON_H
+#define BBRT_CPU_COMMON_H
+
+#include "bbrt/bbrt.h"
+#include "runtime/core/Util.h"
+
+#include <algorithm>
+#include <cstring>
+#include <type_traits>
+
+namespace bbrt {
+namespace cpu {
+
+/// Elementwise loops below this many elements stay on the calling thread.
+constexpr int64_t kParallelMin = 1 << 15;
+/// ...and this many for transcendental functions (exp, erf, tanh).
+constexpr int64_t kParallelMinHeavy = 1 << 12;
+
+/// Storage types for the dtypes without a C++ arithmetic type.
+struct Half { uint16_t bits; };
+struct BFloat { uint16_t bits; };
+
+template <typename T> struct Tag { using type = T; };
+
+/// Calls f(Tag<T>{}) with T the C++ type of `dt` (bool for Bool).
+template <typename F> auto dispatchAll(DType dt, F &&f) {
+  switch (dt) {
+  case DType::F32: return f(Tag<float>{});
+  case DType::F64: return f(Tag<double>{});
+  case DType::F16: return f(Tag<Half>{});
+  case DType::BF16: return f(Tag<BFloat>{});
+  case DType::I8: return f(Tag<int8_t>{});
+  case DType::I16: return f(Tag<int16_t>{});
+  case DType::I32: return f(Tag<int32_t>{});
+  case DType::I64: return f(Tag<int64_t>{});
+  case DType::U8: return f(Tag<uint8_t>{});
+  case DType::Bool: return f(Tag<bool>{});
+  }
+  fail("invalid dtype %d", static_cast<int>(dt));
+}
+
+/// Unsigned integer type of `dt`'s byte size, for data movement.
+template <typename F> auto dispatchBytes(DType dt, F &&f) {
+  switch (dtypeSize(dt)) {
+  case 1: return f(Tag<uint8_t>{});
+  case 2: return f(Tag<uint16_t>{});
+  case 4: return f(Tag<uint32_t>{});
+  default: return f(Tag<uint64_t>{});
+  }
+}
+
+[[noreturn]] inline void unsupported(const char *kernel, DType dt) {
+  fail("%s: unsupported dtype %s", kernel, dtypeName(dt));
+}
+
+inline void checkDType(const char *kernel, const char *what, const Tensor &t,
+                       DType want) {
+  if (t.dtype != want)
+    fail("%s: %s has dtype %s, expected %s", kernel, what, dtypeName(t.dtype),
+         dtypeName(want));
+}
+
+inline void checkData(const char *kernel, const char *what, const Tensor &t) {
+  if (!t.data && t.numel() != 0)
+    fail("%s: %s has no data", kernel, what);
+}
+
+inline void contiguousStrides(const Dims &s, int64_t *st) {
+  int64_t acc = 1;
+  for (int i = s.rank - 1; i >= 0; --i) {
+    st[i] = acc;
+    acc *= s.d[i];
+  }
+}
+
+inline int64_t normAxis(const char *kernel, int64_t axis, int rank) {
+  int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= std::max(rank, 1))
+    fail("%s: axis %lld out of range for rank %d", kernel, (long long)axis,
+         rank);
+  return a;
+}
+
+/// A broadcast iteration space: out (contiguous) and up to 3 operands, with
+/// unit dims dropped and mergeable dims merged. rank >= 1.
+struct Plan {
+  int rank = 1;
+  int nops = 0;
+  int64_t shape[kMaxRank] = {1};
+  int64_t st[3][kMaxRank] = {};
+  int64_t total = 1;
+};
+
+/// Throws "<kernel>: cannot broadcast <what> of shape A to B".
+Plan broadcastPlan(const char *kernel, const Dims &out, const Dims *ops,
+                   const char *const *names, int nops);
+
+/// Runs body(offs, outOff, len, innerSt) over rows of the innermost dim,
+/// split in blocks, in parallel when the plan is big enough. offs[k] is the
+/// element offset of operand k at the start of the run, innerSt[k] its stride.
+template <typename Body>
+void forEachRun(const Plan &p, int64_t minParallel, Body &&body) {
+  if (p.total == 0)
+    return;
+  const int r = p.rank;
+  const int64_t inner = p.shape[r - 1];
+  const int64_t outer = p.total / inner;
+  const int64_t B = 16384;
+  const int64_t nb = (inner + B - 1) / B;
+  const int64_t tasks = outer * nb;
+  int64_t innerSt[3] = {p.st[0][r - 1], p.st[1][r - 1], p.st[2][r - 1]};
+#pragma omp parallel for schedule(static) if (p.total >= minParallel && tasks > 1)
+  for (int64_t t = 0; t < tasks; ++t) {
+    int64_t row = t / nb, blk = t % nb;
+    int64_t offs[3] = {0, 0, 0};
+    int64_t rem = row;
+    for (int d = r - 2; d >= 0; --d) {
+      int64_t i = rem % p.shape[d];
+      rem /= p.shape[d];
+      for (int k = 0; k < p.nops; ++k)
+        offs[k] += i * p.st[k][d];
+    }
+    int64_t b0 = blk * B;
+    int64_t len = std::min(B, inner - b0);
+    for (int k = 0; k < p.nops; ++k)
+      offs[k] += b0 * innerSt[k];
+    body(offs, row * inner + b0, len, innerSt);
+  }
+}
+
+/// memcpy split across threads when large.
+void parallelCopy(void *dst, const void *src, int64_t bytes);
+
+} // namespace cpu
+} // namespace bbrt
+
+#endif

@@ -1,0 +1,164 @@
+//===- Matmul.cpp - batched matmul through BLAS ---------------------------===//
+#include "runtime/cpu/Common.h"
+#include "runtime/cpu/Gemm.h"
+
+namespace bbrt {
+namespace cpu {
+
+/// Integer gemm with plain loops (wrapping arithmetic).
+template <typename T>
+void gemmInt(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T *A,
+             int64_t lda, const T *B, int64_t ldb, T *C, int64_t ldc) {
+  using U = typename std::make_unsigned<T>::type;
+  for (int64_t m = 0; m < M; ++m)
+    for (int64_t n = 0; n < N; ++n) {
+      U acc = 0;
+      for (int64_t k = 0; k < K; ++k) {
+        T a = ta ? A[k * lda + m] : A[m * lda + k];
+        T b = tb ? B[n * ldb + k] : B[k * ldb + n];
+        acc = U(acc + U(a) * U(b));
+      }
+      C[m * ldc + n] = T(acc);
+    }
+}
+
+} // namespace cpu
+
+using namespace cpu;
+
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
+  const char *k = "matmul";
+  if (a.dtype != b.dtype || a.dtype != out.dtype)
+    fail("%s: dtypes differ (a %s, b %s, out %s)", k, dtypeName(a.dtype),
+         dtypeName(b.dtype), dtypeName(out.dtype));
+  checkData(k, "a", a);
+  checkData(k, "b", b);
+  checkData(k, "output", out);
+  const int ra = a.shape.rank, rb = b.shape.rank;
+  if (ra < 1 || rb < 1)
+    fail("%s: operands must have rank >= 1 (a %s, b %s)", k,
+         formatDims(a.shape).c_str(), formatDims(b.shape).c_str());
+  int64_t M, K, K2, N;
+  if (ra == 1) {
+    M = 1;
+    K = a.shape.d[0];
+    transA = false;
+  } else {
+    M = transA ? a.shape.d[ra - 1] : a.shape.d[ra - 2];
+    K = transA ? a.shape.d[ra - 2] : a.shape.d[ra - 1];
+  }
+  if (rb == 1) {
+    N = 1;
+    K2 = b.shape.d[0];
+    transB = false;
+  } else {
+    K2 = transB ? b.shape.d[rb - 1] : b.shape.d[rb - 2];
+    N = transB ? b.shape.d[rb - 2] : b.shape.d[rb - 1];
+  }
+  auto shapes = [&]() {
+    return strformat("a %s%s, b %s%s, out %s", formatDims(a.shape).c_str(),
+                     transA ? " (transposed)" : "",
+                     formatDims(b.shape).c_str(),
+                     transB ? " (transposed)" : "",
+                     formatDims(out.shape).c_str());
+  };
+  if (K != K2)
+    fail("%s: inner dims differ (%s)", k, shapes().c_str());
+  const int tail = (ra > 1) + (rb > 1);
+  const int ob = out.shape.rank - tail;
+  if (ob < 0 || (ra > 1 && out.shape.d[ob] != M) ||
+      (rb > 1 && out.shape.d[out.shape.rank - 1] != N))
+    fail("%s: output shape does not fit (%s)", k, shapes().c_str());
+  // Batch dims: broadcast a[:-2] and b[:-2] against out[:ob].
+  Dims outBatch(out.shape.d, ob);
+  Dims aBatch(a.shape.d, std::max(ra - 2, 0));
+  Dims bBatch(b.shape.d, std::max(rb - 2, 0));
+  if (aBatch.rank > ob || bBatch.rank > ob)
+    fail("%s: output has too few batch dims (%s)", k, shapes().c_str());
+  int64_t ast[kMaxRank], bst[kMaxRank], obst[kMaxRank];
+  {
+    int64_t acst[kMaxRank], bcst[kMaxRank];
+    contiguousStrides(aBatch, acst);
+    contiguousStrides(bBatch, bcst);
+    for (int j = 0; j < ob; ++j) {
+      int ai = j - (ob - aBatch.rank), bi = j - (ob - bBatch.rank);
+      int64_t od = outBatch.d[j];
+      if (ai < 0 || aBatch.d[ai] == 1)
+        ast[j] = 0;
+      else if (aBatch.d[ai] == od)
+        ast[j] = acst[ai];
+      else
+        fail("%s: batch dims do not broadcast (%s)", k, shapes().c_str());
+      if (bi < 0 || bBatch.d[bi] == 1)
+        bst[j] = 0;
+      else if (bBatch.d[bi] == od)
+        bst[j] = bcst[bi];
+      else
+        fail("%s: batch dims do not broadcast (%s)", k, shapes().c_str());
+    }
+    contiguousStrides(outBatch, obst);
+  }
+  const int64_t batch = outBatch.numel();
+  if (batch == 0 || M == 0 || N == 0)
+    return;
+  const int64_t lda = (ra == 1) ? K : a.shape.d[ra - 1];
+  const int64_t ldb = (rb == 1) ? 1 : b.shape.d[rb - 1];
+  const int64_t aMat = M * K, bMat = K * N, oMat = M * N;
+  if (K == 0) {
+    std::memset(out.data, 0, static_cast<size_t>(out.nbytes()));
+    return;
+  }
+  bool bShared = true, aDense = aBatch.numel() == batch;
+  for (int j = 0; j < ob; ++j)
+    if (bst[j] != 0)
+      bShared = false;
+
+  auto run = [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *A = static_cast<const T *>(a.data);
+    const T *B = static_cast<const T *>(b.data);
+    T *C = static_cast<T *>(out.data);
+    auto one = [&](int64_t i, int64_t m) {
+      int64_t rem = i, ao = 0, bo = 0;
+      for (int j = ob - 1; j >= 0; --j) {
+        int64_t idx = rem % outBatch.d[j];
+        rem /= outBatch.d[j];
+        ao += idx * ast[j];
+        bo += idx * bst[j];
+      }
+      const T *Ai = A + ao * aMat;
+      const T *Bi = B + bo * bMat;
+      T *Ci = C + i * oMat;
+      if constexpr (std::is_floating_point<T>::value)
+        gemm(transA, transB, m, N, K, Ai, lda, Bi, ldb, T(0), Ci, N);
+      else
+        gemmInt(transA, transB, m, N, K, Ai, lda, Bi, ldb, Ci, N);
+    };
+    if (batch == 1) {
+      one(0, M);
+    } else if (bShared && aDense && !transA && ra > 1) {
+      // One tall GEMM: [batch*M, K] x [K, N].
+      if constexpr (std::is_floating_point<T>::value)
+        gemm(false, transB, batch * M, N, K, A, lda, B, ldb, T(0), C, N);
+      else
+        gemmInt(false, transB, batch * M, N, K, A, lda, B, ldb, C, N);
+    } else if (M * N * K <= 262144 || !std::is_floating_point<T>::value) {
+      // Small GEMMs: spread the batch over threads (each GEMM runs on one).
+#pragma omp parallel for schedule(static) if (batch * M * N * K >= 65536)
+      for (int64_t i = 0; i < batch; ++i)
+        one(i, M);
+    } else {
+      for (int64_t i = 0; i < batch; ++i) // each GEMM splits across threads
+        one(i, M);
+    }
+  };
+  switch (a.dtype) {
+  case DType::F32: return run(Tag<float>{});
+  case DType::F64: return run(Tag<double>{});
+  case DType::I32: return run(Tag<int32_t>{});
+  case DType::I64: return run(Tag<int64_t>{});
+  default: unsupported(k, a.dtype);
+  }
+}
+
+} // namespace bbrt

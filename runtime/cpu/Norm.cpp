@@ -1,0 +1,218 @@
+//===- Norm.cpp - batchNorm, layerNorm, softmax ---------------------------===//
+#include "runtime/cpu/Common.h"
+
+#include <cmath>
+#include <limits>
+#include <vector>
+
+namespace bbrt {
+
+using namespace cpu;
+
+namespace {
+
+template <typename F> void dispatchFloat(const char *k, DType d, F &&f) {
+  if (d == DType::F32)
+    return f(Tag<float>{});
+  if (d == DType::F64)
+    return f(Tag<double>{});
+  unsupported(k, d);
+}
+
+} // namespace
+
+void batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor var,
+               Tensor out, float epsilon) {
+  const char *k = "batchNorm";
+  if (x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: output %s %s differs from input %s %s", k,
+         dtypeName(out.dtype), formatDims(out.shape).c_str(),
+         dtypeName(x.dtype), formatDims(x.shape).c_str());
+  if (x.shape.rank < 2)
+    fail("%s: input must have rank >= 2, got %s", k,
+         formatDims(x.shape).c_str());
+  const int64_t N = x.shape.d[0], C = x.shape.d[1];
+  const int64_t S = N * C == 0 ? 0 : x.numel() / (N * C);
+  const Tensor *params[4] = {&scale, &bias, &mean, &var};
+  const char *pnames[4] = {"scale", "bias", "mean", "var"};
+  for (int i = 0; i < 4; ++i) {
+    if (params[i]->numel() != C)
+      fail("%s: %s has %lld elements for %lld channels", k, pnames[i],
+           (long long)params[i]->numel(), (long long)C);
+    checkDType(k, pnames[i], *params[i], x.dtype);
+    checkData(k, pnames[i], *params[i]);
+  }
+  checkData(k, "input", x);
+  checkData(k, "output", out);
+  dispatchFloat(k, x.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *sc = (const T *)scale.data, *bi = (const T *)bias.data,
+            *mu = (const T *)mean.data, *va = (const T *)var.data;
+    std::vector<T> a(C), b(C);
+    for (int64_t c = 0; c < C; ++c) {
+      double inv = 1.0 / std::sqrt(double(va[c]) + double(epsilon));
+      a[c] = T(double(sc[c]) * inv);
+      b[c] = T(double(bi[c]) - double(mu[c]) * double(sc[c]) * inv);
+    }
+    const T *xp = (const T *)x.data;
+    T *yp = (T *)out.data;
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMin)
+    for (int64_t p = 0; p < N * C; ++p) {
+      const T av = a[p % C], bv = b[p % C];
+      const T *xs = xp + p * S;
+      T *ys = yp + p * S;
+      for (int64_t i = 0; i < S; ++i)
+        ys[i] = xs[i] * av + bv;
+    }
+  });
+}
+
+void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
+               float epsilon) {
+  const char *k = "layerNorm";
+  if (x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: output %s %s differs from input %s %s", k,
+         dtypeName(out.dtype), formatDims(out.shape).c_str(),
+         dtypeName(x.dtype), formatDims(x.shape).c_str());
+  int64_t a = normAxis(k, axis, x.shape.rank);
+  int64_t D = 1;
+  for (int i = static_cast<int>(a); i < x.shape.rank; ++i)
+    D *= x.shape.d[i];
+  const int64_t rows = D == 0 ? 0 : x.numel() / D;
+  if (scale.numel() != D)
+    fail("%s: scale has %lld elements, the normalized dims %lld", k,
+         (long long)scale.numel(), (long long)D);
+  checkDType(k, "scale", scale, x.dtype);
+  if (!bias.empty()) {
+    if (bias.numel() != D)
+      fail("%s: bias has %lld elements, the normalized dims %lld", k,
+           (long long)bias.numel(), (long long)D);
+    checkDType(k, "bias", bias, x.dtype);
+  }
+  checkData(k, "input", x);
+  checkData(k, "output", out);
+  checkData(k, "scale", scale);
+  dispatchFloat(k, x.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *xp = (const T *)x.data, *sc = (const T *)scale.data,
+            *bi = (const T *)bias.data;
+    T *yp = (T *)out.data;
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMin / 4)
+    for (int64_t r = 0; r < rows; ++r) {
+      const T *xs = xp + r * D;
+      T *ys = yp + r * D;
+      double sum = 0;
+      for (int64_t i = 0; i < D; ++i)
+        sum += xs[i];
+      const double mean = sum / double(D);
+      double sq = 0;
+      for (int64_t i = 0; i < D; ++i) {
+        double dv = double(xs[i]) - mean;
+        sq += dv * dv;
+      }
+      const double inv = 1.0 / std::sqrt(sq / double(D) + double(epsilon));
+      const T m = T(mean), s = T(inv);
+      if (bi)
+        for (int64_t i = 0; i < D; ++i)
+          ys[i] = (xs[i] - m) * s * sc[i] + bi[i];
+      else
+        for (int64_t i = 0; i < D; ++i)
+          ys[i] = (xs[i] - m) * s * sc[i];
+    }
+  });
+}
+
+void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
+  const char *k = log ? "logSoftmax" : "softmax";
+  if (x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: output %s %s differs from input %s %s", k,
+         dtypeName(out.dtype), formatDims(out.shape).c_str(),
+         dtypeName(x.dtype), formatDims(x.shape).c_str());
+  int64_t a = normAxis(k, axis, x.shape.rank);
+  checkData(k, "input", x);
+  checkData(k, "output", out);
+  if (x.numel() == 0)
+    return;
+  int64_t outer = 1, inner = 1;
+  const int64_t A = x.shape.rank ? x.shape.d[a] : 1;
+  for (int i = 0; i < a; ++i)
+    outer *= x.shape.d[i];
+  for (int i = static_cast<int>(a) + 1; i < x.shape.rank; ++i)
+    inner *= x.shape.d[i];
+  dispatchFloat(k, x.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *xp = (const T *)x.data;
+    T *yp = (T *)out.data;
+    if (inner == 1) {
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinHeavy)
+      for (int64_t r = 0; r < outer; ++r) {
+        const T *xs = xp + r * A;
+        T *ys = yp + r * A;
+        T mx = -std::numeric_limits<T>::infinity();
+        for (int64_t i = 0; i < A; ++i)
+          mx = xs[i] > mx ? xs[i] : mx;
+        double sum = 0;
+        if (log) {
+          for (int64_t i = 0; i < A; ++i)
+            sum += std::exp(double(xs[i] - mx));
+          const T ls = T(std::log(sum));
+          for (int64_t i = 0; i < A; ++i)
+            ys[i] = xs[i] - mx - ls;
+        } else {
+          for (int64_t i = 0; i < A; ++i) {
+            T e = std::exp(xs[i] - mx);
+            ys[i] = e;
+            sum += e;
+          }
+          const T inv = T(1.0 / sum);
+          for (int64_t i = 0; i < A; ++i)
+            ys[i] *= inv;
+        }
+      }
+      return;
+    }
+    // Strided axis: work on [A, chunk] panels, vectorized along inner.
+    const int64_t chunk = 256;
+    const int64_t nc = (inner + chunk - 1) / chunk;
+#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinHeavy)
+    for (int64_t t = 0; t < outer * nc; ++t) {
+      const int64_t o = t / nc, c0 = (t % nc) * chunk;
+      const int64_t w = std::min(chunk, inner - c0);
+      const T *xs = xp + o * A * inner + c0;
+      T *ys = yp + o * A * inner + c0;
+      T mx[chunk];
+      double sum[chunk];
+      for (int64_t i = 0; i < w; ++i) {
+        mx[i] = -std::numeric_limits<T>::infinity();
+        sum[i] = 0;
+      }
+      for (int64_t j = 0; j < A; ++j)
+        for (int64_t i = 0; i < w; ++i) {
+          T v = xs[j * inner + i];
+          mx[i] = v > mx[i] ? v : mx[i];
+        }
+      for (int64_t j = 0; j < A; ++j)
+        for (int64_t i = 0; i < w; ++i) {
+          T e = std::exp(xs[j * inner + i] - mx[i]);
+          if (!log)
+            ys[j * inner + i] = e;
+          sum[i] += e;
+        }
+      if (log) {
+        for (int64_t i = 0; i < w; ++i)
+          sum[i] = std::log(sum[i]);
+        for (int64_t j = 0; j < A; ++j)
+          for (int64_t i = 0; i < w; ++i)
+            ys[j * inner + i] = xs[j * inner + i] - mx[i] - T(sum[i]);
+      } else {
+        for (int64_t i = 0; i < w; ++i)
+          sum[i] = 1.0 / sum[i];
+        for (int64_t j = 0; j < A; ++j)
+          for (int64_t i = 0; i < w; ++i)
+            ys[j * inner + i] *= T(sum[i]);
+      }
+    }
+  });
+}
+
+} // namespace bbrt

@@ -1,0 +1,327 @@
+//===- Main.cpp - main() of every generated program -----------------------===//
+//
+//   ./NAME --input x=x.npy [--input name=file.pb ...] [--output-dir out/]
+//          [--bench N] [--threads T] [--weights FILE] [--help]
+//
+// Every error is one line `NAME: error: ...` on stderr and exit code 1.
+//
+//===----------------------------------------------------------------------===//
+#include "bbrt/io.h"
+#include "bbrt/model.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <exception>
+#include <string>
+#include <sys/stat.h>
+#include <vector>
+
+void bb_describe(bbrt::ModelInfo *info);
+void bb_forward(bbrt::Context *ctx);
+
+namespace {
+
+using namespace bbrt;
+
+std::string progName = "model";
+
+[[noreturn]] void die(const std::string &msg) {
+  fprintf(stderr, "%s: error: %s\n", progName.c_str(), msg.c_str());
+  exit(1);
+}
+
+std::string baseName(const std::string &p) {
+  size_t s = p.find_last_of('/');
+  return s == std::string::npos ? p : p.substr(s + 1);
+}
+
+std::string describe(const TensorDecl &d) {
+  return std::string(dtypeName(d.dtype)) + " " + formatDims(d.shape);
+}
+
+void usage(const ModelInfo &info, FILE *f) {
+  fprintf(f,
+          "usage: %s --input NAME=FILE ... [--output-dir DIR] [--bench N]\n"
+          "       [--threads T] [--weights FILE] [--help]\n"
+          "       (inputs may also be given as positional FILEs, in order)\n"
+          "\n"
+          "Runs the model%s%s on .npy or ONNX TensorProto (.pb) inputs and\n"
+          "writes each output to DIR/<output>.npy (DIR defaults to '.').\n"
+          "\n"
+          "options:\n"
+          "  --input NAME=FILE  input NAME from FILE (.npy or .pb)\n"
+          "  --output-dir DIR   where outputs go (created if missing)\n"
+          "  --bench N          run N times after a warm-up and print the\n"
+          "                     latency; outputs written only with --output-dir\n"
+          "  --threads T        OpenMP and OpenBLAS threads (default: all "
+          "cores)\n"
+          "  --weights FILE     weights (default: %s.safetensors beside the "
+          "program)\n"
+          "\n",
+          progName.c_str(), info.name.empty() ? "" : " ", info.name.c_str(),
+          progName.c_str());
+  fprintf(f, "inputs:\n");
+  for (const TensorDecl &d : info.inputs)
+    fprintf(f, "  %s: %s\n", d.name.c_str(), describe(d).c_str());
+  fprintf(f, "outputs:\n");
+  for (const TensorDecl &d : info.outputs)
+    fprintf(f, "  %s: %s\n", d.name.c_str(), describe(d).c_str());
+  int64_t wbytes = 0;
+  for (const TensorDecl &d : info.weights)
+    wbytes += d.nbytes();
+  fprintf(f, "weights: %zu tensors, %lld bytes\n", info.weights.size(),
+          (long long)wbytes);
+  fprintf(f, "arena: %lld bytes\n", (long long)info.arenaSize);
+}
+
+bool parseInt(const std::string &s, long long lo, long long hi,
+              long long &out) {
+  if (s.empty())
+    return false;
+  char *end = nullptr;
+  errno = 0;
+  long long v = strtoll(s.c_str(), &end, 10);
+  if (errno || *end || v < lo || v > hi)
+    return false;
+  out = v;
+  return true;
+}
+
+std::string sanitize(const std::string &name) {
+  std::string s = name;
+  for (char &c : s)
+    if (c == '/' || c == ':' || c == '\\' || c == '\0')
+      c = '_';
+  if (s.empty() || s == "." || s == "..")
+    s = "_" + s;
+  return s;
+}
+
+void makeDirs(const std::string &dir) {
+  if (dir.empty())
+    return;
+  std::string cur;
+  size_t i = 0;
+  while (i <= dir.size()) {
+    size_t j = dir.find('/', i);
+    if (j == std::string::npos)
+      j = dir.size();
+    cur = dir.substr(0, j);
+    if (!cur.empty()) {
+      struct stat st;
+      if (stat(cur.c_str(), &st) != 0) {
+        if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
+          die("cannot create output directory '" + dir +
+              "': " + strerror(errno));
+      } else if (!S_ISDIR(st.st_mode)) {
+        die("output directory '" + dir + "': '" + cur +
+            "' is not a directory");
+      }
+    }
+    i = j + 1;
+  }
+}
+
+struct Args {
+  std::vector<std::pair<std::string, std::string>> named; // name, file
+  std::vector<std::string> positional;
+  std::string outDir;
+  bool haveOutDir = false;
+  long long bench = 0;
+  long long threads = 0;
+  std::string weights;
+  bool help = false;
+};
+
+Args parseArgs(int argc, char **argv) {
+  Args a;
+  auto value = [&](int &i, const std::string &opt,
+                   const std::string &arg) -> std::string {
+    size_t eq = arg.find('=');
+    if (arg.compare(0, 2, "--") == 0 && eq != std::string::npos)
+      return arg.substr(eq + 1);
+    if (i + 1 >= argc)
+      die("option " + opt + " needs a value (see --help)");
+    return argv[++i];
+  };
+  bool optionsDone = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (optionsDone || arg.empty() || arg[0] != '-' || arg == "-") {
+      a.positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      optionsDone = true;
+      continue;
+    }
+    std::string opt = arg.substr(0, arg.find('='));
+    if (opt == "--help" || opt == "-h") {
+      a.help = true;
+    } else if (opt == "--input" || opt == "-i") {
+      std::string v = value(i, opt, arg);
+      size_t eq = v.find('=');
+      if (eq == std::string::npos || eq == 0)
+        die("--input wants NAME=FILE, got '" + v + "'");
+      a.named.emplace_back(v.substr(0, eq), v.substr(eq + 1));
+    } else if (opt == "--output-dir" || opt == "-o") {
+      a.outDir = value(i, opt, arg);
+      a.haveOutDir = true;
+      if (a.outDir.empty())
+        die("--output-dir wants a directory");
+    } else if (opt == "--bench") {
+      std::string v = value(i, opt, arg);
+      if (!parseInt(v, 1, 1000000000, a.bench))
+        die("--bench wants a positive run count, got '" + v + "'");
+    } else if (opt == "--threads") {
+      std::string v = value(i, opt, arg);
+      if (!parseInt(v, 1, 4096, a.threads))
+        die("--threads wants a positive thread count, got '" + v + "'");
+    } else if (opt == "--weights") {
+      a.weights = value(i, opt, arg);
+      if (a.weights.empty())
+        die("--weights wants a file");
+    } else {
+      die("unknown option '" + arg + "' (see --help)");
+    }
+  }
+  return a;
+}
+
+int run(int argc, char **argv) {
+  if (argc > 0 && argv[0] && *argv[0])
+    progName = baseName(argv[0]);
+  static ModelInfo info;
+  bb_describe(&info);
+  validateModel(info);
+  Args args = parseArgs(argc, argv);
+  if (args.help) {
+    usage(info, stdout);
+    return 0;
+  }
+  setNumThreads(static_cast<int>(args.threads));
+
+  // Assign files to inputs.
+  const size_t nin = info.inputs.size();
+  std::vector<std::string> files(nin);
+  std::vector<bool> given(nin, false);
+  auto inputNames = [&]() {
+    std::string s;
+    for (const TensorDecl &d : info.inputs)
+      s += (s.empty() ? "" : ", ") + d.name;
+    return s.empty() ? std::string("none") : s;
+  };
+  for (const auto &nf : args.named) {
+    size_t k = 0;
+    while (k < nin && info.inputs[k].name != nf.first)
+      ++k;
+    if (k == nin)
+      die("unknown input '" + nf.first + "' (the model's inputs: " +
+          inputNames() + ")");
+    if (given[k])
+      die("input '" + nf.first + "' given more than once");
+    given[k] = true;
+    files[k] = nf.second;
+  }
+  size_t next = 0;
+  for (const std::string &f : args.positional) {
+    while (next < nin && given[next])
+      ++next;
+    if (next == nin)
+      die("unexpected argument '" + f + "': all " + std::to_string(nin) +
+          " inputs are already given");
+    given[next] = true;
+    files[next] = f;
+  }
+  for (size_t k = 0; k < nin; ++k)
+    if (!given[k])
+      die("missing input '" + info.inputs[k].name + "' (" +
+          describe(info.inputs[k]) + "); pass --input " +
+          info.inputs[k].name + "=FILE");
+
+  // Read and check inputs before touching weights.
+  std::vector<HostTensor> inputs;
+  inputs.reserve(nin);
+  for (size_t k = 0; k < nin; ++k) {
+    const TensorDecl &d = info.inputs[k];
+    std::string where = "input '" + d.name + "' (" + files[k] + "): ";
+    try {
+      inputs.push_back(readTensorFile(files[k]));
+    } catch (const Error &e) {
+      die(where + e.what());
+    }
+    const HostTensor &t = inputs.back();
+    if (t.dtype != d.dtype)
+      die(where + "dtype " + dtypeName(t.dtype) +
+          " does not match the model's " + dtypeName(d.dtype));
+    if (t.shape != d.shape)
+      die(where + "shape " + formatDims(t.shape) +
+          " does not match the model's " + formatDims(d.shape));
+  }
+
+  std::string weightsPath =
+      args.weights.empty() ? std::string(argv[0]) + ".safetensors"
+                           : args.weights;
+  std::unique_ptr<Context> ctx = createContext(info, weightsPath);
+
+  const bool writeOutputs = args.bench == 0 || args.haveOutDir;
+  const std::string outDir = args.haveOutDir ? args.outDir : ".";
+  if (writeOutputs)
+    makeDirs(outDir);
+
+  auto loadInputs = [&]() {
+    for (size_t k = 0; k < nin; ++k)
+      std::memcpy(arena(ctx.get(), info.inputs[k].offset), inputs[k].data(),
+                  static_cast<size_t>(inputs[k].nbytes()));
+  };
+  if (args.bench > 0) {
+    loadInputs();
+    bb_forward(ctx.get()); // warm-up
+    std::vector<double> ms;
+    ms.reserve(static_cast<size_t>(args.bench));
+    for (long long r = 0; r < args.bench; ++r) {
+      loadInputs();
+      auto t0 = std::chrono::steady_clock::now();
+      bb_forward(ctx.get());
+      auto t1 = std::chrono::steady_clock::now();
+      ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    size_t n = ms.size();
+    double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
+    printf("latency: min %.3f ms, median %.3f ms over %lld runs\n", ms[0],
+           median, args.bench);
+    fflush(stdout);
+  } else {
+    loadInputs();
+    bb_forward(ctx.get());
+  }
+  if (writeOutputs) {
+    std::string dir = outDir;
+    if (dir.back() != '/')
+      dir += '/';
+    for (const TensorDecl &d : info.outputs) {
+      std::string path = dir + sanitize(d.name) + ".npy";
+      writeNpy(path, arenaTensor(ctx.get(), d));
+    }
+  }
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  try {
+    return run(argc, argv);
+  } catch (const bbrt::Error &e) {
+    die(e.what());
+  } catch (const std::bad_alloc &) {
+    die("out of memory");
+  } catch (const std::exception &e) {
+    die(e.what());
+  }
+}

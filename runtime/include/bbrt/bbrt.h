@@ -1,0 +1,210 @@
+//===- bbrt.h - the runtime API that generated programs call ---*- C++ -*-===//
+//
+// Generated programs (bbc -o NAME) are two C++ functions written by MLIR's
+// EmitC emitter, linked with this runtime:
+//
+//   void bb_describe(bbrt::ModelInfo *info);  // inputs, outputs, weights, arena
+//   void bb_forward(bbrt::Context *ctx);      // kernel calls on arena buffers
+//
+// Everything else (command line, reading inputs, mmapping weights, writing
+// outputs, timing) lives in the runtime. The runtime never includes MLIR.
+//
+// Conventions for every kernel:
+// - A Tensor is a pointer, an element type and a static row-major shape.
+// - Outputs never alias inputs unless the kernel says so.
+// - Broadcasting follows NumPy: shapes align on the right, size 1 stretches.
+// - Kernels run on the calling thread plus the runtime's thread pool (OpenMP);
+//   BLAS is used for matmul and convolution.
+// - A kernel given shapes or dtypes it cannot handle throws bbrt::Error (the
+//   driver prints it as one line `NAME: error: ...`, exit code 1). F16/BF16
+//   are supported only by data movement kernels and convert.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BBRT_BBRT_H
+#define BBRT_BBRT_H
+
+#include <cstdint>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+
+namespace bbrt {
+
+constexpr int kMaxRank = 8;
+
+/// What every runtime failure throws; what() is one line without a prefix.
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+/// Element types, as the compiler names them. Bool is one byte (0 or 1).
+enum class DType : int32_t { F32, F64, F16, BF16, I8, I16, I32, I64, U8, Bool };
+
+/// Bytes per element of `dtype`.
+int64_t dtypeSize(DType dtype);
+/// "f32", "i64", "bool", ... (npyDescr in bbrt/io.h gives NumPy's "<f4").
+const char *dtypeName(DType dtype);
+
+struct Dims {
+  int rank = 0;
+  int64_t d[kMaxRank] = {};
+  Dims() = default;
+  Dims(std::initializer_list<int64_t> dims); // throws Error above kMaxRank
+  Dims(const int64_t *dims, int rank);
+  int64_t numel() const;
+  int64_t operator[](int i) const { return d[i]; }
+  bool operator==(const Dims &o) const;
+  bool operator!=(const Dims &o) const { return !(*this == o); }
+};
+
+/// "2x3x4"; "scalar" for rank 0.
+std::string formatDims(const Dims &dims);
+
+struct Tensor {
+  void *data = nullptr;
+  DType dtype = DType::F32;
+  Dims shape;
+  Tensor() = default;
+  Tensor(const void *data, DType dtype, std::initializer_list<int64_t> dims)
+      : data(const_cast<void *>(data)), dtype(dtype), shape(dims) {}
+  Tensor(const void *data, DType dtype, const Dims &dims)
+      : data(const_cast<void *>(data)), dtype(dtype), shape(dims) {}
+  int64_t numel() const { return shape.numel(); }
+  int64_t nbytes() const { return numel() * dtypeSize(dtype); }
+  bool empty() const { return data == nullptr; }
+};
+
+/// An absent optional operand (e.g. conv without bias).
+inline Tensor none() { return Tensor(); }
+
+//===--- what bb_describe declares ------------------------------------------===//
+
+struct ModelInfo; // filled by bb_describe through these calls (bbrt/model.h)
+
+/// A graph input or output living at `offset` bytes into the arena.
+void addInput(ModelInfo *info, const char *name, DType dtype,
+              std::initializer_list<int64_t> dims, int64_t offset);
+void addOutput(ModelInfo *info, const char *name, DType dtype,
+               std::initializer_list<int64_t> dims, int64_t offset);
+/// A weight stored under `name` in NAME.safetensors; index = order of calls.
+void addWeight(ModelInfo *info, const char *name, DType dtype,
+               std::initializer_list<int64_t> dims);
+/// Bytes of the one arena that holds every intermediate, input and output.
+void setArenaSize(ModelInfo *info, int64_t bytes);
+void setModelName(ModelInfo *info, const char *name);
+
+//===--- what bb_forward uses ------------------------------------------------===//
+
+struct Context; // arena, weights (bbrt/model.h)
+
+/// Pointer `offset` bytes into the arena (64-byte aligned base).
+void *arena(Context *ctx, int64_t offset);
+/// Pointer to weight number `index` (read-only, memory-mapped).
+const void *weight(Context *ctx, int64_t index);
+
+//===--- kernels ---------------------------------------------------------------===//
+
+enum class UnaryKind : int32_t {
+  Neg, Abs, Sqrt, Exp, Log, Erf, Tanh, Sigmoid, Relu,
+  HardSigmoid, // alpha * x + beta clamped to [0, 1]
+  HardSwish,   // x * clamp(x / 6 + 1/2, 0, 1)
+  Gelu,        // exact (erf)
+  GeluTanh,    // tanh approximation
+  // Added after the first contract (values above are unchanged):
+  Reciprocal, Floor, Ceil,
+  Round,       // half to even (ONNX Round)
+  Sign, Sin, Cos,
+  Not,         // Bool only
+  LeakyRelu,   // x < 0 ? alpha * x : x
+  Clip,        // clamp(x, alpha, beta)
+  Softplus,    // log(1 + exp(x))
+};
+/// out = f(in); same shape and dtype. Float dtypes (F32, F64); Neg, Abs,
+/// Sign, Relu, Clip also take I8/I16/I32/I64; Not takes Bool. `in` and `out`
+/// may be the same buffer.
+void unary(UnaryKind kind, Tensor in, Tensor out, float alpha = 0.f,
+           float beta = 0.f);
+
+enum class BinaryKind : int32_t {
+  Add, Sub, Mul, Div, Pow,
+  Eq, Ne, Lt, Le, Gt, Ge, // comparisons: out is Bool
+  // Added after the first contract:
+  Max, Min,
+  Mod,                    // integers: sign of divisor (ONNX fmod=0); floats: fmod
+  And, Or, Xor,           // Bool only
+};
+/// out = a (op) b with broadcasting; a and b have the same dtype, out has it
+/// too (Bool for comparisons). Integer Div truncates toward zero; integer
+/// division by zero gives 0 instead of trapping.
+void binary(BinaryKind kind, Tensor a, Tensor b, Tensor out);
+/// out = cond ? t : f with broadcasting of all three (cond is Bool).
+void select(Tensor cond, Tensor t, Tensor f, Tensor out);
+/// Element type conversion between any two dtypes (float->int truncates and
+/// saturates, NaN -> 0; ->Bool is x != 0).
+void convert(Tensor in, Tensor out);
+
+/// Batched matmul: a [..., M, K] (or [..., K, M] if transA), b [..., K, N] (or
+/// [..., N, K] if transB), out [..., M, N]; batch dims broadcast. A rank-1 a
+/// is [K] (M dim absent from out), a rank-1 b is [K] (N dim absent).
+/// F32/F64 through BLAS; integer dtypes through plain loops.
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB);
+
+/// N-d convolution, NCHW..., weight [F, C/group, K...], optional bias [F].
+/// pads: all begin pads then all end pads. Empty strides/pads/dilations mean
+/// 1s/0s/1s.
+void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
+          Dims dilations, int64_t group);
+/// Pools over the spatial dims of x [N, C, ...]; out's shape fixes the output
+/// size (ceil_mode windows that run past the padded end are clipped).
+/// Positions in the padding never win a max.
+void maxPool(Tensor x, Tensor out, Dims kernel, Dims strides, Dims pads,
+             Dims dilations = Dims());
+/// countIncludePad: divide by the window's size within the padded input;
+/// otherwise by the number of real elements it covers.
+void avgPool(Tensor x, Tensor out, Dims kernel, Dims strides, Dims pads,
+             bool countIncludePad, Dims dilations = Dims());
+
+/// (x - mean[c]) / sqrt(var[c] + eps) * scale[c] + bias[c], c = dim 1.
+void batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor var,
+               Tensor out, float epsilon);
+/// Normalizes over dims [axis, rank) (negative axis counts from the end);
+/// scale/bias hold prod(dims[axis:]) elements; bias may be none().
+void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
+               float epsilon);
+/// Along `axis` (negative counts from the end), max-subtracted.
+void softmax(Tensor x, Tensor out, int64_t axis, bool log);
+
+enum class ReduceKind : int32_t { Sum, Mean, Max, Min, Prod };
+/// Reduces over `axes` (sorted, non-negative); `out` has the kept shape
+/// (keepdims or not does not matter to the kernel: same element order).
+/// Float sums accumulate in double.
+void reduce(ReduceKind kind, Tensor x, Tensor out, Dims axes);
+
+/// ONNX Gather: indices I32/I64; negative indices wrap; out-of-range throws.
+void gather(Tensor data, Tensor indices, Tensor out, int64_t axis);
+/// out dim i = in dim perm[i].
+void transpose(Tensor in, Tensor out, Dims perm);
+/// Concatenation of `count` inputs along axis (negative counts from the end).
+void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count);
+/// bbrt::concat(out, axis, t0, t1, ...).
+template <typename... Ts> void concat(Tensor out, int64_t axis, Ts... inputs) {
+  static_assert(sizeof...(Ts) > 0, "concat needs at least one input");
+  const Tensor ts[] = {Tensor(inputs)...};
+  concatN(out, axis, ts, static_cast<int>(sizeof...(Ts)));
+}
+/// Strided slice (starts, strides per dim; out shape gives the counts).
+/// Strides may be negative; a negative start counts from the end; every
+/// element read must lie inside `in`.
+void slice(Tensor in, Tensor out, Dims starts, Dims strides);
+/// Broadcast `in` to out's shape.
+void broadcastTo(Tensor in, Tensor out);
+/// Keep upper (or lower) triangle of the last two dims relative to diagonal k
+/// (upper: j - i >= k; lower: j - i <= k); `in` and `out` may be the same.
+void trilu(Tensor in, Tensor out, bool upper, int64_t k);
+/// Byte copy (used for reshape when source and destination differ).
+void copy(Tensor in, Tensor out);
+
+} // namespace bbrt
+
+#endif // BBRT_BBRT_H

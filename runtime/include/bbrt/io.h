@@ -1,0 +1,60 @@
+//===- io.h - .npy and ONNX TensorProto (.pb) files -------------*- C++ -*-===//
+#ifndef BBRT_IO_H
+#define BBRT_IO_H
+
+#include "bbrt/model.h"
+
+#include <string>
+
+namespace bbrt {
+
+/// A tensor that owns its (64-byte aligned) storage.
+struct HostTensor {
+  DType dtype = DType::F32;
+  Dims shape;
+  AlignedBuffer storage;
+  std::string name; // TensorProto name (empty for .npy)
+  HostTensor() = default;
+  HostTensor(DType dtype, const Dims &shape);
+  Tensor view() const { return Tensor(storage.data(), dtype, shape); }
+  void *data() const { return storage.data(); }
+  int64_t nbytes() const { return shape.numel() * dtypeSize(dtype); }
+};
+
+/// NumPy's descr for `dtype`: "<f4", "|b1", ... (no bfloat16: throws).
+const char *npyDescr(DType dtype);
+
+/// .npy, format 1.0/2.0/3.0, little-endian, C order. Errors throw bbrt::Error
+/// with a message that does not repeat the path.
+HostTensor parseNpy(const void *bytes, size_t size);
+HostTensor readNpy(const std::string &path);
+/// The bytes of a .npy (format 1.0, or 2.0 when the header needs it).
+std::string encodeNpy(const Tensor &t);
+/// Writes atomically (temporary file in the same folder, then rename).
+void writeNpy(const std::string &path, const Tensor &t);
+
+/// ONNX TensorProto (dims, data_type, name, raw_data or the typed fields).
+HostTensor parseTensorProto(const void *bytes, size_t size);
+HostTensor readTensorProto(const std::string &path);
+/// Encodes with raw_data.
+std::string encodeTensorProto(const Tensor &t, const std::string &name);
+void writeTensorProto(const std::string &path, const Tensor &t,
+                      const std::string &name);
+
+/// .npy or .pb, chosen by the file's content (NumPy magic) .
+HostTensor readTensorFile(const std::string &path);
+
+/// Whole file into memory; throws "cannot open: <strerror>".
+std::string readFileBytes(const std::string &path);
+/// Writes `bytes` atomically to `path`.
+void writeFileAtomic(const std::string &path, const std::string &bytes);
+
+/// Float16 / bfloat16 <-> float (round to nearest even).
+float halfToFloat(uint16_t h);
+uint16_t floatToHalf(float f);
+float bf16ToFloat(uint16_t h);
+uint16_t floatToBf16(float f);
+
+} // namespace bbrt
+
+#endif // BBRT_IO_H

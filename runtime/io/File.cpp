@@ -1,0 +1,158 @@
+//===- File.cpp - whole-file reads, atomic writes, half floats ------------===//
+#include "bbrt/io.h"
+#include "runtime/core/Util.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace bbrt {
+
+HostTensor::HostTensor(DType dt, const Dims &s)
+    : dtype(dt), shape(s),
+      storage(static_cast<size_t>(s.numel() * dtypeSize(dt))) {}
+
+std::string readFileBytes(const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    fail("cannot open: %s", strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+    close(fd);
+    fail("cannot read: is a directory");
+  }
+  std::string out;
+  if (st.st_size > 0)
+    out.reserve(static_cast<size_t>(st.st_size));
+  char buf[1 << 16];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int e = errno;
+      close(fd);
+      fail("cannot read: %s", strerror(e));
+    }
+    if (n == 0)
+      break;
+    out.append(buf, static_cast<size_t>(n));
+  }
+  close(fd);
+  return out;
+}
+
+void writeFileAtomic(const std::string &path, const std::string &bytes) {
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
+  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    fail("cannot write '%s': %s", path.c_str(), strerror(errno));
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      int e = errno;
+      close(fd);
+      unlink(tmp.c_str());
+      fail("cannot write '%s': %s", path.c_str(), strerror(e));
+    }
+    done += static_cast<size_t>(n);
+  }
+  if (close(fd) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    fail("cannot write '%s': %s", path.c_str(), strerror(e));
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    int e = errno;
+    unlink(tmp.c_str());
+    fail("cannot write '%s': %s", path.c_str(), strerror(e));
+  }
+}
+
+float halfToFloat(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000) << 16;
+  uint32_t exp = (h >> 10) & 0x1F;
+  uint32_t mant = h & 0x3FF;
+  uint32_t bits;
+  if (exp == 0) {
+    if (mant == 0) {
+      bits = sign;
+    } else { // subnormal: normalize
+      int e = -1;
+      do {
+        ++e;
+        mant <<= 1;
+      } while (!(mant & 0x400));
+      mant &= 0x3FF;
+      bits = sign | static_cast<uint32_t>(127 - 15 - e) << 23 | mant << 13;
+    }
+  } else if (exp == 0x1F) {
+    bits = sign | 0x7F800000u | mant << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToHalf(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint16_t sign = static_cast<uint16_t>((x >> 16) & 0x8000);
+  uint32_t ax = x & 0x7FFFFFFFu;
+  if (ax >= 0x7F800000u) // inf or nan
+    return sign | 0x7C00 | (ax > 0x7F800000u ? 0x200 : 0);
+  if (ax >= 0x477FF000u) // rounds to >= 65520: overflow
+    return sign | 0x7C00;
+  if (ax < 0x38800000u) { // below the smallest normal half (2^-14)
+    if (ax < 0x33000000u) // < 2^-25: rounds to zero
+      return sign;
+    uint32_t e = ax >> 23;
+    uint32_t m = (ax & 0x7FFFFF) | 0x800000;
+    uint32_t shift = 126 - e; // 14..24
+    uint32_t r = m >> shift;
+    uint32_t rem = m & ((1u << shift) - 1);
+    uint32_t half = 1u << (shift - 1);
+    if (rem > half || (rem == half && (r & 1)))
+      ++r;
+    return sign | static_cast<uint16_t>(r);
+  }
+  uint32_t r = ax - (112u << 23); // rebias exponent
+  uint32_t m = r & 0x1FFF;
+  r >>= 13;
+  if (m > 0x1000 || (m == 0x1000 && (r & 1)))
+    ++r;
+  return sign | static_cast<uint16_t>(r);
+}
+
+float bf16ToFloat(uint16_t h) {
+  uint32_t bits = static_cast<uint32_t>(h) << 16;
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+
+uint16_t floatToBf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u)
+    return static_cast<uint16_t>((x >> 16) | 0x40);
+  uint32_t lsb = (x >> 16) & 1;
+  x += 0x7FFF + lsb;
+  return static_cast<uint16_t>(x >> 16);
+}
+
+HostTensor readTensorFile(const std::string &path) {
+  std::string bytes = readFileBytes(path);
+  if (bytes.size() >= 6 && memcmp(bytes.data(), "\x93NUMPY", 6) == 0)
+    return parseNpy(bytes.data(), bytes.size());
+  return parseTensorProto(bytes.data(), bytes.size());
+}
+
+} // namespace bbrt
