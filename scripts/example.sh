@@ -1,12 +1,17 @@
 #!/usr/bin/env bash
-# The README's main command: installs prerequisites, builds bbc and compiles the
-# built-in GPT-2-style example to bb IR with a bound input shape.
+# The README's main command: installs prerequisites, builds the compiler and
+# runtime, compiles the built-in GPT-2-style model into a CPU executable, runs
+# it on the reference input and checks the result against ONNX Runtime's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-bazel build //tools/bbc //tools/bb-opt 2>&1 | grep -E "ERROR|error:|Build completed" || true
+bazel build //tools/bbc //tools/bb-opt //runtime:sdk 2>&1 | grep -E "ERROR|error:|Build completed" || true
 mkdir -p build
-bazel-bin/tools/bbc/bbc test/models/gpt2/gpt2.onnx --input-shape idx=4x64 \
-  --emit=bb -o build/gpt2.bb.mlir
-echo "wrote build/gpt2.bb.mlir: $(grep -c ' = bb\.' build/gpt2.bb.mlir) bb ops" >&2
+model=test/models/gpt2
+set -x
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 --emit=bb -o build/gpt2.bb.mlir
 bazel-bin/tools/bb-opt/bb-opt build/gpt2.bb.mlir --bb-cost-report -o /dev/null
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 -o build/gpt2
+build/gpt2 --input idx=$model/idx.npy --output-dir build/gpt2-out
+/usr/bin/python3 test/e2e/compare_npy.py build/gpt2-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
+build/gpt2 --input idx=$model/idx.npy --bench 20

@@ -152,9 +152,26 @@ LogicalResult importIdentity(GraphImporter &im) {
 }
 
 LogicalResult importDropout(GraphImporter &im) {
-  if (im.outputUsed(1))
-    return im.fail("the mask output is only defined in training; inference "
-                   "models must not read it");
+  // Opset 12+: an optional training_mode input; only inference is supported.
+  if (im.hasInput(2)) {
+    auto mode = im.intsInput(2, "training_mode");
+    if (failed(mode))
+      return failure();
+    if (!mode->empty() && (*mode)[0] != 0)
+      return im.fail("training-mode dropout is not supported in an inference "
+                     "graph");
+  }
+  if (im.intAttr("training_mode", 0))
+    return im.fail("training-mode dropout is not supported in an inference graph");
+  if (im.outputUsed(1)) {
+    // Inference: nothing is dropped, the mask is all true.
+    FailureOr<Value> x = im.input(0);
+    if (failed(x))
+      return failure();
+    auto maskType = RankedTensorType::get(typeOf(*x).getShape(),
+                                          im.builder.getI1Type());
+    im.setOutput(1, im.constant(DenseElementsAttr::get(maskType, true)));
+  }
   return importIdentity(im);
 }
 

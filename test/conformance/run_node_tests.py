@@ -81,8 +81,8 @@ def run_one(test_dir, bbc, work, timeout):
 
     def compile_with(freeze):
         cmd = [bbc, model_path, "-o", exe, "--cxx-flags=-O0"]
-        for s in shapes:
-            if s:
+        for inp, s in zip(inputs, shapes):
+            if s and inp not in freeze:
                 cmd.append(f"--input-shape={s}")
         for inp, f in zip(inputs, input_files):
             if inp in freeze:
