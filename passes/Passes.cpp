@@ -10,6 +10,8 @@ namespace {
 #include "passes/import/passes.h.inc"
 #define GEN_PASS_REGISTRATION
 #include "passes/lowering/passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/optimize/passes.h.inc"
 } // namespace
 
 void buildImportCleanupPipeline(OpPassManager &pm) {
@@ -17,6 +19,12 @@ void buildImportCleanupPipeline(OpPassManager &pm) {
   fn.addPass(createCanonicalizerPass());
   fn.addPass(createFuseGelu());
   fn.addPass(createCSEPass());
+  fn.addPass(createCanonicalizerPass());
+}
+
+void buildInferenceOptimizationPipeline(OpPassManager &pm) {
+  OpPassManager &fn = pm.nest<func::FuncOp>();
+  fn.addPass(createFoldBatchNorm());
   fn.addPass(createCanonicalizerPass());
 }
 
@@ -28,6 +36,11 @@ void buildBufferizePipeline(OpPassManager &pm) {
 void registerAllPasses() {
   registerBbImportPasses();
   registerBbLoweringPasses();
+  registerBbOptimizePasses();
+  PassPipelineRegistration<>(
+      "bb-optimize-inference",
+      "Inference-only graph optimizations (batch norm folding)",
+      buildInferenceOptimizationPipeline);
   PassPipelineRegistration<>(
       "bb-lower-to-bbrt",
       "Bufferize @forward into bbrt kernel calls and plan the arena",

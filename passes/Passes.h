@@ -15,9 +15,14 @@ namespace mlir::bb {
 #include "passes/import/passes.h.inc"
 #define GEN_PASS_DECL
 #include "passes/lowering/passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/optimize/passes.h.inc"
 
 /// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
 void buildImportCleanupPipeline(OpPassManager &pm);
+
+/// Adds the inference-only optimizations (batch norm folding).
+void buildInferenceOptimizationPipeline(OpPassManager &pm);
 
 /// Adds bufferization and memory planning: bb on tensors -> bbrt on an arena.
 void buildBufferizePipeline(OpPassManager &pm);

@@ -63,8 +63,10 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("--extra-passes='" + options.extraPasses + "': " +
                        StringRef(err).trim().str());
   }
-  if (stopAfter != EmitStage::Bb)
+  if (stopAfter != EmitStage::Bb) {
+    buildInferenceOptimizationPipeline(pm);
     buildBufferizePipeline(pm);
+  }
   if (auto err = runPasses(pm, **module, modelPath))
     return std::move(err);
   if (stopAfter == EmitStage::EmitC)
