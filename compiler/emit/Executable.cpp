@@ -1,6 +1,7 @@
 //===- Executable.cpp - C++ emission and the host compiler -----------------===//
 #include "compiler/emit/Executable.h"
 
+#include "compiler/support/FirstDiagnostic.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Target/Cpp/CppEmitter.h"
 #include "llvm/ADT/SmallString.h"
@@ -16,14 +17,9 @@ static llvm::Error makeError(const Twine &msg) {
 }
 
 llvm::Error bb::emitCpp(ModuleOp emitcModule, llvm::raw_ostream &os) {
-  std::string diag;
-  ScopedDiagnosticHandler handler(emitcModule.getContext(), [&](Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return success();
-  });
+  bb::FirstDiagnostic diag(emitcModule.getContext());
   if (failed(emitc::translateToCpp(emitcModule, os)))
-    return makeError("C++ emission failed: " + diag);
+    return makeError("C++ emission failed: " + diag.message());
   return llvm::Error::success();
 }
 

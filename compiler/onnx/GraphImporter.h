@@ -10,6 +10,7 @@
 
 #include "compiler/onnx/Importer.h"
 #include "compiler/onnx/ModelLoader.h"
+#include "compiler/support/FirstDiagnostic.h"
 #include "dialects/bb/BbOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Diagnostics.h"
@@ -67,6 +68,13 @@ public:
   /// True when output `i` of the current node is read by anyone.
   bool outputUsed(size_t i) const;
   void setOutput(size_t i, mlir::Value v);
+  /// Sets output `i` when `v` succeeded; passes its failure on.
+  mlir::LogicalResult setOutput(size_t i, mlir::FailureOr<mlir::Value> v) {
+    if (mlir::failed(v))
+      return mlir::failure();
+    setOutput(i, *v);
+    return mlir::success();
+  }
 
   //===--- building ops ---------------------------------------------------===//
   /// Creates OpT with inferred result types, verifies it and folds it when
@@ -98,12 +106,7 @@ mlir::FailureOr<mlir::Value>
 GraphImporter::create(mlir::ValueRange operands,
                       llvm::ArrayRef<mlir::NamedAttribute> attrs,
                       mlir::Type resultType) {
-  std::string diag;
-  mlir::ScopedDiagnosticHandler handler(&ctx, [&](mlir::Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return mlir::success();
-  });
+  FirstDiagnostic diag(&ctx);
   llvm::SmallVector<mlir::Type, 1> types;
   if (resultType) {
     types.push_back(resultType);
@@ -115,12 +118,12 @@ GraphImporter::create(mlir::ValueRange operands,
       if constexpr (!std::is_same_v<Props, mlir::EmptyProperties>) {
         if (mlir::failed(OpT::setPropertiesFromAttr(
                 props, dict, [&] { return mlir::emitError(loc); })))
-          return fail(diag.empty() ? "invalid attributes" : diag);
+          return fail(diag.message("invalid attributes"));
       }
       if (mlir::failed(OpT::inferReturnTypes(&ctx, loc, operands, dict,
                                              mlir::OpaqueProperties(&props),
                                              {}, types)))
-        return fail(diag.empty() ? "shape inference failed" : diag);
+        return fail(diag.message("shape inference failed"));
     } else {
       return fail("internal error: no result type for " +
                   OpT::getOperationName().str());
@@ -131,7 +134,7 @@ GraphImporter::create(mlir::ValueRange operands,
   mlir::Operation *op = builder.create(state);
   if (mlir::failed(mlir::verify(op, /*verifyRecursively=*/false))) {
     op->erase();
-    return fail(diag.empty() ? "invalid op" : diag);
+    return fail(diag.message("invalid op"));
   }
   mlir::Value result;
   if (mlir::failed(finish(op, result)))

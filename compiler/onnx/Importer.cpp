@@ -582,13 +582,9 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
     func.setResultAttr(i, "bb.name",
                        im.builder.getStringAttr(graph.output(i).name()));
 
-  std::string diag;
-  ScopedDiagnosticHandler handler(&context, [&](Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return success();
-  });
+  bb::FirstDiagnostic diag(&context);
   if (failed(verify(*module)))
-    return makeError(path + ": the imported IR does not verify: " + diag);
+    return makeError(path + ": the imported IR does not verify: " +
+                     diag.message());
   return module;
 }

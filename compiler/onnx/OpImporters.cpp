@@ -1,4 +1,5 @@
-//===- OpImporters.cpp - one conversion per ONNX op type --------------------===//
+//===- OpImporters.cpp - one conversion per ONNX op type
+//--------------------===//
 //
 // Each function reads the current node of a GraphImporter and emits bb ops.
 // Opset differences (attributes that became inputs, changed defaults) are
@@ -20,6 +21,14 @@ namespace bbd = mlir::bb;
 namespace {
 
 RankedTensorType typeOf(Value v) { return cast<RankedTensorType>(v.getType()); }
+
+/// `dst = *v` when `v` succeeded; the failure otherwise.
+LogicalResult assign(Value &dst, FailureOr<Value> v) {
+  if (failed(v))
+    return failure();
+  dst = *v;
+  return success();
+}
 
 /// Normalizes a possibly negative axis; fails naming the attribute.
 FailureOr<int64_t> axisOf(GraphImporter &im, int64_t axis, int64_t rank,
@@ -69,11 +78,7 @@ LogicalResult simple(GraphImporter &im, ArrayRef<NamedAttribute> attrs,
       return failure();
     operands.push_back(*v);
   }
-  FailureOr<Value> r = im.create<OpT>(operands, attrs);
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(0, im.create<OpT>(operands, attrs));
 }
 
 /// Ops whose operands are exactly the node's `count` inputs.
@@ -92,11 +97,7 @@ template <typename OpT> OpImporter binary() {
     FailureOr<Value> a = im.input(0), b = im.input(1);
     if (failed(a) || failed(b))
       return failure();
-    FailureOr<Value> r = im.create<OpT>(ValueRange{*a, *b});
-    if (failed(r))
-      return failure();
-    im.setOutput(0, *r);
-    return success();
+    return im.setOutput(0, im.create<OpT>(ValueRange{*a, *b}));
   };
 }
 
@@ -114,23 +115,21 @@ LogicalResult importPow(GraphImporter &im) {
   Value exponent = *b;
   Type elt = typeOf(*a).getElementType();
   if (typeOf(exponent).getElementType() != elt) {
-    FailureOr<Value> c = im.create<bbd::ConvertOp>(
-        exponent, {}, RankedTensorType::get(typeOf(exponent).getShape(), elt));
-    if (failed(c))
+    if (failed(assign(exponent, im.create<bbd::ConvertOp>(
+                                    exponent, {},
+                                    RankedTensorType::get(
+                                        typeOf(exponent).getShape(), elt)))))
       return failure();
-    exponent = *c;
   }
-  FailureOr<Value> r = im.create<bbd::PowOp>(ValueRange{*a, exponent});
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(0, im.create<bbd::PowOp>(ValueRange{*a, exponent}));
 }
 
 LogicalResult importHardSigmoid(GraphImporter &im) {
   return simple<bbd::HardSigmoidOp>(
-      im, {named(im, "alpha", im.builder.getF32FloatAttr(im.floatAttr("alpha", 0.2f))),
-           named(im, "beta", im.builder.getF32FloatAttr(im.floatAttr("beta", 0.5f)))});
+      im, {named(im, "alpha",
+                 im.builder.getF32FloatAttr(im.floatAttr("alpha", 0.2f))),
+           named(im, "beta",
+                 im.builder.getF32FloatAttr(im.floatAttr("beta", 0.5f)))});
 }
 
 LogicalResult importGelu(GraphImporter &im) {
@@ -162,14 +161,15 @@ LogicalResult importDropout(GraphImporter &im) {
                      "graph");
   }
   if (im.intAttr("training_mode", 0))
-    return im.fail("training-mode dropout is not supported in an inference graph");
+    return im.fail(
+        "training-mode dropout is not supported in an inference graph");
   if (im.outputUsed(1)) {
     // Inference: nothing is dropped, the mask is all true.
     FailureOr<Value> x = im.input(0);
     if (failed(x))
       return failure();
-    auto maskType = RankedTensorType::get(typeOf(*x).getShape(),
-                                          im.builder.getI1Type());
+    auto maskType =
+        RankedTensorType::get(typeOf(*x).getShape(), im.builder.getI1Type());
     im.setOutput(1, im.constant(DenseElementsAttr::get(maskType, true)));
   }
   return importIdentity(im);
@@ -185,12 +185,9 @@ LogicalResult importCast(GraphImporter &im) {
   FailureOr<Type> elt = im.elementType(to->i(), "attribute 'to'");
   if (failed(elt))
     return failure();
-  FailureOr<Value> r = im.create<bbd::ConvertOp>(
-      *x, {}, RankedTensorType::get(typeOf(*x).getShape(), *elt));
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(
+      0, im.create<bbd::ConvertOp>(
+             *x, {}, RankedTensorType::get(typeOf(*x).getShape(), *elt)));
 }
 
 /// Softmax before opset 13 works on the input coerced to 2-D at `axis`.
@@ -201,7 +198,8 @@ template <typename OpT> OpImporter softmax() {
       return failure();
     int64_t rank = typeOf(*x).getRank();
     bool legacy = im.opset() < 13;
-    FailureOr<int64_t> axis = axisOf(im, im.intAttr("axis", legacy ? 1 : -1), rank);
+    FailureOr<int64_t> axis =
+        axisOf(im, im.intAttr("axis", legacy ? 1 : -1), rank);
     if (failed(axis))
       return failure();
     Value in = *x;
@@ -211,22 +209,19 @@ template <typename OpT> OpImporter softmax() {
       int64_t outer = 1, inner = 1;
       for (int64_t d = 0; d < rank; ++d)
         (d < *axis ? outer : inner) *= shape[d];
-      FailureOr<Value> flat = im.reshape(in, {outer, inner});
-      if (failed(flat))
+      if (failed(assign(in, im.reshape(in, {outer, inner}))))
         return failure();
-      in = *flat;
     }
     int64_t opAxis = coerce ? 1 : *axis;
-    FailureOr<Value> r = im.create<OpT>(
-        in, {named(im, "axis", im.builder.getI64IntegerAttr(opAxis))});
-    if (failed(r))
+    Value out;
+    if (failed(assign(
+            out,
+            im.create<OpT>(in, {named(im, "axis",
+                                      im.builder.getI64IntegerAttr(opAxis))}))))
       return failure();
-    Value out = *r;
     if (coerce) {
-      FailureOr<Value> back = im.reshape(out, shape);
-      if (failed(back))
+      if (failed(assign(out, im.reshape(out, shape))))
         return failure();
-      out = *back;
     }
     im.setOutput(0, out);
     return success();
@@ -240,16 +235,12 @@ LogicalResult importMatMul(GraphImporter &im) {
   Value lhs = *a, rhs = *b;
   bool lhsVec = typeOf(lhs).getRank() == 1, rhsVec = typeOf(rhs).getRank() == 1;
   if (lhsVec) {
-    FailureOr<Value> r = im.reshape(lhs, {1, typeOf(lhs).getDimSize(0)});
-    if (failed(r))
+    if (failed(assign(lhs, im.reshape(lhs, {1, typeOf(lhs).getDimSize(0)}))))
       return failure();
-    lhs = *r;
   }
   if (rhsVec) {
-    FailureOr<Value> r = im.reshape(rhs, {typeOf(rhs).getDimSize(0), 1});
-    if (failed(r))
+    if (failed(assign(rhs, im.reshape(rhs, {typeOf(rhs).getDimSize(0), 1}))))
       return failure();
-    rhs = *r;
   }
   FailureOr<Value> r = im.create<bbd::MatMulOp>(ValueRange{lhs, rhs});
   if (failed(r))
@@ -261,10 +252,8 @@ LogicalResult importMatMul(GraphImporter &im) {
       shape.erase(shape.end() - 1);
     if (lhsVec)
       shape.erase(shape.end() - (rhsVec ? 1 : 2));
-    FailureOr<Value> back = im.reshape(out, shape);
-    if (failed(back))
+    if (failed(assign(out, im.reshape(out, shape))))
       return failure();
-    out = *back;
   }
   im.setOutput(0, out);
   return success();
@@ -288,10 +277,9 @@ LogicalResult importGemm(GraphImporter &im) {
   Type elt = typeOf(out).getElementType();
   float alpha = im.floatAttr("alpha", 1.0f), beta = im.floatAttr("beta", 1.0f);
   if (alpha != 1.0f) {
-    FailureOr<Value> s = im.create<bbd::MulOp>(ValueRange{out, im.scalar(elt, alpha)});
-    if (failed(s))
+    if (failed(assign(out, im.create<bbd::MulOp>(
+                               ValueRange{out, im.scalar(elt, alpha)}))))
       return failure();
-    out = *s;
   }
   if (im.hasInput(2) && beta != 0.0f) {
     FailureOr<Value> c = im.input(2);
@@ -299,10 +287,9 @@ LogicalResult importGemm(GraphImporter &im) {
       return failure();
     Value bias = *c;
     if (beta != 1.0f) {
-      FailureOr<Value> s = im.create<bbd::MulOp>(ValueRange{bias, im.scalar(elt, beta)});
-      if (failed(s))
+      if (failed(assign(bias, im.create<bbd::MulOp>(
+                                  ValueRange{bias, im.scalar(elt, beta)}))))
         return failure();
-      bias = *s;
     }
     FailureOr<Value> sum = im.create<bbd::AddOp>(ValueRange{out, bias});
     if (failed(sum))
@@ -345,14 +332,16 @@ FailureOr<Window> windowAttrs(GraphImporter &im, Value x,
     for (int64_t i = 0; i < n; ++i) {
       int64_t in = typeOf(x).getDimSize(2 + i);
       int64_t out = (in + w.strides[i] - 1) / w.strides[i];
-      int64_t total = std::max<int64_t>(
-          0, (out - 1) * w.strides[i] + w.dilations[i] * (w.kernel[i] - 1) + 1 - in);
+      int64_t total =
+          std::max<int64_t>(0, (out - 1) * w.strides[i] +
+                                   w.dilations[i] * (w.kernel[i] - 1) + 1 - in);
       int64_t small = total / 2, big = total - small;
       w.pads[i] = autoPad == "SAME_UPPER" ? small : big;
       w.pads[n + i] = autoPad == "SAME_UPPER" ? big : small;
     }
   } else if (autoPad != "NOTSET") {
-    return im.fail("auto_pad '" + autoPad + "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
+    return im.fail("auto_pad '" + autoPad +
+                   "' is not NOTSET, VALID, SAME_UPPER or SAME_LOWER");
   }
   return w;
 }
@@ -364,7 +353,8 @@ LogicalResult importConv(GraphImporter &im) {
   if (typeOf(*wt).getRank() < 3)
     return im.fail("weight must have rank >= 3");
   SmallVector<int64_t> kernel(typeOf(*wt).getShape().drop_front(2));
-  if (auto k = im.intsAttr("kernel_shape"); k && ArrayRef<int64_t>(*k) != ArrayRef<int64_t>(kernel))
+  if (auto k = im.intsAttr("kernel_shape");
+      k && ArrayRef<int64_t>(*k) != ArrayRef<int64_t>(kernel))
     return im.fail("kernel_shape does not match the weight's shape");
   FailureOr<Window> w = windowAttrs(im, *x, kernel);
   if (failed(w))
@@ -381,7 +371,8 @@ LogicalResult importConv(GraphImporter &im) {
       {named(im, "strides", im.builder.getDenseI64ArrayAttr(w->strides)),
        named(im, "pads", im.builder.getDenseI64ArrayAttr(w->pads)),
        named(im, "dilations", im.builder.getDenseI64ArrayAttr(w->dilations)),
-       named(im, "group", im.builder.getI64IntegerAttr(im.intAttr("group", 1)))});
+       named(im, "group",
+             im.builder.getI64IntegerAttr(im.intAttr("group", 1)))});
   if (failed(r))
     return failure();
   im.setOutput(0, *r);
@@ -411,13 +402,10 @@ template <typename OpT> OpImporter pool() {
         named(im, "pads", im.builder.getDenseI64ArrayAttr(w->pads))};
     if (im.intAttr("ceil_mode", 0))
       attrs.push_back(named(im, "ceil_mode", im.builder.getUnitAttr()));
-    if (std::is_same_v<OpT, bbd::AvgPoolOp> && im.intAttr("count_include_pad", 0))
+    if (std::is_same_v<OpT, bbd::AvgPoolOp> &&
+        im.intAttr("count_include_pad", 0))
       attrs.push_back(named(im, "count_include_pad", im.builder.getUnitAttr()));
-    FailureOr<Value> r = im.create<OpT>(*x, attrs);
-    if (failed(r))
-      return failure();
-    im.setOutput(0, *r);
-    return success();
+    return im.setOutput(0, im.create<OpT>(*x, attrs));
   };
 }
 
@@ -442,11 +430,7 @@ template <typename OpT> OpImporter globalPool() {
     SmallVector<int64_t> axes;
     for (int64_t d = 2; d < rank; ++d)
       axes.push_back(d);
-    FailureOr<Value> r = reduce<OpT>(im, *x, axes, /*keepdims=*/true);
-    if (failed(r))
-      return failure();
-    im.setOutput(0, *r);
-    return success();
+    return im.setOutput(0, reduce<OpT>(im, *x, axes, /*keepdims=*/true));
   };
 }
 
@@ -479,11 +463,8 @@ template <typename OpT> OpImporter reduction(int64_t axesInputSince) {
     auto normalized = axesOf(im, axes, rank);
     if (failed(normalized))
       return failure();
-    FailureOr<Value> r = reduce<OpT>(im, *x, *normalized, im.intAttr("keepdims", 1));
-    if (failed(r))
-      return failure();
-    im.setOutput(0, *r);
-    return success();
+    return im.setOutput(
+        0, reduce<OpT>(im, *x, *normalized, im.intAttr("keepdims", 1)));
   };
 }
 
@@ -492,7 +473,9 @@ LogicalResult importBatchNorm(GraphImporter &im) {
     return im.fail("training-mode batch normalization is not supported in "
                    "an inference graph");
   return simple<bbd::BatchNormOp>(
-      im, {named(im, "epsilon", im.builder.getF32FloatAttr(im.floatAttr("epsilon", 1e-5f)))},
+      im,
+      {named(im, "epsilon",
+             im.builder.getF32FloatAttr(im.floatAttr("epsilon", 1e-5f)))},
       5);
 }
 
@@ -500,8 +483,10 @@ LogicalResult importLayerNorm(GraphImporter &im) {
   if (im.outputUsed(1) || im.outputUsed(2))
     return im.fail("the Mean and InvStdDev outputs are not supported");
   return simple<bbd::LayerNormOp>(
-      im, {named(im, "axis", im.builder.getI64IntegerAttr(im.intAttr("axis", -1))),
-           named(im, "epsilon", im.builder.getF32FloatAttr(im.floatAttr("epsilon", 1e-5f)))},
+      im,
+      {named(im, "axis", im.builder.getI64IntegerAttr(im.intAttr("axis", -1))),
+       named(im, "epsilon",
+             im.builder.getF32FloatAttr(im.floatAttr("epsilon", 1e-5f)))},
       2, 3);
 }
 
@@ -509,7 +494,8 @@ LogicalResult importGather(GraphImporter &im) {
   FailureOr<Value> data = im.input(0), idx = im.input(1);
   if (failed(data) || failed(idx))
     return failure();
-  FailureOr<int64_t> axis = axisOf(im, im.intAttr("axis", 0), typeOf(*data).getRank());
+  FailureOr<int64_t> axis =
+      axisOf(im, im.intAttr("axis", 0), typeOf(*data).getRank());
   if (failed(axis))
     return failure();
   // Constant indices are checked here, where the node can be named.
@@ -521,20 +507,14 @@ LogicalResult importGather(GraphImporter &im) {
         return im.fail("index " + Twine(v.getSExtValue()) +
                        " is out of range for dimension of size " + Twine(size));
   }
-  FailureOr<Value> r = im.create<bbd::GatherOp>(
-      ValueRange{*data, *idx}, {named(im, "axis", im.builder.getI64IntegerAttr(*axis))});
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(
+      0, im.create<bbd::GatherOp>(
+             ValueRange{*data, *idx},
+             {named(im, "axis", im.builder.getI64IntegerAttr(*axis))}));
 }
 
 LogicalResult reshapeTo(GraphImporter &im, Value x, ArrayRef<int64_t> shape) {
-  FailureOr<Value> r = im.reshape(x, shape);
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(0, im.reshape(x, shape));
 }
 
 LogicalResult importReshape(GraphImporter &im) {
@@ -552,7 +532,8 @@ LogicalResult importReshape(GraphImporter &im) {
     int64_t d = (*target)[i];
     if (d == 0 && !allowZero) {
       if (i >= in.size())
-        return im.fail("target dimension " + Twine(i) + " copies a dimension "
+        return im.fail("target dimension " + Twine(i) +
+                       " copies a dimension "
                        "the input does not have");
       d = in[i];
     }
@@ -577,7 +558,8 @@ LogicalResult importReshape(GraphImporter &im) {
   }
   if (std::accumulate(shape.begin(), shape.end(), int64_t(1),
                       std::multiplies<int64_t>()) != total)
-    return im.fail("cannot reshape " + Twine(total) + " elements to the target shape");
+    return im.fail("cannot reshape " + Twine(total) +
+                   " elements to the target shape");
   return reshapeTo(im, *x, shape);
 }
 
@@ -588,7 +570,8 @@ LogicalResult importFlatten(GraphImporter &im) {
   int64_t rank = typeOf(*x).getRank();
   int64_t axis = im.intAttr("axis", 1);
   if (axis < -rank || axis > rank)
-    return im.fail("axis " + Twine(axis) + " is out of range for rank " + Twine(rank));
+    return im.fail("axis " + Twine(axis) + " is out of range for rank " +
+                   Twine(rank));
   if (axis < 0)
     axis += rank;
   int64_t outer = 1, inner = 1;
@@ -624,7 +607,8 @@ LogicalResult importSqueeze(GraphImporter &im) {
       return failure();
     for (int64_t a : *n)
       if (in[a] != 1)
-        return im.fail("cannot squeeze dimension " + Twine(a) + " of size " + Twine(in[a]));
+        return im.fail("cannot squeeze dimension " + Twine(a) + " of size " +
+                       Twine(in[a]));
     drop = *n;
   }
   SmallVector<int64_t> shape;
@@ -682,21 +666,20 @@ LogicalResult importConcat(GraphImporter &im) {
   const auto *axisAttr = im.attr("axis");
   if (!axisAttr)
     return im.fail("missing required attribute 'axis'");
-  FailureOr<int64_t> axis = axisOf(im, axisAttr->i(), typeOf(inputs[0]).getRank());
+  FailureOr<int64_t> axis =
+      axisOf(im, axisAttr->i(), typeOf(inputs[0]).getRank());
   if (failed(axis))
     return failure();
-  FailureOr<Value> r = im.create<bbd::ConcatOp>(
-      inputs, {named(im, "axis", im.builder.getI64IntegerAttr(*axis))});
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(
+      0, im.create<bbd::ConcatOp>(
+             inputs, {named(im, "axis", im.builder.getI64IntegerAttr(*axis))}));
 }
 
 FailureOr<Value> sliceAlong(GraphImporter &im, Value x, int64_t axis,
                             int64_t start, int64_t limit, int64_t stride) {
   ArrayRef<int64_t> shape = typeOf(x).getShape();
-  SmallVector<int64_t> starts(shape.size(), 0), limits(shape), strides(shape.size(), 1);
+  SmallVector<int64_t> starts(shape.size(), 0), limits(shape),
+      strides(shape.size(), 1);
   starts[axis] = start;
   limits[axis] = limit;
   strides[axis] = stride;
@@ -710,7 +693,8 @@ LogicalResult importSplit(GraphImporter &im) {
   FailureOr<Value> x = im.input(0);
   if (failed(x))
     return failure();
-  FailureOr<int64_t> axis = axisOf(im, im.intAttr("axis", 0), typeOf(*x).getRank());
+  FailureOr<int64_t> axis =
+      axisOf(im, im.intAttr("axis", 0), typeOf(*x).getRank());
   if (failed(axis))
     return failure();
   int64_t dim = typeOf(*x).getDimSize(*axis);
@@ -724,7 +708,8 @@ LogicalResult importSplit(GraphImporter &im) {
   } else if (auto s = im.intsAttr("split")) {
     sizes = *s;
   } else {
-    int64_t parts = im.attr("num_outputs") ? im.intAttr("num_outputs", outputs) : outputs;
+    int64_t parts =
+        im.attr("num_outputs") ? im.intAttr("num_outputs", outputs) : outputs;
     int64_t chunk = (dim + parts - 1) / parts;
     for (int64_t i = 0; i < parts; ++i)
       sizes.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
@@ -732,10 +717,12 @@ LogicalResult importSplit(GraphImporter &im) {
   if (static_cast<int64_t>(sizes.size()) != outputs ||
       std::accumulate(sizes.begin(), sizes.end(), int64_t(0)) != dim)
     return im.fail("split sizes do not add up to dimension " + Twine(*axis) +
-                   " of size " + Twine(dim) + " over " + Twine(outputs) + " outputs");
+                   " of size " + Twine(dim) + " over " + Twine(outputs) +
+                   " outputs");
   int64_t offset = 0;
   for (int64_t i = 0; i < outputs; ++i) {
-    FailureOr<Value> part = sliceAlong(im, *x, *axis, offset, offset + sizes[i], 1);
+    FailureOr<Value> part =
+        sliceAlong(im, *x, *axis, offset, offset + sizes[i], 1);
     if (failed(part))
       return failure();
     im.setOutput(i, *part);
@@ -791,8 +778,10 @@ LogicalResult importSlice(GraphImporter &im) {
     if (step == 0)
       return im.fail("steps must not be 0");
     int64_t s = startsIn[i], e = endsIn[i];
-    if (s < 0) s += dim;
-    if (e < 0) e += dim;
+    if (s < 0)
+      s += dim;
+    if (e < 0)
+      e += dim;
     if (step > 0) {
       s = std::clamp<int64_t>(s, 0, dim);
       e = std::clamp<int64_t>(e, 0, dim);
@@ -806,14 +795,12 @@ LogicalResult importSlice(GraphImporter &im) {
     limits[*a] = e;
     strides[*a] = step;
   }
-  FailureOr<Value> r = im.create<bbd::SliceOp>(
-      *x, {named(im, "starts", im.builder.getDenseI64ArrayAttr(starts)),
-           named(im, "limits", im.builder.getDenseI64ArrayAttr(limits)),
-           named(im, "strides", im.builder.getDenseI64ArrayAttr(strides))});
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(
+      0, im.create<bbd::SliceOp>(
+             *x,
+             {named(im, "starts", im.builder.getDenseI64ArrayAttr(starts)),
+              named(im, "limits", im.builder.getDenseI64ArrayAttr(limits)),
+              named(im, "strides", im.builder.getDenseI64ArrayAttr(strides))}));
 }
 
 LogicalResult importExpand(GraphImporter &im) {
@@ -824,12 +811,10 @@ LogicalResult importExpand(GraphImporter &im) {
   auto shape = bbd::broadcastShapes(typeOf(*x).getShape(), *target);
   if (failed(shape))
     return im.fail("input shape does not broadcast with the target shape");
-  FailureOr<Value> r = im.create<bbd::BroadcastToOp>(
-      *x, {}, RankedTensorType::get(*shape, typeOf(*x).getElementType()));
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(
+      0,
+      im.create<bbd::BroadcastToOp>(
+          *x, {}, RankedTensorType::get(*shape, typeOf(*x).getElementType())));
 }
 
 LogicalResult importWhere(GraphImporter &im) {
@@ -849,13 +834,11 @@ LogicalResult importTrilu(GraphImporter &im) {
       return im.fail("k must be a scalar");
     k = (*kv)[0];
   }
-  FailureOr<Value> r = im.create<bbd::TriluOp>(
-      *x, {named(im, "upper", im.builder.getBoolAttr(im.intAttr("upper", 1))),
-           named(im, "k", im.builder.getI64IntegerAttr(k))});
-  if (failed(r))
-    return failure();
-  im.setOutput(0, *r);
-  return success();
+  return im.setOutput(
+      0, im.create<bbd::TriluOp>(
+             *x, {named(im, "upper",
+                        im.builder.getBoolAttr(im.intAttr("upper", 1))),
+                  named(im, "k", im.builder.getI64IntegerAttr(k))}));
 }
 
 LogicalResult importConstant(GraphImporter &im) {
@@ -878,7 +861,8 @@ LogicalResult importConstant(GraphImporter &im) {
     return success();
   }
   if (a.name() == "value_float")
-    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()), a.f());
+    value = DenseElementsAttr::get(RankedTensorType::get({}, b.getF32Type()),
+                                   a.f());
   else if (a.name() == "value_int")
     value = DenseElementsAttr::get(RankedTensorType::get({}, b.getI64Type()),
                                    static_cast<int64_t>(a.i()));
@@ -928,14 +912,17 @@ LogicalResult importShape(GraphImporter &im) {
   ArrayRef<int64_t> shape = typeOf(*x).getShape();
   int64_t rank = shape.size();
   int64_t start = im.intAttr("start", 0), end = im.intAttr("end", rank);
-  if (start < 0) start += rank;
-  if (end < 0) end += rank;
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
   start = std::clamp<int64_t>(start, 0, rank);
   end = std::clamp<int64_t>(end, start, rank);
   SmallVector<int64_t> dims(shape.begin() + start, shape.begin() + end);
-  im.setOutput(0, im.constant(DenseElementsAttr::get(
-                      RankedTensorType::get({end - start}, im.builder.getI64Type()),
-                      ArrayRef<int64_t>(dims))));
+  im.setOutput(
+      0, im.constant(DenseElementsAttr::get(
+             RankedTensorType::get({end - start}, im.builder.getI64Type()),
+             ArrayRef<int64_t>(dims))));
   return success();
 }
 

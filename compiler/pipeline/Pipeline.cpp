@@ -2,6 +2,7 @@
 #include "compiler/pipeline/Pipeline.h"
 
 #include "compiler/emit/Weights.h"
+#include "compiler/support/FirstDiagnostic.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/FileSystem.h"
@@ -34,14 +35,9 @@ llvm::Error mlir::bb::loadPassPlugins(const std::vector<std::string> &paths) {
 /// Runs `pm` on `module`, turning the first diagnostic into the error.
 static llvm::Error runPasses(PassManager &pm, ModuleOp module,
                              const std::string &what) {
-  std::string diag;
-  ScopedDiagnosticHandler handler(module.getContext(), [&](Diagnostic &d) {
-    if (diag.empty())
-      diag = d.str();
-    return success();
-  });
+  bb::FirstDiagnostic diag(module.getContext());
   if (failed(pm.run(module)))
-    return makeError(what + ": a pass failed: " + diag);
+    return makeError(what + ": a pass failed: " + diag.message());
   return llvm::Error::success();
 }
 
