@@ -12,6 +12,8 @@ namespace {
 #include "passes/lowering/passes.h.inc"
 #define GEN_PASS_REGISTRATION
 #include "passes/optimize/passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/autodiff/passes.h.inc"
 } // namespace
 
 void buildImportCleanupPipeline(OpPassManager &pm) {
@@ -37,6 +39,7 @@ void registerAllPasses() {
   registerBbImportPasses();
   registerBbLoweringPasses();
   registerBbOptimizePasses();
+  registerBbAutodiffPasses();
   PassPipelineRegistration<>(
       "bb-optimize-inference",
       "Inference-only graph optimizations (batch norm folding)",

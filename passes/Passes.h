@@ -17,6 +17,8 @@ namespace mlir::bb {
 #include "passes/lowering/passes.h.inc"
 #define GEN_PASS_DECL
 #include "passes/optimize/passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/autodiff/passes.h.inc"
 
 /// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
 void buildImportCleanupPipeline(OpPassManager &pm);

@@ -516,9 +516,10 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
     FailureOr<ElementsAttr> value = im.tensorAttr(init);
     if (failed(value))
       return makeError(im.error);
+    // Every initializer keeps its ONNX name: it names the weight in the
+    // program's safetensors file and marks the parameters training updates.
     auto cst = im.builder.create<bb::ConstantOp>(im.loc, *value);
-    if (isa<DenseResourceElementsAttr>(*value))
-      cst->setAttr("bb.name", im.builder.getStringAttr(init.name()));
+    cst->setAttr("bb.name", im.builder.getStringAttr(init.name()));
     im.values[init.name()] = cst.getResult();
   }
 

@@ -59,8 +59,19 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("--extra-passes='" + options.extraPasses + "': " +
                        StringRef(err).trim().str());
   }
+  if (options.grad.enabled) {
+    AutodiffOptions ad;
+    ad.loss = options.grad.loss;
+    ad.labels = options.grad.labels;
+    ad.freeze = options.grad.freeze;
+    ad.ignoreIndex = options.grad.ignoreIndex;
+    pm.addPass(createAutodiff(ad));
+    buildImportCleanupPipeline(pm);
+  }
   if (stopAfter != EmitStage::Bb) {
-    buildInferenceOptimizationPipeline(pm);
+    // Batch norm folding assumes inference statistics; gradients need them.
+    if (!options.grad.enabled)
+      buildInferenceOptimizationPipeline(pm);
     buildBufferizePipeline(pm);
   }
   if (auto err = runPasses(pm, **module, modelPath))

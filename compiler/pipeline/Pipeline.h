@@ -23,6 +23,16 @@ enum class EmitStage {
   Exe,      ///< an executable plus its weights (NAME, NAME.safetensors)
 };
 
+/// `bbc --grad`: the program returns a loss and the gradient of every
+/// trainable parameter instead of the model's outputs.
+struct GradientOptions {
+  bool enabled = false;
+  std::string loss = "cross_entropy";
+  std::string labels = "labels";
+  std::string freeze;
+  int64_t ignoreIndex = -100;
+};
+
 struct CompileOptions {
   frontend::ImportOptions import;
   EmitStage emit = EmitStage::Bb;
@@ -30,6 +40,7 @@ struct CompileOptions {
   std::vector<std::string> passPlugins;
   /// A textual pass pipeline run after import cleanup, e.g. "my-fusion".
   std::string extraPasses;
+  GradientOptions grad;
   /// How the generated C++ is compiled (stage Exe).
   HostCompileOptions host;
 };

@@ -33,6 +33,7 @@ void BbDialect::initialize() {
   // mesh::ShardingInterface; the models live beside the dialect.
   getContext()->loadDialect<mesh::MeshDialect>();
   attachShardingInterfaceModels(getContext());
+  attachAutodiffInterfaceModels(getContext());
 }
 
 Operation *BbDialect::materializeConstant(OpBuilder &builder, Attribute value,

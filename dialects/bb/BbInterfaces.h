@@ -2,6 +2,7 @@
 #ifndef BB_DIALECTS_BB_BBINTERFACES_H
 #define BB_DIALECTS_BB_BBINTERFACES_H
 
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/OpDefinition.h"
 
 namespace mlir::bb {
@@ -23,6 +24,9 @@ namespace mlir::bb {
 /// Attaches MLIR's mesh::ShardingInterface (loop iterator types, indexing
 /// maps, reduction kinds) to every bb op. Called by the dialect itself.
 void attachShardingInterfaceModels(MLIRContext *context);
+/// Attaches AutodiffOpInterface (vector-Jacobian products) to the bb ops
+/// that are differentiable. Called by the dialect itself.
+void attachAutodiffInterfaceModels(MLIRContext *context);
 } // namespace mlir::bb
 
 #endif // BB_DIALECTS_BB_BBINTERFACES_H

@@ -28,4 +28,26 @@ def Bb_CostOpInterface : OpInterface<"CostOpInterface"> {
   ];
 }
 
+def Bb_AutodiffOpInterface : OpInterface<"AutodiffOpInterface"> {
+  let cppNamespace = "::mlir::bb";
+  let description = [{
+    Reverse-mode differentiation of one op: given the gradient of the loss
+    with respect to each result (`resultGrads`, null when a result does not
+    reach the loss), build `bb` ops at the builder's insertion point that
+    compute the gradient with respect to each operand whose `needed` flag is
+    set (null for the others, and for operands that are not differentiable,
+    such as integer indices). Vector-Jacobian products are written in `bb`
+    ops only, so the whole training step stays one `bb` function that later
+    passes (sharding, bufferization) see whole.
+  }];
+  let methods = [
+    InterfaceMethod<"Builds the operand gradients.",
+      "::llvm::LogicalResult", "buildVjp",
+      (ins "::mlir::OpBuilder &":$builder,
+           "::llvm::ArrayRef<::mlir::Value>":$resultGrads,
+           "::llvm::ArrayRef<bool>":$needed,
+           "::llvm::SmallVectorImpl<::mlir::Value> &":$operandGrads)>,
+  ];
+}
+
 #endif // BB_INTERFACES_TD

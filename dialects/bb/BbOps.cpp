@@ -586,6 +586,65 @@ LogicalResult TriluOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// Training ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ScatterAddOp::verify() {
+  auto out = getOutput().getType();
+  auto upd = getUpdates().getType();
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (axis < 0 || axis >= out.getRank() ||
+      upd.getElementType() != out.getElementType())
+    return emitOpError("(C1) axis ")
+           << axis << " out of range for rank " << out.getRank()
+           << ", or element types differ";
+  SmallVector<int64_t> expected(out.getShape().take_front(axis));
+  llvm::append_range(expected, getIndices().getType().getShape());
+  llvm::append_range(expected, out.getShape().drop_front(axis + 1));
+  if (ArrayRef<int64_t>(expected) != upd.getShape())
+    return emitOpError("(C2) updates shape ")
+           << shapeStr(upd.getShape()) << " is not " << shapeStr(expected);
+  return success();
+}
+
+static LogicalResult checkLabels(std::optional<Location> loc, StringRef opName,
+                                 Value logits, Value labels) {
+  auto l = rankedType(logits), t = rankedType(labels);
+  if (l.getRank() < 1 || l.getShape().drop_back() != t.getShape())
+    return emitOptionalError(loc, opName, ": (C1) labels shape ",
+                             shapeStr(t.getShape()),
+                             " is not the logits shape ",
+                             shapeStr(l.getShape()),
+                             " without its last dimension");
+  return success();
+}
+
+LogicalResult CrossEntropyOp::inferReturnTypes(MLIRContext *,
+                                               std::optional<Location> loc,
+                                               Adaptor adaptor,
+                                               SmallVectorImpl<Type> &inferred) {
+  if (failed(checkLabels(loc, getOperationName(), adaptor.getLogits(),
+                         adaptor.getLabels())))
+    return failure();
+  inferred.push_back(RankedTensorType::get(
+      {}, rankedType(adaptor.getLogits()).getElementType()));
+  return success();
+}
+
+LogicalResult CrossEntropyGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  if (failed(checkLabels(loc, getOperationName(), adaptor.getLogits(),
+                         adaptor.getLabels())))
+    return failure();
+  if (rankedType(adaptor.getGrad()).getRank() != 0)
+    return emitOptionalError(loc, getOperationName(),
+                             ": the loss gradient must be a scalar");
+  inferred.push_back(adaptor.getLogits().getType());
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
 // Canonicalization patterns
 //===----------------------------------------------------------------------===//
 

@@ -637,4 +637,86 @@ def Bb_TriluOp : Bb_Op<"trilu", [SameOperandsAndResultType, InferTypeOpInterface
   let hasFolder = 1;
 }
 
+//===----------------------------------------------------------------------===//
+// Training: losses and gradient-only ops
+//===----------------------------------------------------------------------===//
+
+def Bb_ScatterAddOp : Bb_Op<"scatter_add", []> {
+  let summary = "sum slices into a zero tensor by index (the gradient of gather)";
+  let description = [{
+    `output` (of the result type) starts as zeros; then for every index
+    position `j`, `output[i..., indices[j...], k...] += updates[i..., j..., k...]`
+    along dimension `axis`. Repeated indices accumulate. Negative indices count
+    from the end. This is the vector-Jacobian product of `bb.gather`.
+
+    Constraints:
+    - (C1) `0 <= axis < rank(output)`; `updates` and `output` have the same
+      element type.
+    - (C2) `updates` has shape `output[:axis] ++ indices ++ output[axis+1:]`.
+
+    Example:
+    ```mlir
+    %g = bb.scatter_add %idx, %dy {axis = 0 : i64} : tensor<2x16xi64>, tensor<2x16x64xf32> -> tensor<256x64xf32>
+    ```
+  }];
+  let arguments = (ins Bb_IndexTensor:$indices, Bb_FloatTensor:$updates,
+                       DefaultValuedAttr<I64Attr, "0">:$axis);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$indices `,` $updates attr-dict `:` type($indices) `,` type($updates) `->` type($output)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// One addition per update element.
+    int64_t getFlops() { return getUpdates().getType().getNumElements(); }
+  }];
+}
+
+def Bb_CrossEntropyOp : Bb_Op<"cross_entropy", [InferTypeOpAdaptor]> {
+  let summary = "mean cross-entropy of logits against class indices";
+  let description = [{
+    `logits` [..., C] and integer `labels` [...]: the mean over all label
+    positions whose label is not `ignore_index` of
+    `-log_softmax(logits)[..., label]` (computed max-subtracted). The result is
+    a scalar; with no counted position it is 0.
+
+    Constraints:
+    - (C1) `labels` has the shape of `logits` without its last dimension.
+
+    Example:
+    ```mlir
+    %loss = bb.cross_entropy %logits, %labels {ignore_index = -100 : i64} : tensor<2x16x256xf32>, tensor<2x16xi64> -> tensor<f32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$logits, Bb_IndexTensor:$labels,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs Bb_FloatTensor:$loss);
+  let assemblyFormat = "$logits `,` $labels attr-dict `:` type($logits) `,` type($labels) `->` type($loss)";
+  let extraClassDeclaration = [{
+    /// Softmax and pick: about 5 operations per logit.
+    int64_t getFlops() { return 5 * getLogits().getType().getNumElements(); }
+  }];
+}
+
+def Bb_CrossEntropyGradOp : Bb_Op<"cross_entropy_grad", [InferTypeOpAdaptor]> {
+  let summary = "gradient of bb.cross_entropy with respect to the logits";
+  let description = [{
+    `(softmax(logits) - onehot(labels)) * grad / count` for counted positions
+    and 0 for ignored ones, where `count` is the number of positions whose
+    label is not `ignore_index` and `grad` the scalar gradient of the loss.
+
+    Example:
+    ```mlir
+    %d = bb.cross_entropy_grad %logits, %labels, %g {ignore_index = -100 : i64}
+         : (tensor<2x16x256xf32>, tensor<2x16xi64>, tensor<f32>) -> tensor<2x16x256xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$logits, Bb_IndexTensor:$labels,
+                       Bb_FloatTensor:$grad,
+                       DefaultValuedAttr<I64Attr, "-100">:$ignore_index);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$logits `,` $labels `,` $grad attr-dict `:` functional-type(operands, results)";
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 5 * getLogits().getType().getNumElements(); }
+  }];
+}
+
 #endif // BB_OPS_TD

@@ -233,6 +233,17 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     call.operand(ins[0]).operand(out)
         .boolean(cast<BoolAttr>(p.get("upper")).getValue())
         .i64(has("k") ? i64("k") : 0).call("bbrt::trilu");
+  } else if (op == "bb.scatter_add") {
+    call.operand(ins[0]).operand(ins[1]).operand(out)
+        .i64(has("axis") ? i64("axis") : 0).call("bbrt::scatterAdd");
+  } else if (op == "bb.cross_entropy") {
+    call.operand(ins[0]).operand(ins[1]).operand(out)
+        .i64(has("ignore_index") ? i64("ignore_index") : -100)
+        .call("bbrt::crossEntropy");
+  } else if (op == "bb.cross_entropy_grad") {
+    call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
+        .i64(has("ignore_index") ? i64("ignore_index") : -100)
+        .call("bbrt::crossEntropyGrad");
   } else {
     return kernel.emitError("bbrt-to-emitc: no runtime kernel for ") << op;
   }

@@ -71,6 +71,24 @@ static cl::opt<std::string> extraPasses(
     cl::desc("Pass pipeline run after import cleanup, e.g. 'my-fusion' from a "
              "plugin"),
     cl::value_desc("pipeline"), cl::cat(bbcCategory));
+static cl::OptionCategory gradCategory("gradient options");
+static cl::opt<bool> grad(
+    "grad",
+    cl::desc("Compile a program that returns the loss and the gradient of "
+             "every trainable parameter (outputs 'loss', 'grad:<name>')"),
+    cl::cat(gradCategory));
+static cl::opt<std::string> lossKind("loss", cl::desc("cross_entropy or mse"),
+                                     cl::init("cross_entropy"),
+                                     cl::cat(gradCategory));
+static cl::opt<std::string> labelsName(
+    "labels", cl::desc("Name of the labels input the program gains"),
+    cl::init("labels"), cl::cat(gradCategory));
+static cl::opt<std::string> freezePattern(
+    "freeze", cl::desc("Regular expression: matching parameters are not trained"),
+    cl::cat(gradCategory));
+static cl::opt<int64_t> ignoreIndex(
+    "ignore-index", cl::desc("cross_entropy: label value that does not count"),
+    cl::init(-100), cl::cat(gradCategory));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX op types and exit"),
                              cl::cat(bbcCategory));
@@ -105,6 +123,11 @@ int main(int argc, char **argv) {
   bb::CompileOptions options;
   options.emit = emit;
   options.extraPasses = extraPasses;
+  options.grad.enabled = grad;
+  options.grad.loss = lossKind;
+  options.grad.labels = labelsName;
+  options.grad.freeze = freezePattern;
+  options.grad.ignoreIndex = ignoreIndex;
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)
     if (llvm::Error err = bb::frontend::parseInputShapes(spec, options.import))

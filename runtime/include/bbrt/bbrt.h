@@ -205,6 +205,18 @@ void trilu(Tensor in, Tensor out, bool upper, int64_t k);
 /// Byte copy (used for reshape when source and destination differ).
 void copy(Tensor in, Tensor out);
 
+//===--- training ---------------------------------------------------------------===//
+
+/// out = zeros; out[i..., indices[j...], k...] += updates[i..., j..., k...]
+/// along `axis` (the gradient of gather). F32 updates/out.
+void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis);
+/// Scalar mean over label positions != ignoreIndex of -log_softmax(logits)[label];
+/// logits [..., C] F32, labels [...] I64 or I32, out a F32 scalar.
+void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex);
+/// (softmax(logits) - onehot(labels)) * grad / count; rows of ignored labels 0.
+void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
+                      int64_t ignoreIndex);
+
 } // namespace bbrt
 
 #endif // BBRT_BBRT_H
