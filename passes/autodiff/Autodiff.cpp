@@ -66,21 +66,6 @@ struct AutodiffPass : mlir::bb::impl::AutodiffBase<AutodiffPass> {
       return signalPassFailure();
     }
 
-    // Values that depend on a parameter: only they get gradients.
-    llvm::DenseSet<Value> active;
-    for (ConstantOp p : params)
-      active.insert(p.getResult());
-    for (Operation &op : body.without_terminator())
-      if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }))
-        for (Value r : op.getResults())
-          if (isa<FloatType>(cast<RankedTensorType>(r.getType()).getElementType()))
-            active.insert(r);
-    if (!active.contains(prediction)) {
-      func.emitError("bb-autodiff: output ") << output
-                                             << " does not depend on any parameter";
-      return signalPassFailure();
-    }
-
     // Labels and the loss.
     OpBuilder b(ret);
     Location loc = ret.getLoc();
@@ -101,6 +86,22 @@ struct AutodiffPass : mlir::bb::impl::AutodiffBase<AutodiffPass> {
         all.push_back(d);
       lossValue = b.create<ReduceMeanOp>(loc, b.create<MulOp>(loc, diff, diff),
                                          all, /*keepdims=*/false);
+    }
+
+    // Values that depend on a parameter (the loss ops included): only they
+    // get gradients.
+    llvm::DenseSet<Value> active;
+    for (ConstantOp p : params)
+      active.insert(p.getResult());
+    for (Operation &op : body.without_terminator())
+      if (llvm::any_of(op.getOperands(), [&](Value v) { return active.contains(v); }))
+        for (Value r : op.getResults())
+          if (isa<FloatType>(cast<RankedTensorType>(r.getType()).getElementType()))
+            active.insert(r);
+    if (!active.contains(lossValue)) {
+      func.emitError("bb-autodiff: output ") << output
+                                             << " does not depend on any parameter";
+      return signalPassFailure();
     }
 
     // Reverse sweep.

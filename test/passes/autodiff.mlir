@@ -1,0 +1,48 @@
+// RUN: bb-opt %s -split-input-file --bb-autodiff="loss=mse" | FileCheck %s --check-prefix=MSE
+// RUN: bb-opt %s -split-input-file --bb-autodiff="loss=cross_entropy labels=targets" | FileCheck %s --check-prefix=CE
+// RUN: bb-opt %s -split-input-file --bb-autodiff="loss=mse freeze=^b$" | FileCheck %s --check-prefix=FREEZE
+
+// y = x W + b; with loss=mse the results are the loss, grad W = x^T dy and
+// grad b = sum_rows dy,
+// where dy = d mean((y - t)^2) / dy. The input x gets no gradient.
+// MSE-LABEL: func.func @forward(%arg0: tensor<2x3xf32> {bb.name = "x"}, %arg1: tensor<2x4xf32> {bb.name = "labels"})
+// MSE-SAME: -> (tensor<f32> {bb.name = "loss"}, tensor<3x4xf32> {bb.name = "grad:W"}, tensor<4xf32> {bb.name = "grad:b"})
+// MSE: %[[Y:.*]] = bb.add
+// MSE: %[[D:.*]] = bb.sub %[[Y]], %arg1
+// MSE: %[[LOSS:.*]] = bb.reduce_mean
+// MSE: %[[GW:.*]] = bb.matmul %arg0, %{{.*}} {transpose_lhs} : tensor<2x3xf32>, tensor<2x4xf32> -> tensor<3x4xf32>
+// MSE: return %[[LOSS]], %[[GW]], %{{.*}} : tensor<f32>, tensor<3x4xf32>, tensor<4xf32>
+
+// With cross-entropy the labels are integers of the logits' shape without the last dim.
+// CE-LABEL: func.func @forward(%arg0: tensor<2x3xf32> {bb.name = "x"}, %arg1: tensor<2xi64> {bb.name = "targets"})
+// CE: %[[L:.*]] = bb.cross_entropy %{{.*}}, %arg1 {ignore_index = -100 : i64}
+// CE: bb.cross_entropy_grad
+
+// A frozen parameter gets no gradient output.
+// FREEZE: -> (tensor<f32> {bb.name = "loss"}, tensor<3x4xf32> {bb.name = "grad:W"})
+
+func.func @forward(%x: tensor<2x3xf32> {bb.name = "x"}) -> (tensor<2x4xf32> {bb.name = "y"}) {
+  %w = bb.constant {bb.name = "W"} dense<0.5> : tensor<3x4xf32>
+  %b = bb.constant {bb.name = "b"} dense<0.1> : tensor<4xf32>
+  %m = bb.matmul %x, %w : tensor<2x3xf32>, tensor<3x4xf32> -> tensor<2x4xf32>
+  %y = bb.add %m, %b : tensor<2x4xf32>, tensor<4xf32> -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+// A shared value's gradients are summed; an op off the parameter path (the
+// comparison producing a mask) needs none.
+// MSE-LABEL: func.func @forward
+// MSE-NOT: bb.compare {{.*}}%arg1
+// MSE: bb.select %{{.*}}, %{{.*}}, %{{.*}} : tensor<4xi1>, tensor<4xf32>, tensor<f32>
+// MSE: %[[SUM:.*]] = bb.add %{{.*}}, %{{.*}} : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+// MSE-NEXT: return %{{.*}}, %[[SUM]]
+func.func @forward(%x: tensor<4xf32> {bb.name = "x"}) -> (tensor<4xf32> {bb.name = "y"}) {
+  %w = bb.constant {bb.name = "w"} dense<2.0> : tensor<4xf32>
+  %zero = bb.constant dense<0.0> : tensor<f32>
+  %mask = bb.compare <gt>, %x, %zero : tensor<4xf32>, tensor<f32> -> tensor<4xi1>
+  %sq = bb.mul %w, %w : tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  %y = bb.select %mask, %sq, %x : tensor<4xi1>, tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
