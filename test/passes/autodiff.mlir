@@ -15,7 +15,7 @@
 
 // With cross-entropy the labels are integers of the logits' shape without the last dim.
 // CE-LABEL: func.func @forward(%arg0: tensor<2x3xf32> {bb.name = "x"}, %arg1: tensor<2xi64> {bb.name = "targets"})
-// CE: %[[L:.*]] = bb.cross_entropy %{{.*}}, %arg1 {ignore_index = -100 : i64}
+// CE: %[[L:.*]] = bb.cross_entropy %{{.*}}, %arg1 : tensor<2x4xf32>, tensor<2xi64> -> tensor<f32>
 // CE: bb.cross_entropy_grad
 
 // A frozen parameter gets no gradient output.
