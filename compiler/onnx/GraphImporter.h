@@ -95,7 +95,8 @@ public:
                                           llvm::StringRef what);
   /// Converts an ONNX tensor (initializer or attribute) into an attribute:
   /// dense for small or non-float data, dense_resource for weights.
-  mlir::FailureOr<mlir::ElementsAttr> tensorAttr(onnx::TensorProto &tensor);
+  mlir::FailureOr<mlir::ElementsAttr> tensorAttr(onnx::TensorProto &tensor,
+                                                 bool forceResource = false);
 
 private:
   mlir::LogicalResult finish(mlir::Operation *op, mlir::Value &result);

@@ -17,6 +17,16 @@ using namespace mlir;
 using namespace mlir::bb::frontend;
 
 namespace {
+/// Resource keys must be identifiers; ONNX names ("onnx::MatMul_7",
+/// "/blk.0/w") are kept verbatim in the constant's bb.name attribute.
+std::string resourceKey(const onnx::TensorProto &tensor) {
+  std::string key = tensor.name().empty() ? std::string("weight") : tensor.name();
+  for (char &c : key)
+    if (!llvm::isAlnum(c) && c != '_' && c != '.')
+      c = '_';
+  return key;
+}
+
 /// Tensors with at most this many elements (and all non-float tensors) become
 /// dense attributes; larger float tensors stay in resource blobs.
 constexpr int64_t kMaxDenseElements = 64;
@@ -186,7 +196,8 @@ FailureOr<Type> GraphImporter::elementType(int32_t onnxType, StringRef what) {
   }
 }
 
-FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor) {
+FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor,
+                                                  bool forceResource) {
   std::string what = "tensor '" + tensor.name() + "'";
   FailureOr<Type> elt = elementType(tensor.data_type(), what);
   if (failed(elt))
@@ -244,6 +255,11 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor) {
         std::memcpy(buf.data() + i * width, &v, width);
       }
     }
+    if (forceResource && isa<FloatType>(*elt))
+      return ElementsAttr(DenseResourceElementsAttr::get(
+          type, resourceKey(tensor),
+          HeapAsmResourceBlob::allocateAndCopyWithAlign(ArrayRef<char>(buf),
+                                                        alignof(double))));
     bool detectedSplat = false;
     if (!DenseElementsAttr::isValidRawBuffer(type, buf, detectedSplat))
       return fail(what + " has malformed data");
@@ -256,7 +272,7 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor) {
     return failure();
   }
   bool isFloat = isa<FloatType>(*elt);
-  if (!isFloat || n <= kMaxDenseElements) {
+  if (!isFloat || (n <= kMaxDenseElements && !forceResource)) {
     ArrayRef<char> data(raw->data, raw->size);
     if (elt->isInteger(1)) {
       // ONNX stores one byte per bool; MLIR packs bools into bits.
@@ -275,14 +291,8 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor) {
   AsmResourceBlob blob = UnmanagedAsmResourceBlob::allocateWithAlign(
       ArrayRef<char>(raw->data, raw->size), alignof(float),
       [owner](void *, size_t, size_t) mutable { owner.reset(); });
-  // Resource keys must be identifiers; ONNX names ("onnx::MatMul_7",
-  // "/blk.0/w") are kept verbatim in the constant's bb.name attribute.
-  std::string key = tensor.name().empty() ? std::string("weight") : tensor.name();
-  for (char &c : key)
-    if (!llvm::isAlnum(c) && c != '_' && c != '.')
-      c = '_';
   return ElementsAttr(
-      DenseResourceElementsAttr::get(type, key, std::move(blob)));
+      DenseResourceElementsAttr::get(type, resourceKey(tensor), std::move(blob)));
 }
 
 //===----------------------------------------------------------------------===//
@@ -513,7 +523,8 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
   // Initializers become constants (weights stay in their blobs).
   for (auto &init : *graph.mutable_initializer()) {
     im.loc = NameLoc::get(im.builder.getStringAttr(init.name()), fileLoc);
-    FailureOr<ElementsAttr> value = im.tensorAttr(init);
+    FailureOr<ElementsAttr> value =
+        im.tensorAttr(init, options.parametersAsResources);
     if (failed(value))
       return makeError(im.error);
     // Every initializer keeps its ONNX name: it names the weight in the

@@ -21,6 +21,10 @@ struct ImportOptions {
   /// (`--freeze-input name=value.pb`): the input's value is then known at
   /// compile time (a shape, axes, pads...).
   std::map<std::string, std::string> frozenInputs;
+  /// Import every float initializer as a resource blob, however small, so no
+  /// folder can absorb it into a derived constant: training needs each
+  /// parameter to stay a named value (set by `bbc --grad`).
+  bool parametersAsResources = false;
 };
 
 /// Parses `--freeze-input` values: "name=file.pb".

@@ -44,7 +44,9 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
                        const CompileOptions &options, EmitStage stopAfter) {
-  auto module = frontend::importOnnxModel(context, modelPath, options.import);
+  frontend::ImportOptions importOptions = options.import;
+  importOptions.parametersAsResources |= options.grad.enabled;
+  auto module = frontend::importOnnxModel(context, modelPath, importOptions);
   if (!module || stopAfter == EmitStage::BbImport)
     return module;
 
