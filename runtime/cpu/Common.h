@@ -8,14 +8,90 @@
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
+#include <vector>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace bbrt {
 namespace cpu {
 
-/// Elementwise loops below this many elements stay on the calling thread.
-constexpr int64_t kParallelMin = 1 << 15;
+/// Elementwise loops below this many elements stay on the calling thread
+/// (waking the pool costs a few microseconds)...
+constexpr int64_t kParallelMin = 1 << 17;
 /// ...and this many for transcendental functions (exp, erf, tanh).
 constexpr int64_t kParallelMinHeavy = 1 << 12;
+
+/// Threads a kernel may use here: the pool size outside a parallel region,
+/// 1 inside one.
+inline int maxThreads() {
+#ifdef _OPENMP
+  return omp_in_parallel() ? 1 : omp_get_max_threads();
+#else
+  return 1;
+#endif
+}
+
+/// Runs f(i) for i in [0, n): split statically over the thread pool when
+/// `parallel` and the pool has several threads, else as a plain loop. (An
+/// OpenMP region costs even when its if clause is false: about 0.5 us per
+/// call, a lot next to the small kernels of small models.)
+template <typename F> void parallelFor(int64_t n, bool parallel, F &&f) {
+#ifdef _OPENMP
+  if (parallel && n > 1 && maxThreads() > 1) {
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; ++i)
+      f(i);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i)
+    f(i);
+}
+
+/// parallelFor with tasks handed out one at a time (for fewer, larger tasks
+/// that a late thread should not hold up).
+template <typename F> void parallelForDynamic(int64_t n, bool parallel, F &&f) {
+#ifdef _OPENMP
+  if (parallel && n > 1 && maxThreads() > 1) {
+#pragma omp parallel for schedule(dynamic, 1)
+    for (int64_t i = 0; i < n; ++i)
+      f(i);
+    return;
+  }
+#endif
+  for (int64_t i = 0; i < n; ++i)
+    f(i);
+}
+
+/// Like parallelFor, but f(begin, end) gets one contiguous range per thread
+/// (for per-thread setup before a loop).
+template <typename F> void parallelRange(int64_t n, bool parallel, F &&f) {
+#ifdef _OPENMP
+  const int threads = parallel && n > 1 ? maxThreads() : 1;
+  if (threads > 1) {
+#pragma omp parallel num_threads(threads)
+    {
+      const int64_t t = omp_get_thread_num(), nt = omp_get_num_threads();
+      const int64_t b = n * t / nt, e = n * (t + 1) / nt;
+      if (b < e)
+        f(b, e);
+    }
+    return;
+  }
+#endif
+  if (n > 0)
+    f(int64_t(0), n);
+}
+
+/// A per-thread scratch buffer of at least n elements (contents undefined).
+template <typename T> T *scratch(int slot, int64_t n) {
+  static thread_local std::vector<T> bufs[4];
+  std::vector<T> &v = bufs[slot];
+  if (v.size() < static_cast<size_t>(n))
+    v.resize(static_cast<size_t>(n));
+  return v.data();
+}
 
 /// Storage types for the dtypes without a C++ arithmetic type.
 struct Half { uint16_t bits; };
@@ -110,23 +186,41 @@ void forEachRun(const Plan &p, int64_t minParallel, Body &&body) {
   const int64_t nb = (inner + B - 1) / B;
   const int64_t tasks = outer * nb;
   int64_t innerSt[3] = {p.st[0][r - 1], p.st[1][r - 1], p.st[2][r - 1]};
-#pragma omp parallel for schedule(static) if (p.total >= minParallel && tasks > 1)
-  for (int64_t t = 0; t < tasks; ++t) {
-    int64_t row = t / nb, blk = t % nb;
-    int64_t offs[3] = {0, 0, 0};
+  // Each thread takes a range of tasks: one division walk for its first row,
+  // then the outer index advances like an odometer.
+  parallelRange(tasks, p.total >= minParallel, [&](int64_t t0, int64_t t1) {
+    int64_t row = t0 / nb, blk = t0 % nb;
+    int64_t idx[kMaxRank] = {};
+    int64_t base[3] = {0, 0, 0};
     int64_t rem = row;
     for (int d = r - 2; d >= 0; --d) {
-      int64_t i = rem % p.shape[d];
+      idx[d] = rem % p.shape[d];
       rem /= p.shape[d];
       for (int k = 0; k < p.nops; ++k)
-        offs[k] += i * p.st[k][d];
+        base[k] += idx[d] * p.st[k][d];
     }
-    int64_t b0 = blk * B;
-    int64_t len = std::min(B, inner - b0);
-    for (int k = 0; k < p.nops; ++k)
-      offs[k] += b0 * innerSt[k];
-    body(offs, row * inner + b0, len, innerSt);
-  }
+    for (int64_t t = t0; t < t1; ++t) {
+      const int64_t b0 = blk * B;
+      const int64_t len = std::min(B, inner - b0);
+      int64_t offs[3];
+      for (int k = 0; k < 3; ++k)
+        offs[k] = k < p.nops ? base[k] + b0 * innerSt[k] : 0;
+      body(offs, row * inner + b0, len, innerSt);
+      if (++blk < nb)
+        continue;
+      blk = 0;
+      ++row;
+      for (int d = r - 2; d >= 0; --d) {
+        for (int k = 0; k < p.nops; ++k)
+          base[k] += p.st[k][d];
+        if (++idx[d] < p.shape[d])
+          break;
+        for (int k = 0; k < p.nops; ++k)
+          base[k] -= idx[d] * p.st[k][d];
+        idx[d] = 0;
+      }
+    }
+  });
 }
 
 /// memcpy split across threads when large.

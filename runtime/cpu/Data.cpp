@@ -70,17 +70,15 @@ void gather(Tensor data, Tensor indices, Tensor out, int64_t axis) {
     if (inner == 1) {
       const T *s = reinterpret_cast<const T *>(src);
       T *d = reinterpret_cast<T *>(dst);
-#pragma omp parallel for schedule(static) if (tasks >= kParallelMin)
-      for (int64_t t = 0; t < tasks; ++t)
-        d[t] = s[(t / n) * A + idx[t % n]];
+      parallelFor(tasks, tasks >= kParallelMin,
+                  [&](int64_t t) { d[t] = s[(t / n) * A + idx[t % n]]; });
       return;
     }
-#pragma omp parallel for schedule(static) if (tasks * inner >= kParallelMin)
-    for (int64_t t = 0; t < tasks; ++t) {
+    parallelFor(tasks, tasks * inner >= kParallelMin, [&](int64_t t) {
       int64_t o = t / n, j = t % n;
       std::memcpy(dst + t * rowBytes, src + (o * A + idx[j]) * rowBytes,
                   static_cast<size_t>(rowBytes));
-    }
+    });
   });
 }
 
@@ -101,8 +99,7 @@ void transposeTyped(const T *in, T *out, int r, const int64_t *oshape,
     const int64_t batch = total / (M * N);
     const int64_t TB = 32;
     const int64_t tm = (M + TB - 1) / TB, tn = (N + TB - 1) / TB;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin)
-    for (int64_t t = 0; t < batch * tm * tn; ++t) {
+    parallelFor(batch * tm * tn, total >= kParallelMin, [&](int64_t t) {
       int64_t b = t / (tm * tn), rem = t % (tm * tn);
       int64_t m0 = (rem / tn) * TB, n0 = (rem % tn) * TB;
       int64_t ib = 0, bb = b;
@@ -116,14 +113,13 @@ void transposeTyped(const T *in, T *out, int r, const int64_t *oshape,
       for (int64_t m = m0; m < m1; ++m)
         for (int64_t nn = n0; nn < n1; ++nn)
           dst[m * N + nn] = src[m + nn * sN];
-    }
+    });
     return;
   }
   const int64_t inner = oshape[r - 1];
   const int64_t sIn = ist[r - 1];
   const int64_t rows = total / inner;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallelFor(rows, total >= kParallelMin, [&](int64_t row) {
     int64_t ib = 0, rem = row;
     for (int d = r - 2; d >= 0; --d) {
       ib += (rem % oshape[d]) * ist[d];
@@ -136,7 +132,7 @@ void transposeTyped(const T *in, T *out, int r, const int64_t *oshape,
     else
       for (int64_t i = 0; i < inner; ++i)
         dst[i] = src[i * sIn];
-  }
+  });
 }
 
 } // namespace
@@ -248,12 +244,12 @@ void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
       off += bytes[i];
     }
   }
-#pragma omp parallel for schedule(static) if (outer * outRow >= (1 << 18))
-  for (int64_t o = 0; o < outer; ++o)
+  parallelFor(outer, outer * outRow >= (1 << 18), [&](int64_t o) {
     for (int i = 0; i < count; ++i)
       std::memcpy(dst + o * outRow + starts[i],
                   static_cast<const char *>(inputs[i].data) + o * bytes[i],
                   static_cast<size_t>(bytes[i]));
+  });
 }
 
 //===--- slice -------------------------------------------------------------===//
@@ -310,8 +306,7 @@ void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
     T *dst = static_cast<T *>(out.data);
     const int64_t inner = oshape[n - 1], sIn = ist[n - 1];
     const int64_t rows = total / inner;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin)
-    for (int64_t row = 0; row < rows; ++row) {
+    parallelFor(rows, total >= kParallelMin, [&](int64_t row) {
       int64_t off = 0, rem = row;
       for (int d = n - 2; d >= 0; --d) {
         off += (rem % oshape[d]) * ist[d];
@@ -324,7 +319,7 @@ void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
       else
         for (int64_t i = 0; i < inner; ++i)
           dd[i] = s[i * sIn];
-    }
+    });
   });
 }
 
@@ -379,8 +374,7 @@ void trilu(Tensor in, Tensor out, bool upper, int64_t kdiag) {
   const char *src = static_cast<const char *>(in.data);
   char *dst = static_cast<char *>(out.data);
   const bool same = src == dst;
-#pragma omp parallel for schedule(static) if (in.numel() >= kParallelMin)
-  for (int64_t row = 0; row < rows; ++row) {
+  parallelFor(rows, in.numel() >= kParallelMin, [&](int64_t row) {
     const int64_t i = row % M;
     // Kept columns [lo, hi).
     int64_t lo, hi;
@@ -399,7 +393,7 @@ void trilu(Tensor in, Tensor out, bool upper, int64_t kdiag) {
       std::memset(d + hi * es, 0, static_cast<size_t>((N - hi) * es));
     if (!same && hi > lo)
       std::memcpy(d + lo * es, s + lo * es, static_cast<size_t>((hi - lo) * es));
-  }
+  });
 }
 
 //===--- copy --------------------------------------------------------------===//

@@ -1,6 +1,7 @@
 //===- Elementwise.cpp - unary, binary, select, convert -------------------===//
 #include "bbrt/io.h"
 #include "runtime/cpu/Common.h"
+#include "runtime/cpu/Simd.h"
 
 #include <cmath>
 #include <limits>
@@ -11,9 +12,7 @@ namespace {
 
 template <typename T, typename F>
 void mapLoop(const T *in, T *out, int64_t n, int64_t minParallel, F f) {
-#pragma omp parallel for schedule(static) if (n >= minParallel)
-  for (int64_t i = 0; i < n; ++i)
-    out[i] = f(in[i]);
+  parallelFor(n, n >= minParallel, [&](int64_t i) { out[i] = f(in[i]); });
 }
 
 const char *unaryName(UnaryKind k) {
@@ -29,8 +28,112 @@ const char *unaryName(UnaryKind k) {
              : "?";
 }
 
+/// f32 kinds with a vectorized loop (transcendentals through Simd.h);
+/// false for the others.
+BBRT_CLONES bool unaryF32Chunk(UnaryKind kind, const float *x, float *y,
+                               int64_t n, float alpha, float beta) {
+  switch (kind) {
+  case UnaryKind::Neg:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = -x[i];
+    return true;
+  case UnaryKind::Abs:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = std::fabs(x[i]);
+    return true;
+  case UnaryKind::Exp:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = simd::expf(x[i]);
+    return true;
+  case UnaryKind::Erf:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = simd::erff(x[i]);
+    return true;
+  case UnaryKind::Tanh:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = simd::tanhf(x[i]);
+    return true;
+  case UnaryKind::Sigmoid:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = simd::sigmoidf(x[i]);
+    return true;
+  case UnaryKind::Relu:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = x[i] > 0.f ? x[i] : 0.f;
+    return true;
+  case UnaryKind::HardSigmoid:
+    for (int64_t i = 0; i < n; ++i) {
+      float v = alpha * x[i] + beta;
+      v = v > 0.f ? v : 0.f;
+      y[i] = v < 1.f ? v : 1.f;
+    }
+    return true;
+  case UnaryKind::HardSwish:
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      float t = v / 6.f + 0.5f;
+      t = t > 0.f ? t : 0.f;
+      y[i] = v * (t < 1.f ? t : 1.f);
+    }
+    return true;
+  case UnaryKind::Gelu:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = simd::geluf(x[i]);
+    return true;
+  case UnaryKind::GeluTanh:
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      const float c = 0.79788456080286535588f; // sqrt(2/pi)
+      y[i] = 0.5f * v * (1.f + simd::tanhf(c * (v + 0.044715f * v * v * v)));
+    }
+    return true;
+  case UnaryKind::LeakyRelu:
+    for (int64_t i = 0; i < n; ++i)
+      y[i] = x[i] < 0.f ? alpha * x[i] : x[i];
+    return true;
+  case UnaryKind::Clip:
+    for (int64_t i = 0; i < n; ++i) {
+      const float v = x[i];
+      y[i] = v < alpha ? alpha : (v > beta ? beta : v);
+    }
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool isHeavy(UnaryKind k) {
+  switch (k) {
+  case UnaryKind::Exp:
+  case UnaryKind::Log:
+  case UnaryKind::Erf:
+  case UnaryKind::Tanh:
+  case UnaryKind::Sigmoid:
+  case UnaryKind::Gelu:
+  case UnaryKind::GeluTanh:
+  case UnaryKind::Sin:
+  case UnaryKind::Cos:
+  case UnaryKind::Softplus:
+    return true;
+  default:
+    return false;
+  }
+}
+
 template <typename T>
 void unaryFloat(UnaryKind kind, const T *x, T *y, int64_t n, T alpha, T beta) {
+  if constexpr (std::is_same<T, float>::value) {
+    // Vectorized f32 kinds (n = 0 asks whether the kind is one): one chunk
+    // per thread, on 16-element boundaries, above the threshold.
+    if (unaryF32Chunk(kind, x, y, 0, alpha, beta)) {
+      const int64_t minPar = isHeavy(kind) ? kParallelMinHeavy : kParallelMin;
+      parallelRange((n + 15) / 16, n >= minPar, [&](int64_t b0, int64_t b1) {
+        const int64_t i0 = b0 * 16, i1 = std::min(n, b1 * 16);
+        unaryF32Chunk(kind, x + i0, y + i0, i1 - i0, alpha, beta);
+      });
+      return;
+    }
+  }
   const int64_t L = kParallelMin, H = kParallelMinHeavy;
   switch (kind) {
   case UnaryKind::Neg: return mapLoop(x, y, n, L, [](T v) { return -v; });
@@ -333,8 +436,16 @@ void arithInt(BinaryKind kind, const Plan &p, const T *a, const T *b, T *o,
 } // namespace cpu
 
 void binary(BinaryKind kind, Tensor a, Tensor b, Tensor out) {
-  std::string kn = std::string("binary ") + binaryName(kind);
-  const char *k = kn.c_str();
+  // "binary <Kind>" without building a string on every call.
+  static const char *const knames[] = {
+      "binary Add", "binary Sub", "binary Mul", "binary Div", "binary Pow",
+      "binary Eq",  "binary Ne",  "binary Lt",  "binary Le",  "binary Gt",
+      "binary Ge",  "binary Max", "binary Min", "binary Mod", "binary And",
+      "binary Or",  "binary Xor"};
+  const int ki = static_cast<int>(kind);
+  const char *k = ki >= 0 && ki < int(sizeof knames / sizeof *knames)
+                      ? knames[ki]
+                      : "binary ?";
   if (a.dtype != b.dtype)
     fail("%s: operand dtypes differ (%s and %s)", k, dtypeName(a.dtype),
          dtypeName(b.dtype));
@@ -502,14 +613,13 @@ void convert(Tensor in, Tensor out) {
       if (std::is_same<S, bool>::value) {
         // Bool bytes other than 0/1 still read as true.
         const uint8_t *xb = static_cast<const uint8_t *>(in.data);
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-        for (int64_t i = 0; i < n; ++i)
+        parallelFor(n, n >= kParallelMin, [&](int64_t i) {
           y[i] = Store<D>::apply(int(xb[i] != 0));
+        });
         return;
       }
-#pragma omp parallel for schedule(static) if (n >= kParallelMin)
-      for (int64_t i = 0; i < n; ++i)
-        y[i] = Store<D>::apply(load(x[i]));
+      parallelFor(n, n >= kParallelMin,
+                  [&](int64_t i) { y[i] = Store<D>::apply(load(x[i])); });
     });
   });
 }

@@ -144,9 +144,8 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
         gemmInt(false, transB, batch * M, N, K, A, lda, B, ldb, C, N);
     } else if (M * N * K <= 262144 || !std::is_floating_point<T>::value) {
       // Small GEMMs: spread the batch over threads (each GEMM runs on one).
-#pragma omp parallel for schedule(static) if (batch * M * N * K >= 65536)
-      for (int64_t i = 0; i < batch; ++i)
-        one(i, M);
+      parallelFor(batch, batch * M * N * K >= 65536,
+                  [&](int64_t i) { one(i, M); });
     } else {
       for (int64_t i = 0; i < batch; ++i) // each GEMM splits across threads
         one(i, M);

@@ -1,5 +1,6 @@
 //===- Norm.cpp - batchNorm, layerNorm, softmax ---------------------------===//
 #include "runtime/cpu/Common.h"
+#include "runtime/cpu/Simd.h"
 
 #include <cmath>
 #include <limits>
@@ -10,6 +11,55 @@ namespace bbrt {
 using namespace cpu;
 
 namespace {
+
+/// f32 layerNorm of rows [r0, r1): statistics in double, vectorized.
+BBRT_CLONES void layerNormRowsF32(const float *xp, float *yp, const float *sc,
+                                  const float *bi, int64_t r0, int64_t r1,
+                                  int64_t D, float epsilon) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *xs = xp + r * D;
+    float *ys = yp + r * D;
+    const double mean = simd::sumToDouble(xs, D) / double(D);
+    const double sq = simd::sqDevToDouble(xs, D, mean);
+    const double inv = 1.0 / std::sqrt(sq / double(D) + double(epsilon));
+    const float m = float(mean), s = float(inv);
+    if (bi)
+      for (int64_t i = 0; i < D; ++i)
+        ys[i] = (xs[i] - m) * s * sc[i] + bi[i];
+    else
+      for (int64_t i = 0; i < D; ++i)
+        ys[i] = (xs[i] - m) * s * sc[i];
+  }
+}
+
+/// f32 softmax (or log-softmax) of contiguous rows [r0, r1) of length A.
+BBRT_CLONES void softmaxRowsF32(const float *xp, float *yp, int64_t r0,
+                                int64_t r1, int64_t A, bool log) {
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *xs = xp + r * A;
+    float *ys = yp + r * A;
+    const float mx = simd::maxOf(xs, A);
+    for (int64_t i = 0; i < A; ++i)
+      ys[i] = simd::expf(xs[i] - mx);
+    const double sum = simd::sumToDouble(ys, A);
+    if (log) {
+      const float ls = float(std::log(sum));
+      for (int64_t i = 0; i < A; ++i)
+        ys[i] = xs[i] - mx - ls;
+    } else {
+      const float inv = float(1.0 / sum);
+      for (int64_t i = 0; i < A; ++i)
+        ys[i] *= inv;
+    }
+  }
+}
+
+template <typename T> inline T expT(T v) {
+  if constexpr (std::is_same<T, float>::value)
+    return simd::expf(v);
+  else
+    return std::exp(v);
+}
 
 template <typename F> void dispatchFloat(const char *k, DType d, F &&f) {
   if (d == DType::F32)
@@ -56,14 +106,13 @@ void batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor var,
     }
     const T *xp = (const T *)x.data;
     T *yp = (T *)out.data;
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMin)
-    for (int64_t p = 0; p < N * C; ++p) {
+    parallelFor(N * C, x.numel() >= kParallelMin, [&](int64_t p) {
       const T av = a[p % C], bv = b[p % C];
       const T *xs = xp + p * S;
       T *ys = yp + p * S;
       for (int64_t i = 0; i < S; ++i)
         ys[i] = xs[i] * av + bv;
-    }
+    });
   });
 }
 
@@ -97,8 +146,14 @@ void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
     const T *xp = (const T *)x.data, *sc = (const T *)scale.data,
             *bi = (const T *)bias.data;
     T *yp = (T *)out.data;
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMin / 4)
-    for (int64_t r = 0; r < rows; ++r) {
+    if constexpr (std::is_same<T, float>::value) {
+      parallelRange(rows, x.numel() >= kParallelMin / 4,
+                    [&](int64_t r0, int64_t r1) {
+                      layerNormRowsF32(xp, yp, sc, bi, r0, r1, D, epsilon);
+                    });
+      return;
+    }
+    parallelFor(rows, x.numel() >= kParallelMin / 4, [&](int64_t r) {
       const T *xs = xp + r * D;
       T *ys = yp + r * D;
       double sum = 0;
@@ -118,7 +173,7 @@ void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
       else
         for (int64_t i = 0; i < D; ++i)
           ys[i] = (xs[i] - m) * s * sc[i];
-    }
+    });
   });
 }
 
@@ -143,9 +198,15 @@ void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
     using T = typename decltype(tag)::type;
     const T *xp = (const T *)x.data;
     T *yp = (T *)out.data;
+    if (inner == 1 && std::is_same<T, float>::value) {
+      parallelRange(
+          outer, x.numel() >= kParallelMinHeavy, [&](int64_t r0, int64_t r1) {
+            softmaxRowsF32((const float *)xp, (float *)yp, r0, r1, A, log);
+          });
+      return;
+    }
     if (inner == 1) {
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinHeavy)
-      for (int64_t r = 0; r < outer; ++r) {
+      parallelFor(outer, x.numel() >= kParallelMinHeavy, [&](int64_t r) {
         const T *xs = xp + r * A;
         T *ys = yp + r * A;
         T mx = -std::numeric_limits<T>::infinity();
@@ -168,14 +229,13 @@ void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
           for (int64_t i = 0; i < A; ++i)
             ys[i] *= inv;
         }
-      }
+      });
       return;
     }
     // Strided axis: work on [A, chunk] panels, vectorized along inner.
     const int64_t chunk = 256;
     const int64_t nc = (inner + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (x.numel() >= kParallelMinHeavy)
-    for (int64_t t = 0; t < outer * nc; ++t) {
+    parallelFor(outer * nc, x.numel() >= kParallelMinHeavy, [&](int64_t t) {
       const int64_t o = t / nc, c0 = (t % nc) * chunk;
       const int64_t w = std::min(chunk, inner - c0);
       const T *xs = xp + o * A * inner + c0;
@@ -193,7 +253,7 @@ void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
         }
       for (int64_t j = 0; j < A; ++j)
         for (int64_t i = 0; i < w; ++i) {
-          T e = std::exp(xs[j * inner + i] - mx[i]);
+          T e = expT(xs[j * inner + i] - mx[i]);
           if (!log)
             ys[j * inner + i] = e;
           sum[i] += e;
@@ -211,7 +271,7 @@ void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
           for (int64_t i = 0; i < w; ++i)
             ys[j * inner + i] *= T(sum[i]);
       }
-    }
+    });
   });
 }
 

@@ -1,5 +1,6 @@
 //===- Reduce.cpp - Sum, Mean, Max, Min, Prod over a set of axes -----------===//
 #include "runtime/cpu/Common.h"
+#include "runtime/cpu/Simd.h"
 
 #include <cmath>
 #include <limits>
@@ -82,6 +83,13 @@ template <typename T> struct MinOp {
   static T fin(Acc a, int64_t, bool) { return a; }
 };
 
+/// out[o] = sum of x[o * red, (o + 1) * red) in double, for o in [o0, o1).
+BBRT_CLONES void rowSumsF32(const float *x, int64_t red, int64_t o0, int64_t o1,
+                            double *out) {
+  for (int64_t o = o0; o < o1; ++o)
+    out[o - o0] = simd::sumToDouble(x + o * red, red);
+}
+
 struct Pattern {
   int n = 0;
   int64_t size[kMaxRank];
@@ -108,21 +116,32 @@ void reduceImpl(const Pattern &pat, const T *x, T *y, int64_t count,
     }
   }
   if (simple && inner == 1) {
-#pragma omp parallel for schedule(static) if (total >= kParallelMin)
-    for (int64_t o = 0; o < outer; ++o) {
+    if constexpr (std::is_same<T, float>::value &&
+                  std::is_same<Op, SumOp<T>>::value) {
+      parallelRange(outer, total >= kParallelMin, [&](int64_t o0, int64_t o1) {
+        for (int64_t b = o0; b < o1; b += 64) {
+          double sums[64];
+          const int64_t e = std::min(o1, b + 64);
+          rowSumsF32(x, red, b, e, sums);
+          for (int64_t o = b; o < e; ++o)
+            y[o] = Op::fin(sums[o - b], count, mean);
+        }
+      });
+      return;
+    }
+    parallelFor(outer, total >= kParallelMin, [&](int64_t o) {
       const T *xs = x + o * red;
       Acc acc = Op::init();
       for (int64_t r = 0; r < red; ++r)
         acc = Op::step(acc, xs[r]);
       y[o] = Op::fin(acc, count, mean);
-    }
+    });
     return;
   }
   if (simple) {
     const int64_t chunk = 256;
     const int64_t nc = (inner + chunk - 1) / chunk;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin)
-    for (int64_t t = 0; t < outer * nc; ++t) {
+    parallelFor(outer * nc, total >= kParallelMin, [&](int64_t t) {
       const int64_t o = t / nc, c0 = (t % nc) * chunk;
       const int64_t w = std::min(chunk, inner - c0);
       Acc acc[chunk];
@@ -135,7 +154,7 @@ void reduceImpl(const Pattern &pat, const T *x, T *y, int64_t count,
       T *ys = y + o * inner + c0;
       for (int64_t i = 0; i < w; ++i)
         ys[i] = Op::fin(acc[i], count, mean);
-    }
+    });
     return;
   }
   // General: kept dims index the output, reduced dims are walked per output.
@@ -150,8 +169,7 @@ void reduceImpl(const Pattern &pat, const T *x, T *y, int64_t count,
   int kd[kMaxRank], rd[kMaxRank], nk = 0, nr = 0;
   for (int i = 0; i < pat.n; ++i)
     (pat.red[i] ? rd[nr++] : kd[nk++]) = i;
-#pragma omp parallel for schedule(static) if (total >= kParallelMin)
-  for (int64_t o = 0; o < outN; ++o) {
+  parallelFor(outN, total >= kParallelMin, [&](int64_t o) {
     int64_t base = 0, rem = o;
     for (int j = nk - 1; j >= 0; --j) {
       base += (rem % pat.size[kd[j]]) * st[kd[j]];
@@ -167,7 +185,7 @@ void reduceImpl(const Pattern &pat, const T *x, T *y, int64_t count,
       acc = Op::step(acc, x[off]);
     }
     y[o] = Op::fin(acc, count, mean);
-  }
+  });
 }
 
 template <typename T>

@@ -56,8 +56,8 @@ TEST_CASE("unary float kinds match reference", "[unary]") {
   for (DType dt : {DType::F32, DType::F64}) {
     for (UnaryKind k : kFloatUnary) {
       bool positive = k == UnaryKind::Sqrt || k == UnaryKind::Log;
-      // 40000 elements: above the parallel threshold.
-      HostTensor x = random(dt, {200, 200}, positive ? 0.01 : -6, 6);
+      // 160000 elements: above the parallel thresholds.
+      HostTensor x = random(dt, {400, 400}, positive ? 0.01 : -6, 6);
       if (!positive) { // exact half-integers exercise Round's ties
         if (dt == DType::F32) {
           ptr<float>(x)[0] = 2.5f;
@@ -81,6 +81,64 @@ TEST_CASE("unary float kinds match reference", "[unary]") {
       requireClose(y, want, tol, tol * 4);
     }
   }
+}
+
+TEST_CASE("unary f32 vectorized transcendentals: accuracy and special values", "[unary]") {
+  // A dense sweep, relative error against double libm (the negative tail of
+  // Gelu through erfc, where 1 + erf(x) cancels in double too).
+  const int64_t n = 200001;
+  HostTensor x = zeros(DType::F32, {n});
+  for (int64_t i = 0; i < n; ++i)
+    ptr<float>(x)[i] = float(-20.0 + 40.0 * double(i) / double(n - 1));
+  struct K {
+    UnaryKind kind;
+    double rtol;
+    std::function<double(double)> ref;
+  } kinds[] = {
+      {UnaryKind::Exp, 4e-7, [](double v) { return std::exp(v); }},
+      {UnaryKind::Erf, 4e-7, [](double v) { return std::erf(v); }},
+      {UnaryKind::Tanh, 4e-7, [](double v) { return std::tanh(v); }},
+      {UnaryKind::Sigmoid, 4e-7, [](double v) { return 1 / (1 + std::exp(-v)); }},
+      {UnaryKind::Gelu, 2e-5, [](double v) { return 0.5 * v * std::erfc(-v / std::sqrt(2.0)); }},
+  };
+  for (const K &k : kinds) {
+    HostTensor y = zeros(DType::F32, {n});
+    unary(k.kind, x.view(), y.view());
+    double worst = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const double w = k.ref(at(x, i)), g = at(y, i);
+      if (std::fabs(w) < 1e-30) // below the float range
+        continue;
+      worst = std::max(worst, std::fabs(g - w) / std::fabs(w));
+    }
+    INFO("kind " << int(k.kind));
+    CHECK(worst <= k.rtol);
+  }
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::nanf("");
+  float xs[8] = {-inf, inf, nan, -200.f, 100.f, 0.f, -0.f, 88.7f};
+  float ys[8];
+  unary(UnaryKind::Exp, Tensor(xs, DType::F32, {8}), Tensor(ys, DType::F32, {8}));
+  CHECK(ys[0] == 0.f);
+  CHECK(ys[1] == inf);
+  CHECK(std::isnan(ys[2]));
+  CHECK(ys[3] == 0.f);
+  CHECK(ys[4] == inf);
+  CHECK(ys[5] == 1.f);
+  CHECK(ys[6] == 1.f);
+  CHECK(std::isfinite(ys[7]));
+  for (UnaryKind k : {UnaryKind::Erf, UnaryKind::Tanh}) {
+    unary(k, Tensor(xs, DType::F32, {8}), Tensor(ys, DType::F32, {8}));
+    CHECK(ys[0] == -1.f);
+    CHECK(ys[1] == 1.f);
+    CHECK(std::isnan(ys[2]));
+    CHECK(ys[5] == 0.f);
+  }
+  unary(UnaryKind::Gelu, Tensor(xs, DType::F32, {8}), Tensor(ys, DType::F32, {8}));
+  CHECK(ys[1] == inf);
+  CHECK(std::isnan(ys[2]));
+  CHECK(ys[3] == 0.f);
+  CHECK(ys[4] == 100.f);
+  CHECK(ys[5] == 0.f);
 }
 
 TEST_CASE("unary sigmoid and softplus stay finite for large inputs", "[unary]") {

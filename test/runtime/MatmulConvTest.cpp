@@ -301,3 +301,89 @@ TEST_CASE("pool errors", "[pool]") {
                               {2}, {2, 2}, {0, 0, 0, 0}),
                       Catch::Contains("kernel has 1 dims for 2 spatial dims"));
 }
+
+TEST_CASE("matmul small-kernel edges: row/column/K tails, K blocks, packed panels", "[matmul]") {
+  // M, N, K around the 4 x 16 (B row-major) and 4 x 2 x 8 (B transposed)
+  // blocks, K past one 256 block, M past the packed-panel threshold.
+  for (int64_t M : {1, 3, 4, 5, 9, 17})
+    for (int64_t N : {1, 2, 15, 16, 17, 33})
+      for (int64_t K : {1, 7, 8, 9, 300}) {
+        checkMatmul(DType::F32, {M, K}, {K, N}, {M, N}, false, false);
+        checkMatmul(DType::F32, {M, K}, {N, K}, {M, N}, false, true);
+        checkMatmul(DType::F32, {K, M}, {K, N}, {M, N}, true, false);
+      }
+  // above the small-kernel limit (OpenBLAS) and above the split threshold
+  checkMatmul(DType::F32, {160, 130}, {130, 120}, {160, 120}, false, false);
+  checkMatmul(DType::F32, {32, 64}, {64, 200}, {32, 200}, false, false);
+  checkMatmul(DType::F32, {32, 64}, {200, 64}, {32, 200}, false, true);
+}
+
+TEST_CASE("conv f32 implicit-GEMM edges", "[conv]") {
+  // output widths not a multiple of 8, filter counts not a multiple of 4
+  checkConv({{1, 3, 7, 7}, {5, 3, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true});
+  checkConv({{2, 4, 13, 11}, {6, 4, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, false});
+  // more than one 256-deep K block (C * kh * kw = 288)
+  checkConv({{1, 32, 6, 9}, {7, 32, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true});
+  // stride 2 with odd and even begin pads (both phase orders), stride 3
+  checkConv({{2, 3, 15, 17}, {4, 3, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 1, true});
+  checkConv({{1, 3, 16, 18}, {4, 3, 5, 5}, {2, 2}, {2, 2, 2, 2}, {1, 1}, 1, true});
+  checkConv({{1, 3, 16, 18}, {4, 3, 3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1, true});
+  checkConv({{1, 2, 14, 16}, {3, 2, 3, 3}, {3, 3}, {1, 2, 0, 1}, {1, 1}, 1, true});
+  // dilation with stride, asymmetric pads
+  checkConv({{1, 3, 17, 19}, {4, 3, 3, 3}, {2, 2}, {2, 1, 0, 3}, {2, 2}, 1, true});
+  // groups with several channels each
+  checkConv({{2, 6, 9, 10}, {9, 2, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 3, true});
+  // one image: output rows split across threads
+  checkConv({{1, 16, 24, 24}, {16, 16, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 1, true});
+  // 1x1 with stride and 1x1 pointwise with odd sizes
+  checkConv({{2, 5, 9, 7}, {6, 5, 1, 1}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 1, true});
+  checkConv({{2, 5, 3, 7}, {6, 5, 1, 1}, {1, 1}, {0, 0, 0, 0}, {1, 1}, 1, true});
+  // 3-d with stride 2
+  checkConv({{1, 2, 5, 6, 9}, {3, 2, 3, 3, 3}, {2, 1, 2}, {1, 1, 1, 1, 1, 1}, {1, 1, 1}, 1, true});
+}
+
+TEST_CASE("depthwise conv edges", "[conv]") {
+  // stride 2 with odd/even pads, 5x5, multiplier 2, large enough for threads
+  checkConv({{2, 32, 16, 16}, {32, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 32, true});
+  checkConv({{2, 8, 15, 13}, {8, 1, 5, 5}, {2, 2}, {2, 2, 2, 2}, {1, 1}, 8, true});
+  checkConv({{1, 4, 12, 12}, {8, 1, 3, 3}, {2, 2}, {0, 0, 0, 0}, {1, 1}, 4, false});
+  checkConv({{2, 96, 8, 8}, {96, 1, 5, 5}, {1, 1}, {2, 2, 2, 2}, {1, 1}, 96, true});
+  // tall and wide planes (several row and column tiles), stride 3, dilation
+  checkConv({{1, 3, 21, 29}, {3, 1, 3, 3}, {1, 1}, {1, 1, 1, 1}, {1, 1}, 3, true});
+  checkConv({{1, 3, 20, 20}, {3, 1, 3, 3}, {3, 3}, {1, 1, 1, 1}, {2, 2}, 3, true});
+  checkConv({{1, 2, 9}, {2, 1, 3}, {1}, {1, 1}, {1}, 2, true}, DType::F64);
+  checkConv({{1, 2, 9, 9}, {4, 1, 3, 3}, {2, 2}, {1, 1, 1, 1}, {1, 1}, 2, true}, DType::F64);
+}
+
+TEST_CASE("pool edges: strides, pads, threads, NaN", "[pool]") {
+  for (bool isMax : {true, false}) {
+    checkPool(isMax, false, {2, 16, 32, 32}, {3, 3}, {2, 2}, {1, 1, 1, 1}, false);
+    checkPool(isMax, true, {2, 3, 17, 19}, {3, 3}, {2, 2}, {0, 0, 0, 0}, true);
+    checkPool(isMax, true, {1, 2, 16, 21}, {3, 3}, {3, 3}, {1, 1, 1, 1}, true);
+    checkPool(isMax, false, {1, 2, 10, 11}, {2, 2}, {1, 1}, {0, 1, 1, 0}, false);
+    checkPool(isMax, false, {1, 2, 19, 23}, {5, 5}, {1, 1}, {2, 2, 2, 2}, false);
+  }
+  checkPool(true, false, {1, 2, 13, 13}, {3, 3}, {2, 2}, {1, 1, 1, 1}, false, {2, 2});
+  // a window that only covers padding yields 0, NaN wins a max
+  float x[9] = {1, 2, 3, 4, std::nanf(""), 6, 7, 8, 9}, y[16];
+  maxPool(Tensor(x, DType::F32, {1, 1, 3, 3}), Tensor(y, DType::F32, {1, 1, 3, 3}), {2, 2},
+          {1, 1}, {0, 0, 1, 1});
+  CHECK(std::isnan(y[0]));
+  CHECK(std::isnan(y[1]));
+  CHECK(y[2] == 6.f);
+  CHECK(std::isnan(y[3]));
+  CHECK(y[5] == 9.f);
+  CHECK(y[6] == 8.f);
+  CHECK(y[8] == 9.f);
+  maxPool(Tensor(x, DType::F32, {1, 1, 3, 3}), Tensor(y, DType::F32, {1, 1, 4, 4}), {2, 2},
+          {1, 1}, {2, 2, 0, 0});
+  CHECK(y[0] == 0.f); // only padding
+  CHECK(y[5] == 1.f);
+  CHECK(y[6] == 2.f);
+  CHECK(y[7] == 3.f);
+  CHECK(std::isnan(y[10]));
+  avgPool(Tensor(x, DType::F32, {1, 1, 3, 3}), Tensor(y, DType::F32, {1, 1, 4, 4}), {2, 2},
+          {1, 1}, {1, 1, 1, 1}, true);
+  CHECK(y[0] == 0.25f);
+  CHECK(y[15] == 2.25f);
+}

@@ -59,6 +59,9 @@ TEST_CASE("layerNorm over trailing dims", "[norm]") {
   checkLayerNorm({64, 768}, -1, true, 0); // threads
   // a large common offset: a one-pass float variance would lose it all
   checkLayerNorm({4, 64}, -1, true, 1000.0);
+  // row lengths around the 8-lane vectors
+  for (int64_t d : {1, 7, 9, 13, 100})
+    checkLayerNorm({5, d}, -1, d % 2 == 1, 0);
 }
 
 namespace {
@@ -102,6 +105,8 @@ TEST_CASE("softmax and log-softmax are max-subtracted", "[softmax]") {
     checkSoftmax({2, 5, 7, 3}, 1, log, -50, 50);
     checkSoftmax({2, 300, 600}, 1, log, -10, 10); // strided, chunked
     checkSoftmax({128, 512}, 1, log, 500, 600);   // threads
+    for (int64_t a : {1, 7, 9, 16, 33})            // row lengths around 8 lanes
+      checkSoftmax({3, a}, 1, log, -20, 20);
   }
   // a masked row: -inf entries get exactly zero probability
   float x[4] = {1.f, -std::numeric_limits<float>::infinity(), 2.f, -1e30f};
@@ -173,6 +178,9 @@ TEST_CASE("reduce over several axes", "[reduce]") {
   checkReduce(ReduceKind::Mean, DType::F32, {2, 1, 4, 5}, {1, 2});
   checkReduce(ReduceKind::Mean, DType::F32, {8, 64, 32, 32}, {2, 3}); // global avg pool
   checkReduce(ReduceKind::Sum, DType::F32, {64, 300, 20}, {1});
+  checkReduce(ReduceKind::Mean, DType::F32, {2, 96, 8, 8}, {2, 3});
+  checkReduce(ReduceKind::Sum, DType::F32, {100, 13}, {1});
+  checkReduce(ReduceKind::Sum, DType::F32, {300, 1000}, {1}); // threads
   checkReduce(ReduceKind::Sum, DType::F64, {3, 4, 5}, {0, 2});
   for (const auto &axes : axesList) {
     checkReduce(ReduceKind::Sum, DType::I64, {3, 4, 5}, axes);
