@@ -7,31 +7,32 @@
 
 namespace bbrt {
 
-std::string strformat(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
+namespace {
+std::string vformat(const char *fmt, va_list ap) {
   va_list ap2;
   va_copy(ap2, ap);
   int n = vsnprintf(nullptr, 0, fmt, ap);
-  va_end(ap);
   std::string s(n > 0 ? n : 0, '\0');
   if (n > 0)
     vsnprintf(&s[0], n + 1, fmt, ap2);
   va_end(ap2);
   return s;
 }
+} // namespace
+
+std::string strformat(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  std::string s = vformat(fmt, ap);
+  va_end(ap);
+  return s;
+}
 
 void fail(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  va_list ap2;
-  va_copy(ap2, ap);
-  int n = vsnprintf(nullptr, 0, fmt, ap);
+  std::string s = vformat(fmt, ap);
   va_end(ap);
-  std::string s(n > 0 ? n : 0, '\0');
-  if (n > 0)
-    vsnprintf(&s[0], n + 1, fmt, ap2);
-  va_end(ap2);
   throw Error(s);
 }
 
