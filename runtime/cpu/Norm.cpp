@@ -12,6 +12,18 @@ using namespace cpu;
 
 namespace {
 
+/// y = (x - mean) * inv * scale (+ bias) over one row of D elements.
+template <typename T>
+inline void normalizeRow(const T *xs, T *ys, T m, T s, const T *sc,
+                         const T *bi, int64_t D) {
+  if (bi)
+    for (int64_t i = 0; i < D; ++i)
+      ys[i] = (xs[i] - m) * s * sc[i] + bi[i];
+  else
+    for (int64_t i = 0; i < D; ++i)
+      ys[i] = (xs[i] - m) * s * sc[i];
+}
+
 /// f32 layerNorm of rows [r0, r1): statistics in double, vectorized.
 BBRT_CLONES void layerNormRowsF32(const float *xp, float *yp, const float *sc,
                                   const float *bi, int64_t r0, int64_t r1,
@@ -22,13 +34,7 @@ BBRT_CLONES void layerNormRowsF32(const float *xp, float *yp, const float *sc,
     const double mean = simd::sumToDouble(xs, D) / double(D);
     const double sq = simd::sqDevToDouble(xs, D, mean);
     const double inv = 1.0 / std::sqrt(sq / double(D) + double(epsilon));
-    const float m = float(mean), s = float(inv);
-    if (bi)
-      for (int64_t i = 0; i < D; ++i)
-        ys[i] = (xs[i] - m) * s * sc[i] + bi[i];
-    else
-      for (int64_t i = 0; i < D; ++i)
-        ys[i] = (xs[i] - m) * s * sc[i];
+    normalizeRow(xs, ys, float(mean), float(inv), sc, bi, D);
   }
 }
 
@@ -166,13 +172,7 @@ void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
         sq += dv * dv;
       }
       const double inv = 1.0 / std::sqrt(sq / double(D) + double(epsilon));
-      const T m = T(mean), s = T(inv);
-      if (bi)
-        for (int64_t i = 0; i < D; ++i)
-          ys[i] = (xs[i] - m) * s * sc[i] + bi[i];
-      else
-        for (int64_t i = 0; i < D; ++i)
-          ys[i] = (xs[i] - m) * s * sc[i];
+      normalizeRow(xs, ys, T(mean), T(inv), sc, bi, D);
     });
   });
 }

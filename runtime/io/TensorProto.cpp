@@ -170,12 +170,8 @@ HostTensor parseTensorProto(const void *data, size_t size) {
         ints.push_back(static_cast<int32_t>(s.varint()));
       });
       break;
-    case 7:
-      repeated(r, wire, 0, [&](Reader &s) {
-        ints.push_back(static_cast<int64_t>(s.varint()));
-      });
-      break;
-    case 11:
+    case 7:  // int64_data
+    case 11: // uint64_data: the same varints, kept as their 64 bits
       repeated(r, wire, 0, [&](Reader &s) {
         ints.push_back(static_cast<int64_t>(s.varint()));
       });
