@@ -9,6 +9,8 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <map>
+
 using namespace mlir;
 
 static llvm::Error makeError(const Twine &msg) {
@@ -17,14 +19,19 @@ static llvm::Error makeError(const Twine &msg) {
 
 llvm::Expected<std::vector<bb::Weight>> bb::collectWeights(ModuleOp module) {
   std::vector<Weight> weights;
-  auto func = module.lookupSymbol<func::FuncOp>("forward");
-  if (!func)
-    return makeError("no @forward to take weights from");
-  func.walk([&](bbrt::WeightOp w) {
+  module.walk([&](bbrt::WeightOp w) {
     if (static_cast<size_t>(w.getIndex()) >= weights.size())
       weights.resize(w.getIndex() + 1);
     weights[w.getIndex()] = {w.getName().str(), w.getValue()};
   });
+  // Initial values of state follow, under the state's name.
+  std::map<int64_t, Weight> states;
+  module.walk([&](bbrt::StateOp s) {
+    if (s.getInit())
+      states[s.getIndex()] = {s.getName().str(), *s.getInit()};
+  });
+  for (auto &[index, w] : states)
+    weights.push_back(std::move(w));
   return weights;
 }
 

@@ -15,7 +15,8 @@ struct Weight {
   ElementsAttr value;
 };
 
-/// The bbrt.weight ops of @forward, in index order.
+/// The bbrt.weight ops of the module in index order, then the initial values
+/// of its bbrt.state ops (those that have one), in index order.
 llvm::Expected<std::vector<Weight>> collectWeights(ModuleOp module);
 
 /// Writes `weights` as a safetensors file at `path` (the caller renames it

@@ -2,6 +2,8 @@
 #include "compiler/pipeline/Pipeline.h"
 
 #include "compiler/emit/Weights.h"
+#include "compiler/onnx/TrainedModel.h"
+#include "dialects/bbrt/BbrtDialect.h"
 #include "compiler/support/FirstDiagnostic.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -41,11 +43,58 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
   return llvm::Error::success();
 }
 
+/// Shortest decimal that reads back as the same double.
+static std::string formatDouble(double v) {
+  char buf[64];
+  for (int precision = 1; precision <= 17; ++precision) {
+    snprintf(buf, sizeof buf, "%.*g", precision, v);
+    if (strtod(buf, nullptr) == v)
+      break;
+  }
+  return buf;
+}
+
+/// What the training binary needs to know about how it was compiled, as the
+/// module's `bb.attributes` (string pairs that bb_describe passes on).
+static void setTrainingAttributes(ModuleOp module,
+                                  const bb::CompileOptions &o) {
+  const bb::TrainOptions &t = o.train;
+  Builder b(module.getContext());
+  SmallVector<NamedAttribute> attrs;
+  auto add = [&](StringRef key, const std::string &value) {
+    attrs.push_back(b.getNamedAttr(key, b.getStringAttr(value)));
+  };
+  add("train.loss", o.grad.loss);
+  add("train.optimizer", t.optimizer);
+  add("train.lr", formatDouble(t.lr));
+  add("train.schedule", t.schedule);
+  add("train.warmup", std::to_string(t.warmup));
+  add("train.min_lr", formatDouble(t.minLr < 0 ? t.lr / 10 : t.minLr));
+  add("train.decay_steps", std::to_string(t.decaySteps));
+  add("train.weight_decay", formatDouble(t.weightDecay));
+  add("train.grad_clip", formatDouble(t.gradClip));
+  if (t.optimizer == "sgd") {
+    add("train.momentum", formatDouble(t.momentum));
+    add("train.nesterov", t.nesterov ? "true" : "false");
+  } else {
+    add("train.beta1", formatDouble(t.beta1));
+    add("train.beta2", formatDouble(t.beta2));
+    add("train.epsilon", formatDouble(t.epsilon));
+  }
+  if (!o.grad.freeze.empty())
+    add("train.freeze", o.grad.freeze);
+  module->setAttr("bb.attributes", b.getDictionaryAttr(attrs));
+}
+
+/// Name of the weights-file tensor holding the ONNX model for --export.
+static constexpr const char *kOnnxTemplate = "__onnx_model__";
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
                        const CompileOptions &options, EmitStage stopAfter) {
   frontend::ImportOptions importOptions = options.import;
-  importOptions.parametersAsResources |= options.grad.enabled;
+  const bool gradients = options.grad.enabled || options.train.enabled;
+  importOptions.parametersAsResources |= gradients;
   auto module = frontend::importOnnxModel(context, modelPath, importOptions);
   if (!module || stopAfter == EmitStage::BbImport)
     return module;
@@ -61,18 +110,32 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("--extra-passes='" + options.extraPasses + "': " +
                        StringRef(err).trim().str());
   }
-  if (options.grad.enabled) {
+  if (gradients) {
     AutodiffOptions ad;
     ad.loss = options.grad.loss;
     ad.labels = options.grad.labels;
     ad.freeze = options.grad.freeze;
     ad.ignoreIndex = options.grad.ignoreIndex;
     pm.addPass(createAutodiff(ad));
+    if (options.train.enabled) {
+      const bb::TrainOptions &t = options.train;
+      TrainStepOptions ts;
+      ts.optimizer = t.optimizer;
+      ts.momentum = t.momentum;
+      ts.nesterov = t.nesterov;
+      ts.beta1 = t.beta1;
+      ts.beta2 = t.beta2;
+      ts.epsilon = t.epsilon;
+      ts.weightDecay = t.weightDecay;
+      ts.gradClip = t.gradClip;
+      pm.addPass(createTrainStep(ts));
+      setTrainingAttributes(**module, options);
+    }
     buildImportCleanupPipeline(pm);
   }
   if (stopAfter != EmitStage::Bb) {
     // Batch norm folding assumes inference statistics; gradients need them.
-    if (!options.grad.enabled)
+    if (!gradients)
       buildInferenceOptimizationPipeline(pm);
     buildBufferizePipeline(pm);
   }
@@ -92,16 +155,37 @@ llvm::Error mlir::bb::lowerToEmitC(ModuleOp module) {
 
 llvm::Expected<int64_t> mlir::bb::buildProgram(ModuleOp module,
                                                const std::string &outputPath,
+                                               const std::string &modelPath,
                                                const CompileOptions &options) {
-  auto func = module.lookupSymbol<func::FuncOp>("forward");
-  auto arenaSize = func ? func->getAttrOfType<IntegerAttr>("bbrt.arena_size")
-                        : IntegerAttr();
-  if (!arenaSize)
+  int64_t arena = -1;
+  llvm::StringSet<> trained;
+  for (auto func : module.getOps<func::FuncOp>())
+    if (auto size = func->getAttrOfType<IntegerAttr>("bbrt.arena_size"))
+      arena = std::max(arena, size.getInt());
+  if (arena < 0)
     return makeError("internal error: the module is not at stage bbrt");
-  int64_t arena = arenaSize.getInt();
+  module.walk([&](bbrt::StateOp s) {
+    if (s.getInit())
+      trained.insert(s.getName());
+  });
   auto weights = collectWeights(module);
   if (!weights)
     return weights.takeError();
+  if (!trained.empty()) {
+    auto onnx = frontend::modelWithoutInitializers(modelPath, trained);
+    if (!onnx)
+      return onnx.takeError();
+    auto type = RankedTensorType::get(
+        {static_cast<int64_t>(onnx->size())},
+        IntegerType::get(module.getContext(), 8, IntegerType::Unsigned));
+    weights->push_back(
+        {kOnnxTemplate, DenseElementsAttr::getFromRawBuffer(
+                            type, ArrayRef<char>(onnx->data(), onnx->size()))});
+    auto attrs = module->getAttrOfType<DictionaryAttr>("bb.attributes");
+    NamedAttrList list(attrs ? attrs : DictionaryAttr::get(module.getContext()));
+    list.set("onnx.template", StringAttr::get(module.getContext(), kOnnxTemplate));
+    module->setAttr("bb.attributes", list.getDictionary(module.getContext()));
+  }
   if (auto err = lowerToEmitC(module))
     return std::move(err);
 

@@ -33,6 +33,25 @@ struct GradientOptions {
   int64_t ignoreIndex = -100;
 };
 
+/// `bbc --train`: a training program (@train_step and @eval_step) whose
+/// binary trains, checkpoints and resumes on its own. Loss, labels and frozen
+/// parameters come from GradientOptions.
+struct TrainOptions {
+  bool enabled = false;
+  std::string optimizer = "adamw";
+  double lr = 1e-3;
+  double momentum = 0.0;
+  bool nesterov = false;
+  double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
+  double weightDecay = 0.0;
+  double gradClip = 0.0;
+  /// Learning-rate schedule, applied by the training binary.
+  std::string schedule = "constant";
+  int64_t warmup = 0;
+  double minLr = -1; ///< negative: lr / 10
+  int64_t decaySteps = 0; ///< 0: the binary's --steps
+};
+
 struct CompileOptions {
   frontend::ImportOptions import;
   EmitStage emit = EmitStage::Bb;
@@ -41,6 +60,7 @@ struct CompileOptions {
   /// A textual pass pipeline run after import cleanup, e.g. "my-fusion".
   std::string extraPasses;
   GradientOptions grad;
+  TrainOptions train;
   /// How the generated C++ is compiled (stage Exe).
   HostCompileOptions host;
 };
@@ -56,9 +76,12 @@ llvm::Expected<OwningOpRef<ModuleOp>> compileModel(MLIRContext &context,
 
 /// From a module at stage Bbrt: writes the executable `outputPath` and its
 /// weights `outputPath.safetensors`. Both appear only if everything
-/// succeeded (temporary files, then rename). Returns the arena size in bytes.
+/// succeeded (temporary files, then rename). A training program's weights
+/// also hold `modelPath` without its trained initializers, for `--export`.
+/// Returns the largest arena of the program's entry points, in bytes.
 llvm::Expected<int64_t> buildProgram(ModuleOp bbrtModule,
                                      const std::string &outputPath,
+                                     const std::string &modelPath,
                                      const CompileOptions &options);
 
 /// Runs bbrt-to-emitc on a module at stage Bbrt.

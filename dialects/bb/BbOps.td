@@ -719,4 +719,99 @@ def Bb_CrossEntropyGradOp : Bb_Op<"cross_entropy_grad", [InferTypeOpAdaptor]> {
   }];
 }
 
+//===----------------------------------------------------------------------===//
+// Training: optimizer updates
+//===----------------------------------------------------------------------===//
+
+// Rank-0 f32 tensors: learning rate, step number, gradient scale.
+def Bb_F32Scalar : TensorRankOf<[F32], [0]>,
+    BuildableType<"::mlir::RankedTensorType::get({}, $_builder.getF32Type())">;
+
+def Bb_SgdUpdateOp : Bb_Op<"sgd_update", [
+    AllTypesMatch<["param", "grad", "momentum_buffer", "new_param",
+                   "new_momentum_buffer"]>]> {
+  let summary = "one SGD step with momentum and weight decay (torch.optim.SGD)";
+  let description = [{
+    With `g = grad * grad_scale + weight_decay * param`:
+    `new_momentum_buffer = momentum * momentum_buffer + g`, and
+    `new_param = param - lr * (nesterov ? g + momentum * new_momentum_buffer
+    : new_momentum_buffer)`. This is PyTorch's SGD with dampening 0 (its
+    first-step buffer `g` equals ours, which starts from zeros). `lr` and
+    `grad_scale` (the gradient clipping factor, 1 without clipping) are
+    runtime scalars, so a learning-rate schedule needs no recompilation.
+    Parameters and optimizer state are explicit values: the op returns the
+    new ones; bufferization updates them in place.
+
+    Constraints:
+    - (C1) `param`, `grad`, `momentum_buffer` and both results have one type.
+    - (C2) `lr` and `grad_scale` are rank-0 f32 tensors.
+
+    Example:
+    ```mlir
+    %p1, %b1 = bb.sgd_update %p, %g, %b, %lr, %scale {momentum = 9.0e-01 : f32, weight_decay = 0.0 : f32} : tensor<64x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$param, Bb_FloatTensor:$grad,
+                       Bb_FloatTensor:$momentum_buffer, Bb_F32Scalar:$lr,
+                       Bb_F32Scalar:$grad_scale,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$momentum,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay,
+                       UnitAttr:$nesterov);
+  let results = (outs Bb_FloatTensor:$new_param,
+                      Bb_FloatTensor:$new_momentum_buffer);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $momentum_buffer `,` $lr `,` $grad_scale attr-dict
+    `:` type($param)
+  }];
+  let extraClassDeclaration = [{
+    /// Scale, decay, momentum, step: about 6 operations per element.
+    int64_t getFlops() { return 6 * getParam().getType().getNumElements(); }
+  }];
+}
+
+def Bb_AdamwUpdateOp : Bb_Op<"adamw_update", [
+    AllTypesMatch<["param", "grad", "exp_avg", "exp_avg_sq", "new_param",
+                   "new_exp_avg", "new_exp_avg_sq"]>]> {
+  let summary = "one AdamW step (torch.optim.AdamW)";
+  let description = [{
+    With `g = grad * grad_scale` and `t = step` (1-based):
+    `new_exp_avg = beta1 * exp_avg + (1 - beta1) * g`,
+    `new_exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g`,
+    `new_param = param * (1 - lr * weight_decay) - lr / (1 - beta1^t) *
+    new_exp_avg / (sqrt(new_exp_avg_sq) / sqrt(1 - beta2^t) + epsilon)`.
+    `lr`, `step` and `grad_scale` (the gradient clipping factor) are runtime
+    scalars; the bias corrections are computed in double precision, as
+    PyTorch does. Parameters and moments are explicit values: the op returns
+    the new ones; bufferization updates them in place.
+
+    Constraints:
+    - (C1) `param`, `grad`, both moments and the three results have one type.
+    - (C2) `lr`, `step` and `grad_scale` are rank-0 f32 tensors.
+
+    Example:
+    ```mlir
+    %p1, %m1, %v1 = bb.adamw_update %p, %g, %m, %v, %lr, %t, %scale {beta1 = 9.0e-01 : f32, beta2 = 0.999 : f32, epsilon = 1.0e-08 : f32, weight_decay = 0.1 : f32} : tensor<64x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$param, Bb_FloatTensor:$grad,
+                       Bb_FloatTensor:$exp_avg, Bb_FloatTensor:$exp_avg_sq,
+                       Bb_F32Scalar:$lr, Bb_F32Scalar:$step,
+                       Bb_F32Scalar:$grad_scale,
+                       DefaultValuedAttr<F32Attr, "0.9f">:$beta1,
+                       DefaultValuedAttr<F32Attr, "0.999f">:$beta2,
+                       DefaultValuedAttr<F32Attr, "1e-8f">:$epsilon,
+                       DefaultValuedAttr<F32Attr, "0.0f">:$weight_decay);
+  let results = (outs Bb_FloatTensor:$new_param, Bb_FloatTensor:$new_exp_avg,
+                      Bb_FloatTensor:$new_exp_avg_sq);
+  let assemblyFormat = [{
+    $param `,` $grad `,` $exp_avg `,` $exp_avg_sq `,` $lr `,` $step `,`
+    $grad_scale attr-dict `:` type($param)
+  }];
+  let extraClassDeclaration = [{
+    /// Scale, two moment updates, decay, sqrt, divide, step: about 12
+    /// operations per element.
+    int64_t getFlops() { return 12 * getParam().getType().getNumElements(); }
+  }];
+}
+
 #endif // BB_OPS_TD

@@ -57,7 +57,9 @@ IterationSpace elementwise(Operation *op) {
   s.iterators.assign(out.size(), IteratorType::parallel);
   for (Value v : op->getOperands())
     s.maps.push_back(broadcastMap(ctx, out, shapeOf(v)));
-  s.maps.push_back(AffineMap::getMultiDimIdentityMap(out.size(), ctx));
+  // Several results (optimizer updates) all have the iteration shape.
+  for (size_t i = 0; i < op->getNumResults(); ++i)
+    s.maps.push_back(AffineMap::getMultiDimIdentityMap(out.size(), ctx));
   return s;
 }
 

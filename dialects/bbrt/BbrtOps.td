@@ -47,6 +47,27 @@ def Bbrt_WeightOp : Bbrt_Op<"weight", [Pure]> {
   let assemblyFormat = "$index $name $value attr-dict `->` type($buffer)";
 }
 
+def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
+  let summary = "a mutable buffer that persists across calls";
+  let description = [{
+    State `index` (named `name`) of the program: a training parameter or an
+    optimizer moment. The runtime owns it, outside the arena, for the whole
+    run; entry points read it and update it in place, and checkpoints save
+    it. Its initial value is `init` (written to the safetensors file under
+    `name`), or zeros without `init`. `index` is shared by every entry point
+    of the module.
+
+    Example:
+    ```mlir
+    %w = bbrt.state 0 "fc1.weight" {init = dense_resource<fc1.weight> : tensor<64x32xf32>} : memref<64x32xf32>
+    ```
+  }];
+  let arguments = (ins I64Attr:$index, StrAttr:$name,
+                       OptionalAttr<ElementsAttr>:$init);
+  let results = (outs AnyStaticShapeMemRef:$buffer);
+  let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
+}
+
 def Bbrt_ArenaOp : Bbrt_Op<"arena", [Pure]> {
   let summary = "a buffer at a fixed offset in the arena";
   let description = [{
@@ -67,7 +88,9 @@ def Bbrt_InputOp : Bbrt_Op<"input"> {
   let summary = "the buffer holding graph input `index`";
   let description = [{
     Where the program places input `index` (named `name`) before running;
-    lives for the whole run. The memory planner sets `offset`, its place in
+    lives for the whole run. `role` tells a training driver what to put
+    there: `labels`, `lr` (the learning rate) or `step` (the 1-based step
+    number); model inputs have none. The memory planner sets `offset`, its place in
     the arena.
 
     Example:
@@ -76,7 +99,8 @@ def Bbrt_InputOp : Bbrt_Op<"input"> {
     ```
   }];
   let arguments = (ins I64Attr:$index, StrAttr:$name,
-                       OptionalAttr<I64Attr>:$offset);
+                       OptionalAttr<I64Attr>:$offset,
+                       OptionalAttr<StrAttr>:$role);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
 }
@@ -85,9 +109,12 @@ def Bbrt_OutputOp : Bbrt_Op<"output"> {
   let summary = "declares `buffer` as graph output `index`";
   let description = [{
     After the run, the program writes `buffer` as output `index` (`name`).
+    `role` marks the outputs a training driver reads: `loss` and
+    `grad_norm`.
     Example: `bbrt.output 0 "y" %y : memref<4x10xf32>`
   }];
-  let arguments = (ins I64Attr:$index, StrAttr:$name, AnyStaticShapeMemRef:$buffer);
+  let arguments = (ins I64Attr:$index, StrAttr:$name, AnyStaticShapeMemRef:$buffer,
+                       OptionalAttr<StrAttr>:$role);
   let assemblyFormat = "$index $name $buffer attr-dict `:` type($buffer)";
 }
 

@@ -38,4 +38,45 @@ def Autodiff : Pass<"bb-autodiff", "ModuleOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def TrainStep : Pass<"bb-train-step", "ModuleOp"> {
+  let summary = "Turn a gradient program into @train_step and @eval_step";
+  let description = [{
+    Runs after `bb-autodiff`, on its `@forward` (the loss, then one gradient
+    per parameter). Every parameter that has a gradient becomes an argument
+    of the function (`bb.state = "param"`, its initial value in `bb.init`),
+    and so does its optimizer state (`bb.state = "optimizer"`, zeros
+    initially; SGD keeps `<name>#momentum`, AdamW `<name>#exp_avg` and
+    `<name>#exp_avg_sq`). The gradients feed one `bb.sgd_update` or
+    `bb.adamw_update` per parameter, whose new values the function returns
+    (result attribute `bb.updates` = the argument they replace), after the
+    loss and the global gradient norm. The learning rate and, for AdamW, the
+    step number are scalar arguments (`bb.role` = `lr`, `step`), so the
+    schedule lives in the training driver.
+
+    With `grad-clip` > 0 every gradient is scaled by
+    `min(1, grad-clip / (norm + 1e-6))` before the update, as
+    `torch.nn.utils.clip_grad_norm_` does.
+
+    The result is one `bb` function holding forward, loss, backward and the
+    update, `@train_step`, plus `@eval_step`: the same forward and loss on
+    the same parameters without backward or update. Parameters whose
+    gradient is identically zero (buffers such as an attention mask, reached
+    only through comparisons) stay constants and are not trained.
+  }];
+  let options = [
+    Option<"optimizer", "optimizer", "std::string", "\"adamw\"",
+           "sgd or adamw">,
+    Option<"momentum", "momentum", "double", "0.0", "SGD momentum">,
+    Option<"nesterov", "nesterov", "bool", "false", "SGD: Nesterov momentum">,
+    Option<"beta1", "beta1", "double", "0.9", "AdamW: first moment decay">,
+    Option<"beta2", "beta2", "double", "0.999", "AdamW: second moment decay">,
+    Option<"epsilon", "epsilon", "double", "1e-8", "AdamW: denominator term">,
+    Option<"weightDecay", "weight-decay", "double", "0.0",
+           "Decoupled (AdamW) or L2 (SGD) weight decay">,
+    Option<"gradClip", "grad-clip", "double", "0.0",
+           "Clip the global gradient norm to this value (0: no clipping)">,
+  ];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 #endif // BB_PASSES_AUTODIFF_PASSES_TD

@@ -1,4 +1,10 @@
 //===- BufferizeToBbrt.cpp - bb tensors to bbrt kernel calls on buffers ----===//
+//
+// Every func.func of the module is an entry point of the program (@forward;
+// or @train_step and @eval_step). Weights and state are numbered across the
+// module, so that entry points share them.
+//
+//===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
 #include "dialects/bb/BbOps.h"
@@ -34,104 +40,200 @@ SmallVector<int64_t> absentOptionals(Operation *op) {
   return {};
 }
 
+/// Module-wide numbering of weights (by value) and state (by name).
+struct Numbering {
+  llvm::DenseMap<Attribute, std::pair<int64_t, StringAttr>> weights;
+  llvm::StringMap<std::pair<int64_t, Type>> states;
+};
+
+/// Whether every use of `arg` (directly or through reshapes, which become
+/// views of the same bytes) comes no later than `op` in the block: then `op`
+/// may write its result into the argument's buffer.
+bool lastUserIs(BlockArgument arg, Operation *op) {
+  SmallVector<Value> work = {arg};
+  while (!work.empty()) {
+    Value v = work.pop_back_val();
+    for (Operation *user : v.getUsers()) {
+      if (isa<func::ReturnOp>(user))
+        return false;
+      if (user != op && !user->isBeforeInBlock(op))
+        return false;
+      if (auto reshape = dyn_cast<ReshapeOp>(user))
+        work.push_back(reshape.getResult());
+    }
+  }
+  return true;
+}
+
 struct BufferizeToBbrtPass
     : mlir::bb::impl::BufferizeToBbrtBase<BufferizeToBbrtPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
-    auto func = module.lookupSymbol<func::FuncOp>("forward");
-    if (!func) {
-      module.emitError("bb-bufferize: no func.func @forward");
-      return signalPassFailure();
-    }
-    if (!func.getBody().hasOneBlock()) {
-      func.emitError("bb-bufferize: @forward must be one block");
-      return signalPassFailure();
-    }
-    Block &body = func.getBody().front();
-    OpBuilder b(func.getContext());
-    b.setInsertionPointToStart(&body);
-    IRMapping buffers;
-    llvm::DenseSet<Value> ownBuffers; // memref.allocs, not yet claimed by an output
-
-    for (BlockArgument arg : body.getArguments()) {
-      auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.name");
-      Value buf = b.create<bbrt::InputOp>(
-          func.getLoc(), bufferType(arg.getType()),
-          b.getI64IntegerAttr(arg.getArgNumber()),
-          name ? name : b.getStringAttr("input" + Twine(arg.getArgNumber())),
-          IntegerAttr());
-      buffers.map(arg, buf);
-    }
-
-    int64_t weightIndex = 0;
-    SmallVector<Operation *> toErase;
-    for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
-      if (op.getDialect() && isa<bbrt::BbrtDialect>(op.getDialect()))
+    Numbering numbering;
+    bool any = false;
+    for (auto func : module.getOps<func::FuncOp>()) {
+      if (func.isExternal())
         continue;
-      b.setInsertionPoint(&op);
-      Location loc = op.getLoc();
-      if (auto cst = dyn_cast<ConstantOp>(op)) {
-        auto name = cst->getAttrOfType<StringAttr>("bb.name");
-        std::string fallback = "const" + std::to_string(weightIndex);
-        Value w = b.create<bbrt::WeightOp>(
-            loc, bufferType(cst.getType()), b.getI64IntegerAttr(weightIndex++),
-            name ? name : b.getStringAttr(fallback), cst.getValue());
-        buffers.map(cst.getResult(), w);
-      } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
-        Value v = b.create<bbrt::ViewOp>(loc, bufferType(reshape.getType()),
-                                         buffers.lookup(reshape.getInput()));
-        buffers.map(reshape.getResult(), v);
-      } else if (isa<BbDialect>(op.getDialect())) {
-        SmallVector<Value> ins, outs;
-        for (Value operand : op.getOperands())
-          ins.push_back(buffers.lookup(operand));
-        for (Value result : op.getResults()) {
-          Value buf = b.create<memref::AllocOp>(loc, bufferType(result.getType()));
-          ownBuffers.insert(buf);
-          outs.push_back(buf);
-          buffers.map(result, buf);
-        }
-        SmallVector<int64_t> absent = absentOptionals(&op);
-        b.create<bbrt::KernelOp>(
-            loc, b.getStringAttr(op.getName().getStringRef()),
-            op.getAttrDictionary(), ins, outs,
-            absent.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(absent));
-      } else {
-        op.emitError("bb-bufferize: cannot bufferize this op");
+      any = true;
+      if (failed(bufferize(func, numbering)))
         return signalPassFailure();
-      }
-      toErase.push_back(&op);
     }
-
-    // Outputs: a buffer of their own each.
-    auto ret = cast<func::ReturnOp>(body.getTerminator());
-    b.setInsertionPoint(ret);
-    for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
-      Value buf = buffers.lookup(value);
-      if (!ownBuffers.erase(buf)) {
-        Value copy = b.create<memref::AllocOp>(ret.getLoc(),
-                                               cast<MemRefType>(buf.getType()));
-        b.create<bbrt::KernelOp>(ret.getLoc(), b.getStringAttr("bbrt.copy"),
-                                 b.getDictionaryAttr({}), ValueRange{buf},
-                                 ValueRange{copy}, DenseI64ArrayAttr());
-        buf = copy;
-      }
-      auto name = func.getResultAttrOfType<StringAttr>(i, "bb.name");
-      b.create<bbrt::OutputOp>(
-          ret.getLoc(), b.getI64IntegerAttr(i),
-          name ? name : b.getStringAttr("output" + Twine(i)), buf);
+    if (!any) {
+      module.emitError("bb-bufferize: the module has no function");
+      return signalPassFailure();
     }
-    b.create<func::ReturnOp>(ret.getLoc());
-    ret.erase();
-    for (Operation *op : llvm::reverse(toErase))
-      op->erase();
-
-    // The function now takes and returns nothing: inputs and outputs are
-    // bbrt.input / bbrt.output, which carry the names.
-    body.eraseArguments(0, body.getNumArguments());
-    func.setType(FunctionType::get(func.getContext(), {}, {}));
-    func.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
-    func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
   }
+
+  LogicalResult bufferize(func::FuncOp func, Numbering &numbering);
 };
+
+LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
+                                             Numbering &numbering) {
+  if (!func.getBody().hasOneBlock())
+    return func.emitError("bb-bufferize: @")
+           << func.getSymName() << " must be one block";
+  Block &body = func.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  OpBuilder b(func.getContext());
+  b.setInsertionPointToStart(&body);
+  IRMapping buffers;
+  llvm::DenseSet<Value> ownBuffers; // memref.allocs, not yet claimed by an output
+
+  // Arguments: state (parameters, optimizer moments) or inputs.
+  int64_t inputIndex = 0;
+  for (BlockArgument arg : body.getArguments()) {
+    unsigned i = arg.getArgNumber();
+    auto name = func.getArgAttrOfType<StringAttr>(i, "bb.name");
+    if (func.getArgAttr(i, "bb.state")) {
+      if (!name)
+        return func.emitError("bb-bufferize: state argument ") << i
+               << " has no bb.name";
+      auto [it, added] = numbering.states.try_emplace(
+          name.getValue(), numbering.states.size(), arg.getType());
+      if (it->second.second != arg.getType())
+        return func.emitError("bb-bufferize: state '")
+               << name.getValue() << "' has two types";
+      auto init = func.getArgAttrOfType<ElementsAttr>(i, "bb.init");
+      Value buf = b.create<bbrt::StateOp>(
+          func.getLoc(), bufferType(arg.getType()),
+          b.getI64IntegerAttr(it->second.first), name, init);
+      buffers.map(arg, buf);
+      continue;
+    }
+    Value buf = b.create<bbrt::InputOp>(
+        func.getLoc(), bufferType(arg.getType()),
+        b.getI64IntegerAttr(inputIndex),
+        name ? name : b.getStringAttr("input" + Twine(inputIndex)),
+        IntegerAttr(), func.getArgAttrOfType<StringAttr>(i, "bb.role"));
+    ++inputIndex;
+    buffers.map(arg, buf);
+  }
+
+  // Results that replace a state argument, written in place where possible.
+  llvm::DenseMap<Value, BlockArgument> updates;
+  for (auto [i, value] : llvm::enumerate(ret.getOperands()))
+    if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates")) {
+      if (k.getInt() < 0 || k.getInt() >= body.getNumArguments() ||
+          !func.getArgAttr(k.getInt(), "bb.state"))
+        return func.emitError("bb-bufferize: result ")
+               << i << " updates argument " << k.getInt()
+               << ", which is not state";
+      if (!updates.try_emplace(value, body.getArgument(k.getInt())).second)
+        return func.emitError("bb-bufferize: result ")
+               << i << " is returned as two states";
+    }
+  llvm::DenseSet<Value> writtenInPlace;
+
+  SmallVector<Operation *> toErase;
+  for (Operation &op : llvm::make_early_inc_range(body.without_terminator())) {
+    if (op.getDialect() && isa<bbrt::BbrtDialect>(op.getDialect()))
+      continue;
+    b.setInsertionPoint(&op);
+    Location loc = op.getLoc();
+    if (auto cst = dyn_cast<ConstantOp>(op)) {
+      auto name = cst->getAttrOfType<StringAttr>("bb.name");
+      auto [it, added] = numbering.weights.try_emplace(
+          cst.getValue(), numbering.weights.size(), name);
+      if (!it->second.second)
+        it->second.second = b.getStringAttr("const" + Twine(it->second.first));
+      Value w = b.create<bbrt::WeightOp>(loc, bufferType(cst.getType()),
+                                         b.getI64IntegerAttr(it->second.first),
+                                         it->second.second, cst.getValue());
+      buffers.map(cst.getResult(), w);
+    } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
+      Value v = b.create<bbrt::ViewOp>(loc, bufferType(reshape.getType()),
+                                       buffers.lookup(reshape.getInput()));
+      buffers.map(reshape.getResult(), v);
+    } else if (isa<BbDialect>(op.getDialect())) {
+      SmallVector<Value> ins, outs;
+      for (Value operand : op.getOperands())
+        ins.push_back(buffers.lookup(operand));
+      for (Value result : op.getResults()) {
+        auto update = updates.find(result);
+        if (update != updates.end() && lastUserIs(update->second, &op)) {
+          Value state = buffers.lookup(update->second);
+          writtenInPlace.insert(result);
+          outs.push_back(state);
+          buffers.map(result, state);
+          continue;
+        }
+        Value buf = b.create<memref::AllocOp>(loc, bufferType(result.getType()));
+        ownBuffers.insert(buf);
+        outs.push_back(buf);
+        buffers.map(result, buf);
+      }
+      SmallVector<int64_t> absent = absentOptionals(&op);
+      b.create<bbrt::KernelOp>(
+          loc, b.getStringAttr(op.getName().getStringRef()),
+          op.getAttrDictionary(), ins, outs,
+          absent.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(absent));
+    } else {
+      return op.emitError("bb-bufferize: cannot bufferize this op");
+    }
+    toErase.push_back(&op);
+  }
+
+  // State updates not done in place are copied at the end; outputs get a
+  // buffer of their own each.
+  b.setInsertionPoint(ret);
+  auto copy = [&](Value from, Value to) {
+    b.create<bbrt::KernelOp>(ret.getLoc(), b.getStringAttr("bbrt.copy"),
+                             b.getDictionaryAttr({}), ValueRange{from},
+                             ValueRange{to}, DenseI64ArrayAttr());
+  };
+  int64_t outputIndex = 0;
+  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+    Value buf = buffers.lookup(value);
+    auto update = updates.find(value);
+    if (update != updates.end()) {
+      if (!writtenInPlace.contains(value))
+        copy(buf, buffers.lookup(update->second));
+      continue;
+    }
+    if (!ownBuffers.erase(buf)) {
+      Value own = b.create<memref::AllocOp>(ret.getLoc(),
+                                            cast<MemRefType>(buf.getType()));
+      copy(buf, own);
+      buf = own;
+    }
+    auto name = func.getResultAttrOfType<StringAttr>(i, "bb.name");
+    b.create<bbrt::OutputOp>(
+        ret.getLoc(), b.getI64IntegerAttr(outputIndex),
+        name ? name : b.getStringAttr("output" + Twine(outputIndex)), buf,
+        func.getResultAttrOfType<StringAttr>(i, "bb.role"));
+    ++outputIndex;
+  }
+  b.create<func::ReturnOp>(ret.getLoc());
+  ret.erase();
+  for (Operation *op : llvm::reverse(toErase))
+    op->erase();
+
+  // The function now takes and returns nothing: inputs, outputs and state
+  // are bbrt ops, which carry the names.
+  body.eraseArguments(0, body.getNumArguments());
+  func.setType(FunctionType::get(func.getContext(), {}, {}));
+  func.setAllArgAttrs(ArrayRef<DictionaryAttr>{});
+  func.setAllResultAttrs(ArrayRef<DictionaryAttr>{});
+  return success();
+}
 } // namespace

@@ -12,7 +12,10 @@
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
+
+#include <map>
 
 namespace mlir::bb {
 #define GEN_PASS_DEF_CONVERTBBRTTOEMITC
@@ -108,6 +111,8 @@ struct ConvertBbrtToEmitCPass
     : mlir::bb::impl::ConvertBbrtToEmitCBase<ConvertBbrtToEmitCPass> {
   void runOnOperation() override;
 
+  LogicalResult convertFunction(func::FuncOp func, OpBuilder &describe,
+                                Value info);
   LogicalResult convertKernel(bbrt::KernelOp kernel, OpBuilder &b,
                               llvm::function_ref<Value(Value)> tensorOf,
                               Value none);
@@ -132,6 +137,9 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
   };
   auto f32 = [&](StringRef name) {
     return static_cast<float>(cast<FloatAttr>(p.get(name)).getValueAsDouble());
+  };
+  auto f32or = [&](StringRef name, float fallback) {
+    return p.get(name) ? f32(name) : fallback;
   };
   auto arr = [&](StringRef name) {
     return cast<DenseI64ArrayAttr>(p.get(name)).asArrayRef();
@@ -244,51 +252,149 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .i64(has("ignore_index") ? i64("ignore_index") : -100)
         .call("bbrt::crossEntropyGrad");
+  } else if (op == "bb.sgd_update") {
+    SmallVector<Value> outs;
+    for (Value v : kernel.getOutputs())
+      outs.push_back(tensorOf(v));
+    call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(ins[3])
+        .operand(ins[4]).operand(outs[0]).operand(outs[1])
+        .f32(f32or("momentum", 0.f)).f32(f32or("weight_decay", 0.f))
+        .boolean(has("nesterov")).call("bbrt::sgdUpdate");
+  } else if (op == "bb.adamw_update") {
+    SmallVector<Value> outs;
+    for (Value v : kernel.getOutputs())
+      outs.push_back(tensorOf(v));
+    call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(ins[3])
+        .operand(ins[4]).operand(ins[5]).operand(ins[6]).operand(outs[0])
+        .operand(outs[1]).operand(outs[2]).f32(f32or("beta1", 0.9f))
+        .f32(f32or("beta2", 0.999f)).f32(f32or("epsilon", 1e-8f))
+        .f32(f32or("weight_decay", 0.f)).call("bbrt::adamwUpdate");
   } else {
     return kernel.emitError("bbrt-to-emitc: no runtime kernel for ") << op;
   }
   return success();
 }
 
+/// "bb_" and the symbol, with anything that is not a C identifier
+/// character replaced.
+std::string entryName(StringRef symbol) {
+  std::string name = "bb_";
+  for (char c : symbol)
+    name += llvm::isAlnum(c) ? c : '_';
+  return name;
+}
+
 void ConvertBbrtToEmitCPass::runOnOperation() {
   ModuleOp module = getOperation();
-  auto func = module.lookupSymbol<func::FuncOp>("forward");
-  if (!func || !func->hasAttr("bbrt.arena_size")) {
-    module.emitError("bbrt-to-emitc: needs a planned @forward (run "
+  SmallVector<func::FuncOp> funcs;
+  for (auto func : module.getOps<func::FuncOp>()) {
+    if (!func->hasAttr("bbrt.arena_size")) {
+      func.emitError("bbrt-to-emitc: needs planned functions (run "
                      "bb-bufferize and bbrt-plan-memory first)");
+      return signalPassFailure();
+    }
+    funcs.push_back(func);
+  }
+  if (funcs.empty()) {
+    module.emitError("bbrt-to-emitc: the module has no function");
     return signalPassFailure();
   }
   MLIRContext *ctx = &getContext();
   OpBuilder b(ctx);
-  Location loc = func.getLoc();
+  Location loc = module.getLoc();
   auto opaque = [&](StringRef t) { return emitc::OpaqueType::get(ctx, t); };
   auto ptr = [&](Type t) { return emitc::PointerType::get(t); };
-  Type tensorTy = opaque("bbrt::Tensor");
 
-  b.setInsertionPoint(func);
+  b.setInsertionPointToStart(module.getBody());
   b.create<emitc::IncludeOp>(loc, "bbrt/bbrt.h", /*is_standard_include=*/false);
 
-  // bb_describe: what the runtime needs to know before running.
+  // bb_describe comes last, after the entry points it refers to.
+  b.setInsertionPointToEnd(module.getBody());
   auto describe = b.create<emitc::FuncOp>(
       loc, "bb_describe",
       b.getFunctionType({ptr(opaque("bbrt::ModelInfo"))}, {}));
   Block *db = describe.addEntryBlock();
-  // bb_forward: the kernel calls.
-  auto forward = b.create<emitc::FuncOp>(
-      loc, "bb_forward", b.getFunctionType({ptr(opaque("bbrt::Context"))}, {}));
-  Block *fb = forward.addEntryBlock();
-  Value info = db->getArgument(0), context = fb->getArgument(0);
-
-  OpBuilder d = OpBuilder::atBlockEnd(db), f = OpBuilder::atBlockEnd(fb);
+  Value info = db->getArgument(0);
+  OpBuilder d = OpBuilder::atBlockEnd(db);
   auto source = module->getAttrOfType<StringAttr>("bb.source");
   CallBuilder(d, loc).operand(info).string(source ? source.getValue() : "model")
       .call("bbrt::setModelName");
 
+  // Module-wide: weights and state, declared in index order.
+  std::map<int64_t, bbrt::WeightOp> weights;
+  std::map<int64_t, bbrt::StateOp> states;
+  module.walk([&](bbrt::WeightOp w) { weights.try_emplace(w.getIndex(), w); });
+  module.walk([&](bbrt::StateOp s) { states.try_emplace(s.getIndex(), s); });
+  auto checkDtype = [&](Operation *op, Type t) {
+    if (!dtypeOf(cast<MemRefType>(t).getElementType()).empty())
+      return true;
+    op->emitError("bbrt-to-emitc: unsupported element type");
+    return false;
+  };
+  int64_t expected = 0;
+  for (auto [i, w] : weights) {
+    if (i != expected++) {
+      w.emitError("bbrt-to-emitc: weight indices are not dense");
+      return signalPassFailure();
+    }
+    if (!checkDtype(w, w.getType()))
+      return signalPassFailure();
+    auto type = cast<MemRefType>(w.getType());
+    CallBuilder(d, w.getLoc()).operand(info).string(w.getName())
+        .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
+        .call("bbrt::addWeight");
+  }
+  expected = 0;
+  for (auto [i, s] : states) {
+    if (i != expected++) {
+      s.emitError("bbrt-to-emitc: state indices are not dense");
+      return signalPassFailure();
+    }
+    if (!checkDtype(s, s.getType()))
+      return signalPassFailure();
+    auto type = cast<MemRefType>(s.getType());
+    CallBuilder(d, s.getLoc()).operand(info).string(s.getName())
+        .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
+        .boolean(static_cast<bool>(s.getInit())).call("bbrt::addState");
+  }
+
+  for (func::FuncOp func : funcs)
+    if (failed(convertFunction(func, d, info)))
+      return signalPassFailure();
+
+  if (auto attrs = module->getAttrOfType<DictionaryAttr>("bb.attributes"))
+    for (NamedAttribute a : attrs)
+      if (auto value = dyn_cast<StringAttr>(a.getValue()))
+        CallBuilder(d, loc).operand(info).string(a.getName().getValue())
+            .string(value.getValue()).call("bbrt::setAttribute");
+  d.create<emitc::ReturnOp>(loc, Value());
+  for (func::FuncOp func : funcs)
+    func.erase();
+}
+
+LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
+                                                      OpBuilder &d,
+                                                      Value info) {
+  MLIRContext *ctx = &getContext();
+  Location loc = func.getLoc();
+  auto opaque = [&](StringRef t) { return emitc::OpaqueType::get(ctx, t); };
+  auto ptr = [&](Type t) { return emitc::PointerType::get(t); };
+  Type tensorTy = opaque("bbrt::Tensor");
+  Type voidPtr = ptr(opaque("void"));
+  Type constVoidPtr = ptr(opaque("const void"));
+
+  std::string name = entryName(func.getSymName());
+  OpBuilder b(func);
+  auto entry = b.create<emitc::FuncOp>(
+      loc, name, b.getFunctionType({ptr(opaque("bbrt::Context"))}, {}));
+  Block *fb = entry.addEntryBlock();
+  Value context = fb->getArgument(0);
+  OpBuilder f = OpBuilder::atBlockEnd(fb);
+  CallBuilder(d, loc).operand(info).string(func.getSymName()).opaque(name)
+      .call("bbrt::addFunction");
+
   Value none = CallBuilder(f, loc).call("bbrt::none", tensorTy);
   llvm::DenseMap<Value, Value> pointers, tensors;
-  auto shapeOf = [](Value v) {
-    return cast<MemRefType>(v.getType()).getShape();
-  };
   auto tensorOf = [&](Value buffer) -> Value {
     if (Value t = tensors.lookup(buffer))
       return t;
@@ -301,66 +407,58 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     tensors[buffer] = t;
     return t;
   };
+  auto roleOf = [](StringAttr role) {
+    return role ? role.getValue() : StringRef();
+  };
 
-  Type voidPtr = ptr(opaque("void"));
-  Type constVoidPtr = ptr(opaque("const void"));
   for (Operation &op : func.getBody().front()) {
     Location l = op.getLoc();
     if (!llvm::all_of(op.getResultTypes(), [&](Type t) {
           auto m = dyn_cast<MemRefType>(t);
           return !m || !dtypeOf(m.getElementType()).empty();
-        })) {
-      op.emitError("bbrt-to-emitc: unsupported element type");
-      return signalPassFailure();
-    }
+        }))
+      return op.emitError("bbrt-to-emitc: unsupported element type");
     if (auto arena = dyn_cast<bbrt::ArenaOp>(op)) {
       pointers[arena.getBuffer()] = CallBuilder(f, l).operand(context)
           .i64(arena.getOffset()).call("bbrt::arena", voidPtr);
     } else if (auto input = dyn_cast<bbrt::InputOp>(op)) {
-      if (!input.getOffset()) {
-        input.emitError("bbrt-to-emitc: input has no planned offset");
-        return signalPassFailure();
-      }
+      if (!input.getOffset())
+        return input.emitError("bbrt-to-emitc: input has no planned offset");
       auto type = cast<MemRefType>(input.getType());
       CallBuilder(d, l).operand(info).string(input.getName())
           .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
-          .i64(*input.getOffset()).call("bbrt::addInput");
+          .i64(*input.getOffset()).string(roleOf(input.getRoleAttr()))
+          .call("bbrt::addInput");
       pointers[input.getBuffer()] = CallBuilder(f, l).operand(context)
           .i64(*input.getOffset()).call("bbrt::arena", voidPtr);
     } else if (auto weight = dyn_cast<bbrt::WeightOp>(op)) {
-      auto type = cast<MemRefType>(weight.getType());
-      CallBuilder(d, l).operand(info).string(weight.getName())
-          .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
-          .call("bbrt::addWeight");
       pointers[weight.getBuffer()] = CallBuilder(f, l).operand(context)
           .i64(weight.getIndex()).call("bbrt::weight", constVoidPtr);
+    } else if (auto state = dyn_cast<bbrt::StateOp>(op)) {
+      pointers[state.getBuffer()] = CallBuilder(f, l).operand(context)
+          .i64(state.getIndex()).call("bbrt::state", voidPtr);
     } else if (auto view = dyn_cast<bbrt::ViewOp>(op)) {
       pointers[view.getResult()] = pointers.lookup(view.getSource());
     } else if (auto output = dyn_cast<bbrt::OutputOp>(op)) {
       auto type = cast<MemRefType>(output.getBuffer().getType());
       auto arena = output.getBuffer().getDefiningOp<bbrt::ArenaOp>();
-      if (!arena) {
-        output.emitError("bbrt-to-emitc: output is not an arena buffer");
-        return signalPassFailure();
-      }
+      if (!arena)
+        return output.emitError("bbrt-to-emitc: output is not an arena buffer");
       CallBuilder(d, l).operand(info).string(output.getName())
-          .opaque(dtypeOf(type.getElementType())).dims(shapeOf(output.getBuffer()))
-          .i64(arena.getOffset()).call("bbrt::addOutput");
+          .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
+          .i64(arena.getOffset()).string(roleOf(output.getRoleAttr()))
+          .call("bbrt::addOutput");
     } else if (auto kernel = dyn_cast<bbrt::KernelOp>(op)) {
       if (failed(convertKernel(kernel, f, tensorOf, none)))
-        return signalPassFailure();
-    } else if (isa<func::ReturnOp>(op)) {
-      continue;
-    } else {
-      op.emitError("bbrt-to-emitc: unexpected op");
-      return signalPassFailure();
+        return failure();
+    } else if (!isa<func::ReturnOp>(op)) {
+      return op.emitError("bbrt-to-emitc: unexpected op");
     }
   }
   CallBuilder(d, loc).operand(info)
       .i64(func->getAttrOfType<IntegerAttr>("bbrt.arena_size").getInt())
       .call("bbrt::setArenaSize");
-  d.create<emitc::ReturnOp>(loc, Value());
   f.create<emitc::ReturnOp>(loc, Value());
-  func.erase();
+  return success();
 }
 } // namespace

@@ -5,17 +5,24 @@
 include "mlir/Pass/PassBase.td"
 
 def BufferizeToBbrt : Pass<"bb-bufferize", "ModuleOp"> {
-  let summary = "Bufferize @forward into runtime kernel calls on buffers";
+  let summary = "Bufferize every function into runtime kernel calls on buffers";
   let description = [{
-    Rewrites `func.func @forward` (tensors in, tensors out) into a function
-    without arguments or results whose body works on buffers:
-    graph inputs become `bbrt.input`, constants `bbrt.weight`, every other bb
+    Rewrites each `func.func` of the module, an entry point of the program
+    (`@forward`, or `@train_step` and `@eval_step`), from tensors in and out
+    into a function without arguments or results whose body works on buffers:
+    graph inputs become `bbrt.input` (keeping their `bb.role`), arguments
+    marked `bb.state` become `bbrt.state` (numbered by name across the
+    module, initial value from `bb.init`), constants `bbrt.weight` (numbered
+    by value across the module), every other bb
     op a `memref.alloc` per result and a `bbrt.kernel` that writes it;
     `bb.reshape` becomes a `bbrt.view` (no copy), and each returned value a
     `bbrt.output` (copied into a buffer of its own when it is an input, a
-    weight, a view, or returned twice). bb ops have value semantics and no
-    regions, so every result gets a fresh buffer; reuse is the memory
-    planner's job.
+    weight, a view, or returned twice). A result marked `bb.updates = k`
+    is the new value of state argument `k`: the op that computes it writes
+    straight into the state buffer when it is the last user of the old value
+    (optimizer updates are), otherwise it is copied there at the end. bb ops
+    have value semantics and no regions, so every other result gets a fresh
+    buffer; reuse is the memory planner's job.
   }];
   let dependentDialects = ["::mlir::bbrt::BbrtDialect",
                            "::mlir::memref::MemRefDialect"];
@@ -39,13 +46,16 @@ def PlanMemory : Pass<"bbrt-plan-memory", "func::FuncOp"> {
 }
 
 def ConvertBbrtToEmitC : Pass<"bbrt-to-emitc", "ModuleOp"> {
-  let summary = "Turn the planned bbrt function into EmitC runtime calls";
+  let summary = "Turn the planned bbrt functions into EmitC runtime calls";
   let description = [{
-    Replaces `@forward` with two `emitc.func`s that MLIR's C++ emitter prints:
-    `bb_describe(bbrt::ModelInfo*)` declares the inputs, outputs (name, dtype,
-    shape, arena offset), weights and arena size; `bb_forward(bbrt::Context*)`
-    makes a `bbrt::Tensor` for each buffer and calls one runtime kernel per
-    `bbrt.kernel` (see runtime/include/bbrt/bbrt.h).
+    Replaces each planned function `@NAME` with an `emitc.func`
+    `bb_NAME(bbrt::Context*)` that makes a `bbrt::Tensor` for each buffer and
+    calls one runtime kernel per `bbrt.kernel`, and adds
+    `bb_describe(bbrt::ModelInfo*)`, which declares the weights and state,
+    then each entry point with its inputs and outputs (name, dtype, shape,
+    arena offset, role) and arena size, and the module's `bb.attributes`
+    (string pairs such as the training hyperparameters). MLIR's C++ emitter
+    prints the result (see runtime/include/bbrt/bbrt.h).
   }];
   let dependentDialects = ["::mlir::emitc::EmitCDialect"];
 }

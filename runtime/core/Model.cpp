@@ -3,6 +3,7 @@
 #include "bbrt/safetensors.h"
 #include "runtime/core/Util.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -45,58 +46,170 @@ AlignedBuffer::~AlignedBuffer() { std::free(p_); }
 //===--- ModelInfo ---------------------------------------------------------===//
 
 static TensorDecl makeDecl(const char *name, DType dtype,
-                           std::initializer_list<int64_t> dims,
-                           int64_t offset) {
+                           std::initializer_list<int64_t> dims, int64_t offset,
+                           const char *role) {
   TensorDecl d;
   d.name = name ? name : "";
   d.dtype = dtype;
   d.shape = Dims(dims);
   d.offset = offset;
+  d.role = role ? role : "";
   return d;
 }
 
-void addInput(ModelInfo *info, const char *name, DType dtype,
-              std::initializer_list<int64_t> dims, int64_t offset) {
-  info->inputs.push_back(makeDecl(name, dtype, dims, offset));
+/// The function that addInput/addOutput/setArenaSize describe.
+static FunctionInfo &currentFunction(ModelInfo *info,
+                                     const std::string &what) {
+  BBRT_CHECK(!info->functions.empty(),
+             "model declares %s before any function", what.c_str());
+  return info->functions.back();
 }
-void addOutput(ModelInfo *info, const char *name, DType dtype,
-               std::initializer_list<int64_t> dims, int64_t offset) {
-  info->outputs.push_back(makeDecl(name, dtype, dims, offset));
-}
-void addWeight(ModelInfo *info, const char *name, DType dtype,
-               std::initializer_list<int64_t> dims) {
-  info->weights.push_back(makeDecl(name, dtype, dims, -1));
-}
-void setArenaSize(ModelInfo *info, int64_t bytes) { info->arenaSize = bytes; }
+
 void setModelName(ModelInfo *info, const char *name) {
   info->name = name ? name : "";
 }
+void addWeight(ModelInfo *info, const char *name, DType dtype,
+               std::initializer_list<int64_t> dims) {
+  info->weights.push_back(makeDecl(name, dtype, dims, -1, ""));
+}
+void addState(ModelInfo *info, const char *name, DType dtype,
+              std::initializer_list<int64_t> dims, bool fromWeights) {
+  StateDecl s;
+  static_cast<TensorDecl &>(s) = makeDecl(name, dtype, dims, -1, "");
+  s.fromWeights = fromWeights;
+  info->states.push_back(std::move(s));
+}
+void addFunction(ModelInfo *info, const char *name, EntryPoint fn) {
+  FunctionInfo f;
+  f.name = name ? name : "";
+  f.fn = fn;
+  info->functions.push_back(std::move(f));
+}
+void addInput(ModelInfo *info, const char *name, DType dtype,
+              std::initializer_list<int64_t> dims, int64_t offset,
+              const char *role) {
+  currentFunction(info, std::string("input '") + (name ? name : "") + "'")
+      .inputs.push_back(makeDecl(name, dtype, dims, offset, role));
+}
+void addOutput(ModelInfo *info, const char *name, DType dtype,
+               std::initializer_list<int64_t> dims, int64_t offset,
+               const char *role) {
+  currentFunction(info, std::string("output '") + (name ? name : "") + "'")
+      .outputs.push_back(makeDecl(name, dtype, dims, offset, role));
+}
+void setArenaSize(ModelInfo *info, int64_t bytes) {
+  currentFunction(info, "an arena size").arenaSize = bytes;
+}
+void setAttribute(ModelInfo *info, const char *key, const char *value) {
+  info->attributes[key ? key : ""] = value ? value : "";
+}
+
+static const TensorDecl *withRole(const std::vector<TensorDecl> &decls,
+                                  const std::string &role) {
+  for (const TensorDecl &d : decls)
+    if (d.role == role)
+      return &d;
+  return nullptr;
+}
+const TensorDecl *FunctionInfo::inputWithRole(const std::string &role) const {
+  return withRole(inputs, role);
+}
+const TensorDecl *FunctionInfo::outputWithRole(const std::string &role) const {
+  return withRole(outputs, role);
+}
+
+const FunctionInfo *ModelInfo::function(const std::string &name) const {
+  for (const FunctionInfo &f : functions)
+    if (f.name == name)
+      return &f;
+  return nullptr;
+}
+
+static void checkShape(const TensorDecl &d, const char *what) {
+  for (int i = 0; i < d.shape.rank; ++i)
+    BBRT_CHECK(d.shape.d[i] >= 0, "model declares %s '%s' with shape %s", what,
+               d.name.c_str(), formatDims(d.shape).c_str());
+}
+
+/// The roles besides "" (see addInput): the driver fills or reads these
+/// buffers, so each appears at most once per function, and the scalars are
+/// f32 of rank 0.
+struct Role {
+  const char *name;
+  bool scalar;
+};
+static const Role kInputRoles[] = {{"labels", false}, {"lr", true},
+                                   {"step", true}};
+static const Role kOutputRoles[] = {{"loss", true}, {"grad_norm", true}};
+
+template <size_t N>
+static void checkRoles(const FunctionInfo &f,
+                       const std::vector<TensorDecl> &decls, const char *what,
+                       const Role (&roles)[N]) {
+  std::set<std::string> seen;
+  for (const TensorDecl &d : decls) {
+    if (d.role.empty())
+      continue;
+    BBRT_CHECK(seen.insert(d.role).second,
+               "model's function '%s' declares two %ss with role '%s'",
+               f.name.c_str(), what, d.role.c_str());
+    const Role *role = nullptr;
+    for (const Role &r : roles)
+      if (d.role == r.name)
+        role = &r;
+    BBRT_CHECK(role, "model's function '%s' %s '%s' has unknown role '%s'",
+               f.name.c_str(), what, d.name.c_str(), d.role.c_str());
+    BBRT_CHECK(!role->scalar || (d.dtype == DType::F32 && d.shape.rank == 0),
+               "model's function '%s' %s '%s' (role %s) is %s %s, not an f32 "
+               "scalar",
+               f.name.c_str(), what, d.name.c_str(), d.role.c_str(),
+               dtypeName(d.dtype), formatDims(d.shape).c_str());
+  }
+}
 
 void validateModel(const ModelInfo &info) {
-  BBRT_CHECK(info.arenaSize >= 0, "model declares a negative arena size");
-  auto checkBuffers = [&](const std::vector<TensorDecl> &decls,
-                          const char *what) {
-    std::set<std::string> names;
-    for (const TensorDecl &d : decls) {
-      BBRT_CHECK(!d.name.empty(), "model declares an %s without a name", what);
-      BBRT_CHECK(names.insert(d.name).second, "model declares %s '%s' twice",
-                 what, d.name.c_str());
-      for (int i = 0; i < d.shape.rank; ++i)
-        BBRT_CHECK(d.shape.d[i] >= 0, "model declares %s '%s' with shape %s",
-                   what, d.name.c_str(), formatDims(d.shape).c_str());
-      BBRT_CHECK(d.offset >= 0 && d.offset + d.nbytes() <= info.arenaSize,
-                 "model's %s '%s' (%lld bytes at offset %lld) lies outside "
-                 "the arena of %lld bytes",
-                 what, d.name.c_str(), (long long)d.nbytes(),
-                 (long long)d.offset, (long long)info.arenaSize);
-    }
-  };
-  checkBuffers(info.inputs, "input");
-  checkBuffers(info.outputs, "output");
+  BBRT_CHECK(!info.functions.empty(), "model declares no function");
+  std::set<std::string> functionNames;
+  for (const FunctionInfo &f : info.functions) {
+    BBRT_CHECK(!f.name.empty(), "model declares a function without a name");
+    BBRT_CHECK(functionNames.insert(f.name).second,
+               "model declares function '%s' twice", f.name.c_str());
+    BBRT_CHECK(f.fn, "model's function '%s' has no entry point",
+               f.name.c_str());
+    BBRT_CHECK(f.arenaSize >= 0,
+               "model's function '%s' declares a negative arena size",
+               f.name.c_str());
+    auto checkBuffers = [&](const std::vector<TensorDecl> &decls,
+                            const char *what) {
+      std::set<std::string> names;
+      for (const TensorDecl &d : decls) {
+        BBRT_CHECK(!d.name.empty(), "model declares an %s without a name",
+                   what);
+        BBRT_CHECK(names.insert(d.name).second,
+                   "model declares %s '%s' twice", what, d.name.c_str());
+        checkShape(d, what);
+        BBRT_CHECK(d.offset >= 0 && d.offset + d.nbytes() <= f.arenaSize,
+                   "model's %s '%s' (%lld bytes at offset %lld) lies outside "
+                   "the arena of %lld bytes of function '%s'",
+                   what, d.name.c_str(), (long long)d.nbytes(),
+                   (long long)d.offset, (long long)f.arenaSize,
+                   f.name.c_str());
+      }
+    };
+    checkBuffers(f.inputs, "input");
+    checkBuffers(f.outputs, "output");
+    checkRoles(f, f.inputs, "input", kInputRoles);
+    checkRoles(f, f.outputs, "output", kOutputRoles);
+  }
   for (const TensorDecl &d : info.weights)
-    for (int i = 0; i < d.shape.rank; ++i)
-      BBRT_CHECK(d.shape.d[i] >= 0, "model declares weight '%s' with shape %s",
-                 d.name.c_str(), formatDims(d.shape).c_str());
+    checkShape(d, "weight");
+  std::set<std::string> stateNames;
+  for (const StateDecl &d : info.states) {
+    BBRT_CHECK(!d.name.empty(), "model declares a state without a name");
+    BBRT_CHECK(stateNames.insert(d.name).second,
+               "model declares state '%s' twice", d.name.c_str());
+    checkShape(d, "state");
+  }
 }
 
 //===--- Context -----------------------------------------------------------===//
@@ -104,47 +217,70 @@ void validateModel(const ModelInfo &info) {
 Context::Context() = default;
 Context::~Context() = default;
 
+/// The weights-file tensor for `d`, with its dtype and shape checked.
+static const SafetensorsEntry &findChecked(const SafetensorsFile &file,
+                                           const TensorDecl &d) {
+  const char *path = file.path().c_str();
+  const SafetensorsEntry *e = file.find(d.name);
+  BBRT_CHECK(e, "weights file '%s': tensor '%s' is missing", path,
+             d.name.c_str());
+  BBRT_CHECK(e->known && e->type == d.dtype,
+             "weights file '%s': tensor '%s' has dtype %s, the model "
+             "expects %s",
+             path, d.name.c_str(), e->dtype.c_str(), safetensorsDType(d.dtype));
+  BBRT_CHECK(e->shape == d.shape,
+             "weights file '%s': tensor '%s' has shape %s, the model "
+             "expects %s",
+             path, d.name.c_str(), formatDims(e->shape).c_str(),
+             formatDims(d.shape).c_str());
+  return *e;
+}
+
 std::unique_ptr<Context> createContext(const ModelInfo &info,
                                        const std::string &weightsPath) {
   validateModel(info);
   auto ctx = std::make_unique<Context>();
   ctx->info = &info;
-  ctx->arena = AlignedBuffer(static_cast<size_t>(info.arenaSize));
-  if (info.weights.empty())
-    return ctx;
-  ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
-  const SafetensorsFile &file = *ctx->weightFile;
+  int64_t arenaSize = 0;
+  for (const FunctionInfo &f : info.functions)
+    arenaSize = std::max(arenaSize, f.arenaSize);
+  ctx->arena = AlignedBuffer(static_cast<size_t>(arenaSize));
+
+  bool needFile = !info.weights.empty();
+  for (const StateDecl &s : info.states)
+    needFile |= s.fromWeights;
+  if (needFile)
+    ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
+
   for (const TensorDecl &d : info.weights) {
-    const SafetensorsEntry *e = file.find(d.name);
-    BBRT_CHECK(e, "weights file '%s': tensor '%s' is missing",
-               weightsPath.c_str(), d.name.c_str());
-    BBRT_CHECK(e->known && e->type == d.dtype,
-               "weights file '%s': tensor '%s' has dtype %s, the model "
-               "expects %s",
-               weightsPath.c_str(), d.name.c_str(), e->dtype.c_str(),
-               safetensorsDType(d.dtype));
-    BBRT_CHECK(e->shape == d.shape,
-               "weights file '%s': tensor '%s' has shape %s, the model "
-               "expects %s",
-               weightsPath.c_str(), d.name.c_str(),
-               formatDims(e->shape).c_str(), formatDims(d.shape).c_str());
+    const SafetensorsEntry &e = findChecked(*ctx->weightFile, d);
     int64_t align = dtypeSize(d.dtype);
-    if (reinterpret_cast<uintptr_t>(e->data) % align != 0) {
-      AlignedBuffer copy(static_cast<size_t>(e->nbytes));
-      std::memcpy(copy.data(), e->data, e->nbytes);
+    if (reinterpret_cast<uintptr_t>(e.data) % align != 0) {
+      AlignedBuffer copy(static_cast<size_t>(e.nbytes));
+      std::memcpy(copy.data(), e.data, e.nbytes);
       ctx->weights.push_back(copy.data());
       ctx->weightCopies.push_back(std::move(copy));
     } else {
-      ctx->weights.push_back(e->data);
+      ctx->weights.push_back(e.data);
     }
+  }
+  ctx->states.reserve(info.states.size());
+  for (const StateDecl &s : info.states) {
+    AlignedBuffer buf(static_cast<size_t>(s.nbytes())); // zero-filled
+    if (s.fromWeights) {
+      const SafetensorsEntry &e = findChecked(*ctx->weightFile, s);
+      std::memcpy(buf.data(), e.data, static_cast<size_t>(e.nbytes));
+    }
+    ctx->states.push_back(std::move(buf));
   }
   return ctx;
 }
 
 void *arena(Context *ctx, int64_t offset) {
-  if (offset < 0 || offset > ctx->info->arenaSize)
+  const int64_t size = static_cast<int64_t>(ctx->arena.size());
+  if (offset < 0 || offset > size)
     fail("arena offset %lld outside the arena of %lld bytes",
-         (long long)offset, (long long)ctx->info->arenaSize);
+         (long long)offset, (long long)size);
   return static_cast<char *>(ctx->arena.data()) + offset;
 }
 
@@ -155,8 +291,20 @@ const void *weight(Context *ctx, int64_t index) {
   return ctx->weights[index];
 }
 
+void *state(Context *ctx, int64_t index) {
+  if (index < 0 || index >= static_cast<int64_t>(ctx->states.size()))
+    fail("state index %lld outside the model's %zu states", (long long)index,
+         ctx->states.size());
+  return ctx->states[index].data();
+}
+
 Tensor arenaTensor(Context *ctx, const TensorDecl &decl) {
   return Tensor(arena(ctx, decl.offset), decl.dtype, decl.shape);
+}
+
+Tensor stateTensor(Context *ctx, size_t index) {
+  const StateDecl &d = ctx->info->states.at(index);
+  return Tensor(state(ctx, static_cast<int64_t>(index)), d.dtype, d.shape);
 }
 
 //===--- threads -----------------------------------------------------------===//

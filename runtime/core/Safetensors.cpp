@@ -256,27 +256,29 @@ const char *safetensorsDType(DType dtype) {
   return "?";
 }
 
-SafetensorsFile::SafetensorsFile(const std::string &path) : path_(path) {
+SafetensorsFile::SafetensorsFile(const std::string &path, const std::string &what)
+    : path_(path) {
   const char *p = path.c_str();
+  const char *w = what.c_str();
   int fd = open(p, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
-    fail("cannot open weights file '%s': %s", p, strerror(errno));
+    fail("cannot open %s '%s': %s", w, p, strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     close(fd);
-    fail("weights file '%s' is not a regular file", p);
+    fail("%s '%s' is not a regular file", w, p);
   }
   size_ = static_cast<size_t>(st.st_size);
   if (size_ < 8) {
     close(fd);
-    fail("weights file '%s' is too short to be a safetensors file (%zu bytes)",
-         p, size_);
+    fail("%s '%s' is too short to be a safetensors file (%zu bytes)", w, p,
+         size_);
   }
   map_ = mmap(nullptr, size_, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (map_ == MAP_FAILED) {
     map_ = nullptr;
-    fail("cannot map weights file '%s': %s", p, strerror(errno));
+    fail("cannot map %s '%s': %s", w, p, strerror(errno));
   }
   try {
     const unsigned char *base = static_cast<const unsigned char *>(map_);
@@ -354,9 +356,7 @@ SafetensorsFile::SafetensorsFile(const std::string &path) : path_(path) {
   } catch (const Error &err) {
     munmap(map_, size_);
     map_ = nullptr;
-    if (strncmp(err.what(), "weights file", 12) == 0)
-      throw;
-    fail("weights file '%s': %s", p, err.what());
+    fail("%s '%s': %s", w, p, err.what());
   }
 }
 
@@ -383,7 +383,8 @@ static std::string jsonQuote(const std::string &s) {
 
 void writeSafetensors(const std::string &path,
                       const std::vector<std::pair<std::string, Tensor>> &tensors,
-                      const std::map<std::string, std::string> &metadata) {
+                      const std::map<std::string, std::string> &metadata,
+                      bool durable) {
   std::string hdr = "{";
   bool first = true;
   if (!metadata.empty()) {
@@ -413,16 +414,17 @@ void writeSafetensors(const std::string &path,
   hdr += "}";
   while (hdr.size() % 8)
     hdr += ' ';
-  std::string bytes;
-  bytes.reserve(8 + hdr.size() + off);
+  // Streamed: a checkpoint can be gigabytes, too much to copy in memory.
+  AtomicFile file(path);
+  char len[8];
   uint64_t n = hdr.size();
   for (int k = 0; k < 8; ++k)
-    bytes += static_cast<char>((n >> (8 * k)) & 0xFF);
-  bytes += hdr;
+    len[k] = static_cast<char>((n >> (8 * k)) & 0xFF);
+  file.write(len, 8);
+  file.write(hdr);
   for (const auto &t : tensors)
-    bytes.append(static_cast<const char *>(t.second.data),
-                 static_cast<size_t>(t.second.nbytes()));
-  writeFileAtomic(path, bytes);
+    file.write(t.second.data, static_cast<size_t>(t.second.nbytes()));
+  file.commit(durable);
 }
 
 } // namespace bbrt

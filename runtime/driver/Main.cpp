@@ -1,5 +1,8 @@
 //===- Main.cpp - main() of every generated program -----------------------===//
 //
+// Training programs (a "train_step" function) get the training command line
+// (Train.cpp); inference programs run their "forward" function:
+//
 //   ./NAME --input x=x.npy [--input name=file.pb ...] [--output-dir out/]
 //          [--bench N] [--threads T] [--weights FILE] [--help]
 //
@@ -8,24 +11,24 @@
 //===----------------------------------------------------------------------===//
 #include "bbrt/io.h"
 #include "bbrt/model.h"
+#include "runtime/driver/Cli.h"
+#include "runtime/driver/Train.h"
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
-#include <sys/stat.h>
 #include <vector>
 
 void bb_describe(bbrt::ModelInfo *info);
-void bb_forward(bbrt::Context *ctx);
 
 namespace {
 
 using namespace bbrt;
+using driver::describe;
 
 std::string progName = "model";
 
@@ -34,16 +37,7 @@ std::string progName = "model";
   exit(1);
 }
 
-std::string baseName(const std::string &p) {
-  size_t s = p.find_last_of('/');
-  return s == std::string::npos ? p : p.substr(s + 1);
-}
-
-std::string describe(const TensorDecl &d) {
-  return std::string(dtypeName(d.dtype)) + " " + formatDims(d.shape);
-}
-
-void usage(const ModelInfo &info, FILE *f) {
+void usage(const ModelInfo &info, const FunctionInfo &forward, FILE *f) {
   fprintf(f,
           "usage: %s --input NAME=FILE ... [--output-dir DIR] [--bench N]\n"
           "       [--threads T] [--weights FILE] [--help]\n"
@@ -65,30 +59,17 @@ void usage(const ModelInfo &info, FILE *f) {
           progName.c_str(), info.name.empty() ? "" : " ", info.name.c_str(),
           progName.c_str());
   fprintf(f, "inputs:\n");
-  for (const TensorDecl &d : info.inputs)
+  for (const TensorDecl &d : forward.inputs)
     fprintf(f, "  %s: %s\n", d.name.c_str(), describe(d).c_str());
   fprintf(f, "outputs:\n");
-  for (const TensorDecl &d : info.outputs)
+  for (const TensorDecl &d : forward.outputs)
     fprintf(f, "  %s: %s\n", d.name.c_str(), describe(d).c_str());
   int64_t wbytes = 0;
   for (const TensorDecl &d : info.weights)
     wbytes += d.nbytes();
   fprintf(f, "weights: %zu tensors, %lld bytes\n", info.weights.size(),
           (long long)wbytes);
-  fprintf(f, "arena: %lld bytes\n", (long long)info.arenaSize);
-}
-
-bool parseInt(const std::string &s, long long lo, long long hi,
-              long long &out) {
-  if (s.empty())
-    return false;
-  char *end = nullptr;
-  errno = 0;
-  long long v = strtoll(s.c_str(), &end, 10);
-  if (errno || *end || v < lo || v > hi)
-    return false;
-  out = v;
-  return true;
+  fprintf(f, "arena: %lld bytes\n", (long long)forward.arenaSize);
 }
 
 std::string sanitize(const std::string &name) {
@@ -99,31 +80,6 @@ std::string sanitize(const std::string &name) {
   if (s.empty() || s == "." || s == "..")
     s = "_" + s;
   return s;
-}
-
-void makeDirs(const std::string &dir) {
-  if (dir.empty())
-    return;
-  std::string cur;
-  size_t i = 0;
-  while (i <= dir.size()) {
-    size_t j = dir.find('/', i);
-    if (j == std::string::npos)
-      j = dir.size();
-    cur = dir.substr(0, j);
-    if (!cur.empty()) {
-      struct stat st;
-      if (stat(cur.c_str(), &st) != 0) {
-        if (mkdir(cur.c_str(), 0755) != 0 && errno != EEXIST)
-          die("cannot create output directory '" + dir +
-              "': " + strerror(errno));
-      } else if (!S_ISDIR(st.st_mode)) {
-        die("output directory '" + dir + "': '" + cur +
-            "' is not a directory");
-      }
-    }
-    i = j + 1;
-  }
 }
 
 struct Args {
@@ -139,14 +95,8 @@ struct Args {
 
 Args parseArgs(int argc, char **argv) {
   Args a;
-  auto value = [&](int &i, const std::string &opt,
-                   const std::string &arg) -> std::string {
-    size_t eq = arg.find('=');
-    if (arg.compare(0, 2, "--") == 0 && eq != std::string::npos)
-      return arg.substr(eq + 1);
-    if (i + 1 >= argc)
-      die("option " + opt + " needs a value (see --help)");
-    return argv[++i];
+  auto value = [&](int &i, const std::string &opt) {
+    return driver::optionValue(argc, argv, i, opt);
   };
   bool optionsDone = false;
   for (int i = 1; i < argc; ++i) {
@@ -163,26 +113,26 @@ Args parseArgs(int argc, char **argv) {
     if (opt == "--help" || opt == "-h") {
       a.help = true;
     } else if (opt == "--input" || opt == "-i") {
-      std::string v = value(i, opt, arg);
+      std::string v = value(i, opt);
       size_t eq = v.find('=');
       if (eq == std::string::npos || eq == 0)
         die("--input wants NAME=FILE, got '" + v + "'");
       a.named.emplace_back(v.substr(0, eq), v.substr(eq + 1));
     } else if (opt == "--output-dir" || opt == "-o") {
-      a.outDir = value(i, opt, arg);
+      a.outDir = value(i, opt);
       a.haveOutDir = true;
       if (a.outDir.empty())
         die("--output-dir wants a directory");
     } else if (opt == "--bench") {
-      std::string v = value(i, opt, arg);
-      if (!parseInt(v, 1, 1000000000, a.bench))
+      std::string v = value(i, opt);
+      if (!driver::parseInt(v, 1, 1000000000, a.bench))
         die("--bench wants a positive run count, got '" + v + "'");
     } else if (opt == "--threads") {
-      std::string v = value(i, opt, arg);
-      if (!parseInt(v, 1, 4096, a.threads))
+      std::string v = value(i, opt);
+      if (!driver::parseInt(v, 1, 4096, a.threads))
         die("--threads wants a positive thread count, got '" + v + "'");
     } else if (opt == "--weights") {
-      a.weights = value(i, opt, arg);
+      a.weights = value(i, opt);
       if (a.weights.empty())
         die("--weights wants a file");
     } else {
@@ -192,32 +142,30 @@ Args parseArgs(int argc, char **argv) {
   return a;
 }
 
-int run(int argc, char **argv) {
-  if (argc > 0 && argv[0] && *argv[0])
-    progName = baseName(argv[0]);
-  static ModelInfo info;
-  bb_describe(&info);
-  validateModel(info);
+/// The inference command line: runs `forward` on the given inputs.
+int runInference(const ModelInfo &info, const FunctionInfo &forward,
+                 int argc, char **argv) {
   Args args = parseArgs(argc, argv);
   if (args.help) {
-    usage(info, stdout);
+    usage(info, forward, stdout);
     return 0;
   }
   setNumThreads(static_cast<int>(args.threads));
+  const std::vector<TensorDecl> &declared = forward.inputs;
 
   // Assign files to inputs.
-  const size_t nin = info.inputs.size();
+  const size_t nin = declared.size();
   std::vector<std::string> files(nin);
   std::vector<bool> given(nin, false);
   auto inputNames = [&]() {
     std::string s;
-    for (const TensorDecl &d : info.inputs)
+    for (const TensorDecl &d : declared)
       s += (s.empty() ? "" : ", ") + d.name;
     return s.empty() ? std::string("none") : s;
   };
   for (const auto &nf : args.named) {
     size_t k = 0;
-    while (k < nin && info.inputs[k].name != nf.first)
+    while (k < nin && declared[k].name != nf.first)
       ++k;
     if (k == nin)
       die("unknown input '" + nf.first + "' (the model's inputs: " +
@@ -239,15 +187,15 @@ int run(int argc, char **argv) {
   }
   for (size_t k = 0; k < nin; ++k)
     if (!given[k])
-      die("missing input '" + info.inputs[k].name + "' (" +
-          describe(info.inputs[k]) + "); pass --input " +
-          info.inputs[k].name + "=FILE");
+      die("missing input '" + declared[k].name + "' (" +
+          describe(declared[k]) + "); pass --input " + declared[k].name +
+          "=FILE");
 
   // Read and check inputs before touching weights.
   std::vector<HostTensor> inputs;
   inputs.reserve(nin);
   for (size_t k = 0; k < nin; ++k) {
-    const TensorDecl &d = info.inputs[k];
+    const TensorDecl &d = declared[k];
     std::string where = "input '" + d.name + "' (" + files[k] + "): ";
     try {
       inputs.push_back(readTensorFile(files[k]));
@@ -271,22 +219,22 @@ int run(int argc, char **argv) {
   const bool writeOutputs = args.bench == 0 || args.haveOutDir;
   const std::string outDir = args.haveOutDir ? args.outDir : ".";
   if (writeOutputs)
-    makeDirs(outDir);
+    driver::makeDirs(outDir, "output directory");
 
   auto loadInputs = [&]() {
     for (size_t k = 0; k < nin; ++k)
-      std::memcpy(arena(ctx.get(), info.inputs[k].offset), inputs[k].data(),
+      std::memcpy(arena(ctx.get(), declared[k].offset), inputs[k].data(),
                   static_cast<size_t>(inputs[k].nbytes()));
   };
   if (args.bench > 0) {
     loadInputs();
-    bb_forward(ctx.get()); // warm-up
+    forward.fn(ctx.get()); // warm-up
     std::vector<double> ms;
     ms.reserve(static_cast<size_t>(args.bench));
     for (long long r = 0; r < args.bench; ++r) {
       loadInputs();
       auto t0 = std::chrono::steady_clock::now();
-      bb_forward(ctx.get());
+      forward.fn(ctx.get());
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
@@ -298,18 +246,32 @@ int run(int argc, char **argv) {
     fflush(stdout);
   } else {
     loadInputs();
-    bb_forward(ctx.get());
+    forward.fn(ctx.get());
   }
   if (writeOutputs) {
     std::string dir = outDir;
     if (dir.back() != '/')
       dir += '/';
-    for (const TensorDecl &d : info.outputs) {
+    for (const TensorDecl &d : forward.outputs) {
       std::string path = dir + sanitize(d.name) + ".npy";
       writeNpy(path, arenaTensor(ctx.get(), d));
     }
   }
   return 0;
+}
+
+int run(int argc, char **argv) {
+  if (argc > 0 && argv[0] && *argv[0])
+    progName = driver::baseName(argv[0]);
+  static ModelInfo info;
+  bb_describe(&info);
+  validateModel(info);
+  if (info.function("train_step"))
+    return driver::runTraining(info, progName, argc, argv);
+  const FunctionInfo *forward = info.function("forward");
+  if (!forward)
+    die("the program has neither a 'forward' nor a 'train_step' function");
+  return runInference(info, *forward, argc, argv);
 }
 
 } // namespace

@@ -44,34 +44,78 @@ std::string readFileBytes(const std::string &path) {
   return out;
 }
 
-void writeFileAtomic(const std::string &path, const std::string &bytes) {
-  std::string tmp = path + ".tmp." + std::to_string(getpid());
-  int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0)
-    fail("cannot write '%s': %s", path.c_str(), strerror(errno));
-  size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
+//===--- AtomicFile --------------------------------------------------------===//
+
+static std::string dirName(const std::string &path) {
+  size_t s = path.find_last_of('/');
+  if (s == std::string::npos)
+    return ".";
+  return s == 0 ? "/" : path.substr(0, s);
+}
+
+AtomicFile::AtomicFile(const std::string &path) : path_(path) {
+  // Hidden and beside the target: rename() is atomic only within one file
+  // system, and a leftover from a killed process is not mistaken for output.
+  size_t s = path.find_last_of('/');
+  std::string dir = s == std::string::npos ? "" : path.substr(0, s + 1);
+  std::string base = s == std::string::npos ? path : path.substr(s + 1);
+  tmp_ = dir + "." + base + ".tmp-" + std::to_string(getpid());
+  fd_ = open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0)
+    fail("cannot write '%s': %s", path_.c_str(), strerror(errno));
+}
+
+AtomicFile::~AtomicFile() {
+  if (fd_ >= 0)
+    close(fd_);
+  if (!committed_)
+    unlink(tmp_.c_str());
+}
+
+void AtomicFile::write(const void *data, size_t n) {
+  const char *p = static_cast<const char *>(data);
+  while (n > 0) {
+    ssize_t k = ::write(fd_, p, n);
+    if (k < 0) {
       if (errno == EINTR)
         continue;
-      int e = errno;
-      close(fd);
-      unlink(tmp.c_str());
-      fail("cannot write '%s': %s", path.c_str(), strerror(e));
+      fail("cannot write '%s': %s", path_.c_str(), strerror(errno));
     }
-    done += static_cast<size_t>(n);
+    p += k;
+    n -= static_cast<size_t>(k);
   }
-  if (close(fd) != 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    fail("cannot write '%s': %s", path.c_str(), strerror(e));
+}
+
+void AtomicFile::commit(bool durable) {
+  if (durable && fsync(fd_) != 0)
+    fail("cannot write '%s': fsync: %s", path_.c_str(), strerror(errno));
+  int rc = close(fd_);
+  fd_ = -1;
+  if (rc != 0)
+    fail("cannot write '%s': %s", path_.c_str(), strerror(errno));
+  if (rename(tmp_.c_str(), path_.c_str()) != 0)
+    fail("cannot write '%s': %s", path_.c_str(), strerror(errno));
+  committed_ = true;
+  if (durable) {
+    // The rename itself is only on disk once the directory is.
+    std::string dir = dirName(path_);
+    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+      int e = errno;
+      if (dfd >= 0)
+        close(dfd);
+      fail("cannot write '%s': fsync of '%s': %s", path_.c_str(), dir.c_str(),
+           strerror(e));
+    }
+    close(dfd);
   }
-  if (rename(tmp.c_str(), path.c_str()) != 0) {
-    int e = errno;
-    unlink(tmp.c_str());
-    fail("cannot write '%s': %s", path.c_str(), strerror(e));
-  }
+}
+
+void writeFileAtomic(const std::string &path, const std::string &bytes,
+                     bool durable) {
+  AtomicFile f(path);
+  f.write(bytes.data(), bytes.size());
+  f.commit(durable);
 }
 
 float halfToFloat(uint16_t h) {

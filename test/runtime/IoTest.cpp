@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <dirent.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 using namespace bbrt;
@@ -29,8 +30,8 @@ std::string tmpDir() {
 std::vector<std::string> listDir(const std::string &d) {
   std::vector<std::string> out;
   DIR *dir = opendir(d.c_str());
-  while (dirent *e = readdir(dir))
-    if (e->d_name[0] != '.')
+  while (dirent *e = readdir(dir)) // hidden ones too: temporary files are
+    if (std::string(e->d_name) != "." && std::string(e->d_name) != "..")
       out.push_back(e->d_name);
   closedir(dir);
   return out;
@@ -301,6 +302,38 @@ TEST_CASE("half and bfloat16 conversions", "[half]") {
   CHECK(floatToBf16(1.f) == 0x3F80);
 }
 
+TEST_CASE("AtomicFile: all or nothing, durable or not", "[file]") {
+  std::string dir = tmpDir() + "/atomic";
+  REQUIRE(mkdir(dir.c_str(), 0755) == 0);
+  std::string path = dir + "/a.bin";
+  writeFileAtomic(path, "old");
+  {
+    AtomicFile f(path);
+    f.write("new, but never committed");
+    CHECK(listDir(dir).size() == 2); // a.bin and the hidden temporary
+  }
+  CHECK(readFileBytes(path) == "old");
+  CHECK(listDir(dir) == std::vector<std::string>{"a.bin"});
+  {
+    AtomicFile f(path);
+    f.write("ne", 2);
+    f.write(std::string("w"));
+    f.commit(/*durable=*/true);
+  }
+  CHECK(readFileBytes(path) == "new");
+  writeFileAtomic(path, "newer", /*durable=*/true);
+  CHECK(readFileBytes(path) == "newer");
+  CHECK(listDir(dir) == std::vector<std::string>{"a.bin"});
+  REQUIRE_THROWS_WITH(AtomicFile(dir + "/no/such/dir/x"),
+                      Catch::Contains("cannot write '" + dir + "/no/such/dir/x': No such file or directory"));
+  // a temporary is renamed, so a directory in the way fails at commit
+  REQUIRE(mkdir((dir + "/d").c_str(), 0755) == 0);
+  REQUIRE(mkdir((dir + "/d/sub").c_str(), 0755) == 0);
+  AtomicFile f(dir + "/d/sub");
+  f.write("x");
+  REQUIRE_THROWS_WITH(f.commit(), Catch::Contains("cannot write '" + dir + "/d/sub'"));
+}
+
 TEST_CASE("safetensors write and mmap-read", "[safetensors]") {
   std::string path = tmpDir() + "/w.safetensors";
   HostTensor a = random(DType::F32, {3, 4}), b = random(DType::I64, {5}, -9, 9),
@@ -319,6 +352,11 @@ TEST_CASE("safetensors write and mmap-read", "[safetensors]") {
   CHECK(std::memcmp(f.find("b")->data, b.data(), 40) == 0);
   CHECK(f.find("mask")->dtype == "BOOL");
   CHECK(f.find("nope") == nullptr);
+  writeSafetensors(path, {{"a", a.view()}}, {}, /*durable=*/true);
+  CHECK(SafetensorsFile(path).tensors().size() == 1);
+  // `what` names the file in errors
+  REQUIRE_THROWS_WITH(SafetensorsFile(tmpDir() + "/none.safetensors", "checkpoint"),
+                      Catch::Contains("cannot open checkpoint '" + tmpDir() + "/none.safetensors'"));
 }
 
 namespace {
@@ -367,13 +405,18 @@ TEST_CASE("safetensors errors name the file and the tensor", "[safetensors]") {
   CHECK(f.find("w\"q")->shape.rank == 0);
 }
 
+namespace {
+void noop(Context *) {}
+} // namespace
+
 TEST_CASE("ModelInfo and Context: arena, weights, checks", "[context]") {
   ModelInfo info;
   setModelName(&info, "tiny");
-  addInput(&info, "x", DType::F32, {2, 3}, 0);
-  addOutput(&info, "y", DType::F32, {2, 4}, 64);
   addWeight(&info, "w", DType::F32, {3, 4});
   addWeight(&info, "ids", DType::I64, {2});
+  addFunction(&info, "forward", noop);
+  addInput(&info, "x", DType::F32, {2, 3}, 0);
+  addOutput(&info, "y", DType::F32, {2, 4}, 64);
   setArenaSize(&info, 100);
   HostTensor w = random(DType::F32, {3, 4});
   int64_t ids[2] = {7, -7};
@@ -386,7 +429,12 @@ TEST_CASE("ModelInfo and Context: arena, weights, checks", "[context]") {
   CHECK(static_cast<const int64_t *>(weight(ctx.get(), 1))[1] == -7);
   REQUIRE_THROWS_WITH(weight(ctx.get(), 2), Catch::Contains("weight index 2 outside the model's 2 weights"));
   REQUIRE_THROWS_WITH(arena(ctx.get(), 101), Catch::Contains("outside the arena of 100 bytes"));
-  Tensor y = arenaTensor(ctx.get(), info.outputs[0]);
+  REQUIRE_THROWS_WITH(state(ctx.get(), 0), Catch::Contains("state index 0 outside the model's 0 states"));
+  const FunctionInfo *fwd = info.function("forward");
+  REQUIRE(fwd);
+  CHECK(fwd->fn == noop);
+  CHECK(info.function("train_step") == nullptr);
+  Tensor y = arenaTensor(ctx.get(), fwd->outputs[0]);
   CHECK(y.shape == Dims{2, 4});
 
   // misaligned tensor data gets copied to aligned memory
@@ -418,19 +466,122 @@ TEST_CASE("ModelInfo and Context: arena, weights, checks", "[context]") {
 
   // a model without weights needs no file
   ModelInfo noW;
+  addFunction(&noW, "forward", noop);
   addInput(&noW, "x", DType::F32, {2}, 0);
   setArenaSize(&noW, 8);
   CHECK(createContext(noW, "/nonexistent")->weights.empty());
+}
 
-  // validation of what bb_describe declared
+TEST_CASE("ModelInfo and Context: functions, states, attributes", "[context]") {
+  ModelInfo info;
+  setModelName(&info, "trainer");
+  addState(&info, "w", DType::F32, {3, 4}, true);
+  addState(&info, "w#exp_avg", DType::F32, {3, 4}, false);
+  addState(&info, "step_count", DType::I64, {}, false);
+  addFunction(&info, "train_step", noop);
+  addInput(&info, "x", DType::F32, {2, 3}, 0);
+  addInput(&info, "labels", DType::I64, {2}, 64, "labels");
+  addInput(&info, "lr", DType::F32, {}, 80, "lr");
+  addOutput(&info, "loss", DType::F32, {}, 84, "loss");
+  setArenaSize(&info, 88);
+  addFunction(&info, "eval_step", noop);
+  addInput(&info, "x", DType::F32, {2, 3}, 0);
+  setArenaSize(&info, 400);
+  setAttribute(&info, "train.lr", "0.1");
+  setAttribute(&info, "train.lr", "0.01");
+  CHECK(info.attributes.at("train.lr") == "0.01");
+  REQUIRE(info.functions.size() == 2);
+  CHECK(info.functions[0].inputs.size() == 3);
+  CHECK(info.functions[1].arenaSize == 400);
+  CHECK(info.functions[0].inputWithRole("lr")->offset == 80);
+  CHECK(info.functions[0].inputWithRole("step") == nullptr);
+  CHECK(info.functions[0].outputWithRole("loss")->name == "loss");
+
+  HostTensor w = random(DType::F32, {3, 4});
+  std::string path = tmpDir() + "/trainer.safetensors";
+  writeSafetensors(path, {{"w", w.view()}});
+  auto ctx = createContext(info, path);
+  CHECK(ctx->arena.size() == 400); // the largest function's
+  REQUIRE_THROWS_WITH(arena(ctx.get(), 401), Catch::Contains("outside the arena of 400 bytes"));
+  for (int64_t k = 0; k < 3; ++k)
+    CHECK(reinterpret_cast<uintptr_t>(state(ctx.get(), k)) % 64 == 0);
+  CHECK(std::memcmp(state(ctx.get(), 0), w.data(), 48) == 0);
+  Tensor m = stateTensor(ctx.get(), 1);
+  CHECK(m.shape == Dims{3, 4});
+  for (int64_t i = 0; i < 12; ++i)
+    CHECK(static_cast<float *>(m.data)[i] == 0.f);
+  CHECK(*static_cast<int64_t *>(state(ctx.get(), 2)) == 0);
+  static_cast<float *>(state(ctx.get(), 0))[0] = 42.f; // states are writable
+  CHECK(stateTensor(ctx.get(), 0).dtype == DType::F32);
+  REQUIRE_THROWS_WITH(state(ctx.get(), 3), Catch::Contains("state index 3 outside the model's 3 states"));
+
+  // a fromWeights state is checked like a weight
+  writeSafetensors(path, {{"w", Tensor(w.data(), DType::F32, {4, 3})}});
+  REQUIRE_THROWS_WITH(createContext(info, path),
+                      Catch::Contains("weights file '" + path + "': tensor 'w' has shape 4x3, the model expects 3x4"));
+  writeSafetensors(path, {{"v", w.view()}});
+  REQUIRE_THROWS_WITH(createContext(info, path), Catch::Contains("tensor 'w' is missing"));
+}
+
+TEST_CASE("validateModel checks what bb_describe declared", "[context]") {
+  auto oneFunction = [](ModelInfo &m, const char *name = "forward") {
+    addFunction(&m, name, noop);
+  };
   ModelInfo bad;
+  oneFunction(bad);
   addInput(&bad, "x", DType::F32, {2, 3}, 0);
   addOutput(&bad, "y", DType::F32, {2, 3}, 8);
   setArenaSize(&bad, 24);
-  REQUIRE_THROWS_WITH(validateModel(bad), Catch::Contains("output 'y' (24 bytes at offset 8) lies outside the arena"));
+  REQUIRE_THROWS_WITH(validateModel(bad),
+                      Catch::Contains("output 'y' (24 bytes at offset 8) lies outside the arena of 24 bytes of "
+                                      "function 'forward'"));
   ModelInfo dup;
+  oneFunction(dup);
   addInput(&dup, "x", DType::F32, {1}, 0);
   addInput(&dup, "x", DType::F32, {1}, 0);
   setArenaSize(&dup, 4);
   REQUIRE_THROWS_WITH(validateModel(dup), Catch::Contains("declares input 'x' twice"));
+  // the same names in two functions are fine; two functions of one name not
+  ModelInfo two;
+  oneFunction(two, "train_step");
+  addInput(&two, "x", DType::F32, {1}, 0);
+  setArenaSize(&two, 4);
+  oneFunction(two, "eval_step");
+  addInput(&two, "x", DType::F32, {1}, 0);
+  setArenaSize(&two, 4);
+  validateModel(two);
+  oneFunction(two, "eval_step");
+  REQUIRE_THROWS_WITH(validateModel(two), Catch::Contains("declares function 'eval_step' twice"));
+
+  ModelInfo none;
+  REQUIRE_THROWS_WITH(validateModel(none), Catch::Contains("model declares no function"));
+  REQUIRE_THROWS_WITH(addInput(&none, "x", DType::F32, {1}, 0),
+                      Catch::Contains("model declares input 'x' before any function"));
+  ModelInfo noFn;
+  addFunction(&noFn, "forward", nullptr);
+  REQUIRE_THROWS_WITH(validateModel(noFn), Catch::Contains("function 'forward' has no entry point"));
+
+  ModelInfo states;
+  oneFunction(states);
+  addState(&states, "w", DType::F32, {2}, false);
+  addState(&states, "w", DType::F32, {2}, false);
+  REQUIRE_THROWS_WITH(validateModel(states), Catch::Contains("declares state 'w' twice"));
+
+  ModelInfo roles;
+  oneFunction(roles, "train_step");
+  addInput(&roles, "lr", DType::F32, {1}, 0, "lr");
+  setArenaSize(&roles, 8);
+  REQUIRE_THROWS_WITH(validateModel(roles),
+                      Catch::Contains("function 'train_step' input 'lr' (role lr) is f32 1, not an f32 scalar"));
+  ModelInfo unknown;
+  oneFunction(unknown);
+  addOutput(&unknown, "z", DType::F32, {}, 0, "labels");
+  setArenaSize(&unknown, 8);
+  REQUIRE_THROWS_WITH(validateModel(unknown), Catch::Contains("output 'z' has unknown role 'labels'"));
+  ModelInfo twice;
+  oneFunction(twice);
+  addOutput(&twice, "a", DType::F32, {}, 0, "loss");
+  addOutput(&twice, "b", DType::F32, {}, 4, "loss");
+  setArenaSize(&twice, 8);
+  REQUIRE_THROWS_WITH(validateModel(twice), Catch::Contains("declares two outputs with role 'loss'"));
 }

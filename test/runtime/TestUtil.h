@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -117,6 +118,16 @@ inline void requireClose(const HostTensor &got, const std::vector<double> &want,
     }
   }
   CHECK(bad == 0);
+}
+
+/// A new empty directory under $TEST_TMPDIR (or /tmp).
+inline std::string newTempDir(const std::string &prefix) {
+  const char *t = getenv("TEST_TMPDIR");
+  std::string tmpl = std::string(t ? t : "/tmp") + "/" + prefix + "_XXXXXX";
+  std::vector<char> buf(tmpl.begin(), tmpl.end());
+  buf.push_back('\0');
+  REQUIRE(mkdtemp(buf.data()));
+  return buf.data();
 }
 
 inline std::vector<double> values(const HostTensor &t) {

@@ -7,18 +7,6 @@
 
 using bbrt::DType;
 
-void bb_describe(bbrt::ModelInfo *info) {
-  bbrt::setModelName(info, "mlp");
-  bbrt::addInput(info, "x", DType::F32, {4, 8}, 0);
-  bbrt::addOutput(info, "y", DType::F32, {4, 3}, 960);
-  bbrt::addOutput(info, "hidden/relu:0", DType::F32, {4, 16}, 640);
-  bbrt::addWeight(info, "fc1.weight", DType::F32, {8, 16});
-  bbrt::addWeight(info, "fc1.bias", DType::F32, {16});
-  bbrt::addWeight(info, "fc2.weight", DType::F32, {3, 16});
-  bbrt::addWeight(info, "fc2.bias", DType::F32, {3});
-  bbrt::setArenaSize(info, 1024);
-}
-
 void bb_forward(bbrt::Context *ctx) {
   bbrt::Tensor x(bbrt::arena(ctx, 0), DType::F32, {4, 8});
   bbrt::Tensor h1(bbrt::arena(ctx, 128), DType::F32, {4, 16});
@@ -35,4 +23,17 @@ void bb_forward(bbrt::Context *ctx) {
                false, true);
   bbrt::binary(bbrt::BinaryKind::Add, y0,
                bbrt::Tensor(bbrt::weight(ctx, 3), DType::F32, {3}), y);
+}
+
+void bb_describe(bbrt::ModelInfo *info) {
+  bbrt::setModelName(info, "mlp");
+  bbrt::addWeight(info, "fc1.weight", DType::F32, {8, 16});
+  bbrt::addWeight(info, "fc1.bias", DType::F32, {16});
+  bbrt::addWeight(info, "fc2.weight", DType::F32, {3, 16});
+  bbrt::addWeight(info, "fc2.bias", DType::F32, {3});
+  bbrt::addFunction(info, "forward", bb_forward);
+  bbrt::addInput(info, "x", DType::F32, {4, 8}, 0, "");
+  bbrt::addOutput(info, "y", DType::F32, {4, 3}, 960, "");
+  bbrt::addOutput(info, "hidden/relu:0", DType::F32, {4, 16}, 640, "");
+  bbrt::setArenaSize(info, 1024);
 }

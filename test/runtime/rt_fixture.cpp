@@ -1,6 +1,10 @@
 // Test helper for the driver tests (no Python needed):
 //   rt_fixture mlp DIR            writes inputs, weights and reference outputs
 //                                 for mlp_model.cpp into DIR
+//   rt_fixture linreg DIR         writes data, weights and the ONNX template
+//                                 for linreg_train_model.cpp into DIR
+//   rt_fixture bigram DIR         writes token files and weights for
+//                                 bigram_train_model.cpp into DIR
 //   rt_fixture compare GOT REF ATOL
 //                                 exit 0 when the two .npy files agree
 #include "bbrt/io.h"
@@ -69,6 +73,116 @@ static int mlp(const std::string &dir) {
   return 0;
 }
 
+//===--- training fixtures ---------------------------------------------------===//
+
+static void putVarint(std::string &s, uint64_t v) {
+  while (v >= 0x80) {
+    s += static_cast<char>((v & 0x7F) | 0x80);
+    v >>= 7;
+  }
+  s += static_cast<char>(v);
+}
+static std::string field(int number, const std::string &bytes) {
+  std::string s;
+  putVarint(s, uint64_t(number) << 3 | 2);
+  putVarint(s, bytes.size());
+  return s + bytes;
+}
+static std::string intField(int number, uint64_t v) {
+  std::string s;
+  putVarint(s, uint64_t(number) << 3);
+  putVarint(s, v);
+  return s;
+}
+
+/// ValueInfoProto of a float tensor.
+static std::string valueInfo(const std::string &name,
+                             std::initializer_list<int64_t> dims) {
+  std::string shape;
+  for (int64_t d : dims)
+    shape += field(1, intField(1, static_cast<uint64_t>(d))); // dim_value
+  std::string tensorType = intField(1, 1) + field(2, shape);  // FLOAT
+  return field(1, name) + field(2, field(1, tensorType));
+}
+
+static std::string node(const std::string &op, const std::string &a,
+                        const std::string &b, const std::string &out) {
+  return field(1, a) + field(1, b) + field(2, out) + field(3, op + "_0") +
+         field(4, op);
+}
+
+/// linreg's ONNX model (y = x @ W + b) without its initializers W and b, as
+/// the compiler stores it for --export.
+static std::string linregTemplate() {
+  std::string graph = field(1, node("MatMul", "x", "W", "xw")) +
+                      field(1, node("Add", "xw", "b", "y")) +
+                      field(2, "linreg") + field(11, valueInfo("x", {8, 4})) +
+                      field(12, valueInfo("y", {8, 2}));
+  return intField(1, 8) +                       // ir_version
+         field(2, "rt_fixture") +               // producer_name
+         field(7, graph) +                      // graph
+         field(8, field(1, "") + intField(2, 17)); // opset_import
+}
+
+static int linreg(const std::string &dir) {
+  std::mt19937 g(7);
+  HostTensor wTrue = randomF32(g, {4, 2}), bTrue = randomF32(g, {2});
+  auto data = [&](int64_t n, const std::string &xName,
+                  const std::string &yName) {
+    HostTensor x = randomF32(g, {n, 4}), y(DType::F32, {n, 2});
+    const float *X = (const float *)x.data(), *W = (const float *)wTrue.data();
+    float *Y = (float *)y.data();
+    std::uniform_real_distribution<float> noise(-0.01f, 0.01f);
+    for (int64_t i = 0; i < n; ++i)
+      for (int j = 0; j < 2; ++j) {
+        float s = ((const float *)bTrue.data())[j] + noise(g);
+        for (int k = 0; k < 4; ++k)
+          s += X[i * 4 + k] * W[k * 2 + j];
+        Y[i * 2 + j] = s;
+      }
+    writeNpy(dir + "/" + xName, x.view());
+    writeNpy(dir + "/" + yName, y.view());
+  };
+  data(64, "x.npy", "y.npy");
+  data(16, "vx.npy", "vy.npy");
+  HostTensor w = randomF32(g, {4, 2}), b(DType::F32, {2});
+  std::string onnx = linregTemplate();
+  writeFileAtomic(dir + "/template.onnx", onnx);
+  Tensor tmpl(onnx.data(), DType::U8, {static_cast<int64_t>(onnx.size())});
+  writeSafetensors(dir + "/linreg_train.safetensors",
+                   {{"W", w.view()}, {"b", b.view()}, {"__onnx_model__", tmpl}});
+  return 0;
+}
+
+/// Tokens that mostly follow t -> (5 t + 3) mod 16: a bigram model learns it.
+static std::string bigramTokens(std::mt19937 &g, int64_t n) {
+  std::string s;
+  uint16_t t = 0;
+  std::uniform_int_distribution<int> any(0, 15), coin(0, 9);
+  for (int64_t i = 0; i < n; ++i) {
+    s.append(reinterpret_cast<const char *>(&t), 2);
+    t = coin(g) == 0 ? static_cast<uint16_t>(any(g))
+                     : static_cast<uint16_t>((5 * t + 3) % 16);
+  }
+  return s;
+}
+
+static int bigram(const std::string &dir) {
+  std::mt19937 g(11);
+  writeFileAtomic(dir + "/train.bin", bigramTokens(g, 3000)); // raw (nanoGPT)
+  std::vector<int32_t> header(256, 0);                        // llm.c
+  header[0] = 20240520;
+  header[1] = 1;
+  header[2] = 500;
+  writeFileAtomic(dir + "/val.bin",
+                  std::string(reinterpret_cast<const char *>(header.data()),
+                              1024) +
+                      bigramTokens(g, 500));
+  HostTensor e = randomF32(g, {16, 16});
+  writeSafetensors(dir + "/bigram_train.safetensors", {{"E", e.view()}});
+  return 0;
+}
+
 static int compare(const std::string &got, const std::string &ref,
                    double atol) {
   HostTensor a = readNpy(got), b = readNpy(ref);
@@ -98,9 +212,14 @@ int main(int argc, char **argv) {
     std::string cmd = argc > 1 ? argv[1] : "";
     if (cmd == "mlp" && argc == 3)
       return mlp(argv[2]);
+    if (cmd == "linreg" && argc == 3)
+      return linreg(argv[2]);
+    if (cmd == "bigram" && argc == 3)
+      return bigram(argv[2]);
     if (cmd == "compare" && argc == 5)
       return compare(argv[2], argv[3], atof(argv[4]));
-    fprintf(stderr, "usage: rt_fixture mlp DIR | compare GOT REF ATOL\n");
+    fprintf(stderr, "usage: rt_fixture mlp|linreg|bigram DIR | compare GOT "
+                    "REF ATOL\n");
     return 2;
   } catch (const Error &e) {
     fprintf(stderr, "rt_fixture: %s\n", e.what());

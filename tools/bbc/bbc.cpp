@@ -89,6 +89,50 @@ static cl::opt<std::string> freezePattern(
 static cl::opt<int64_t> ignoreIndex(
     "ignore-index", cl::desc("cross_entropy: label value that does not count"),
     cl::init(-100), cl::cat(gradCategory));
+static cl::OptionCategory trainCategory("training options");
+static cl::opt<bool> train(
+    "train",
+    cl::desc("Compile a training binary: forward, loss, backward and "
+             "optimizer update in one step function; the binary trains, "
+             "checkpoints and resumes (see docs/training.md)"),
+    cl::cat(trainCategory));
+static cl::opt<std::string> optimizerKind("optimizer", cl::desc("sgd or adamw"),
+                                          cl::init("adamw"),
+                                          cl::cat(trainCategory));
+static cl::opt<double> learningRate("lr", cl::desc("Peak learning rate"),
+                                    cl::init(1e-3), cl::cat(trainCategory));
+static cl::opt<double> momentum("momentum", cl::desc("SGD momentum"),
+                                cl::init(0.0), cl::cat(trainCategory));
+static cl::opt<bool> nesterov("nesterov", cl::desc("SGD: Nesterov momentum"),
+                              cl::cat(trainCategory));
+static cl::opt<double> beta1("beta1", cl::desc("AdamW beta1"), cl::init(0.9),
+                             cl::cat(trainCategory));
+static cl::opt<double> beta2("beta2", cl::desc("AdamW beta2"), cl::init(0.999),
+                             cl::cat(trainCategory));
+static cl::opt<double> adamEps("eps", cl::desc("AdamW epsilon"), cl::init(1e-8),
+                               cl::cat(trainCategory));
+static cl::opt<double> weightDecay(
+    "weight-decay",
+    cl::desc("Weight decay (decoupled for AdamW, L2 for SGD; all parameters)"),
+    cl::init(0.0), cl::cat(trainCategory));
+static cl::opt<double> gradClip(
+    "grad-clip", cl::desc("Clip the global gradient norm (0: off)"),
+    cl::init(0.0), cl::cat(trainCategory));
+static cl::opt<std::string> schedule(
+    "schedule", cl::desc("Learning-rate schedule: constant, cosine or linear "
+                         "(after warmup; the binary may override it)"),
+    cl::init("constant"), cl::cat(trainCategory));
+static cl::opt<int64_t> warmup("warmup",
+                               cl::desc("Linear warmup steps"), cl::init(0),
+                               cl::cat(trainCategory));
+static cl::opt<double> minLr(
+    "min-lr", cl::desc("Learning rate at the end of the decay (default lr/10)"),
+    cl::init(-1.0), cl::cat(trainCategory));
+static cl::opt<int64_t> decaySteps(
+    "decay-steps",
+    cl::desc("Steps over which cosine/linear decay (default: the binary's "
+             "--steps)"),
+    cl::init(0), cl::cat(trainCategory));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX op types and exit"),
                              cl::cat(bbcCategory));
@@ -128,6 +172,38 @@ int main(int argc, char **argv) {
   options.grad.labels = labelsName;
   options.grad.freeze = freezePattern;
   options.grad.ignoreIndex = ignoreIndex;
+  options.train.enabled = train;
+  options.train.optimizer = optimizerKind;
+  options.train.lr = learningRate;
+  options.train.momentum = momentum;
+  options.train.nesterov = nesterov;
+  options.train.beta1 = beta1;
+  options.train.beta2 = beta2;
+  options.train.epsilon = adamEps;
+  options.train.weightDecay = weightDecay;
+  options.train.gradClip = gradClip;
+  options.train.schedule = schedule;
+  options.train.warmup = warmup;
+  options.train.minLr = minLr;
+  options.train.decaySteps = decaySteps;
+  if (train && grad)
+    return fail("--train and --grad exclude each other");
+  if (train) {
+    if (optimizerKind != "sgd" && optimizerKind != "adamw")
+      return fail("--optimizer=" + optimizerKind + ": expected sgd or adamw");
+    if (schedule != "constant" && schedule != "cosine" && schedule != "linear")
+      return fail("--schedule=" + schedule +
+                  ": expected constant, cosine or linear");
+    if (!(learningRate > 0))
+      return fail("--lr must be positive");
+    if (warmup < 0 || decaySteps < 0)
+      return fail("--warmup and --decay-steps must not be negative");
+    if (momentum < 0 || weightDecay < 0 || gradClip < 0 || adamEps < 0)
+      return fail("--momentum, --weight-decay, --grad-clip and --eps must not "
+                  "be negative");
+    if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
+      return fail("--beta1 and --beta2 must lie in [0, 1)");
+  }
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)
     if (llvm::Error err = bb::frontend::parseInputShapes(spec, options.import))
@@ -163,7 +239,7 @@ int main(int argc, char **argv) {
     return fail(llvm::toString(module.takeError()));
 
   if (emit == bb::EmitStage::Exe) {
-    auto arena = bb::buildProgram(**module, outputFile, options);
+    auto arena = bb::buildProgram(**module, outputFile, inputFile, options);
     if (!arena)
       return fail(llvm::toString(arena.takeError()));
     llvm::errs() << "bbc: wrote " << outputFile << " and " << outputFile

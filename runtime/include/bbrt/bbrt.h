@@ -1,13 +1,17 @@
 //===- bbrt.h - the runtime API that generated programs call ---*- C++ -*-===//
 //
-// Generated programs (bbc -o NAME) are two C++ functions written by MLIR's
-// EmitC emitter, linked with this runtime:
+// Generated programs (bbc -o NAME) are C++ written by MLIR's EmitC emitter,
+// linked with this runtime:
 //
-//   void bb_describe(bbrt::ModelInfo *info);  // inputs, outputs, weights, arena
-//   void bb_forward(bbrt::Context *ctx);      // kernel calls on arena buffers
+//   void bb_describe(bbrt::ModelInfo *info);  // weights, states, functions
+//   void bb_<function>(bbrt::Context *ctx);   // kernel calls on arena buffers
 //
+// bb_describe registers each entry function by pointer (addFunction), so the
+// runtime only needs bb_describe by name. Inference programs have one
+// function, "forward"; training programs have "train_step" and "eval_step".
 // Everything else (command line, reading inputs, mmapping weights, writing
-// outputs, timing) lives in the runtime. The runtime never includes MLIR.
+// outputs, timing, the training loop) lives in the runtime. The runtime never
+// includes MLIR.
 //
 // Conventions for every kernel:
 // - A Tensor is a pointer, an element type and a static row-major shape.
@@ -81,27 +85,52 @@ inline Tensor none() { return Tensor(); }
 //===--- what bb_describe declares ------------------------------------------===//
 
 struct ModelInfo; // filled by bb_describe through these calls (bbrt/model.h)
+struct Context;   // arena, weights, states (bbrt/model.h)
 
-/// A graph input or output living at `offset` bytes into the arena.
-void addInput(ModelInfo *info, const char *name, DType dtype,
-              std::initializer_list<int64_t> dims, int64_t offset);
-void addOutput(ModelInfo *info, const char *name, DType dtype,
-               std::initializer_list<int64_t> dims, int64_t offset);
-/// A weight stored under `name` in NAME.safetensors; index = order of calls.
+/// An entry function of the program (the generated bb_<name>).
+using EntryPoint = void (*)(Context *);
+
+void setModelName(ModelInfo *info, const char *name);
+/// A read-only weight stored under `name` in NAME.safetensors (memory-mapped);
+/// index = order of addWeight calls.
 void addWeight(ModelInfo *info, const char *name, DType dtype,
                std::initializer_list<int64_t> dims);
-/// Bytes of the one arena that holds every intermediate, input and output.
+/// A mutable tensor kept across calls (training: parameters and optimizer
+/// state); index = order of addState calls. fromWeights: its initial value is
+/// the weights-file tensor of the same name (dtype and shape checked);
+/// otherwise zeros.
+void addState(ModelInfo *info, const char *name, DType dtype,
+              std::initializer_list<int64_t> dims, bool fromWeights);
+/// Starts entry function `name`; the addInput/addOutput/setArenaSize calls
+/// that follow describe it.
+void addFunction(ModelInfo *info, const char *name, EntryPoint fn);
+/// An input or output of the current function, living at `offset` bytes into
+/// the arena. Input roles: "" (model input), "labels", "lr" (f32 scalar),
+/// "step" (f32 scalar, the 1-based step number). Output roles: "" (model
+/// output), "loss" (f32 scalar), "grad_norm" (f32 scalar, global L2 norm of
+/// the gradients before clipping).
+void addInput(ModelInfo *info, const char *name, DType dtype,
+              std::initializer_list<int64_t> dims, int64_t offset,
+              const char *role = "");
+void addOutput(ModelInfo *info, const char *name, DType dtype,
+               std::initializer_list<int64_t> dims, int64_t offset,
+               const char *role = "");
+/// Bytes of arena the current function uses for every intermediate, input
+/// and output. Functions never run concurrently, so they share one arena.
 void setArenaSize(ModelInfo *info, int64_t bytes);
-void setModelName(ModelInfo *info, const char *name);
+/// A model-level key/value (e.g. "train.lr" -> "3e-4"); a repeated key keeps
+/// the last value.
+void setAttribute(ModelInfo *info, const char *key, const char *value);
 
-//===--- what bb_forward uses ------------------------------------------------===//
-
-struct Context; // arena, weights (bbrt/model.h)
+//===--- what entry functions use ------------------------------------------===//
 
 /// Pointer `offset` bytes into the arena (64-byte aligned base).
 void *arena(Context *ctx, int64_t offset);
 /// Pointer to weight number `index` (read-only, memory-mapped).
 const void *weight(Context *ctx, int64_t index);
+/// Pointer to state number `index` (64-byte aligned, writable, kept across
+/// calls).
+void *state(Context *ctx, int64_t index);
 
 //===--- kernels ---------------------------------------------------------------===//
 
@@ -216,6 +245,28 @@ void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex)
 /// (softmax(logits) - onehot(labels)) * grad / count; rows of ignored labels 0.
 void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
                       int64_t ignoreIndex);
+
+/// torch.optim.SGD (dampening 0), F32:
+///   g = grad * gradScale[0] + weightDecay * param
+///   buf = momentum * buf + g
+///   param -= lr[0] * (nesterov ? g + momentum * buf : buf)
+/// lr and gradScale are F32 scalars (gradScale: the gradient clipping
+/// factor). paramOut may be param and bufOut may be buf (in-place update).
+void sgdUpdate(Tensor param, Tensor grad, Tensor buf, Tensor lr,
+               Tensor gradScale, Tensor paramOut, Tensor bufOut,
+               float momentum, float weightDecay, bool nesterov);
+/// torch.optim.AdamW, F32, t = step[0] (F32 scalar, 1-based):
+///   g = grad * gradScale[0]
+///   param *= 1 - lr * weightDecay
+///   m = beta1 * m + (1 - beta1) * g
+///   v = beta2 * v + (1 - beta2) * g * g
+///   param -= (lr / (1 - beta1^t)) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+/// The scalar factors are computed in double, as PyTorch does, then used in
+/// float. paramOut, mOut, vOut may be param, m, v (in-place update).
+void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor lr,
+                 Tensor step, Tensor gradScale, Tensor paramOut, Tensor mOut,
+                 Tensor vOut, float beta1, float beta2, float eps,
+                 float weightDecay);
 
 } // namespace bbrt
 

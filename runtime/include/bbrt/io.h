@@ -46,8 +46,32 @@ HostTensor readTensorFile(const std::string &path);
 
 /// Whole file into memory; throws "cannot open: <strerror>".
 std::string readFileBytes(const std::string &path);
-/// Writes `bytes` atomically to `path`.
-void writeFileAtomic(const std::string &path, const std::string &bytes);
+/// A file written atomically: the bytes go to a hidden temporary file beside
+/// `path` (".NAME.tmp-PID"), and commit() renames it over `path`. Destroyed
+/// without commit() (after an error), it removes the temporary file and
+/// `path` keeps its previous content. Errors throw "cannot write '<path>':
+/// ...".
+class AtomicFile {
+public:
+  explicit AtomicFile(const std::string &path);
+  ~AtomicFile();
+  AtomicFile(const AtomicFile &) = delete;
+  AtomicFile &operator=(const AtomicFile &) = delete;
+  void write(const void *data, size_t n);
+  void write(const std::string &s) { write(s.data(), s.size()); }
+  /// durable: fsync the file before the rename and the directory after it,
+  /// so that after a crash `path` holds the old or the new bytes, whole.
+  void commit(bool durable = false);
+
+private:
+  std::string path_, tmp_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+/// Writes `bytes` atomically to `path` (see AtomicFile).
+void writeFileAtomic(const std::string &path, const std::string &bytes,
+                     bool durable = false);
 
 /// Float16 / bfloat16 <-> float (round to nearest even).
 float halfToFloat(uint16_t h);

@@ -21,10 +21,12 @@ struct SafetensorsEntry {
 };
 
 /// A .safetensors file mapped read-only. Errors throw bbrt::Error naming the
-/// file (and the tensor).
+/// file as `what` (e.g. "cannot open weights file '<path>': ...") and the
+/// tensor.
 class SafetensorsFile {
 public:
-  explicit SafetensorsFile(const std::string &path);
+  explicit SafetensorsFile(const std::string &path,
+                           const std::string &what = "weights file");
   ~SafetensorsFile();
   SafetensorsFile(const SafetensorsFile &) = delete;
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
@@ -48,10 +50,12 @@ private:
 /// "F32", "I64", "BOOL", ... for `dtype`.
 const char *safetensorsDType(DType dtype);
 
-/// Writes tensors (in the given order) to a .safetensors file atomically.
+/// Writes tensors (in the given order) to a .safetensors file atomically;
+/// durable: fsynced (see AtomicFile::commit in bbrt/io.h).
 void writeSafetensors(const std::string &path,
                       const std::vector<std::pair<std::string, Tensor>> &tensors,
-                      const std::map<std::string, std::string> &metadata = {});
+                      const std::map<std::string, std::string> &metadata = {},
+                      bool durable = false);
 
 } // namespace bbrt
 

@@ -1,0 +1,272 @@
+//===- TrainStep.cpp - gradients + optimizer update = @train_step ----------===//
+#include "passes/Passes.h"
+
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+
+namespace mlir::bb {
+#define GEN_PASS_DEF_TRAINSTEP
+#include "passes/autodiff/passes.h.inc"
+} // namespace mlir::bb
+
+using namespace mlir;
+using namespace mlir::bb;
+
+namespace {
+
+/// A parameter with a gradient: the constant it was (erased once it is an
+/// argument), its gradient, name and type.
+struct Trained {
+  ConstantOp constant;
+  Value grad;
+  StringAttr name;
+  RankedTensorType type;
+};
+
+/// A gradient bb-autodiff built as zeros because no path reaches the loss.
+bool isZeroConstant(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst || cst->hasAttr("bb.name"))
+    return false;
+  auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+  return dense && dense.isSplat() &&
+         isa<FloatType>(dense.getElementType()) &&
+         dense.getSplatValue<APFloat>().isZero();
+}
+
+Value scalarF32(OpBuilder &b, Location loc, double v) {
+  auto type = RankedTensorType::get({}, b.getF32Type());
+  return b.create<ConstantOp>(
+      loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v).getValue()));
+}
+
+/// A name for a new argument that no argument of `func` has yet.
+std::string uniqueArgName(func::FuncOp func, StringRef want) {
+  std::string name = want.str();
+  auto taken = [&](StringRef n) {
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (auto a = func.getArgAttrOfType<StringAttr>(i, "bb.name"))
+        if (a.getValue() == n)
+          return true;
+    return false;
+  };
+  while (taken(name))
+    name = "_" + name;
+  return name;
+}
+
+struct TrainStepPass : mlir::bb::impl::TrainStepBase<TrainStepPass> {
+  using TrainStepBase::TrainStepBase;
+
+  void runOnOperation() override;
+
+  /// Replaces each trained constant of `func` by a new argument marked as
+  /// state; returns the arguments, in `trained` order.
+  SmallVector<BlockArgument> parametersToArguments(func::FuncOp func,
+                                                   ArrayRef<Trained> trained,
+                                                   IRMapping *mapping);
+};
+
+SmallVector<BlockArgument>
+TrainStepPass::parametersToArguments(func::FuncOp func,
+                                     ArrayRef<Trained> trained,
+                                     IRMapping *mapping) {
+  OpBuilder b(func.getContext());
+  Block &body = func.getBody().front();
+  SmallVector<BlockArgument> args;
+  for (const Trained &t : trained) {
+    ConstantOp cst = t.constant;
+    if (mapping)
+      cst = cast<ConstantOp>(mapping->lookup(ConstantOp(t.constant).getResult()).getDefiningOp());
+    unsigned i = func.getNumArguments();
+    func.insertArgument(i, cst.getType(), {}, cst.getLoc());
+    cst.getResult().replaceAllUsesWith(body.getArgument(i));
+    func.setArgAttr(i, "bb.name", t.name);
+    func.setArgAttr(i, "bb.state", b.getStringAttr("param"));
+    func.setArgAttr(i, "bb.init", cst.getValue());
+    cst.erase();
+    args.push_back(body.getArgument(i));
+  }
+  return args;
+}
+
+void TrainStepPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  auto func = module.lookupSymbol<func::FuncOp>("forward");
+  auto isGradProgram = [&] {
+    if (!func || !func.getBody().hasOneBlock() || func.getNumResults() < 2)
+      return false;
+    auto first = func.getResultAttrOfType<StringAttr>(0, "bb.name");
+    return first && first.getValue() == "loss";
+  };
+  if (!isGradProgram()) {
+    module.emitError("bb-train-step: needs the @forward that bb-autodiff "
+                     "builds (the loss, then the gradients)");
+    return signalPassFailure();
+  }
+  if (optimizer != "sgd" && optimizer != "adamw") {
+    module.emitError("bb-train-step: --optimizer must be sgd or adamw, not '")
+        << optimizer << "'";
+    return signalPassFailure();
+  }
+  if (gradClip < 0 || weightDecay < 0 || momentum < 0 || epsilon < 0 ||
+      beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) {
+    module.emitError("bb-train-step: hyperparameters out of range (negative "
+                     "grad-clip, weight-decay, momentum or epsilon, or a beta "
+                     "outside [0, 1))");
+    return signalPassFailure();
+  }
+
+  // Which gradient belongs to which constant.
+  Block &body = func.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  llvm::StringMap<ConstantOp> constants;
+  for (auto cst : body.getOps<ConstantOp>())
+    if (auto name = cst->getAttrOfType<StringAttr>("bb.name"))
+      constants[name.getValue()] = cst;
+  SmallVector<Trained> trained;
+  for (unsigned i = 1; i < func.getNumResults(); ++i) {
+    auto name = func.getResultAttrOfType<StringAttr>(i, "bb.name");
+    if (!name || !name.getValue().starts_with("grad:")) {
+      func.emitError("bb-train-step: result ") << i << " is not a gradient";
+      return signalPassFailure();
+    }
+    StringRef param = name.getValue().drop_front(5);
+    ConstantOp cst = constants.lookup(param);
+    if (!cst) {
+      func.emitError("bb-train-step: no constant for parameter '") << param << "'";
+      return signalPassFailure();
+    }
+    Value g = ret.getOperand(i);
+    if (isZeroConstant(g))
+      continue;
+    trained.push_back(
+        {cst, g, StringAttr::get(&getContext(), param), cst.getType()});
+  }
+  if (trained.empty()) {
+    module.emitError("bb-train-step: no parameter has a gradient");
+    return signalPassFailure();
+  }
+  Value loss = ret.getOperand(0);
+  // bb-autodiff appended the labels argument.
+  func.setArgAttr(func.getNumArguments() - 1, "bb.role",
+                  StringAttr::get(&getContext(), "labels"));
+
+  // @eval_step: forward and loss on the same parameters; canonicalization
+  // later drops the backward ops, which nothing uses any more.
+  OpBuilder mb(module.getBodyRegion());
+  mb.setInsertionPointAfter(func);
+  IRMapping mapping;
+  auto eval = cast<func::FuncOp>(mb.clone(*func, mapping));
+  eval.setSymName("eval_step");
+  parametersToArguments(eval, trained, &mapping);
+  {
+    auto evalRet = cast<func::ReturnOp>(eval.getBody().front().getTerminator());
+    OpBuilder b(evalRet);
+    b.create<func::ReturnOp>(evalRet.getLoc(), mapping.lookup(loss));
+    evalRet.erase();
+    eval.setType(FunctionType::get(&getContext(),
+                                   eval.getBody().front().getArgumentTypes(),
+                                   loss.getType()));
+    eval.setAllResultAttrs(ArrayRef<DictionaryAttr>{b.getDictionaryAttr(
+        {b.getNamedAttr("bb.name", b.getStringAttr("loss")),
+         b.getNamedAttr("bb.role", b.getStringAttr("loss"))})});
+  }
+
+  // @train_step: parameters and optimizer state become arguments.
+  func.setSymName("train_step");
+  SmallVector<BlockArgument> params = parametersToArguments(func, trained, nullptr);
+  OpBuilder b(ret);
+  Location loc = ret.getLoc();
+  auto addScalarArg = [&](StringRef name, StringRef role) {
+    auto type = RankedTensorType::get({}, b.getF32Type());
+    unsigned i = func.getNumArguments();
+    std::string unique = uniqueArgName(func, name);
+    func.insertArgument(i, type, {}, loc);
+    func.setArgAttr(i, "bb.name", b.getStringAttr(unique));
+    func.setArgAttr(i, "bb.role", b.getStringAttr(role));
+    return body.getArgument(i);
+  };
+  auto addStateArg = [&](const Trained &t, StringRef suffix) {
+    unsigned i = func.getNumArguments();
+    func.insertArgument(i, t.type, {}, loc);
+    func.setArgAttr(i, "bb.name", b.getStringAttr(t.name.getValue() + "#" + suffix));
+    func.setArgAttr(i, "bb.state", b.getStringAttr("optimizer"));
+    return body.getArgument(i);
+  };
+  Value lr = addScalarArg("lr", "lr");
+  Value step = optimizer == "adamw" ? addScalarArg("step", "step") : Value();
+
+  // Global gradient norm, and the clipping factor.
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  Value sumSquares;
+  for (const Trained &t : trained) {
+    int64_t rank = cast<RankedTensorType>(t.grad.getType()).getRank();
+    SmallVector<int64_t> all;
+    for (int64_t d = 0; d < rank; ++d)
+      all.push_back(d);
+    Value sq = b.create<MulOp>(loc, t.grad, t.grad);
+    Value s = rank ? Value(b.create<ReduceSumOp>(loc, scalarType, sq,
+                                                 b.getDenseI64ArrayAttr(all),
+                                                 UnitAttr()))
+                   : sq;
+    sumSquares = sumSquares ? Value(b.create<AddOp>(loc, sumSquares, s)) : s;
+  }
+  Value norm = b.create<SqrtOp>(loc, sumSquares);
+  Value one = scalarF32(b, loc, 1.0);
+  Value scale = one;
+  if (gradClip > 0) {
+    Value factor = b.create<DivOp>(
+        loc, scalarF32(b, loc, gradClip),
+        b.create<AddOp>(loc, norm, scalarF32(b, loc, 1e-6)));
+    Value below = b.create<CompareOp>(loc, ComparePredicate::lt, factor, one);
+    scale = b.create<SelectOp>(loc, below, factor, one);
+  }
+
+  // One update per parameter, returning the new state.
+  SmallVector<Value> results = {loss, norm};
+  SmallVector<DictionaryAttr> resultAttrs = {
+      b.getDictionaryAttr({b.getNamedAttr("bb.name", b.getStringAttr("loss")),
+                           b.getNamedAttr("bb.role", b.getStringAttr("loss"))}),
+      b.getDictionaryAttr(
+          {b.getNamedAttr("bb.name", b.getStringAttr("grad_norm")),
+           b.getNamedAttr("bb.role", b.getStringAttr("grad_norm"))})};
+  auto returnState = [&](Value v, BlockArgument arg) {
+    results.push_back(v);
+    resultAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("bb.name", func.getArgAttrOfType<StringAttr>(
+                                       arg.getArgNumber(), "bb.name")),
+         b.getNamedAttr("bb.updates",
+                        b.getI64IntegerAttr(arg.getArgNumber()))}));
+  };
+  for (auto [t, param] : llvm::zip(trained, params)) {
+    if (optimizer == "sgd") {
+      BlockArgument buf = addStateArg(t, "momentum");
+      auto op = b.create<SgdUpdateOp>(
+          loc, param.getType(), param.getType(), param, t.grad, buf, lr, scale,
+          b.getF32FloatAttr(momentum), b.getF32FloatAttr(weightDecay),
+          nesterov ? b.getUnitAttr() : UnitAttr());
+      returnState(op.getNewParam(), param);
+      returnState(op.getNewMomentumBuffer(), buf);
+    } else {
+      BlockArgument m = addStateArg(t, "exp_avg");
+      BlockArgument v = addStateArg(t, "exp_avg_sq");
+      auto op = b.create<AdamwUpdateOp>(
+          loc, param.getType(), param.getType(), param.getType(), param,
+          t.grad, m, v, lr, step, scale, b.getF32FloatAttr(beta1),
+          b.getF32FloatAttr(beta2), b.getF32FloatAttr(epsilon),
+          b.getF32FloatAttr(weightDecay));
+      returnState(op.getNewParam(), param);
+      returnState(op.getNewExpAvg(), m);
+      returnState(op.getNewExpAvgSq(), v);
+    }
+  }
+  b.create<func::ReturnOp>(loc, results);
+  ret.erase();
+  func.setType(FunctionType::get(&getContext(), body.getArgumentTypes(),
+                                 TypeRange(ValueRange(results))));
+  func.setAllResultAttrs(resultAttrs);
+}
+} // namespace

@@ -1,0 +1,93 @@
+//===- Checkpoint.cpp - training checkpoints ------------------------------===//
+#include "runtime/driver/Checkpoint.h"
+#include "bbrt/safetensors.h"
+#include "runtime/core/Util.h"
+#include "runtime/driver/Cli.h"
+
+#include <cstring>
+#include <map>
+#include <utility>
+#include <vector>
+
+namespace bbrt {
+namespace driver {
+
+static const char *const kFormat = "1";
+
+std::string checkpointPath(const std::string &dir) {
+  return dir + "/checkpoint.safetensors";
+}
+
+void writeCheckpoint(const std::string &path, Context *ctx,
+                     const CheckpointMeta &meta) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  for (size_t k = 0; k < ctx->info->states.size(); ++k)
+    tensors.emplace_back(ctx->info->states[k].name, stateTensor(ctx, k));
+  const std::map<std::string, std::string> metadata = {
+      {"bb.format", kFormat},
+      {"bb.step", std::to_string(meta.step)},
+      {"bb.data_position", std::to_string(meta.dataPosition)},
+      {"bb.rng", std::to_string(meta.rng)},
+      {"bb.seed", std::to_string(meta.seed)},
+      {"bb.shuffle", meta.shuffle ? "1" : "0"},
+      {"bb.data", meta.data},
+      {"bb.model", meta.model},
+  };
+  writeSafetensors(path, tensors, metadata, /*durable=*/true);
+}
+
+CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
+  SafetensorsFile file(path, "checkpoint");
+  const std::map<std::string, std::string> &md = file.metadata();
+  auto get = [&](const char *key) -> const std::string & {
+    auto it = md.find(key);
+    BBRT_CHECK(it != md.end(), "checkpoint '%s': metadata %s is missing",
+               path.c_str(), key);
+    return it->second;
+  };
+  auto number = [&](const char *key) -> uint64_t {
+    unsigned long long v;
+    BBRT_CHECK(parseUint64(get(key), v),
+               "checkpoint '%s': metadata %s is '%s', not a number",
+               path.c_str(), key, get(key).c_str());
+    return v;
+  };
+  BBRT_CHECK(get("bb.format") == kFormat,
+             "checkpoint '%s': format '%s' is not supported (%s is)",
+             path.c_str(), get("bb.format").c_str(), kFormat);
+  CheckpointMeta meta;
+  meta.step = static_cast<int64_t>(number("bb.step"));
+  meta.dataPosition = static_cast<int64_t>(number("bb.data_position"));
+  meta.rng = number("bb.rng");
+  meta.seed = number("bb.seed");
+  meta.shuffle = number("bb.shuffle") != 0;
+  meta.data = get("bb.data");
+  meta.model = get("bb.model");
+
+  // Check every tensor before overwriting any state.
+  const std::vector<StateDecl> &states = ctx->info->states;
+  std::vector<const SafetensorsEntry *> entries;
+  for (const StateDecl &s : states) {
+    const SafetensorsEntry *e = file.find(s.name);
+    BBRT_CHECK(e, "checkpoint '%s': tensor '%s' is missing", path.c_str(),
+               s.name.c_str());
+    BBRT_CHECK(e->known && e->type == s.dtype,
+               "checkpoint '%s': tensor '%s' has dtype %s, the model "
+               "expects %s",
+               path.c_str(), s.name.c_str(), e->dtype.c_str(),
+               safetensorsDType(s.dtype));
+    BBRT_CHECK(e->shape == s.shape,
+               "checkpoint '%s': tensor '%s' has shape %s, the model "
+               "expects %s",
+               path.c_str(), s.name.c_str(), formatDims(e->shape).c_str(),
+               formatDims(s.shape).c_str());
+    entries.push_back(e);
+  }
+  for (size_t k = 0; k < states.size(); ++k)
+    std::memcpy(ctx->states[k].data(), entries[k]->data,
+                static_cast<size_t>(entries[k]->nbytes));
+  return meta;
+}
+
+} // namespace driver
+} // namespace bbrt

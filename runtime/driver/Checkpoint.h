@@ -1,0 +1,46 @@
+//===- Checkpoint.h - training checkpoints ----------------------*- C++ -*-===//
+//
+// A checkpoint is one .safetensors file holding every state tensor under its
+// name, with the training position in its metadata (all strings):
+//   bb.format=1, bb.step (steps completed), bb.data_position, bb.rng,
+//   bb.seed, bb.shuffle (0/1), bb.data (the --data arguments), bb.model.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BBRT_DRIVER_CHECKPOINT_H
+#define BBRT_DRIVER_CHECKPOINT_H
+
+#include "bbrt/model.h"
+
+#include <cstdint>
+#include <string>
+
+namespace bbrt {
+namespace driver {
+
+struct CheckpointMeta {
+  int64_t step = 0; // steps completed
+  int64_t dataPosition = 0;
+  uint64_t rng = 0;
+  uint64_t seed = 0;
+  bool shuffle = false;
+  std::string data;  // the --data arguments, space-separated
+  std::string model; // the model's name
+};
+
+/// DIR/checkpoint.safetensors.
+std::string checkpointPath(const std::string &dir);
+
+/// Writes every state of `ctx` and `meta` to `path`, atomically and durably:
+/// a failed write leaves the previous checkpoint as it was.
+void writeCheckpoint(const std::string &path, Context *ctx,
+                     const CheckpointMeta &meta);
+
+/// Restores every state of `ctx` from `path` and returns its metadata. Each
+/// state must be there with its dtype and shape; errors name the file and
+/// the tensor or metadata key.
+CheckpointMeta readCheckpoint(const std::string &path, Context *ctx);
+
+} // namespace driver
+} // namespace bbrt
+
+#endif // BBRT_DRIVER_CHECKPOINT_H

@@ -1,0 +1,690 @@
+//===- Train.cpp - the command line of training programs ------------------===//
+//
+//   ./NAME_train --data train.bin --steps N [options]   (see usage() below)
+//
+// Runs the model's train_step once per step on batches from DataLoader, with
+// the learning rate of bbrt/train.h's schedule; the parameters and optimizer
+// state live in the Context's states, which checkpoints save and --resume
+// restores. Everything a run writes (checkpoint, export) is written
+// atomically, and every error is one bbrt::Error that main() prints as one
+// line.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/driver/Train.h"
+#include "bbrt/safetensors.h"
+#include "bbrt/train.h"
+#include "runtime/core/Util.h"
+#include "runtime/driver/Checkpoint.h"
+#include "runtime/driver/Cli.h"
+#include "runtime/driver/DataLoader.h"
+#include "runtime/driver/OnnxExport.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <sys/stat.h>
+
+namespace bbrt {
+namespace driver {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double msSince(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+//===--- options -----------------------------------------------------------===//
+
+struct Options {
+  std::vector<std::string> data, evalData;
+  long long steps = -1;
+  std::optional<long long> batch, seq;
+  std::string checkpointDir;
+  long long checkpointEvery = 0; // 0: only after the last step
+  bool resume = false;
+  unsigned long long seed = 1337;
+  bool shuffle = false;
+  long long evalEvery = 0; // 0: only after the last step
+  long long evalSteps = 10;
+  std::string log;
+  long long printEvery = 1;
+  long long threads = 0;
+  std::string weights;
+  std::optional<double> lr, minLr;
+  std::optional<std::string> schedule;
+  std::optional<long long> warmup, decaySteps;
+  std::string exportPath;
+  long long killAtStep = 0;
+  bool help = false;
+};
+
+constexpr long long kMaxCount = 1LL << 62;
+
+Options parseOptions(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg.compare(0, 1, "-") != 0)
+      fail("unexpected argument '%s' (see --help)", arg.c_str());
+    const std::string opt = arg.substr(0, arg.find('='));
+    auto value = [&]() { return optionValue(argc, argv, i, opt); };
+    auto count = [&](long long lo, const char *what) {
+      std::string v = value();
+      long long n;
+      if (!parseInt(v, lo, kMaxCount, n))
+        fail("%s wants %s, got '%s'", opt.c_str(), what, v.c_str());
+      return n;
+    };
+    auto rate = [&]() {
+      std::string v = value();
+      double x;
+      if (!parseDouble(v, x) || x < 0)
+        fail("%s wants a non-negative number, got '%s'", opt.c_str(),
+             v.c_str());
+      return x;
+    };
+    auto text = [&](const char *what) {
+      std::string v = value();
+      if (v.empty())
+        fail("%s wants %s", opt.c_str(), what);
+      return v;
+    };
+    if (opt == "--help" || opt == "-h") {
+      o.help = true;
+    } else if (opt == "--data") {
+      o.data.push_back(text("a FILE or NAME=FILE"));
+    } else if (opt == "--eval-data") {
+      o.evalData.push_back(text("a FILE or NAME=FILE"));
+    } else if (opt == "--steps") {
+      o.steps = count(1, "a positive step count");
+    } else if (opt == "--batch") {
+      o.batch = count(1, "a positive batch size");
+    } else if (opt == "--seq") {
+      o.seq = count(1, "a positive sequence length");
+    } else if (opt == "--checkpoint-dir") {
+      o.checkpointDir = text("a directory");
+    } else if (opt == "--checkpoint-every") {
+      o.checkpointEvery = count(1, "a positive step count");
+    } else if (opt == "--resume") {
+      o.resume = true;
+    } else if (opt == "--seed") {
+      std::string v = value();
+      if (!parseUint64(v, o.seed))
+        fail("--seed wants an unsigned 64-bit integer, got '%s'", v.c_str());
+    } else if (opt == "--shuffle") {
+      o.shuffle = true;
+    } else if (opt == "--eval-every") {
+      o.evalEvery = count(1, "a positive step count");
+    } else if (opt == "--eval-steps") {
+      o.evalSteps = count(1, "a positive batch count");
+    } else if (opt == "--log") {
+      o.log = text("a file");
+    } else if (opt == "--print-every") {
+      o.printEvery = count(1, "a positive step count");
+    } else if (opt == "--threads") {
+      std::string v = value();
+      if (!parseInt(v, 1, 4096, o.threads))
+        fail("--threads wants a positive thread count, got '%s'", v.c_str());
+    } else if (opt == "--weights") {
+      o.weights = text("a file");
+    } else if (opt == "--lr") {
+      o.lr = rate();
+    } else if (opt == "--min-lr") {
+      o.minLr = rate();
+    } else if (opt == "--schedule") {
+      o.schedule = value();
+    } else if (opt == "--warmup") {
+      o.warmup = count(0, "a step count");
+    } else if (opt == "--decay-steps") {
+      o.decaySteps = count(0, "a step count");
+    } else if (opt == "--export") {
+      o.exportPath = text("a file");
+    } else if (opt == "--kill-at-step") {
+      o.killAtStep = count(1, "a positive step number");
+    } else {
+      fail("unknown option '%s' (see --help)", arg.c_str());
+    }
+  }
+  return o;
+}
+
+//===--- the model's step functions ----------------------------------------===//
+
+/// What a step function exchanges with the driver.
+struct StepIO {
+  const FunctionInfo *fn = nullptr;
+  std::vector<TensorDecl> data; // inputs with role "" or "labels", in order
+  const TensorDecl *lr = nullptr, *step = nullptr; // train_step only
+  const TensorDecl *loss = nullptr, *gradNorm = nullptr;
+};
+
+StepIO stepIO(const FunctionInfo &fn, bool training) {
+  StepIO io;
+  io.fn = &fn;
+  for (const TensorDecl &d : fn.inputs)
+    if (d.role.empty() || d.role == "labels")
+      io.data.push_back(d);
+  auto need = [&](const TensorDecl *d, const char *what, const char *role) {
+    BBRT_CHECK(d, "the model's function '%s' has no %s with role '%s'",
+               fn.name.c_str(), what, role);
+    return d;
+  };
+  BBRT_CHECK(fn.inputWithRole(""),
+             "the model's function '%s' has no model input (role \"\")",
+             fn.name.c_str());
+  need(fn.inputWithRole("labels"), "input", "labels");
+  io.loss = need(fn.outputWithRole("loss"), "output", "loss");
+  if (training) {
+    io.lr = need(fn.inputWithRole("lr"), "input", "lr");
+    io.step = fn.inputWithRole("step"); // only optimizers with bias correction
+
+    io.gradNorm = need(fn.outputWithRole("grad_norm"), "output", "grad_norm");
+  }
+  return io;
+}
+
+float readScalar(Context *ctx, const TensorDecl &d) {
+  return *static_cast<const float *>(arena(ctx, d.offset));
+}
+void writeScalar(Context *ctx, const TensorDecl &d, float v) {
+  *static_cast<float *>(arena(ctx, d.offset)) = v;
+}
+
+std::vector<Tensor> dataTensors(Context *ctx, const StepIO &io) {
+  std::vector<Tensor> t;
+  for (const TensorDecl &d : io.data)
+    t.push_back(arenaTensor(ctx, d));
+  return t;
+}
+
+//===--- defaults from the model's attributes ------------------------------===//
+
+std::optional<std::string> attribute(const ModelInfo &info,
+                                     const std::string &key) {
+  auto it = info.attributes.find(key);
+  if (it == info.attributes.end())
+    return std::nullopt;
+  return it->second;
+}
+
+double attributeRate(const ModelInfo &info, const char *key, double dflt) {
+  std::optional<std::string> v = attribute(info, key);
+  if (!v)
+    return dflt;
+  double x;
+  BBRT_CHECK(parseDouble(*v, x) && x >= 0,
+             "the model's attribute %s is '%s', not a non-negative number",
+             key, v->c_str());
+  return x;
+}
+
+long long attributeCount(const ModelInfo &info, const char *key) {
+  std::optional<std::string> v = attribute(info, key);
+  if (!v)
+    return 0;
+  long long n;
+  BBRT_CHECK(parseInt(*v, 0, kMaxCount, n),
+             "the model's attribute %s is '%s', not a step count", key,
+             v->c_str());
+  return n;
+}
+
+/// The options win over the model's train.* attributes.
+Schedule resolveSchedule(const ModelInfo &info, const Options &o) {
+  Schedule s;
+  if (o.lr) {
+    s.lr = *o.lr;
+  } else {
+    BBRT_CHECK(attribute(info, "train.lr"),
+               "no learning rate: pass --lr (the model has no train.lr "
+               "attribute)");
+    s.lr = attributeRate(info, "train.lr", 0);
+  }
+  std::optional<std::string> kind =
+      o.schedule ? o.schedule : attribute(info, "train.schedule");
+  if (kind && !parseScheduleKind(*kind, s.kind))
+    fail("%s '%s' is not a schedule (constant, cosine, linear)",
+         o.schedule ? "--schedule" : "the model's attribute train.schedule",
+         kind->c_str());
+  s.warmup = o.warmup ? *o.warmup : attributeCount(info, "train.warmup");
+  s.minLr = o.minLr ? *o.minLr : attributeRate(info, "train.min_lr", 0);
+  s.decaySteps =
+      o.decaySteps ? *o.decaySteps : attributeCount(info, "train.decay_steps");
+  if (s.decaySteps == 0)
+    s.decaySteps = o.steps;
+  return s;
+}
+
+//===--- --help ------------------------------------------------------------===//
+
+void usage(const ModelInfo &info, const StepIO &train,
+           const std::string &prog, FILE *f) {
+  fprintf(
+      f,
+      "usage: %s --data FILE|NAME=FILE... --steps N [options]\n"
+      "\n"
+      "Trains the model%s%s: runs its train_step on batches of --data for N\n"
+      "steps, keeping the parameters and the optimizer state in memory.\n"
+      "\n"
+      "data:\n"
+      "  --data FILE           token file: raw uint16 tokens, or llm.c's .bin\n"
+      "                        (int32 header, magic 20240520); input row b of "
+      "a\n"
+      "                        batch at position p is tokens p+bT..p+bT+T-1, "
+      "its\n"
+      "                        labels the same one token later\n"
+      "  --data NAME=FILE      .npy array [N, ...] for data input NAME (once "
+      "for\n"
+      "                        each input and the labels); B rows per batch\n"
+      "  --shuffle             start each batch at a random position\n"
+      "  --seed S              seed of --shuffle's generator (default 1337)\n"
+      "  --batch B, --seq T    check the compiled batch size / sequence "
+      "length\n"
+      "training:\n"
+      "  --steps N             total steps (with --resume, counting those "
+      "done)\n"
+      "  --lr X                peak learning rate (default: train.lr)\n"
+      "  --schedule KIND       constant, cosine or linear (default:\n"
+      "                        train.schedule, else constant)\n"
+      "  --warmup W            linear warmup steps (default: train.warmup, "
+      "else 0)\n"
+      "  --min-lr X            rate at the end of the decay (default: "
+      "train.min_lr,\n"
+      "                        else 0)\n"
+      "  --decay-steps D       step where the decay ends (default:\n"
+      "                        train.decay_steps, else --steps)\n"
+      "  --threads T           OpenMP threads (default: all cores)\n"
+      "  --weights FILE        initial weights (default: the program's "
+      "path\n"
+      "                        followed by .safetensors)\n"
+      "evaluation:\n"
+      "  --eval-data SPEC      like --data; eval_step runs on it\n"
+      "  --eval-every K        evaluate every K steps (and after the last)\n"
+      "  --eval-steps E        batches per evaluation, from the start "
+      "(default 10)\n"
+      "checkpoints:\n"
+      "  --checkpoint-dir D    write D/checkpoint.safetensors after the last "
+      "step\n"
+      "  --checkpoint-every K  ... and every K steps\n"
+      "  --resume              continue from D/checkpoint.safetensors up to "
+      "--steps\n"
+      "  --kill-at-step N      for tests: SIGKILL the process after step N\n"
+      "output:\n"
+      "  --print-every K       progress line on stderr every K steps "
+      "(default 1)\n"
+      "  --log FILE            append CSV rows step,loss,lr,grad_norm,ms and\n"
+      "                        eval,STEP,loss\n"
+      "  --export FILE.onnx    after training, write the ONNX model with the\n"
+      "                        trained weights\n"
+      "\n",
+      prog.c_str(), info.name.empty() ? "" : " ", info.name.c_str());
+  fprintf(f, "model inputs (one batch):\n");
+  for (const TensorDecl &d : train.data)
+    if (d.role.empty())
+      fprintf(f, "  %s: %s\n", d.name.c_str(), describe(d).c_str());
+  fprintf(f, "labels:\n");
+  for (const TensorDecl &d : train.data)
+    if (d.role == "labels")
+      fprintf(f, "  %s: %s\n", d.name.c_str(), describe(d).c_str());
+  int64_t bytes = 0;
+  for (const StateDecl &s : info.states)
+    bytes += s.nbytes();
+  fprintf(f, "states: %zu tensors, %lld bytes\n", info.states.size(),
+          (long long)bytes);
+  fprintf(f, "attributes:\n");
+  for (const auto &kv : info.attributes)
+    if (kv.first.compare(0, 6, "train.") == 0)
+      fprintf(f, "  %s = %s\n", kv.first.c_str(), kv.second.c_str());
+}
+
+//===--- checks against the compiled shapes --------------------------------===//
+
+/// --batch and --seq cannot change a compiled program; they check it.
+void checkCompiledShape(const Options &o, const TensorDecl &first) {
+  auto mismatch = [&](const char *flag, long long given, const char *what,
+                      int dim) {
+    Dims want = first.shape;
+    want.d[dim] = given;
+    fail("%s %lld: this program was compiled for %s %lld (input '%s' is "
+         "%s); recompile with bbc --input-shape %s=%s to change it",
+         flag, given, what, (long long)first.shape[dim], first.name.c_str(),
+         describe(first).c_str(), first.name.c_str(),
+         formatDims(want).c_str());
+  };
+  if (o.batch && *o.batch != first.shape[0])
+    mismatch("--batch", *o.batch, "batch", 0);
+  if (o.seq) {
+    BBRT_CHECK(first.shape.rank >= 2,
+               "--seq %lld: the model's input '%s' (%s) has no sequence "
+               "dimension",
+               *o.seq, first.name.c_str(), describe(first).c_str());
+    if (*o.seq != first.shape[1])
+      mismatch("--seq", *o.seq, "sequence length", 1);
+  }
+}
+
+//===--- the CSV log -------------------------------------------------------===//
+
+/// Appends rows and flushes each, so that a killed run keeps all it logged.
+class CsvLog {
+public:
+  CsvLog() = default;
+  CsvLog(const CsvLog &) = delete;
+  CsvLog &operator=(const CsvLog &) = delete;
+  ~CsvLog() {
+    if (f_)
+      fclose(f_);
+  }
+  void open(const std::string &path) {
+    path_ = path;
+    struct stat st;
+    const bool fresh = stat(path.c_str(), &st) != 0 || st.st_size == 0;
+    f_ = fopen(path.c_str(), "a");
+    if (!f_)
+      fail("--log '%s': cannot open: %s", path.c_str(), strerror(errno));
+    if (fresh)
+      line("step,loss,lr,grad_norm,ms\n");
+  }
+  bool enabled() const { return f_ != nullptr; }
+  void line(const char *fmt, ...) __attribute__((format(printf, 2, 3))) {
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(f_, fmt, ap);
+    va_end(ap);
+    if (fflush(f_) != 0 || ferror(f_))
+      fail("--log '%s': cannot write: %s", path_.c_str(), strerror(errno));
+  }
+
+private:
+  std::string path_;
+  FILE *f_ = nullptr;
+};
+
+//===--- the run -----------------------------------------------------------===//
+
+class Trainer {
+public:
+  Trainer(const ModelInfo &info, const Options &o, const StepIO &train,
+          const std::string &argv0)
+      : info_(info), o_(o), train_(train) {
+    BBRT_CHECK(!o.data.empty(), "--data is required (see --help)");
+    BBRT_CHECK(o.steps > 0, "--steps is required (see --help)");
+    schedule_ = resolveSchedule(info, o);
+    BBRT_CHECK(o.checkpointEvery == 0 || !o.checkpointDir.empty(),
+               "--checkpoint-every needs --checkpoint-dir");
+    BBRT_CHECK(!o.resume || !o.checkpointDir.empty(),
+               "--resume needs --checkpoint-dir");
+    BBRT_CHECK(o.evalEvery == 0 || !o.evalData.empty(),
+               "--eval-every needs --eval-data");
+    if (!o.evalData.empty()) {
+      const FunctionInfo *eval = info.function("eval_step");
+      BBRT_CHECK(eval, "--eval-data: the model has no eval_step function");
+      eval_ = stepIO(*eval, false);
+    }
+    checkCompiledShape(o, *train.fn->inputWithRole(""));
+
+    loader_ = openDataLoader("--data", o.data, train.data, o.shuffle, o.seed);
+    if (eval_.fn)
+      evalLoader_ = openDataLoader("--eval-data", o.evalData, eval_.data,
+                                   false, 0);
+    const std::string weights =
+        o.weights.empty() ? argv0 + ".safetensors" : o.weights;
+    if (!o.exportPath.empty())
+      openExportTemplate(weights);
+    ctx_ = createContext(info, weights);
+    if (o.resume)
+      resume();
+    // Created only now that every check has passed: a failed start leaves
+    // nothing behind.
+    if (!o.checkpointDir.empty())
+      makeDirs(o.checkpointDir, "checkpoint directory");
+    if (!o.log.empty()) {
+      log_.open(o.log);
+      if (o.resume)
+        log_.line("# resumed at step %lld\n", (long long)start_);
+    }
+  }
+
+  void run() {
+    batch_ = dataTensors(ctx_.get(), train_);
+    const Clock::time_point begin = Clock::now();
+    Timing window, total;
+    float loss = NAN;
+    for (int64_t s = start_; s < o_.steps; ++s) {
+      const StepResult r = step(s);
+      const int64_t c = s + 1; // steps completed
+      loss = r.loss;
+      window.add(r.ms);
+      total.add(r.ms);
+      if (log_.enabled())
+        log_.line("%lld,%.9g,%.9g,%.9g,%.3f\n", (long long)c, r.loss, r.lr,
+                  r.norm, r.ms);
+      if (!std::isfinite(r.loss))
+        stopDiverged(c, r.loss);
+      if (c % o_.printEvery == 0 || c == o_.steps) {
+        printProgress(c, r, window);
+        window = Timing();
+      }
+      if (evalLoader_ && due(c, o_.evalEvery))
+        evaluate(c);
+      if (!o_.checkpointDir.empty() && due(c, o_.checkpointEvery))
+        checkpoint(c);
+      if (c == o_.killAtStep)
+        raise(SIGKILL);
+    }
+    printSummary(msSince(begin), total, loss);
+    if (!o_.exportPath.empty())
+      exportOnnx();
+  }
+
+private:
+  const ModelInfo &info_;
+  const Options &o_;
+  StepIO train_, eval_;
+  Schedule schedule_;
+  std::unique_ptr<DataLoader> loader_, evalLoader_;
+  std::unique_ptr<Context> ctx_;
+  std::unique_ptr<SafetensorsFile> exportFile_;
+  const SafetensorsEntry *exportTemplate_ = nullptr;
+  CsvLog log_;
+  std::vector<Tensor> batch_; // train_step's data inputs in the arena
+  int64_t start_ = 0;
+  int64_t lastCheckpoint_ = -1;
+
+  struct StepResult {
+    float loss, lr, norm;
+    double ms;
+  };
+  struct Timing {
+    double ms = 0;
+    int64_t steps = 0;
+    void add(double stepMs) {
+      ms += stepMs;
+      ++steps;
+    }
+  };
+
+  /// 0-based step s: the batch, the rate and the step number in, train_step,
+  /// the loss and the gradient norm out.
+  StepResult step(int64_t s) {
+    const Clock::time_point t0 = Clock::now();
+    loader_->next(batch_);
+    const float lr = static_cast<float>(learningRate(schedule_, s));
+    writeScalar(ctx_.get(), *train_.lr, lr);
+    if (train_.step)
+      writeScalar(ctx_.get(), *train_.step, static_cast<float>(s + 1));
+    train_.fn->fn(ctx_.get());
+    StepResult r;
+    r.loss = readScalar(ctx_.get(), *train_.loss);
+    r.lr = lr;
+    r.norm = readScalar(ctx_.get(), *train_.gradNorm);
+    r.ms = msSince(t0);
+    return r;
+  }
+
+  /// Whether something done every `every` steps (0: never) and after the last
+  /// step is due after step count c.
+  bool due(int64_t c, long long every) const {
+    return c == o_.steps || (every > 0 && c % every == 0);
+  }
+
+  [[noreturn]] void stopDiverged(int64_t c, float loss) const {
+    const std::string kept =
+        lastCheckpoint_ < 0
+            ? std::string("no checkpoint was written")
+            : strformat("the last checkpoint, of step %lld, is '%s'",
+                        (long long)lastCheckpoint_,
+                        checkpointPath(o_.checkpointDir).c_str());
+    fail("step %lld: the loss is %s; training stopped (%s)", (long long)c,
+         std::isnan(loss) ? "nan" : "infinite", kept.c_str());
+  }
+
+  /// Times are the mean over the steps since the previous progress line.
+  void printProgress(int64_t c, const StepResult &r, const Timing &window) {
+    const double perStep = window.ms / window.steps;
+    fprintf(stderr,
+            "step %lld/%lld | loss %.6f | lr %.3e | norm %.4f | %.3g ms | "
+            "%.0f %s/s\n",
+            (long long)c, o_.steps, r.loss, r.lr, r.norm, perStep,
+            loader_->itemsPerBatch() * 1000.0 / perStep, loader_->itemUnit());
+  }
+
+  void printSummary(double wallMs, const Timing &total, float loss) {
+    if (total.steps == 0) {
+      fprintf(stderr,
+              "done: nothing to train, the checkpoint is at step %lld of "
+              "%lld\n",
+              (long long)start_, o_.steps);
+      return;
+    }
+    const std::string resumed =
+        start_ ? strformat(" (resumed at step %lld)", (long long)start_) : "";
+    fprintf(stderr,
+            "done: %lld steps%s in %.2f s | %.3g ms/step | final loss %.6f\n",
+            (long long)total.steps, resumed.c_str(), wallMs / 1000.0,
+            total.ms / total.steps, loss);
+  }
+
+  void resume() {
+    const std::string path = checkpointPath(o_.checkpointDir);
+    struct stat st;
+    if (stat(path.c_str(), &st) != 0)
+      fail("--resume: there is no checkpoint '%s'; start the run without "
+           "--resume",
+           path.c_str());
+    CheckpointMeta meta;
+    try {
+      meta = readCheckpoint(path, ctx_.get());
+    } catch (const Error &e) {
+      fail("--resume: %s", e.what());
+    }
+    BBRT_CHECK(meta.step <= o_.steps,
+               "--resume: checkpoint '%s' is at step %lld, past --steps %lld",
+               path.c_str(), (long long)meta.step, o_.steps);
+    BBRT_CHECK(meta.shuffle == o_.shuffle,
+               "--resume: checkpoint '%s' was written %s --shuffle; resume "
+               "%s it to continue the same run",
+               path.c_str(), meta.shuffle ? "with" : "without",
+               meta.shuffle ? "with" : "without");
+    try {
+      loader_->setPosition(meta.dataPosition);
+    } catch (const Error &e) {
+      fail("--resume: checkpoint '%s' does not fit the data: %s", path.c_str(),
+           e.what());
+    }
+    loader_->setRng(meta.rng);
+    start_ = meta.step;
+    lastCheckpoint_ = meta.step;
+    fprintf(stderr, "resuming from '%s' at step %lld\n", path.c_str(),
+            (long long)start_);
+  }
+
+  void checkpoint(int64_t c) {
+    CheckpointMeta meta;
+    meta.step = c;
+    meta.dataPosition = loader_->position();
+    meta.rng = loader_->rng();
+    meta.seed = o_.seed;
+    meta.shuffle = o_.shuffle;
+    for (const std::string &d : o_.data)
+      meta.data += (meta.data.empty() ? "" : " ") + d;
+    meta.model = info_.name;
+    writeCheckpoint(checkpointPath(o_.checkpointDir), ctx_.get(), meta);
+    lastCheckpoint_ = c;
+  }
+
+  /// eval_step over the first --eval-steps batches of --eval-data.
+  void evaluate(int64_t c) {
+    std::vector<Tensor> batch = dataTensors(ctx_.get(), eval_);
+    evalLoader_->setPosition(0);
+    double sum = 0;
+    for (long long e = 0; e < o_.evalSteps; ++e) {
+      evalLoader_->next(batch);
+      eval_.fn->fn(ctx_.get());
+      sum += readScalar(ctx_.get(), *eval_.loss);
+    }
+    const double mean = sum / static_cast<double>(o_.evalSteps);
+    fprintf(stderr, "eval step %lld | loss %.6f\n", (long long)c, mean);
+    if (log_.enabled())
+      log_.line("eval,%lld,%.9g\n", (long long)c, mean);
+  }
+
+  /// Checked before training, so that a missing template does not cost a
+  /// whole run.
+  void openExportTemplate(const std::string &weights) {
+    std::optional<std::string> name = attribute(info_, "onnx.template");
+    BBRT_CHECK(name, "--export: the model has no ONNX template (attribute "
+                     "onnx.template); it was compiled without one");
+    exportFile_ = std::make_unique<SafetensorsFile>(weights);
+    exportTemplate_ = exportFile_->find(*name);
+    BBRT_CHECK(exportTemplate_ && exportTemplate_->known &&
+                   exportTemplate_->type == DType::U8 &&
+                   exportTemplate_->shape.rank == 1,
+               "--export: weights file '%s' has no ONNX template (a U8 1-D "
+               "tensor '%s')",
+               weights.c_str(), name->c_str());
+  }
+
+  /// The parameters are the states that are not optimizer state, which the
+  /// compiler names "<param>#<kind>".
+  void exportOnnx() {
+    std::vector<std::pair<std::string, Tensor>> params;
+    for (size_t k = 0; k < info_.states.size(); ++k)
+      if (info_.states[k].name.find('#') == std::string::npos)
+        params.emplace_back(info_.states[k].name, stateTensor(ctx_.get(), k));
+    try {
+      writeOnnxWithInitializers(o_.exportPath, exportTemplate_->data,
+                                static_cast<size_t>(exportTemplate_->nbytes),
+                                params);
+    } catch (const Error &e) {
+      fail("--export: %s", e.what());
+    }
+    fprintf(stderr, "exported %zu trained initializers to '%s'\n",
+            params.size(), o_.exportPath.c_str());
+  }
+};
+
+} // namespace
+
+int runTraining(const ModelInfo &info, const std::string &progName, int argc,
+                char **argv) {
+  Options o = parseOptions(argc, argv);
+  StepIO train = stepIO(*info.function("train_step"), true);
+  if (o.help) {
+    usage(info, train, progName, stdout);
+    return 0;
+  }
+  setNumThreads(static_cast<int>(o.threads));
+  Trainer trainer(info, o, train, argc > 0 ? argv[0] : "model");
+  trainer.run();
+  return 0;
+}
+
+} // namespace driver
+} // namespace bbrt
