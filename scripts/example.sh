@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The README's main command: installs prerequisites, builds the compiler and
 # runtime, compiles the built-in GPT-2-style model into a CPU executable, runs
-# it on the reference input and checks the result against ONNX Runtime's.
+# it on the reference input and checks the result against ONNX Runtime's;
+# then compiles it into a training binary and trains it on a tiny English
+# corpus (checkpointing, evaluating, exporting the trained ONNX model).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -15,3 +17,13 @@ bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 -o build/gpt2
 build/gpt2 --input idx=$model/idx.npy --output-dir build/gpt2-out
 /usr/bin/python3 test/e2e/compare_npy.py build/gpt2-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
 build/gpt2 --input idx=$model/idx.npy --bench 20
+
+# Training: 300 AdamW steps on test/data/tiny_corpus.txt as byte tokens.
+/usr/bin/python3 test/data/make_corpus.py --out-dir build/corpus
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=8x32 --train --loss=cross_entropy \
+    --optimizer=adamw --lr=3e-3 --warmup=20 --schedule=cosine --grad-clip=1.0 -o build/gpt2_train
+rm -rf build/gpt2-ckpt build/gpt2-train.csv
+build/gpt2_train --data build/corpus/tiny_corpus_train.bin --steps 300 --print-every 50 \
+    --eval-data build/corpus/tiny_corpus_val.bin --eval-every 100 --checkpoint-dir build/gpt2-ckpt \
+    --checkpoint-every 100 --log build/gpt2-train.csv --export build/gpt2_trained.onnx
+/usr/bin/python3 test/e2e/check_learning.py build/gpt2-train.csv build/corpus/tiny_corpus.json
