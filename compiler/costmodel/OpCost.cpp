@@ -1,0 +1,32 @@
+//===- OpCost.cpp - roofline time of a bb op ------------------------------===//
+#include "compiler/costmodel/OpCost.h"
+
+#include "compiler/costmodel/Roofline.h"
+#include "dialects/bb/BbInterfaces.h"
+#include "mlir/IR/TypeUtilities.h"
+
+using namespace mlir;
+using namespace mlir::bb;
+using namespace mlir::bb::costmodel;
+
+cluster::DType mlir::bb::costmodel::dtypeOf(Type type) {
+  Type element = getElementTypeOrSelf(type);
+  if (element.isBF16())
+    return cluster::DType::BF16;
+  if (element.isF16())
+    return cluster::DType::F16;
+  return cluster::DType::F32;
+}
+
+double mlir::bb::costmodel::opComputeTime(Operation *op,
+                                          const cluster::Cluster &cluster) {
+  auto cost = dyn_cast<bb::CostOpInterface>(op);
+  if (!cost)
+    return 0;
+  Type type = op->getNumResults() > 0    ? op->getResult(0).getType()
+              : op->getNumOperands() > 0 ? op->getOperand(0).getType()
+                                         : Type();
+  cluster::DType dtype = type ? dtypeOf(type) : cluster::DType::F32;
+  return computeTime(cluster, dtype, cost.getFlops(),
+                     cost.getBytesRead() + cost.getBytesWritten());
+}

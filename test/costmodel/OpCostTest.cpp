@@ -1,0 +1,50 @@
+//===- OpCostTest.cpp - roofline time of parsed bb ops --------------------===//
+#include "compiler/costmodel/OpCost.h"
+#include "TestCluster.h"
+#include "compiler/costmodel/Roofline.h"
+
+#include "dialects/bb/BbDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+
+using namespace mlir;
+using namespace mlir::bb;
+using Catch::Detail::Approx;
+
+TEST_CASE("opComputeTime reads the cost interface and the element type",
+          "[roofline][mlir]") {
+  DialectRegistry registry;
+  bb::registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"(
+    func.func @f(%a: tensor<64x128xbf16>, %b: tensor<128x256xbf16>,
+                 %x: tensor<1024xf32>) -> (tensor<64x256xbf16>, tensor<1024xf32>) {
+      %c = bb.matmul %a, %b : tensor<64x128xbf16>, tensor<128x256xbf16> -> tensor<64x256xbf16>
+      %y = bb.add %x, %x : tensor<1024xf32>, tensor<1024xf32> -> tensor<1024xf32>
+      return %c, %y : tensor<64x256xbf16>, tensor<1024xf32>
+    }
+  )",
+                                                             &ctx);
+  REQUIRE(module);
+  cluster::Cluster a100 = bbtest::preset("dgx-a100-80g");
+  std::vector<Operation *> ops;
+  module->walk([&](Operation *op) {
+    if (op->getParentOp() && isa<func::FuncOp>(op->getParentOp()))
+      ops.push_back(op);
+  });
+  REQUIRE(ops.size() == 3);
+
+  CHECK(costmodel::dtypeOf(ops[0]->getResult(0).getType()) ==
+        cluster::DType::BF16);
+  double matmulFlops = 2.0 * 64 * 256 * 128;
+  double matmulBytes = (64 * 128 + 128 * 256 + 64 * 256) * 2.0;
+  CHECK(costmodel::opComputeTime(ops[0], a100) ==
+        Approx(costmodel::computeTime(a100, cluster::DType::BF16, matmulFlops,
+                                      matmulBytes)));
+  CHECK(costmodel::opComputeTime(ops[1], a100) ==
+        Approx(costmodel::computeTime(a100, cluster::DType::F32, 1024,
+                                      3 * 1024 * 4)));
+  CHECK(costmodel::opComputeTime(ops[2], a100) == 0); // func.return
+}
