@@ -1,6 +1,8 @@
 //===- Model.cpp - ModelInfo, Context, arena, weights ---------------------===//
 #include "bbrt/model.h"
 #include "bbrt/safetensors.h"
+#include "bbrt/sharding.h"
+#include "runtime/core/Distributed.h"
 #include "runtime/core/Util.h"
 
 #include <algorithm>
@@ -71,6 +73,7 @@ void setModelName(ModelInfo *info, const char *name) {
 void addWeight(ModelInfo *info, const char *name, DType dtype,
                std::initializer_list<int64_t> dims) {
   info->weights.push_back(makeDecl(name, dtype, dims, -1, ""));
+  info->lastTensorDecl = 'w';
 }
 void addState(ModelInfo *info, const char *name, DType dtype,
               std::initializer_list<int64_t> dims, bool fromWeights) {
@@ -78,30 +81,51 @@ void addState(ModelInfo *info, const char *name, DType dtype,
   static_cast<TensorDecl &>(s) = makeDecl(name, dtype, dims, -1, "");
   s.fromWeights = fromWeights;
   info->states.push_back(std::move(s));
+  info->lastTensorDecl = 's';
 }
 void addFunction(ModelInfo *info, const char *name, EntryPoint fn) {
   FunctionInfo f;
   f.name = name ? name : "";
   f.fn = fn;
   info->functions.push_back(std::move(f));
+  info->lastTensorDecl = 0;
 }
 void addInput(ModelInfo *info, const char *name, DType dtype,
               std::initializer_list<int64_t> dims, int64_t offset,
               const char *role) {
   currentFunction(info, std::string("input '") + (name ? name : "") + "'")
       .inputs.push_back(makeDecl(name, dtype, dims, offset, role));
+  info->lastTensorDecl = 0;
 }
 void addOutput(ModelInfo *info, const char *name, DType dtype,
                std::initializer_list<int64_t> dims, int64_t offset,
                const char *role) {
   currentFunction(info, std::string("output '") + (name ? name : "") + "'")
       .outputs.push_back(makeDecl(name, dtype, dims, offset, role));
+  info->lastTensorDecl = 0;
 }
 void setArenaSize(ModelInfo *info, int64_t bytes) {
   currentFunction(info, "an arena size").arenaSize = bytes;
 }
 void setAttribute(ModelInfo *info, const char *key, const char *value) {
   info->attributes[key ? key : ""] = value ? value : "";
+}
+
+void setSharding(ModelInfo *info, const char *splitAxes) {
+  TensorDecl *d = nullptr;
+  if (info->lastTensorDecl == 'w' && !info->weights.empty())
+    d = &info->weights.back();
+  else if (info->lastTensorDecl == 's' && !info->states.empty())
+    d = &info->states.back();
+  BBRT_CHECK(d, "model declares a sharding (%s) that follows no weight or "
+                "state",
+             splitAxes ? splitAxes : "");
+  try {
+    d->split = parseSplitAxes(splitAxes ? splitAxes : "");
+  } catch (const Error &e) {
+    fail("model's %s '%s': %s", info->lastTensorDecl == 'w' ? "weight" : "state",
+         d->name.c_str(), e.what());
+  }
 }
 
 static const TensorDecl *withRole(const std::vector<TensorDecl> &decls,
@@ -129,6 +153,22 @@ static void checkShape(const TensorDecl &d, const char *what) {
   for (int i = 0; i < d.shape.rank; ++i)
     BBRT_CHECK(d.shape.d[i] >= 0, "model declares %s '%s' with shape %s", what,
                d.name.c_str(), formatDims(d.shape).c_str());
+}
+
+/// A weight's or state's split axes fit the mesh and the tensor's rank.
+static void checkSharding(const ModelInfo &info, const TensorDecl &d,
+                          const char *what) {
+  if (d.split.empty())
+    return;
+  BBRT_CHECK(!info.mesh.empty(),
+             "model's %s '%s' is sharded (%s) but the model declares no mesh",
+             what, d.name.c_str(), formatSplitAxes(d.split).c_str());
+  try {
+    checkSplitAxes(d.split, info.mesh, d.shape.rank);
+  } catch (const Error &e) {
+    fail("model's %s '%s' (%s): %s", what, d.name.c_str(),
+         formatDims(d.shape).c_str(), e.what());
+  }
 }
 
 /// The roles besides "" (see addInput): the driver fills or reads these
@@ -201,14 +241,17 @@ void validateModel(const ModelInfo &info) {
     checkRoles(f, f.inputs, "input", kInputRoles);
     checkRoles(f, f.outputs, "output", kOutputRoles);
   }
-  for (const TensorDecl &d : info.weights)
+  for (const TensorDecl &d : info.weights) {
     checkShape(d, "weight");
+    checkSharding(info, d, "weight");
+  }
   std::set<std::string> stateNames;
   for (const StateDecl &d : info.states) {
     BBRT_CHECK(!d.name.empty(), "model declares a state without a name");
     BBRT_CHECK(stateNames.insert(d.name).second,
                "model declares state '%s' twice", d.name.c_str());
     checkShape(d, "state");
+    checkSharding(info, d, "state");
   }
 }
 
@@ -217,8 +260,10 @@ void validateModel(const ModelInfo &info) {
 Context::Context() = default;
 Context::~Context() = default;
 
-/// The weights-file tensor for `d`, with its dtype and shape checked.
-static const SafetensorsEntry &findChecked(const SafetensorsFile &file,
+/// The weights-file tensor for `d`, with its dtype and (global) shape
+/// checked.
+static const SafetensorsEntry &findChecked(const ModelInfo &info,
+                                           const SafetensorsFile &file,
                                            const TensorDecl &d) {
   const char *path = file.path().c_str();
   const SafetensorsEntry *e = file.find(d.name);
@@ -228,19 +273,22 @@ static const SafetensorsEntry &findChecked(const SafetensorsFile &file,
              "weights file '%s': tensor '%s' has dtype %s, the model "
              "expects %s",
              path, d.name.c_str(), e->dtype.c_str(), safetensorsDType(d.dtype));
-  BBRT_CHECK(e->shape == d.shape,
+  BBRT_CHECK(e->shape == globalShape(info, d),
              "weights file '%s': tensor '%s' has shape %s, the model "
-             "expects %s",
+             "expects %s%s",
              path, d.name.c_str(), formatDims(e->shape).c_str(),
-             formatDims(d.shape).c_str());
+             formatDims(globalShape(info, d)).c_str(),
+             shardingNote(info, d).c_str());
   return *e;
 }
 
 std::unique_ptr<Context> createContext(const ModelInfo &info,
                                        const std::string &weightsPath) {
   validateModel(info);
+  initDistributed(info);
   auto ctx = std::make_unique<Context>();
   ctx->info = &info;
+  ctx->mesh = makeMeshState(info);
   int64_t arenaSize = 0;
   for (const FunctionInfo &f : info.functions)
     arenaSize = std::max(arenaSize, f.arenaSize);
@@ -253,9 +301,14 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
     ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
 
   for (const TensorDecl &d : info.weights) {
-    const SafetensorsEntry &e = findChecked(*ctx->weightFile, d);
+    const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, d);
     int64_t align = dtypeSize(d.dtype);
-    if (reinterpret_cast<uintptr_t>(e.data) % align != 0) {
+    if (globalShape(info, d) != d.shape) { // this rank's slice
+      AlignedBuffer copy(static_cast<size_t>(d.nbytes()));
+      copyLocalSlice(ctx.get(), d, e.data, copy.data());
+      ctx->weights.push_back(copy.data());
+      ctx->weightCopies.push_back(std::move(copy));
+    } else if (reinterpret_cast<uintptr_t>(e.data) % align != 0) {
       AlignedBuffer copy(static_cast<size_t>(e.nbytes));
       std::memcpy(copy.data(), e.data, e.nbytes);
       ctx->weights.push_back(copy.data());
@@ -268,8 +321,8 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
   for (const StateDecl &s : info.states) {
     AlignedBuffer buf(static_cast<size_t>(s.nbytes())); // zero-filled
     if (s.fromWeights) {
-      const SafetensorsEntry &e = findChecked(*ctx->weightFile, s);
-      std::memcpy(buf.data(), e.data, static_cast<size_t>(e.nbytes));
+      const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, s);
+      copyLocalSlice(ctx.get(), s, e.data, buf.data());
     }
     ctx->states.push_back(std::move(buf));
   }
@@ -311,7 +364,8 @@ Tensor stateTensor(Context *ctx, size_t index) {
 
 void setNumThreads(int n) {
   if (n <= 0) {
-    long c = sysconf(_SC_NPROCESSORS_ONLN);
+    // Ranks on one host share its cores.
+    long c = sysconf(_SC_NPROCESSORS_ONLN) / localWorldSize();
     n = c > 0 ? static_cast<int>(c) : 1;
   }
 #ifdef _OPENMP

@@ -1,6 +1,7 @@
 //===- Checkpoint.cpp - training checkpoints ------------------------------===//
 #include "runtime/driver/Checkpoint.h"
 #include "bbrt/safetensors.h"
+#include "bbrt/sharding.h"
 #include "runtime/core/Util.h"
 #include "runtime/driver/Cli.h"
 
@@ -20,9 +21,20 @@ std::string checkpointPath(const std::string &dir) {
 
 void writeCheckpoint(const std::string &path, Context *ctx,
                      const CheckpointMeta &meta) {
+  // Sharded states are gathered to rank 0 (in order, on every rank).
+  const std::vector<StateDecl> &states = ctx->info->states;
+  std::vector<AlignedBuffer> gathered(states.size());
   std::vector<std::pair<std::string, Tensor>> tensors;
-  for (size_t k = 0; k < ctx->info->states.size(); ++k)
-    tensors.emplace_back(ctx->info->states[k].name, stateTensor(ctx, k));
+  for (size_t k = 0; k < states.size(); ++k) {
+    Tensor global =
+        gatherToRoot(ctx, states[k], stateTensor(ctx, k), gathered[k]);
+    if (isRoot())
+      tensors.emplace_back(states[k].name, global);
+  }
+  if (!isRoot()) {
+    barrier(); // returns once rank 0 has written the file
+    return;
+  }
   const std::map<std::string, std::string> metadata = {
       {"bb.format", kFormat},
       {"bb.step", std::to_string(meta.step)},
@@ -34,6 +46,7 @@ void writeCheckpoint(const std::string &path, Context *ctx,
       {"bb.model", meta.model},
   };
   writeSafetensors(path, tensors, metadata, /*durable=*/true);
+  barrier();
 }
 
 CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
@@ -76,16 +89,16 @@ CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
                "expects %s",
                path.c_str(), s.name.c_str(), e->dtype.c_str(),
                safetensorsDType(s.dtype));
-    BBRT_CHECK(e->shape == s.shape,
+    BBRT_CHECK(e->shape == globalShape(*ctx->info, s),
                "checkpoint '%s': tensor '%s' has shape %s, the model "
-               "expects %s",
+               "expects %s%s",
                path.c_str(), s.name.c_str(), formatDims(e->shape).c_str(),
-               formatDims(s.shape).c_str());
+               formatDims(globalShape(*ctx->info, s)).c_str(),
+               shardingNote(*ctx->info, s).c_str());
     entries.push_back(e);
   }
-  for (size_t k = 0; k < states.size(); ++k)
-    std::memcpy(ctx->states[k].data(), entries[k]->data,
-                static_cast<size_t>(entries[k]->nbytes));
+  for (size_t k = 0; k < states.size(); ++k) // this rank's slices
+    copyLocalSlice(ctx, states[k], entries[k]->data, ctx->states[k].data());
   return meta;
 }
 

@@ -31,13 +31,16 @@ struct CheckpointMeta {
 std::string checkpointPath(const std::string &dir);
 
 /// Writes every state of `ctx` and `meta` to `path`, atomically and durably:
-/// a failed write leaves the previous checkpoint as it was.
+/// a failed write leaves the previous checkpoint as it was. In a sharded run
+/// every rank calls it: sharded states are gathered to rank 0, which writes
+/// the global tensors; every rank returns once the file is written.
 void writeCheckpoint(const std::string &path, Context *ctx,
                      const CheckpointMeta &meta);
 
 /// Restores every state of `ctx` from `path` and returns its metadata. Each
-/// state must be there with its dtype and shape; errors name the file and
-/// the tensor or metadata key.
+/// state must be there with its dtype and (global) shape; a sharded state
+/// gets this rank's slice. Errors name the file and the tensor or metadata
+/// key.
 CheckpointMeta readCheckpoint(const std::string &path, Context *ctx);
 
 } // namespace driver

@@ -8,9 +8,16 @@
 //
 // Every error is one line `NAME: error: ...` on stderr and exit code 1.
 //
+// A sharded program (a mesh of more than one device) runs as every rank of
+// `mpirun -np N`: every rank reads the full inputs (the program slices them
+// itself) and runs forward; the outputs are replicated, and only rank 0
+// writes them and prints. An error on any rank ends every rank
+// (bbrt::fatalError).
+//
 //===----------------------------------------------------------------------===//
 #include "bbrt/io.h"
 #include "bbrt/model.h"
+#include "bbrt/sharding.h"
 #include "runtime/driver/Cli.h"
 #include "runtime/driver/Train.h"
 
@@ -32,10 +39,7 @@ using driver::describe;
 
 std::string progName = "model";
 
-[[noreturn]] void die(const std::string &msg) {
-  fprintf(stderr, "%s: error: %s\n", progName.c_str(), msg.c_str());
-  exit(1);
-}
+[[noreturn]] void die(const std::string &msg) { fatalError(progName, msg); }
 
 void usage(const ModelInfo &info, const FunctionInfo &forward, FILE *f) {
   fprintf(f,
@@ -147,7 +151,8 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
                  int argc, char **argv) {
   Args args = parseArgs(argc, argv);
   if (args.help) {
-    usage(info, forward, stdout);
+    if (isRoot())
+      usage(info, forward, stdout);
     return 0;
   }
   setNumThreads(static_cast<int>(args.threads));
@@ -216,7 +221,8 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
                            : args.weights;
   std::unique_ptr<Context> ctx = createContext(info, weightsPath);
 
-  const bool writeOutputs = args.bench == 0 || args.haveOutDir;
+  // Outputs are replicated: rank 0 writes them.
+  const bool writeOutputs = (args.bench == 0 || args.haveOutDir) && isRoot();
   const std::string outDir = args.haveOutDir ? args.outDir : ".";
   if (writeOutputs)
     driver::makeDirs(outDir, "output directory");
@@ -233,17 +239,21 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
     ms.reserve(static_cast<size_t>(args.bench));
     for (long long r = 0; r < args.bench; ++r) {
       loadInputs();
+      barrier(); // ranks start together; the time is the slowest rank's
       auto t0 = std::chrono::steady_clock::now();
       forward.fn(ctx.get());
+      barrier();
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
     std::sort(ms.begin(), ms.end());
     size_t n = ms.size();
     double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
-    printf("latency: min %.3f ms, median %.3f ms over %lld runs\n", ms[0],
-           median, args.bench);
-    fflush(stdout);
+    if (isRoot()) {
+      printf("latency: min %.3f ms, median %.3f ms over %lld runs\n", ms[0],
+             median, args.bench);
+      fflush(stdout);
+    }
   } else {
     loadInputs();
     forward.fn(ctx.get());
@@ -260,12 +270,25 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
   return 0;
 }
 
+/// A sharded program starts MPI and checks the world size; a program for one
+/// process refuses to run as several ranks (each would redo the whole run).
+void checkLaunch(const ModelInfo &info) {
+  const int64_t ranks = launcherWorldSize();
+  if (meshSize(info.mesh) <= 1 && ranks > 1)
+    die("this program was compiled for 1 rank" +
+        std::string(info.mesh.empty() ? "" : " (mesh " + formatMesh(info.mesh) + ")") +
+        "; it is running on " + std::to_string(ranks) +
+        " (run it without mpirun)");
+  initDistributed(info);
+}
+
 int run(int argc, char **argv) {
   if (argc > 0 && argv[0] && *argv[0])
     progName = driver::baseName(argv[0]);
   static ModelInfo info;
   bb_describe(&info);
   validateModel(info);
+  checkLaunch(info);
   if (info.function("train_step"))
     return driver::runTraining(info, progName, argc, argv);
   const FunctionInfo *forward = info.function("forward");
@@ -278,7 +301,9 @@ int run(int argc, char **argv) {
 
 int main(int argc, char **argv) {
   try {
-    return run(argc, argv);
+    const int rc = run(argc, argv);
+    finalizeDistributed();
+    return rc;
   } catch (const bbrt::Error &e) {
     die(e.what());
   } catch (const std::bad_alloc &) {

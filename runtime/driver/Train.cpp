@@ -9,9 +9,16 @@
 // atomically, and every error is one bbrt::Error that main() prints as one
 // line.
 //
+// A sharded program runs this on every rank of `mpirun -np N`: every rank
+// loads the same global batch, and the loss and gradient norm are
+// replicated. Only rank 0 prints, writes the log and the export; a
+// checkpoint gathers sharded states to rank 0, which writes it, and every
+// rank waits for the file; --resume gives each rank its slice.
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/driver/Train.h"
 #include "bbrt/safetensors.h"
+#include "bbrt/sharding.h"
 #include "bbrt/train.h"
 #include "runtime/core/Util.h"
 #include "runtime/driver/Checkpoint.h"
@@ -442,9 +449,9 @@ public:
       resume();
     // Created only now that every check has passed: a failed start leaves
     // nothing behind.
-    if (!o.checkpointDir.empty())
+    if (!o.checkpointDir.empty() && isRoot())
       makeDirs(o.checkpointDir, "checkpoint directory");
-    if (!o.log.empty()) {
+    if (!o.log.empty() && isRoot()) {
       log_.open(o.log);
       if (o.resume)
         log_.line("# resumed at step %lld\n", (long long)start_);
@@ -547,6 +554,8 @@ private:
 
   /// Times are the mean over the steps since the previous progress line.
   void printProgress(int64_t c, const StepResult &r, const Timing &window) {
+    if (!isRoot())
+      return;
     const double perStep = window.ms / window.steps;
     fprintf(stderr,
             "step %lld/%lld | loss %.6f | lr %.3e | norm %.4f | %.3g ms | "
@@ -556,6 +565,8 @@ private:
   }
 
   void printSummary(double wallMs, const Timing &total, float loss) {
+    if (!isRoot())
+      return;
     if (total.steps == 0) {
       fprintf(stderr,
               "done: nothing to train, the checkpoint is at step %lld of "
@@ -601,8 +612,9 @@ private:
     loader_->setRng(meta.rng);
     start_ = meta.step;
     lastCheckpoint_ = meta.step;
-    fprintf(stderr, "resuming from '%s' at step %lld\n", path.c_str(),
-            (long long)start_);
+    if (isRoot())
+      fprintf(stderr, "resuming from '%s' at step %lld\n", path.c_str(),
+              (long long)start_);
   }
 
   void checkpoint(int64_t c) {
@@ -630,7 +642,8 @@ private:
       sum += readScalar(ctx_.get(), *eval_.loss);
     }
     const double mean = sum / static_cast<double>(o_.evalSteps);
-    fprintf(stderr, "eval step %lld | loss %.6f\n", (long long)c, mean);
+    if (isRoot())
+      fprintf(stderr, "eval step %lld | loss %.6f\n", (long long)c, mean);
     if (log_.enabled())
       log_.line("eval,%lld,%.9g\n", (long long)c, mean);
   }
@@ -652,12 +665,19 @@ private:
   }
 
   /// The parameters are the states that are not optimizer state, which the
-  /// compiler names "<param>#<kind>".
+  /// compiler names "<param>#<kind>". Sharded ones are gathered to rank 0,
+  /// which writes the file.
   void exportOnnx() {
     std::vector<std::pair<std::string, Tensor>> params;
+    std::vector<AlignedBuffer> gathered(info_.states.size());
     for (size_t k = 0; k < info_.states.size(); ++k)
-      if (info_.states[k].name.find('#') == std::string::npos)
-        params.emplace_back(info_.states[k].name, stateTensor(ctx_.get(), k));
+      if (info_.states[k].name.find('#') == std::string::npos) {
+        Tensor global = gatherToRoot(ctx_.get(), info_.states[k],
+                                     stateTensor(ctx_.get(), k), gathered[k]);
+        params.emplace_back(info_.states[k].name, global);
+      }
+    if (!isRoot())
+      return;
     try {
       writeOnnxWithInitializers(o_.exportPath, exportTemplate_->data,
                                 static_cast<size_t>(exportTemplate_->nbytes),
@@ -677,7 +697,8 @@ int runTraining(const ModelInfo &info, const std::string &progName, int argc,
   Options o = parseOptions(argc, argv);
   StepIO train = stepIO(*info.function("train_step"), true);
   if (o.help) {
-    usage(info, train, progName, stdout);
+    if (isRoot())
+      usage(info, train, progName, stdout);
     return 0;
   }
   setNumThreads(static_cast<int>(o.threads));

@@ -7,12 +7,17 @@
 //                                 bigram_train_model.cpp into DIR
 //   rt_fixture compare GOT REF ATOL
 //                                 exit 0 when the two .npy files agree
+//   rt_fixture compare-st GOT REF ATOL
+//                                 exit 0 when the two .safetensors files hold
+//                                 the same tensors (f32 within ATOL, others
+//                                 equal bytes)
 #include "bbrt/io.h"
 #include "bbrt/safetensors.h"
 
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -207,6 +212,42 @@ static int compare(const std::string &got, const std::string &ref,
   return 0;
 }
 
+static int compareSafetensors(const std::string &got, const std::string &ref,
+                              double atol) {
+  SafetensorsFile a(got), b(ref);
+  if (a.tensors().size() != b.tensors().size()) {
+    fprintf(stderr, "compare-st: %zu tensors in %s, %zu in %s\n",
+            a.tensors().size(), got.c_str(), b.tensors().size(), ref.c_str());
+    return 1;
+  }
+  for (const auto &kv : b.tensors()) {
+    const SafetensorsEntry *e = a.find(kv.first);
+    const SafetensorsEntry &r = kv.second;
+    if (!e || e->dtype != r.dtype || e->shape != r.shape) {
+      fprintf(stderr, "compare-st: tensor '%s' differs in presence, dtype or "
+                      "shape\n",
+              kv.first.c_str());
+      return 1;
+    }
+    if (r.dtype != "F32") {
+      if (e->nbytes != r.nbytes || memcmp(e->data, r.data, r.nbytes) != 0) {
+        fprintf(stderr, "compare-st: tensor '%s' differs\n", kv.first.c_str());
+        return 1;
+      }
+      continue;
+    }
+    const float *u = static_cast<const float *>(e->data),
+                *v = static_cast<const float *>(r.data);
+    for (int64_t i = 0; i < r.shape.numel(); ++i)
+      if (!(std::fabs(u[i] - v[i]) <= atol)) {
+        fprintf(stderr, "compare-st: '%s' element %lld: got %g, want %g\n",
+                kv.first.c_str(), (long long)i, u[i], v[i]);
+        return 1;
+      }
+  }
+  return 0;
+}
+
 int main(int argc, char **argv) {
   try {
     std::string cmd = argc > 1 ? argv[1] : "";
@@ -218,8 +259,10 @@ int main(int argc, char **argv) {
       return bigram(argv[2]);
     if (cmd == "compare" && argc == 5)
       return compare(argv[2], argv[3], atof(argv[4]));
-    fprintf(stderr, "usage: rt_fixture mlp|linreg|bigram DIR | compare GOT "
-                    "REF ATOL\n");
+    if (cmd == "compare-st" && argc == 5)
+      return compareSafetensors(argv[2], argv[3], atof(argv[4]));
+    fprintf(stderr, "usage: rt_fixture mlp|linreg|bigram DIR | compare|compare-st "
+                    "GOT REF ATOL\n");
     return 2;
   } catch (const Error &e) {
     fprintf(stderr, "rt_fixture: %s\n", e.what());

@@ -132,6 +132,68 @@ const void *weight(Context *ctx, int64_t index);
 /// calls).
 void *state(Context *ctx, int64_t index);
 
+//===--- collectives and sharding -------------------------------------------===//
+//
+// A sharded (SPMD) program is one per-rank program: the same binary runs as
+// every rank of `mpirun -np N`, each rank holds its slice of every sharded
+// tensor, and the entry functions call the collectives below explicitly.
+// Ranks map row-major onto mesh coordinates: on a {2, 4} mesh, rank =
+// c0 * 4 + c1. Collectives run over the group of ranks that differ only in
+// `meshAxes` (sorted mesh axis indices), in the group's rank order: the
+// linearized coordinate along meshAxes, major to minor. A group of one rank
+// (empty meshAxes, or axes of size 1) copies without communicating. Every rank
+// of a group must call the same collective with the same shapes. Collectives
+// throw bbrt::Error on bad shapes, dtypes or axes (see README "Sharded
+// programs").
+
+enum class ReduceKind : int32_t; // defined with reduce() below
+
+/// The device mesh of a sharded program, e.g. {2, 4}. Programs that never
+/// call it run on one process without MPI; a mesh of more than one device
+/// makes the program initialize MPI and refuse a world size other than the
+/// mesh's device count.
+void setMesh(ModelInfo *info, std::initializer_list<int64_t> shape);
+/// Sharding of the weight or state declared just before (the last addWeight
+/// or addState call): for each tensor dimension, the mesh axes it is split
+/// over, major to minor, as text "[[0], [], [1, 2]]" (MLIR mesh split_axes
+/// syntax; "[]", "" or missing trailing entries: replicated). The declared
+/// dims are the local (per-rank) shape; the weights file holds the global
+/// tensor (each split dim times the product of its axes' sizes) and each rank
+/// copies only its slice: block number (its coordinate along the listed axes,
+/// linearized major to minor) of each split dimension. Checkpoints hold global
+/// tensors (gathered to rank 0 when written; each rank reads its slice on
+/// resume).
+void setSharding(ModelInfo *info, const char *splitAxes);
+
+/// out = in reduced elementwise over the group (Mean = Sum / group size).
+/// F32, F64, I32, I64 (Mean: floats only); out may be in (in-place).
+void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
+               Dims meshAxes);
+/// out = concatenation of the group's `in`s along `axis` (negative counts
+/// from the end), in group order. Any dtype.
+void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
+               Dims meshAxes);
+/// The group's `in`s reduced elementwise (as allReduce), then this rank's
+/// block along `axis`: block number = its index in the group; out's `axis`
+/// is in's divided by the group size.
+void reduceScatter(Context *ctx, Tensor in, Tensor out, int64_t axis,
+                   ReduceKind kind, Dims meshAxes);
+/// in is cut into group-size blocks along splitAxis; block j goes to group
+/// member j; out = the blocks received from members 0, 1, ... concatenated
+/// along concatAxis (out's splitAxis is in's / group size, its concatAxis
+/// in's * group size). Any dtype.
+void allToAll(Context *ctx, Tensor in, Tensor out, int64_t splitAxis,
+              int64_t concatAxis, Dims meshAxes);
+/// This rank's slice of a replicated tensor, without communication: out =
+/// the block of `in` that setSharding would give this rank for `splitAxes`
+/// (same text syntax); out's shape is the local shape. Any dtype.
+void shardSlice(Context *ctx, Tensor in, Tensor out, const char *splitAxes);
+/// Point-to-point (pipeline stages): blocking send of in's bytes to world
+/// rank peerRank, and the matching receive into out (same dtype and element
+/// count on both sides). Any dtype; tag in [0, 32767].
+void sendTensor(Context *ctx, Tensor in, int64_t peerRank, int64_t tag);
+void recvTensor(Context *ctx, Tensor out, int64_t peerRank, int64_t tag);
+
 //===--- kernels ---------------------------------------------------------------===//
 
 enum class UnaryKind : int32_t {

@@ -18,6 +18,12 @@
 namespace bbrt {
 
 class SafetensorsFile;
+struct MeshState; // the Context's place in the mesh (core/Distributed.h)
+
+/// For each tensor dimension, the mesh axes it is split over, major to minor
+/// (setSharding's text, parsed; bbrt/sharding.h). Empty: replicated; fewer
+/// entries than dimensions: the trailing dimensions are replicated.
+using SplitAxes = std::vector<std::vector<int64_t>>;
 
 /// Heap memory with a 64-byte aligned base, zero-filled.
 class AlignedBuffer {
@@ -46,6 +52,7 @@ struct TensorDecl {
   Dims shape;
   int64_t offset = -1; // arena offset (function inputs and outputs only)
   std::string role;    // function inputs and outputs only (see addInput)
+  SplitAxes split;     // weights and states only (see setSharding)
   int64_t nbytes() const { return shape.numel() * dtypeSize(dtype); }
 };
 
@@ -70,6 +77,11 @@ struct ModelInfo {
   std::vector<StateDecl> states;
   std::vector<FunctionInfo> functions;
   std::map<std::string, std::string> attributes;
+  /// The device mesh (setMesh); empty: the program runs on one process.
+  std::vector<int64_t> mesh;
+  /// What setSharding applies to: 'w' (the last weight), 's' (the last
+  /// state) or 0 (the last declaration was something else).
+  char lastTensorDecl = 0;
   /// nullptr when the model has no function `name`.
   const FunctionInfo *function(const std::string &name) const;
 };
@@ -85,13 +97,18 @@ struct Context {
   std::vector<const void *> weights;
   std::vector<AlignedBuffer> weightCopies; // for misaligned tensors
   std::vector<AlignedBuffer> states;
+  /// This process's place in the mesh; null when the model declares none.
+  std::unique_ptr<MeshState> mesh;
   Context();
   ~Context();
 };
 
 /// Allocates the arena and the states and maps the weights from
 /// `weightsPath` (opened only when a weight or a fromWeights state needs it),
-/// checking each tensor's dtype and shape.
+/// checking each tensor's dtype and shape. A sharded weight or state (see
+/// setSharding) is checked against its global shape, and this rank's slice is
+/// copied into private memory. For a model whose mesh has more than one
+/// device, initializes MPI first (initDistributed in bbrt/sharding.h).
 std::unique_ptr<Context> createContext(const ModelInfo &info,
                                        const std::string &weightsPath);
 
@@ -100,7 +117,8 @@ Tensor arenaTensor(Context *ctx, const TensorDecl &decl);
 /// The Tensor of state number `index`.
 Tensor stateTensor(Context *ctx, size_t index);
 
-/// Sets the OpenMP thread count (n <= 0: all cores). OpenBLAS stays single-
+/// Sets the OpenMP thread count (n <= 0: all cores, shared among the ranks
+/// on this host). OpenBLAS stays single-
 /// threaded: GEMMs are split over the OpenMP threads (see cpu/Gemm.h).
 void setNumThreads(int n);
 int numThreads();

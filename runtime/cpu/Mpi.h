@@ -1,0 +1,48 @@
+//===- Mpi.h - the MPI backend of sharded programs (internal) ---*- C++ -*-===//
+#ifndef BBRT_CPU_MPI_H
+#define BBRT_CPU_MPI_H
+
+#include "runtime/core/Distributed.h"
+
+// The C API only: no libmpi_cxx.
+#ifndef OMPI_SKIP_MPICXX
+#define OMPI_SKIP_MPICXX 1
+#endif
+#ifndef MPICH_SKIP_MPICXX
+#define MPICH_SKIP_MPICXX 1
+#endif
+#include <mpi.h>
+
+#include <map>
+#include <vector>
+
+namespace bbrt {
+
+/// MeshState plus the communicators of the groups the Context's collectives
+/// used (created on first use, freed with the Context).
+struct MpiMeshState : MeshState {
+  /// By sorted mesh axes; only groups of more than one rank.
+  std::map<std::vector<int64_t>, MPI_Comm> comms;
+  ~MpiMeshState() override;
+};
+
+/// Installs the MPI backend (setMesh does).
+void installMpiBackend();
+
+/// Throws Error "WHAT: MPI error: <MPI's message>" unless rc is MPI_SUCCESS.
+void checkMpi(int rc, const char *what);
+
+/// The communicator of this rank's group along `axes` (sorted, checked), in
+/// group order; created with MPI_Comm_create_group, which only the group's
+/// ranks take part in. Only for groups of more than one rank.
+MPI_Comm groupComm(MeshState &mesh, const std::vector<int64_t> &axes);
+
+/// The MPI datatype that moves (and, for F32/F64/I32/I64/I16/I8/U8, reduces)
+/// elements of `dtype`; F16/BF16 move as 16-bit integers.
+MPI_Datatype mpiType(DType dtype);
+/// `n` elements as an MPI count; throws Error above INT_MAX.
+int mpiCount(int64_t n, const char *what);
+
+} // namespace bbrt
+
+#endif // BBRT_CPU_MPI_H
