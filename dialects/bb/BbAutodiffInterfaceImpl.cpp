@@ -2,9 +2,12 @@
 //
 // Each model builds, from the gradients of an op's results, the gradients of
 // its operands in bb ops. Broadcasting binary ops sum the gradient back over
-// the broadcast dimensions ("unbroadcast"). Ops without a model (conv, pools,
-// batch_norm, trilu, compare, ...) are reported by the autodiff pass when a
-// gradient must flow through them.
+// the broadcast dimensions ("unbroadcast"). Convolution, pooling and slices
+// have gradient ops of their own (bb.conv_input_grad, bb.conv_weight_grad,
+// bb.max_pool_grad, bb.avg_pool_grad, bb.slice_grad); everything else is
+// composed of forward ops. Ops without a model (compare, the loss gradient,
+// the optimizer updates and the gradient ops themselves) are reported by the
+// autodiff pass when a gradient must flow through them.
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/bb/BbOps.h"
@@ -152,6 +155,89 @@ LogicalResult layerNormVjp(LayerNormOp op, OpBuilder &b, Value g,
   return success();
 }
 
+/// Batch norm with fixed statistics (the inference form ONNX exports):
+/// y = (x - mean) * rstd * scale + bias per channel, rstd = 1/sqrt(var + eps).
+/// The statistics are buffers, not trained: they get no gradient.
+LogicalResult batchNormVjp(BatchNormOp op, OpBuilder &b, Value g,
+                           ArrayRef<bool> needed, SmallVectorImpl<Value> &out) {
+  Location loc = op.getLoc();
+  Value x = op.getInput();
+  auto type = typeOf(x);
+  // [C] as [C, 1, ...] so that it broadcasts along dimension 1.
+  SmallVector<int64_t> chanShape = {type.getDimSize(1)};
+  chanShape.append(type.getRank() - 2, 1);
+  auto chanType = RankedTensorType::get(chanShape, type.getElementType());
+  auto perChannel = [&](Value v) -> Value {
+    return typeOf(v) == chanType ? v : b.create<ReshapeOp>(loc, chanType, v);
+  };
+  SmallVector<int64_t> others = {0};
+  for (int64_t d = 2; d < type.getRank(); ++d)
+    others.push_back(d);
+  Value eps = scalar(b, loc, x, op.getEpsilon().convertToDouble());
+  Value rstd = b.create<DivOp>(
+      loc, scalar(b, loc, x, 1.0),
+      b.create<SqrtOp>(loc, b.create<AddOp>(loc, op.getVariance(), eps)));
+  Value gx, gscale, gbias;
+  if (needed[0])
+    gx = mul(b, loc, g, perChannel(mul(b, loc, op.getScale(), rstd)));
+  if (needed[1]) { // rstd * sum(g * (x - mean)) per channel
+    Value xc = b.create<SubOp>(loc, x, perChannel(op.getMean()));
+    Value s = b.create<ReduceSumOp>(loc, mul(b, loc, g, xc), others, false);
+    gscale = mul(b, loc, s, rstd);
+  }
+  if (needed[2])
+    gbias = b.create<ReduceSumOp>(loc, g, others, false);
+  out.append({gx, gscale, gbias, Value(), Value()});
+  return success();
+}
+
+/// Convolution: the input and weight gradients are ops of their own; the
+/// bias gradient sums over images and output positions.
+LogicalResult convVjp(ConvOp op, OpBuilder &b, Value g, ArrayRef<bool> needed,
+                      SmallVectorImpl<Value> &out) {
+  Location loc = op.getLoc();
+  Value gx, gw, gbias;
+  if (needed[0])
+    gx = b.create<ConvInputGradOp>(loc, op.getInput().getType(), g,
+                                   op.getWeight(), op.getStridesAttr(),
+                                   op.getPadsAttr(), op.getDilationsAttr(),
+                                   op.getGroupAttr());
+  if (needed[1])
+    gw = b.create<ConvWeightGradOp>(loc, op.getWeight().getType(),
+                                    op.getInput(), g, op.getStridesAttr(),
+                                    op.getPadsAttr(), op.getDilationsAttr(),
+                                    op.getGroupAttr());
+  out.push_back(gx);
+  out.push_back(gw);
+  if (op.getBias()) {
+    if (needed[2]) {
+      SmallVector<int64_t> axes = {0};
+      for (int64_t d = 2; d < typeOf(g).getRank(); ++d)
+        axes.push_back(d);
+      gbias = b.create<ReduceSumOp>(loc, g, axes, false);
+    }
+    out.push_back(gbias);
+  }
+  return success();
+}
+
+/// tanh-approximated GELU, u = c (x + a x^3), t = tanh(u):
+/// dy/dx = (1 + t) / 2 + x / 2 * (1 - t^2) * c (1 + 3 a x^2).
+Value geluTanhDerivative(OpBuilder &b, Location l, Value x) {
+  const double c = std::sqrt(2.0 / M_PI), a = 0.044715;
+  Value one = scalar(b, l, x, 1.0), half = scalar(b, l, x, 0.5);
+  Value x2 = mul(b, l, x, x);
+  Value u = mul(b, l, mul(b, l, x, scalar(b, l, x, c)),
+                b.create<AddOp>(l, one, mul(b, l, x2, scalar(b, l, x, a))));
+  Value t = b.create<TanhOp>(l, u);
+  Value left = mul(b, l, half, b.create<AddOp>(l, one, t));
+  Value sech2 = b.create<SubOp>(l, one, mul(b, l, t, t));
+  Value du = b.create<AddOp>(l, scalar(b, l, x, c),
+                             mul(b, l, x2, scalar(b, l, x, 3 * a * c)));
+  Value right = mul(b, l, mul(b, l, mul(b, l, x, half), sech2), du);
+  return b.create<AddOp>(l, left, right);
+}
+
 LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
                            ArrayRef<bool> needed, SmallVectorImpl<Value> &out) {
   Location loc = op->getLoc();
@@ -258,9 +344,34 @@ LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
         out.push_back(b.create<SelectOp>(loc, pos, g, b.create<NegOp>(loc, g)));
         return success();
       })
+      .Case([&](HardSigmoidOp o) { // alpha where 0 < alpha x + beta < 1
+        Value zero = scalar(b, loc, g, 0.0);
+        Value y = o.getOutput();
+        Value ga = mul(b, loc, g, scalar(b, loc, g, o.getAlpha().convertToDouble()));
+        Value below = b.create<CompareOp>(loc, ComparePredicate::lt, y,
+                                          scalar(b, loc, y, 1.0));
+        Value above = b.create<CompareOp>(loc, ComparePredicate::gt, y, zero);
+        out.push_back(b.create<SelectOp>(
+            loc, above, b.create<SelectOp>(loc, below, ga, zero), zero));
+        return success();
+      })
+      .Case([&](HardSwishOp o) { // 0 below -3, x/3 + 1/2 up to 3, 1 above
+        return unaryVjp(o, b, gs, out, [&](Location l, Value x, Value) -> Value {
+          Value d = b.create<AddOp>(l, mul(b, l, x, scalar(b, l, x, 1.0 / 3.0)),
+                                    scalar(b, l, x, 0.5));
+          Value hi = b.create<CompareOp>(l, ComparePredicate::gt, x,
+                                         scalar(b, l, x, 3.0));
+          Value lo = b.create<CompareOp>(l, ComparePredicate::lt, x,
+                                         scalar(b, l, x, -3.0));
+          d = b.create<SelectOp>(l, hi, scalar(b, l, x, 1.0), d);
+          return b.create<SelectOp>(l, lo, scalar(b, l, x, 0.0), d);
+        });
+      })
       .Case([&](GeluOp o) -> LogicalResult {
-        if (o.getApproximation() != GeluApproximation::none)
-          return o.emitError("autodiff: tanh-approximated GELU has no VJP yet");
+        if (o.getApproximation() == GeluApproximation::tanh)
+          return unaryVjp(o, b, gs, out, [&](Location l, Value x, Value) {
+            return geluTanhDerivative(b, l, x);
+          });
         // d/dx x Phi(x) = Phi(x) + x phi(x)
         return unaryVjp(o, b, gs, out, [&](Location l, Value x, Value) -> Value {
           Value phiCdf = mul(
@@ -275,6 +386,21 @@ LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
         });
       })
       .Case([&](MatMulOp o) { return matmulVjp(o, b, g, needed, out); })
+      .Case([&](ConvOp o) { return convVjp(o, b, g, needed, out); })
+      .Case([&](MaxPoolOp o) {
+        out.push_back(b.create<MaxPoolGradOp>(
+            loc, o.getInput(), g, o.getKernelShapeAttr(), o.getStridesAttr(),
+            o.getPadsAttr(), o.getCeilModeAttr()));
+        return success();
+      })
+      .Case([&](AvgPoolOp o) {
+        out.push_back(b.create<AvgPoolGradOp>(
+            loc, o.getInput().getType(), g, o.getKernelShapeAttr(),
+            o.getStridesAttr(), o.getPadsAttr(), o.getCeilModeAttr(),
+            o.getCountIncludePadAttr()));
+        return success();
+      })
+      .Case([&](BatchNormOp o) { return batchNormVjp(o, b, g, needed, out); })
       .Case([&](ReshapeOp o) {
         out.push_back(b.create<ReshapeOp>(loc, o.getInput().getType(), g));
         return success();
@@ -365,33 +491,19 @@ LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
         }
         return success();
       })
-      .Case([&](SliceOp o) -> LogicalResult {
-        // Unit strides: pad the gradient back with zeros, one dim at a time.
-        if (llvm::any_of(o.getStrides(), [](int64_t s) { return s != 1; }))
-          return o.emitError("autodiff: strided bb.slice has no VJP yet");
-        auto in = typeOf(o.getInput());
-        Value grad = g;
-        for (int64_t d = 0; d < in.getRank(); ++d) {
-          int64_t before = o.getStarts()[d];
-          int64_t after = in.getDimSize(d) - o.getLimits()[d];
-          if (!before && !after)
-            continue;
-          SmallVector<Value> parts;
-          auto zeros = [&](int64_t n) {
-            SmallVector<int64_t> shape(typeOf(grad).getShape());
-            shape[d] = n;
-            auto t = RankedTensorType::get(shape, in.getElementType());
-            return b.create<ConstantOp>(
-                loc, DenseElementsAttr::get(t, b.getFloatAttr(in.getElementType(), 0.0)));
-          };
-          if (before)
-            parts.push_back(zeros(before));
-          parts.push_back(grad);
-          if (after)
-            parts.push_back(zeros(after));
-          grad = b.create<ConcatOp>(loc, parts, d);
-        }
-        out.push_back(grad);
+      .Case([&](SliceOp o) {
+        out.push_back(b.create<SliceGradOp>(
+            loc, o.getInput().getType(), g, o.getStartsAttr(), o.getLimitsAttr(),
+            o.getStridesAttr()));
+        return success();
+      })
+      .Case([&](TriluOp o) {
+        out.push_back(b.create<TriluOp>(loc, g, o.getUpperAttr(), o.getKAttr()));
+        return success();
+      })
+      .Case([&](ScatterAddOp o) {
+        out.push_back(Value());
+        out.push_back(b.create<GatherOp>(loc, g, o.getIndices(), o.getAxisAttr()));
         return success();
       })
       .Case([&](CrossEntropyOp o) {
@@ -425,8 +537,10 @@ template <typename... Ops> void attachAll(MLIRContext *ctx) {
 
 void mlir::bb::attachAutodiffInterfaceModels(MLIRContext *context) {
   attachAll<AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, ExpOp, LogOp, SqrtOp,
-            TanhOp, SigmoidOp, ErfOp, ReluOp, AbsOp, GeluOp, MatMulOp,
-            ReshapeOp, TransposeOp, BroadcastToOp, ConvertOp, ReduceSumOp,
-            ReduceMeanOp, ReduceMaxOp, SoftmaxOp, LogSoftmaxOp, LayerNormOp,
-            GatherOp, SelectOp, ConcatOp, SliceOp, CrossEntropyOp>(context);
+            TanhOp, SigmoidOp, ErfOp, ReluOp, AbsOp, HardSigmoidOp,
+            HardSwishOp, GeluOp, MatMulOp, ConvOp, MaxPoolOp, AvgPoolOp,
+            BatchNormOp, ReshapeOp, TransposeOp, BroadcastToOp, ConvertOp,
+            ReduceSumOp, ReduceMeanOp, ReduceMaxOp, SoftmaxOp, LogSoftmaxOp,
+            LayerNormOp, GatherOp, ScatterAddOp, SelectOp, ConcatOp, SliceOp,
+            TriluOp, CrossEntropyOp>(context);
 }

@@ -243,34 +243,49 @@ inferWindow(std::optional<Location> loc, StringRef opName,
   return success();
 }
 
+/// The result shape of a bb.conv of `in` with `w`: (C1) ranks, (C3)
+/// groups, then the window (C2, and `emptyRule` for an empty output). The
+/// bias (C4) is checked in between when given.
+static LogicalResult inferConvShape(std::optional<Location> loc,
+                                    StringRef opName, ArrayRef<int64_t> in,
+                                    ArrayRef<int64_t> w,
+                                    std::optional<ArrayRef<int64_t>> bias,
+                                    int64_t group, ArrayRef<int64_t> strides,
+                                    ArrayRef<int64_t> pads,
+                                    ArrayRef<int64_t> dilations,
+                                    StringRef emptyRule,
+                                    SmallVectorImpl<int64_t> &shape) {
+  if (in.size() < 3 || in.size() != w.size())
+    return emitOptionalError(loc, opName, ": (C1) input ", shapeStr(in),
+                             " and weight ", shapeStr(w),
+                             " must have the same rank >= 3");
+  int64_t c = in[1], f = w[0];
+  if (group <= 0 || c % group || f % group || w[1] != c / group)
+    return emitOptionalError(loc, opName, ": (C3) group ", group,
+                             " does not fit ", c, " input channels, ", f,
+                             " filters and weight ", shapeStr(w));
+  if (bias && (bias->size() != 1 || (*bias)[0] != f))
+    return emitOptionalError(loc, opName, ": (C4) bias shape ",
+                             shapeStr(*bias), " is not [", f, "]");
+  shape.assign({in[0], f});
+  return inferWindow(loc, opName, in, w.drop_front(2), strides, pads,
+                     dilations, /*ceilMode=*/false, emptyRule, shape);
+}
+
 LogicalResult ConvOp::inferReturnTypes(MLIRContext *,
                                        std::optional<Location> loc,
                                        Adaptor adaptor,
                                        SmallVectorImpl<Type> &inferred) {
   auto in = rankedType(adaptor.getInput());
-  auto w = rankedType(adaptor.getWeight());
-  if (in.getRank() < 3 || in.getRank() != w.getRank())
-    return emitOptionalError(loc, getOperationName(),
-                             ": (C1) input ", shapeStr(in.getShape()),
-                             " and weight ", shapeStr(w.getShape()),
-                             " must have the same rank >= 3");
-  int64_t group = adaptor.getGroup();
-  int64_t c = in.getDimSize(1), f = w.getDimSize(0);
-  if (group <= 0 || c % group || f % group || w.getDimSize(1) != c / group)
-    return emitOptionalError(loc, getOperationName(), ": (C3) group ", group,
-                             " does not fit ", c, " input channels, ", f,
-                             " filters and weight ", shapeStr(w.getShape()));
-  if (Value bias = adaptor.getBias()) {
-    auto b = rankedType(bias);
-    if (b.getRank() != 1 || b.getDimSize(0) != f)
-      return emitOptionalError(loc, getOperationName(), ": (C4) bias shape ",
-                               shapeStr(b.getShape()), " is not [", f, "]");
-  }
-  SmallVector<int64_t> shape = {in.getDimSize(0), f};
-  if (failed(inferWindow(loc, getOperationName(), in.getShape(),
-                         w.getShape().drop_front(2), adaptor.getStrides(),
-                         adaptor.getPads(), adaptor.getDilations(),
-                         /*ceilMode=*/false, "(C5)", shape)))
+  std::optional<ArrayRef<int64_t>> bias;
+  if (Value b = adaptor.getBias())
+    bias = rankedType(b).getShape();
+  SmallVector<int64_t> shape;
+  if (failed(inferConvShape(loc, getOperationName(), in.getShape(),
+                            rankedType(adaptor.getWeight()).getShape(), bias,
+                            adaptor.getGroup(), adaptor.getStrides(),
+                            adaptor.getPads(), adaptor.getDilations(), "(C5)",
+                            shape)))
     return failure();
   inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
@@ -284,27 +299,37 @@ int64_t ConvOp::getFlops() {
   return 2 * rankedType(getOutput()).getNumElements() * perOutput;
 }
 
-template <typename PoolAdaptor>
-static LogicalResult inferPool(std::optional<Location> loc, StringRef opName,
-                               PoolAdaptor adaptor,
-                               SmallVectorImpl<Type> &inferred) {
-  auto in = rankedType(adaptor.getInput());
-  if (in.getRank() < 3)
-    return emitOptionalError(loc, opName, ": (C1) input ",
-                             shapeStr(in.getShape()), " must have rank >= 3");
-  SmallVector<int64_t> ones(in.getRank() - 2, 1);
-  SmallVector<int64_t> shape = {in.getDimSize(0), in.getDimSize(1)};
-  ArrayRef<int64_t> kernel = adaptor.getKernelShape();
-  ArrayRef<int64_t> pads = adaptor.getPads();
+/// The result shape of a pooling op over `in` (C1, C2, C3).
+static LogicalResult inferPoolShape(std::optional<Location> loc,
+                                    StringRef opName, ArrayRef<int64_t> in,
+                                    ArrayRef<int64_t> kernel,
+                                    ArrayRef<int64_t> strides,
+                                    ArrayRef<int64_t> pads, bool ceilMode,
+                                    SmallVectorImpl<int64_t> &shape) {
+  if (in.size() < 3)
+    return emitOptionalError(loc, opName, ": (C1) input ", shapeStr(in),
+                             " must have rank >= 3");
+  SmallVector<int64_t> ones(in.size() - 2, 1);
+  shape.assign({in[0], in[1]});
   size_t n = kernel.size();
   if (pads.size() == 2 * n)
     for (size_t i = 0; i < n; ++i)
       if (pads[i] >= kernel[i] || pads[n + i] >= kernel[i])
         return emitOptionalError(loc, opName,
                                  ": (C2) pads must be smaller than the kernel");
-  if (failed(inferWindow(loc, opName, in.getShape(), kernel,
-                         adaptor.getStrides(), pads, ones,
-                         adaptor.getCeilMode(), "(C3)", shape)))
+  return inferWindow(loc, opName, in, kernel, strides, pads, ones, ceilMode,
+                     "(C3)", shape);
+}
+
+template <typename PoolAdaptor>
+static LogicalResult inferPool(std::optional<Location> loc, StringRef opName,
+                               PoolAdaptor adaptor,
+                               SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  SmallVector<int64_t> shape;
+  if (failed(inferPoolShape(loc, opName, in.getShape(),
+                            adaptor.getKernelShape(), adaptor.getStrides(),
+                            adaptor.getPads(), adaptor.getCeilMode(), shape)))
     return failure();
   inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
@@ -541,31 +566,41 @@ LogicalResult ConcatOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+/// The result shape of a bb.slice of `in` (C1, C2).
+static LogicalResult inferSliceShape(std::optional<Location> loc,
+                                     StringRef opName, ArrayRef<int64_t> in,
+                                     ArrayRef<int64_t> starts,
+                                     ArrayRef<int64_t> limits,
+                                     ArrayRef<int64_t> strides,
+                                     SmallVectorImpl<int64_t> &shape) {
+  size_t rank = in.size();
+  if (starts.size() != rank || limits.size() != rank || strides.size() != rank)
+    return emitOptionalError(loc, opName, ": (C1) starts, limits and strides need ",
+                             rank, " entries");
+  shape.clear();
+  for (size_t d = 0; d < rank; ++d) {
+    int64_t s = starts[d], l = limits[d], st = strides[d], n = in[d];
+    bool ok = st > 0 ? (0 <= s && s <= l && l <= n)
+                     : (st < 0 && -1 <= l && l <= s && s < n);
+    if (!ok)
+      return emitOptionalError(loc, opName, ": (C2) dimension ", d,
+                               " of size ", n, " cannot be sliced from ", s,
+                               " to ", l, " by ", st);
+    shape.push_back(st > 0 ? (l - s + st - 1) / st : (s - l - st - 1) / -st);
+  }
+  return success();
+}
+
 LogicalResult SliceOp::inferReturnTypes(MLIRContext *,
                                         std::optional<Location> loc,
                                         Adaptor adaptor,
                                         SmallVectorImpl<Type> &inferred) {
   auto in = rankedType(adaptor.getInput());
-  ArrayRef<int64_t> starts = adaptor.getStarts(), limits = adaptor.getLimits(),
-                    strides = adaptor.getStrides();
-  int64_t rank = in.getRank();
-  if (static_cast<int64_t>(starts.size()) != rank ||
-      static_cast<int64_t>(limits.size()) != rank ||
-      static_cast<int64_t>(strides.size()) != rank)
-    return emitOptionalError(loc, getOperationName(),
-                             ": (C1) starts, limits and strides need ", rank,
-                             " entries");
   SmallVector<int64_t> shape;
-  for (int64_t d = 0; d < rank; ++d) {
-    int64_t s = starts[d], l = limits[d], st = strides[d], n = in.getDimSize(d);
-    bool ok = st > 0 ? (0 <= s && s <= l && l <= n)
-                     : (st < 0 && -1 <= l && l <= s && s < n);
-    if (!ok)
-      return emitOptionalError(loc, getOperationName(), ": (C2) dimension ", d,
-                               " of size ", n, " cannot be sliced from ", s,
-                               " to ", l, " by ", st);
-    shape.push_back(st > 0 ? (l - s + st - 1) / st : (s - l - st - 1) / -st);
-  }
+  if (failed(inferSliceShape(loc, getOperationName(), in.getShape(),
+                             adaptor.getStarts(), adaptor.getLimits(),
+                             adaptor.getStrides(), shape)))
+    return failure();
   inferred.push_back(RankedTensorType::get(shape, in.getElementType()));
   return success();
 }
@@ -642,6 +677,147 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
                              ": the loss gradient must be a scalar");
   inferred.push_back(adaptor.getLogits().getType());
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Gradient ops of conv, pooling and slice
+//===----------------------------------------------------------------------===//
+
+/// (C1) of the gradient ops: `a`, `b` and the result have one rank (at least
+/// `minRank`) and one element type.
+static LogicalResult checkSameRankAndType(Operation *op, StringRef what,
+                                          Value a, Value b, int64_t minRank) {
+  auto ta = rankedType(a), tb = rankedType(b),
+       tr = rankedType(op->getResult(0));
+  if (ta.getRank() < minRank || ta.getRank() != tb.getRank() ||
+      ta.getRank() != tr.getRank() ||
+      ta.getElementType() != tb.getElementType() ||
+      ta.getElementType() != tr.getElementType())
+    return emitOptionalError(op->getLoc(), op->getName().getStringRef(),
+                             ": (C1) ", what, " ", shapeStr(ta.getShape()), ", ",
+                             shapeStr(tb.getShape()), " and result ",
+                             shapeStr(tr.getShape()),
+                             " must have the same rank >= ", minRank,
+                             " and element type");
+  return success();
+}
+
+/// The last constraint of the gradient ops: `grad` has the forward op's
+/// result shape `want`.
+static LogicalResult checkGradShape(Operation *op, StringRef rule, Value grad,
+                                    ArrayRef<int64_t> want, StringRef forward,
+                                    ArrayRef<int64_t> forwardInput) {
+  ArrayRef<int64_t> got = rankedType(grad).getShape();
+  if (got != want)
+    return emitOptionalError(op->getLoc(), op->getName().getStringRef(), ": ",
+                             rule, " grad shape ", shapeStr(got), " is not ",
+                             shapeStr(want), ", the result of ", forward,
+                             " for input ", shapeStr(forwardInput));
+  return success();
+}
+
+LogicalResult ConvInputGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkSameRankAndType(op, "grad, weight", getGrad(), getWeight(), 3)))
+    return failure();
+  ArrayRef<int64_t> in = getOutput().getType().getShape();
+  SmallVector<int64_t> shape;
+  if (failed(inferConvShape(getLoc(), getOperationName(), in,
+                            getWeight().getType().getShape(), std::nullopt,
+                            getGroup(),
+                            getStrides(), getPads(), getDilations(), "(C4)",
+                            shape)))
+    return failure();
+  return checkGradShape(op, "(C4)", getGrad(), shape, "bb.conv", in);
+}
+
+int64_t ConvInputGradOp::getFlops() {
+  auto w = rankedType(getWeight());
+  int64_t perOutput = 1;
+  for (int64_t d : w.getShape().drop_front(1))
+    perOutput *= d;
+  return 2 * rankedType(getGrad()).getNumElements() * perOutput;
+}
+
+LogicalResult ConvWeightGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkSameRankAndType(op, "input, grad", getInput(), getGrad(), 3)))
+    return failure();
+  ArrayRef<int64_t> in = getInput().getType().getShape();
+  SmallVector<int64_t> shape;
+  if (failed(inferConvShape(getLoc(), getOperationName(), in,
+                            getOutput().getType().getShape(), std::nullopt,
+                            getGroup(),
+                            getStrides(), getPads(), getDilations(), "(C4)",
+                            shape)))
+    return failure();
+  return checkGradShape(op, "(C4)", getGrad(), shape, "bb.conv", in);
+}
+
+int64_t ConvWeightGradOp::getFlops() {
+  auto w = rankedType(getOutput());
+  int64_t perOutput = 1;
+  for (int64_t d : w.getShape().drop_front(1))
+    perOutput *= d;
+  return 2 * rankedType(getGrad()).getNumElements() * perOutput;
+}
+
+LogicalResult MaxPoolGradOp::inferReturnTypes(MLIRContext *,
+                                              std::optional<Location> loc,
+                                              Adaptor adaptor,
+                                              SmallVectorImpl<Type> &inferred) {
+  auto in = rankedType(adaptor.getInput());
+  auto grad = rankedType(adaptor.getGrad());
+  if (in.getRank() < 3 || grad.getRank() != in.getRank() ||
+      grad.getElementType() != in.getElementType())
+    return emitOptionalError(loc, getOperationName(), ": (C1) input ",
+                             shapeStr(in.getShape()), " and grad ",
+                             shapeStr(grad.getShape()),
+                             " must have the same rank >= 3 and element type");
+  SmallVector<int64_t> shape;
+  if (failed(inferPoolShape(loc, getOperationName(), in.getShape(),
+                            adaptor.getKernelShape(), adaptor.getStrides(),
+                            adaptor.getPads(), adaptor.getCeilMode(), shape)))
+    return failure();
+  if (ArrayRef<int64_t>(shape) != grad.getShape())
+    return emitOptionalError(loc, getOperationName(), ": (C3) grad shape ",
+                             shapeStr(grad.getShape()), " is not ",
+                             shapeStr(shape), ", the result of bb.max_pool for "
+                             "input ", shapeStr(in.getShape()));
+  inferred.push_back(in);
+  return success();
+}
+
+int64_t MaxPoolGradOp::getFlops() {
+  return poolFlops(getGrad(), getKernelShape());
+}
+
+LogicalResult AvgPoolGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkSameRankAndType(op, "grad", getGrad(), getGrad(), 3)))
+    return failure();
+  ArrayRef<int64_t> in = getOutput().getType().getShape();
+  SmallVector<int64_t> shape;
+  if (failed(inferPoolShape(getLoc(), getOperationName(), in, getKernelShape(),
+                            getStrides(), getPads(), getCeilMode(), shape)))
+    return failure();
+  return checkGradShape(op, "(C3)", getGrad(), shape, "bb.avg_pool", in);
+}
+
+int64_t AvgPoolGradOp::getFlops() {
+  return poolFlops(getGrad(), getKernelShape());
+}
+
+LogicalResult SliceGradOp::verify() {
+  Operation *op = getOperation();
+  if (failed(checkSameRankAndType(op, "grad", getGrad(), getGrad(), 0)))
+    return failure();
+  ArrayRef<int64_t> in = getOutput().getType().getShape();
+  SmallVector<int64_t> shape;
+  if (failed(inferSliceShape(getLoc(), getOperationName(), in, getStarts(),
+                             getLimits(), getStrides(), shape)))
+    return failure();
+  return checkGradShape(op, "(C3)", getGrad(), shape, "bb.slice", in);
 }
 
 //===----------------------------------------------------------------------===//

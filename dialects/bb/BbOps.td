@@ -349,7 +349,9 @@ def Bb_BatchNormOp : Bb_Op<"batch_norm", [InferTypeOpAdaptor]> {
   let summary = "batch normalization with running statistics (inference)";
   let description = [{
     `y = (x - mean[c]) / sqrt(variance[c] + epsilon) * scale[c] + bias[c]` for
-    channel c = dimension 1 of `input`.
+    channel c = dimension 1 of `input`. Its gradient (bb-autodiff) treats
+    `mean` and `variance` as fixed buffers, as the exported inference form
+    has them: gradients flow to `input`, `scale` and `bias` only.
 
     Constraints:
     - (C1) `input` has rank >= 2.
@@ -716,6 +718,198 @@ def Bb_CrossEntropyGradOp : Bb_Op<"cross_entropy_grad", [InferTypeOpAdaptor]> {
   let assemblyFormat = "$logits `,` $labels `,` $grad attr-dict `:` functional-type(operands, results)";
   let extraClassDeclaration = [{
     int64_t getFlops() { return 5 * getLogits().getType().getNumElements(); }
+  }];
+}
+
+def Bb_ConvInputGradOp : Bb_Op<"conv_input_grad", []> {
+  let summary = "gradient of bb.conv with respect to its input (transposed convolution)";
+  let description = [{
+    Given `grad` [N, F, O1, ...], the gradient of a `bb.conv` result, and that
+    convolution's `weight` [F, C/group, K1, ...] and attributes, computes the
+    gradient with respect to its input, of the result type [N, C, D1, ...]:
+    `output[n, c, d...] = sum over f in c's group and k... with
+    d_i = o_i * stride_i - pad_begin_i + k_i * dilation_i of
+    grad[n, f, o...] * weight[f, c mod (C/group), k...]`. Input positions
+    that no window reads (the tail that the floor of the output size skips)
+    get 0. The result type is explicit because several input sizes give the
+    same output size.
+
+    Constraints:
+    - (C1) `grad`, `weight` and the result have the same rank >= 3 and
+      element type.
+    - (C2) as `bb.conv` (C2): `strides`, `dilations` have one positive entry
+      per spatial dimension and `pads` two non-negative ones.
+    - (C3) `group` divides C (result dimension 1) and F (`weight` dimension
+      0), and `weight` dimension 1 is C / group.
+    - (C4) `grad` has the shape `bb.conv` gives for an input of the result
+      type and this weight: [N, F, O1, ...].
+
+    Example:
+    ```mlir
+    %dx = bb.conv_input_grad %dy, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>,
+            dilations = array<i64: 1, 1>, group = 1 : i64}
+          : (tensor<1x16x16x16xf32>, tensor<16x3x3x3xf32>) -> tensor<1x3x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$grad, Bb_FloatTensor:$weight,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$grad `,` $weight attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// As many multiply-adds as the forward convolution.
+    int64_t getFlops();
+  }];
+}
+
+def Bb_ConvWeightGradOp : Bb_Op<"conv_weight_grad", []> {
+  let summary = "gradient of bb.conv with respect to its weight";
+  let description = [{
+    Given the `input` [N, C, D1, ...] of a `bb.conv` and `grad` [N, F, O1,
+    ...], the gradient of its result, computes the gradient with respect to
+    the weight, of the result type [F, C/group, K1, ...]:
+    `output[f, c, k...] = sum over n, o... of grad[n, f, o...] *
+    input[n, g(f) * C/group + c, o * stride - pad_begin + k * dilation]`
+    (0 where that position lies in the padding), g(f) being filter f's group.
+    The bias gradient is a `bb.reduce_sum` of `grad` and needs no op of its
+    own.
+
+    Constraints:
+    - (C1) `input`, `grad` and the result have the same rank >= 3 and
+      element type.
+    - (C2) as `bb.conv` (C2): `strides`, `dilations` have one positive entry
+      per spatial dimension and `pads` two non-negative ones.
+    - (C3) `group` divides C (`input` dimension 1) and F (result dimension
+      0), and result dimension 1 is C / group.
+    - (C4) `grad` has the shape `bb.conv` gives for this input and a weight
+      of the result type: [N, F, O1, ...].
+
+    Example:
+    ```mlir
+    %dw = bb.conv_weight_grad %x, %dy {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>,
+            dilations = array<i64: 1, 1>, group = 1 : i64}
+          : (tensor<1x3x32x32xf32>, tensor<1x16x16x16xf32>) -> tensor<16x3x3x3xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$input, Bb_FloatTensor:$grad,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       DefaultValuedAttr<I64Attr, "1">:$group);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// As many multiply-adds as the forward convolution.
+    int64_t getFlops();
+  }];
+}
+
+def Bb_MaxPoolGradOp : Bb_Op<"max_pool_grad", [InferTypeOpAdaptor]> {
+  let summary = "gradient of bb.max_pool with respect to its input";
+  let description = [{
+    Given the `input` of a `bb.max_pool` and `grad`, the gradient of its
+    result, computes the gradient with respect to the input (the result has
+    the input's type): zeros, then each `grad` element is added at the
+    position of its window's maximum in `input` (the first one in row-major
+    window order on ties; positions in the padding never win; a window that
+    covers no input element passes nothing). The attributes are the forward
+    op's.
+
+    Constraints:
+    - (C1) `input` has rank >= 3; `grad` has its rank and element type.
+    - (C2) as `bb.max_pool` (C2): `kernel_shape` and `strides` have one
+      positive entry per spatial dimension and `pads` two non-negative ones,
+      each smaller than the kernel.
+    - (C3) `grad` has the shape `bb.max_pool` gives for `input`.
+
+    Example:
+    ```mlir
+    %dx = bb.max_pool_grad %x, %dy {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>,
+            pads = array<i64: 1, 1, 1, 1>} : tensor<1x16x32x32xf32>, tensor<1x16x16x16xf32> -> tensor<1x16x32x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$input, Bb_FloatTensor:$grad,
+                       DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       UnitAttr:$ceil_mode);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$input `,` $grad attr-dict `:` type($input) `,` type($grad) `->` type($output)";
+  let extraClassDeclaration = [{
+    /// One comparison per window tap, as the forward op.
+    int64_t getFlops();
+  }];
+}
+
+def Bb_AvgPoolGradOp : Bb_Op<"avg_pool_grad", []> {
+  let summary = "gradient of bb.avg_pool with respect to its input";
+  let description = [{
+    Given `grad`, the gradient of a `bb.avg_pool` result, computes the
+    gradient with respect to that op's input, of the result type: each
+    `grad` element divided by its window's divisor (as `bb.avg_pool`
+    counts it: the window's size within the padded input with
+    `count_include_pad`, otherwise the number of input elements it covers)
+    is added to every input position of the window. The attributes are the
+    forward op's; the result type is explicit because several input sizes
+    give the same output size.
+
+    Constraints:
+    - (C1) the result has rank >= 3; `grad` has its rank and element type.
+    - (C2) as `bb.avg_pool` (C2): `kernel_shape` and `strides` have one
+      positive entry per spatial dimension and `pads` two non-negative ones,
+      each smaller than the kernel.
+    - (C3) `grad` has the shape `bb.avg_pool` gives for an input of the
+      result type.
+
+    Example:
+    ```mlir
+    %dx = bb.avg_pool_grad %dy {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>,
+            pads = array<i64: 0, 0, 0, 0>} : tensor<1x40x4x4xf32> -> tensor<1x40x8x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$grad, DenseI64ArrayAttr:$kernel_shape,
+                       DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
+                       UnitAttr:$ceil_mode, UnitAttr:$count_include_pad);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$grad attr-dict `:` type($grad) `->` type($output)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// One addition per window tap, as the forward op.
+    int64_t getFlops();
+  }];
+}
+
+def Bb_SliceGradOp : Bb_Op<"slice_grad", []> {
+  let summary = "gradient of bb.slice: scatter into zeros";
+  let description = [{
+    The transpose of `bb.slice` with the same `starts`, `limits` and
+    `strides`: the result (of the result type, the sliced tensor's) is zeros
+    except at the positions the slice reads, where it holds `grad`:
+    `output[starts + i * strides] = grad[i]` (per dimension, strides of
+    either sign). Slices never read a position twice, so nothing
+    accumulates.
+
+    Constraints:
+    - (C1) `starts`, `limits`, `strides` have one entry per dimension;
+      `grad` and the result have the same rank and element type.
+    - (C2) as `bb.slice` (C2), against the result's dimensions.
+    - (C3) `grad` has the shape `bb.slice` gives for an input of the result
+      type.
+
+    Example:
+    ```mlir
+    %dx = bb.slice_grad %dy {starts = array<i64: 0, 5>, limits = array<i64: 4, -1>, strides = array<i64: 1, -2>}
+          : tensor<4x3xf32> -> tensor<4x6xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$grad, DenseI64ArrayAttr:$starts,
+                       DenseI64ArrayAttr:$limits, DenseI64ArrayAttr:$strides);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat = "$grad attr-dict `:` type($grad) `->` type($output)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops() { return 0; }
   }];
 }
 

@@ -92,52 +92,95 @@ IterationSpace matmul(MatMulOp op) {
   return s;
 }
 
-/// Loops: the result dims (parallel), then the window dims (reduction);
-/// `channelLoops` more reduction loops (conv: input channels per group).
-IterationSpace windowed(Operation *op, Value input, ArrayRef<int64_t> kernel,
-                        ArrayRef<int64_t> strides, ArrayRef<int64_t> dilations,
-                        ReductionKind kind, ConvOp conv) {
-  IterationSpace s;
-  MLIRContext *ctx = op->getContext();
-  int64_t rank = rankOf(input), spatial = rank - 2;
-  bool isConv = static_cast<bool>(conv);
-  // conv: n, f, o..., c, k...   pool: n, c, o..., k...
-  int64_t numLoops = rank + (isConv ? 1 : 0) + spatial;
-  s.iterators.assign(rank, IteratorType::parallel);
-  int64_t numReductions = spatial + (isConv ? 1 : 0);
-  for (int64_t i = 0; i < numReductions; ++i) {
-    s.iterators.push_back(IteratorType::reduction);
-    s.reductionKinds.push_back(kind);
-  }
+/// A convolution's grouping, for the input channel a (filter, channel) loop
+/// pair reads.
+struct ConvGroups {
+  int64_t group, filtersPerGroup, channelsPerGroup;
+  bool bias;
+};
+
+/// The loops of a forward window op and its maps. conv: n, f, o..., c, k...;
+/// pool: n, c, o..., k... (`conv` absent).
+struct WindowMaps {
+  int64_t numLoops;
+  AffineMap input, weight, bias, output;
+};
+
+WindowMaps windowMaps(MLIRContext *ctx, int64_t rank, ArrayRef<int64_t> strides,
+                      ArrayRef<int64_t> dilations,
+                      std::optional<ConvGroups> conv) {
+  int64_t spatial = rank - 2;
+  bool isConv = conv.has_value();
+  WindowMaps w;
+  w.numLoops = rank + (isConv ? 1 : 0) + spatial;
   auto d = [&](int64_t i) { return getAffineDimExpr(i, ctx); };
   int64_t firstWindow = rank + (isConv ? 1 : 0);
   SmallVector<AffineExpr> in = {d(0)};
-  if (isConv && conv.getGroup() == 1) {
+  if (isConv && conv->group == 1)
     in.push_back(d(rank));
-  } else if (isConv) {
-    int64_t group = conv.getGroup();
-    int64_t filtersPerGroup = shapeOf(conv.getWeight())[0] / group;
-    int64_t channelsPerGroup = shapeOf(conv.getWeight())[1];
-    in.push_back(d(1).floorDiv(filtersPerGroup) * channelsPerGroup + d(rank));
-  } else {
+  else if (isConv)
+    in.push_back(d(1).floorDiv(conv->filtersPerGroup) * conv->channelsPerGroup +
+                 d(rank));
+  else
     in.push_back(d(1));
-  }
   for (int64_t i = 0; i < spatial; ++i)
     in.push_back(d(2 + i) * strides[i] + d(firstWindow + i) * dilations[i]);
-  s.maps.push_back(AffineMap::get(numLoops, 0, in, ctx));
+  w.input = AffineMap::get(w.numLoops, 0, in, ctx);
   if (isConv) {
-    SmallVector<AffineExpr> w = {d(1), d(rank)};
+    SmallVector<AffineExpr> wt = {d(1), d(rank)};
     for (int64_t i = 0; i < spatial; ++i)
-      w.push_back(d(firstWindow + i));
-    s.maps.push_back(AffineMap::get(numLoops, 0, w, ctx));
-    if (conv.getBias())
-      s.maps.push_back(AffineMap::get(numLoops, 0, {d(1)}, ctx));
+      wt.push_back(d(firstWindow + i));
+    w.weight = AffineMap::get(w.numLoops, 0, wt, ctx);
+    w.bias = AffineMap::get(w.numLoops, 0, {d(1)}, ctx);
   }
   SmallVector<AffineExpr> out;
   for (int64_t i = 0; i < rank; ++i)
     out.push_back(d(i));
-  s.maps.push_back(AffineMap::get(numLoops, 0, out, ctx));
-  (void)kernel;
+  w.output = AffineMap::get(w.numLoops, 0, out, ctx);
+  return w;
+}
+
+ConvGroups convGroups(ArrayRef<int64_t> weightShape, int64_t group, bool bias) {
+  return {group, weightShape[0] / group, weightShape[1], bias};
+}
+
+/// Forward conv and pools: the result dims are parallel loops, the window
+/// (and, for conv, the input channels of a group) reductions of `kind`.
+IterationSpace windowed(Operation *op, int64_t rank, ArrayRef<int64_t> strides,
+                        ArrayRef<int64_t> dilations, ReductionKind kind,
+                        std::optional<ConvGroups> conv) {
+  IterationSpace s;
+  WindowMaps w = windowMaps(op->getContext(), rank, strides, dilations, conv);
+  s.iterators.assign(rank, IteratorType::parallel);
+  for (int64_t i = rank; i < w.numLoops; ++i) {
+    s.iterators.push_back(IteratorType::reduction);
+    s.reductionKinds.push_back(kind);
+  }
+  s.maps.push_back(w.input);
+  if (conv) {
+    s.maps.push_back(w.weight);
+    if (conv->bias)
+      s.maps.push_back(w.bias);
+  }
+  s.maps.push_back(w.output);
+  return s;
+}
+
+/// Gradient ops of conv and pools: the forward op's loops and maps, each map
+/// going with the tensor it describes (`maps`: operands, then the result).
+/// The loops the result is indexed by without a window (`parallel`) are
+/// parallel; every other loop sums into the result.
+IterationSpace windowGrad(int64_t numLoops, ArrayRef<AffineMap> maps,
+                          ArrayRef<int64_t> parallel) {
+  IterationSpace s;
+  for (int64_t i = 0; i < numLoops; ++i) {
+    bool par = llvm::is_contained(parallel, i);
+    s.iterators.push_back(par ? IteratorType::parallel
+                              : IteratorType::reduction);
+    if (!par)
+      s.reductionKinds.push_back(ReductionKind::Sum);
+  }
+  s.maps.assign(maps.begin(), maps.end());
   return s;
 }
 
@@ -219,17 +262,21 @@ IterationSpace transpose(TransposeOp op) {
   return s;
 }
 
-IterationSpace slice(SliceOp op) {
+/// Loops over the slice (bb.slice's result, bb.slice_grad's operand); the
+/// sliced tensor is read (or written) at start + stride * index.
+IterationSpace slice(Operation *op, ArrayRef<int64_t> starts,
+                     ArrayRef<int64_t> strides, bool grad) {
   IterationSpace s;
-  MLIRContext *ctx = op.getContext();
-  int64_t rank = rankOf(op.getOutput());
+  MLIRContext *ctx = op->getContext();
+  int64_t rank = starts.size();
   s.iterators.assign(rank, IteratorType::parallel);
   SmallVector<AffineExpr> in;
   for (int64_t i = 0; i < rank; ++i)
-    in.push_back(getAffineDimExpr(i, ctx) * op.getStrides()[i] +
-                 op.getStarts()[i]);
-  s.maps = {AffineMap::get(rank, 0, in, ctx),
-            AffineMap::getMultiDimIdentityMap(rank, ctx)};
+    in.push_back(getAffineDimExpr(i, ctx) * strides[i] + starts[i]);
+  AffineMap sliced = AffineMap::get(rank, 0, in, ctx);
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  s.maps = grad ? SmallVector<AffineMap>{identity, sliced}
+                : SmallVector<AffineMap>{sliced, identity};
   return s;
 }
 
@@ -244,18 +291,51 @@ IterationSpace describe(Operation *op) {
   return llvm::TypeSwitch<Operation *, IterationSpace>(op)
       .Case([](MatMulOp o) { return matmul(o); })
       .Case([](ConvOp o) {
-        return windowed(o, o.getInput(), shapeOf(o.getWeight()).drop_front(2),
-                        o.getStrides(), o.getDilations(), ReductionKind::Sum, o);
+        return windowed(o, rankOf(o.getInput()), o.getStrides(),
+                        o.getDilations(), ReductionKind::Sum,
+                        convGroups(shapeOf(o.getWeight()), o.getGroup(),
+                                   static_cast<bool>(o.getBias())));
       })
-      .Case([](MaxPoolOp o) {
+      .Case<MaxPoolOp, AvgPoolOp>([](auto o) {
         SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
-        return windowed(o, o.getInput(), o.getKernelShape(), o.getStrides(),
-                        ones, ReductionKind::Max, {});
+        return windowed(o, rankOf(o.getInput()), o.getStrides(), ones,
+                        isa<MaxPoolOp>(o.getOperation()) ? ReductionKind::Max
+                                                         : ReductionKind::Generic,
+                        std::nullopt);
       })
-      .Case([](AvgPoolOp o) {
+      .Case([](ConvInputGradOp o) {
+        // Loops n, f, o..., c, k...: the input gradient is a sum over
+        // filters, output positions and taps.
+        int64_t rank = rankOf(o.getGrad());
+        WindowMaps w = windowMaps(
+            o.getContext(), rank, o.getStrides(), o.getDilations(),
+            convGroups(shapeOf(o.getWeight()), o.getGroup(), false));
+        return windowGrad(w.numLoops, {w.output, w.weight, w.input},
+                          {0, rank});
+      })
+      .Case([](ConvWeightGradOp o) {
+        // The weight gradient is a sum over images and output positions.
+        int64_t rank = rankOf(o.getGrad());
+        WindowMaps w = windowMaps(
+            o.getContext(), rank, o.getStrides(), o.getDilations(),
+            convGroups(shapeOf(o.getOutput()), o.getGroup(), false));
+        SmallVector<int64_t> parallel = {1};
+        for (int64_t i = rank; i < w.numLoops; ++i)
+          parallel.push_back(i);
+        return windowGrad(w.numLoops, {w.input, w.output, w.weight}, parallel);
+      })
+      .Case([](MaxPoolGradOp o) {
+        // Loops n, c, o..., k...: sums over output positions and taps.
         SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
-        return windowed(o, o.getInput(), o.getKernelShape(), o.getStrides(),
-                        ones, ReductionKind::Generic, {});
+        WindowMaps w = windowMaps(o.getContext(), rankOf(o.getGrad()),
+                                  o.getStrides(), ones, std::nullopt);
+        return windowGrad(w.numLoops, {w.input, w.output, w.input}, {0, 1});
+      })
+      .Case([](AvgPoolGradOp o) {
+        SmallVector<int64_t> ones(o.getKernelShape().size(), 1);
+        WindowMaps w = windowMaps(o.getContext(), rankOf(o.getGrad()),
+                                  o.getStrides(), ones, std::nullopt);
+        return windowGrad(w.numLoops, {w.output, w.input}, {0, 1});
       })
       .Case<ReduceSumOp>([](auto o) {
         return reduction(o, o.getAxes(), ReductionKind::Sum, false,
@@ -287,7 +367,12 @@ IterationSpace describe(Operation *op) {
       })
       .Case([](GatherOp o) { return gather(o); })
       .Case([](TransposeOp o) { return transpose(o); })
-      .Case([](SliceOp o) { return slice(o); })
+      .Case([](SliceOp o) {
+        return slice(o, o.getStarts(), o.getStrides(), false);
+      })
+      .Case([](SliceGradOp o) {
+        return slice(o, o.getStarts(), o.getStrides(), true);
+      })
       .Case([](ConstantOp o) {
         // No operands: one parallel loop per result dimension.
         IterationSpace s;

@@ -252,6 +252,23 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .i64(has("ignore_index") ? i64("ignore_index") : -100)
         .call("bbrt::crossEntropyGrad");
+  } else if (op == "bb.conv_input_grad" || op == "bb.conv_weight_grad") {
+    call.operand(ins[0]).operand(ins[1]).operand(out)
+        .dims(arr("strides")).dims(arr("pads")).dims(arr("dilations"))
+        .i64(has("group") ? i64("group") : 1)
+        .call(op == "bb.conv_input_grad" ? "bbrt::convInputGrad"
+                                         : "bbrt::convWeightGrad");
+  } else if (op == "bb.max_pool_grad") {
+    call.operand(ins[0]).operand(ins[1]).operand(out)
+        .dims(arr("kernel_shape")).dims(arr("strides")).dims(arr("pads"))
+        .call("bbrt::maxPoolGrad");
+  } else if (op == "bb.avg_pool_grad") {
+    call.operand(ins[0]).operand(out).dims(arr("kernel_shape"))
+        .dims(arr("strides")).dims(arr("pads"))
+        .boolean(has("count_include_pad")).call("bbrt::avgPoolGrad");
+  } else if (op == "bb.slice_grad") {
+    call.operand(ins[0]).operand(out).dims(arr("starts")).dims(arr("strides"))
+        .call("bbrt::sliceGrad");
   } else if (op == "bb.sgd_update") {
     SmallVector<Value> outs;
     for (Value v : kernel.getOutputs())

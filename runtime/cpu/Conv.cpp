@@ -14,6 +14,7 @@
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Simd.h"
+#include "runtime/cpu/Window.h"
 
 #include <cmath>
 #include <limits>
@@ -22,51 +23,6 @@
 namespace bbrt {
 namespace cpu {
 namespace {
-
-struct Geom {
-  int64_t N = 0, C = 0;
-  int64_t in[3] = {1, 1, 1}, out[3] = {1, 1, 1}, k[3] = {1, 1, 1};
-  int64_t s[3] = {1, 1, 1}, pb[3] = {0, 0, 0}, pe[3] = {0, 0, 0},
-          d[3] = {1, 1, 1};
-  int64_t inSize() const { return in[0] * in[1] * in[2]; }
-  int64_t outSize() const { return out[0] * out[1] * out[2]; }
-  int64_t kSize() const { return k[0] * k[1] * k[2]; }
-};
-
-/// Fills the spatial part of `g` from x/out shapes and the attributes.
-void spatial(const char *kname, Geom &g, const Tensor &x, const Tensor &out,
-             const int64_t *kernel, const Dims &strides, const Dims &pads,
-             const Dims &dilations) {
-  int sr = x.shape.rank - 2;
-  if (sr < 0 || sr > 3)
-    fail("%s: input must be N x C x (1 to 3 spatial dims), got %s", kname,
-         formatDims(x.shape).c_str());
-  if (out.shape.rank != x.shape.rank)
-    fail("%s: output rank %d differs from input rank %d", kname,
-         out.shape.rank, x.shape.rank);
-  if (strides.rank != 0 && strides.rank != sr)
-    fail("%s: %d strides for %d spatial dims", kname, strides.rank, sr);
-  if (dilations.rank != 0 && dilations.rank != sr)
-    fail("%s: %d dilations for %d spatial dims", kname, dilations.rank, sr);
-  if (pads.rank != 0 && pads.rank != 2 * sr)
-    fail("%s: %d pads for %d spatial dims (want begins then ends)", kname,
-         pads.rank, sr);
-  g.N = x.shape.d[0];
-  g.C = x.shape.d[1];
-  for (int i = 0; i < sr; ++i) {
-    int j = 3 - sr + i;
-    g.in[j] = x.shape.d[2 + i];
-    g.out[j] = out.shape.d[2 + i];
-    g.k[j] = kernel[i];
-    g.s[j] = strides.rank ? strides.d[i] : 1;
-    g.d[j] = dilations.rank ? dilations.d[i] : 1;
-    g.pb[j] = pads.rank ? pads.d[i] : 0;
-    g.pe[j] = pads.rank ? pads.d[sr + i] : 0;
-    if (g.s[j] < 1 || g.d[j] < 1 || g.k[j] < 1 || g.pb[j] < 0 || g.pe[j] < 0)
-      fail("%s: invalid kernel/stride/dilation/pad in spatial dim %d", kname,
-           i);
-  }
-}
 
 /// A padded copy of one input plane, its columns split by phase so that a
 /// strided window reads contiguous elements: padded position (d, h, c) lives
@@ -80,9 +36,6 @@ struct PadGeom {
   int64_t size() const { return ext[0] * ext[1] * rs; }
 };
 
-/// Depthwise convolutions and pools with planes * (window taps * outputs +
-/// inputs) below this stay on one thread (about 10 us of work).
-constexpr int64_t kWindowParallelMin = int64_t(1) << 16;
 
 /// Output tiles: up to kTileR rows (8 for f32, 4 for f64: 8 registers of
 /// independent accumulators) by kTileV columns.
@@ -503,8 +456,6 @@ void convRowsF32(const Geom &g, const PadGeom &pg, const int64_t *cmap,
   implicitConvF32(off, Cg * g.kSize(), P, runs, nruns, wg, bg, Fg, yg, O);
 }
 
-/// Multiply-adds above which a convolution is split across threads.
-constexpr int64_t kConvParallelMin = int64_t(1) << 17;
 /// Tasks (image x group x block of output rows) per thread, handed out
 /// dynamically.
 constexpr int64_t kConvTasksPerThread = 4;
@@ -624,15 +575,11 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
     fail("%s: output %s does not fit input %s and weight %s", k,
          formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
          formatDims(w.shape).c_str());
-  for (int i = 0; i < 3; ++i) {
-    int64_t span = g.d[i] * (g.k[i] - 1) + 1;
-    int64_t want = (g.in[i] + g.pb[i] + g.pe[i] - span) / g.s[i] + 1;
-    if (g.in[i] + g.pb[i] + g.pe[i] < span || want != g.out[i])
-      fail("%s: output %s does not match input %s, weight %s and the "
-           "strides/pads/dilations",
-           k, formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
-           formatDims(w.shape).c_str());
-  }
+  if (!convSizesMatch(g))
+    fail("%s: output %s does not match input %s, weight %s and the "
+         "strides/pads/dilations",
+         k, formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
+         formatDims(w.shape).c_str());
   if (!bias.empty() && bias.numel() != F)
     fail("%s: bias has %lld elements for %lld output channels", k,
          (long long)bias.numel(), (long long)F);
@@ -655,29 +602,6 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
 
 namespace cpu {
 namespace {
-
-/// Per output position along one dim: taps inside the input and inside the
-/// padded input.
-struct DimCounts {
-  std::vector<int64_t> real, padded;
-};
-
-inline DimCounts dimCounts(const Geom &g, int i) {
-  DimCounts dc;
-  dc.real.resize(static_cast<size_t>(g.out[i]));
-  dc.padded.resize(static_cast<size_t>(g.out[i]));
-  for (int64_t o = 0; o < g.out[i]; ++o) {
-    int64_t real = 0, padded = 0;
-    for (int64_t kk = 0; kk < g.k[i]; ++kk) {
-      const int64_t pos = o * g.s[i] - g.pb[i] + kk * g.d[i];
-      real += pos >= 0 && pos < g.in[i];
-      padded += pos >= -g.pb[i] && pos < g.in[i] + g.pe[i];
-    }
-    dc.real[o] = real;
-    dc.padded[o] = padded;
-  }
-  return dc;
-}
 
 template <typename T>
 void poolImpl(const Geom &g, const T *x, T *y, bool isMax,
@@ -746,13 +670,9 @@ void pool(const char *k, Tensor x, Tensor out, const Dims &kernel,
   if (out.shape.d[0] != g.N || out.shape.d[1] != g.C)
     fail("%s: output %s does not fit input %s", k,
          formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
-  for (int i = 0; i < 3; ++i) {
-    // Each output window must start inside the input or its begin padding.
-    if (g.out[i] > 0 && (g.out[i] - 1) * g.s[i] - g.pb[i] >= g.in[i] + g.pe[i])
-      fail("%s: output %s too large for input %s with these "
-           "strides/pads",
-           k, formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
-  }
+  if (!poolSizesFit(g))
+    fail("%s: output %s too large for input %s with these strides/pads", k,
+         formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
   if (out.numel() == 0)
     return;
   switch (x.dtype) {

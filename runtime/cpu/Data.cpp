@@ -254,25 +254,40 @@ void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
 
 //===--- slice -------------------------------------------------------------===//
 
-void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
-  const char *k = "slice";
-  checkDType(k, "output", out, in.dtype);
-  checkData(k, "input", in);
-  checkData(k, "output", out);
-  const int r = in.shape.rank;
-  if (out.shape.rank != r || starts.rank != r || strides.rank != r)
-    fail("%s: input %s, output %s, starts %s and strides %s differ in rank",
-         k, formatDims(in.shape).c_str(), formatDims(out.shape).c_str(),
-         formatDims(starts).c_str(), formatDims(strides).c_str());
-  if (out.numel() == 0)
-    return;
-  int64_t cst[kMaxRank];
-  contiguousStrides(in.shape, cst);
+namespace {
+
+/// The elements a slice reads from `big`, as rows of `inner` elements: row
+/// `row` starts at `base` plus the sum of its digits (in `shape[0, n-1)`)
+/// times `st`, and its elements are `st[n-1]` apart. Dims of one element
+/// are dropped and dims that continue each other merged. Checks ranks and
+/// that every position read lies inside `big` (a negative start counts from
+/// the end).
+struct SlicePlan {
+  int n = 1;
   int64_t base = 0;
-  int64_t oshape[kMaxRank], ist[kMaxRank];
-  int n = 0;
+  int64_t shape[kMaxRank] = {1}, st[kMaxRank] = {1};
+};
+
+void checkSliceRanks(const char *k, const Tensor &big, const Tensor &small,
+                     const Dims &starts, const Dims &strides) {
+  const int r = big.shape.rank;
+  if (small.shape.rank != r || starts.rank != r || strides.rank != r)
+    fail("%s: sliced tensor %s, slice %s, starts %s and strides %s differ in "
+         "rank",
+         k, formatDims(big.shape).c_str(), formatDims(small.shape).c_str(),
+         formatDims(starts).c_str(), formatDims(strides).c_str());
+}
+
+SlicePlan slicePlan(const char *k, const Tensor &big, const Tensor &small,
+                    const Dims &starts, const Dims &strides) {
+  checkSliceRanks(k, big, small, starts, strides);
+  const int r = big.shape.rank;
+  SlicePlan p;
+  p.n = 0;
+  int64_t cst[kMaxRank];
+  contiguousStrides(big.shape, cst);
   for (int i = 0; i < r; ++i) {
-    const int64_t D = in.shape.d[i], cnt = out.shape.d[i];
+    const int64_t D = big.shape.d[i], cnt = small.shape.d[i];
     int64_t s = starts.d[i] < 0 ? starts.d[i] + D : starts.d[i];
     const int64_t st = strides.d[i];
     if (st == 0)
@@ -281,37 +296,57 @@ void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
     if (s < 0 || s >= D || last < 0 || last >= D)
       fail("%s: dim %d reads [%lld, %lld] step %lld outside size %lld", k, i,
            (long long)s, (long long)last, (long long)st, (long long)D);
-    base += s * cst[i];
+    p.base += s * cst[i];
     if (cnt == 1)
       continue;
     int64_t es = st * cst[i];
-    if (n > 0 && ist[n - 1] == es * cnt) {
-      oshape[n - 1] *= cnt;
-      ist[n - 1] = es;
+    if (p.n > 0 && p.st[p.n - 1] == es * cnt) {
+      p.shape[p.n - 1] *= cnt;
+      p.st[p.n - 1] = es;
       continue;
     }
-    oshape[n] = cnt;
-    ist[n] = es;
-    ++n;
+    p.shape[p.n] = cnt;
+    p.st[p.n] = es;
+    ++p.n;
   }
-  if (n == 0) {
-    oshape[0] = 1;
-    ist[0] = 1;
-    n = 1;
+  if (p.n == 0) {
+    p.shape[0] = 1;
+    p.st[0] = 1;
+    p.n = 1;
   }
-  const int64_t total = out.numel();
+  return p;
+}
+
+/// Calls f(row, offset) for every row of `p`, offset relative to p.base.
+template <typename F> void forEachSliceRow(const SlicePlan &p, int64_t total, F &&f) {
+  const int64_t rows = total / p.shape[p.n - 1];
+  parallelFor(rows, total >= kParallelMin, [&](int64_t row) {
+    int64_t off = 0, rem = row;
+    for (int d = p.n - 2; d >= 0; --d) {
+      off += (rem % p.shape[d]) * p.st[d];
+      rem /= p.shape[d];
+    }
+    f(row, off);
+  });
+}
+
+} // namespace
+
+void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
+  const char *k = "slice";
+  checkDType(k, "output", out, in.dtype);
+  checkData(k, "input", in);
+  checkData(k, "output", out);
+  checkSliceRanks(k, in, out, starts, strides);
+  if (out.numel() == 0)
+    return;
+  const SlicePlan p = slicePlan(k, in, out, starts, strides);
   dispatchBytes(in.dtype, [&](auto tag) {
     using T = typename decltype(tag)::type;
-    const T *src = static_cast<const T *>(in.data) + base;
+    const T *src = static_cast<const T *>(in.data) + p.base;
     T *dst = static_cast<T *>(out.data);
-    const int64_t inner = oshape[n - 1], sIn = ist[n - 1];
-    const int64_t rows = total / inner;
-    parallelFor(rows, total >= kParallelMin, [&](int64_t row) {
-      int64_t off = 0, rem = row;
-      for (int d = n - 2; d >= 0; --d) {
-        off += (rem % oshape[d]) * ist[d];
-        rem /= oshape[d];
-      }
+    const int64_t inner = p.shape[p.n - 1], sIn = p.st[p.n - 1];
+    forEachSliceRow(p, out.numel(), [&](int64_t row, int64_t off) {
       const T *s = src + off;
       T *dd = dst + row * inner;
       if (sIn == 1)
@@ -319,6 +354,35 @@ void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
       else
         for (int64_t i = 0; i < inner; ++i)
           dd[i] = s[i * sIn];
+    });
+  });
+}
+
+void sliceGrad(Tensor dy, Tensor dx, Dims starts, Dims strides) {
+  const char *k = "sliceGrad";
+  checkDType(k, "output", dx, dy.dtype);
+  checkData(k, "grad", dy);
+  checkData(k, "output", dx);
+  checkSliceRanks(k, dx, dy, starts, strides);
+  // Zeros, then the slice's positions (each written once).
+  if (dx.numel() != 0)
+    std::memset(dx.data, 0, static_cast<size_t>(dx.nbytes()));
+  if (dy.numel() == 0)
+    return;
+  const SlicePlan p = slicePlan(k, dx, dy, starts, strides);
+  dispatchBytes(dy.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    const T *src = static_cast<const T *>(dy.data);
+    T *dst = static_cast<T *>(dx.data) + p.base;
+    const int64_t inner = p.shape[p.n - 1], sOut = p.st[p.n - 1];
+    forEachSliceRow(p, dy.numel(), [&](int64_t row, int64_t off) {
+      const T *s = src + row * inner;
+      T *dd = dst + off;
+      if (sOut == 1)
+        std::memcpy(dd, s, static_cast<size_t>(inner) * sizeof(T));
+      else
+        for (int64_t i = 0; i < inner; ++i)
+          dd[i * sOut] = s[i];
     });
   });
 }

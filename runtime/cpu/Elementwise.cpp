@@ -501,6 +501,53 @@ void binary(BinaryKind kind, Tensor a, Tensor b, Tensor out) {
 
 //===--- select ------------------------------------------------------------===//
 
+namespace cpu {
+namespace {
+
+/// o[i] = c[i] ? x : y over n elements, x and y each contiguous (stride 1)
+/// or one value (stride 0). Both are loaded first, so the choice is a blend,
+/// not a branch (autodiff's masks, e.g. ReLU's, are unpredictable).
+template <typename T>
+BBRT_INLINE void selectRunT(const uint8_t *c, const T *x, int64_t sx,
+                            const T *y, int64_t sy, T *o, int64_t n) {
+  if (sx == 1 && sy == 1) {
+    for (int64_t i = 0; i < n; ++i) {
+      const T a = x[i], b = y[i];
+      o[i] = c[i] ? a : b;
+    }
+  } else if (sx == 0 && sy == 1) {
+    const T a = x[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const T b = y[i];
+      o[i] = c[i] ? a : b;
+    }
+  } else {
+    const T b = y[0];
+    for (int64_t i = 0; i < n; ++i) {
+      const T a = x[sx ? i : 0];
+      o[i] = c[i] ? a : b;
+    }
+  }
+}
+BBRT_CLONES void selectRun(const uint8_t *c, const uint32_t *x, int64_t sx,
+                           const uint32_t *y, int64_t sy, uint32_t *o,
+                           int64_t n) {
+  selectRunT(c, x, sx, y, sy, o, n);
+}
+BBRT_CLONES void selectRun(const uint8_t *c, const uint64_t *x, int64_t sx,
+                           const uint64_t *y, int64_t sy, uint64_t *o,
+                           int64_t n) {
+  selectRunT(c, x, sx, y, sy, o, n);
+}
+template <typename T>
+void selectRun(const uint8_t *c, const T *x, int64_t sx, const T *y,
+               int64_t sy, T *o, int64_t n) {
+  selectRunT(c, x, sx, y, sy, o, n);
+}
+
+} // namespace
+} // namespace cpu
+
 void select(Tensor cond, Tensor t, Tensor f, Tensor out) {
   const char *k = "select";
   checkDType(k, "condition", cond, DType::Bool);
@@ -527,17 +574,8 @@ void select(Tensor cond, Tensor t, Tensor f, Tensor out) {
                  const T *xx = x + offs[1];
                  const T *yy = y + offs[2];
                  T *oo = o + outOff;
-                 if (s[0] == 1 && s[1] == 1 && s[2] == 1) {
-                   for (int64_t i = 0; i < n; ++i)
-                     oo[i] = cc[i] ? xx[i] : yy[i];
-                 } else if (s[0] == 1 && s[1] == 0 && s[2] == 1) {
-                   const T xv = xx[0];
-                   for (int64_t i = 0; i < n; ++i)
-                     oo[i] = cc[i] ? xv : yy[i];
-                 } else if (s[0] == 1 && s[1] == 1 && s[2] == 0) {
-                   const T yv = yy[0];
-                   for (int64_t i = 0; i < n; ++i)
-                     oo[i] = cc[i] ? xx[i] : yv;
+                 if (s[0] == 1 && s[1] <= 1 && s[2] <= 1) {
+                   selectRun(cc, xx, s[1], yy, s[2], oo, n);
                  } else {
                    for (int64_t i = 0; i < n; ++i)
                      oo[i] = cc[i * s[0]] ? xx[i * s[1]] : yy[i * s[2]];

@@ -157,6 +157,29 @@ void reduceImpl(const Pattern &pat, const T *x, T *y, int64_t count,
     });
     return;
   }
+  // R K R (per-channel sums of [N, C, spatial...]): each output sums
+  // `outer` contiguous rows of `inner` elements.
+  if (pat.n == 3 && pat.red[0] && !pat.red[1] && pat.red[2]) {
+    const int64_t rows = pat.size[0], kept = pat.size[1], len = pat.size[2];
+    parallelFor(kept, total >= kParallelMin, [&](int64_t k) {
+      if constexpr (std::is_same<T, float>::value &&
+                    std::is_same<Op, SumOp<T>>::value) {
+        double acc = 0;
+        for (int64_t r = 0; r < rows; ++r)
+          acc += simd::sumToDouble(x + (r * kept + k) * len, len);
+        y[k] = Op::fin(acc, count, mean);
+      } else {
+        Acc acc = Op::init();
+        for (int64_t r = 0; r < rows; ++r) {
+          const T *xs = x + (r * kept + k) * len;
+          for (int64_t i = 0; i < len; ++i)
+            acc = Op::step(acc, xs[i]);
+        }
+        y[k] = Op::fin(acc, count, mean);
+      }
+    });
+    return;
+  }
   // General: kept dims index the output, reduced dims are walked per output.
   int64_t st[kMaxRank];
   {

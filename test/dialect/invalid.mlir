@@ -759,3 +759,176 @@ func.func @trilu_c1(%x: tensor<8xf32>) {
   %0 = bb.trilu %x {upper = true} : tensor<8xf32>
   return
 }
+
+// -----
+
+// bb.conv_input_grad C1: the result has another rank
+func.func @conv_input_grad_c1(%dy: tensor<1x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{bb.conv_input_grad: (C1) grad, weight [1x4x6x6], [4x3x3x3] and result [1x3x8] must have the same rank >= 3 and element type}}
+  %0 = bb.conv_input_grad %dy, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+       : (tensor<1x4x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8xf32>
+  return
+}
+
+// -----
+
+// bb.conv_input_grad C2: a zero dilation
+func.func @conv_input_grad_c2(%dy: tensor<1x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{bb.conv_input_grad: (C2) strides, dilations and kernel sizes must be positive and pads non-negative}}
+  %0 = bb.conv_input_grad %dy, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 0, 1>}
+       : (tensor<1x4x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.conv_input_grad C3: weight dim 1 is not C / group
+func.func @conv_input_grad_c3(%dy: tensor<1x4x6x6xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{bb.conv_input_grad: (C3) group 2 does not fit 12 input channels, 4 filters and weight [4x3x3x3]}}
+  %0 = bb.conv_input_grad %dy, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64}
+       : (tensor<1x4x6x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x12x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.conv_input_grad C4: grad is not the conv's output shape (8 - 3 + 1 = 6)
+func.func @conv_input_grad_c4(%dy: tensor<1x4x5x6xf32>, %w: tensor<4x3x3x3xf32>) {
+  // expected-error @+1 {{bb.conv_input_grad: (C4) grad shape [1x4x5x6] is not [1x4x6x6], the result of bb.conv for input [1x3x8x8]}}
+  %0 = bb.conv_input_grad %dy, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+       : (tensor<1x4x5x6xf32>, tensor<4x3x3x3xf32>) -> tensor<1x3x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.conv_weight_grad C1: element types differ
+func.func @conv_weight_grad_c1(%x: tensor<1x3x8x8xf32>, %dy: tensor<1x4x6x6xf16>) {
+  // expected-error @+1 {{bb.conv_weight_grad: (C1) input, grad [1x3x8x8], [1x4x6x6] and result [4x3x3x3] must have the same rank >= 3 and element type}}
+  %0 = bb.conv_weight_grad %x, %dy {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+       : (tensor<1x3x8x8xf32>, tensor<1x4x6x6xf16>) -> tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+// bb.conv_weight_grad C2: pads has one entry per spatial dimension
+func.func @conv_weight_grad_c2(%x: tensor<1x3x8x8xf32>, %dy: tensor<1x4x6x6xf32>) {
+  // expected-error @+1 {{bb.conv_weight_grad: (C2) window attributes must have one entry per spatial dimension (2) and pads two}}
+  %0 = bb.conv_weight_grad %x, %dy {strides = array<i64: 1, 1>, pads = array<i64: 0, 0>, dilations = array<i64: 1, 1>}
+       : (tensor<1x3x8x8xf32>, tensor<1x4x6x6xf32>) -> tensor<4x3x3x3xf32>
+  return
+}
+
+// -----
+
+// bb.conv_weight_grad C3: group does not divide the filters
+func.func @conv_weight_grad_c3(%x: tensor<1x6x8x8xf32>, %dy: tensor<1x5x6x6xf32>) {
+  // expected-error @+1 {{bb.conv_weight_grad: (C3) group 2 does not fit 6 input channels, 5 filters and weight [5x3x3x3]}}
+  %0 = bb.conv_weight_grad %x, %dy {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, group = 2 : i64}
+       : (tensor<1x6x8x8xf32>, tensor<1x5x6x6xf32>) -> tensor<5x3x3x3xf32>
+  return
+}
+
+// -----
+
+// bb.conv_weight_grad C4: grad has another filter count than the result
+func.func @conv_weight_grad_c4(%x: tensor<1x3x8x8xf32>, %dy: tensor<1x4x6x6xf32>) {
+  // expected-error @+1 {{bb.conv_weight_grad: (C4) grad shape [1x4x6x6] is not [1x5x6x6], the result of bb.conv for input [1x3x8x8]}}
+  %0 = bb.conv_weight_grad %x, %dy {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>}
+       : (tensor<1x3x8x8xf32>, tensor<1x4x6x6xf32>) -> tensor<5x3x3x3xf32>
+  return
+}
+
+// -----
+
+// bb.max_pool_grad C1: grad has another rank
+func.func @max_pool_grad_c1(%x: tensor<1x2x8x8xf32>, %dy: tensor<2x4x4xf32>) {
+  // expected-error @+2 {{bb.max_pool_grad: (C1) input [1x2x8x8] and grad [2x4x4] must have the same rank >= 3 and element type}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = bb.max_pool_grad %x, %dy {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>}
+       : tensor<1x2x8x8xf32>, tensor<2x4x4xf32> -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.max_pool_grad C2: a pad as large as the kernel
+func.func @max_pool_grad_c2(%x: tensor<1x2x8x8xf32>, %dy: tensor<1x2x5x5xf32>) {
+  // expected-error @+2 {{bb.max_pool_grad: (C2) pads must be smaller than the kernel}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = bb.max_pool_grad %x, %dy {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 2, 2, 0, 0>}
+       : tensor<1x2x8x8xf32>, tensor<1x2x5x5xf32> -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.max_pool_grad C3: grad is the floor-mode output, the op is ceil mode
+func.func @max_pool_grad_c3(%x: tensor<1x2x8x8xf32>, %dy: tensor<1x2x3x3xf32>) {
+  // expected-error @+2 {{bb.max_pool_grad: (C3) grad shape [1x2x3x3] is not [1x2x4x4], the result of bb.max_pool for input [1x2x8x8]}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = bb.max_pool_grad %x, %dy {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, ceil_mode}
+       : tensor<1x2x8x8xf32>, tensor<1x2x3x3xf32> -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.avg_pool_grad C1: the result has rank 2
+func.func @avg_pool_grad_c1(%dy: tensor<2x4xf32>) {
+  // expected-error @+1 {{bb.avg_pool_grad: (C1) grad [2x4], [2x4] and result [2x8] must have the same rank >= 3 and element type}}
+  %0 = bb.avg_pool_grad %dy {kernel_shape = array<i64: 2>, strides = array<i64: 2>, pads = array<i64: 0, 0>}
+       : tensor<2x4xf32> -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+// bb.avg_pool_grad C2: a zero stride
+func.func @avg_pool_grad_c2(%dy: tensor<1x2x4x4xf32>) {
+  // expected-error @+1 {{bb.avg_pool_grad: (C2) strides, dilations and kernel sizes must be positive and pads non-negative}}
+  %0 = bb.avg_pool_grad %dy {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 0>, pads = array<i64: 0, 0, 0, 0>}
+       : tensor<1x2x4x4xf32> -> tensor<1x2x8x8xf32>
+  return
+}
+
+// -----
+
+// bb.avg_pool_grad C3: the result is not the input that gives grad
+func.func @avg_pool_grad_c3(%dy: tensor<1x2x4x4xf32>) {
+  // expected-error @+1 {{bb.avg_pool_grad: (C3) grad shape [1x2x4x4] is not [1x2x5x5], the result of bb.avg_pool for input [1x2x10x10]}}
+  %0 = bb.avg_pool_grad %dy {kernel_shape = array<i64: 2, 2>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>}
+       : tensor<1x2x4x4xf32> -> tensor<1x2x10x10xf32>
+  return
+}
+
+// -----
+
+// bb.slice_grad C1: strides has one entry too few
+func.func @slice_grad_c1(%dy: tensor<2x3xf32>) {
+  // expected-error @+1 {{bb.slice_grad: (C1) starts, limits and strides need 2 entries}}
+  %0 = bb.slice_grad %dy {starts = array<i64: 0, 0>, limits = array<i64: 4, 6>, strides = array<i64: 2>}
+       : tensor<2x3xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+// bb.slice_grad C2: a negative stride starting past the dimension
+func.func @slice_grad_c2(%dy: tensor<2x3xf32>) {
+  // expected-error @+1 {{bb.slice_grad: (C2) dimension 1 of size 6 cannot be sliced from 6 to -1 by -2}}
+  %0 = bb.slice_grad %dy {starts = array<i64: 0, 6>, limits = array<i64: 4, -1>, strides = array<i64: 2, -2>}
+       : tensor<2x3xf32> -> tensor<4x6xf32>
+  return
+}
+
+// -----
+
+// bb.slice_grad C3: the slice has 3 columns (5, 3, 1), not 2
+func.func @slice_grad_c3(%dy: tensor<2x2xf32>) {
+  // expected-error @+1 {{bb.slice_grad: (C3) grad shape [2x2] is not [2x3], the result of bb.slice for input [4x6]}}
+  %0 = bb.slice_grad %dy {starts = array<i64: 0, 5>, limits = array<i64: 4, -1>, strides = array<i64: 2, -2>}
+       : tensor<2x2xf32> -> tensor<4x6xf32>
+  return
+}

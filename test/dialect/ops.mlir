@@ -221,3 +221,25 @@ func.func @trilu(%x: tensor<8x8xf32>, %m: tensor<2x3x4xi64>) {
   %1 = bb.trilu %m {upper = true, k = -1 : i64} : tensor<2x3x4xi64>
   return
 }
+
+// CHECK-LABEL: func.func @gradients
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4x8x8xf32>, %[[W:.*]]: tensor<6x2x3x3xf32>, %[[DY:.*]]: tensor<1x6x4x4xf32>, %[[P:.*]]: tensor<1x4x4x4xf32>, %[[S:.*]]: tensor<2x3xf32>)
+func.func @gradients(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %dy: tensor<1x6x4x4xf32>,
+                     %p: tensor<1x4x4x4xf32>, %s: tensor<2x3xf32>) {
+  // CHECK: bb.conv_input_grad %[[DY]], %[[W]] {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x4x8x8xf32>
+  %0 = bb.conv_input_grad %dy, %w {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 2 : i64}
+       : (tensor<1x6x4x4xf32>, tensor<6x2x3x3xf32>) -> tensor<1x4x8x8xf32>
+  // CHECK: bb.conv_weight_grad %[[X]], %[[DY]] {dilations = array<i64: 1, 1>, group = 2 : i64, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : (tensor<1x4x8x8xf32>, tensor<1x6x4x4xf32>) -> tensor<6x2x3x3xf32>
+  %1 = bb.conv_weight_grad %x, %dy {strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, group = 2 : i64}
+       : (tensor<1x4x8x8xf32>, tensor<1x6x4x4xf32>) -> tensor<6x2x3x3xf32>
+  // CHECK: bb.max_pool_grad %[[X]], %[[P]] {ceil_mode, kernel_shape = array<i64: 3, 3>, pads = array<i64: 0, 0, 0, 0>, strides = array<i64: 2, 2>} : tensor<1x4x8x8xf32>, tensor<1x4x4x4xf32> -> tensor<1x4x8x8xf32>
+  %2 = bb.max_pool_grad %x, %p {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, ceil_mode}
+       : tensor<1x4x8x8xf32>, tensor<1x4x4x4xf32> -> tensor<1x4x8x8xf32>
+  // CHECK: bb.avg_pool_grad %[[P]] {count_include_pad, kernel_shape = array<i64: 3, 3>, pads = array<i64: 1, 1, 1, 1>, strides = array<i64: 2, 2>} : tensor<1x4x4x4xf32> -> tensor<1x4x8x8xf32>
+  %3 = bb.avg_pool_grad %p {kernel_shape = array<i64: 3, 3>, strides = array<i64: 2, 2>, pads = array<i64: 1, 1, 1, 1>, count_include_pad}
+       : tensor<1x4x4x4xf32> -> tensor<1x4x8x8xf32>
+  // CHECK: bb.slice_grad %[[S]] {limits = array<i64: 4, -1>, starts = array<i64: 1, 5>, strides = array<i64: 2, -2>} : tensor<2x3xf32> -> tensor<4x6xf32>
+  %4 = bb.slice_grad %s {starts = array<i64: 1, 5>, limits = array<i64: 4, -1>, strides = array<i64: 2, -2>}
+       : tensor<2x3xf32> -> tensor<4x6xf32>
+  return
+}

@@ -17,6 +17,8 @@ The model's first line, `# gradcheck: KEY=VALUE ...`, sets:
   labels=ce:C     cross-entropy class labels in [0, C), two set to -100
   loss=mse|cross_entropy   (default mse: labels u:-1:1 of the output's shape)
   expect=bb.OP    the gradient program's bb IR must contain this op
+  entries=N       check up to N entries per parameter (default: --entries), for
+                  ops whose gradient has regions a few random entries can miss
 --loss overrides the loss of every case (a diagnostic: cross_entropy over the
 output's last axis). Prints one line per case and `N passed, M failed`.
 """
@@ -183,9 +185,10 @@ def check_case(a, bbc, path, work):
         flat = w.reshape(-1)
         # The largest analytic entries (a gradient sent to the wrong place
         # shows there) and random others (a gradient missing from its place).
-        top = list(np.argsort(-np.abs(g), kind="stable")[:a.entries // 2])
+        entries = int(spec.get("entries", a.entries))
+        top = list(np.argsort(-np.abs(g), kind="stable")[:entries // 2])
         rest = [i for i in range(flat.size) if i not in top]
-        picks = top + list(rng.choice(rest, min(a.entries - len(top), len(rest)), replace=False))
+        picks = top + list(rng.choice(rest, min(entries - len(top), len(rest)), replace=False))
         for i in sorted(picks):
             h = a.h * max(1.0, abs(float(flat[i])))
             wp, wm = np.float32(flat[i] + h), np.float32(flat[i] - h)

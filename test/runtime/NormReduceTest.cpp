@@ -182,6 +182,11 @@ TEST_CASE("reduce over several axes", "[reduce]") {
   checkReduce(ReduceKind::Sum, DType::F32, {100, 13}, {1});
   checkReduce(ReduceKind::Sum, DType::F32, {300, 1000}, {1}); // threads
   checkReduce(ReduceKind::Sum, DType::F64, {3, 4, 5}, {0, 2});
+  // per-channel (batch norm and conv bias gradients), also across threads
+  checkReduce(ReduceKind::Sum, DType::F32, {8, 16, 32, 32}, {0, 2, 3});
+  checkReduce(ReduceKind::Mean, DType::F32, {4, 5, 7}, {0, 2});
+  checkReduce(ReduceKind::Sum, DType::F32, {64, 96, 8, 8}, {0, 2, 3});
+  checkReduce(ReduceKind::Max, DType::F32, {2, 3, 4, 5}, {0, 2, 3});
   for (const auto &axes : axesList) {
     checkReduce(ReduceKind::Sum, DType::I64, {3, 4, 5}, axes);
     checkReduce(ReduceKind::Max, DType::I64, {3, 4, 5}, axes);

@@ -560,6 +560,95 @@ TEST_CASE("bb.trilu: elementwise over the matrix", "[cost][sharding]") {
   CHECK(maps(op) == kIdentity2);
 }
 
+//===----------------------------------------------------------------------===//
+// Gradient ops: the forward op's loops, with the tensors' maps swapped
+//===----------------------------------------------------------------------===//
+
+TEST_CASE("bb.conv_input_grad: the conv's loops; filters, outputs, taps are sums",
+          "[cost][sharding]") {
+  TestEnv env;
+  // The conv of "bb.conv: grouped, strided, with bias", backwards:
+  // dy [1, 6, 4, 4] and w [6, 2, 3, 3] -> dx [1, 4, 8, 8].
+  auto a = env.args({env.t({1, 6, 4, 4}), env.t({6, 2, 3, 3})});
+  auto op = verified(env.builder.create<ConvInputGradOp>(
+      env.loc, env.t({1, 4, 8, 8}), a[0], a[1], ArrayRef<int64_t>{2, 2},
+      ArrayRef<int64_t>{1, 1, 1, 1}, ArrayRef<int64_t>{1, 1}, 2));
+  CHECK_COST(op, 2 * 96 * 18, (96 + 108) * 4, 256 * 4);
+  // Loops n, f, o1, o2, c, k1, k2: dx is indexed by n and c directly.
+  CHECK(iterators(op) == "parallel, reduction, reduction, reduction, parallel, "
+                         "reduction, reduction");
+  CHECK(kinds(op) == "sum, sum, sum, sum, sum");
+  CHECK(maps(op) ==
+        Strings{"(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)",
+                "(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)",
+                "(d0, d1, d2, d3, d4, d5, d6) -> (d0, (d1 floordiv 3) * 2 + d4, "
+                "d2 * 2 + d5, d3 * 2 + d6)"});
+}
+
+TEST_CASE("bb.conv_weight_grad: images and outputs are sums", "[cost][sharding]") {
+  TestEnv env;
+  auto a = env.args({env.t({1, 4, 8, 8}), env.t({1, 6, 4, 4})});
+  auto op = verified(env.builder.create<ConvWeightGradOp>(
+      env.loc, env.t({6, 2, 3, 3}), a[0], a[1], ArrayRef<int64_t>{2, 2},
+      ArrayRef<int64_t>{1, 1, 1, 1}, ArrayRef<int64_t>{1, 1}, 2));
+  CHECK_COST(op, 2 * 96 * 18, (256 + 96) * 4, 108 * 4);
+  CHECK(iterators(op) == "reduction, parallel, reduction, reduction, parallel, "
+                         "parallel, parallel");
+  CHECK(kinds(op) == "sum, sum, sum");
+  CHECK(maps(op) ==
+        Strings{"(d0, d1, d2, d3, d4, d5, d6) -> (d0, (d1 floordiv 3) * 2 + d4, "
+                "d2 * 2 + d5, d3 * 2 + d6)",
+                "(d0, d1, d2, d3, d4, d5, d6) -> (d0, d1, d2, d3)",
+                "(d0, d1, d2, d3, d4, d5, d6) -> (d1, d4, d5, d6)"});
+}
+
+TEST_CASE("bb.max_pool_grad: the pool's loops; outputs and taps are sums",
+          "[cost][sharding]") {
+  TestEnv env;
+  // 8x8, kernel 3, stride 2, ceil_mode -> 4x4, as "bb.max_pool: ...".
+  auto a = env.args({env.t({1, 2, 8, 8}), env.t({1, 2, 4, 4})});
+  auto op = verified(env.builder.create<MaxPoolGradOp>(
+      env.loc, a[0], a[1], ArrayRef<int64_t>{3, 3}, ArrayRef<int64_t>{2, 2},
+      ArrayRef<int64_t>{0, 0, 0, 0}, true));
+  CHECK(op.getType() == env.t({1, 2, 8, 8}));
+  CHECK_COST(op, 32 * 9, (128 + 32) * 4, 128 * 4);
+  CHECK(iterators(op) ==
+        "parallel, parallel, reduction, reduction, reduction, reduction");
+  CHECK(kinds(op) == "sum, sum, sum, sum");
+  CHECK(maps(op) ==
+        Strings{"(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)",
+                "(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)",
+                "(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)"});
+}
+
+TEST_CASE("bb.avg_pool_grad: the pool's loops", "[cost][sharding]") {
+  TestEnv env;
+  auto a = env.args({env.t({1, 2, 4, 4})});
+  auto op = verified(env.builder.create<AvgPoolGradOp>(
+      env.loc, env.t({1, 2, 8, 8}), a[0], ArrayRef<int64_t>{2, 2},
+      ArrayRef<int64_t>{2, 2}, ArrayRef<int64_t>{0, 0, 0, 0}, false, false));
+  CHECK_COST(op, 32 * 4, 32 * 4, 128 * 4);
+  CHECK(kinds(op) == "sum, sum, sum, sum");
+  CHECK(maps(op) ==
+        Strings{"(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)",
+                "(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)"});
+}
+
+TEST_CASE("bb.slice_grad: loops over the slice, writes start + stride * i",
+          "[cost][sharding]") {
+  TestEnv env;
+  // The slice of "bb.slice: strided and reversed", backwards.
+  auto a = env.args({env.t({2, 3})});
+  auto op = verified(env.builder.create<SliceGradOp>(
+      env.loc, env.t({4, 6}), a[0], ArrayRef<int64_t>{1, 5},
+      ArrayRef<int64_t>{4, -1}, ArrayRef<int64_t>{2, -2}));
+  CHECK_COST(op, 0, 24, 96);
+  CHECK(iterators(op) == "parallel, parallel");
+  CHECK(maps(op)[0] == "(d0, d1) -> (d0, d1)");
+  CHECK(at(op, 1, {0, 0}) == std::vector<int64_t>{1, 5});
+  CHECK(at(op, 1, {1, 2}) == std::vector<int64_t>{3, 1});
+}
+
 // Known bug (reported): upstream mesh (MLIR 19) accepts an implementation only
 // with at least one loop, one map per operand and result, and result maps
 // that are projected permutations; sharding-propagation errors out on any op

@@ -308,6 +308,34 @@ void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex)
 void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
                       int64_t ignoreIndex);
 
+/// Gradient of conv with respect to its input (a transposed convolution):
+/// dx [N, C, D...] from dy [N, F, O...] and w [F, C/group, K...], with conv's
+/// strides/pads/dilations/group; dx's shape gives the input size. Input
+/// positions no window reads get 0. F32; GEMM per image and group, then
+/// col2im (depthwise: direct loops).
+void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
+                   Dims dilations, int64_t group);
+/// Gradient of conv with respect to its weight: dw [F, C/group, K...] from
+/// x [N, C, D...] and dy [N, F, O...]. F32; im2col and GEMM per image, group
+/// and block of output rows (depthwise: direct loops). For a fixed thread
+/// count the result is deterministic.
+void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
+                    Dims dilations, int64_t group);
+/// Gradient of maxPool: dx = zeros, then each dy element is added at the
+/// position of its window's maximum in x (the first on ties; positions in
+/// the padding never win; a NaN does). dy's shape gives the output size
+/// (ceil mode). F32.
+void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
+                 Dims pads);
+/// Gradient of avgPool: each dy element, divided by its window's divisor as
+/// avgPool counts it, is added to every input position of the window; dx's
+/// shape gives the input size. F32.
+void avgPoolGrad(Tensor dy, Tensor dx, Dims kernel, Dims strides, Dims pads,
+                 bool countIncludePad);
+/// Gradient of slice (any dtype): dx = zeros, then the positions slice
+/// reads (starts + i * strides per dim; strides may be negative) get dy.
+void sliceGrad(Tensor dy, Tensor dx, Dims starts, Dims strides);
+
 /// torch.optim.SGD (dampening 0), F32:
 ///   g = grad * gradScale[0] + weightDecay * param
 ///   buf = momentum * buf + g

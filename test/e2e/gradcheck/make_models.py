@@ -7,7 +7,9 @@ Each model is a tiny ONNX graph in ONNX's text syntax (onnx 1.12 parser) in
 which every trainable parameter (a float initializer with random values, seeded
 by the case name) flows through the op under test. Its first line,
 `# gradcheck: ...`, tells gradcheck.py how to draw the inputs and labels, which
-loss to use and which bb op the compiled gradient program must contain.
+loss to use, which bb op the compiled gradient program must contain and, for
+ops whose gradient is zero or special in places (kinks, windows, borders),
+how many entries per parameter to check (all of them, for small ones).
 
 Initializers written in the text syntax (float_data) are imported as dense
 constants, which the importer and the canonicalizer fold through
@@ -231,6 +233,118 @@ case("where", "Where with a broadcast parameter on the true side and one on the 
      "(bool[3,4] C, float[3,4] X) => (float[3,4] Y)",
      [F("W", [4], U(-1, 1)), F("V", [3, 4], U(-1, 1))],
      "A = Mul(X, V)\n  Y = Where(C, W, A)")
+
+# --- activations with kinks and approximations --------------------------------
+case("hard_sigmoid", "HardSigmoid (alpha 0.25, beta 0.5): both saturated sides and the slope",
+     f"{P} entries=12 expect=bb.hard_sigmoid",
+     "(float[3,4] X) => (float[3,4] Y)", [F("W", [3, 4], PM(0.5, 3.5))],
+     "A = Mul(X, W)\n  Y = HardSigmoid <alpha = 0.25, beta = 0.5> (A)")
+case("hard_swish", "HardSwish: below -3 (0), the quadratic part, above 3 (identity)",
+     f"{P} entries=12 expect=bb.hard_swish",
+     "(float[3,4] X) => (float[3,4] Y)", [F("W", [3, 4], PM(0.5, 5))],
+     "A = Mul(X, W)\n  Y = HardSwish(A)")
+case("gelu_tanh", "Gelu with the tanh approximation (opset 20)", f"{P} expect=bb.gelu",
+     "(float[3,4] X) => (float[3,4] Y)", [F("W", [3, 4], U(-3, 3))],
+     "A = Mul(X, W)\n  Y = Gelu <approximate = \"tanh\"> (A)", opset=20)
+case("trilu", "Trilu (upper, k = 1) of a batch of matrices", f"{P} entries=24 expect=bb.trilu",
+     "(float[2,3,4] X) => (float[2,3,4] Y)", [F("W", [2, 3, 4], U(-1, 1)), I64("K", [1])],
+     "A = Mul(X, W)\n  Y = Trilu <upper = 1> (A, K)")
+
+# --- strided slices -------------------------------------------------------------
+case("slice_strided", "Slice with steps 2 and 3 (rows and columns skipped)",
+     f"{P} entries=35 expect=bb.slice",
+     "(float[5,7] X) => (float[3,2] Y)",
+     [F("W", [5, 7], U(-1, 1)), I64("St", [0, 1]), I64("En", [5, 7]),
+      I64("Ax", [0, 1]), I64("Sp", [2, 3])],
+     "A = Mul(X, W)\n  Y = Slice(A, St, En, Ax, Sp)")
+case("slice_negative", "Slice with negative steps: reversed rows, every other column backwards",
+     f"{P} entries=84 expect=bb.slice",
+     "(float[3,4,7] X) => (float[3,2,4] Y)",
+     [F("W", [3, 4, 7], U(-1, 1)), I64("St", [-2, -1]), I64("En", [0, -100]),
+      I64("Ax", [1, 2]), I64("Sp", [-1, -2])],
+     "A = Mul(X, W)\n  Y = Slice(A, St, En, Ax, Sp)")
+
+# --- convolution -----------------------------------------------------------------
+# Conv(Mul(X, V), W, B): gradients for the input (through V), weight and bias.
+case("conv", "Conv 2-D, stride 2, asymmetric pads, bias",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[2,3,7,6] X) => (float[2,4,4,3] Y)",
+     [F("V", [3, 7, 6], U(-1, 1)), F("W", [4, 3, 3, 3], U(-1, 1)), F("B", [4], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <strides = [2, 2], pads = [1, 1, 1, 0]> (A, W, B)")
+case("conv_dilated", "Conv 2-D, dilation 2, pads 2, no bias",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[1,2,7,7] X) => (float[1,3,7,7] Y)",
+     [F("V", [2, 7, 7], U(-1, 1)), F("W", [3, 2, 3, 3], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <dilations = [2, 2], pads = [2, 2, 2, 2]> (A, W)")
+case("conv_group2", "Conv 2-D with 2 groups, pads 1, bias",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[2,4,5,5] X) => (float[2,6,5,5] Y)",
+     [F("V", [4, 5, 5], U(-1, 1)), F("W", [6, 2, 3, 3], U(-1, 1)), F("B", [6], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <group = 2, pads = [1, 1, 1, 1]> (A, W, B)")
+case("conv_depthwise", "depthwise Conv (group = channels, 2 filters each), stride 2, pads 1, bias",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[2,3,6,6] X) => (float[2,6,3,3] Y)",
+     [F("V", [3, 6, 6], U(-1, 1)), F("W", [6, 1, 3, 3], U(-1, 1)), F("B", [6], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <group = 3, strides = [2, 2], pads = [1, 1, 1, 1]> (A, W, B)")
+case("conv_depthwise_5x5", "depthwise Conv 5x5 (one filter per channel), pads 2, no bias",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[1,4,6,5] X) => (float[1,4,6,5] Y)",
+     [F("V", [4, 6, 5], U(-1, 1)), F("W", [4, 1, 5, 5], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <group = 4, pads = [2, 2, 2, 2]> (A, W)")
+case("conv_1x1", "1x1 Conv (the pointwise path: no im2col) with bias, and a 1x1 Conv with stride 2",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[2,4,5,5] X) => (float[2,3,3,3] Y)",
+     [F("V", [4, 5, 5], U(-1, 1)), F("W", [5, 4, 1, 1], U(-1, 1)), F("B", [5], U(-1, 1)),
+      F("U", [3, 5, 1, 1], U(-1, 1))],
+     "A = Mul(X, V)\n  C = Conv(A, W, B)\n  Y = Conv <strides = [2, 2]> (C, U)")
+case("conv_1d", "Conv 1-D, stride 2, dilation 2, pads 1, bias",
+     f"{P} entries=27 expect=bb.conv",
+     "(float[2,3,9] X) => (float[2,4,4] Y)",
+     [F("V", [3, 9], U(-1, 1)), F("W", [4, 3, 3], U(-1, 1)), F("B", [4], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <strides = [2], dilations = [2], pads = [1, 1]> (A, W, B)")
+case("conv_3d", "Conv 3-D, strides (1, 2, 1), pads 1",
+     f"{P} entries=24 expect=bb.conv",
+     "(float[1,2,3,4,4] X) => (float[1,2,2,2,3] Y)",
+     [F("V", [2, 3, 4, 4], U(-1, 1)), F("W", [2, 2, 2, 2, 2], U(-1, 1))],
+     "A = Mul(X, V)\n  Y = Conv <strides = [1, 2, 1], pads = [0, 1, 0, 0, 0, 0]> (A, W)")
+
+# --- pooling ------------------------------------------------------------------------
+# Max pools add a small input to distinct parameters (PERM, 0.08 apart), so
+# every window has one clear maximum that the finite differences do not move.
+case("max_pool", "MaxPool 3x3, stride 2, pads 1 (overlapping windows)",
+     "X=u:-0.01:0.01 entries=50 expect=bb.max_pool",
+     "(float[2,2,5,5] X) => (float[2,2,3,3] Y)", [F("W", [2, 5, 5], PERM(-2, 2))],
+     "A = Add(X, W)\n  Y = MaxPool <kernel_shape = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]> (A)")
+case("max_pool_ceil", "MaxPool 2x2, stride 2, ceil_mode (clipped last windows)",
+     "X=u:-0.01:0.01 entries=50 expect=bb.max_pool",
+     "(float[1,2,5,5] X) => (float[1,2,3,3] Y)", [F("W", [2, 5, 5], PERM(-2, 2))],
+     "A = Add(X, W)\n  Y = MaxPool <kernel_shape = [2, 2], strides = [2, 2], ceil_mode = 1> (A)")
+case("avg_pool", "AveragePool 3x3, stride 2, pads 1, padding not counted",
+     f"{P} entries=50 expect=bb.avg_pool",
+     "(float[2,2,5,5] X) => (float[2,2,3,3] Y)", [F("W", [2, 5, 5], U(-1, 1))],
+     "A = Mul(X, W)\n  Y = AveragePool <kernel_shape = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1]> (A)")
+case("avg_pool_include_pad", "AveragePool 3x3, stride 2, pads 1, count_include_pad, ceil_mode",
+     f"{P} entries=72 expect=bb.avg_pool",
+     "(float[1,2,6,6] X) => (float[1,2,4,4] Y)", [F("W", [2, 6, 6], U(-1, 1))],
+     "A = Mul(X, W)\n  Y = AveragePool <kernel_shape = [3, 3], strides = [2, 2], pads = [1, 1, 1, 1], "
+     "count_include_pad = 1, ceil_mode = 1> (A)")
+case("avg_pool_1d", "AveragePool 1-D, kernel 2, stride 1", f"{P} entries=15 expect=bb.avg_pool",
+     "(float[2,3,5] X) => (float[2,3,4] Y)", [F("W", [3, 5], U(-1, 1))],
+     "A = Mul(X, W)\n  Y = AveragePool <kernel_shape = [2]> (A)")
+
+# --- batch norm ------------------------------------------------------------------
+# Mean and variance are model inputs here: as initializers they would be
+# buffers (no gradient by design), which a finite difference would flag.
+case("batch_norm", "BatchNormalization (inference): input, scale and bias gradients",
+     f"{P} M=u:-0.5:0.5 Var=u:0.5:1.5 entries=24 expect=bb.batch_norm",
+     "(float[2,3,4,4] X, float[3] M, float[3] Var) => (float[2,3,4,4] Y)",
+     [F("W", [3, 4, 4], U(-2, 2)), F("S", [3], U(0.5, 1.5)), F("B", [3], U(-1, 1))],
+     "A = Mul(X, W)\n  Y = BatchNormalization <epsilon = 0.001> (A, S, B, M, Var)")
+case("batch_norm_2d", "BatchNormalization of [N, C] (no spatial dims)",
+     f"{P} M=u:-0.5:0.5 Var=u:0.5:1.5 entries=12 expect=bb.batch_norm",
+     "(float[4,3] X, float[3] M, float[3] Var) => (float[4,3] Y)",
+     [F("W", [4, 3], U(-2, 2)), F("S", [3], U(0.5, 1.5)), F("B", [3], U(-1, 1))],
+     "A = Mul(X, W)\n  Y = BatchNormalization(A, S, B, M, Var)")
 
 # --- cross-entropy loss --------------------------------------------------------
 case("cross_entropy", "cross-entropy over 3-D logits, two labels ignored (-100)",
