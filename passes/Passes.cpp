@@ -14,6 +14,10 @@ namespace {
 #include "passes/optimize/passes.h.inc"
 #define GEN_PASS_REGISTRATION
 #include "passes/autodiff/passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/sharding/passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/spmdize/passes.h.inc"
 } // namespace
 
 void buildImportCleanupPipeline(OpPassManager &pm) {
@@ -40,6 +44,8 @@ void registerAllPasses() {
   registerBbLoweringPasses();
   registerBbOptimizePasses();
   registerBbAutodiffPasses();
+  registerBbShardingPasses();
+  registerBbSpmdizePasses();
   PassPipelineRegistration<>(
       "bb-optimize-inference",
       "Inference-only graph optimizations (batch norm folding)",

@@ -7,6 +7,8 @@
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Mesh/IR/MeshDialect.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/Pass/Pass.h"
 #include "mlir/Pass/PassManager.h"
 
@@ -19,6 +21,10 @@ namespace mlir::bb {
 #include "passes/optimize/passes.h.inc"
 #define GEN_PASS_DECL
 #include "passes/autodiff/passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/sharding/passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/spmdize/passes.h.inc"
 
 /// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
 void buildImportCleanupPipeline(OpPassManager &pm);

@@ -23,3 +23,8 @@ config.substitutions.append(("%python", "/usr/bin/python3"))
 config.substitutions.append(("%models", os.path.join(workspace, "test", "models")))
 config.substitutions.append(("%plugins", os.path.join(workspace, "test", "plugin")))
 config.substitutions.append(("%inputs", os.path.join(workspace, "test", "onnx", "Inputs")))
+# Sharded programs run as MPI ranks (OpenMPI from Debian; CI runs as root on
+# 2 cores, hence --allow-run-as-root --oversubscribe).
+config.substitutions.append(
+    ("%mpirun", "/usr/bin/mpirun --allow-run-as-root --oversubscribe "
+                "--mca btl self,vader --bind-to none"))

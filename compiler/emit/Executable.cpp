@@ -68,7 +68,11 @@ llvm::Error bb::compileAndLink(const std::string &cppPath,
   argv.push_back(cppPath);
   argv.push_back("-I" + include);
   argv.push_back(lib);
-  for (const char *a : {"-lopenblas", "-lpthread", "-lm"})
+  // The runtime carries collectives over MPI (Debian's OpenMPI); only
+  // programs with a mesh pull that part in, and only they need libmpi.
+  for (const char *a : {"-Wl,--as-needed", "-L/usr/lib/x86_64-linux-gnu/openmpi/lib",
+                        "-lmpi", "-Wl,--no-as-needed", "-lopenblas", "-lpthread",
+                        "-lm"})
     argv.push_back(a);
   std::vector<llvm::StringRef> args(argv.begin(), argv.end());
 

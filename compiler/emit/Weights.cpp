@@ -10,6 +10,7 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <map>
+#include <set>
 
 using namespace mlir;
 
@@ -19,11 +20,16 @@ static llvm::Error makeError(const Twine &msg) {
 
 llvm::Expected<std::vector<bb::Weight>> bb::collectWeights(ModuleOp module) {
   std::vector<Weight> weights;
+  // Shards of one weight (several bbrt.weight ops, one name) are stored once,
+  // whole.
+  std::map<int64_t, Weight> byIndex;
   module.walk([&](bbrt::WeightOp w) {
-    if (static_cast<size_t>(w.getIndex()) >= weights.size())
-      weights.resize(w.getIndex() + 1);
-    weights[w.getIndex()] = {w.getName().str(), w.getValue()};
+    byIndex[w.getIndex()] = {w.getName().str(), w.getValue()};
   });
+  std::set<std::string> names;
+  for (auto &[index, w] : byIndex)
+    if (names.insert(w.name).second)
+      weights.push_back(std::move(w));
   // Initial values of state follow, under the state's name.
   std::map<int64_t, Weight> states;
   module.walk([&](bbrt::StateOp s) {

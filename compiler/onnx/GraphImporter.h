@@ -43,6 +43,8 @@ public:
   std::string nodeLabel; // describeNode(*node, index), for errors
   mlir::Location loc = mlir::UnknownLoc::get(&ctx);
   std::string error;
+  /// Weights become blob-less resources: their bytes are never read.
+  bool shapesOnly = false;
 
   int64_t opset() const { return model.opsetVersion(); }
 

@@ -4,6 +4,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinDialect.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringExtras.h"
@@ -213,6 +214,14 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor,
 
   bool hasRaw = tensor.has_raw_data() ||
                 tensor.data_location() == onnx::TensorProto::EXTERNAL;
+  // Planning: a weight's shape is all that matters, and its bytes (perhaps
+  // in external files that are not there) are never read. The resource has
+  // a name and no blob; folders cannot look inside it.
+  if (shapesOnly && isa<FloatType>(*elt) && (n > kMaxDenseElements || forceResource)) {
+    auto &manager = DenseResourceElementsHandle::getManagerInterface(&ctx);
+    return ElementsAttr(DenseResourceElementsAttr::get(
+        type, manager.insert(resourceKey(tensor))));
+  }
   if (!hasRaw) {
     // Typed fields: float_data, int32_data (small ints, bool, f16), ...
     SmallVector<char> buf(bytes);
@@ -419,6 +428,7 @@ mlir::bb::frontend::importOnnxModel(MLIRContext &context, const std::string &pat
     return makeError(path + ": " + unsupported);
 
   GraphImporter im(context, model);
+  im.shapesOnly = options.shapesOnly;
   std::string fileName = llvm::sys::path::filename(path).str();
   Location fileLoc = FileLineColLoc::get(&context, fileName, 0, 0);
   OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);

@@ -43,6 +43,38 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
   return llvm::Error::success();
 }
 
+llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
+  int64_t dp = 1, tp = 1;
+  bool zero = false;
+  SmallVector<StringRef> items;
+  text.split(items, ',');
+  for (StringRef item : items) {
+    auto [key, value] = item.trim().split('=');
+    int64_t v;
+    if (value.getAsInteger(10, v) || v < 0)
+      return makeError("--strategy=" + text + ": '" + item +
+                       "': expected KEY=NUMBER");
+    if (key == "dp" && v > 0)
+      dp = v;
+    else if (key == "tp" && v > 0)
+      tp = v;
+    else if (key == "zero" && v <= 1)
+      zero = v == 1;
+    else if (key == "pp" || key == "microbatches")
+      return makeError("--strategy=" + text + ": '" + key +
+                       "': pipeline stages are not implemented yet");
+    else
+      return makeError("--strategy=" + text + ": unknown or invalid '" + item +
+                       "' (known: dp=N, tp=N, zero=0|1)");
+  }
+  o.mesh = std::to_string(dp) + "x" + std::to_string(tp);
+  o.pinBatch = dp > 1 ? 0 : -1;
+  o.zero = zero;
+  if (zero && dp == 1)
+    return makeError("--strategy=" + text + ": zero=1 needs dp > 1");
+  return llvm::Error::success();
+}
+
 /// Shortest decimal that reads back as the same double.
 static std::string formatDouble(double v) {
   char buf[64];
@@ -132,6 +164,19 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       setTrainingAttributes(**module, options);
     }
     buildImportCleanupPipeline(pm);
+  }
+  if (!options.shard.cluster.empty()) {
+    AutoShardOptions as;
+    as.cluster = options.shard.cluster;
+    as.meshShape = options.shard.mesh;
+    as.pinBatch = options.shard.pinBatch;
+    as.zero = options.shard.zero;
+    as.timeLimit = options.shard.timeLimit;
+    pm.addPass(createAutoShard(as));
+    if (!options.shard.planOnly) {
+      pm.addPass(createSpmdize());
+      buildImportCleanupPipeline(pm);
+    }
   }
   if (stopAfter != EmitStage::Bb) {
     // Batch norm folding assumes inference statistics; gradients need them.

@@ -52,6 +52,24 @@ struct TrainOptions {
   int64_t decaySteps = 0; ///< 0: the binary's --steps
 };
 
+/// `bbc --cluster`: an SPMD program for every device of a cluster's mesh,
+/// planned by bb-auto-shard and partitioned by bb-spmdize.
+struct ShardOptions {
+  std::string cluster; ///< empty: one device, no partitioning
+  std::string mesh;    ///< e.g. "2x4"; empty: one axis over all devices
+  int64_t pinBatch = -1;
+  bool zero = false;
+  double timeLimit = 60;
+  /// Stop after planning (`bbc plan`): the module keeps its global shapes
+  /// and carries the plan as annotations.
+  bool planOnly = false;
+};
+
+/// Parses `--strategy dp=2,tp=4[,zero=1]`: a mesh of dp x tp devices whose
+/// first axis carries data parallelism (inputs split along dimension 0; the
+/// search fills in the rest). Sets mesh, pinBatch and zero.
+llvm::Error parseStrategy(llvm::StringRef text, ShardOptions &options);
+
 struct CompileOptions {
   frontend::ImportOptions import;
   EmitStage emit = EmitStage::Bb;
@@ -61,6 +79,7 @@ struct CompileOptions {
   std::string extraPasses;
   GradientOptions grad;
   TrainOptions train;
+  ShardOptions shard;
   /// How the generated C++ is compiled (stage Exe).
   HostCompileOptions host;
 };

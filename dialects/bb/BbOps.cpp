@@ -624,6 +624,35 @@ LogicalResult TriluOp::verify() {
 // Training ops
 //===----------------------------------------------------------------------===//
 
+LogicalResult ShardSliceOp::verify() {
+  mesh::MeshShardingAttr sharding = getSharding();
+  if (!sharding.getPartialAxes().empty())
+    return emitOpError("(C1) a shard slice has no partial axes");
+  auto meshOp = SymbolTable::lookupNearestSymbolFrom<mesh::MeshOp>(
+      *this, sharding.getMesh());
+  if (!meshOp)
+    return emitOpError("(C1) no mesh.mesh named ") << sharding.getMesh();
+  ArrayRef<int64_t> in = getInput().getType().getShape();
+  ArrayRef<int64_t> out = getOutput().getType().getShape();
+  ArrayRef<int64_t> meshShape = meshOp.getShape();
+  if (in.size() != out.size() || sharding.getSplitAxes().size() > in.size())
+    return emitOpError("(C2) rank mismatch");
+  for (size_t d = 0; d < in.size(); ++d) {
+    int64_t parts = 1;
+    if (d < sharding.getSplitAxes().size())
+      for (int16_t a : sharding.getSplitAxes()[d].asArrayRef()) {
+        if (a < 0 || a >= static_cast<int64_t>(meshShape.size()))
+          return emitOpError("(C1) mesh axis ") << a << " out of range";
+        parts *= meshShape[a];
+      }
+    if (in[d] % parts != 0 || out[d] != in[d] / parts)
+      return emitOpError("(C2) dimension ")
+             << d << ": " << in[d] << " split in " << parts << " parts is not "
+             << out[d];
+  }
+  return success();
+}
+
 LogicalResult ScatterAddOp::verify() {
   auto out = getOutput().getType();
   auto upd = getUpdates().getType();

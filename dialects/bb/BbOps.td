@@ -640,6 +640,52 @@ def Bb_TriluOp : Bb_Op<"trilu", [SameOperandsAndResultType, InferTypeOpInterface
 }
 
 //===----------------------------------------------------------------------===//
+// SPMD: what a per-process program needs besides mesh collectives
+//===----------------------------------------------------------------------===//
+
+// MLIR's mesh sharding attribute (#mesh.shard<@mesh, [[0], []]>), named here
+// without including the mesh dialect's ODS.
+def Bb_MeshShardingAttr : Attr<
+    CPred<"::llvm::isa<::mlir::mesh::MeshShardingAttr>($_self)">,
+    "mesh sharding"> {
+  let storageType = "::mlir::mesh::MeshShardingAttr";
+  let returnType = "::mlir::mesh::MeshShardingAttr";
+  let convertFromStorage = "$_self";
+}
+
+def Bb_ShardSliceOp : Bb_Op<"shard_slice", []> {
+  let summary = "this process's block of a tensor every process holds whole";
+  let description = [{
+    In a per-process (SPMD) program: `input` is the same on every process of
+    the mesh; the result is this process's block of it under `sharding`. For
+    each dimension split over mesh axes `[a, b, ...]`, the block index is the
+    process's coordinate along those axes, linearized major to minor, and the
+    block size the dimension's size divided by the product of those axes'
+    sizes. No communication. The partitioner inserts it where a replicated
+    value meets a consumer that needs it split; a constant followed by it is
+    a sharded weight, which each process loads as its slice only.
+
+    Constraints:
+    - (C1) `sharding` has no partial axes and names a `mesh.mesh`.
+    - (C2) the result has the input's rank and, per dimension, its size
+      divided by the product of the mesh axes the dimension is split over.
+
+    Example:
+    ```mlir
+    %w1 = bb.shard_slice %w #mesh.shard<@mesh, [[], [0]]> : tensor<64x128xf32> -> tensor<64x64xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input, Bb_MeshShardingAttr:$sharding);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input $sharding attr-dict `:` type($input) `->` type($output)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// A copy: no arithmetic.
+    int64_t getFlops() { return 0; }
+  }];
+}
+
+//===----------------------------------------------------------------------===//
 // Training: losses and gradient-only ops
 //===----------------------------------------------------------------------===//
 

@@ -35,14 +35,18 @@ def Bbrt_WeightOp : Bbrt_Op<"weight", [Pure]> {
   let description = [{
     The bytes of `value`, written to the safetensors file under `name`; the
     generated program maps them read-only. `index` is the weight's position in
-    the file's declaration order.
+    the file's declaration order. In a per-process program, `sharding` (mesh
+    split axes per dimension, e.g. "[[], [0]]") says which block of `value`
+    this process holds: the buffer has the block's shape and each process
+    loads only its block.
 
     Example:
     ```mlir
     %w = bbrt.weight 0 "fc1.weight" dense_resource<fc1.weight> : tensor<64x32xf32> -> memref<64x32xf32>
     ```
   }];
-  let arguments = (ins I64Attr:$index, StrAttr:$name, ElementsAttr:$value);
+  let arguments = (ins I64Attr:$index, StrAttr:$name, ElementsAttr:$value,
+                       OptionalAttr<StrAttr>:$sharding);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name $value attr-dict `->` type($buffer)";
 }
@@ -55,7 +59,8 @@ def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
     run; entry points read it and update it in place, and checkpoints save
     it. Its initial value is `init` (written to the safetensors file under
     `name`), or zeros without `init`. `index` is shared by every entry point
-    of the module.
+    of the module. With `sharding` (as for `bbrt.weight`), each process holds
+    its block of the state; `init` is the whole tensor.
 
     Example:
     ```mlir
@@ -63,7 +68,8 @@ def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
     ```
   }];
   let arguments = (ins I64Attr:$index, StrAttr:$name,
-                       OptionalAttr<ElementsAttr>:$init);
+                       OptionalAttr<ElementsAttr>:$init,
+                       OptionalAttr<StrAttr>:$sharding);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
 }

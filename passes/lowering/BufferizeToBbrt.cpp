@@ -15,6 +15,8 @@
 #include "mlir/IR/IRMapping.h"
 #include "llvm/ADT/DenseSet.h"
 
+#include <map>
+
 namespace mlir::bb {
 #define GEN_PASS_DEF_BUFFERIZETOBBRT
 #include "passes/lowering/passes.h.inc"
@@ -40,11 +42,52 @@ SmallVector<int64_t> absentOptionals(Operation *op) {
   return {};
 }
 
-/// Module-wide numbering of weights (by value) and state (by name).
+/// Module-wide numbering of weights (by value and sharding) and state (by
+/// name).
 struct Numbering {
-  llvm::DenseMap<Attribute, std::pair<int64_t, StringAttr>> weights;
+  std::map<std::pair<const void *, std::string>, std::pair<int64_t, StringAttr>>
+      weights;
   llvm::StringMap<std::pair<int64_t, Type>> states;
+  /// Names of unnamed constants, by value (so shards share the name).
+  llvm::DenseMap<Attribute, StringAttr> constNames;
 };
+
+/// The split axes of a sharding in runtime syntax, or null when replicated.
+StringAttr shardingText(mesh::MeshShardingAttr attr) {
+  if (!attr)
+    return {};
+  std::string s = "[";
+  bool any = false;
+  for (auto [d, axes] : llvm::enumerate(attr.getSplitAxes())) {
+    s += d ? ", [" : "[";
+    for (auto [i, a] : llvm::enumerate(axes.asArrayRef())) {
+      s += (i ? ", " : "") + std::to_string(a);
+      any = true;
+    }
+    s += "]";
+  }
+  return any ? StringAttr::get(attr.getContext(), s + "]") : StringAttr();
+}
+
+/// The bbrt.weight of constant `cst`, whole or (with `sharding`) as this
+/// process's block of type `type`.
+Value weight(OpBuilder &b, Numbering &numbering, ConstantOp cst, Type type,
+             StringAttr sharding) {
+  auto name = cst->getAttrOfType<StringAttr>("bb.name");
+  if (!name) {
+    auto [it, added] = numbering.constNames.try_emplace(cst.getValue(), StringAttr());
+    if (added)
+      it->second = b.getStringAttr("const" + Twine(numbering.constNames.size() - 1));
+    name = it->second;
+  }
+  auto key = std::make_pair(cst.getValue().getAsOpaquePointer(),
+                            sharding ? sharding.str() : std::string());
+  auto [it, added] = numbering.weights.try_emplace(
+      key, numbering.weights.size(), name);
+  return b.create<bbrt::WeightOp>(cst.getLoc(), bufferType(type),
+                                  b.getI64IntegerAttr(it->second.first),
+                                  it->second.second, cst.getValue(), sharding);
+}
 
 /// Whether every use of `arg` (directly or through reshapes, which become
 /// views of the same bytes) comes no later than `op` in the block: then `op`
@@ -116,7 +159,9 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
       auto init = func.getArgAttrOfType<ElementsAttr>(i, "bb.init");
       Value buf = b.create<bbrt::StateOp>(
           func.getLoc(), bufferType(arg.getType()),
-          b.getI64IntegerAttr(it->second.first), name, init);
+          b.getI64IntegerAttr(it->second.first), name, init,
+          shardingText(func.getArgAttrOfType<mesh::MeshShardingAttr>(
+              i, "bb.sharding")));
       buffers.map(arg, buf);
       continue;
     }
@@ -151,20 +196,23 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
     b.setInsertionPoint(&op);
     Location loc = op.getLoc();
     if (auto cst = dyn_cast<ConstantOp>(op)) {
-      auto name = cst->getAttrOfType<StringAttr>("bb.name");
-      auto [it, added] = numbering.weights.try_emplace(
-          cst.getValue(), numbering.weights.size(), name);
-      if (!it->second.second)
-        it->second.second = b.getStringAttr("const" + Twine(it->second.first));
-      Value w = b.create<bbrt::WeightOp>(loc, bufferType(cst.getType()),
-                                         b.getI64IntegerAttr(it->second.first),
-                                         it->second.second, cst.getValue());
-      buffers.map(cst.getResult(), w);
+      // Used only through shard slices, it is loaded in blocks only.
+      if (cst->use_empty() || !llvm::all_of(cst->getUsers(), [](Operation *u) {
+            return isa<ShardSliceOp>(u);
+          }))
+        buffers.map(cst.getResult(),
+                    weight(b, numbering, cst, cst.getType(), {}));
+    } else if (auto slice = dyn_cast<ShardSliceOp>(op);
+               slice && slice.getInput().getDefiningOp<ConstantOp>()) {
+      // A sharded weight: each process loads its block only.
+      buffers.map(slice.getResult(),
+                  weight(b, numbering, slice.getInput().getDefiningOp<ConstantOp>(),
+                         slice.getType(), shardingText(slice.getSharding())));
     } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
       Value v = b.create<bbrt::ViewOp>(loc, bufferType(reshape.getType()),
                                        buffers.lookup(reshape.getInput()));
       buffers.map(reshape.getResult(), v);
-    } else if (isa<BbDialect>(op.getDialect())) {
+    } else if (isa<BbDialect, mesh::MeshDialect>(op.getDialect())) {
       SmallVector<Value> ins, outs;
       for (Value operand : op.getOperands())
         ins.push_back(buffers.lookup(operand));

@@ -11,6 +11,7 @@
 #include "dialects/bbrt/BbrtDialect.h"
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -91,6 +92,18 @@ private:
   SmallVector<Value> operands;
 };
 
+/// Split axes in the runtime's syntax, e.g. "[[], [0]]".
+std::string shardingText(mesh::MeshShardingAttr attr) {
+  std::string s = "[";
+  for (auto [d, axes] : llvm::enumerate(attr.getSplitAxes())) {
+    s += d ? ", [" : "[";
+    for (auto [i, a] : llvm::enumerate(axes.asArrayRef()))
+      s += (i ? ", " : "") + std::to_string(a);
+    s += "]";
+  }
+  return s + "]";
+}
+
 std::string dtypeOf(Type t) {
   std::string name;
   if (t.isF32()) name = "F32";
@@ -115,12 +128,12 @@ struct ConvertBbrtToEmitCPass
                                 Value info);
   LogicalResult convertKernel(bbrt::KernelOp kernel, OpBuilder &b,
                               llvm::function_ref<Value(Value)> tensorOf,
-                              Value none);
+                              Value none, Value context);
 };
 
 LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     bbrt::KernelOp kernel, OpBuilder &b,
-    llvm::function_ref<Value(Value)> tensorOf, Value none) {
+    llvm::function_ref<Value(Value)> tensorOf, Value none, Value context) {
   CallBuilder call(b, kernel.getLoc());
   StringRef op = kernel.getOp();
   DictionaryAttr p = kernel.getParams();
@@ -269,6 +282,47 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
   } else if (op == "bb.slice_grad") {
     call.operand(ins[0]).operand(out).dims(arr("starts")).dims(arr("strides"))
         .call("bbrt::sliceGrad");
+  } else if (op.starts_with("mesh.")) {
+    // Collectives over the process groups that differ along `mesh_axes`.
+    SmallVector<int64_t> axes;
+    if (auto a = p.getAs<DenseI16ArrayAttr>("mesh_axes"))
+      axes.assign(a.asArrayRef().begin(), a.asArrayRef().end());
+    auto kind = [&]() -> std::string {
+      auto r = p.getAs<mesh::ReductionKindAttr>("reduction");
+      mesh::ReductionKind k = r ? r.getValue() : mesh::ReductionKind::Sum;
+      switch (k) {
+      case mesh::ReductionKind::Sum: return "Sum";
+      case mesh::ReductionKind::Max: return "Max";
+      case mesh::ReductionKind::Min: return "Min";
+      case mesh::ReductionKind::Average: return "Mean";
+      default: return "";
+      }
+    }();
+    auto index = [&](StringRef name) {
+      return cast<IntegerAttr>(p.get(name)).getInt();
+    };
+    call.operand(context).operand(ins[0]).operand(out);
+    if (op == "mesh.all_reduce") {
+      if (kind.empty())
+        return kernel.emitError("bbrt-to-emitc: unsupported reduction");
+      call.opaque("bbrt::ReduceKind::" + kind).dims(axes).call("bbrt::allReduce");
+    } else if (op == "mesh.all_gather") {
+      call.i64(index("gather_axis")).dims(axes).call("bbrt::allGather");
+    } else if (op == "mesh.reduce_scatter") {
+      if (kind.empty())
+        return kernel.emitError("bbrt-to-emitc: unsupported reduction");
+      call.i64(index("scatter_axis")).opaque("bbrt::ReduceKind::" + kind)
+          .dims(axes).call("bbrt::reduceScatter");
+    } else if (op == "mesh.all_to_all") {
+      call.i64(index("split_axis")).i64(index("concat_axis")).dims(axes)
+          .call("bbrt::allToAll");
+    } else {
+      return kernel.emitError("bbrt-to-emitc: no runtime call for ") << op;
+    }
+  } else if (op == "bb.shard_slice") {
+    call.operand(context).operand(ins[0]).operand(out)
+        .string(shardingText(p.getAs<mesh::MeshShardingAttr>("sharding")))
+        .call("bbrt::shardSlice");
   } else if (op == "bb.sgd_update") {
     SmallVector<Value> outs;
     for (Value v : kernel.getOutputs())
@@ -337,6 +391,18 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   CallBuilder(d, loc).operand(info).string(source ? source.getValue() : "model")
       .call("bbrt::setModelName");
 
+  // A sharded program's mesh; processes map onto it row-major.
+  SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
+  if (meshes.size() > 1) {
+    meshes[1].emitError("bbrt-to-emitc: a program runs on one mesh");
+    return signalPassFailure();
+  }
+  if (!meshes.empty()) {
+    CallBuilder(d, loc).operand(info).dims(meshes[0].getShape())
+        .call("bbrt::setMesh");
+    meshes[0].erase();
+  }
+
   // Module-wide: weights and state, declared in index order.
   std::map<int64_t, bbrt::WeightOp> weights;
   std::map<int64_t, bbrt::StateOp> states;
@@ -360,6 +426,9 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     CallBuilder(d, w.getLoc()).operand(info).string(w.getName())
         .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
         .call("bbrt::addWeight");
+    if (auto sharding = w.getSharding())
+      CallBuilder(d, w.getLoc()).operand(info).string(*sharding)
+          .call("bbrt::setSharding");
   }
   expected = 0;
   for (auto [i, s] : states) {
@@ -373,6 +442,9 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     CallBuilder(d, s.getLoc()).operand(info).string(s.getName())
         .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
         .boolean(static_cast<bool>(s.getInit())).call("bbrt::addState");
+    if (auto sharding = s.getSharding())
+      CallBuilder(d, s.getLoc()).operand(info).string(*sharding)
+          .call("bbrt::setSharding");
   }
 
   for (func::FuncOp func : funcs)
@@ -466,7 +538,7 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
           .i64(arena.getOffset()).string(roleOf(output.getRoleAttr()))
           .call("bbrt::addOutput");
     } else if (auto kernel = dyn_cast<bbrt::KernelOp>(op)) {
-      if (failed(convertKernel(kernel, f, tensorOf, none)))
+      if (failed(convertKernel(kernel, f, tensorOf, none, context)))
         return failure();
     } else if (!isa<func::ReturnOp>(op)) {
       return op.emitError("bbrt-to-emitc: unexpected op");

@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Checks that two training logs agree bit for bit on a range of steps.
 
-usage: same_steps.py A.csv B.csv --first N --last M
+usage: same_steps.py A.csv B.csv --first N --last M [--rtol R]
 For every step N..M, the loss, lr and grad_norm fields (printed with %.9g,
-which round-trips a float exactly) must be the same strings in both logs.
+which round-trips a float exactly) must be the same strings in both logs;
+with --rtol, they must instead agree within that relative tolerance.
 Lines starting with '#', the header and eval rows are skipped; when a step
 appears more than once (a killed run that was resumed), its last row counts.
 """
@@ -28,17 +29,27 @@ def main():
     ap.add_argument("b")
     ap.add_argument("--first", type=int, required=True)
     ap.add_argument("--last", type=int, required=True)
+    ap.add_argument("--rtol", type=float)
     args = ap.parse_args()
+
+    def same(x, y):
+        if x is None or y is None:
+            return False
+        if args.rtol is None:
+            return x == y
+        return all(abs(float(p) - float(q)) <= args.rtol * abs(float(q))
+                   for p, q in zip(x, y))
     a, b = rows(args.a), rows(args.b)
     bad = 0
     for step in range(args.first, args.last + 1):
-        if a.get(step) != b.get(step):
+        if not same(a.get(step), b.get(step)):
             print(f"step {step}: {args.a}: {a.get(step)}  {args.b}: {b.get(step)}")
             bad += 1
     if bad:
         print(f"FAIL: {bad} of {args.last - args.first + 1} steps differ")
         return 1
-    print(f"OK: steps {args.first}..{args.last} identical")
+    how = "identical" if args.rtol is None else f"within rtol {args.rtol}"
+    print(f"OK: steps {args.first}..{args.last} {how}")
     return 0
 
 

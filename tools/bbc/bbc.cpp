@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/pipeline/Pipeline.h"
+#include "compiler/pipeline/PlanReport.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "dialects/bb/BbDialect.h"
 #include "mlir/Dialect/Mesh/Transforms/Passes.h"
 #include "mlir/IR/AsmState.h"
@@ -133,6 +135,28 @@ static cl::opt<int64_t> decaySteps(
     cl::desc("Steps over which cosine/linear decay (default: the binary's "
              "--steps)"),
     cl::init(0), cl::cat(trainCategory));
+static cl::OptionCategory shardCategory("parallelization options");
+static cl::opt<std::string> clusterSpec(
+    "cluster",
+    cl::desc("Compile one program per device of this cluster (a preset "
+             "NAME:COUNT such as cpu:4, or a .textproto file; see "
+             "docs/cluster.md); run it with mpirun -np <devices>"),
+    cl::value_desc("spec"), cl::cat(shardCategory));
+static cl::opt<std::string> meshShape(
+    "mesh", cl::desc("Device mesh shape, e.g. 2x4 (default: one axis)"),
+    cl::value_desc("AxB"), cl::cat(shardCategory));
+static cl::opt<std::string> strategy(
+    "strategy",
+    cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1]; the "
+             "search fills in the rest"),
+    cl::value_desc("dp=2,tp=4"), cl::cat(shardCategory));
+static cl::opt<double> planTimeLimit(
+    "plan-time-limit",
+    cl::desc("Seconds the sharding solver may take (default 60)"),
+    cl::init(60.0), cl::cat(shardCategory));
+static cl::opt<std::string> planJson(
+    "json", cl::desc("bbc plan: also write the report as JSON to this file"),
+    cl::value_desc("plan.json"), cl::cat(shardCategory));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX op types and exit"),
                              cl::cat(bbcCategory));
@@ -142,8 +166,39 @@ static int fail(const std::string &message) {
   return 1;
 }
 
+/// `bbc plan ...`: plan only, and report the plan.
+static int plan(MLIRContext &context, const bb::CompileOptions &options) {
+  auto module = bb::compileModel(context, inputFile, options, bb::EmitStage::Bb);
+  if (!module)
+    return fail(llvm::toString(module.takeError()));
+  auto report = bb::planReport(**module);
+  if (!report)
+    return fail(llvm::toString(report.takeError()));
+  if (!planJson.empty()) {
+    std::string error;
+    auto out = openOutputFile(planJson, &error);
+    if (!out)
+      return fail("--json=" + planJson + ": " + error);
+    out->os() << llvm::formatv("{0:2}", llvm::json::Value(llvm::json::Object(*report)))
+              << "\n";
+    out->os().flush();
+    if (out->os().has_error())
+      return fail("--json=" + planJson + ": write failed");
+    out->keep();
+  }
+  bb::printPlanReport(*report, llvm::outs());
+  return 0;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+  // `bbc plan MODEL ...` is the planning subcommand.
+  bool planMode = argc > 1 && StringRef(argv[1]) == "plan";
+  std::vector<char *> args(argv, argv + argc);
+  if (planMode)
+    args.erase(args.begin() + 1);
+  argc = static_cast<int>(args.size());
+  argv = args.data();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
   registerPassManagerCLOptions();
@@ -204,6 +259,24 @@ int main(int argc, char **argv) {
     if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1)
       return fail("--beta1 and --beta2 must lie in [0, 1)");
   }
+  options.shard.cluster = clusterSpec;
+  options.shard.mesh = meshShape;
+  options.shard.timeLimit = planTimeLimit;
+  if (!strategy.empty()) {
+    if (!meshShape.empty())
+      return fail("--strategy and --mesh exclude each other");
+    if (llvm::Error err = bb::parseStrategy(strategy, options.shard))
+      return fail(llvm::toString(std::move(err)));
+    if (clusterSpec.empty()) {
+      auto [dp, tp] = StringRef(options.shard.mesh).split('x');
+      int64_t a = 1, b = 1;
+      (void)dp.getAsInteger(10, a);
+      (void)tp.getAsInteger(10, b);
+      options.shard.cluster = "cpu:" + std::to_string(a * b);
+    }
+  } else if (!meshShape.empty() && clusterSpec.empty()) {
+    return fail("--mesh needs --cluster");
+  }
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)
     if (llvm::Error err = bb::frontend::parseInputShapes(spec, options.import))
@@ -219,6 +292,13 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
+  if (planMode) {
+    if (options.shard.cluster.empty())
+      return fail("bbc plan needs --cluster=SPEC (or --strategy)");
+    options.import.shapesOnly = true;
+    options.shard.planOnly = true;
+    return plan(context, options);
+  }
   if (emit == bb::EmitStage::Exe) {
     if (outputFile == "-")
       return fail("an executable needs -o NAME (or choose another --emit)");

@@ -1,0 +1,266 @@
+//===- PlanReport.cpp - what `bbc plan` prints about a sharding plan ------===//
+#include "compiler/pipeline/PlanReport.h"
+
+#include "compiler/cluster/Cluster.h"
+#include "dialects/bb/BbInterfaces.h"
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "passes/sharding/ShardingRules.h"
+#include "llvm/Support/Format.h"
+
+#include <map>
+
+using namespace mlir;
+using namespace mlir::bb;
+using namespace mlir::bb::sharding;
+
+static llvm::Error makeError(const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+/// "/h.0/attn/c_attn/MatMul" -> "/h.0/attn"; optimizer updates -> "optimizer".
+static std::string groupOf(Operation *op) {
+  if (isa<SgdUpdateOp, AdamwUpdateOp>(op))
+    return "optimizer";
+  Location loc = op->getLoc();
+  StringRef name;
+  if (auto n = dyn_cast<NameLoc>(loc))
+    name = n.getName().getValue();
+  if (!name.starts_with("/"))
+    return "(other)";
+  SmallVector<StringRef> parts;
+  name.drop_front().split(parts, '/');
+  if (parts.size() <= 2)
+    return "/";
+  return ("/" + parts[0] + "/" + parts[1]).str();
+}
+
+static std::string describeSharding(const TensorSharding &s) {
+  std::string text = s.splitAxesText();
+  if (!s.partialAxes.empty()) {
+    text += " partial";
+    for (int16_t a : s.partialAxes)
+      text += " " + std::to_string(a);
+  }
+  return text;
+}
+
+llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
+  auto plan = module->getAttrOfType<DictionaryAttr>("bb.plan");
+  SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
+  if (!plan || meshes.empty())
+    return makeError("the module has no sharding plan (run bb-auto-shard)");
+  auto f64 = [&](StringRef key) {
+    auto a = plan.getAs<FloatAttr>(key);
+    return a ? a.getValueAsDouble() : 0.0;
+  };
+  auto i64 = [&](StringRef key) -> int64_t {
+    auto a = plan.getAs<IntegerAttr>(key);
+    return a ? a.getInt() : 0;
+  };
+  StringRef clusterSpec = plan.getAs<StringAttr>("cluster").getValue();
+  auto cluster = cluster::loadCluster(clusterSpec);
+  if (!cluster)
+    return cluster.takeError();
+  ArrayRef<int64_t> meshShape = meshes[0].getShape();
+  int64_t devices = 1;
+  for (int64_t d : meshShape)
+    devices *= d;
+
+  func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
+  bool training = static_cast<bool>(main);
+  if (!main)
+    main = module.lookupSymbol<func::FuncOp>("forward");
+  if (!main)
+    return makeError("the module has neither @train_step nor @forward");
+
+  // Layers.
+  struct Group {
+    int64_t ops = 0;
+    double flops = 0, topFlops = -1;
+    std::string topOp, sharding;
+  };
+  std::map<std::string, Group> groups;
+  std::vector<std::string> order;
+  for (Operation &op : main.getBody().front().without_terminator()) {
+    if (isa<ConstantOp>(op))
+      continue;
+    std::string key = groupOf(&op);
+    auto [it, added] = groups.try_emplace(key);
+    if (added)
+      order.push_back(key);
+    Group &g = it->second;
+    ++g.ops;
+    double flops = 0;
+    if (auto cost = dyn_cast<CostOpInterface>(op))
+      flops = cost.getFlops();
+    g.flops += flops;
+    if (flops > g.topFlops) {
+      g.topFlops = flops;
+      g.topOp = op.getName().getStringRef().str();
+      OpRule rule = ruleFor(&op);
+      Strategy s(meshShape.size(), -1);
+      if (auto attr = op.getAttrOfType<DenseI64ArrayAttr>("bb.strategy"))
+        s.assign(attr.asArrayRef().begin(), attr.asArrayRef().end());
+      std::string text;
+      for (auto [i, v] : llvm::enumerate(op.getOperands()))
+        text += (i ? ", " : "") +
+                describeSharding(operandSharding(
+                    rule, s, i, cast<RankedTensorType>(v.getType()).getRank()));
+      text += " -> ";
+      for (auto [i, r] : llvm::enumerate(op.getResults()))
+        text += (i ? ", " : "") +
+                describeSharding(resultSharding(
+                    rule, s, i, cast<RankedTensorType>(r.getType()).getRank()));
+      g.sharding = text;
+    }
+  }
+  llvm::json::Array layers;
+  for (const std::string &key : order) {
+    const Group &g = groups[key];
+    layers.push_back(llvm::json::Object{{"layer", key},
+                                        {"ops", g.ops},
+                                        {"flops", g.flops},
+                                        {"costliest_op", g.topOp},
+                                        {"sharding", g.sharding},
+                                        {"stage", 0},
+                                        {"devices", devices}});
+  }
+
+  // Work per step: tokens for [B, T] integer inputs, else samples.
+  int64_t items = 0;
+  std::string unit = "samples";
+  for (BlockArgument arg : main.getArguments()) {
+    if (main.getArgAttr(arg.getArgNumber(), "bb.state") ||
+        main.getArgAttr(arg.getArgNumber(), "bb.role"))
+      continue;
+    auto type = cast<RankedTensorType>(arg.getType());
+    if (type.getRank() == 0)
+      continue;
+    if (type.getRank() == 2 && type.getElementType().isInteger(64)) {
+      items = type.getShape()[0] * type.getShape()[1];
+      unit = "tokens";
+    } else {
+      items = type.getShape()[0];
+    }
+    break;
+  }
+  double compute = f64("compute_seconds"), comm = f64("communication_seconds");
+  double step = compute + comm;
+  double flops = f64("model_flops");
+  double peak = cluster->peakFlops(cluster::DType::F32);
+  double perDevice = step > 0 ? flops / step / devices : 0;
+  int64_t state = i64("state_bytes_per_device");
+  int64_t activations = i64("activation_bytes_per_device");
+  int64_t capacity = static_cast<int64_t>(cluster->device().memory_bytes());
+
+  llvm::json::Array meshJson;
+  for (int64_t d : meshShape)
+    meshJson.push_back(d);
+  return llvm::json::Object{
+      {"model", module->getAttrOfType<StringAttr>("bb.source")
+                    ? module->getAttrOfType<StringAttr>("bb.source").getValue()
+                    : "model"},
+      {"mode", training ? "train" : "inference"},
+      {"cluster", clusterSpec},
+      {"devices", devices},
+      {"mesh", std::move(meshJson)},
+      {"pipeline_stages", 1},
+      {"layers", std::move(layers)},
+      {"step_seconds", step},
+      {"compute_seconds", compute},
+      {"communication_seconds", comm},
+      {"communication_intra_host_seconds", f64("communication_intra_host_seconds")},
+      {"communication_inter_host_seconds", f64("communication_inter_host_seconds")},
+      {"pipeline_bubble_seconds", 0.0},
+      {"throughput_unit", unit},
+      {"throughput_per_second", step > 0 ? items / step : 0.0},
+      {"model_flops_per_step", flops},
+      {"model_flops_per_second_per_device", perDevice},
+      {"mfu", peak > 0 ? perDevice / peak : 0.0},
+      {"state_bytes_per_device", state},
+      {"activation_bytes_per_device", activations},
+      {"memory_bytes_per_device", state + activations},
+      {"memory_capacity_bytes", capacity},
+      {"fits", state + activations <= capacity},
+      {"solver",
+       llvm::json::Object{
+           {"status", plan.getAs<StringAttr>("solver").getValue()},
+           {"seconds", f64("solver_seconds")},
+           {"variables", i64("variables")},
+           {"constraints", i64("constraints")}}},
+  };
+}
+
+static std::string human(double v, const char *unit) {
+  const char *prefixes[] = {"", "K", "M", "G", "T", "P"};
+  int i = 0;
+  while (std::abs(v) >= 1000 && i < 5) {
+    v /= 1000;
+    ++i;
+  }
+  return llvm::formatv("{0:F2} {1}{2}", v, prefixes[i], unit).str();
+}
+
+static std::string bytes(double v) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (v >= 1024 && i < 4) {
+    v /= 1024;
+    ++i;
+  }
+  return llvm::formatv("{0:F1} {1}", v, units[i]).str();
+}
+
+static std::string ms(double seconds) {
+  return llvm::formatv("{0:F3} ms", seconds * 1e3).str();
+}
+
+void mlir::bb::printPlanReport(const llvm::json::Object &r,
+                               llvm::raw_ostream &os) {
+  auto num = [&](StringRef k) { return r.getNumber(k).value_or(0); };
+  auto str = [&](StringRef k) { return r.getString(k).value_or("").str(); };
+  std::string meshText;
+  if (const llvm::json::Array *m = r.getArray("mesh"))
+    for (const llvm::json::Value &d : *m)
+      meshText += (meshText.empty() ? "" : "x") +
+                  std::to_string(d.getAsInteger().value_or(0));
+  os << "plan: " << str("model") << " (" << str("mode") << ") on "
+     << str("cluster") << ": " << static_cast<int64_t>(num("devices"))
+     << " devices, mesh " << meshText << ", 1 pipeline stage\n\n";
+  os << llvm::formatv("{0,-22} {1,6} {2,12}  {3}\n", "layer", "ops", "FLOP",
+                      "sharding of its costliest op (operands -> results; "
+                      "per dim the mesh axes it splits over)");
+  if (const llvm::json::Array *layers = r.getArray("layers"))
+    for (const llvm::json::Value &v : *layers) {
+      const llvm::json::Object *l = v.getAsObject();
+      os << llvm::formatv("{0,-22} {1,6} {2,12}  {3}: {4}\n",
+                          l->getString("layer").value_or(""),
+                          l->getInteger("ops").value_or(0),
+                          human(l->getNumber("flops").value_or(0), ""),
+                          l->getString("costliest_op").value_or(""),
+                          l->getString("sharding").value_or(""));
+    }
+  os << "\npredicted step time " << ms(num("step_seconds")) << " = compute "
+     << ms(num("compute_seconds")) << " + communication "
+     << ms(num("communication_seconds")) << " (within hosts "
+     << ms(num("communication_intra_host_seconds")) << ", between hosts "
+     << ms(num("communication_inter_host_seconds")) << ") + pipeline bubble "
+     << ms(num("pipeline_bubble_seconds")) << "\n";
+  os << "throughput " << human(num("throughput_per_second"), "")
+     << str("throughput_unit") << "/s; model "
+     << human(num("model_flops_per_second_per_device"), "FLOP/s")
+     << " per device; MFU " << llvm::formatv("{0:F1}", 100 * num("mfu"))
+     << "%\n";
+  os << "memory per device " << bytes(num("memory_bytes_per_device"))
+     << " (parameters and optimizer state " << bytes(num("state_bytes_per_device"))
+     << ", activations " << bytes(num("activation_bytes_per_device")) << ") of "
+     << bytes(num("memory_capacity_bytes"))
+     << (r.getBoolean("fits").value_or(false) ? "" : "  DOES NOT FIT") << "\n";
+  if (const llvm::json::Object *s = r.getObject("solver"))
+    os << "solver: " << s->getString("status").value_or("") << " in "
+       << llvm::formatv("{0:F2}", s->getNumber("seconds").value_or(0)) << " s ("
+       << s->getInteger("variables").value_or(0) << " variables, "
+       << s->getInteger("constraints").value_or(0) << " constraints)\n";
+}

@@ -1,0 +1,26 @@
+//===- PlanReport.h - what `bbc plan` prints about a sharding plan -*- C++ -*-===//
+#ifndef BB_COMPILER_PIPELINE_PLANREPORT_H
+#define BB_COMPILER_PIPELINE_PLANREPORT_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+namespace mlir::bb {
+
+/// The plan bb-auto-shard wrote on `module` (before partitioning), as JSON:
+/// the cluster and mesh; per layer (ops grouped by their ONNX node-name
+/// prefix, e.g. "/h.0/attn"; backward ops carry their forward op's name) the
+/// op count, FLOPs and the sharding of its costliest op; the predicted step
+/// time (compute, communication per link kind, pipeline bubble), throughput
+/// (tokens or samples per second, model FLOP/s per device, MFU) and memory
+/// per device (state, activations, capacity); the solver's statistics.
+llvm::Expected<llvm::json::Object> planReport(ModuleOp module);
+
+/// The same for people: a table and a summary.
+void printPlanReport(const llvm::json::Object &report, llvm::raw_ostream &os);
+
+} // namespace mlir::bb
+
+#endif // BB_COMPILER_PIPELINE_PLANREPORT_H

@@ -1,0 +1,67 @@
+//===- BinaryProgram.cpp - 0-1 integer programs solved by COIN-OR CBC ------===//
+#include "compiler/solver/BinaryProgram.h"
+
+#include "CbcModel.hpp"
+#include "CoinPackedMatrix.hpp"
+#include "OsiClpSolverInterface.hpp"
+
+#include <chrono>
+
+using namespace mlir::bb::solver;
+
+int BinaryProgram::addVariable(double cost, bool continuous) {
+  costs.push_back(cost);
+  integral.push_back(!continuous);
+  return static_cast<int>(costs.size()) - 1;
+}
+
+void BinaryProgram::addConstraint(
+    const std::vector<std::pair<int, double>> &terms, double lower,
+    double upper) {
+  rows.push_back({terms, lower, upper});
+}
+
+BinaryProgram::Solution BinaryProgram::solve(double timeLimitSeconds) const {
+  auto start = std::chrono::steady_clock::now();
+  const int n = numVariables();
+  CoinPackedMatrix matrix(false, 0, 0);
+  matrix.setDimensions(0, n);
+  std::vector<double> rowLower, rowUpper;
+  for (const Row &r : rows) {
+    std::vector<int> index;
+    std::vector<double> value;
+    for (auto [i, c] : r.terms) {
+      index.push_back(i);
+      value.push_back(c);
+    }
+    matrix.appendRow(static_cast<int>(index.size()), index.data(), value.data());
+    rowLower.push_back(r.lower == -kInfinity ? -COIN_DBL_MAX : r.lower);
+    rowUpper.push_back(r.upper == kInfinity ? COIN_DBL_MAX : r.upper);
+  }
+  std::vector<double> colLower(n, 0.0), colUpper(n, 1.0);
+  OsiClpSolverInterface lp;
+  lp.loadProblem(matrix, colLower.data(), colUpper.data(), costs.data(),
+                 rowLower.data(), rowUpper.data());
+  for (int i = 0; i < n; ++i)
+    if (integral[i])
+      lp.setInteger(i);
+  lp.messageHandler()->setLogLevel(0);
+
+  CbcModel model(lp);
+  model.setLogLevel(0);
+  model.messageHandler()->setLogLevel(0);
+  model.setMaximumSeconds(timeLimitSeconds);
+  model.branchAndBound();
+
+  Solution s;
+  s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                            start).count();
+  const double *best = model.bestSolution();
+  if (!best)
+    return s;
+  s.feasible = true;
+  s.optimal = model.isProvenOptimal();
+  s.objective = model.getObjValue();
+  s.values.assign(best, best + n);
+  return s;
+}

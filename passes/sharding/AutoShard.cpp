@@ -1,0 +1,650 @@
+//===- AutoShard.cpp - choose every op's sharding by cost (Alpa's ILP) ----===//
+#include "passes/Passes.h"
+
+#include "compiler/cluster/Cluster.h"
+#include "compiler/costmodel/Collective.h"
+#include "compiler/costmodel/DeviceMesh.h"
+#include "compiler/costmodel/Memory.h"
+#include "compiler/costmodel/OpCost.h"
+#include "compiler/solver/BinaryProgram.h"
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "mlir/IR/Builders.h"
+#include "passes/sharding/ShardingRules.h"
+
+#include <map>
+
+#include "llvm/ADT/StringExtras.h"
+
+namespace mlir::bb {
+#define GEN_PASS_DEF_AUTOSHARD
+#include "passes/sharding/passes.h.inc"
+} // namespace mlir::bb
+
+using namespace mlir;
+using namespace mlir::bb;
+using namespace mlir::bb::sharding;
+namespace pb = bumblebee::cluster;
+
+namespace {
+
+int64_t bytesOf(RankedTensorType t, ArrayRef<int64_t> localShape) {
+  int64_t n = 1;
+  for (int64_t d : localShape)
+    n *= d;
+  return n * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+}
+
+/// One choice the program makes: an op's strategy, or an argument's layout.
+struct Node {
+  Operation *op = nullptr;
+  BlockArgument arg;
+  OpRule rule;
+  SmallVector<Strategy> strategies;
+  int firstVar = -1;
+
+  TensorSharding produced(unsigned result, int64_t rank, size_t s) const {
+    return resultSharding(rule, strategies[s], result, rank);
+  }
+};
+
+/// The layer an op belongs to with layer numbers blanked: ONNX node names
+/// "/h.7/attn/c_attn/MatMul" -> "/h.#/attn" (backward ops carry their
+/// forward op's name). Empty for ops without such a name.
+std::string layerKey(Operation *op, bool blank = true) {
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  if (!name || !name.getName().getValue().starts_with("/"))
+    return "";
+  SmallVector<StringRef> parts;
+  name.getName().getValue().drop_front().split(parts, '/');
+  if (parts.size() <= 2)
+    return "";
+  std::string key = "/";
+  bool digits = false;
+  for (char c : parts[0]) {
+    if (blank && llvm::isDigit(c)) {
+      if (!digits)
+        key += '#';
+      digits = true;
+      continue;
+    }
+    digits = false;
+    key += c;
+  }
+  return key + "/" + parts[1].str();
+}
+
+/// A rule whose loops are a tensor's own dimensions: the layouts an
+/// argument may take.
+OpRule identityRule(RankedTensorType type) {
+  OpRule rule;
+  rule.numOperands = 1;
+  rule.numResults = 1;
+  for (int64_t d = 0; d < type.getRank(); ++d)
+    if (type.getShape()[d] > 1) {
+      Loop l;
+      l.extent = type.getShape()[d];
+      l.dims = {d, d};
+      rule.loops.push_back(l);
+    }
+  return rule;
+}
+
+class Planner {
+public:
+  Planner(const cluster::Cluster &cluster, const costmodel::DeviceMesh &mesh,
+          int64_t pinBatch, bool zero)
+      : cluster(cluster), mesh(mesh), meshShape(mesh.shape()),
+        pinBatch(pinBatch), zero(zero) {}
+
+  LogicalResult plan(func::FuncOp func, double timeLimit, FlatSymbolRefAttr sym);
+
+  double computeSeconds = 0, communicationSeconds = 0, solverSeconds = 0;
+  double intraHostSeconds = 0, interHostSeconds = 0, modelFlops = 0;
+  int64_t stateBytes = 0, activationBytes = 0, variables = 0, constraints = 0;
+  bool optimal = true;
+
+private:
+  double reshardCost(const TensorSharding &from, const TensorSharding &to,
+                     RankedTensorType type);
+  double collective(pb::CollectiveKind kind, ArrayRef<int16_t> axes,
+                    double bytes) {
+    SmallVector<int64_t> a(axes.begin(), axes.end());
+    double t = costmodel::meshCollectiveTime(cluster, mesh, a, kind, bytes);
+    if (accounting) {
+      auto group = mesh.groupOf(mesh.firstDevice(), a);
+      (costmodel::groupLayout(cluster, group).spansHosts() ? interHostSeconds
+                                                           : intraHostSeconds) += t;
+    }
+    return t;
+  }
+  double splitFactor(const Strategy &s) const {
+    double f = 1;
+    for (auto [axis, l] : llvm::enumerate(s))
+      if (l >= 0)
+        f *= meshShape[axis];
+    return f;
+  }
+
+  const cluster::Cluster &cluster;
+  const costmodel::DeviceMesh &mesh;
+  ArrayRef<int64_t> meshShape;
+  int64_t pinBatch;
+  bool zero;
+  std::map<std::string, double> reshardMemo;
+  /// While set, collective() books each time under the links it crosses
+  /// (and reshardCost() bypasses its memo).
+  bool accounting = false;
+  int planned = 0;
+  /// Where each state (by name) lives, once a function has placed it.
+  std::map<std::string, TensorSharding> placedStates;
+};
+
+/// What the partitioner will emit to turn `from` into `to`
+/// (passes/spmdize/Spmdize.cpp), timed.
+double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to,
+                            RankedTensorType type) {
+  if (from == to)
+    return 0;
+  std::string key = from.splitAxesText() + "|" + to.splitAxesText() + "|";
+  for (int16_t a : from.partialAxes)
+    key += std::to_string(a) + ",";
+  llvm::raw_string_ostream(key) << type;
+  auto it = reshardMemo.find(key);
+  if (!accounting && it != reshardMemo.end())
+    return it->second;
+  double cost = 0;
+  TensorSharding cur = from;
+  auto bytes = [&](const TensorSharding &s) {
+    return static_cast<double>(
+        bytesOf(type, s.localShape(type.getShape(), meshShape)));
+  };
+  if (!cur.partialAxes.empty()) {
+    SmallVector<int16_t> axes = cur.partialAxes;
+    std::optional<size_t> scatterDim;
+    int64_t parts = 1;
+    for (int16_t a : axes)
+      parts *= meshShape[a];
+    for (auto [d, want] : llvm::enumerate(to.dimAxes))
+      if (SmallVector<int16_t>(want) == axes && cur.dimAxes[d].empty() &&
+          type.getShape()[d] % parts == 0)
+        scatterDim = d;
+    double n = bytes(cur);
+    cur.partialAxes.clear();
+    if (scatterDim) {
+      cur.dimAxes[*scatterDim] = axes;
+      cost += collective(pb::REDUCE_SCATTER, axes, n);
+    } else {
+      cost += collective(pb::ALL_REDUCE, axes, n);
+    }
+  }
+  for (size_t d = 0; d < cur.dimAxes.size(); ++d) {
+    ArrayRef<int16_t> have = cur.dimAxes[d], want = to.dimAxes[d];
+    if (have.empty() ||
+        (want.size() >= have.size() && want.take_front(have.size()) == have))
+      continue;
+    SmallVector<int16_t> axes(have);
+    cur.dimAxes[d].clear();
+    cost += collective(pb::ALL_GATHER, axes, bytes(cur));
+  }
+  reshardMemo[key] = cost;
+  return cost;
+}
+
+LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
+                            FlatSymbolRefAttr sym) {
+  // The first function planned (the training step, or the forward pass) is
+  // the one whose predicted time and memory the plan reports.
+  const bool primary = planned++ == 0;
+  Block &body = func.getBody().front();
+  std::vector<Node> nodes;
+  llvm::DenseMap<Value, std::pair<size_t, unsigned>> producer; // node, result
+
+  // Arguments.
+  for (BlockArgument arg : body.getArguments()) {
+    auto type = cast<RankedTensorType>(arg.getType());
+    Node n;
+    n.arg = arg;
+    n.rule = identityRule(type);
+    auto state = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.state");
+    SmallVector<Strategy> all = enumerateStrategies(n.rule, meshShape);
+    auto pinnedAxisSplitsDim0 = [&](const Strategy &s) {
+      return s[pinBatch] >= 0 && n.rule.loops[s[pinBatch]].dims[0] == 0;
+    };
+    for (Strategy &s : all) {
+      bool keep;
+      if (!state) // inputs: replicated, or split along dim 0 when pinned
+        keep = pinBatch < 0 ? llvm::all_of(s, [](int64_t l) { return l < 0; })
+               : (type.getRank() > 0 && type.getShape()[0] % meshShape[pinBatch] == 0)
+                   ? (pinnedAxisSplitsDim0(s) &&
+                      llvm::all_of(llvm::enumerate(s), [&](auto p) {
+                        return static_cast<int64_t>(p.index()) == pinBatch ||
+                               p.value() < 0;
+                      }))
+                   : llvm::all_of(s, [](int64_t l) { return l < 0; });
+      else if (zero && pinBatch >= 0 && state.getValue() == "optimizer")
+        keep = s[pinBatch] >= 0;
+      else
+        keep = true;
+      if (keep)
+        n.strategies.push_back(s);
+    }
+    // State that an earlier function placed keeps its place: the program
+    // holds one copy of it.
+    auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.name");
+    if (state && name) {
+      auto it = placedStates.find(name.getValue().str());
+      if (it != placedStates.end())
+        llvm::erase_if(n.strategies, [&](const Strategy &s) {
+          return resultSharding(n.rule, s, 0, type.getRank()) != it->second;
+        });
+    }
+    if (n.strategies.empty()) // ZeRO on a tensor that does not split
+      n.strategies.push_back(Strategy(meshShape.size(), -1));
+    producer[arg] = {nodes.size(), 0};
+    nodes.push_back(std::move(n));
+  }
+  // Ops (constants are free to slice: not choices).
+  for (Operation &op : body.without_terminator()) {
+    if (isa<ConstantOp>(op))
+      continue;
+    Node n;
+    n.op = &op;
+    n.rule = ruleFor(&op);
+    n.strategies = enumerateStrategies(n.rule, meshShape);
+    for (auto [i, r] : llvm::enumerate(op.getResults()))
+      producer[r] = {nodes.size(), static_cast<unsigned>(i)};
+    nodes.push_back(std::move(n));
+  }
+
+  // Followers (Alpa): an elementwise op (no reductions, an operand of the
+  // result's type) follows that operand's producer: for each of the
+  // producer's strategies it takes the one that keeps the layout, and shares
+  // the producer's decision. Its strategy list is re-indexed to its root's.
+  // (Letting layout changes such as reshape follow too made the plans of the
+  // test GPT 6% slower for little gain in solver time.)
+  std::vector<size_t> root(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    root[i] = i;
+  for (auto [vi, v] : llvm::enumerate(nodes)) {
+    if (!v.op || v.op->getNumResults() != 1 ||
+        llvm::any_of(v.rule.loops, [](const Loop &l) { return l.reduction.has_value(); }))
+      continue;
+    for (auto [i, operand] : llvm::enumerate(v.op->getOperands())) {
+      auto it = producer.find(operand);
+      auto type = cast<RankedTensorType>(operand.getType());
+      if (it == producer.end() || !nodes[it->second.first].op ||
+          type != v.op->getResult(0).getType())
+        continue;
+      int64_t rank = type.getRank();
+      auto [ui, result] = it->second;
+      SmallVector<Strategy> mapped;
+      for (size_t su = 0; su < nodes[ui].strategies.size(); ++su) {
+        TensorSharding want = nodes[ui].produced(result, rank, su);
+        want.partialAxes.clear();
+        const Strategy *match = nullptr;
+        for (const Strategy &t : v.strategies)
+          if (operandSharding(v.rule, t, i, rank) == want &&
+              resultSharding(v.rule, t, 0, rank) == want) {
+            match = &t;
+            break;
+          }
+        if (!match)
+          break;
+        mapped.push_back(*match);
+      }
+      if (mapped.size() != nodes[ui].strategies.size())
+        continue;
+      v.strategies = std::move(mapped);
+      root[vi] = root[ui];
+      break;
+    }
+  }
+
+  // Identical layers are solved once: an op of "/h.7/attn" ties to the op
+  // at the same position of "/h.0/attn" when both have the same name and
+  // types (and so the same strategies); the layers then share decisions.
+  {
+    std::map<std::string, size_t> firstOfKey;
+    std::map<std::string, int64_t> countInGroup;
+    for (auto [vi, v] : llvm::enumerate(nodes)) {
+      if (!v.op)
+        continue;
+      std::string group = layerKey(v.op);
+      if (group.empty())
+        continue;
+      // Position within this very layer (its own name), compared across
+      // layers (the blanked name).
+      std::string own = layerKey(v.op, /*blank=*/false);
+      std::string key = group + "#" + std::to_string(countInGroup[own]++) +
+                        "#" + v.op->getName().getStringRef().str();
+      llvm::raw_string_ostream os(key);
+      for (Type t : v.op->getOperandTypes())
+        os << t;
+      for (Type t : v.op->getResultTypes())
+        os << t;
+      auto [it, added] = firstOfKey.try_emplace(key, vi);
+      if (added || root[vi] != vi)
+        continue;
+      size_t rep = it->second;
+      while (root[rep] != rep)
+        rep = root[rep];
+      if (rep != vi && nodes[rep].strategies == v.strategies)
+        root[vi] = rep;
+    }
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      size_t r = root[i];
+      while (root[r] != r)
+        r = root[r];
+      root[i] = r;
+    }
+  }
+
+  solver::BinaryProgram program;
+  std::vector<std::vector<double>> nodeCost(nodes.size());
+  std::vector<std::vector<double>> nodeCompute(nodes.size());
+  for (auto [i, n] : llvm::enumerate(nodes)) {
+    nodeCost[i].assign(n.strategies.size(), 0);
+    nodeCompute[i].assign(n.strategies.size(), 0);
+    if (!n.op)
+      continue;
+    double t = costmodel::opComputeTime(n.op, cluster);
+    for (auto [s, strategy] : llvm::enumerate(n.strategies)) {
+      nodeCompute[i][s] = t / splitFactor(strategy);
+      nodeCost[root[i]][s] += nodeCompute[i][s];
+    }
+  }
+  // Edges: (producer node, result) -> (consumer node, operand), costed.
+  struct Edge {
+    size_t from, to;
+    std::vector<std::vector<double>> cost;
+  };
+  std::vector<Edge> edges;
+  std::map<std::pair<size_t, size_t>, size_t> edgeIndex;
+  auto addEdge = [&](size_t from, size_t to, std::vector<std::vector<double>> c) {
+    from = root[from];
+    to = root[to];
+    const Node &u = nodes[from], &v = nodes[to];
+    if (from == to) { // within a merged group: one decision
+      for (size_t s = 0; s < u.strategies.size(); ++s)
+        nodeCost[from][s] += c[s][s];
+    } else if (u.strategies.size() == 1) {
+      for (size_t t = 0; t < v.strategies.size(); ++t)
+        nodeCost[to][t] += c[0][t];
+    } else if (v.strategies.size() == 1) {
+      for (size_t s = 0; s < u.strategies.size(); ++s)
+        nodeCost[from][s] += c[s][0];
+    } else {
+      // Tied layers make many edges between one pair of decisions: one
+      // joint choice carries their summed costs.
+      auto [it, added] = edgeIndex.try_emplace({from, to}, edges.size());
+      if (added)
+        edges.push_back({from, to, std::move(c)});
+      else
+        for (size_t s = 0; s < c.size(); ++s)
+          for (size_t t = 0; t < c[s].size(); ++t)
+            edges[it->second].cost[s][t] += c[s][t];
+    }
+  };
+  for (auto [vi, v] : llvm::enumerate(nodes)) {
+    if (!v.op)
+      continue;
+    for (auto [i, operand] : llvm::enumerate(v.op->getOperands())) {
+      auto it = producer.find(operand);
+      if (it == producer.end())
+        continue; // a constant
+      auto [ui, result] = it->second;
+      auto type = cast<RankedTensorType>(operand.getType());
+      const Node &u = nodes[ui];
+      std::vector<std::vector<double>> c(
+          u.strategies.size(), std::vector<double>(v.strategies.size()));
+      for (size_t s = 0; s < u.strategies.size(); ++s) {
+        TensorSharding from = u.produced(result, type.getRank(), s);
+        for (size_t t = 0; t < v.strategies.size(); ++t)
+          c[s][t] = reshardCost(
+              from, operandSharding(v.rule, v.strategies[t], i, type.getRank()),
+              type);
+      }
+      addEdge(ui, vi, std::move(c));
+    }
+  }
+  // Results: outputs leave replicated; new state goes back to its argument.
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+    auto it = producer.find(value);
+    if (it == producer.end())
+      continue;
+    auto [ui, result] = it->second;
+    auto type = cast<RankedTensorType>(value.getType());
+    const Node &u = nodes[ui];
+    if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates")) {
+      size_t ai = producer.lookup(body.getArgument(k.getInt())).first;
+      const Node &a = nodes[ai];
+      std::vector<std::vector<double>> c(
+          u.strategies.size(), std::vector<double>(a.strategies.size()));
+      for (size_t s = 0; s < u.strategies.size(); ++s)
+        for (size_t t = 0; t < a.strategies.size(); ++t)
+          c[s][t] = reshardCost(u.produced(result, type.getRank(), s),
+                                a.produced(0, type.getRank(), t), type);
+      addEdge(ui, ai, std::move(c));
+      continue;
+    }
+    for (size_t s = 0; s < u.strategies.size(); ++s)
+      nodeCost[ui][s] += reshardCost(u.produced(result, type.getRank(), s),
+                                     TensorSharding::replicated(type.getRank()),
+                                     type);
+  }
+
+  // The 0-1 program: one decision per root.
+  for (auto [i, n] : llvm::enumerate(nodes)) {
+    if (root[i] != i)
+      continue;
+    n.firstVar = program.numVariables();
+    std::vector<std::pair<int, double>> one;
+    for (size_t s = 0; s < n.strategies.size(); ++s)
+      one.push_back({program.addVariable(nodeCost[i][s]), 1.0});
+    program.addConstraint(one, 1, 1);
+  }
+  // Each edge gets a joint choice e(s, t) whose marginals are the two ends'
+  // choices (Alpa's formulation; much tighter than y >= x_u + x_v - 1, so
+  // the relaxation is often integral already).
+  for (const Edge &e : edges) {
+    const Node &u = nodes[e.from], &v = nodes[e.to];
+    std::vector<std::vector<std::pair<int, double>>> rowsU(u.strategies.size()),
+        colsV(v.strategies.size());
+    for (size_t s = 0; s < u.strategies.size(); ++s)
+      for (size_t t = 0; t < v.strategies.size(); ++t) {
+        int y = program.addVariable(e.cost[s][t], /*continuous=*/true);
+        rowsU[s].push_back({y, 1.0});
+        colsV[t].push_back({y, 1.0});
+      }
+    for (size_t s = 0; s < u.strategies.size(); ++s) {
+      rowsU[s].push_back({u.firstVar + int(s), -1.0});
+      program.addConstraint(rowsU[s], 0, 0);
+    }
+    for (size_t t = 0; t < v.strategies.size(); ++t) {
+      colsV[t].push_back({v.firstVar + int(t), -1.0});
+      program.addConstraint(colsV[t], 0, 0);
+    }
+  }
+  variables += program.numVariables();
+  constraints += program.numConstraints();
+  solver::BinaryProgram::Solution sol = program.solve(timeLimit);
+  solverSeconds += sol.seconds;
+  if (!sol.feasible)
+    return func.emitError("bb-auto-shard: the solver found no plan for @")
+           << func.getSymName() << " within " << timeLimit << " s";
+  optimal &= sol.optimal;
+
+  // Write the plan.
+  std::vector<size_t> chosen(nodes.size());
+  double compute = 0;
+  for (auto [i, n] : llvm::enumerate(nodes)) {
+    const Node &r = nodes[root[i]];
+    size_t best = 0;
+    for (size_t s = 0; s < r.strategies.size(); ++s)
+      if (sol.values[r.firstVar + s] > sol.values[r.firstVar + best])
+        best = s;
+    chosen[i] = best;
+    compute += nodeCompute[i][best];
+  }
+  if (primary) {
+    computeSeconds = compute;
+    communicationSeconds = sol.objective - compute;
+  }
+
+  // Book the chosen plan's communication by link kind, and its activations'
+  // peak by liveness (each result's per-device bytes, from its definition to
+  // its last use).
+  accounting = primary;
+  std::vector<costmodel::LiveRange> live;
+  llvm::DenseMap<Operation *, int64_t> position;
+  int64_t pos = 0;
+  for (Operation &op : body)
+    position[&op] = pos++;
+  for (auto [vi, v] : llvm::enumerate(nodes)) {
+    if (!v.op)
+      continue;
+    if (auto cost = dyn_cast<CostOpInterface>(v.op); cost && primary)
+      modelFlops += cost.getFlops();
+    for (auto [i, operand] : llvm::enumerate(v.op->getOperands())) {
+      auto it = producer.find(operand);
+      if (it == producer.end())
+        continue;
+      auto [ui, result] = it->second;
+      auto type = cast<RankedTensorType>(operand.getType());
+      reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]),
+                  operandSharding(v.rule, v.strategies[chosen[vi]], i,
+                                  type.getRank()),
+                  type);
+    }
+    for (auto [i, r] : llvm::enumerate(v.op->getResults())) {
+      auto type = cast<RankedTensorType>(r.getType());
+      int64_t last = position[v.op];
+      for (Operation *user : r.getUsers())
+        last = std::max(last, position[user]);
+      live.push_back({bytesOf(type, v.produced(i, type.getRank(), chosen[vi])
+                                        .localShape(type.getShape(), meshShape)),
+                      position[v.op], last});
+    }
+  }
+  for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
+    auto it = producer.find(value);
+    if (it == producer.end())
+      continue;
+    auto [ui, result] = it->second;
+    auto type = cast<RankedTensorType>(value.getType());
+    TensorSharding to = TensorSharding::replicated(type.getRank());
+    if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates")) {
+      size_t ai = producer.lookup(body.getArgument(k.getInt())).first;
+      to = nodes[ai].produced(0, type.getRank(), chosen[ai]);
+    }
+    reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]), to, type);
+  }
+  accounting = false;
+  if (primary)
+    activationBytes = costmodel::peakLiveBytes(live);
+  MLIRContext *ctx = func.getContext();
+  for (auto [i, n] : llvm::enumerate(nodes)) {
+    const Strategy &s = n.strategies[chosen[i]];
+    bool replicated = llvm::all_of(s, [](int64_t l) { return l < 0; });
+    if (n.op) {
+      if (!replicated)
+        n.op->setAttr("bb.strategy", DenseI64ArrayAttr::get(ctx, s));
+      continue;
+    }
+    auto type = cast<RankedTensorType>(n.arg.getType());
+    TensorSharding sharding = n.produced(0, type.getRank(), chosen[i]);
+    unsigned a = n.arg.getArgNumber();
+    auto name = func.getArgAttrOfType<StringAttr>(a, "bb.name");
+    if (func.getArgAttr(a, "bb.state") && name &&
+        placedStates.try_emplace(name.getValue().str(), sharding).second)
+      stateBytes += bytesOf(type, sharding.localShape(type.getShape(), meshShape));
+    if (!replicated)
+      func.setArgAttr(a, "bb.sharding", sharding.toAttr(sym));
+  }
+  return success();
+}
+
+SmallVector<int64_t> parseShape(StringRef text) {
+  SmallVector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  text.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t v;
+    if (p.trim().getAsInteger(10, v) || v <= 0)
+      return {};
+    shape.push_back(v);
+  }
+  return shape;
+}
+
+struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
+  using AutoShardBase::AutoShardBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto loaded = cluster::loadCluster(cluster);
+    if (!loaded) {
+      module.emitError("bb-auto-shard: --cluster=")
+          << cluster << ": " << llvm::toString(loaded.takeError());
+      return signalPassFailure();
+    }
+    SmallVector<int64_t> shape = {loaded->deviceCount()};
+    if (!meshShape.empty()) {
+      shape = parseShape(meshShape);
+      if (shape.empty()) {
+        module.emitError("bb-auto-shard: --mesh=")
+            << meshShape << ": expected sizes like 2x4";
+        return signalPassFailure();
+      }
+    }
+    auto mesh = costmodel::DeviceMesh::create(*loaded, shape);
+    if (!mesh) {
+      module.emitError("bb-auto-shard: --mesh=")
+          << meshShape << ": " << llvm::toString(mesh.takeError());
+      return signalPassFailure();
+    }
+    if (pinBatch >= static_cast<int64_t>(shape.size())) {
+      module.emitError("bb-auto-shard: --pin-batch=")
+          << pinBatch << ": the mesh has " << shape.size() << " axes";
+      return signalPassFailure();
+    }
+    OpBuilder b(module.getBodyRegion());
+    b.setInsertionPointToStart(module.getBody());
+    auto meshOp = b.create<mesh::MeshOp>(module.getLoc(), "mesh", shape);
+    auto sym = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
+    Planner planner(*loaded, *mesh, pinBatch, zero);
+    // The training step places the state; evaluation follows it.
+    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+    llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {
+      return a.getSymName() == "train_step" && b.getSymName() != "train_step";
+    });
+    for (auto func : funcs)
+      if (failed(planner.plan(func, timeLimit, sym)))
+        return signalPassFailure();
+    module->setAttr(
+        "bb.plan",
+        b.getDictionaryAttr(
+            {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
+             b.getNamedAttr("compute_seconds", b.getF64FloatAttr(planner.computeSeconds)),
+             b.getNamedAttr("communication_seconds",
+                            b.getF64FloatAttr(planner.communicationSeconds)),
+             b.getNamedAttr("communication_intra_host_seconds",
+                            b.getF64FloatAttr(planner.intraHostSeconds)),
+             b.getNamedAttr("communication_inter_host_seconds",
+                            b.getF64FloatAttr(planner.interHostSeconds)),
+             b.getNamedAttr("model_flops", b.getF64FloatAttr(planner.modelFlops)),
+             b.getNamedAttr("activation_bytes_per_device",
+                            b.getI64IntegerAttr(planner.activationBytes)),
+             b.getNamedAttr("state_bytes_per_device",
+                            b.getI64IntegerAttr(planner.stateBytes)),
+             b.getNamedAttr("solver", b.getStringAttr(planner.optimal ? "optimal"
+                                                                      : "time limit")),
+             b.getNamedAttr("solver_seconds", b.getF64FloatAttr(planner.solverSeconds)),
+             b.getNamedAttr("variables", b.getI64IntegerAttr(planner.variables)),
+             b.getNamedAttr("constraints", b.getI64IntegerAttr(planner.constraints))}));
+  }
+};
+} // namespace

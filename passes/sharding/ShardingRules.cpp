@@ -1,0 +1,316 @@
+//===- ShardingRules.cpp - how each bb op may be split over a mesh ---------===//
+#include "passes/sharding/ShardingRules.h"
+
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Mesh/Interfaces/ShardingInterface.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+#include <numeric>
+
+using namespace mlir;
+using namespace mlir::bb;
+using namespace mlir::bb::sharding;
+
+namespace {
+
+ArrayRef<int64_t> shapeOf(Value v) {
+  return cast<RankedTensorType>(v.getType()).getShape();
+}
+
+/// The tensors an op's loops index: operands, then results.
+SmallVector<Value> tensorsOf(Operation *op) {
+  SmallVector<Value> values(op->getOperands());
+  values.append(op->result_begin(), op->result_end());
+  return values;
+}
+
+OpRule emptyRule(Operation *op) {
+  OpRule r;
+  r.numOperands = op->getNumOperands();
+  r.numResults = op->getNumResults();
+  return r;
+}
+
+/// A loop that indexes dimension `dims[t]` of tensor t (or none, -1).
+Loop makeLoop(int64_t extent, SmallVector<int64_t> dims,
+              std::optional<mesh::ReductionKind> reduction = std::nullopt) {
+  Loop l;
+  l.extent = extent;
+  l.dims = std::move(dims);
+  l.reduction = reduction;
+  return l;
+}
+
+/// Reads mesh::ShardingInterface strictly: loop i is kept only if every
+/// indexing-map result that involves it is exactly d_i, each tensor has at
+/// most one such dimension, all those dimensions have one extent, and a
+/// reduction combines with sum, max, min or average.
+OpRule fromInterface(Operation *op) {
+  OpRule rule = emptyRule(op);
+  auto iface = dyn_cast<mesh::ShardingInterface>(op);
+  if (!iface)
+    return rule;
+  SmallVector<utils::IteratorType> iterators = iface.getLoopIteratorTypes();
+  SmallVector<mesh::ReductionKind> kinds = iface.getReductionLoopIteratorKinds();
+  SmallVector<AffineMap> maps = iface.getIndexingMaps();
+  SmallVector<Value> tensors = tensorsOf(op);
+  if (maps.size() != tensors.size())
+    return rule;
+  for (auto [map, v] : llvm::zip(maps, tensors)) {
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    if (!type || map.getNumDims() != iterators.size() ||
+        map.getNumResults() != static_cast<unsigned>(type.getRank()))
+      return rule;
+  }
+  unsigned nextKind = 0;
+  for (unsigned i = 0; i < iterators.size(); ++i) {
+    std::optional<mesh::ReductionKind> reduction;
+    if (iterators[i] == utils::IteratorType::reduction) {
+      if (nextKind >= kinds.size())
+        return emptyRule(op);
+      reduction = kinds[nextKind++];
+    }
+    bool ok = !reduction || *reduction == mesh::ReductionKind::Sum ||
+              *reduction == mesh::ReductionKind::Max ||
+              *reduction == mesh::ReductionKind::Min ||
+              *reduction == mesh::ReductionKind::Average;
+    int64_t extent = -1;
+    SmallVector<int64_t> dims;
+    for (auto [map, v] : llvm::zip(maps, tensors)) {
+      int64_t dim = -1;
+      for (unsigned p = 0; p < map.getNumResults(); ++p) {
+        AffineExpr e = map.getResult(p);
+        if (!e.isFunctionOfDim(i))
+          continue;
+        auto d = dyn_cast<AffineDimExpr>(e);
+        if (!d || dim != -1) {
+          ok = false;
+          break;
+        }
+        dim = p;
+        int64_t size = shapeOf(v)[p];
+        if (extent != -1 && extent != size)
+          ok = false;
+        extent = size;
+      }
+      dims.push_back(dim);
+    }
+    if (ok && extent > 1)
+      rule.loops.push_back(makeLoop(extent, dims, reduction));
+  }
+  return rule;
+}
+
+/// Reshape: input dim i and result dim j split alike when the dims before
+/// them hold the same number of elements; then a split of dim i into k
+/// blocks is a split of dim j into k blocks (k divides both).
+OpRule reshapeRule(ReshapeOp op) {
+  OpRule rule = emptyRule(op);
+  ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
+  int64_t before = 1;
+  for (int64_t i = 0, j = 0, outBefore = 1; i < static_cast<int64_t>(in.size());
+       before *= in[i], ++i) {
+    while (j < static_cast<int64_t>(out.size()) && outBefore < before)
+      outBefore *= out[j++];
+    if (j < static_cast<int64_t>(out.size()) && outBefore == before &&
+        in[i] > 1 && out[j] > 1)
+      rule.loops.push_back(makeLoop(std::gcd(in[i], out[j]), {i, j}));
+  }
+  return rule;
+}
+
+/// Concat: every dimension but the concatenated one splits alike.
+OpRule concatRule(ConcatOp op) {
+  OpRule rule = emptyRule(op);
+  int64_t rank = shapeOf(op.getResult()).size();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (d == op.getAxis())
+      continue;
+    SmallVector<int64_t> dims(op->getNumOperands() + 1, d);
+    rule.loops.push_back(makeLoop(shapeOf(op.getResult())[d], dims));
+  }
+  return rule;
+}
+
+/// Dimensions whose global position matters (trilu's last two) cannot split.
+OpRule withoutDims(OpRule rule, ArrayRef<int64_t> resultDims) {
+  llvm::erase_if(rule.loops, [&](const Loop &l) {
+    return llvm::is_contained(resultDims, l.dims[rule.numOperands]);
+  });
+  return rule;
+}
+
+/// scatter_add(indices, updates) -> output: index positions are reduction
+/// loops (each adds into rows anywhere in the output); the other output dims
+/// are parallel.
+OpRule scatterAddRule(ScatterAddOp op) {
+  OpRule rule = emptyRule(op);
+  ArrayRef<int64_t> idx = shapeOf(op.getIndices()), out = shapeOf(op.getOutput());
+  int64_t axis = op.getAxis(), idxRank = idx.size();
+  for (int64_t j = 0; j < idxRank; ++j)
+    rule.loops.push_back(
+        makeLoop(idx[j], {j, axis + j, -1}, mesh::ReductionKind::Sum));
+  for (int64_t d = 0; d < static_cast<int64_t>(out.size()); ++d) {
+    if (d == axis)
+      continue;
+    int64_t u = d < axis ? d : d - 1 + idxRank;
+    rule.loops.push_back(makeLoop(out[d], {-1, u, d}));
+  }
+  return rule;
+}
+
+/// cross_entropy(logits [..., C], labels [...]) -> scalar: the positions are
+/// reduction loops (the mean over them); the partitioner weighs each rank's
+/// mean by its count of counted labels. cross_entropy_grad: the positions
+/// are parallel (its scalar operand is the loss gradient).
+OpRule crossEntropyRule(Operation *op, bool grad) {
+  OpRule rule = emptyRule(op);
+  ArrayRef<int64_t> labels = shapeOf(op->getOperand(1));
+  for (int64_t d = 0; d < static_cast<int64_t>(labels.size()); ++d) {
+    SmallVector<int64_t> dims = {d, d};
+    if (grad)
+      dims.append({-1, d});
+    else
+      dims.push_back(-1);
+    rule.loops.push_back(makeLoop(labels[d], dims,
+                                  grad ? std::nullopt
+                                       : std::optional(mesh::ReductionKind::Average)));
+  }
+  return rule;
+}
+
+} // namespace
+
+OpRule sharding::ruleFor(Operation *op) {
+  return llvm::TypeSwitch<Operation *, OpRule>(op)
+      .Case([](ReshapeOp o) { return reshapeRule(o); })
+      .Case([](ShardSliceOp o) { return emptyRule(o); })
+      .Case([](ConcatOp o) { return concatRule(o); })
+      .Case([](ScatterAddOp o) { return scatterAddRule(o); })
+      .Case([](CrossEntropyOp o) { return crossEntropyRule(o, false); })
+      .Case([](CrossEntropyGradOp o) { return crossEntropyRule(o, true); })
+      .Case([](TriluOp o) {
+        int64_t rank = shapeOf(o.getResult()).size();
+        return withoutDims(fromInterface(o), {rank - 1, rank - 2});
+      })
+      .Case([](GatherOp o) {
+        // Splitting the table along the gathered axis would need a gather
+        // that skips indices outside the local rows.
+        OpRule r = fromInterface(o);
+        llvm::erase_if(r.loops, [](const Loop &l) { return l.reduction.has_value(); });
+        return r;
+      })
+      .Default([](Operation *o) {
+        if (!o->getDialect() || !isa<BbDialect>(o->getDialect()))
+          return emptyRule(o);
+        return fromInterface(o);
+      });
+}
+
+bool TensorSharding::isReplicated() const {
+  return partialAxes.empty() &&
+         llvm::all_of(dimAxes, [](const auto &a) { return a.empty(); });
+}
+
+SmallVector<int64_t> TensorSharding::localShape(ArrayRef<int64_t> shape,
+                                                ArrayRef<int64_t> meshShape) const {
+  SmallVector<int64_t> local(shape);
+  for (auto [d, axes] : llvm::enumerate(dimAxes))
+    for (int16_t a : axes)
+      local[d] /= meshShape[a];
+  return local;
+}
+
+std::string TensorSharding::splitAxesText() const {
+  std::string s = "[";
+  for (auto [d, axes] : llvm::enumerate(dimAxes)) {
+    s += d ? ", [" : "[";
+    for (auto [i, a] : llvm::enumerate(axes))
+      s += (i ? ", " : "") + std::to_string(a);
+    s += "]";
+  }
+  return s + "]";
+}
+
+mesh::MeshShardingAttr TensorSharding::toAttr(FlatSymbolRefAttr meshSym) const {
+  MLIRContext *ctx = meshSym.getContext();
+  SmallVector<mesh::MeshAxesAttr> split;
+  for (const auto &axes : dimAxes)
+    split.push_back(mesh::MeshAxesAttr::get(ctx, axes));
+  // Trailing replicated dims are left out, as MLIR prints them.
+  while (!split.empty() && split.back().empty())
+    split.pop_back();
+  return mesh::MeshShardingAttr::get(ctx, meshSym, split, partialAxes,
+                                     partialKind);
+}
+
+TensorSharding TensorSharding::fromAttr(mesh::MeshShardingAttr attr,
+                                        int64_t rank) {
+  TensorSharding s = replicated(rank);
+  for (auto [d, axes] : llvm::enumerate(attr.getSplitAxes()))
+    if (static_cast<int64_t>(d) < rank)
+      s.dimAxes[d].assign(axes.asArrayRef().begin(), axes.asArrayRef().end());
+  s.partialAxes.assign(attr.getPartialAxes().begin(), attr.getPartialAxes().end());
+  s.partialKind = attr.getPartialType();
+  return s;
+}
+
+SmallVector<Strategy> sharding::enumerateStrategies(const OpRule &rule,
+                                                    ArrayRef<int64_t> meshShape) {
+  SmallVector<Strategy> out;
+  Strategy s(meshShape.size(), -1);
+  int64_t numLoops = rule.loops.size();
+  std::function<void(size_t)> visit = [&](size_t axis) {
+    if (axis == meshShape.size()) {
+      // Each loop's axes together must divide its extent.
+      SmallVector<int64_t> factor(numLoops, 1);
+      for (auto [a, l] : llvm::enumerate(s))
+        if (l >= 0)
+          factor[l] *= meshShape[a];
+      for (int64_t l = 0; l < numLoops; ++l)
+        if (rule.loops[l].extent % factor[l] != 0)
+          return;
+      out.push_back(s);
+      return;
+    }
+    s[axis] = -1;
+    visit(axis + 1);
+    if (meshShape[axis] == 1)
+      return;
+    for (int64_t l = 0; l < numLoops; ++l) {
+      s[axis] = l;
+      visit(axis + 1);
+    }
+    s[axis] = -1;
+  };
+  visit(0);
+  return out;
+}
+
+static TensorSharding shardingOf(const OpRule &rule, const Strategy &s,
+                                 unsigned tensor, int64_t rank, bool isResult) {
+  TensorSharding t = TensorSharding::replicated(rank);
+  for (auto [axis, l] : llvm::enumerate(s)) {
+    if (l < 0)
+      continue;
+    const Loop &loop = rule.loops[l];
+    int64_t dim = loop.dims[tensor];
+    if (dim >= 0)
+      t.dimAxes[dim].push_back(static_cast<int16_t>(axis));
+    else if (isResult && loop.reduction) {
+      t.partialAxes.push_back(static_cast<int16_t>(axis));
+      t.partialKind = *loop.reduction;
+    }
+  }
+  return t;
+}
+
+TensorSharding sharding::operandSharding(const OpRule &rule, const Strategy &s,
+                                         unsigned operand, int64_t rank) {
+  return shardingOf(rule, s, operand, rank, false);
+}
+
+TensorSharding sharding::resultSharding(const OpRule &rule, const Strategy &s,
+                                        unsigned result, int64_t rank) {
+  return shardingOf(rule, s, rule.numOperands + result, rank, true);
+}

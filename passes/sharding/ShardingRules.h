@@ -1,0 +1,92 @@
+//===- ShardingRules.h - how each bb op may be split over a mesh -*- C++ -*-===//
+//
+// The sharding search and the SPMD partitioner both reason about an op as a
+// set of loops (its iteration space): splitting a loop over some mesh axes
+// splits every operand and result dimension that loop indexes, and splitting
+// a reduction loop leaves the results partial (to be all-reduced). Most ops
+// describe their loops through upstream mesh::ShardingInterface (indexing
+// maps); here those maps are read strictly (a loop is splittable only where
+// every tensor it touches is indexed by it directly, at full extent), and the
+// ops whose data movement is not affine (reshape, concat, scatter_add, the
+// cross-entropy pair) or depends on global positions (trilu) get rules of
+// their own.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BB_PASSES_SHARDING_SHARDINGRULES_H
+#define BB_PASSES_SHARDING_SHARDINGRULES_H
+
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::bb::sharding {
+
+/// One loop of an op's iteration space.
+struct Loop {
+  /// The loop's trip count; a split over mesh axes of total size k needs
+  /// k | extent.
+  int64_t extent = 1;
+  /// Reductions leave results partial; nullopt for parallel loops.
+  std::optional<mesh::ReductionKind> reduction;
+  /// For each operand, then each result: the tensor dimension this loop
+  /// indexes, or -1.
+  SmallVector<int64_t> dims;
+};
+
+/// The splittable loops of an op (loops that cannot be split are left out).
+struct OpRule {
+  SmallVector<Loop> loops;
+  unsigned numOperands = 0, numResults = 0;
+};
+
+/// How `op` may be split. Ops without a rule get no loops: they run
+/// replicated.
+OpRule ruleFor(Operation *op);
+
+/// How one tensor is laid out over the mesh: for each dimension, the mesh
+/// axes it is split over (major to minor); and the axes over which it is a
+/// partial value still to be reduced with `partialKind`.
+struct TensorSharding {
+  SmallVector<SmallVector<int16_t>> dimAxes;
+  SmallVector<int16_t> partialAxes;
+  mesh::ReductionKind partialKind = mesh::ReductionKind::Sum;
+
+  static TensorSharding replicated(int64_t rank) {
+    TensorSharding s;
+    s.dimAxes.resize(rank);
+    return s;
+  }
+  bool isReplicated() const;
+  bool operator==(const TensorSharding &o) const {
+    return dimAxes == o.dimAxes && partialAxes == o.partialAxes &&
+           (partialAxes.empty() || partialKind == o.partialKind);
+  }
+  bool operator!=(const TensorSharding &o) const { return !(*this == o); }
+  /// The per-rank shape of a tensor of global shape `shape`.
+  SmallVector<int64_t> localShape(ArrayRef<int64_t> shape,
+                                  ArrayRef<int64_t> meshShape) const;
+  /// MLIR mesh syntax, e.g. "[[0], [], [1]]" (no partial axes).
+  std::string splitAxesText() const;
+  mesh::MeshShardingAttr toAttr(FlatSymbolRefAttr mesh) const;
+  static TensorSharding fromAttr(mesh::MeshShardingAttr attr, int64_t rank);
+};
+
+/// A strategy: for each mesh axis, the loop it splits (-1: none).
+using Strategy = SmallVector<int64_t>;
+
+/// Every valid strategy of `rule` on a mesh of `meshShape`, replicated first.
+SmallVector<Strategy> enumerateStrategies(const OpRule &rule,
+                                          ArrayRef<int64_t> meshShape);
+
+/// The operand (index < numOperands) or result sharding a strategy implies.
+TensorSharding operandSharding(const OpRule &rule, const Strategy &s,
+                               unsigned operand, int64_t rank);
+TensorSharding resultSharding(const OpRule &rule, const Strategy &s,
+                              unsigned result, int64_t rank);
+
+} // namespace mlir::bb::sharding
+
+#endif // BB_PASSES_SHARDING_SHARDINGRULES_H

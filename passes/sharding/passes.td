@@ -1,0 +1,50 @@
+//===- passes.td - choosing how to split the program -------*- tablegen -*-===//
+#ifndef BB_PASSES_SHARDING_PASSES_TD
+#define BB_PASSES_SHARDING_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
+  let summary = "Choose every op's sharding by cost, as a 0-1 program (Alpa)";
+  let description = [{
+    Plans intra-op parallelism for each function of the module on a device
+    mesh of the cluster: every op gets one of its strategies (for each mesh
+    axis, the loop of its iteration space that the axis splits, or none;
+    passes/sharding/ShardingRules.h), every parameter and optimizer-state
+    argument a sharding, so as to minimize the predicted step time: compute
+    (the op's roofline time on the cluster's device, divided by how many
+    ways the strategy splits it) plus communication (the collectives that
+    reshard each value from its producer's layout to each consumer's, and
+    that reduce partial results, timed by the cluster's alpha-beta model per
+    mesh axis, hierarchically where an axis spans hosts). The choice is
+    solved exactly as a 0-1 program with COIN-OR CBC: one binary per (op,
+    strategy), and per edge a joint choice of both ends' strategies whose
+    marginals are those binaries, as in Alpa's intra-op pass.
+
+    The result is written for `bb-spmdize`: `mesh.mesh @mesh`, `bb.strategy`
+    on each op, `bb.sharding` on sharded arguments; the module gets
+    `bb.plan` (predicted compute and communication seconds, per-device
+    state bytes, the solver's status).
+
+    `pin-batch` = k pins every model input and label (arguments without
+    `bb.state`) to be split along dimension 0 over mesh axis k (data
+    parallelism over that axis; the search fills in the rest). `zero` makes
+    each optimizer-state argument split over the pinned axis (ZeRO: each
+    process keeps and updates a slice of the optimizer state).
+  }];
+  let options = [
+    Option<"cluster", "cluster", "std::string", "\"cpu:2\"",
+           "Cluster preset NAME:COUNT or .textproto file">,
+    Option<"meshShape", "mesh", "std::string", "\"\"",
+           "Mesh shape, e.g. 2x4 (default: one axis over every device)">,
+    Option<"pinBatch", "pin-batch", "int64_t", "-1",
+           "Split inputs' dimension 0 over this mesh axis (-1: free)">,
+    Option<"zero", "zero", "bool", "false",
+           "Split optimizer state over the pinned batch axis">,
+    Option<"timeLimit", "time-limit", "double", "60.0",
+           "Seconds the solver may take before returning its best plan">,
+  ];
+  let dependentDialects = ["::mlir::mesh::MeshDialect"];
+}
+
+#endif // BB_PASSES_SHARDING_PASSES_TD

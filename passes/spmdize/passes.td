@@ -1,0 +1,38 @@
+//===- passes.td - one program per process -----------------*- tablegen -*-===//
+#ifndef BB_PASSES_SPMDIZE_PASSES_TD
+#define BB_PASSES_SPMDIZE_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def Spmdize : Pass<"bb-spmdize", "ModuleOp"> {
+  let summary = "Partition sharded bb functions into one per-process program";
+  let description = [{
+    Reads the plan written on the module: the `mesh.mesh` the program runs
+    on; on each bb op, `bb.strategy` (for each mesh axis, the index of the
+    loop of the op's iteration space that the axis splits, or -1; absent:
+    the op runs replicated); on function arguments and results, `bb.sharding`
+    (a `#mesh.shard`; absent: replicated; a result that `bb.updates` an
+    argument defaults to that argument's sharding).
+
+    Rewrites every function into the program each process runs: each op on
+    its local block of every tensor (result types become per-process
+    shapes), with the communication the plan implies made explicit as mesh
+    dialect collectives: a partial result (a split reduction loop) meets its
+    consumer through `mesh.all_reduce`, or `mesh.reduce_scatter` when the
+    consumer wants it split along the same axes; a split value that a
+    consumer wants replicated or split otherwise through `mesh.all_gather`;
+    a replicated value that a consumer wants split through `bb.shard_slice`
+    (no communication). Cross-entropy over split positions weighs each
+    process's mean by its count of counted labels, so the loss and its
+    gradient equal the single-device ones whatever `ignore_index` removes.
+    Sharded state arguments (parameters, optimizer state) get their local
+    types and keep `bb.sharding`, which bufferization passes on to the
+    runtime so each process loads only its slice. Other arguments (model
+    inputs, labels) arrive whole on every process; their `bb.sharding` only
+    says which block the program works on (a `bb.shard_slice` at entry).
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect",
+                           "::mlir::mesh::MeshDialect"];
+}
+
+#endif // BB_PASSES_SPMDIZE_PASSES_TD

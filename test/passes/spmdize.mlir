@@ -1,0 +1,59 @@
+// RUN: bb-opt %s -split-input-file --bb-spmdize | FileCheck %s
+
+// Megatron-style MLP on 2 processes: the first matmul splits its columns
+// (w1 loaded as column blocks), relu follows, the second splits its
+// contraction (w2 as row blocks), leaving a partial sum that the replicated
+// output all-reduces.
+// CHECK-LABEL: func.func @forward(%arg0: tensor<4x8xf32> {bb.name = "x"}) -> (tensor<4x4xf32> {bb.name = "y"})
+// CHECK-DAG: %[[W1:.*]] = bb.constant {bb.name = "w1"}
+// CHECK-DAG: %[[W2:.*]] = bb.constant {bb.name = "w2"}
+// CHECK-DAG: %[[W1S:.*]] = bb.shard_slice %[[W1]] <@mesh, {{\[\[\], \[0\]\]}}> : tensor<8x16xf32> -> tensor<8x8xf32>
+// CHECK-DAG: %[[W2S:.*]] = bb.shard_slice %[[W2]] <@mesh, {{\[\[0\]\]}}> : tensor<16x4xf32> -> tensor<8x4xf32>
+// CHECK: %[[H:.*]] = bb.matmul %arg0, %[[W1S]] : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+// CHECK: %[[R:.*]] = bb.relu %[[H]] : tensor<4x8xf32>
+// CHECK: %[[P:.*]] = bb.matmul %[[R]], %[[W2S]] : tensor<4x8xf32>, tensor<8x4xf32> -> tensor<4x4xf32>
+// CHECK: %[[Y:.*]] = mesh.all_reduce %[[P]] on @mesh mesh_axes = [0] : tensor<4x4xf32> -> tensor<4x4xf32>
+// CHECK: return %[[Y]]
+module {
+  mesh.mesh @mesh(shape = 2)
+  func.func @forward(%x: tensor<4x8xf32> {bb.name = "x"}) -> (tensor<4x4xf32> {bb.name = "y"}) {
+    %w1 = bb.constant {bb.name = "w1"} dense<0.5> : tensor<8x16xf32>
+    %w2 = bb.constant {bb.name = "w2"} dense<0.25> : tensor<16x4xf32>
+    %h = bb.matmul %x, %w1 {bb.strategy = array<i64: 1>} : tensor<4x8xf32>, tensor<8x16xf32> -> tensor<4x16xf32>
+    %r = bb.relu %h {bb.strategy = array<i64: 1>} : tensor<4x16xf32>
+    %y = bb.matmul %r, %w2 {bb.strategy = array<i64: 2>} : tensor<4x16xf32>, tensor<16x4xf32> -> tensor<4x4xf32>
+    return %y : tensor<4x4xf32>
+  }
+}
+
+// -----
+
+// Data parallel on a 2x2 mesh (axis 1 unused): the input is sliced by rows,
+// the loss weighs each process's mean by its count of counted labels, and
+// a replicated parameter's update meets its partial gradient through an
+// all-reduce.
+// CHECK-LABEL: func.func @train_step
+// CHECK-SAME: %arg0: tensor<4x8xf32>
+// CHECK-DAG: %[[XS:.*]] = bb.shard_slice %arg0 <@mesh, {{\[\[0\]\]}}> : tensor<4x8xf32> -> tensor<2x8xf32>
+// CHECK-DAG: %[[LS:.*]] = bb.shard_slice %arg1 <@mesh, {{\[\[0\]\]}}> : tensor<4xi64> -> tensor<2xi64>
+// CHECK: %[[Y:.*]] = bb.matmul %[[XS]], %arg2 : tensor<2x8xf32>, tensor<8x3xf32> -> tensor<2x3xf32>
+// CHECK: %[[MEAN:.*]] = bb.cross_entropy %[[Y]], %[[LS]]
+// CHECK: %[[SUM:.*]] = bb.mul %[[MEAN]], %{{.*}} :
+// CHECK: %[[GSUM:.*]] = mesh.all_reduce %[[SUM]] on @mesh mesh_axes = [0]
+// CHECK: %[[LOSS:.*]] = bb.div %[[GSUM]]
+// CHECK: %[[GW:.*]] = bb.matmul %[[XS]], %{{.*}} {transpose_lhs} : tensor<2x8xf32>, tensor<2x3xf32> -> tensor<8x3xf32>
+// CHECK: %[[G:.*]] = mesh.all_reduce %[[GW]] on @mesh mesh_axes = [0] : tensor<8x3xf32> -> tensor<8x3xf32>
+// CHECK: return %[[LOSS]], %[[G]]
+module {
+  mesh.mesh @mesh(shape = 2x2)
+  func.func @train_step(%x: tensor<4x8xf32> {bb.name = "x"}, %labels: tensor<4xi64> {bb.name = "labels"},
+                        %w: tensor<8x3xf32> {bb.name = "w", bb.state = "param"})
+      -> (tensor<f32> {bb.name = "loss"}, tensor<8x3xf32> {bb.name = "grad"}) {
+    %y = bb.matmul %x, %w {bb.strategy = array<i64: 0, -1>} : tensor<4x8xf32>, tensor<8x3xf32> -> tensor<4x3xf32>
+    %loss = bb.cross_entropy %y, %labels {bb.strategy = array<i64: 0, -1>, ignore_index = -100 : i64} : tensor<4x3xf32>, tensor<4xi64> -> tensor<f32>
+    %one = bb.constant dense<1.0> : tensor<f32>
+    %dy = bb.cross_entropy_grad %y, %labels, %one {bb.strategy = array<i64: 0, -1>, ignore_index = -100 : i64} : (tensor<4x3xf32>, tensor<4xi64>, tensor<f32>) -> tensor<4x3xf32>
+    %gw = bb.matmul %x, %dy {transpose_lhs, bb.strategy = array<i64: 2, -1>} : tensor<4x8xf32>, tensor<4x3xf32> -> tensor<8x3xf32>
+    return %loss, %gw : tensor<f32>, tensor<8x3xf32>
+  }
+}
