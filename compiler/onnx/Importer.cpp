@@ -217,7 +217,9 @@ FailureOr<ElementsAttr> GraphImporter::tensorAttr(onnx::TensorProto &tensor,
   // Planning: a weight's shape is all that matters, and its bytes (perhaps
   // in external files that are not there) are never read. The resource has
   // a name and no blob; folders cannot look inside it.
-  if (shapesOnly && isa<FloatType>(*elt) && (n > kMaxDenseElements || forceResource)) {
+  bool external = tensor.data_location() == onnx::TensorProto::EXTERNAL;
+  if (shapesOnly && isa<FloatType>(*elt) &&
+      (external || n > kMaxDenseElements || forceResource)) {
     auto &manager = DenseResourceElementsHandle::getManagerInterface(&ctx);
     return ElementsAttr(DenseResourceElementsAttr::get(
         type, manager.insert(resourceKey(tensor))));

@@ -25,8 +25,9 @@ struct ImportOptions {
   /// folder can absorb it into a derived constant: training needs each
   /// parameter to stay a named value (set by `bbc --grad`).
   bool parametersAsResources = false;
-  /// Never read the bytes of float weights (larger than a few elements):
-  /// they become named resources without data. For planning (`bbc plan`),
+  /// Never read the bytes of float weights (those in external data files,
+  /// and inline ones larger than a few elements): they become named
+  /// resources without data. For planning (`bbc plan`),
   /// which needs shapes only and works when external data files are absent.
   bool shapesOnly = false;
 };

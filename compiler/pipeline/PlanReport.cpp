@@ -152,6 +152,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   double peak = cluster->peakFlops(cluster::DType::F32);
   double perDevice = step > 0 ? flops / step / devices : 0;
   int64_t state = i64("state_bytes_per_device");
+  int64_t weights = i64("weight_bytes_per_device");
   int64_t activations = i64("activation_bytes_per_device");
   int64_t capacity = static_cast<int64_t>(cluster->device().memory_bytes());
 
@@ -180,10 +181,11 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"model_flops_per_second_per_device", perDevice},
       {"mfu", peak > 0 ? perDevice / peak : 0.0},
       {"state_bytes_per_device", state},
+      {"weight_bytes_per_device", weights},
       {"activation_bytes_per_device", activations},
-      {"memory_bytes_per_device", state + activations},
+      {"memory_bytes_per_device", state + weights + activations},
       {"memory_capacity_bytes", capacity},
-      {"fits", state + activations <= capacity},
+      {"fits", state + weights + activations <= capacity},
       {"solver",
        llvm::json::Object{
            {"status", plan.getAs<StringAttr>("solver").getValue()},
@@ -255,6 +257,7 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
      << "%\n";
   os << "memory per device " << bytes(num("memory_bytes_per_device"))
      << " (parameters and optimizer state " << bytes(num("state_bytes_per_device"))
+     << ", constant weights " << bytes(num("weight_bytes_per_device"))
      << ", activations " << bytes(num("activation_bytes_per_device")) << ") of "
      << bytes(num("memory_capacity_bytes"))
      << (r.getBoolean("fits").value_or(false) ? "" : "  DOES NOT FIT") << "\n";

@@ -13,9 +13,12 @@
 #include "mlir/IR/Builders.h"
 #include "passes/sharding/ShardingRules.h"
 
+#include <functional>
 #include <map>
+#include <set>
 
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::bb {
 #define GEN_PASS_DEF_AUTOSHARD
@@ -43,6 +46,8 @@ struct Node {
   OpRule rule;
   SmallVector<Strategy> strategies;
   int firstVar = -1;
+  /// State another function already placed: one strategy, never filtered.
+  bool placed = false;
 
   TensorSharding produced(unsigned result, int64_t rank, size_t s) const {
     return resultSharding(rule, strategies[s], result, rank);
@@ -94,18 +99,32 @@ OpRule identityRule(RankedTensorType type) {
 class Planner {
 public:
   Planner(const cluster::Cluster &cluster, const costmodel::DeviceMesh &mesh,
-          int64_t pinBatch, bool zero)
+          int64_t pinBatch, bool zero, double memoryLimit)
       : cluster(cluster), mesh(mesh), meshShape(mesh.shape()),
-        pinBatch(pinBatch), zero(zero) {}
+        pinBatch(pinBatch), zero(zero), memoryLimit(memoryLimit) {}
 
-  LogicalResult plan(func::FuncOp func, double timeLimit, FlatSymbolRefAttr sym);
+  /// Plans `func`: exactly, or (`axiswise`) one mesh axis at a time.
+  LogicalResult plan(func::FuncOp func, double timeLimit, FlatSymbolRefAttr sym,
+                     bool axiswise);
 
   double computeSeconds = 0, communicationSeconds = 0, solverSeconds = 0;
   double intraHostSeconds = 0, interHostSeconds = 0, modelFlops = 0;
-  int64_t stateBytes = 0, activationBytes = 0, variables = 0, constraints = 0;
+  int64_t stateBytes = 0, activationBytes = 0, weightBytes = 0;
+  int64_t variables = 0, constraints = 0;
   bool optimal = true;
 
 private:
+  /// Which strategies a round may choose, per node index.
+  using Filter = std::function<bool(size_t, const Strategy &)>;
+  /// One 0-1 program over the strategies `filter` allows. With `final`,
+  /// writes the plan on the IR and books its costs; otherwise returns the
+  /// chosen strategies in `chosenOut`. Memory counts `memoryScale` times
+  /// what the chosen strategies imply (axes decided later divide it).
+  LogicalResult solve(func::FuncOp func, double timeLimit,
+                      FlatSymbolRefAttr sym, const Filter &filter,
+                      double memoryScale, bool final,
+                      std::vector<Strategy> *chosenOut);
+
   double reshardCost(const TensorSharding &from, const TensorSharding &to,
                      RankedTensorType type);
   double collective(pb::CollectiveKind kind, ArrayRef<int16_t> axes,
@@ -132,11 +151,13 @@ private:
   ArrayRef<int64_t> meshShape;
   int64_t pinBatch;
   bool zero;
+  double memoryLimit; ///< bytes per device; 0: no limit
   std::map<std::string, double> reshardMemo;
   /// While set, collective() books each time under the links it crosses
   /// (and reshardCost() bypasses its memo).
   bool accounting = false;
   int planned = 0;
+  std::set<std::pair<const void *, std::string>> weightBlocks;
   /// Where each state (by name) lives, once a function has placed it.
   std::map<std::string, TensorSharding> placedStates;
 };
@@ -193,10 +214,52 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
 }
 
 LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
-                            FlatSymbolRefAttr sym) {
+                            FlatSymbolRefAttr sym, bool axiswise) {
+  auto all = [](size_t, const Strategy &) { return true; };
+  SmallVector<int64_t> axes;
+  for (int64_t a = meshShape.size() - 1; a >= 0; --a)
+    if (meshShape[a] > 1)
+      axes.push_back(a);
+  if (!axiswise || axes.size() < 2)
+    return solve(func, timeLimit, sym, all, 1.0, true, nullptr);
+  // One axis at a time, innermost (fastest links) first: each round chooses
+  // the loop its axis splits, keeping earlier rounds' choices and leaving
+  // later axes unused. Quadratically fewer joint choices per edge than the
+  // exact program; not guaranteed optimal.
+  std::vector<Strategy> decided;
+  for (size_t round = 0; round < axes.size(); ++round) {
+    llvm::SmallDenseSet<int64_t> done(axes.begin(), axes.begin() + round);
+    int64_t current = axes[round];
+    double later = 1;
+    for (size_t r = round + 1; r < axes.size(); ++r)
+      later *= meshShape[axes[r]];
+    Filter filter = [&](size_t node, const Strategy &s) {
+      for (size_t a = 0; a < s.size(); ++a) {
+        if (done.contains(a)) {
+          if (s[a] != decided[node][a])
+            return false;
+        } else if (static_cast<int64_t>(a) != current && s[a] != -1) {
+          return false;
+        }
+      }
+      return true;
+    };
+    std::vector<Strategy> chosen;
+    bool final = round + 1 == axes.size();
+    if (failed(solve(func, timeLimit, sym, filter, 1.0 / later, final, &chosen)))
+      return failure();
+    decided = std::move(chosen);
+  }
+  return success();
+}
+
+LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
+                             FlatSymbolRefAttr sym, const Filter &filter,
+                             double memoryScale, bool final,
+                             std::vector<Strategy> *chosenOut) {
   // The first function planned (the training step, or the forward pass) is
   // the one whose predicted time and memory the plan reports.
-  const bool primary = planned++ == 0;
+  const bool primary = final && planned++ == 0;
   Block &body = func.getBody().front();
   std::vector<Node> nodes;
   llvm::DenseMap<Value, std::pair<size_t, unsigned>> producer; // node, result
@@ -235,10 +298,12 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
     auto name = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.name");
     if (state && name) {
       auto it = placedStates.find(name.getValue().str());
-      if (it != placedStates.end())
+      if (it != placedStates.end()) {
         llvm::erase_if(n.strategies, [&](const Strategy &s) {
           return resultSharding(n.rule, s, 0, type.getRank()) != it->second;
         });
+        n.placed = true;
+      }
     }
     if (n.strategies.empty()) // ZeRO on a tensor that does not split
       n.strategies.push_back(Strategy(meshShape.size(), -1));
@@ -256,6 +321,18 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
     for (auto [i, r] : llvm::enumerate(op.getResults()))
       producer[r] = {nodes.size(), static_cast<unsigned>(i)};
     nodes.push_back(std::move(n));
+  }
+
+  for (auto [i, n] : llvm::enumerate(nodes)) {
+    if (n.placed) // its layout is decided already, on every axis
+      continue;
+    SmallVector<Strategy> kept;
+    for (const Strategy &st : n.strategies)
+      if (filter(i, st))
+        kept.push_back(st);
+    if (kept.empty())
+      kept.push_back(Strategy(meshShape.size(), -1));
+    n.strategies = std::move(kept);
   }
 
   // Followers (Alpa): an elementwise op (no reductions, an operand of the
@@ -446,6 +523,82 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
       one.push_back({program.addVariable(nodeCost[i][s]), 1.0});
     program.addConstraint(one, 1, 1);
   }
+  // Memory (Alpa): at the program points where the most bytes are live,
+  // state, weights and the live activations must fit the device. Each
+  // choice adds the per-device bytes it implies; a weight is counted once
+  // per consumer.
+  if (memoryLimit > 0) {
+    std::map<int, double> fixed; // variable -> bytes, the same at every point
+    auto addTerm = [](std::map<int, double> &row, int var, double bytes) {
+      row[var] += bytes;
+    };
+    llvm::DenseMap<Operation *, int64_t> position;
+    int64_t numPoints = 0;
+    for (Operation &op : body)
+      position[&op] = numPoints++;
+    struct Live {
+      size_t node;
+      unsigned result;
+      int64_t def, last;
+    };
+    std::vector<Live> lives;
+    std::vector<double> profile(numPoints, 0); // replicated bytes live
+    for (auto [vi, v] : llvm::enumerate(nodes)) {
+      const Node &r = nodes[root[vi]];
+      if (!v.op) {
+        if (func.getArgAttr(v.arg.getArgNumber(), "bb.state")) {
+          auto type = cast<RankedTensorType>(v.arg.getType());
+          for (size_t st = 0; st < v.strategies.size(); ++st)
+            addTerm(fixed, r.firstVar + st,
+                    bytesOf(type, v.produced(0, type.getRank(), st)
+                                      .localShape(type.getShape(), meshShape)));
+        }
+        continue;
+      }
+      for (auto [i, operand] : llvm::enumerate(v.op->getOperands()))
+        if (operand.getDefiningOp<ConstantOp>()) {
+          auto type = cast<RankedTensorType>(operand.getType());
+          for (size_t st = 0; st < v.strategies.size(); ++st)
+            addTerm(fixed, r.firstVar + st,
+                    bytesOf(type, operandSharding(v.rule, v.strategies[st], i,
+                                                  type.getRank())
+                                      .localShape(type.getShape(), meshShape)));
+        }
+      for (auto [i, res] : llvm::enumerate(v.op->getResults())) {
+        int64_t def = position[v.op], last = def;
+        for (Operation *user : res.getUsers())
+          last = std::max(last, position[user]);
+        lives.push_back({vi, static_cast<unsigned>(i), def, last});
+        auto type = cast<RankedTensorType>(res.getType());
+        for (int64_t t = def; t <= last; ++t)
+          profile[t] += bytesOf(type, type.getShape());
+      }
+    }
+    // The busiest points, at most eight.
+    std::vector<int64_t> points(numPoints);
+    for (int64_t t = 0; t < numPoints; ++t)
+      points[t] = t;
+    llvm::sort(points, [&](int64_t a, int64_t b) { return profile[a] > profile[b]; });
+    points.resize(std::min<int64_t>(numPoints, 8));
+    for (int64_t t : points) {
+      std::map<int, double> row = fixed;
+      for (const Live &l : lives) {
+        if (l.def > t || l.last < t)
+          continue;
+        const Node &v = nodes[l.node];
+        const Node &r = nodes[root[l.node]];
+        auto type = cast<RankedTensorType>(v.op->getResult(l.result).getType());
+        for (size_t st = 0; st < v.strategies.size(); ++st)
+          addTerm(row, r.firstVar + st,
+                  bytesOf(type, v.produced(l.result, type.getRank(), st)
+                                    .localShape(type.getShape(), meshShape)));
+      }
+      std::vector<std::pair<int, double>> terms(row.begin(), row.end());
+      program.addConstraint(terms, -solver::BinaryProgram::kInfinity,
+                            memoryLimit / memoryScale);
+    }
+  }
+
   // Each edge gets a joint choice e(s, t) whose marginals are the two ends'
   // choices (Alpa's formulation; much tighter than y >= x_u + x_v - 1, so
   // the relaxation is often integral already).
@@ -473,8 +626,11 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
   solver::BinaryProgram::Solution sol = program.solve(timeLimit);
   solverSeconds += sol.seconds;
   if (!sol.feasible)
-    return func.emitError("bb-auto-shard: the solver found no plan for @")
-           << func.getSymName() << " within " << timeLimit << " s";
+    return func.emitError("bb-auto-shard: no plan for @")
+           << func.getSymName() << " fits "
+           << llvm::formatv("{0:F1}", memoryLimit / double(1 << 30))
+           << " GiB per device on this mesh (or none was found within "
+           << timeLimit << " s); try more devices or another mesh";
   optimal &= sol.optimal;
 
   // Write the plan.
@@ -488,6 +644,12 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
         best = s;
     chosen[i] = best;
     compute += nodeCompute[i][best];
+  }
+  if (!final) {
+    chosenOut->clear();
+    for (auto [i, n] : llvm::enumerate(nodes))
+      chosenOut->push_back(n.strategies[chosen[i]]);
+    return success();
   }
   if (primary) {
     computeSeconds = compute;
@@ -510,10 +672,18 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
       modelFlops += cost.getFlops();
     for (auto [i, operand] : llvm::enumerate(v.op->getOperands())) {
       auto it = producer.find(operand);
-      if (it == producer.end())
-        continue;
-      auto [ui, result] = it->second;
       auto type = cast<RankedTensorType>(operand.getType());
+      if (it == producer.end()) {
+        // A weight: each distinct block a device needs is loaded once.
+        TensorSharding want =
+            operandSharding(v.rule, v.strategies[chosen[vi]], i, type.getRank());
+        if (primary && operand.getDefiningOp<ConstantOp>() &&
+            weightBlocks.insert({operand.getAsOpaquePointer(), want.splitAxesText()})
+                .second)
+          weightBytes += bytesOf(type, want.localShape(type.getShape(), meshShape));
+        continue;
+      }
+      auto [ui, result] = it->second;
       reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]),
                   operandSharding(v.rule, v.strategies[chosen[vi]], i,
                                   type.getRank()),
@@ -591,7 +761,11 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
           << cluster << ": " << llvm::toString(loaded.takeError());
       return signalPassFailure();
     }
+    // Default: one axis over the devices of a host, one across hosts (fast
+    // links inside, slow between, as the cost model sees them).
     SmallVector<int64_t> shape = {loaded->deviceCount()};
+    if (loaded->hostCount() > 1 && loaded->devicesPerHost() > 1)
+      shape = {loaded->hostCount(), loaded->devicesPerHost()};
     if (!meshShape.empty()) {
       shape = parseShape(meshShape);
       if (shape.empty()) {
@@ -615,14 +789,23 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
     b.setInsertionPointToStart(module.getBody());
     auto meshOp = b.create<mesh::MeshOp>(module.getLoc(), "mesh", shape);
     auto sym = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
-    Planner planner(*loaded, *mesh, pinBatch, zero);
+    double limit = memoryFraction > 0
+                       ? memoryFraction * loaded->device().memory_bytes()
+                       : 0;
+    Planner planner(*loaded, *mesh, pinBatch, zero, limit);
     // The training step places the state; evaluation follows it.
     SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
     llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {
       return a.getSymName() == "train_step" && b.getSymName() != "train_step";
     });
+    bool axiswise = search == "axiswise";
+    if (search != "exact" && search != "axiswise") {
+      module.emitError("bb-auto-shard: --search=") << search
+                                                    << ": expected exact or axiswise";
+      return signalPassFailure();
+    }
     for (auto func : funcs)
-      if (failed(planner.plan(func, timeLimit, sym)))
+      if (failed(planner.plan(func, timeLimit, sym, axiswise)))
         return signalPassFailure();
     module->setAttr(
         "bb.plan",
@@ -638,6 +821,8 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
              b.getNamedAttr("model_flops", b.getF64FloatAttr(planner.modelFlops)),
              b.getNamedAttr("activation_bytes_per_device",
                             b.getI64IntegerAttr(planner.activationBytes)),
+             b.getNamedAttr("weight_bytes_per_device",
+                            b.getI64IntegerAttr(planner.weightBytes)),
              b.getNamedAttr("state_bytes_per_device",
                             b.getI64IntegerAttr(planner.stateBytes)),
              b.getNamedAttr("solver", b.getStringAttr(planner.optimal ? "optimal"

@@ -21,6 +21,18 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     strategy), and per edge a joint choice of both ends' strategies whose
     marginals are those binaries, as in Alpa's intra-op pass.
 
+    On meshes with several axes the exact program has a joint choice per
+    edge for every pair of multi-axis strategies, which grows with the
+    square of the strategies; `search=axiswise` (the default) instead solves
+    one program per mesh axis, innermost first, each choosing the loop its
+    axis splits while earlier axes keep their choices and later ones stay
+    unused. It is not guaranteed optimal; `search=exact` is.
+
+    Memory is a constraint, as in Alpa: at the (up to eight) program points
+    where the most bytes are live, the per-device bytes of state, weights
+    (counted once per consumer) and live activations under the chosen
+    shardings must fit `memory-fraction` of the device's memory.
+
     The result is written for `bb-spmdize`: `mesh.mesh @mesh`, `bb.strategy`
     on each op, `bb.sharding` on sharded arguments; the module gets
     `bb.plan` (predicted compute and communication seconds, per-device
@@ -36,13 +48,19 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     Option<"cluster", "cluster", "std::string", "\"cpu:2\"",
            "Cluster preset NAME:COUNT or .textproto file">,
     Option<"meshShape", "mesh", "std::string", "\"\"",
-           "Mesh shape, e.g. 2x4 (default: one axis over every device)">,
+           "Mesh shape, e.g. 2x4 (default: hosts x devices per host, or one "
+           "axis over the devices of a single host)">,
     Option<"pinBatch", "pin-batch", "int64_t", "-1",
            "Split inputs' dimension 0 over this mesh axis (-1: free)">,
     Option<"zero", "zero", "bool", "false",
            "Split optimizer state over the pinned batch axis">,
     Option<"timeLimit", "time-limit", "double", "60.0",
            "Seconds the solver may take before returning its best plan">,
+    Option<"search", "search", "std::string", "\"axiswise\"",
+           "exact (one program over all mesh axes) or axiswise (one mesh "
+           "axis at a time, innermost first)">,
+    Option<"memoryFraction", "memory-fraction", "double", "0.9",
+           "Share of each device's memory the plan may use (0: no limit)">,
   ];
   let dependentDialects = ["::mlir::mesh::MeshDialect"];
 }
