@@ -2,8 +2,10 @@
 # The README's main command: installs prerequisites, builds the compiler and
 # runtime, compiles the built-in GPT-2-style model into a CPU executable, runs
 # it on the reference input and checks the result against ONNX Runtime's;
-# then compiles it into a training binary and trains it on a tiny English
-# corpus (checkpointing, evaluating, exporting the trained ONNX model).
+# then compiles it for 2 MPI ranks with a searched sharding plan and checks
+# the sharded run too; then compiles it into a training binary and trains it
+# on a tiny English corpus (checkpointing, evaluating, exporting the trained
+# ONNX model), once on one process and once sharded over 2 ranks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
@@ -18,6 +20,12 @@ build/gpt2 --input idx=$model/idx.npy --output-dir build/gpt2-out
 /usr/bin/python3 test/e2e/compare_npy.py build/gpt2-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
 build/gpt2 --input idx=$model/idx.npy --bench 20
 
+# Sharded: the plan for 2 local MPI ranks, its report, and the run.
+bazel-bin/tools/bbc/bbc plan $model/gpt2.onnx --input-shape idx=2x16 --cluster=cpu:2
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 --cluster=cpu:2 -o build/gpt2-2ranks
+mpirun --allow-run-as-root --oversubscribe -np 2 build/gpt2-2ranks --input idx=$model/idx.npy --output-dir build/gpt2-2ranks-out
+/usr/bin/python3 test/e2e/compare_npy.py build/gpt2-2ranks-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
+
 # Training: 300 AdamW steps on test/data/tiny_corpus.txt as byte tokens.
 /usr/bin/python3 test/data/make_corpus.py --out-dir build/corpus
 bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=8x32 --train --loss=cross_entropy \
@@ -27,3 +35,13 @@ build/gpt2_train --data build/corpus/tiny_corpus_train.bin --steps 300 --print-e
     --eval-data build/corpus/tiny_corpus_val.bin --eval-every 100 --checkpoint-dir build/gpt2-ckpt \
     --checkpoint-every 100 --log build/gpt2-train.csv --export build/gpt2_trained.onnx
 /usr/bin/python3 test/e2e/check_learning.py build/gpt2-train.csv build/corpus/tiny_corpus.json
+
+# The same training, data- and tensor-parallel over 2 MPI ranks.
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=8x32 --train --loss=cross_entropy \
+    --optimizer=adamw --lr=3e-3 --warmup=20 --schedule=cosine --grad-clip=1.0 --cluster=cpu:2 \
+    -o build/gpt2_train_2ranks
+rm -rf build/gpt2-ckpt-2ranks build/gpt2-train-2ranks.csv
+mpirun --allow-run-as-root --oversubscribe -np 2 build/gpt2_train_2ranks \
+    --data build/corpus/tiny_corpus_train.bin --steps 300 --print-every 100 \
+    --checkpoint-dir build/gpt2-ckpt-2ranks --log build/gpt2-train-2ranks.csv --threads 1
+/usr/bin/python3 test/e2e/check_learning.py build/gpt2-train-2ranks.csv build/corpus/tiny_corpus.json
