@@ -4,8 +4,8 @@ throughput against data-parallel-pinned alternatives.
 
 For each (model, cluster) pair: writes the model with scripts/make_gpt_onnx.py
 (weights declared but absent: planning reads shapes only), runs
-`bbc plan MODEL --train --cluster=C --json` (the searched plan; mesh hosts x
-devices per host), then, for every split of the devices into dp x tp with tp
+`bbc plan MODEL --train --cluster=C --mesh=auto --json` (the searched plan,
+over every (devices / k) x k mesh), then, for every split of the devices into dp x tp with tp
 dividing the devices of a host, `bbc plan ... --strategy=dp=D,tp=T` (the
 inputs pinned to split over dp; the search fills in the rest, so these are
 not pure Megatron plans), and prints one table row per pair: search seconds,
@@ -71,7 +71,7 @@ def main():
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts/make_gpt_onnx.py"),
                             preset, "--batch", str(args.batch), "--force", "-o", model],
                            check=True, capture_output=True)
-        searched = plan(args.bbc, model, cluster, [], args.time_limit)
+        searched = plan(args.bbc, model, cluster, ["--mesh=auto"], args.time_limit)
         row = {"model": preset, "cluster": cluster, "searched": searched}
         if not args.no_sweep:
             hosts = int(cluster.split(":")[1]) if ":" in cluster else 1

@@ -753,6 +753,10 @@ SmallVector<int64_t> parseShape(StringRef text) {
 struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
   using AutoShardBase::AutoShardBase;
 
+  /// Plans `module` on a mesh of `shape`; returns the predicted step time.
+  FailureOr<double> planOn(ModuleOp module, const cluster::Cluster &loaded,
+                           ArrayRef<int64_t> shape);
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     auto loaded = cluster::loadCluster(cluster);
@@ -761,75 +765,107 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
           << cluster << ": " << llvm::toString(loaded.takeError());
       return signalPassFailure();
     }
-    // Default: one axis over the devices of a host, one across hosts (fast
-    // links inside, slow between, as the cost model sees them).
-    SmallVector<int64_t> shape = {loaded->deviceCount()};
-    if (loaded->hostCount() > 1 && loaded->devicesPerHost() > 1)
-      shape = {loaded->hostCount(), loaded->devicesPerHost()};
-    if (!meshShape.empty()) {
-      shape = parseShape(meshShape);
-      if (shape.empty()) {
-        module.emitError("bb-auto-shard: --mesh=")
-            << meshShape << ": expected sizes like 2x4";
-        return signalPassFailure();
-      }
-    }
-    auto mesh = costmodel::DeviceMesh::create(*loaded, shape);
-    if (!mesh) {
-      module.emitError("bb-auto-shard: --mesh=")
-          << meshShape << ": " << llvm::toString(mesh.takeError());
-      return signalPassFailure();
-    }
-    if (pinBatch >= static_cast<int64_t>(shape.size())) {
-      module.emitError("bb-auto-shard: --pin-batch=")
-          << pinBatch << ": the mesh has " << shape.size() << " axes";
-      return signalPassFailure();
-    }
-    OpBuilder b(module.getBodyRegion());
-    b.setInsertionPointToStart(module.getBody());
-    auto meshOp = b.create<mesh::MeshOp>(module.getLoc(), "mesh", shape);
-    auto sym = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
-    double limit = memoryFraction > 0
-                       ? memoryFraction * loaded->device().memory_bytes()
-                       : 0;
-    Planner planner(*loaded, *mesh, pinBatch, zero, limit);
-    // The training step places the state; evaluation follows it.
-    SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
-    llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {
-      return a.getSymName() == "train_step" && b.getSymName() != "train_step";
-    });
-    bool axiswise = search == "axiswise";
     if (search != "exact" && search != "axiswise") {
       module.emitError("bb-auto-shard: --search=") << search
                                                     << ": expected exact or axiswise";
       return signalPassFailure();
     }
-    for (auto func : funcs)
-      if (failed(planner.plan(func, timeLimit, sym, axiswise)))
+    // Default: one axis over the devices of a host, one across hosts (fast
+    // links inside, slow between, as the cost model sees them).
+    SmallVector<int64_t> shape = {loaded->deviceCount()};
+    if (loaded->hostCount() > 1 && loaded->devicesPerHost() > 1)
+      shape = {loaded->hostCount(), loaded->devicesPerHost()};
+    if (meshShape == "auto") {
+      // Every split of the devices into (all / k) x k, k dividing a host's
+      // devices: each candidate is planned on a copy, the fastest kept.
+      int64_t d = loaded->deviceCount(), perHost = loaded->devicesPerHost();
+      OwningOpRef<ModuleOp> best;
+      double bestTime = 0;
+      for (int64_t k = 1; k <= perHost; ++k) {
+        if (perHost % k || d % k)
+          continue;
+        SmallVector<int64_t> candidate =
+            k == 1 ? SmallVector<int64_t>{d} : SmallVector<int64_t>{d / k, k};
+        OwningOpRef<ModuleOp> copy = module.clone();
+        FailureOr<double> time = planOn(*copy, *loaded, candidate);
+        if (failed(time))
+          continue; // e.g. nothing fits on this mesh
+        if (!best || *time < bestTime) {
+          best = std::move(copy);
+          bestTime = *time;
+        }
+      }
+      if (!best) {
+        module.emitError("bb-auto-shard: --mesh=auto: no mesh shape has a plan");
         return signalPassFailure();
-    module->setAttr(
-        "bb.plan",
-        b.getDictionaryAttr(
-            {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
-             b.getNamedAttr("compute_seconds", b.getF64FloatAttr(planner.computeSeconds)),
-             b.getNamedAttr("communication_seconds",
-                            b.getF64FloatAttr(planner.communicationSeconds)),
-             b.getNamedAttr("communication_intra_host_seconds",
-                            b.getF64FloatAttr(planner.intraHostSeconds)),
-             b.getNamedAttr("communication_inter_host_seconds",
-                            b.getF64FloatAttr(planner.interHostSeconds)),
-             b.getNamedAttr("model_flops", b.getF64FloatAttr(planner.modelFlops)),
-             b.getNamedAttr("activation_bytes_per_device",
-                            b.getI64IntegerAttr(planner.activationBytes)),
-             b.getNamedAttr("weight_bytes_per_device",
-                            b.getI64IntegerAttr(planner.weightBytes)),
-             b.getNamedAttr("state_bytes_per_device",
-                            b.getI64IntegerAttr(planner.stateBytes)),
-             b.getNamedAttr("solver", b.getStringAttr(planner.optimal ? "optimal"
-                                                                      : "time limit")),
-             b.getNamedAttr("solver_seconds", b.getF64FloatAttr(planner.solverSeconds)),
-             b.getNamedAttr("variables", b.getI64IntegerAttr(planner.variables)),
-             b.getNamedAttr("constraints", b.getI64IntegerAttr(planner.constraints))}));
+      }
+      module.getBodyRegion().takeBody(best->getBodyRegion());
+      module->setAttrs(best->getOperation()->getAttrDictionary());
+      return;
+    }
+    if (!meshShape.empty()) {
+      shape = parseShape(meshShape);
+      if (shape.empty()) {
+        module.emitError("bb-auto-shard: --mesh=")
+            << meshShape << ": expected sizes like 2x4, or auto";
+        return signalPassFailure();
+      }
+    }
+    if (failed(planOn(module, *loaded, shape)))
+      return signalPassFailure();
   }
 };
+
+FailureOr<double> AutoShardPass::planOn(ModuleOp module,
+                                        const cluster::Cluster &loaded,
+                                        ArrayRef<int64_t> shape) {
+  auto mesh = costmodel::DeviceMesh::create(loaded, shape);
+  if (!mesh) {
+    module.emitError("bb-auto-shard: --mesh=")
+        << meshShape << ": " << llvm::toString(mesh.takeError());
+    return failure();
+  }
+  if (pinBatch >= static_cast<int64_t>(shape.size()))
+    return module.emitError("bb-auto-shard: --pin-batch=")
+           << pinBatch << ": the mesh has " << shape.size() << " axes";
+  OpBuilder b(module.getBodyRegion());
+  b.setInsertionPointToStart(module.getBody());
+  auto meshOp = b.create<mesh::MeshOp>(module.getLoc(), "mesh", shape);
+  auto sym = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
+  double limit =
+      memoryFraction > 0 ? memoryFraction * loaded.device().memory_bytes() : 0;
+  Planner planner(loaded, *mesh, pinBatch, zero, limit);
+  // The training step places the state; evaluation follows it.
+  SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
+  llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {
+    return a.getSymName() == "train_step" && b.getSymName() != "train_step";
+  });
+  for (auto func : funcs)
+    if (failed(planner.plan(func, timeLimit, sym, search == "axiswise")))
+      return failure();
+  module->setAttr(
+      "bb.plan",
+      b.getDictionaryAttr(
+          {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
+           b.getNamedAttr("compute_seconds", b.getF64FloatAttr(planner.computeSeconds)),
+           b.getNamedAttr("communication_seconds",
+                          b.getF64FloatAttr(planner.communicationSeconds)),
+           b.getNamedAttr("communication_intra_host_seconds",
+                          b.getF64FloatAttr(planner.intraHostSeconds)),
+           b.getNamedAttr("communication_inter_host_seconds",
+                          b.getF64FloatAttr(planner.interHostSeconds)),
+           b.getNamedAttr("model_flops", b.getF64FloatAttr(planner.modelFlops)),
+           b.getNamedAttr("activation_bytes_per_device",
+                          b.getI64IntegerAttr(planner.activationBytes)),
+           b.getNamedAttr("weight_bytes_per_device",
+                          b.getI64IntegerAttr(planner.weightBytes)),
+           b.getNamedAttr("state_bytes_per_device",
+                          b.getI64IntegerAttr(planner.stateBytes)),
+           b.getNamedAttr("solver", b.getStringAttr(planner.optimal ? "optimal"
+                                                                    : "time limit")),
+           b.getNamedAttr("solver_seconds", b.getF64FloatAttr(planner.solverSeconds)),
+           b.getNamedAttr("variables", b.getI64IntegerAttr(planner.variables)),
+           b.getNamedAttr("constraints", b.getI64IntegerAttr(planner.constraints))}));
+  return planner.computeSeconds + planner.communicationSeconds;
+}
 } // namespace

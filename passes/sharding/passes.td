@@ -48,8 +48,9 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     Option<"cluster", "cluster", "std::string", "\"cpu:2\"",
            "Cluster preset NAME:COUNT or .textproto file">,
     Option<"meshShape", "mesh", "std::string", "\"\"",
-           "Mesh shape, e.g. 2x4 (default: hosts x devices per host, or one "
-           "axis over the devices of a single host)">,
+           "Mesh shape, e.g. 2x4; auto: try every (devices / k) x k, k "
+           "dividing a host's devices, keep the fastest (default: hosts x "
+           "devices per host, or one axis over the devices of one host)">,
     Option<"pinBatch", "pin-batch", "int64_t", "-1",
            "Split inputs' dimension 0 over this mesh axis (-1: free)">,
     Option<"zero", "zero", "bool", "false",

@@ -1,5 +1,6 @@
 // RUN: bb-opt %s -split-input-file --bb-auto-shard="cluster=cpu:2" | FileCheck %s
 // RUN: bb-opt %s -split-input-file --bb-auto-shard="cluster=cpu:4 mesh=2x2 search=exact" | FileCheck %s --check-prefix=MESH2
+// RUN: bb-opt %s -split-input-file --bb-auto-shard="cluster=cpu:4 mesh=auto" | FileCheck %s --check-prefix=AUTO
 // RUN: not bb-opt %s -split-input-file --bb-auto-shard="cluster=nosuch:2" 2>&1 | FileCheck %s --check-prefix=BADCLUSTER
 // RUN: not bb-opt %s -split-input-file --bb-auto-shard="cluster=cpu:2 mesh=2xq" 2>&1 | FileCheck %s --check-prefix=BADMESH
 
@@ -16,6 +17,11 @@
 // On a 2x2 mesh both axes split the batch.
 // MESH2: mesh.mesh @mesh(shape = 2x2)
 // MESH2: bb.matmul {{.*}} {bb.strategy = array<i64: 0, 0>}
+
+// mesh=auto plans 4 and 2x2 and keeps the faster: the same batch split, so
+// the one-axis mesh (one gather over 4 rather than two rounds).
+// AUTO: mesh.mesh @mesh(shape = 4)
+// AUTO: bb.matmul {{.*}} {bb.strategy = array<i64: 0>}
 
 // BADCLUSTER: error: bb-auto-shard: --cluster=nosuch:2:
 // BADMESH: error: bb-auto-shard: --mesh=2xq: expected sizes like 2x4
