@@ -560,17 +560,8 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
   checkData(k, "input", x);
   checkData(k, "weight", w);
   checkData(k, "output", out);
-  if (w.shape.rank != x.shape.rank)
-    fail("%s: weight %s does not match input %s", k,
-         formatDims(w.shape).c_str(), formatDims(x.shape).c_str());
-  Geom g;
-  spatial(k, g, x, out, w.shape.d + 2, strides, pads, dilations);
+  Geom g = convGeom(k, x, w, out, strides, pads, dilations, group);
   const int64_t F = w.shape.d[0];
-  if (group < 1 || g.C % group != 0 || F % group != 0 ||
-      w.shape.d[1] * group != g.C)
-    fail("%s: group %lld does not fit input %s and weight %s", k,
-         (long long)group, formatDims(x.shape).c_str(),
-         formatDims(w.shape).c_str());
   if (out.shape.d[0] != g.N || out.shape.d[1] != F)
     fail("%s: output %s does not fit input %s and weight %s", k,
          formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),

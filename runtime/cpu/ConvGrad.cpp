@@ -475,23 +475,27 @@ void checkF32(
 Geom convGradGeom(const char *k, const Tensor &x, const Tensor &w,
                   const Tensor &dy, const Dims &strides, const Dims &pads,
                   const Dims &dilations, int64_t group) {
-  if (w.shape.rank != x.shape.rank)
-    fail("%s: weight %s does not match input %s", k,
-         formatDims(w.shape).c_str(), formatDims(x.shape).c_str());
-  Geom g;
-  spatial(k, g, x, dy, w.shape.d + 2, strides, pads, dilations);
-  const int64_t F = w.shape.d[0];
-  if (group < 1 || g.C % group != 0 || F % group != 0 ||
-      w.shape.d[1] * group != g.C)
-    fail("%s: group %lld does not fit input %s and weight %s", k,
-         (long long)group, formatDims(x.shape).c_str(),
-         formatDims(w.shape).c_str());
-  if (dy.shape.d[0] != g.N || dy.shape.d[1] != F || !convSizesMatch(g))
+  Geom g = convGeom(k, x, w, dy, strides, pads, dilations, group);
+  if (dy.shape.d[0] != g.N || dy.shape.d[1] != w.shape.d[0] ||
+      !convSizesMatch(g))
     fail("%s: output gradient %s does not match input %s, weight %s and the "
          "strides/pads/dilations",
          k, formatDims(dy.shape).c_str(), formatDims(x.shape).c_str(),
          formatDims(w.shape).c_str());
   return g;
+}
+
+/// The cases a convolution gradient `grad` needs no kernel for: it is empty,
+/// or dy is (then `grad` is all zeros, written here). Returns whether it was
+/// one of them.
+bool zeroIfNoWork(const Tensor &dy, const Tensor &grad) {
+  if (grad.numel() == 0)
+    return true;
+  if (dy.numel() == 0) {
+    std::fill((float *)grad.data, (float *)grad.data + grad.numel(), 0.f);
+    return true;
+  }
+  return false;
 }
 
 Geom poolGradGeom(const char *k, const Tensor &x, const Tensor &dy,
@@ -519,12 +523,8 @@ void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
   checkF32(k,
            {{"output gradient", &dy}, {"weight", &w}, {"input gradient", &dx}});
   Geom g = convGradGeom(k, dx, w, dy, strides, pads, dilations, group);
-  if (dx.numel() == 0)
+  if (zeroIfNoWork(dy, dx))
     return;
-  if (dy.numel() == 0) {
-    std::fill((float *)dx.data, (float *)dx.data + dx.numel(), 0.f);
-    return;
-  }
   convInputGradF32(g, w.shape.d[0], group, (const float *)dy.data,
                    (const float *)w.data, (float *)dx.data);
 }
@@ -535,12 +535,8 @@ void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
   checkF32(k,
            {{"input", &x}, {"output gradient", &dy}, {"weight gradient", &dw}});
   Geom g = convGradGeom(k, x, dw, dy, strides, pads, dilations, group);
-  if (dw.numel() == 0)
+  if (zeroIfNoWork(dy, dw))
     return;
-  if (dy.numel() == 0) {
-    std::fill((float *)dw.data, (float *)dw.data + dw.numel(), 0.f);
-    return;
-  }
   convWeightGradF32(g, dw.shape.d[0], group, (const float *)x.data,
                     (const float *)dy.data, (float *)dw.data);
 }

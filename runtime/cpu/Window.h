@@ -67,6 +67,27 @@ inline void spatial(const char *kname, Geom &g, const Tensor &x,
   }
 }
 
+/// The geometry of a convolution of x [N, C, ...] by w [F, C/group, ...]
+/// into `out` (or from its gradient): checks w's rank against x's, the
+/// attributes, and that `group` fits x and w. Whether out's sizes fit is left
+/// to the caller (convSizesMatch).
+inline Geom convGeom(const char *kname, const Tensor &x, const Tensor &w,
+                     const Tensor &out, const Dims &strides, const Dims &pads,
+                     const Dims &dilations, int64_t group) {
+  if (w.shape.rank != x.shape.rank)
+    fail("%s: weight %s does not match input %s", kname,
+         formatDims(w.shape).c_str(), formatDims(x.shape).c_str());
+  Geom g;
+  spatial(kname, g, x, out, w.shape.d + 2, strides, pads, dilations);
+  const int64_t F = w.shape.d[0];
+  if (group < 1 || g.C % group != 0 || F % group != 0 ||
+      w.shape.d[1] * group != g.C)
+    fail("%s: group %lld does not fit input %s and weight %s", kname,
+         (long long)group, formatDims(x.shape).c_str(),
+         formatDims(w.shape).c_str());
+  return g;
+}
+
 /// Whether g.out is the size a convolution gives for g.in (rounded down).
 inline bool convSizesMatch(const Geom &g) {
   for (int i = 0; i < 3; ++i) {

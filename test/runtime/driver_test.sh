@@ -3,33 +3,13 @@
 # on the hand-written MLP in mlp_model.cpp.
 #   driver_test.sh MODEL_BINARY RT_FIXTURE
 set -u
-MODEL_SRC="$1"
-FIX="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/driver.XXXXXX")"
-cp "$MODEL_SRC" "$T/mlp"
+. "$(dirname "$0")/test_lib.sh"
+FIX="$(abs "$2")"
+T="$(scratch driver)"
+cp "$1" "$T/mlp"
 M="$T/mlp"
 "$FIX" mlp "$T" || { echo "fixture failed"; exit 1; }
 cd "$T"
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error EXPECTED_LINE CMD...: exit code 1, stderr exactly that one line,
-# nothing on stdout.
-expect_error() {
-  local want="$1"
-  shift
-  "$@" >"$T/out.txt" 2>"$T/err.txt"
-  local rc=$?
-  if [ $rc -ne 1 ]; then fail "exit $rc (want 1): $*"; cat "$T/err.txt"; return; fi
-  if [ "$(wc -l <"$T/err.txt")" -ne 1 ]; then fail "stderr is not one line: $*"; cat "$T/err.txt"; return; fi
-  if [ "$(cat "$T/err.txt")" != "$want" ]; then
-    fail "stderr of: $*"
-    echo "   got:  $(cat "$T/err.txt")"
-    echo "   want: $want"
-  fi
-  if [ -s "$T/out.txt" ]; then fail "stdout not empty: $*"; fi
-}
 
 check_outputs() { # DIR
   "$FIX" compare "$1/y.npy" "$T/y_ref.npy" 1e-5 || fail "y in $1"
@@ -105,8 +85,4 @@ mkdir "$T/bare" && cp "$M" "$T/bare/mlp"
 expect_error "mlp: error: cannot open weights file '$T/bare/mlp.safetensors': No such file or directory" \
   "$T/bare/mlp" --input x="$T/x.npy"
 
-if [ $fails -ne 0 ]; then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "driver_test: all checks passed"
+finish driver_test

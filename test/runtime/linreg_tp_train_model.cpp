@@ -6,26 +6,16 @@
 // loss gradient with shardSlice, and all-reduces the squared gradient norm.
 // The optimizer state is sharded like its parameter. Its loss trajectory
 // equals the single-process program's up to rounding, and its checkpoints
-// hold the global W and b.
-#include "bbrt/bbrt.h"
+// hold the global W and b. What the two programs share is in linreg_model.h.
+#include "linreg_model.h"
 
 using bbrt::BinaryKind;
-using bbrt::DType;
 using bbrt::ReduceKind;
-using bbrt::Tensor;
+using namespace linreg;
 
 namespace {
 
-constexpr int64_t B = 8, IN = 4, OUT = 2, LOCAL = OUT / 2;
-
-enum State { kW, kB, kWExpAvg, kWExpAvgSq, kBMomentum };
-
-Tensor f32(bbrt::Context *ctx, int64_t offset, std::initializer_list<int64_t> dims) {
-  return Tensor(bbrt::arena(ctx, offset), DType::F32, dims);
-}
-Tensor state(bbrt::Context *ctx, State s, std::initializer_list<int64_t> dims) {
-  return Tensor(bbrt::state(ctx, s), DType::F32, dims);
-}
+constexpr int64_t LOCAL = OUT / 2;
 
 /// pred = x @ W + b (gathered); loss = mean((pred - y)^2); leaves pred - y at
 /// `diff`.
@@ -59,7 +49,8 @@ void bb_train_step(bbrt::Context *ctx) {
   bbrt::matmul(x, gpl, gW, true, false);
   bbrt::reduce(ReduceKind::Sum, gpl, gb, {0});
 
-  // global norm: local sums of squares, all-reduced
+  // squared global norm: local sums of squares, all-reduced; then clipping
+  // and the optimizers
   Tensor gW2 = f32(ctx, 640, {IN, LOCAL}), gb2 = f32(ctx, 656, {LOCAL});
   Tensor nW = f32(ctx, 660, {}), nb = f32(ctx, 664, {}), part = f32(ctx, 668, {});
   Tensor total = f32(ctx, 672, {});
@@ -69,16 +60,7 @@ void bb_train_step(bbrt::Context *ctx) {
   bbrt::reduce(ReduceKind::Sum, gb2, nb, {0});
   bbrt::binary(BinaryKind::Add, nW, nb, part);
   bbrt::allReduce(ctx, part, total, ReduceKind::Sum, {0});
-  bbrt::unary(bbrt::UnaryKind::Sqrt, total, gradNorm);
-  Tensor scale = f32(ctx, 676, {});
-  const float norm = *static_cast<float *>(gradNorm.data);
-  *static_cast<float *>(scale.data) = norm > 1.0f ? 1.0f / (norm + 1e-6f) : 1.0f;
-
-  Tensor W = state(ctx, kW, {IN, LOCAL}), b = state(ctx, kB, {LOCAL});
-  Tensor m = state(ctx, kWExpAvg, {IN, LOCAL}), v = state(ctx, kWExpAvgSq, {IN, LOCAL});
-  Tensor buf = state(ctx, kBMomentum, {LOCAL});
-  bbrt::adamwUpdate(W, gW, m, v, lr, step, scale, W, m, v, 0.9f, 0.999f, 1e-8f, 0.01f);
-  bbrt::sgdUpdate(b, gb, buf, lr, scale, b, buf, 0.9f, 0.0f, true);
+  clipAndUpdate(ctx, LOCAL, total, gradNorm, f32(ctx, 676, {}), lr, step, gW, gb);
 }
 
 void bb_eval_step(bbrt::Context *ctx) {
@@ -99,23 +81,5 @@ void bb_describe(bbrt::ModelInfo *info) {
   bbrt::setSharding(info, "[[], [0]]");
   bbrt::addState(info, "b#momentum", DType::F32, {LOCAL}, false);
   bbrt::setSharding(info, "[[0]]");
-  bbrt::addFunction(info, "train_step", bb_train_step);
-  bbrt::addInput(info, "x", DType::F32, {B, IN}, 0, "");
-  bbrt::addInput(info, "y", DType::F32, {B, OUT}, 128, "labels");
-  bbrt::addInput(info, "lr", DType::F32, {}, 192, "lr");
-  bbrt::addInput(info, "step", DType::F32, {}, 196, "step");
-  bbrt::addOutput(info, "loss", DType::F32, {}, 200, "loss");
-  bbrt::addOutput(info, "grad_norm", DType::F32, {}, 204, "grad_norm");
-  bbrt::setArenaSize(info, 704);
-  bbrt::addFunction(info, "eval_step", bb_eval_step);
-  bbrt::addInput(info, "x", DType::F32, {B, IN}, 0, "");
-  bbrt::addInput(info, "y", DType::F32, {B, OUT}, 128, "labels");
-  bbrt::addOutput(info, "loss", DType::F32, {}, 192, "loss");
-  bbrt::setArenaSize(info, 512);
-  bbrt::setAttribute(info, "train.optimizer", "adamw");
-  bbrt::setAttribute(info, "train.lr", "0.05");
-  bbrt::setAttribute(info, "train.schedule", "cosine");
-  bbrt::setAttribute(info, "train.warmup", "3");
-  bbrt::setAttribute(info, "train.min_lr", "0.005");
-  bbrt::setAttribute(info, "onnx.template", "__onnx_model__");
+  describeFunctions(info, bb_train_step, bb_eval_step);
 }

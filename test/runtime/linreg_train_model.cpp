@@ -1,29 +1,19 @@
 // A hand-written stand-in for a compiled training program: linear regression
 //   pred = x @ W + b,  loss = mean((pred - y)^2)
 // with the backward pass, gradient clipping to norm 1, AdamW on W and
-// Nesterov SGD on b written out as kernel calls. Only bbrt.h is included, as
-// in generated code; the runtime's main() sees train_step and runs the
-// training driver. States: W and b (initial values from the weights file),
-// then the optimizer state named "<param>#<kind>" as the compiler names it.
-#include "bbrt/bbrt.h"
+// Nesterov SGD on b written out as kernel calls. Only bbrt.h is included
+// (through linreg_model.h, what the sharded linreg_tp_train_model.cpp shares
+// with it), as in generated code; the runtime's main() sees train_step and
+// runs the training driver. States: W and b (initial values from the weights
+// file), then the optimizer state named "<param>#<kind>" as the compiler
+// names it.
+#include "linreg_model.h"
 
 using bbrt::BinaryKind;
-using bbrt::DType;
 using bbrt::ReduceKind;
-using bbrt::Tensor;
+using namespace linreg;
 
 namespace {
-
-constexpr int64_t B = 8, IN = 4, OUT = 2;
-
-enum State { kW, kB, kWExpAvg, kWExpAvgSq, kBMomentum };
-
-Tensor f32(bbrt::Context *ctx, int64_t offset, std::initializer_list<int64_t> dims) {
-  return Tensor(bbrt::arena(ctx, offset), DType::F32, dims);
-}
-Tensor state(bbrt::Context *ctx, State s, std::initializer_list<int64_t> dims) {
-  return Tensor(bbrt::state(ctx, s), DType::F32, dims);
-}
 
 /// pred = x @ W + b; loss = mean((pred - y)^2); leaves pred - y at `diff`.
 void forwardLoss(bbrt::Context *ctx, Tensor x, Tensor y, Tensor loss, Tensor diff) {
@@ -53,7 +43,7 @@ void bb_train_step(bbrt::Context *ctx) {
   bbrt::matmul(x, gpred, gW, true, false);
   bbrt::reduce(ReduceKind::Sum, gpred, gb, {0});
 
-  // global norm, then the clipping factor min(1, 1 / (norm + 1e-6))
+  // squared global norm, then clipping and the optimizers
   Tensor gW2 = f32(ctx, 640, {IN, OUT}), gb2 = f32(ctx, 672, {OUT});
   Tensor nW = f32(ctx, 680, {}), nb = f32(ctx, 684, {}), total = f32(ctx, 696, {});
   bbrt::binary(BinaryKind::Mul, gW, gW, gW2);
@@ -61,16 +51,7 @@ void bb_train_step(bbrt::Context *ctx) {
   bbrt::binary(BinaryKind::Mul, gb, gb, gb2);
   bbrt::reduce(ReduceKind::Sum, gb2, nb, {0});
   bbrt::binary(BinaryKind::Add, nW, nb, total);
-  bbrt::unary(bbrt::UnaryKind::Sqrt, total, gradNorm);
-  Tensor scale = f32(ctx, 688, {});
-  const float norm = *static_cast<float *>(gradNorm.data);
-  *static_cast<float *>(scale.data) = norm > 1.0f ? 1.0f / (norm + 1e-6f) : 1.0f;
-
-  Tensor W = state(ctx, kW, {IN, OUT}), b = state(ctx, kB, {OUT});
-  Tensor m = state(ctx, kWExpAvg, {IN, OUT}), v = state(ctx, kWExpAvgSq, {IN, OUT});
-  Tensor buf = state(ctx, kBMomentum, {OUT});
-  bbrt::adamwUpdate(W, gW, m, v, lr, step, scale, W, m, v, 0.9f, 0.999f, 1e-8f, 0.01f);
-  bbrt::sgdUpdate(b, gb, buf, lr, scale, b, buf, 0.9f, 0.0f, true);
+  clipAndUpdate(ctx, OUT, total, gradNorm, f32(ctx, 688, {}), lr, step, gW, gb);
 }
 
 void bb_eval_step(bbrt::Context *ctx) {
@@ -85,23 +66,5 @@ void bb_describe(bbrt::ModelInfo *info) {
   bbrt::addState(info, "W#exp_avg", DType::F32, {IN, OUT}, false);
   bbrt::addState(info, "W#exp_avg_sq", DType::F32, {IN, OUT}, false);
   bbrt::addState(info, "b#momentum", DType::F32, {OUT}, false);
-  bbrt::addFunction(info, "train_step", bb_train_step);
-  bbrt::addInput(info, "x", DType::F32, {B, IN}, 0, "");
-  bbrt::addInput(info, "y", DType::F32, {B, OUT}, 128, "labels");
-  bbrt::addInput(info, "lr", DType::F32, {}, 192, "lr");
-  bbrt::addInput(info, "step", DType::F32, {}, 196, "step");
-  bbrt::addOutput(info, "loss", DType::F32, {}, 200, "loss");
-  bbrt::addOutput(info, "grad_norm", DType::F32, {}, 204, "grad_norm");
-  bbrt::setArenaSize(info, 704);
-  bbrt::addFunction(info, "eval_step", bb_eval_step);
-  bbrt::addInput(info, "x", DType::F32, {B, IN}, 0, "");
-  bbrt::addInput(info, "y", DType::F32, {B, OUT}, 128, "labels");
-  bbrt::addOutput(info, "loss", DType::F32, {}, 192, "loss");
-  bbrt::setArenaSize(info, 512);
-  bbrt::setAttribute(info, "train.optimizer", "adamw");
-  bbrt::setAttribute(info, "train.lr", "0.05");
-  bbrt::setAttribute(info, "train.schedule", "cosine");
-  bbrt::setAttribute(info, "train.warmup", "3");
-  bbrt::setAttribute(info, "train.min_lr", "0.005");
-  bbrt::setAttribute(info, "onnx.template", "__onnx_model__");
+  describeFunctions(info, bb_train_step, bb_eval_step);
 }

@@ -4,28 +4,11 @@
 # every rank with one line; a wrong world size is refused.
 #   mpi_collectives_test.sh MPI_COLLECTIVES
 set -u
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+. "$(dirname "$0")/test_lib.sh"
+. "$(dirname "$0")/mpi_testlib.sh"
 BIN="$(abs "$1")"
-. "$(dirname "$(abs "$0")")/mpi_testlib.sh"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/mpi.XXXXXX")"
+T="$(scratch mpi)"
 cd "$T"
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error EXPECTED_LINE CMD...: exit code 1, stderr exactly that line.
-expect_error() {
-  local want="$1"
-  shift
-  "$@" >"$T/out.txt" 2>"$T/err.txt"
-  local rc=$?
-  if [ $rc -ne 1 ]; then fail "exit $rc (want 1): $*"; cat "$T/err.txt"; return; fi
-  if [ "$(cat "$T/err.txt")" != "$want" ]; then
-    fail "stderr of: $*"
-    echo "   got:  $(cat "$T/err.txt")"
-    echo "   want: $want"
-  fi
-}
 
 # 1. every collective along every axis set, shardSlice, send/recv, sharded
 #    weights and checkpoints
@@ -51,8 +34,4 @@ expect_error "mpi_collectives: error: this program was compiled for 4 ranks (mes
 expect_error "mpi_collectives: error: this program was compiled for 4 ranks (mesh 2x2); it is running on 1 (run it with mpirun -np 4)" \
   "$BIN" check 2x2 "$T"
 
-if [ $fails -ne 0 ]; then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "mpi_collectives_test: all checks passed"
+finish mpi_collectives_test

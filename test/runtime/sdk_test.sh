@@ -1,6 +1,6 @@
 #!/bin/bash
-# Builds mlp_model.cpp and linreg_train_model.cpp as the compiler driver will
-# build generated code:
+# Builds mlp_model.cpp and linreg_train_model.cpp (with linreg_model.h beside
+# it) as the compiler driver will build generated code:
 #   c++ -O2 gen.cpp -I SDK/include SDK/lib/libbbrt_cpu.a -lopenblas -fopenmp -o NAME
 # and checks the programs run: inference computes the right thing, the
 # training program trains. A sharded program (mlp_tp_model.cpp) adds MPI:
@@ -26,6 +26,7 @@ done
 T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/sdk.XXXXXX")"
 cp "$GEN" "$T/gen.cpp"
 cp "$TRAIN_GEN" "$T/train_gen.cpp"
+cp "$(dirname "$TRAIN_GEN")/linreg_model.h" "$T/"
 cp "$TP_GEN" "$T/tp_gen.cpp"
 cd "$T"
 c++ -O2 gen.cpp -I "$SDK/include" "$SDK/lib/libbbrt_cpu.a" -lopenblas -fopenmp -o mlp

@@ -7,10 +7,10 @@
 # error handling.
 #   sharded_driver_test.sh MLP MLP_TP LINREG_TRAIN LINREG_TP_TRAIN RT_FIXTURE
 set -u
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
-. "$(dirname "$(abs "$0")")/mpi_testlib.sh"
+. "$(dirname "$0")/test_lib.sh"
+. "$(dirname "$0")/mpi_testlib.sh"
 FIX="$(abs "$5")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/sharded.XXXXXX")"
+T="$(scratch sharded)"
 W="$T/work"
 mkdir "$W"
 mkdir "$W/train" # the two fixtures both write x.npy
@@ -21,25 +21,8 @@ cp "$4" "$W/train/linreg_tp_train"
 cd "$W"
 "$FIX" mlp "$W" && "$FIX" linreg "$W/train" || { echo "fixture failed"; exit 1; }
 cp mlp.safetensors mlp_tp.safetensors # the same global weights
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error EXPECTED_LINE CMD...: exit code 1, stderr exactly that one line
-# (printed once, whatever the number of ranks), nothing on stdout.
-expect_error() {
-  local want="$1"
-  shift
-  "$@" >"$T/out.txt" 2>"$T/err.txt"
-  local rc=$?
-  if [ $rc -ne 1 ]; then fail "exit $rc (want 1): $*"; cat "$T/err.txt"; return; fi
-  if [ "$(cat "$T/err.txt")" != "$want" ]; then
-    fail "stderr of: $*"
-    echo "   got:  $(cat "$T/err.txt")"
-    echo "   want: $want"
-  fi
-  if [ -s "$T/out.txt" ]; then fail "stdout not empty: $*"; fi
-}
+# expect_error (test_lib.sh): the one line is printed once, whatever the
+# number of ranks.
 
 # 1. inference on 2 ranks equals the single-process program
 ./mlp --input x=x.npy --output-dir one --threads 1 || fail "single-process mlp"
@@ -107,18 +90,8 @@ mpi_run 2 ./linreg_tp_train "${LDATA[@]}" "${TP[@]}" --steps 30 --checkpoint-dir
   --log k.csv --resume --export k.onnx 2>"$T/k.err" || { fail "resume K"; cat "$T/k.err"; }
 [ "$(grep -c "^resuming from 'K/checkpoint.safetensors' at step 10$" "$T/k.err")" -eq 1 ] ||
   fail "resume line: $(head -1 "$T/k.err")"
-rows() { # LOG FROM: step and eval rows after FROM (after the last '# resumed')
-  awk -F, -v from="$2" '/^# resumed/ { n = 0; delete out; next }
-    $1 ~ /^[0-9]+$/ && $1 > from { out[n++] = $1 "," $2 "," $3 "," $4 }
-    $1 == "eval" && $2 > from { out[n++] = $0 }
-    END { for (i = 0; i < n; ++i) print out[i] }' "$1"
-}
 [ "$(rows s.csv 10)" = "$(rows k.csv 10)" ] || fail "resumed run K differs from run S"
 cmp -s S/checkpoint.safetensors K/checkpoint.safetensors || fail "final checkpoints of S and K differ"
 cmp -s s.onnx k.onnx || fail "exports of S and K differ"
 
-if [ $fails -ne 0 ]; then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "sharded_driver_test: all checks passed"
+finish sharded_driver_test

@@ -4,10 +4,11 @@
 # AdamW + SGD, ONNX export) and bigram_train_model.cpp (token files).
 #   train_driver_test.sh LINREG_BINARY BIGRAM_BINARY RT_FIXTURE
 set -u
-abs() { echo "$(cd "$(dirname "$1")" && pwd)/$(basename "$1")"; }
+. "$(dirname "$0")/test_lib.sh"
 FIX="$(abs "$3")"
-T="$(mktemp -d "${TEST_TMPDIR:-/tmp}/train.XXXXXX")"
+T="$(scratch train)"
 W="$T/work" # the runs' directory; error runs must leave it as it was
+UNCHANGED="$W" # for expect_error
 mkdir "$W"
 cp "$1" "$W/linreg_train"
 cp "$2" "$W/bigram_train"
@@ -17,39 +18,6 @@ L=./linreg_train
 G=./bigram_train
 LDATA=(--data x=x.npy --data y=y.npy)
 LEVAL=(--eval-data x=vx.npy --eval-data y=vy.npy --eval-every 10 --eval-steps 2)
-
-fails=0
-fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
-
-# expect_error EXPECTED_LINE CMD...: exit code 1, stderr exactly that one line,
-# nothing on stdout, no file created or removed in $W.
-expect_error() {
-  local want="$1"
-  shift
-  local before
-  before="$(ls -AR "$W")"
-  "$@" >"$T/out.txt" 2>"$T/err.txt"
-  local rc=$?
-  if [ $rc -ne 1 ]; then fail "exit $rc (want 1): $*"; cat "$T/err.txt"; return; fi
-  if [ "$(wc -l <"$T/err.txt")" -ne 1 ]; then fail "stderr is not one line: $*"; cat "$T/err.txt"; return; fi
-  if [ "$(cat "$T/err.txt")" != "$want" ]; then
-    fail "stderr of: $*"
-    echo "   got:  $(cat "$T/err.txt")"
-    echo "   want: $want"
-  fi
-  if [ -s "$T/out.txt" ]; then fail "stdout not empty: $*"; fi
-  if [ "$(ls -AR "$W")" != "$before" ]; then fail "files changed by: $*"; fi
-}
-
-# rows LOG FROM: "step,loss,lr,grad_norm" of the step rows with step > FROM
-# (after the last '# resumed' line when there is one), and the eval rows.
-rows() {
-  awk -F, -v from="$2" '
-    /^# resumed/ { n = 0; delete out; next }
-    $1 ~ /^[0-9]+$/ && $1 > from { out[n++] = $1 "," $2 "," $3 "," $4 }
-    $1 == "eval" && $2 > from { out[n++] = $0 }
-    END { for (i = 0; i < n; ++i) print out[i] }' "$1"
-}
 
 # 1. --help
 $L --help >"$T/help.txt" || fail "--help exit code"
@@ -188,8 +156,4 @@ grep -Eqx "linreg_train: error: step 2: the loss is (nan|infinite); training sto
   "$T/n.err" || fail "diverging run: $(cat "$T/n.err")"
 [ "$(ls -A N)" = "checkpoint.safetensors" ] || fail "diverging run left $(ls -A N)"
 
-if [ $fails -ne 0 ]; then
-  echo "$fails failure(s)"
-  exit 1
-fi
-echo "train_driver_test: all checks passed"
+finish train_driver_test
