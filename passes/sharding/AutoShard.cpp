@@ -630,7 +630,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
            << func.getSymName() << " fits "
            << llvm::formatv("{0:F1}", memoryLimit / double(1 << 30))
            << " GiB per device on this mesh (or none was found within "
-           << timeLimit << " s); try more devices or another mesh";
+           << llvm::formatv("{0:F0}", timeLimit)
+           << " s); try more devices, another mesh, or pipeline stages "
+              "(not implemented yet)";
   optimal &= sol.optimal;
 
   // Write the plan.
