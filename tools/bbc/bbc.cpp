@@ -5,6 +5,7 @@
 // A thin main: options in, compiler/pipeline does the work, one-line errors.
 //
 //===----------------------------------------------------------------------===//
+#include "compiler/cluster/Cluster.h"
 #include "compiler/pipeline/Pipeline.h"
 #include "compiler/pipeline/PlanReport.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -277,6 +278,10 @@ int main(int argc, char **argv) {
   } else if (!meshShape.empty() && clusterSpec.empty()) {
     return fail("--mesh needs --cluster");
   }
+  if (!options.shard.cluster.empty())
+    if (auto cluster = bb::cluster::loadCluster(options.shard.cluster); !cluster)
+      return fail("--cluster=" + options.shard.cluster + ": " +
+                  llvm::toString(cluster.takeError()));
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)
     if (llvm::Error err = bb::frontend::parseInputShapes(spec, options.import))
