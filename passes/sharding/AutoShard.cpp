@@ -206,6 +206,13 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
         (want.size() >= have.size() && want.take_front(have.size()) == have))
       continue;
     SmallVector<int16_t> axes(have);
+    if (std::optional<size_t> e = allToAllTarget(cur, to, d, type)) {
+      double n = bytes(cur);
+      cur.dimAxes[*e] = axes;
+      cur.dimAxes[d].clear();
+      cost += collective(pb::ALL_TO_ALL, axes, n);
+      continue;
+    }
     cur.dimAxes[d].clear();
     cost += collective(pb::ALL_GATHER, axes, bytes(cur));
   }

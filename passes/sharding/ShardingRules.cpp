@@ -255,6 +255,21 @@ TensorSharding TensorSharding::fromAttr(mesh::MeshShardingAttr attr,
   return s;
 }
 
+std::optional<size_t> sharding::allToAllTarget(const TensorSharding &from,
+                                               const TensorSharding &to,
+                                               size_t d, RankedTensorType type) {
+  ArrayRef<int16_t> axes = from.dimAxes[d];
+  if (axes.empty() || !to.dimAxes[d].empty())
+    return std::nullopt;
+  for (size_t e = 0; e < from.dimAxes.size(); ++e)
+    if (e != d && from.dimAxes[e].empty() &&
+        ArrayRef<int16_t>(to.dimAxes[e]) == axes)
+      // Divisibility: the consumer's layout already requires it.
+      return e;
+  (void)type;
+  return std::nullopt;
+}
+
 SmallVector<Strategy> sharding::enumerateStrategies(const OpRule &rule,
                                                     ArrayRef<int64_t> meshShape) {
   SmallVector<Strategy> out;

@@ -16,6 +16,7 @@
 #define BB_PASSES_SHARDING_SHARDINGRULES_H
 
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -73,6 +74,13 @@ struct TensorSharding {
   mesh::MeshShardingAttr toAttr(FlatSymbolRefAttr mesh) const;
   static TensorSharding fromAttr(mesh::MeshShardingAttr attr, int64_t rank);
 };
+
+/// Where an all-to-all can move dimension `d`'s split axes of `from`: a
+/// dimension that `from` does not split, that `to` splits over exactly those
+/// axes (and `to` leaves `d` unsplit), and whose size they divide.
+std::optional<size_t> allToAllTarget(const TensorSharding &from,
+                                     const TensorSharding &to, size_t d,
+                                     RankedTensorType type);
 
 /// A strategy: for each mesh axis, the loop it splits (-1: none).
 using Strategy = SmallVector<int64_t>;

@@ -93,12 +93,23 @@ Value Partitioner::reshard(OpBuilder &b, Location loc, Local from,
     }
     cur = next;
   }
-  // 2. Split dimensions the consumer does not want split this way: gather.
+  // 2. Split dimensions the consumer does not want split this way: an
+  // all-to-all when the same axes move to a dimension nothing splits yet,
+  // else a gather.
   for (size_t d = 0; d < cur.dimAxes.size(); ++d) {
     ArrayRef<int16_t> have = cur.dimAxes[d], want = to.dimAxes[d];
     if (have.empty() || (want.size() >= have.size() &&
                          want.take_front(have.size()) == have))
       continue;
+    if (std::optional<size_t> e = allToAllTarget(cur, to, d, global)) {
+      TensorSharding next = cur;
+      next.dimAxes[*e] = next.dimAxes[d];
+      next.dimAxes[d].clear();
+      v = b.create<mesh::AllToAllOp>(loc, typeOf(next), meshName(), have, v,
+                                     APInt(64, *e), APInt(64, d));
+      cur = next;
+      continue;
+    }
     TensorSharding next = cur;
     next.dimAxes[d].clear();
     v = b.create<mesh::AllGatherOp>(loc, typeOf(next), meshName(), have, v,

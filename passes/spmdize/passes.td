@@ -19,8 +19,10 @@ def Spmdize : Pass<"bb-spmdize", "ModuleOp"> {
     shapes), with the communication the plan implies made explicit as mesh
     dialect collectives: a partial result (a split reduction loop) meets its
     consumer through `mesh.all_reduce`, or `mesh.reduce_scatter` when the
-    consumer wants it split along the same axes; a split value that a
-    consumer wants replicated or split otherwise through `mesh.all_gather`;
+    consumer wants it split along the same axes; a split that moves to a
+    dimension nothing splits yet through `mesh.all_to_all`; a split value
+    that a consumer wants replicated or split otherwise through
+    `mesh.all_gather`;
     a replicated value that a consumer wants split through `bb.shard_slice`
     (no communication). Cross-entropy over split positions weighs each
     process's mean by its count of counted labels, so the loss and its

@@ -57,3 +57,22 @@ module {
     return %loss, %gw : tensor<f32>, tensor<8x3xf32>
   }
 }
+
+// -----
+
+// A split that moves from one dimension to another is an all-to-all; the
+// replicated output then gathers.
+// CHECK-LABEL: func.func @move
+// CHECK: %[[A:.*]] = bb.relu %{{.*}} : tensor<2x8xf32>
+// CHECK: %[[M:.*]] = mesh.all_to_all %[[A]] on @mesh mesh_axes = [0] split_axis = 1 concat_axis = 0 : tensor<2x8xf32> -> tensor<4x4xf32>
+// CHECK: %[[B:.*]] = bb.exp %[[M]] : tensor<4x4xf32>
+// CHECK: %[[G:.*]] = mesh.all_gather %[[B]] on @mesh mesh_axes = [0] gather_axis = 1 : tensor<4x4xf32> -> tensor<4x8xf32>
+// CHECK: return %[[G]]
+module {
+  mesh.mesh @mesh(shape = 2)
+  func.func @move(%x: tensor<4x8xf32> {bb.name = "x"}) -> (tensor<4x8xf32> {bb.name = "y"}) {
+    %a = bb.relu %x {bb.strategy = array<i64: 0>} : tensor<4x8xf32>
+    %b = bb.exp %a {bb.strategy = array<i64: 1>} : tensor<4x8xf32>
+    return %b : tensor<4x8xf32>
+  }
+}
