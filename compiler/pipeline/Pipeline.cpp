@@ -7,6 +7,7 @@
 #include "compiler/support/FirstDiagnostic.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Process.h"
@@ -171,6 +172,7 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
     as.meshShape = options.shard.mesh;
     as.pinBatch = options.shard.pinBatch;
     as.zero = options.shard.zero;
+    as.shardPins = llvm::join(options.shard.pins, ";");
     as.timeLimit = options.shard.timeLimit;
     pm.addPass(createAutoShard(as));
     if (!options.shard.planOnly) {

@@ -59,6 +59,8 @@ struct ShardOptions {
   std::string mesh;    ///< e.g. "2x4"; empty: one axis over all devices
   int64_t pinBatch = -1;
   bool zero = false;
+  /// Pinned layouts, "NAME=[[0], []]" each (`bbc --shard`).
+  std::vector<std::string> pins;
   double timeLimit = 60;
   /// Stop after planning (`bbc plan`): the module keeps its global shapes
   /// and carries the plan as annotations.

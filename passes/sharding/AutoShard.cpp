@@ -99,13 +99,23 @@ OpRule identityRule(RankedTensorType type) {
 class Planner {
 public:
   Planner(const cluster::Cluster &cluster, const costmodel::DeviceMesh &mesh,
-          int64_t pinBatch, bool zero, double memoryLimit)
+          int64_t pinBatch, bool zero, double memoryLimit,
+          std::map<std::string, std::string> pins)
       : cluster(cluster), mesh(mesh), meshShape(mesh.shape()),
-        pinBatch(pinBatch), zero(zero), memoryLimit(memoryLimit) {}
+        pinBatch(pinBatch), zero(zero), memoryLimit(memoryLimit),
+        pins(std::move(pins)) {}
 
   /// Plans `func`: exactly, or (`axiswise`) one mesh axis at a time.
   LogicalResult plan(func::FuncOp func, double timeLimit, FlatSymbolRefAttr sym,
                      bool axiswise);
+
+  /// A pinned name that matched nothing.
+  std::optional<std::string> unusedPin() const {
+    for (const auto &[name, text] : pins)
+      if (!pinsUsed.count(name))
+        return name;
+    return std::nullopt;
+  }
 
   double computeSeconds = 0, communicationSeconds = 0, solverSeconds = 0;
   double intraHostSeconds = 0, interHostSeconds = 0, modelFlops = 0;
@@ -152,6 +162,10 @@ private:
   int64_t pinBatch;
   bool zero;
   double memoryLimit; ///< bytes per device; 0: no limit
+  /// User-pinned layouts of named inputs, parameters and weights (split
+  /// axes text), and the names that matched something.
+  std::map<std::string, std::string> pins;
+  std::set<std::string> pinsUsed;
   std::map<std::string, double> reshardMemo;
   /// While set, collective() books each time under the links it crosses
   /// (and reshardCost() bypasses its memo).
@@ -312,6 +326,22 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         n.placed = true;
       }
     }
+    if (name && pins.count(name.getValue().str())) {
+      std::string text = pins[name.getValue().str()];
+      auto want = TensorSharding::parse(text, type.getRank());
+      if (!want)
+        return func.emitError("bb-auto-shard: --shard ")
+               << name.getValue() << "=" << text << ": expected split axes like [[0], []]";
+      llvm::erase_if(n.strategies, [&](const Strategy &s) {
+        return resultSharding(n.rule, s, 0, type.getRank()) != *want;
+      });
+      if (n.strategies.empty())
+        return func.emitError("bb-auto-shard: --shard ")
+               << name.getValue() << "=" << text << ": not a layout of "
+               << type << " on this mesh";
+      pinsUsed.insert(name.getValue().str());
+      n.placed = true;
+    }
     if (n.strategies.empty()) // ZeRO on a tensor that does not split
       n.strategies.push_back(Strategy(meshShape.size(), -1));
     producer[arg] = {nodes.size(), 0};
@@ -325,6 +355,28 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     n.op = &op;
     n.rule = ruleFor(&op);
     n.strategies = enumerateStrategies(n.rule, meshShape);
+    // A pinned weight: its consumers take it in the pinned layout.
+    for (auto [i, operand] : llvm::enumerate(op.getOperands())) {
+      auto cst = operand.getDefiningOp<ConstantOp>();
+      auto name = cst ? cst->getAttrOfType<StringAttr>("bb.name") : StringAttr();
+      if (!name || !pins.count(name.getValue().str()))
+        continue;
+      std::string text = pins[name.getValue().str()];
+      auto type = cast<RankedTensorType>(operand.getType());
+      auto want = TensorSharding::parse(text, type.getRank());
+      if (!want)
+        return op.emitError("bb-auto-shard: --shard ")
+               << name.getValue() << "=" << text << ": expected split axes like [[0], []]";
+      llvm::erase_if(n.strategies, [&](const Strategy &s) {
+        return operandSharding(n.rule, s, i, type.getRank()) != *want;
+      });
+      if (n.strategies.empty())
+        return op.emitError("bb-auto-shard: --shard ")
+               << name.getValue() << "=" << text << ": '" << op.getName()
+               << "' cannot take it in that layout";
+      pinsUsed.insert(name.getValue().str());
+      n.placed = true;
+    }
     for (auto [i, r] : llvm::enumerate(op.getResults()))
       producer[r] = {nodes.size(), static_cast<unsigned>(i)};
     nodes.push_back(std::move(n));
@@ -843,7 +895,17 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
   auto sym = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
   double limit =
       memoryFraction > 0 ? memoryFraction * loaded.device().memory_bytes() : 0;
-  Planner planner(loaded, *mesh, pinBatch, zero, limit);
+  std::map<std::string, std::string> pinMap;
+  SmallVector<StringRef> items;
+  StringRef(shardPins).split(items, ';', -1, false);
+  for (StringRef item : items) {
+    auto [name, spec] = item.split('=');
+    if (name.empty() || spec.empty())
+      return module.emitError("bb-auto-shard: --shard ")
+             << item << ": expected NAME=[[axes], ...]";
+    pinMap[name.str()] = spec.str();
+  }
+  Planner planner(loaded, *mesh, pinBatch, zero, limit, std::move(pinMap));
   // The training step places the state; evaluation follows it.
   SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
   llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {
@@ -852,6 +914,9 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
   for (auto func : funcs)
     if (failed(planner.plan(func, timeLimit, sym, search == "axiswise")))
       return failure();
+  if (std::optional<std::string> unused = planner.unusedPin())
+    return module.emitError("bb-auto-shard: --shard ")
+           << *unused << ": no input, parameter or weight has that name";
   module->setAttr(
       "bb.plan",
       b.getDictionaryAttr(

@@ -270,6 +270,39 @@ std::optional<size_t> sharding::allToAllTarget(const TensorSharding &from,
   return std::nullopt;
 }
 
+std::optional<TensorSharding> TensorSharding::parse(StringRef text,
+                                                    int64_t rank) {
+  TensorSharding s = replicated(rank);
+  StringRef rest = text.trim();
+  if (!rest.consume_front("[") || !rest.consume_back("]"))
+    return std::nullopt;
+  rest = rest.trim();
+  int64_t dim = 0;
+  while (!rest.empty()) {
+    if (dim >= rank || !rest.consume_front("["))
+      return std::nullopt;
+    auto [inner, after] = rest.split(']');
+    if (after.data() == nullptr || inner.size() == rest.size())
+      return std::nullopt;
+    SmallVector<StringRef> items;
+    inner.split(items, ',', -1, false);
+    for (StringRef item : items) {
+      int16_t axis;
+      if (item.trim().getAsInteger(10, axis) || axis < 0)
+        return std::nullopt;
+      s.dimAxes[dim].push_back(axis);
+    }
+    ++dim;
+    rest = after.trim();
+    if (!rest.consume_front(","))
+      break;
+    rest = rest.trim();
+  }
+  if (!rest.trim().empty())
+    return std::nullopt;
+  return s;
+}
+
 SmallVector<Strategy> sharding::enumerateStrategies(const OpRule &rule,
                                                     ArrayRef<int64_t> meshShape) {
   SmallVector<Strategy> out;

@@ -73,6 +73,9 @@ struct TensorSharding {
   std::string splitAxesText() const;
   mesh::MeshShardingAttr toAttr(FlatSymbolRefAttr mesh) const;
   static TensorSharding fromAttr(mesh::MeshShardingAttr attr, int64_t rank);
+  /// Parses the splitAxesText() syntax, "[[0], [], [1]]" (trailing
+  /// dimensions may be left out); nullopt when malformed.
+  static std::optional<TensorSharding> parse(StringRef text, int64_t rank);
 };
 
 /// Where an all-to-all can move dimension `d`'s split axes of `from`: a

@@ -53,6 +53,9 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
            "devices per host, or one axis over the devices of one host)">,
     Option<"pinBatch", "pin-batch", "int64_t", "-1",
            "Split inputs' dimension 0 over this mesh axis (-1: free)">,
+    Option<"shardPins", "shard", "std::string", "\"\"",
+           "Pinned layouts: NAME=[[axes], ...] separated by ';' (inputs, "
+           "parameters and optimizer state by name, weights by ONNX name)">,
     Option<"zero", "zero", "bool", "false",
            "Split optimizer state over the pinned batch axis">,
     Option<"timeLimit", "time-limit", "double", "60.0",

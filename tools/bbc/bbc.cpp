@@ -151,6 +151,12 @@ static cl::opt<std::string> strategy(
     cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1]; the "
              "search fills in the rest"),
     cl::value_desc("dp=2,tp=4"), cl::cat(shardCategory));
+static cl::list<std::string> shardPins(
+    "shard",
+    cl::desc("Pin a named input, parameter or weight's layout: NAME=[[axes], "
+             "...] (mesh axes per dimension; repeatable); the search fills in "
+             "the rest"),
+    cl::value_desc("name=[[],[1]]"), cl::cat(shardCategory));
 static cl::opt<double> planTimeLimit(
     "plan-time-limit",
     cl::desc("Seconds the sharding solver may take (default 60)"),
@@ -263,6 +269,7 @@ int main(int argc, char **argv) {
   options.shard.cluster = clusterSpec;
   options.shard.mesh = meshShape;
   options.shard.timeLimit = planTimeLimit;
+  options.shard.pins.assign(shardPins.begin(), shardPins.end());
   if (!strategy.empty()) {
     if (!meshShape.empty())
       return fail("--strategy and --mesh exclude each other");
@@ -278,6 +285,8 @@ int main(int argc, char **argv) {
   } else if (!meshShape.empty() && clusterSpec.empty()) {
     return fail("--mesh needs --cluster");
   }
+  if (!shardPins.empty() && options.shard.cluster.empty())
+    return fail("--shard needs --cluster (or --strategy)");
   if (!options.shard.cluster.empty())
     if (auto cluster = bb::cluster::loadCluster(options.shard.cluster); !cluster)
       return fail("--cluster=" + options.shard.cluster + ": " +
