@@ -193,6 +193,15 @@ OpRule sharding::ruleFor(Operation *op) {
         int64_t rank = shapeOf(o.getResult()).size();
         return withoutDims(fromInterface(o), {rank - 1, rank - 2});
       })
+      .Case([](ConvOp o) {
+        // With a bias, a partial sum over input channels would add the bias
+        // once per process: only the parallel loops may split.
+        OpRule r = fromInterface(o);
+        if (o.getBias())
+          llvm::erase_if(r.loops,
+                         [](const Loop &l) { return l.reduction.has_value(); });
+        return r;
+      })
       .Case([](GatherOp o) {
         // Splitting the table along the gathered axis would need a gather
         // that skips indices outside the local rows.
