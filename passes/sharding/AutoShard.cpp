@@ -586,6 +586,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // state, weights and the live activations must fit the device. Each
   // choice adds the per-device bytes it implies; a weight is counted once
   // per consumer.
+  // The memory rows are added lazily: most plans fit without them, and the
+  // program is much harder with them.
+  std::vector<std::vector<std::pair<int, double>>> memoryRows;
   if (memoryLimit > 0) {
     std::map<int, double> fixed; // variable -> bytes, the same at every point
     auto addTerm = [](std::map<int, double> &row, int var, double bytes) {
@@ -652,9 +655,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                   bytesOf(type, v.produced(l.result, type.getRank(), st)
                                     .localShape(type.getShape(), meshShape)));
       }
-      std::vector<std::pair<int, double>> terms(row.begin(), row.end());
-      program.addConstraint(terms, -solver::BinaryProgram::kInfinity,
-                            memoryLimit / memoryScale);
+      memoryRows.emplace_back(row.begin(), row.end());
     }
   }
 
@@ -684,6 +685,23 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   constraints += program.numConstraints();
   solver::BinaryProgram::Solution sol = program.solve(timeLimit);
   solverSeconds += sol.seconds;
+  auto overMemory = [&] {
+    for (const auto &row : memoryRows) {
+      double bytes = 0;
+      for (auto [var, coef] : row)
+        bytes += coef * sol.values[var];
+      if (bytes > memoryLimit / memoryScale * (1 + 1e-9))
+        return true;
+    }
+    return false;
+  };
+  if (sol.feasible && !memoryRows.empty() && overMemory()) {
+    for (const auto &row : memoryRows)
+      program.addConstraint(row, -solver::BinaryProgram::kInfinity,
+                            memoryLimit / memoryScale);
+    sol = program.solve(timeLimit);
+    solverSeconds += sol.seconds;
+  }
   if (!sol.feasible)
     return func.emitError("bb-auto-shard: no plan for @")
            << func.getSymName() << " fits "
