@@ -13,6 +13,7 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
+#include "passes/sharding/ShardingRules.h"
 #include "llvm/ADT/DenseSet.h"
 
 #include <map>
@@ -56,17 +57,10 @@ struct Numbering {
 StringAttr shardingText(mesh::MeshShardingAttr attr) {
   if (!attr)
     return {};
-  std::string s = "[";
-  bool any = false;
-  for (auto [d, axes] : llvm::enumerate(attr.getSplitAxes())) {
-    s += d ? ", [" : "[";
-    for (auto [i, a] : llvm::enumerate(axes.asArrayRef())) {
-      s += (i ? ", " : "") + std::to_string(a);
-      any = true;
-    }
-    s += "]";
-  }
-  return any ? StringAttr::get(attr.getContext(), s + "]") : StringAttr();
+  bool split = llvm::any_of(attr.getSplitAxes(),
+                            [](mesh::MeshAxesAttr a) { return !a.empty(); });
+  return split ? StringAttr::get(attr.getContext(), sharding::splitAxesText(attr))
+               : StringAttr();
 }
 
 /// The bbrt.weight of constant `cst`, whole or (with `sharding`) as this

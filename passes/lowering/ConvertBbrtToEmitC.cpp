@@ -13,6 +13,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
+#include "passes/sharding/ShardingRules.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 
@@ -91,18 +92,6 @@ private:
   SmallVector<Attribute> args;
   SmallVector<Value> operands;
 };
-
-/// Split axes in the runtime's syntax, e.g. "[[], [0]]".
-std::string shardingText(mesh::MeshShardingAttr attr) {
-  std::string s = "[";
-  for (auto [d, axes] : llvm::enumerate(attr.getSplitAxes())) {
-    s += d ? ", [" : "[";
-    for (auto [i, a] : llvm::enumerate(axes.asArrayRef()))
-      s += (i ? ", " : "") + std::to_string(a);
-    s += "]";
-  }
-  return s + "]";
-}
 
 std::string dtypeOf(Type t) {
   std::string name;
@@ -321,7 +310,7 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     }
   } else if (op == "bb.shard_slice") {
     call.operand(context).operand(ins[0]).operand(out)
-        .string(shardingText(p.getAs<mesh::MeshShardingAttr>("sharding")))
+        .string(sharding::splitAxesText(p.getAs<mesh::MeshShardingAttr>("sharding")))
         .call("bbrt::shardSlice");
   } else if (op == "bb.sgd_update") {
     SmallVector<Value> outs;

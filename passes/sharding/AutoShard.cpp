@@ -176,8 +176,8 @@ private:
   std::map<std::string, TensorSharding> placedStates;
 };
 
-/// What the partitioner will emit to turn `from` into `to`
-/// (passes/spmdize/Spmdize.cpp), timed.
+/// The time of the collectives that turn `from` into `to` (planReshard,
+/// which the partitioner emits alike).
 double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to,
                             RankedTensorType type) {
   if (from == to)
@@ -189,46 +189,28 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
   auto it = reshardMemo.find(key);
   if (!accounting && it != reshardMemo.end())
     return it->second;
-  double cost = 0;
-  TensorSharding cur = from;
   auto bytes = [&](const TensorSharding &s) {
     return static_cast<double>(
         bytesOf(type, s.localShape(type.getShape(), meshShape)));
   };
-  if (!cur.partialAxes.empty()) {
-    SmallVector<int16_t> axes = cur.partialAxes;
-    std::optional<size_t> scatterDim;
-    int64_t parts = 1;
-    for (int16_t a : axes)
-      parts *= meshShape[a];
-    for (auto [d, want] : llvm::enumerate(to.dimAxes))
-      if (SmallVector<int16_t>(want) == axes && cur.dimAxes[d].empty() &&
-          type.getShape()[d] % parts == 0)
-        scatterDim = d;
-    double n = bytes(cur);
-    cur.partialAxes.clear();
-    if (scatterDim) {
-      cur.dimAxes[*scatterDim] = axes;
-      cost += collective(pb::REDUCE_SCATTER, axes, n);
-    } else {
-      cost += collective(pb::ALL_REDUCE, axes, n);
+  // The message is the tensor a process holds before the step, except for a
+  // gather: the one it holds after.
+  double cost = 0;
+  for (const ReshardStep &st : planReshard(from, to, type.getShape(), meshShape)) {
+    switch (st.kind) {
+    case ReshardStep::Kind::AllReduce:
+      cost += collective(pb::ALL_REDUCE, st.axes, bytes(st.before));
+      break;
+    case ReshardStep::Kind::ReduceScatter:
+      cost += collective(pb::REDUCE_SCATTER, st.axes, bytes(st.before));
+      break;
+    case ReshardStep::Kind::AllToAll:
+      cost += collective(pb::ALL_TO_ALL, st.axes, bytes(st.before));
+      break;
+    case ReshardStep::Kind::AllGather:
+      cost += collective(pb::ALL_GATHER, st.axes, bytes(st.after));
+      break;
     }
-  }
-  for (size_t d = 0; d < cur.dimAxes.size(); ++d) {
-    ArrayRef<int16_t> have = cur.dimAxes[d], want = to.dimAxes[d];
-    if (have.empty() ||
-        (want.size() >= have.size() && want.take_front(have.size()) == have))
-      continue;
-    SmallVector<int16_t> axes(have);
-    if (std::optional<size_t> e = allToAllTarget(cur, to, d, type)) {
-      double n = bytes(cur);
-      cur.dimAxes[*e] = axes;
-      cur.dimAxes[d].clear();
-      cost += collective(pb::ALL_TO_ALL, axes, n);
-      continue;
-    }
-    cur.dimAxes[d].clear();
-    cost += collective(pb::ALL_GATHER, axes, bytes(cur));
   }
   reshardMemo[key] = cost;
   return cost;

@@ -264,19 +264,69 @@ TensorSharding TensorSharding::fromAttr(mesh::MeshShardingAttr attr,
   return s;
 }
 
-std::optional<size_t> sharding::allToAllTarget(const TensorSharding &from,
+std::string sharding::splitAxesText(mesh::MeshShardingAttr attr) {
+  return TensorSharding::fromAttr(attr, attr.getSplitAxes().size())
+      .splitAxesText();
+}
+
+SmallVector<ReshardStep, 2> sharding::planReshard(const TensorSharding &from,
                                                const TensorSharding &to,
-                                               size_t d, RankedTensorType type) {
-  ArrayRef<int16_t> axes = from.dimAxes[d];
-  if (axes.empty() || !to.dimAxes[d].empty())
-    return std::nullopt;
-  for (size_t e = 0; e < from.dimAxes.size(); ++e)
-    if (e != d && from.dimAxes[e].empty() &&
-        ArrayRef<int16_t>(to.dimAxes[e]) == axes)
-      // Divisibility: the consumer's layout already requires it.
-      return e;
-  (void)type;
-  return std::nullopt;
+                                               ArrayRef<int64_t> shape,
+                                               ArrayRef<int64_t> meshShape) {
+  SmallVector<ReshardStep, 2> steps;
+  if (from == to)
+    return steps;
+  TensorSharding cur = from;
+  auto step = [&](ReshardStep::Kind kind, ArrayRef<int16_t> axes, int64_t dim,
+                  int64_t toDim, TensorSharding after) {
+    steps.push_back({kind, SmallVector<int16_t>(axes), dim, toDim, cur, after});
+    cur = std::move(after);
+  };
+  // 1. Partial values.
+  if (!cur.partialAxes.empty()) {
+    SmallVector<int16_t> axes = cur.partialAxes;
+    int64_t parts = 1;
+    for (int16_t a : axes)
+      parts *= meshShape[a];
+    TensorSharding next = cur;
+    next.partialAxes.clear();
+    std::optional<size_t> scatterDim;
+    for (auto [d, want] : llvm::enumerate(to.dimAxes))
+      if (ArrayRef<int16_t>(want) == ArrayRef<int16_t>(axes) &&
+          cur.dimAxes[d].empty() && shape[d] % parts == 0)
+        scatterDim = d;
+    if (scatterDim) {
+      next.dimAxes[*scatterDim] = axes;
+      step(ReshardStep::Kind::ReduceScatter, axes, *scatterDim, -1, next);
+    } else {
+      step(ReshardStep::Kind::AllReduce, axes, -1, -1, next);
+    }
+  }
+  // 2. Splits the consumer does not extend.
+  for (size_t d = 0; d < cur.dimAxes.size(); ++d) {
+    SmallVector<int16_t> have = cur.dimAxes[d];
+    ArrayRef<int16_t> want = to.dimAxes[d];
+    if (have.empty() || (want.size() >= have.size() &&
+                         want.take_front(have.size()) == ArrayRef<int16_t>(have)))
+      continue;
+    TensorSharding next = cur;
+    next.dimAxes[d].clear();
+    std::optional<size_t> target;
+    if (want.empty())
+      for (size_t e = 0; e < cur.dimAxes.size(); ++e)
+        if (e != d && cur.dimAxes[e].empty() &&
+            ArrayRef<int16_t>(to.dimAxes[e]) == ArrayRef<int16_t>(have)) {
+          target = e;
+          break;
+        }
+    if (target) {
+      next.dimAxes[*target] = have;
+      step(ReshardStep::Kind::AllToAll, have, d, *target, next);
+    } else {
+      step(ReshardStep::Kind::AllGather, have, d, -1, next);
+    }
+  }
+  return steps;
 }
 
 std::optional<TensorSharding> TensorSharding::parse(StringRef text,

@@ -16,7 +16,6 @@
 #define BB_PASSES_SHARDING_SHARDINGRULES_H
 
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
-#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -78,12 +77,37 @@ struct TensorSharding {
   static std::optional<TensorSharding> parse(StringRef text, int64_t rank);
 };
 
-/// Where an all-to-all can move dimension `d`'s split axes of `from`: a
-/// dimension that `from` does not split, that `to` splits over exactly those
-/// axes (and `to` leaves `d` unsplit), and whose size they divide.
-std::optional<size_t> allToAllTarget(const TensorSharding &from,
-                                     const TensorSharding &to, size_t d,
-                                     RankedTensorType type);
+/// The split axes of `attr` in the runtime's syntax (its dimensions only,
+/// e.g. "[[], [0]]"): TensorSharding::splitAxesText of what it says.
+std::string splitAxesText(mesh::MeshShardingAttr attr);
+
+/// One collective of a layout change, as the partitioner emits it
+/// (passes/spmdize) and the planner prices it (passes/sharding/AutoShard).
+struct ReshardStep {
+  enum class Kind { AllReduce, ReduceScatter, AllToAll, AllGather };
+  Kind kind;
+  /// The mesh axes the collective runs over.
+  SmallVector<int16_t> axes;
+  /// ReduceScatter: the dimension scattered; AllGather: the dimension
+  /// gathered; AllToAll: the dimension the axes leave (concatenated).
+  int64_t dim = -1;
+  /// AllToAll: the dimension the axes move to (split).
+  int64_t toDim = -1;
+  /// The layouts before and after the step.
+  TensorSharding before, after;
+};
+
+/// The collectives that turn layout `from` into `to` for a tensor of global
+/// shape `shape`: partial values are all-reduced, or reduce-scattered when
+/// `to` splits one dimension that nothing splits yet over exactly their
+/// axes; splits `to` does not extend are moved by an all-to-all when `to`
+/// wants the same axes on a dimension nothing splits yet, and all-gathered
+/// otherwise. What remains (axes `to` adds beyond the last layout) is this
+/// process's block: a slice, no communication.
+SmallVector<ReshardStep, 2> planReshard(const TensorSharding &from,
+                                     const TensorSharding &to,
+                                     ArrayRef<int64_t> shape,
+                                     ArrayRef<int64_t> meshShape);
 
 /// A strategy: for each mesh axis, the loop it splits (-1: none).
 using Strategy = SmallVector<int64_t>;

@@ -67,56 +67,31 @@ Value Partitioner::reshard(OpBuilder &b, Location loc, Local from,
     return RankedTensorType::get(s.localShape(global.getShape(), meshShape),
                                  global.getElementType());
   };
-  // 1. Partial values: reduce (and scatter, when the consumer wants the
-  // reduced axes to split one dimension that nothing splits yet).
-  if (!cur.partialAxes.empty()) {
-    SmallVector<int16_t> axes = cur.partialAxes;
-    std::optional<int64_t> scatterDim;
-    for (auto [d, want] : llvm::enumerate(to.dimAxes))
-      if (SmallVector<int16_t>(want) == axes && cur.dimAxes[d].empty())
-        scatterDim = d;
-    TensorSharding next = cur;
-    next.partialAxes.clear();
-    if (scatterDim && global.getShape()[*scatterDim] % [&] {
-          int64_t n = 1;
-          for (int16_t a : axes)
-            n *= meshShape[a];
-          return n;
-        }() == 0) {
-      next.dimAxes[*scatterDim] = axes;
-      v = b.create<mesh::ReduceScatterOp>(loc, typeOf(next), meshName(), axes,
-                                          v, cur.partialKind,
-                                          APInt(64, *scatterDim));
-    } else {
-      v = b.create<mesh::AllReduceOp>(loc, typeOf(next), meshName(), axes, v,
-                                      cur.partialKind);
+  // The collectives (passes/sharding/ShardingRules.h), then this process's
+  // block of what remains.
+  for (const ReshardStep &st : planReshard(cur, to, global.getShape(), meshShape)) {
+    Type type = typeOf(st.after);
+    switch (st.kind) {
+    case ReshardStep::Kind::AllReduce:
+      v = b.create<mesh::AllReduceOp>(loc, type, meshName(), st.axes, v,
+                                      st.before.partialKind);
+      break;
+    case ReshardStep::Kind::ReduceScatter:
+      v = b.create<mesh::ReduceScatterOp>(loc, type, meshName(), st.axes, v,
+                                          st.before.partialKind,
+                                          APInt(64, st.dim));
+      break;
+    case ReshardStep::Kind::AllToAll:
+      v = b.create<mesh::AllToAllOp>(loc, type, meshName(), st.axes, v,
+                                     APInt(64, st.toDim), APInt(64, st.dim));
+      break;
+    case ReshardStep::Kind::AllGather:
+      v = b.create<mesh::AllGatherOp>(loc, type, meshName(), st.axes, v,
+                                      APInt(64, st.dim));
+      break;
     }
-    cur = next;
+    cur = st.after;
   }
-  // 2. Split dimensions the consumer does not want split this way: an
-  // all-to-all when the same axes move to a dimension nothing splits yet,
-  // else a gather.
-  for (size_t d = 0; d < cur.dimAxes.size(); ++d) {
-    ArrayRef<int16_t> have = cur.dimAxes[d], want = to.dimAxes[d];
-    if (have.empty() || (want.size() >= have.size() &&
-                         want.take_front(have.size()) == have))
-      continue;
-    if (std::optional<size_t> e = allToAllTarget(cur, to, d, global)) {
-      TensorSharding next = cur;
-      next.dimAxes[*e] = next.dimAxes[d];
-      next.dimAxes[d].clear();
-      v = b.create<mesh::AllToAllOp>(loc, typeOf(next), meshName(), have, v,
-                                     APInt(64, *e), APInt(64, d));
-      cur = next;
-      continue;
-    }
-    TensorSharding next = cur;
-    next.dimAxes[d].clear();
-    v = b.create<mesh::AllGatherOp>(loc, typeOf(next), meshName(), have, v,
-                                    APInt(64, d));
-    cur = next;
-  }
-  // 3. Split further where the consumer wants more: this process's block.
   TensorSharding extra = TensorSharding::replicated(cur.dimAxes.size());
   bool any = false;
   for (size_t d = 0; d < cur.dimAxes.size(); ++d) {
