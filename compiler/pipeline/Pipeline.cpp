@@ -69,6 +69,8 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
                        "' (known: dp=N, tp=N, zero=0|1)");
   }
   o.mesh = std::to_string(dp) + "x" + std::to_string(tp);
+  if (o.cluster.empty())
+    o.cluster = "cpu:" + std::to_string(dp * tp);
   o.pinBatch = dp > 1 ? 0 : -1;
   o.zero = zero;
   if (zero && dp == 1)

@@ -69,7 +69,8 @@ struct ShardOptions {
 
 /// Parses `--strategy dp=2,tp=4[,zero=1]`: a mesh of dp x tp devices whose
 /// first axis carries data parallelism (inputs split along dimension 0; the
-/// search fills in the rest). Sets mesh, pinBatch and zero.
+/// search fills in the rest). Sets mesh, pinBatch and zero, and the cluster
+/// to `cpu:dp*tp` when none is set.
 llvm::Error parseStrategy(llvm::StringRef text, ShardOptions &options);
 
 struct CompileOptions {

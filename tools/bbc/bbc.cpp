@@ -275,13 +275,6 @@ int main(int argc, char **argv) {
       return fail("--strategy and --mesh exclude each other");
     if (llvm::Error err = bb::parseStrategy(strategy, options.shard))
       return fail(llvm::toString(std::move(err)));
-    if (clusterSpec.empty()) {
-      auto [dp, tp] = StringRef(options.shard.mesh).split('x');
-      int64_t a = 1, b = 1;
-      (void)dp.getAsInteger(10, a);
-      (void)tp.getAsInteger(10, b);
-      options.shard.cluster = "cpu:" + std::to_string(a * b);
-    }
   } else if (!meshShape.empty() && clusterSpec.empty()) {
     return fail("--mesh needs --cluster");
   }
