@@ -23,17 +23,11 @@ static llvm::Error makeError(const Twine &msg) {
 static std::string groupOf(Operation *op) {
   if (isa<SgdUpdateOp, AdamwUpdateOp>(op))
     return "optimizer";
-  Location loc = op->getLoc();
-  StringRef name;
-  if (auto n = dyn_cast<NameLoc>(loc))
-    name = n.getName().getValue();
-  if (!name.starts_with("/"))
-    return "(other)";
-  SmallVector<StringRef> parts;
-  name.drop_front().split(parts, '/');
-  if (parts.size() <= 2)
-    return "/";
-  return ("/" + parts[0] + "/" + parts[1]).str();
+  std::string layer = layerOf(op);
+  if (!layer.empty())
+    return layer;
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  return name && name.getName().getValue().starts_with("/") ? "/" : "(other)";
 }
 
 static std::string describeSharding(const TensorSharding &s) {

@@ -54,32 +54,6 @@ struct Node {
   }
 };
 
-/// The layer an op belongs to with layer numbers blanked: ONNX node names
-/// "/h.7/attn/c_attn/MatMul" -> "/h.#/attn" (backward ops carry their
-/// forward op's name). Empty for ops without such a name.
-std::string layerKey(Operation *op, bool blank = true) {
-  auto name = dyn_cast<NameLoc>(op->getLoc());
-  if (!name || !name.getName().getValue().starts_with("/"))
-    return "";
-  SmallVector<StringRef> parts;
-  name.getName().getValue().drop_front().split(parts, '/');
-  if (parts.size() <= 2)
-    return "";
-  std::string key = "/";
-  bool digits = false;
-  for (char c : parts[0]) {
-    if (blank && llvm::isDigit(c)) {
-      if (!digits)
-        key += '#';
-      digits = true;
-      continue;
-    }
-    digits = false;
-    key += c;
-  }
-  return key + "/" + parts[1].str();
-}
-
 /// A rule whose loops are a tensor's own dimensions: the layouts an
 /// argument may take.
 OpRule identityRule(RankedTensorType type) {
@@ -429,12 +403,12 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     for (auto [vi, v] : llvm::enumerate(nodes)) {
       if (!v.op)
         continue;
-      std::string group = layerKey(v.op);
+      std::string group = layerOf(v.op, /*blankNumbers=*/true);
       if (group.empty())
         continue;
       // Position within this very layer (its own name), compared across
       // layers (the blanked name).
-      std::string own = layerKey(v.op, /*blank=*/false);
+      std::string own = layerOf(v.op);
       std::string key = group + "#" + std::to_string(countInGroup[own]++) +
                         "#" + v.op->getName().getStringRef().str();
       llvm::raw_string_ostream os(key);
@@ -568,6 +542,11 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // state, weights and the live activations must fit the device. Each
   // choice adds the per-device bytes it implies; a weight is counted once
   // per consumer.
+  // Program points, for liveness (memory rows, and the plan's activations).
+  llvm::DenseMap<Operation *, int64_t> position;
+  for (Operation &op : body)
+    position[&op] = static_cast<int64_t>(position.size());
+
   // The memory rows are added lazily: most plans fit without them, and the
   // program is much harder with them.
   std::vector<std::vector<std::pair<int, double>>> memoryRows;
@@ -576,10 +555,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     auto addTerm = [](std::map<int, double> &row, int var, double bytes) {
       row[var] += bytes;
     };
-    llvm::DenseMap<Operation *, int64_t> position;
-    int64_t numPoints = 0;
-    for (Operation &op : body)
-      position[&op] = numPoints++;
+    int64_t numPoints = position.size();
     struct Live {
       size_t node;
       unsigned result;
@@ -722,10 +698,6 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // its last use).
   accounting = primary;
   std::vector<costmodel::LiveRange> live;
-  llvm::DenseMap<Operation *, int64_t> position;
-  int64_t pos = 0;
-  for (Operation &op : body)
-    position[&op] = pos++;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;

@@ -3,6 +3,7 @@
 
 #include "dialects/bb/BbOps.h"
 #include "mlir/Dialect/Mesh/Interfaces/ShardingInterface.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/TypeSwitch.h"
 
 #include <numeric>
@@ -262,6 +263,29 @@ TensorSharding TensorSharding::fromAttr(mesh::MeshShardingAttr attr,
   s.partialAxes.assign(attr.getPartialAxes().begin(), attr.getPartialAxes().end());
   s.partialKind = attr.getPartialType();
   return s;
+}
+
+std::string sharding::layerOf(Operation *op, bool blankNumbers) {
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  if (!name || !name.getName().getValue().starts_with("/"))
+    return "";
+  SmallVector<StringRef> parts;
+  name.getName().getValue().drop_front().split(parts, '/');
+  if (parts.size() <= 2)
+    return "";
+  std::string key = "/";
+  bool digits = false;
+  for (char c : parts[0]) {
+    if (blankNumbers && llvm::isDigit(c)) {
+      if (!digits)
+        key += '#';
+      digits = true;
+      continue;
+    }
+    digits = false;
+    key += c;
+  }
+  return key + "/" + parts[1].str();
 }
 
 std::string sharding::splitAxesText(mesh::MeshShardingAttr attr) {
