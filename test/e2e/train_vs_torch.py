@@ -14,6 +14,7 @@ gradient norm of every step with check_train.py. bbc comes from PATH.
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 
@@ -43,9 +44,7 @@ def main():
                     exe], check=True)
     launcher = []
     if args.ranks:
-        launcher = ["/usr/bin/mpirun", "--allow-run-as-root", "--oversubscribe",
-                    "--mca", "btl", "self,vader", "--bind-to", "none",
-                    "-np", str(args.ranks)]
+        launcher = [*shlex.split(os.environ["BB_MPIRUN"]), "-np", str(args.ranks)]
     subprocess.run([*launcher, exe, *run["binary_flags"], "--log", log,
                     "--threads", args.threads, "--print-every", "5"],
                    cwd=os.path.dirname(os.path.abspath(args.run)), check=True)
