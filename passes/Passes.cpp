@@ -18,6 +18,8 @@ namespace {
 #include "passes/sharding/passes.h.inc"
 #define GEN_PASS_REGISTRATION
 #include "passes/spmdize/passes.h.inc"
+#define GEN_PASS_REGISTRATION
+#include "passes/pipeline/passes.h.inc"
 } // namespace
 
 void buildImportCleanupPipeline(OpPassManager &pm) {
@@ -46,6 +48,7 @@ void registerAllPasses() {
   registerBbAutodiffPasses();
   registerBbShardingPasses();
   registerBbSpmdizePasses();
+  registerBbPipelinePasses();
   PassPipelineRegistration<>(
       "bb-optimize-inference",
       "Inference-only graph optimizations (batch norm folding)",

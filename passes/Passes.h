@@ -25,6 +25,8 @@ namespace mlir::bb {
 #include "passes/sharding/passes.h.inc"
 #define GEN_PASS_DECL
 #include "passes/spmdize/passes.h.inc"
+#define GEN_PASS_DECL
+#include "passes/pipeline/passes.h.inc"
 
 /// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
 void buildImportCleanupPipeline(OpPassManager &pm);

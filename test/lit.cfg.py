@@ -24,14 +24,17 @@ config.substitutions.append(("%models", os.path.join(workspace, "test", "models"
 config.substitutions.append(("%plugins", os.path.join(workspace, "test", "plugin")))
 config.substitutions.append(("%inputs", os.path.join(workspace, "test", "onnx", "Inputs")))
 # Sharded programs run as MPI ranks (OpenMPI from Debian; CI runs as root on
-# 2 cores, hence --allow-run-as-root --oversubscribe). Each test target gets
-# its own OpenMPI session directory (TMPDIR): Bazel runs test targets in
-# parallel, and with one shared /tmp/ompi.* an mpirun that finishes may remove
-# the directory another is creating its shared-memory segment in (seen in CI:
-# "A system call failed during shared memory initialization ... open(2)").
-mpi_tmp = os.path.join(config.test_exec_root, "mpi-session")
-os.makedirs(mpi_tmp, exist_ok=True)
-config.environment["TMPDIR"] = mpi_tmp
+# 2 cores, hence --allow-run-as-root --oversubscribe). OpenMPI's shared-memory
+# transport keeps its segment files in /dev/shm under the job's id, which
+# derives from mpirun's pid; Bazel's sandboxes give every test its own pid
+# namespace but one /dev/shm, so two tests' mpiruns could take the same id
+# and remove each other's segments (seen in CI: "A system call failed during
+# shared memory initialization ... open(2)"). Each test target gets its own
+# directory for them. (lit itself gives each run its own TMPDIR, which holds
+# OpenMPI's session directory.)
+mpi_shm = os.path.join(config.test_exec_root, "mpi-shm")
+os.makedirs(mpi_shm, exist_ok=True)
+config.environment["OMPI_MCA_btl_vader_backing_directory"] = mpi_shm
 config.environment["OMPI_MCA_mpi_yield_when_idle"] = "1"
 mpirun = ("/usr/bin/mpirun --allow-run-as-root --oversubscribe "
           "--mca btl self,vader --bind-to none")

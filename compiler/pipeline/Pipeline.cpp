@@ -45,7 +45,7 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
 }
 
 llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
-  int64_t dp = 1, tp = 1;
+  int64_t dp = 1, tp = 1, pp = 1, microbatches = 1;
   bool zero = false;
   SmallVector<StringRef> items;
   text.split(items, ',');
@@ -59,22 +59,57 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
       dp = v;
     else if (key == "tp" && v > 0)
       tp = v;
+    else if (key == "pp" && v > 0)
+      pp = v;
+    else if (key == "microbatches" && v > 0)
+      microbatches = v;
     else if (key == "zero" && v <= 1)
       zero = v == 1;
-    else if (key == "pp" || key == "microbatches")
-      return makeError("--strategy=" + text + ": '" + key +
-                       "': pipeline stages are not implemented yet");
     else
       return makeError("--strategy=" + text + ": unknown or invalid '" + item +
-                       "' (known: dp=N, tp=N, zero=0|1)");
+                       "' (known: dp=N, tp=N, pp=N, microbatches=N, zero=0|1)");
+  }
+  if (zero && dp == 1)
+    return makeError("--strategy=" + text + ": zero=1 needs dp > 1");
+  if (microbatches > 1 && pp == 1)
+    return makeError("--strategy=" + text + ": microbatches=N needs pp > 1");
+  if (pp > 1) {
+    if (tp > 1 || zero)
+      return makeError("--strategy=" + text + ": pipeline stages (pp) do not "
+                       "combine with tp or zero yet; use pp with dp");
+    o.pipelineStages = pp;
+    o.microbatches = microbatches;
+    o.dataParallel = dp;
+    o.mesh = std::to_string(pp) + "x" + std::to_string(dp);
+    if (o.cluster.empty())
+      o.cluster = "cpu:" + std::to_string(pp * dp);
+    return llvm::Error::success();
   }
   o.mesh = std::to_string(dp) + "x" + std::to_string(tp);
   if (o.cluster.empty())
     o.cluster = "cpu:" + std::to_string(dp * tp);
   o.pinBatch = dp > 1 ? 0 : -1;
   o.zero = zero;
-  if (zero && dp == 1)
-    return makeError("--strategy=" + text + ": zero=1 needs dp > 1");
+  return llvm::Error::success();
+}
+
+/// Pipelined training compiles one micro-batch: every input given with
+/// --input-shape has its first dimension (the batch) divided by the number
+/// of micro-batches of a step (micro-batches per replica x replicas).
+static llvm::Error microbatchShapes(const bb::ShardOptions &o,
+                                    bb::frontend::ImportOptions &import) {
+  const int64_t parts = o.microbatches * o.dataParallel;
+  if (import.inputShapes.empty())
+    return makeError("pipeline stages need the batch size: give the inputs' "
+                     "shapes with --input-shape (the batch, dimension 0, is "
+                     "split into " + std::to_string(parts) + " micro-batches)");
+  for (auto &[name, shape] : import.inputShapes) {
+    if (shape.empty() || shape[0] % parts != 0)
+      return makeError("--input-shape " + name + ": the batch (dimension 0) "
+                       "must be divisible by microbatches x dp = " +
+                       std::to_string(parts));
+    shape[0] /= parts;
+  }
   return llvm::Error::success();
 }
 
@@ -129,6 +164,15 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
                        const CompileOptions &options, EmitStage stopAfter) {
   frontend::ImportOptions importOptions = options.import;
   const bool gradients = options.grad.enabled || options.train.enabled;
+  const bool pipelined = options.shard.pipelineStages > 1;
+  if (pipelined) {
+    if (!options.train.enabled)
+      return makeError("pipeline stages (--strategy pp=N) need --train");
+    if (!options.shard.pins.empty())
+      return makeError("--shard does not combine with pipeline stages yet");
+    if (auto err = microbatchShapes(options.shard, importOptions))
+      return std::move(err);
+  }
   importOptions.parametersAsResources |= gradients;
   auto module = frontend::importOnnxModel(context, modelPath, importOptions);
   if (!module || stopAfter == EmitStage::BbImport)
@@ -168,7 +212,14 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
     }
     buildImportCleanupPipeline(pm);
   }
-  if (!options.shard.cluster.empty()) {
+  if (pipelined) {
+    PipelineStagesOptions ps;
+    ps.stages = options.shard.pipelineStages;
+    ps.microbatches = options.shard.microbatches;
+    ps.dataParallel = options.shard.dataParallel;
+    pm.addPass(createPipelineStages(ps));
+    buildImportCleanupPipeline(pm);
+  } else if (!options.shard.cluster.empty()) {
     AutoShardOptions as;
     as.cluster = options.shard.cluster;
     as.meshShape = options.shard.mesh;

@@ -65,12 +65,20 @@ struct ShardOptions {
   /// Stop after planning (`bbc plan`): the module keeps its global shapes
   /// and carries the plan as annotations.
   bool planOnly = false;
+  /// Pipeline parallelism (`--strategy pp=N,microbatches=M,dp=D`): N stages
+  /// (bb-pipeline-stages), each step M micro-batches per replica, D replicas
+  /// of the pipeline. pipelineStages == 1: no pipeline.
+  int64_t pipelineStages = 1;
+  int64_t microbatches = 1;
+  int64_t dataParallel = 1;
 };
 
 /// Parses `--strategy dp=2,tp=4[,zero=1]`: a mesh of dp x tp devices whose
 /// first axis carries data parallelism (inputs split along dimension 0; the
 /// search fills in the rest). Sets mesh, pinBatch and zero, and the cluster
-/// to `cpu:dp*tp` when none is set.
+/// to `cpu:dp*tp` when none is set. With `pp=N[,microbatches=M]` (N > 1):
+/// N pipeline stages times dp replicas (tp and zero must stay 1 and 0); the
+/// cluster defaults to `cpu:pp*dp`.
 llvm::Error parseStrategy(llvm::StringRef text, ShardOptions &options);
 
 struct CompileOptions {

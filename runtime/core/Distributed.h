@@ -56,6 +56,16 @@ public:
                       void *all) = 0;
   /// The backend's MeshState for a Context of `info`.
   virtual std::unique_ptr<MeshState> makeMesh(const ModelInfo &info) = 0;
+  /// What the pipeline schedule (driver/PipelineSchedule.cpp) exchanges,
+  /// with the semantics of bbrt.h's functions of the same names; reached
+  /// through the backend so that the driver, which every program links, never
+  /// pulls MPI into programs without a mesh.
+  virtual void postSend(Context *ctx, Tensor in, int64_t peer, int64_t tag) = 0;
+  virtual void waitSends(Context *ctx) = 0;
+  virtual void send(Context *ctx, Tensor in, int64_t peer, int64_t tag) = 0;
+  virtual void recv(Context *ctx, Tensor out, int64_t peer, int64_t tag) = 0;
+  virtual void allReduce(Context *ctx, Tensor inout, ReduceKind kind,
+                         const Dims &meshAxes) = 0;
 };
 
 /// Installed by setMesh (cpu/Mpi.cpp); null until then.

@@ -174,13 +174,20 @@ static void checkSharding(const ModelInfo &info, const TensorDecl &d,
 /// The roles besides "" (see addInput): the driver fills or reads these
 /// buffers, so each appears at most once per function, and the scalars are
 /// f32 of rank 0.
+/// Pipeline stages (bb-pipeline-stages) pass several buffers of the repeated
+/// roles "stash", "send"/"recv" and "grad", told apart by name.
 struct Role {
   const char *name;
   bool scalar;
+  bool repeated = false;
 };
-static const Role kInputRoles[] = {{"labels", false}, {"lr", true},
-                                   {"step", true}};
-static const Role kOutputRoles[] = {{"loss", true}, {"grad_norm", true}};
+static const Role kInputRoles[] = {
+    {"labels", false},      {"lr", true},         {"step", true},
+    {"grad_sumsq", true},   {"stash", false, true}, {"recv", false, true},
+    {"grad", false, true}};
+static const Role kOutputRoles[] = {
+    {"loss", true},          {"grad_norm", true}, {"stash", false, true},
+    {"send", false, true},   {"grad", false, true}};
 
 template <size_t N>
 static void checkRoles(const FunctionInfo &f,
@@ -190,15 +197,15 @@ static void checkRoles(const FunctionInfo &f,
   for (const TensorDecl &d : decls) {
     if (d.role.empty())
       continue;
-    BBRT_CHECK(seen.insert(d.role).second,
-               "model's function '%s' declares two %ss with role '%s'",
-               f.name.c_str(), what, d.role.c_str());
     const Role *role = nullptr;
     for (const Role &r : roles)
       if (d.role == r.name)
         role = &r;
     BBRT_CHECK(role, "model's function '%s' %s '%s' has unknown role '%s'",
                f.name.c_str(), what, d.name.c_str(), d.role.c_str());
+    BBRT_CHECK(role->repeated || seen.insert(d.role).second,
+               "model's function '%s' declares two %ss with role '%s'",
+               f.name.c_str(), what, d.role.c_str());
     BBRT_CHECK(!role->scalar || (d.dtype == DType::F32 && d.shape.rank == 0),
                "model's function '%s' %s '%s' (role %s) is %s %s, not an f32 "
                "scalar",

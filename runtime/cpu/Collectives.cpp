@@ -359,6 +359,31 @@ void sendTensor(Context *ctx, Tensor in, int64_t peerRank, int64_t tag) {
            what);
 }
 
+void postSend(Context *ctx, Tensor in, int64_t peerRank, int64_t tag) {
+  const char *what = "postSend";
+  checkPeer(ctx, peerRank, tag, what);
+  auto *mesh = dynamic_cast<MpiMeshState *>(ctx->mesh.get());
+  BBRT_CHECK(mesh, "postSend: the program declares no mesh");
+  const size_t bytes = static_cast<size_t>(in.numel()) * dtypeSize(in.dtype);
+  mesh->pending.push_back({MPI_REQUEST_NULL, std::vector<char>(bytes)});
+  MpiMeshState::PendingSend &p = mesh->pending.back();
+  if (bytes)
+    std::memcpy(p.bytes.data(), in.data, bytes);
+  checkMpi(MPI_Isend(p.bytes.data(), mpiCount(in.numel(), what),
+                     mpiType(in.dtype), static_cast<int>(peerRank),
+                     static_cast<int>(tag), MPI_COMM_WORLD, &p.request),
+           what);
+}
+
+void waitSends(Context *ctx) {
+  auto *mesh = dynamic_cast<MpiMeshState *>(ctx->mesh.get());
+  if (!mesh)
+    return;
+  for (MpiMeshState::PendingSend &p : mesh->pending)
+    checkMpi(MPI_Wait(&p.request, MPI_STATUS_IGNORE), "waitSends");
+  mesh->pending.clear();
+}
+
 void recvTensor(Context *ctx, Tensor out, int64_t peerRank, int64_t tag) {
   const char *what = "recvTensor";
   checkPeer(ctx, peerRank, tag, what);

@@ -56,6 +56,20 @@ public:
            (long long)n, formatMesh(info.mesh).c_str(), size_, (long long)n);
   }
   bool started() const override { return started_ && !mpiFinalized(); }
+  void postSend(Context *ctx, Tensor in, int64_t peer, int64_t tag) override {
+    bbrt::postSend(ctx, in, peer, tag);
+  }
+  void waitSends(Context *ctx) override { bbrt::waitSends(ctx); }
+  void send(Context *ctx, Tensor in, int64_t peer, int64_t tag) override {
+    sendTensor(ctx, in, peer, tag);
+  }
+  void recv(Context *ctx, Tensor out, int64_t peer, int64_t tag) override {
+    recvTensor(ctx, out, peer, tag);
+  }
+  void allReduce(Context *ctx, Tensor inout, ReduceKind kind,
+                 const Dims &meshAxes) override {
+    bbrt::allReduce(ctx, inout, inout, kind, meshAxes);
+  }
   int64_t rank() const override { return rank_; }
   int64_t size() const override { return size_; }
   int64_t localSize() const override { return local_; }

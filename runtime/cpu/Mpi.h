@@ -23,6 +23,13 @@ namespace bbrt {
 struct MpiMeshState : MeshState {
   /// By sorted mesh axes; only groups of more than one rank.
   std::map<std::vector<int64_t>, MPI_Comm> comms;
+  /// Sends postSend started and waitSends has not completed, with the copies
+  /// of the bytes they send.
+  struct PendingSend {
+    MPI_Request request;
+    std::vector<char> bytes;
+  };
+  std::vector<PendingSend> pending;
   ~MpiMeshState() override;
 };
 

@@ -19,6 +19,7 @@
 #include "bbrt/model.h"
 #include "bbrt/sharding.h"
 #include "runtime/driver/Cli.h"
+#include "runtime/driver/PipelineSchedule.h"
 #include "runtime/driver/Train.h"
 
 #include <algorithm>
@@ -289,7 +290,7 @@ int run(int argc, char **argv) {
   bb_describe(&info);
   validateModel(info);
   checkLaunch(info);
-  if (info.function("train_step"))
+  if (info.function("train_step") || driver::isPipelined(info))
     return driver::runTraining(info, progName, argc, argv);
   const FunctionInfo *forward = info.function("forward");
   if (!forward)

@@ -25,6 +25,7 @@
 #include "runtime/driver/Cli.h"
 #include "runtime/driver/DataLoader.h"
 #include "runtime/driver/OnnxExport.h"
+#include "runtime/driver/PipelineSchedule.h"
 
 #include <cerrno>
 #include <chrono>
@@ -434,7 +435,15 @@ public:
       BBRT_CHECK(eval, "--eval-data: the model has no eval_step function");
       eval_ = stepIO(*eval, false);
     }
-    checkCompiledShape(o, *train.fn->inputWithRole(""));
+    // A pipelined step reads microbatches x dp batches of the compiled size.
+    const int64_t perStep =
+        isPipelined(info) ? std::stoll(info.attributes.at("pipeline.microbatches")) *
+                                std::stoll(info.attributes.at("pipeline.data_parallel"))
+                          : 1;
+    TensorDecl first = *train.fn->inputWithRole("");
+    first.shape.d[0] *= perStep;
+    checkCompiledShape(o, first);
+    batchesPerStep_ = perStep;
 
     loader_ = openDataLoader("--data", o.data, train.data, o.shuffle, o.seed);
     if (eval_.fn)
@@ -445,6 +454,8 @@ public:
     if (!o.exportPath.empty())
       openExportTemplate(weights);
     ctx_ = createContext(info, weights);
+    if (isPipelined(info))
+      pipeline_ = std::make_unique<PipelineSchedule>(info, ctx_.get(), train.data);
     if (o.resume)
       resume();
     // Created only now that every check has passed: a failed start leaves
@@ -501,6 +512,9 @@ private:
   const SafetensorsEntry *exportTemplate_ = nullptr;
   CsvLog log_;
   std::vector<Tensor> batch_; // train_step's data inputs in the arena
+  /// Set for a model cut into pipeline stages; train_ is then eval_step's.
+  std::unique_ptr<PipelineSchedule> pipeline_;
+  int64_t batchesPerStep_ = 1;
   int64_t start_ = 0;
   int64_t lastCheckpoint_ = -1;
 
@@ -521,8 +535,13 @@ private:
   /// the loss and the gradient norm out.
   StepResult step(int64_t s) {
     const Clock::time_point t0 = Clock::now();
-    loader_->next(batch_);
     const float lr = static_cast<float>(learningRate(schedule_, s));
+    if (pipeline_) {
+      const PipelineSchedule::Result p =
+          pipeline_->step(*loader_, lr, static_cast<float>(s + 1));
+      return {p.loss, lr, p.gradNorm, msSince(t0)};
+    }
+    loader_->next(batch_);
     writeScalar(ctx_.get(), *train_.lr, lr);
     if (train_.step)
       writeScalar(ctx_.get(), *train_.step, static_cast<float>(s + 1));
@@ -561,7 +580,8 @@ private:
             "step %lld/%lld | loss %.6f | lr %.3e | norm %.4f | %.3g ms | "
             "%.0f %s/s\n",
             (long long)c, o_.steps, r.loss, r.lr, r.norm, perStep,
-            loader_->itemsPerBatch() * 1000.0 / perStep, loader_->itemUnit());
+            loader_->itemsPerBatch() * batchesPerStep_ * 1000.0 / perStep,
+            loader_->itemUnit());
   }
 
   void printSummary(double wallMs, const Timing &total, float loss) {
@@ -618,6 +638,8 @@ private:
   }
 
   void checkpoint(int64_t c) {
+    if (pipeline_)
+      pipeline_->gatherStatesToRoot();
     CheckpointMeta meta;
     meta.step = c;
     meta.dataPosition = loader_->position();
@@ -633,15 +655,24 @@ private:
 
   /// eval_step over the first --eval-steps batches of --eval-data.
   void evaluate(int64_t c) {
+    // A pipelined model is evaluated whole, on rank 0.
+    if (pipeline_) {
+      pipeline_->gatherStatesToRoot();
+      if (!isRoot())
+        return;
+    }
     std::vector<Tensor> batch = dataTensors(ctx_.get(), eval_);
     evalLoader_->setPosition(0);
+    // A pipelined model's eval_step takes one micro-batch: as many of them
+    // as make up --eval-steps batches.
+    const long long n = o_.evalSteps * batchesPerStep_;
     double sum = 0;
-    for (long long e = 0; e < o_.evalSteps; ++e) {
+    for (long long e = 0; e < n; ++e) {
       evalLoader_->next(batch);
       eval_.fn->fn(ctx_.get());
       sum += readScalar(ctx_.get(), *eval_.loss);
     }
-    const double mean = sum / static_cast<double>(o_.evalSteps);
+    const double mean = sum / static_cast<double>(n);
     if (isRoot())
       fprintf(stderr, "eval step %lld | loss %.6f\n", (long long)c, mean);
     if (log_.enabled())
@@ -668,6 +699,8 @@ private:
   /// compiler names "<param>#<kind>". Sharded ones are gathered to rank 0,
   /// which writes the file.
   void exportOnnx() {
+    if (pipeline_)
+      pipeline_->gatherStatesToRoot();
     std::vector<std::pair<std::string, Tensor>> params;
     std::vector<AlignedBuffer> gathered(info_.states.size());
     for (size_t k = 0; k < info_.states.size(); ++k)
@@ -695,7 +728,13 @@ private:
 int runTraining(const ModelInfo &info, const std::string &progName, int argc,
                 char **argv) {
   Options o = parseOptions(argc, argv);
-  StepIO train = stepIO(*info.function("train_step"), true);
+  // A pipelined model's stages have no single train step; its data inputs
+  // (one micro-batch) are eval_step's.
+  const bool pipelined = isPipelined(info);
+  const FunctionInfo *fn = info.function(pipelined ? "eval_step" : "train_step");
+  BBRT_CHECK(fn, "the model has no function '%s'",
+             pipelined ? "eval_step" : "train_step");
+  StepIO train = stepIO(*fn, !pipelined);
   if (o.help) {
     if (isRoot())
       usage(info, train, progName, stdout);

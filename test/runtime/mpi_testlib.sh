@@ -12,9 +12,12 @@ if [ -z "$MPIRUN" ] || [ ! -x "$MPIRUN" ]; then
   echo "mpirun not found (apt-get install openmpi-bin, or set MPIRUN)"
   exit 1
 fi
-# OpenMPI wants a writable session directory and HOME.
+# OpenMPI wants a writable session directory and HOME; its shared-memory
+# segments go there too, not to the /dev/shm that all of Bazel's sandboxes
+# share (their pid namespaces make job ids collide; see test/lit.cfg.py).
 export TMPDIR="${TEST_TMPDIR:-${TMPDIR:-/tmp}}"
 export HOME="${HOME:-$TMPDIR}"
+export OMPI_MCA_btl_vader_backing_directory="$TMPDIR"
 # Ranks on shared cores: yield instead of spinning while waiting.
 export OMPI_MCA_mpi_yield_when_idle=1
 # -q: no "MPI_ABORT was invoked" banners, so stderr holds only the program's

@@ -148,8 +148,9 @@ static cl::opt<std::string> meshShape(
     cl::value_desc("AxB"), cl::cat(shardCategory));
 static cl::opt<std::string> strategy(
     "strategy",
-    cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1]; the "
-             "search fills in the rest"),
+    cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1] (the "
+             "search fills in the rest), or pipeline stages "
+             "pp=N[,microbatches=M][,dp=D] (training)"),
     cl::value_desc("dp=2,tp=4"), cl::cat(shardCategory));
 static cl::list<std::string> shardPins(
     "shard",
@@ -280,10 +281,19 @@ int main(int argc, char **argv) {
   }
   if (!shardPins.empty() && options.shard.cluster.empty())
     return fail("--shard needs --cluster (or --strategy)");
-  if (!options.shard.cluster.empty())
-    if (auto cluster = bb::cluster::loadCluster(options.shard.cluster); !cluster)
+  if (!options.shard.cluster.empty()) {
+    auto cluster = bb::cluster::loadCluster(options.shard.cluster);
+    if (!cluster)
       return fail("--cluster=" + options.shard.cluster + ": " +
                   llvm::toString(cluster.takeError()));
+    const bb::ShardOptions &s = options.shard;
+    if (s.pipelineStages > 1 &&
+        cluster->deviceCount() != s.pipelineStages * s.dataParallel)
+      return fail("--strategy=" + strategy + ": pp x dp = " +
+                  std::to_string(s.pipelineStages * s.dataParallel) +
+                  " devices, but --cluster=" + s.cluster + " has " +
+                  std::to_string(cluster->deviceCount()));
+  }
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)
     if (llvm::Error err = bb::frontend::parseInputShapes(spec, options.import))

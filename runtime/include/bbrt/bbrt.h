@@ -108,7 +108,11 @@ void addFunction(ModelInfo *info, const char *name, EntryPoint fn);
 /// the arena. Input roles: "" (model input), "labels", "lr" (f32 scalar),
 /// "step" (f32 scalar, the 1-based step number). Output roles: "" (model
 /// output), "loss" (f32 scalar), "grad_norm" (f32 scalar, global L2 norm of
-/// the gradients before clipping).
+/// the gradients before clipping). Pipeline stages add repeatable roles told
+/// apart by name: "stash" (a stage's forward output its backward takes),
+/// "send"/"recv" (a value crossing to another stage), "grad" (a gradient out
+/// of a backward, into an update), and the scalar input "grad_sumsq" (the
+/// sum of squares of every gradient of every stage).
 void addInput(ModelInfo *info, const char *name, DType dtype,
               std::initializer_list<int64_t> dims, int64_t offset,
               const char *role = "");
@@ -193,6 +197,12 @@ void shardSlice(Context *ctx, Tensor in, Tensor out, const char *splitAxes);
 /// count on both sides). Any dtype; tag in [0, 32767].
 void sendTensor(Context *ctx, Tensor in, int64_t peerRank, int64_t tag);
 void recvTensor(Context *ctx, Tensor out, int64_t peerRank, int64_t tag);
+/// Non-blocking sendTensor: copies in's bytes and starts sending them, so
+/// `in` may change at once; waitSends(ctx) completes every send posted so far
+/// (call it before the Context goes away). Messages between two ranks with
+/// the same tag arrive in the order they were posted.
+void postSend(Context *ctx, Tensor in, int64_t peerRank, int64_t tag);
+void waitSends(Context *ctx);
 
 //===--- kernels ---------------------------------------------------------------===//
 

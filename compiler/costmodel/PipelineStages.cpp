@@ -1,0 +1,64 @@
+//===- PipelineStages.cpp - cutting a layer sequence into stages ----------===//
+#include "compiler/costmodel/PipelineStages.h"
+
+#include <algorithm>
+#include <cassert>
+#include <limits>
+
+using namespace mlir::bb::costmodel;
+
+std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> costs,
+                                                        size_t stages) {
+  const size_t n = costs.size();
+  assert(stages >= 1 && stages <= n && "1 <= stages <= blocks");
+  std::vector<double> prefix(n + 1, 0);
+  for (size_t i = 0; i < n; ++i)
+    prefix[i + 1] = prefix[i] + costs[i];
+  const double inf = std::numeric_limits<double>::infinity();
+  // best[k][i]: the smallest largest sum of k ranges covering blocks [0, i);
+  // from[k][i]: where the last of those ranges starts.
+  std::vector<std::vector<double>> best(stages + 1, std::vector<double>(n + 1, inf));
+  std::vector<std::vector<size_t>> from(stages + 1, std::vector<size_t>(n + 1, 0));
+  best[0][0] = 0;
+  for (size_t k = 1; k <= stages; ++k)
+    for (size_t i = k; i <= n; ++i)
+      for (size_t j = k - 1; j < i; ++j) {
+        const double v = std::max(best[k - 1][j], prefix[i] - prefix[j]);
+        if (v <= best[k][i]) { // ties: the later start
+          best[k][i] = v;
+          from[k][i] = j;
+        }
+      }
+  std::vector<size_t> starts(stages);
+  size_t end = n;
+  for (size_t k = stages; k > 0; --k) {
+    starts[k - 1] = from[k][end];
+    end = starts[k - 1];
+  }
+  return starts;
+}
+
+std::vector<double> mlir::bb::costmodel::stageCosts(llvm::ArrayRef<double> costs,
+                                                    llvm::ArrayRef<size_t> starts) {
+  std::vector<double> sums(starts.size(), 0);
+  for (size_t s = 0; s < starts.size(); ++s) {
+    const size_t end = s + 1 < starts.size() ? starts[s + 1] : costs.size();
+    for (size_t i = starts[s]; i < end; ++i)
+      sums[s] += costs[i];
+  }
+  return sums;
+}
+
+double mlir::bb::costmodel::pipelineStepTime(llvm::ArrayRef<double> stageTimes,
+                                             int64_t microbatches) {
+  if (stageTimes.empty())
+    return 0;
+  const double slowest = *std::max_element(stageTimes.begin(), stageTimes.end());
+  return static_cast<double>(microbatches + static_cast<int64_t>(stageTimes.size()) - 1) *
+         slowest;
+}
+
+double mlir::bb::costmodel::bubbleFraction(int64_t stages, int64_t microbatches) {
+  return static_cast<double>(stages - 1) /
+         static_cast<double>(microbatches + stages - 1);
+}

@@ -1,0 +1,43 @@
+//===- PipelineStages.h - cutting a layer sequence into stages --*- C++ -*-===//
+//
+// The inter-operator half of the plan: consecutive blocks of a model grouped
+// into pipeline stages, and what a 1F1B schedule over them costs. A step of
+// M micro-batches on S stages takes (M + S - 1) micro-batch times of the
+// slowest stage (forward plus backward); the S - 1 extra slots are the
+// bubble, in which some stage idles.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BB_COMPILER_COSTMODEL_PIPELINESTAGES_H
+#define BB_COMPILER_COSTMODEL_PIPELINESTAGES_H
+
+#include "llvm/ADT/ArrayRef.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace mlir::bb::costmodel {
+
+/// Cuts `costs` (one per block, in order) into `stages` non-empty contiguous
+/// ranges so that the largest range sum is as small as possible (dynamic
+/// programming, O(stages * blocks^2)); among equal cuts, the one whose later
+/// ranges start latest. Returns the first block of each range.
+/// Needs 1 <= stages <= costs.size().
+std::vector<size_t> balancedStages(llvm::ArrayRef<double> costs, size_t stages);
+
+/// Per-stage sums of `costs` under the cut `starts` (balancedStages' form).
+std::vector<double> stageCosts(llvm::ArrayRef<double> costs,
+                               llvm::ArrayRef<size_t> starts);
+
+/// Time of one step of `microbatches` micro-batches through stages taking
+/// `stageTimes` each per micro-batch (forward + backward): 1F1B and GPipe
+/// alike, (microbatches + stages - 1) * the slowest stage.
+double pipelineStepTime(llvm::ArrayRef<double> stageTimes, int64_t microbatches);
+
+/// The share of a step that is bubble: (stages - 1) / (microbatches +
+/// stages - 1), for balanced stages.
+double bubbleFraction(int64_t stages, int64_t microbatches);
+
+} // namespace mlir::bb::costmodel
+
+#endif // BB_COMPILER_COSTMODEL_PIPELINESTAGES_H

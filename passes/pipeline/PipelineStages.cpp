@@ -1,0 +1,517 @@
+//===- PipelineStages.cpp - @train_step cut into pipeline stages ----------===//
+//
+// See passes.td. The cut: every op of @train_step is per step (the norm and
+// the optimizer update, downstream of the gradients) or per micro-batch;
+// per-micro-batch ops are forward (the loss depends on them) or backward.
+// Forward ops go to the stage of their block (contiguous block ranges from a
+// min-max DP over block costs), never before their operands' stage; backward
+// ops to the stage of the forward op they differentiate (bb-autodiff gives
+// them its location), never after the stage of the gradients they consume.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "compiler/costmodel/PipelineStages.h"
+
+#include "dialects/bb/BbInterfaces.h"
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/ADT/StringSet.h"
+
+#include <limits>
+
+namespace mlir::bb {
+#define GEN_PASS_DEF_PIPELINESTAGES
+#include "passes/pipeline/passes.h.inc"
+} // namespace mlir::bb
+
+using namespace mlir;
+using namespace mlir::bb;
+
+namespace {
+
+/// The model block an op belongs to: the first component of an ONNX node
+/// name with at least two ("/h.3/attn/MatMul" -> "h.3"); "" otherwise.
+std::string blockOf(Operation *op) {
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  if (!name)
+    return "";
+  StringRef n = name.getName().getValue();
+  if (!n.consume_front("/"))
+    return "";
+  auto [first, rest] = n.split('/');
+  return rest.empty() ? "" : first.str();
+}
+
+/// Relative cost of an op for balancing stages: FLOPs, or bytes moved
+/// weighted as a device with 20 FLOPs per byte would, whichever dominates.
+double opCost(Operation *op) {
+  auto cost = dyn_cast<CostOpInterface>(op);
+  if (!cost)
+    return 0;
+  double bytes = static_cast<double>(cost.getBytesRead() + cost.getBytesWritten());
+  return std::max(static_cast<double>(cost.getFlops()), 20.0 * bytes);
+}
+
+/// One function being built: a stage's forward, backward or update.
+struct Part {
+  func::FuncOp func;
+  OpBuilder builder;
+  IRMapping mapping;
+  SmallVector<Value> results;
+  SmallVector<DictionaryAttr> resultAttrs;
+  llvm::StringSet<> statesRead;
+  explicit Part(func::FuncOp f) : func(f), builder(f.getContext()) {
+    builder.setInsertionPointToEnd(&f.getBody().front());
+  }
+  BlockArgument addArg(Type type, DictionaryAttr attrs) {
+    unsigned i = func.getNumArguments();
+    func.insertArgument(i, type, attrs, func.getLoc());
+    return func.getArgument(i);
+  }
+  void addResult(Value v, DictionaryAttr attrs) {
+    results.push_back(v);
+    resultAttrs.push_back(attrs);
+  }
+  void finish() {
+    builder.create<func::ReturnOp>(func.getLoc(), results);
+    func.setType(FunctionType::get(func.getContext(),
+                                   func.getBody().front().getArgumentTypes(),
+                                   TypeRange(ValueRange(results))));
+    func.setAllResultAttrs(resultAttrs);
+  }
+};
+
+struct PipelineStagesPass
+    : mlir::bb::impl::PipelineStagesBase<PipelineStagesPass> {
+  using PipelineStagesBase::PipelineStagesBase;
+  void runOnOperation() override;
+};
+
+void PipelineStagesPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  MLIRContext *ctx = &getContext();
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!train || !train.getBody().hasOneBlock()) {
+    module.emitError("bb-pipeline-stages: needs the @train_step that "
+                     "bb-train-step builds");
+    return signalPassFailure();
+  }
+  if (stages < 2 || microbatches < 1 || dataParallel < 1) {
+    module.emitError("bb-pipeline-stages: needs stages >= 2, microbatches >= "
+                     "1 and data-parallel >= 1");
+    return signalPassFailure();
+  }
+  const int64_t numStages = stages;
+  Block &body = train.getBody().front();
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  auto roleOfResult = [&](unsigned i) {
+    auto r = train.getResultAttrOfType<StringAttr>(i, "bb.role");
+    return r ? r.getValue() : StringRef();
+  };
+  Value loss, norm;
+  for (unsigned i = 0; i < train.getNumResults(); ++i) {
+    if (roleOfResult(i) == "loss")
+      loss = ret.getOperand(i);
+    if (roleOfResult(i) == "grad_norm")
+      norm = ret.getOperand(i);
+  }
+  auto sqrt = norm ? norm.getDefiningOp<SqrtOp>() : SqrtOp();
+  if (!loss || !sqrt) {
+    train.emitError("bb-pipeline-stages: @train_step has no loss or no "
+                    "gradient norm result");
+    return signalPassFailure();
+  }
+  Value sumSquares = sqrt.getOperand();
+
+  // The gradients (per micro-batch) and their parameters.
+  llvm::MapVector<Value, Operation *> gradOf; // gradient -> update op
+  for (Operation &op : body.without_terminator()) {
+    Value g;
+    if (auto u = dyn_cast<SgdUpdateOp>(op))
+      g = u.getGrad();
+    else if (auto u = dyn_cast<AdamwUpdateOp>(op))
+      g = u.getGrad();
+    if (g)
+      gradOf[g] = &op;
+  }
+  // Per-step ops: everything downstream of a gradient.
+  llvm::DenseSet<Operation *> perStep;
+  {
+    SmallVector<Value> work;
+    for (auto &[g, u] : gradOf)
+      work.push_back(g);
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      for (Operation *user : v.getUsers())
+        if (user != ret && perStep.insert(user).second)
+          llvm::append_range(work, user->getResults());
+    }
+  }
+  // Forward: the per-micro-batch ops the loss depends on.
+  llvm::DenseSet<Operation *> forward;
+  {
+    SmallVector<Value> work = {loss};
+    while (!work.empty()) {
+      Operation *def = work.pop_back_val().getDefiningOp();
+      if (!def || isa<ConstantOp>(def) || !forward.insert(def).second)
+        continue;
+      llvm::append_range(work, def->getOperands());
+    }
+  }
+  for (Operation *op : forward)
+    if (perStep.contains(op)) {
+      op->emitError("bb-pipeline-stages: the loss depends on a gradient");
+      return signalPassFailure();
+    }
+
+  // Blocks, in order of first appearance in the forward pass, and their cost.
+  SmallVector<std::string> blocks;
+  llvm::StringMap<size_t> blockIndex;
+  SmallVector<double> blockCost;
+  for (Operation &op : body.without_terminator()) {
+    if (!forward.contains(&op))
+      continue;
+    std::string b = blockOf(&op);
+    if (!b.empty() && blockIndex.try_emplace(b, blocks.size()).second) {
+      blocks.push_back(b);
+      blockCost.push_back(0);
+    }
+  }
+  for (Operation &op : body.without_terminator()) {
+    auto it = blockIndex.find(blockOf(&op));
+    if (it != blockIndex.end() && !perStep.contains(&op))
+      blockCost[it->second] += opCost(&op);
+  }
+  if (static_cast<int64_t>(blocks.size()) < numStages) {
+    train.emitError("bb-pipeline-stages: the model has ")
+        << blocks.size() << " blocks (first components of its node names), "
+        << "fewer than the " << numStages << " pipeline stages";
+    return signalPassFailure();
+  }
+  std::vector<size_t> starts = costmodel::balancedStages(blockCost, numStages);
+  SmallVector<int64_t> stageOfBlock(blocks.size());
+  for (int64_t s = 0; s < numStages; ++s) {
+    size_t end = s + 1 < numStages ? starts[s + 1] : blocks.size();
+    for (size_t i = starts[s]; i < end; ++i)
+      stageOfBlock[i] = s;
+  }
+  auto blockStage = [&](Operation *op) -> int64_t {
+    auto it = blockIndex.find(blockOf(op));
+    return it == blockIndex.end() ? -1 : stageOfBlock[it->second];
+  };
+
+  // Stage of every per-micro-batch op.
+  llvm::DenseMap<Operation *, int64_t> stage;
+  auto perMicrobatch = [&](Operation *op) {
+    return op && !isa<ConstantOp>(op) && !perStep.contains(op) &&
+           op->getBlock() == &body;
+  };
+  SmallVector<Operation *> ops;
+  for (Operation &op : body.without_terminator())
+    if (perMicrobatch(&op))
+      ops.push_back(&op);
+  SmallVector<Operation *> pending;
+  for (Operation *op : ops) {
+    const bool fwd = forward.contains(op);
+    int64_t s = blockStage(op);
+    int64_t bound = fwd ? -1 : std::numeric_limits<int64_t>::max();
+    int64_t fwdOperands = -1;
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      auto it = stage.find(def);
+      if (!perMicrobatch(def) || it == stage.end())
+        continue;
+      if (fwd)
+        bound = std::max(bound, it->second);
+      else if (forward.contains(def))
+        fwdOperands = std::max(fwdOperands, it->second);
+      else
+        bound = std::min(bound, it->second);
+    }
+    if (fwd) {
+      s = std::max(s, bound);
+    } else {
+      bool bounded = bound != std::numeric_limits<int64_t>::max();
+      if (s < 0)
+        s = bounded ? bound : fwdOperands;
+      else if (bounded)
+        s = std::min(s, bound);
+    }
+    if (s < 0)
+      pending.push_back(op);
+    else
+      stage[op] = s;
+  }
+  // Ops placed by nothing above take their users' stage: forward ops the
+  // earliest (values flow forward), backward ops the latest.
+  for (Operation *op : llvm::reverse(pending)) {
+    const bool fwd = forward.contains(op);
+    int64_t s = -1;
+    for (Operation *user : op->getUsers()) {
+      auto it = stage.find(user);
+      if (it == stage.end() || forward.contains(user) != fwd)
+        continue;
+      s = s < 0 ? it->second : fwd ? std::min(s, it->second)
+                                   : std::max(s, it->second);
+    }
+    stage[op] = std::max<int64_t>(s, 0);
+  }
+  // The invariants the schedule relies on.
+  for (Operation *op : ops)
+    for (Value v : op->getOperands()) {
+      Operation *def = v.getDefiningOp();
+      if (!perMicrobatch(def))
+        continue;
+      bool fwdDef = forward.contains(def), fwdUse = forward.contains(op);
+      if ((fwdDef && fwdUse && stage[def] > stage[op]) ||
+          (!fwdDef && !fwdUse && stage[def] < stage[op]) ||
+          (!fwdDef && fwdUse)) {
+        op->emitError("bb-pipeline-stages: internal error: a value flows "
+                      "against the schedule");
+        return signalPassFailure();
+      }
+    }
+
+  // The functions.
+  OpBuilder mb(ctx);
+  mb.setInsertionPointAfter(train);
+  auto newFunc = [&](std::string name) {
+    auto f = mb.create<func::FuncOp>(train.getLoc(), name,
+                                     FunctionType::get(ctx, {}, {}));
+    f.addEntryBlock();
+    mb.setInsertionPointAfter(f);
+    return f;
+  };
+  std::vector<std::unique_ptr<Part>> fwdParts, bwdParts;
+  for (int64_t s = 0; s < numStages; ++s)
+    fwdParts.push_back(std::make_unique<Part>(
+        newFunc("stage" + std::to_string(s) + "_forward")));
+  for (int64_t s = 0; s < numStages; ++s)
+    bwdParts.push_back(std::make_unique<Part>(
+        newFunc("stage" + std::to_string(s) + "_backward")));
+  auto partOf = [&](Operation *op) -> Part * {
+    int64_t s = stage.lookup(op);
+    return forward.contains(op) ? fwdParts[s].get() : bwdParts[s].get();
+  };
+  auto named = [&](StringRef name, StringRef role) {
+    return DictionaryAttr::get(
+        ctx, {NamedAttribute(StringAttr::get(ctx, "bb.name"), StringAttr::get(ctx, name)),
+              NamedAttribute(StringAttr::get(ctx, "bb.role"), StringAttr::get(ctx, role))});
+  };
+  // Arguments of @train_step: data and state keep their attributes.
+  auto argument = [&](Part &p, BlockArgument a) -> Value {
+    if (Value m = p.mapping.lookupOrNull(a))
+      return m;
+    NamedAttrList attrs(train.getArgAttrDict(a.getArgNumber()));
+    attrs.erase("bb.sharding");
+    if (auto state = train.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.name");
+        state && train.getArgAttr(a.getArgNumber(), "bb.state"))
+      p.statesRead.insert(state.getValue());
+    Value v = p.addArg(a.getType(), attrs.getDictionary(ctx));
+    p.mapping.map(a, v);
+    return v;
+  };
+  auto constant = [&](Part &p, ConstantOp c) -> Value {
+    if (Value m = p.mapping.lookupOrNull(c.getResult()))
+      return m;
+    Operation *clone = p.builder.clone(*c);
+    p.mapping.map(c.getResult(), clone->getResult(0));
+    return clone->getResult(0);
+  };
+  // Crossings: one per (value, consuming function).
+  int64_t nextStash = 0, nextTransfer = 0;
+  llvm::DenseMap<std::pair<Value, Part *>, Value> crossed;
+  auto cross = [&](Value v, Part &from, Part &to, bool stash) -> Value {
+    auto key = std::make_pair(v, &to);
+    if (Value c = crossed.lookup(key))
+      return c;
+    std::string name = stash ? "stash" + std::to_string(nextStash++)
+                             : "xfer" + std::to_string(nextTransfer++);
+    from.addResult(from.mapping.lookup(v), named(name, stash ? "stash" : "send"));
+    // Inserting an argument keeps the builder's place at the block's end.
+    Value arg = to.addArg(v.getType(), named(name, stash ? "stash" : "recv"));
+    crossed[key] = arg;
+    return arg;
+  };
+
+  // Forward parts in stage order, then backward parts from the last stage:
+  // the order the schedule runs one micro-batch in, so every crossing's
+  // source function exists when its destination asks for it.
+  auto emitOps = [&](bool fwd) -> LogicalResult {
+    for (Operation *op : ops) {
+      if (forward.contains(op) != fwd)
+        continue;
+      Part &p = *partOf(op);
+      for (Value v : op->getOperands()) {
+        if (p.mapping.contains(v))
+          continue;
+        if (auto a = dyn_cast<BlockArgument>(v)) {
+          auto role = train.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.role");
+          if (role && (role.getValue() == "lr" || role.getValue() == "step"))
+            return op->emitError("bb-pipeline-stages: per-micro-batch op "
+                                 "uses the ")
+                   << role.getValue();
+          argument(p, a);
+        } else if (auto c = v.getDefiningOp<ConstantOp>()) {
+          constant(p, c);
+        } else {
+          Operation *def = v.getDefiningOp();
+          Part *from = partOf(def);
+          // A forward value the stage's own forward has (computed or
+          // received) reaches its backward through the stash.
+          Part &ownForward = *fwdParts[stage[op]];
+          bool stash = forward.contains(def) && !fwd &&
+                       ownForward.mapping.contains(v);
+          if (stash)
+            from = &ownForward;
+          p.mapping.map(v, cross(v, *from, p, stash));
+        }
+      }
+      Operation *clone = p.builder.clone(*op, p.mapping);
+      (void)clone;
+    }
+    return success();
+  };
+  if (failed(emitOps(true)) || failed(emitOps(false)))
+    return signalPassFailure();
+  // The loss and the gradients leave the function that computes them.
+  partOf(loss.getDefiningOp())
+      ->addResult(partOf(loss.getDefiningOp())->mapping.lookup(loss),
+                  named("loss", "loss"));
+  SmallVector<SmallVector<Value>> stageGrads(numStages);
+  llvm::DenseMap<Value, std::string> gradName;
+  for (auto &[g, update] : gradOf) {
+    Operation *def = g.getDefiningOp();
+    if (!perMicrobatch(def) || forward.contains(def)) {
+      update->emitError("bb-pipeline-stages: a gradient that is not computed "
+                        "by the backward pass");
+      return signalPassFailure();
+    }
+    Value param = update->getOperand(0);
+    auto a = dyn_cast<BlockArgument>(param);
+    auto pname = a ? train.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.name")
+                   : StringAttr();
+    if (!pname) {
+      update->emitError("bb-pipeline-stages: updates a value that is not a "
+                        "named state argument");
+      return signalPassFailure();
+    }
+    gradName[g] = ("grad:" + pname.getValue()).str();
+    Part &p = *partOf(def);
+    p.addResult(p.mapping.lookup(g), named(gradName[g], "grad"));
+    stageGrads[stage[def]].push_back(g);
+  }
+
+  // Update functions: the per-step ops of the stage's parameters, from the
+  // averaged gradients and the global sum of squares.
+  SmallVector<std::unique_ptr<Part>> updateParts;
+  SmallVector<llvm::StringSet<>> owns(numStages);
+  for (int64_t s = 0; s < numStages; ++s) {
+    updateParts.push_back(std::make_unique<Part>(
+        newFunc("stage" + std::to_string(s) + "_update")));
+    Part &p = *updateParts.back();
+    for (Value g : stageGrads[s])
+      p.mapping.map(g, p.addArg(g.getType(), named(gradName[g], "grad")));
+    p.mapping.map(sumSquares,
+                  p.addArg(sumSquares.getType(), named("grad_sumsq", "grad_sumsq")));
+    std::function<LogicalResult(Value)> materialize = [&](Value v) -> LogicalResult {
+      if (p.mapping.contains(v))
+        return success();
+      if (auto a = dyn_cast<BlockArgument>(v)) {
+        argument(p, a);
+        return success();
+      }
+      Operation *def = v.getDefiningOp();
+      if (auto c = dyn_cast<ConstantOp>(def)) {
+        constant(p, c);
+        return success();
+      }
+      if (!perStep.contains(def) && def != sqrt)
+        return def->emitError("bb-pipeline-stages: internal error: the update "
+                              "needs a per-micro-batch value");
+      for (Value o : def->getOperands())
+        if (failed(materialize(o)))
+          return failure();
+      p.builder.clone(*def, p.mapping);
+      return success();
+    };
+    if (failed(materialize(norm)))
+      return signalPassFailure();
+    p.addResult(p.mapping.lookup(norm), named("grad_norm", "grad_norm"));
+    for (unsigned i = 0; i < train.getNumResults(); ++i) {
+      auto k = train.getResultAttrOfType<IntegerAttr>(i, "bb.updates");
+      if (!k)
+        continue;
+      Operation *update = ret.getOperand(i).getDefiningOp();
+      Value g = update ? update->getOperand(1) : Value();
+      if (!g || !gradOf.count(g) || stage[g.getDefiningOp()] != s)
+        continue;
+      if (failed(materialize(ret.getOperand(i))))
+        return signalPassFailure();
+      Value arg = p.mapping.lookup(body.getArgument(k.getInt()));
+      NamedAttrList attrs(train.getResultAttrDict(i));
+      attrs.set("bb.updates",
+                IntegerAttr::get(IntegerType::get(ctx, 64),
+                                 cast<BlockArgument>(arg).getArgNumber()));
+      attrs.erase("bb.sharding");
+      p.addResult(p.mapping.lookup(ret.getOperand(i)), attrs.getDictionary(ctx));
+      owns[s].insert(train.getArgAttrOfType<StringAttr>(k.getInt(), "bb.name").getValue());
+    }
+  }
+  for (auto &p : fwdParts)
+    p->finish();
+  for (auto &p : bwdParts)
+    p->finish();
+  for (auto &p : updateParts)
+    p->finish();
+
+  // What the driver needs to know.
+  NamedAttrList attrs;
+  if (auto existing = module->getAttrOfType<DictionaryAttr>("bb.attributes"))
+    attrs.append(existing.getValue());
+  auto str = [&](StringRef key, StringRef value) {
+    attrs.set(key, StringAttr::get(ctx, value));
+  };
+  str("pipeline.stages", std::to_string(numStages));
+  str("pipeline.microbatches", std::to_string(microbatches));
+  str("pipeline.data_parallel", std::to_string(dataParallel));
+  auto sortedJoin = [](const llvm::StringSet<> &set) {
+    SmallVector<StringRef> keys;
+    for (auto &e : set)
+      keys.push_back(e.getKey());
+    llvm::sort(keys);
+    return llvm::join(keys, ",");
+  };
+  std::vector<double> stageCost = costmodel::stageCosts(blockCost, starts);
+  double total = 0;
+  for (double c : stageCost)
+    total += c;
+  for (int64_t s = 0; s < numStages; ++s) {
+    std::string prefix = "pipeline.stage" + std::to_string(s) + ".";
+    size_t end = s + 1 < numStages ? starts[s + 1] : blocks.size();
+    str(prefix + "blocks",
+        llvm::join(ArrayRef<std::string>(blocks).slice(starts[s], end - starts[s]), ","));
+    char share[32];
+    snprintf(share, sizeof share, "%.3f", total > 0 ? stageCost[s] / total : 0.0);
+    str(prefix + "share", share);
+    str(prefix + "owns", sortedJoin(owns[s]));
+    llvm::StringSet<> reads = fwdParts[s]->statesRead;
+    for (auto &e : bwdParts[s]->statesRead)
+      reads.insert(e.getKey());
+    str(prefix + "reads", sortedJoin(reads));
+  }
+  module->setAttr("bb.attributes", attrs.getDictionary(ctx));
+  OpBuilder top(module.getBodyRegion());
+  top.create<mesh::MeshOp>(module.getLoc(), "pipeline",
+                           ArrayRef<int64_t>{numStages, dataParallel});
+  train.erase();
+}
+
+} // namespace

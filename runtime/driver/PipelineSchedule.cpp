@@ -1,0 +1,345 @@
+//===- PipelineSchedule.cpp - 1F1B over a model's pipeline stages ---------===//
+#include "runtime/driver/PipelineSchedule.h"
+
+#include "bbrt/sharding.h"
+#include "runtime/core/Distributed.h"
+#include "runtime/core/Util.h"
+
+#include <cstring>
+#include <set>
+
+namespace bbrt {
+namespace driver {
+
+namespace {
+
+// MPI tags: crossings use their number; the per-step parameter refresh and
+// the gather to rank 0 use the state's index above these bases.
+constexpr int kRefreshTag = 16384;
+constexpr int kGatherTag = 24576;
+constexpr int kTagRange = 8192;
+
+std::string attr(const ModelInfo &info, const std::string &key) {
+  auto it = info.attributes.find(key);
+  BBRT_CHECK(it != info.attributes.end(),
+             "the model has pipeline stages but no attribute '%s'",
+             key.c_str());
+  return it->second;
+}
+
+int64_t attrInt(const ModelInfo &info, const std::string &key) {
+  const std::string v = attr(info, key);
+  char *end = nullptr;
+  long long n = std::strtoll(v.c_str(), &end, 10);
+  BBRT_CHECK(end && *end == 0 && n > 0,
+             "the model's attribute '%s' is '%s', not a positive number",
+             key.c_str(), v.c_str());
+  return n;
+}
+
+std::vector<std::string> splitList(const std::string &s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  while (start < s.size()) {
+    size_t comma = s.find(',', start);
+    if (comma == std::string::npos)
+      comma = s.size();
+    if (comma > start)
+      out.push_back(s.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return out;
+}
+
+std::string stagePrefix(int64_t s) {
+  return "pipeline.stage" + std::to_string(s) + ".";
+}
+
+/// The stage number of a function named stage<N>_<part>; -1 otherwise.
+int64_t stageOfFunction(const std::string &name) {
+  if (name.rfind("stage", 0) != 0)
+    return -1;
+  char *end = nullptr;
+  long long s = std::strtoll(name.c_str() + 5, &end, 10);
+  return end && *end == '_' ? s : -1;
+}
+
+float *floats(const AlignedBuffer &b) { return static_cast<float *>(b.data()); }
+
+/// The MPI backend, which the model's setMesh installed.
+DistributedBackend &net() {
+  DistributedBackend *b = distributedBackend();
+  BBRT_CHECK(b && b->started(),
+             "pipeline stages need MPI, which the program did not start");
+  return *b;
+}
+
+} // namespace
+
+bool isPipelined(const ModelInfo &info) {
+  return info.attributes.count("pipeline.stages") > 0;
+}
+
+PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
+                                   const std::vector<TensorDecl> &data)
+    : info_(info), ctx_(ctx), data_(data) {
+  stages_ = attrInt(info, "pipeline.stages");
+  micro_ = attrInt(info, "pipeline.microbatches");
+  dp_ = attrInt(info, "pipeline.data_parallel");
+  BBRT_CHECK(info.mesh.size() == 2 && info.mesh[0] == stages_ &&
+                 info.mesh[1] == dp_,
+             "the model's mesh is %s, not its %lld pipeline stages x %lld "
+             "replicas",
+             formatMesh(info.mesh).c_str(), (long long)stages_,
+             (long long)dp_);
+  stage_ = worldRank() / dp_;
+  replica_ = worldRank() % dp_;
+  slots_ = std::min(micro_, stages_ - stage_);
+  auto function = [&](int64_t s, const char *part) {
+    const std::string name = "stage" + std::to_string(s) + "_" + part;
+    const FunctionInfo *f = info.function(name);
+    BBRT_CHECK(f, "the model has pipeline stages but no function '%s'",
+               name.c_str());
+    return f;
+  };
+  fwd_ = function(stage_, "forward");
+  bwd_ = function(stage_, "backward");
+  update_ = function(stage_, "update");
+
+  // Crossings between stages: who sends each, who receives it.
+  for (const FunctionInfo &f : info.functions) {
+    const int64_t s = stageOfFunction(f.name);
+    if (s < 0)
+      continue;
+    for (const TensorDecl &d : f.outputs)
+      if (d.role == "send")
+        transfers_[d.name].from = s;
+    for (const TensorDecl &d : f.inputs)
+      if (d.role == "recv")
+        transfers_[d.name].to = s;
+  }
+  int tag = 0;
+  for (auto &[name, t] : transfers_) {
+    BBRT_CHECK(t.from >= 0 && t.to >= 0 && t.from != t.to,
+               "the model's pipeline crossing '%s' has no sender or no "
+               "receiver",
+               name.c_str());
+    t.tag = tag++;
+  }
+  BBRT_CHECK(tag < kRefreshTag, "the model has %d pipeline crossings, more "
+             "than the %d MPI tags set aside for them", tag, kRefreshTag);
+
+  // Who owns (updates) each state, and which other stages read it.
+  for (size_t k = 0; k < info.states.size(); ++k)
+    stateIndex_[info.states[k].name] = k;
+  ownerOf_.assign(info.states.size(), -1);
+  readersOf_.assign(info.states.size(), {});
+  for (int64_t s = 0; s < stages_; ++s) {
+    for (const std::string &n : splitList(attr(info, stagePrefix(s) + "owns"))) {
+      auto it = stateIndex_.find(n);
+      BBRT_CHECK(it != stateIndex_.end(),
+                 "pipeline stage %lld owns '%s', which is no state",
+                 (long long)s, n.c_str());
+      ownerOf_[it->second] = s;
+    }
+  }
+  for (int64_t s = 0; s < stages_; ++s)
+    for (const std::string &n : splitList(attr(info, stagePrefix(s) + "reads"))) {
+      auto it = stateIndex_.find(n);
+      BBRT_CHECK(it != stateIndex_.end(),
+                 "pipeline stage %lld reads '%s', which is no state",
+                 (long long)s, n.c_str());
+      if (ownerOf_[it->second] != s)
+        readersOf_[it->second].push_back(s);
+    }
+  for (size_t k = 0; k < info.states.size(); ++k)
+    BBRT_CHECK(ownerOf_[k] >= 0, "no pipeline stage owns state '%s'",
+               info.states[k].name.c_str());
+
+  // Buffers: this replica's micro-batches, the stash slots, the gradients.
+  batch_.resize(micro_);
+  for (auto &mb : batch_)
+    for (const TensorDecl &d : data_)
+      mb.emplace_back(static_cast<size_t>(d.nbytes()));
+  for (const TensorDecl &d : fwd_->outputs)
+    if (d.role == "stash")
+      for (int64_t i = 0; i < slots_; ++i)
+        stash_[d.name].emplace_back(static_cast<size_t>(d.nbytes()));
+  for (const TensorDecl &d : bwd_->outputs)
+    if (d.role == "grad") {
+      BBRT_CHECK(d.dtype == DType::F32, "gradient '%s' is %s, not f32",
+                 d.name.c_str(), dtypeName(d.dtype));
+      grads_.emplace(d.name, AlignedBuffer(static_cast<size_t>(d.nbytes())));
+    }
+}
+
+void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
+  for (const TensorDecl &d : fn.inputs) {
+    Tensor t = arenaTensor(ctx_, d);
+    if (d.role.empty() || d.role == "labels") {
+      size_t i = 0;
+      while (i < data_.size() && data_[i].name != d.name)
+        ++i;
+      BBRT_CHECK(i < data_.size() && data_[i].nbytes() == d.nbytes(),
+                 "function '%s' input '%s' is not one of the micro-batch's "
+                 "data inputs",
+                 fn.name.c_str(), d.name.c_str());
+      std::memcpy(t.data, batch_[m][i].data(), static_cast<size_t>(d.nbytes()));
+    } else if (d.role == "stash") {
+      std::memcpy(t.data, stash_.at(d.name)[slotOf(m)].data(),
+                  static_cast<size_t>(d.nbytes()));
+    } else if (d.role == "recv") {
+      const Transfer &x = transfers_.at(d.name);
+      net().recv(ctx_, t, rankOf(x.from), x.tag);
+    }
+  }
+}
+
+void PipelineSchedule::forward(int64_t m) {
+  fillInputs(*fwd_, m);
+  fwd_->fn(ctx_);
+  for (const TensorDecl &d : fwd_->outputs) {
+    Tensor t = arenaTensor(ctx_, d);
+    if (d.role == "send") {
+      const Transfer &x = transfers_.at(d.name);
+      net().postSend(ctx_, t, rankOf(x.to), x.tag);
+    } else if (d.role == "stash") {
+      std::memcpy(stash_.at(d.name)[slotOf(m)].data(), t.data,
+                  static_cast<size_t>(d.nbytes()));
+    } else if (d.role == "loss") {
+      lossSum_ += *static_cast<const float *>(t.data);
+    }
+  }
+}
+
+void PipelineSchedule::backward(int64_t m) {
+  fillInputs(*bwd_, m);
+  bwd_->fn(ctx_);
+  for (const TensorDecl &d : bwd_->outputs) {
+    Tensor t = arenaTensor(ctx_, d);
+    if (d.role == "send") {
+      const Transfer &x = transfers_.at(d.name);
+      net().postSend(ctx_, t, rankOf(x.to), x.tag);
+    } else if (d.role == "grad") {
+      float *acc = floats(grads_.at(d.name));
+      const float *g = static_cast<const float *>(t.data);
+      const int64_t n = t.numel();
+      if (m == 0)
+        std::memcpy(acc, g, static_cast<size_t>(n) * sizeof(float));
+      else
+        for (int64_t i = 0; i < n; ++i)
+          acc[i] += g[i];
+    } else if (d.role == "loss") {
+      lossSum_ += *static_cast<const float *>(t.data);
+    }
+  }
+}
+
+PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
+                                                float step) {
+  // 1. The step's micro-batches; this replica keeps its own.
+  std::vector<Tensor> scratch;
+  std::vector<AlignedBuffer> skipped;
+  for (const TensorDecl &d : data_) {
+    skipped.emplace_back(static_cast<size_t>(d.nbytes()));
+    scratch.emplace_back(skipped.back().data(), d.dtype, d.shape);
+  }
+  for (int64_t i = 0; i < micro_ * dp_; ++i) {
+    if (i / micro_ == replica_) {
+      std::vector<Tensor> mine;
+      for (size_t k = 0; k < data_.size(); ++k)
+        mine.emplace_back(batch_[i % micro_][k].data(), data_[k].dtype,
+                          data_[k].shape);
+      loader.next(mine);
+    } else {
+      loader.next(scratch);
+    }
+  }
+
+  // 2. 1F1B.
+  lossSum_ = 0;
+  const int64_t warmup = std::min(stages_ - 1 - stage_, micro_);
+  for (int64_t m = 0; m < warmup; ++m)
+    forward(m);
+  for (int64_t i = 0; i + warmup < micro_; ++i) {
+    forward(warmup + i);
+    backward(i);
+  }
+  for (int64_t m = micro_ - warmup; m < micro_; ++m)
+    backward(m);
+
+  // 3. Gradients averaged over micro-batches and replicas, the global norm,
+  // the update.
+  double sumsq = 0;
+  for (auto &[name, buf] : grads_) {
+    float *g = floats(buf);
+    const int64_t n = static_cast<int64_t>(buf.size() / sizeof(float));
+    const float scale = 1.0f / static_cast<float>(micro_);
+    for (int64_t i = 0; i < n; ++i)
+      g[i] *= scale;
+    Tensor t(g, DType::F32, {n});
+    net().allReduce(ctx_, t, ReduceKind::Mean, {1});
+    for (int64_t i = 0; i < n; ++i)
+      sumsq += static_cast<double>(g[i]) * g[i];
+  }
+  double totals[2] = {sumsq, lossSum_ / static_cast<double>(micro_)};
+  Tensor tot(totals, DType::F64, {2});
+  net().allReduce(ctx_, tot, ReduceKind::Sum, {0}); // over the stages
+  net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
+  for (const TensorDecl &d : update_->inputs) {
+    Tensor t = arenaTensor(ctx_, d);
+    if (d.role == "grad") {
+      auto it = grads_.find(d.name);
+      BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
+                 "function '%s' takes gradient '%s', which stage %lld's "
+                 "backward does not compute",
+                 update_->name.c_str(), d.name.c_str(), (long long)stage_);
+      std::memcpy(t.data, it->second.data(), it->second.size());
+    } else if (d.role == "grad_sumsq") {
+      *static_cast<float *>(t.data) = static_cast<float>(totals[0]);
+    } else if (d.role == "lr") {
+      *static_cast<float *>(t.data) = lr;
+    } else if (d.role == "step") {
+      *static_cast<float *>(t.data) = step;
+    }
+  }
+  update_->fn(ctx_);
+  Result r;
+  r.loss = static_cast<float>(totals[1]);
+  const TensorDecl *norm = update_->outputWithRole("grad_norm");
+  BBRT_CHECK(norm, "function '%s' has no grad_norm output",
+             update_->name.c_str());
+  r.gradNorm = *static_cast<const float *>(arenaTensor(ctx_, *norm).data);
+
+  // 4. New values of shared parameters to the stages that read them.
+  for (size_t k = 0; k < info_.states.size(); ++k) {
+    const int tag = kRefreshTag + static_cast<int>(k % kTagRange);
+    if (ownerOf_[k] == stage_)
+      for (int64_t reader : readersOf_[k])
+        net().postSend(ctx_, stateTensor(ctx_, k), rankOf(reader), tag);
+  }
+  for (size_t k = 0; k < info_.states.size(); ++k) {
+    const int tag = kRefreshTag + static_cast<int>(k % kTagRange);
+    for (int64_t reader : readersOf_[k])
+      if (reader == stage_)
+        net().recv(ctx_, stateTensor(ctx_, k), rankOf(ownerOf_[k]), tag);
+  }
+  net().waitSends(ctx_);
+  return r;
+}
+
+void PipelineSchedule::gatherStatesToRoot() {
+  for (size_t k = 0; k < info_.states.size(); ++k) {
+    const int64_t owner = ownerOf_[k] * dp_; // replica 0 of the owner
+    if (owner == 0)
+      continue;
+    const int tag = kGatherTag + static_cast<int>(k % kTagRange);
+    if (worldRank() == owner)
+      net().send(ctx_, stateTensor(ctx_, k), 0, tag);
+    else if (isRoot())
+      net().recv(ctx_, stateTensor(ctx_, k), owner, tag);
+  }
+}
+
+} // namespace driver
+} // namespace bbrt

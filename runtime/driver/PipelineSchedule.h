@@ -1,0 +1,91 @@
+//===- PipelineSchedule.h - 1F1B over a model's pipeline stages -*- C++ -*-===//
+//
+// A model that bb-pipeline-stages cut (attributes pipeline.*) runs one stage
+// per rank group: world rank = stage * dp + replica on the mesh stages x dp.
+// Each training step a rank
+//   1. reads the step's micro-batches (every rank reads the same stream, so
+//      data position and shuffling stay one; replica r takes micro-batches
+//      r*M .. r*M+M-1 of the M*dp);
+//   2. runs its stage's forward and backward on its M micro-batches in 1F1B
+//      order (min(stages-1-stage, M) forwards first, then one forward and
+//      one backward alternately, then the remaining backwards), receiving
+//      the values it needs from other stages as it goes and posting what it
+//      computes for them without waiting;
+//   3. averages the gradients over the micro-batches and the replicas
+//      (all-reduce over dp), sums their squares over the stages for the
+//      global norm, and runs its stage's update;
+//   4. sends the parameters it owns to the stages that also read them (tied
+//      weights).
+// The loss of a step is the mean of the last stage's micro-batch losses,
+// over the replicas too.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BBRT_DRIVER_PIPELINESCHEDULE_H
+#define BBRT_DRIVER_PIPELINESCHEDULE_H
+
+#include "bbrt/model.h"
+#include "runtime/driver/DataLoader.h"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace bbrt {
+namespace driver {
+
+/// True when the model was cut into pipeline stages.
+bool isPipelined(const ModelInfo &info);
+
+class PipelineSchedule {
+public:
+  /// `data`: the micro-batch's data inputs (those of eval_step), in the
+  /// loader's order. Checks the model's pipeline attributes and functions.
+  PipelineSchedule(const ModelInfo &info, Context *ctx,
+                   const std::vector<TensorDecl> &data);
+
+  struct Result {
+    float loss, gradNorm;
+  };
+  /// One training step at learning rate `lr`, 1-based step number `step`.
+  Result step(DataLoader &loader, float lr, float step);
+
+  /// Copies every state to rank 0 from the stage that owns it, so that rank
+  /// 0 holds the whole model (for checkpoints, evaluation, export).
+  void gatherStatesToRoot();
+
+  int64_t stages() const { return stages_; }
+  int64_t microbatches() const { return micro_; }
+  int64_t dataParallel() const { return dp_; }
+
+private:
+  struct Transfer {
+    int64_t from = -1, to = -1; // stages
+    int tag = 0;
+  };
+  void forward(int64_t m);
+  void backward(int64_t m);
+  /// Fills the inputs of `fn` for micro-batch m (data, stash slot, received).
+  void fillInputs(const FunctionInfo &fn, int64_t m);
+  int64_t rankOf(int64_t stage) const { return stage * dp_ + replica_; }
+  int64_t slotOf(int64_t m) const { return m % slots_; }
+
+  const ModelInfo &info_;
+  Context *ctx_;
+  std::vector<TensorDecl> data_;
+  int64_t stages_ = 0, micro_ = 0, dp_ = 0;
+  int64_t stage_ = 0, replica_ = 0, slots_ = 1;
+  const FunctionInfo *fwd_ = nullptr, *bwd_ = nullptr, *update_ = nullptr;
+  std::map<std::string, Transfer> transfers_;
+  std::map<std::string, size_t> stateIndex_;
+  std::vector<int64_t> ownerOf_;                  // per state: owning stage
+  std::vector<std::vector<int64_t>> readersOf_;   // per state: other readers
+  std::vector<std::vector<AlignedBuffer>> batch_; // [m][data input]
+  std::map<std::string, std::vector<AlignedBuffer>> stash_; // name -> [slot]
+  std::map<std::string, AlignedBuffer> grads_;    // accumulated, by name
+  double lossSum_ = 0;
+};
+
+} // namespace driver
+} // namespace bbrt
+
+#endif // BBRT_DRIVER_PIPELINESCHEDULE_H

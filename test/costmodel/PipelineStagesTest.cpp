@@ -1,0 +1,77 @@
+//===- PipelineStagesTest.cpp - stage cuts and 1F1B step time -------------===//
+#include "compiler/costmodel/PipelineStages.h"
+
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+
+using namespace mlir::bb::costmodel;
+
+namespace {
+/// The best largest stage sum by trying every cut (for small inputs).
+double bruteForce(const std::vector<double> &costs, size_t stages,
+                  size_t first = 0) {
+  if (stages == 1) {
+    double s = 0;
+    for (size_t i = first; i < costs.size(); ++i)
+      s += costs[i];
+    return s;
+  }
+  double best = 1e300, head = 0;
+  for (size_t end = first + 1; end + stages - 1 <= costs.size(); ++end) {
+    head += costs[end - 1];
+    best = std::min(best, std::max(head, bruteForce(costs, stages - 1, end)));
+  }
+  return best;
+}
+} // namespace
+
+TEST_CASE("balanced stages: equal blocks split evenly", "[pipeline]") {
+  std::vector<double> costs(8, 1.0);
+  CHECK(balancedStages(costs, 2) == std::vector<size_t>{0, 4});
+  CHECK(balancedStages(costs, 4) == std::vector<size_t>{0, 2, 4, 6});
+  CHECK(balancedStages(costs, 8) == std::vector<size_t>{0, 1, 2, 3, 4, 5, 6, 7});
+  CHECK(balancedStages(costs, 1) == std::vector<size_t>{0});
+}
+
+TEST_CASE("balanced stages: a heavy block gets a stage of its own",
+          "[pipeline]") {
+  // Embedding, four layers, a large LM head.
+  std::vector<double> costs = {1, 4, 4, 4, 4, 9};
+  std::vector<size_t> starts = balancedStages(costs, 3);
+  std::vector<double> sums = stageCosts(costs, starts);
+  CHECK(*std::max_element(sums.begin(), sums.end()) == 9);
+  CHECK(starts.back() == 5);
+}
+
+TEST_CASE("balanced stages match exhaustive search", "[pipeline]") {
+  // Deterministic pseudo-random costs.
+  uint64_t x = 12345;
+  for (int trial = 0; trial < 50; ++trial) {
+    std::vector<double> costs;
+    const size_t n = 2 + trial % 9;
+    for (size_t i = 0; i < n; ++i) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      costs.push_back(static_cast<double>((x >> 33) % 100 + 1));
+    }
+    for (size_t stages = 1; stages <= n; ++stages) {
+      std::vector<size_t> starts = balancedStages(costs, stages);
+      REQUIRE(starts.size() == stages);
+      CHECK(starts[0] == 0);
+      for (size_t s = 1; s < stages; ++s)
+        CHECK(starts[s] > starts[s - 1]);
+      std::vector<double> sums = stageCosts(costs, starts);
+      CHECK(*std::max_element(sums.begin(), sums.end()) ==
+            bruteForce(costs, stages));
+    }
+  }
+}
+
+TEST_CASE("1F1B step time and bubble", "[pipeline]") {
+  // 4 stages, 8 micro-batches: 11 slots of the slowest stage.
+  CHECK(pipelineStepTime({1.0, 2.0, 1.5, 1.0}, 8) == Approx(22.0));
+  CHECK(bubbleFraction(4, 8) == Approx(3.0 / 11.0));
+  CHECK(bubbleFraction(1, 8) == 0.0);
+  // More micro-batches shrink the bubble.
+  CHECK(bubbleFraction(4, 32) < bubbleFraction(4, 8));
+}

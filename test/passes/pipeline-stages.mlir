@@ -1,0 +1,90 @@
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd grad-clip=1.0" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4" | FileCheck %s
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-pipeline-stages="stages=2 data-parallel=2" | FileCheck %s --check-prefix=TWO
+
+// Three blocks (embed, mid, head; the first component of the node names),
+// W tied between the first and the last. With three stages each block is a
+// stage. Forward activations cross to the next stage, gradients to the
+// previous one; what a stage's backward needs from its forward (computed or
+// received) comes through the stash. W's gradient is summed on stage 0,
+// which owns W (and its momentum) and updates it; stage 2 reads W and sends
+// its share of the gradient to stage 0.
+// CHECK: module attributes {bb.attributes = {pipeline.data_parallel = "1", pipeline.microbatches = "4",
+// CHECK-SAME: pipeline.stage0.blocks = "embed", pipeline.stage0.owns = "W,W#momentum", pipeline.stage0.reads = "W",
+// CHECK-SAME: pipeline.stage1.blocks = "mid", pipeline.stage1.owns = "V,V#momentum", pipeline.stage1.reads = "V",
+// CHECK-SAME: pipeline.stage2.blocks = "head", pipeline.stage2.owns = "", pipeline.stage2.reads = "W", pipeline.stage2.share = "{{.*}}", pipeline.stages = "3"}}
+// CHECK: mesh.mesh @pipeline(shape = 3x1)
+
+// CHECK-LABEL: func.func @stage0_forward(
+// CHECK-SAME: {bb.name = "x"}
+// CHECK-SAME: {bb.init = dense<5.000000e-01> : tensor<4x4xf32>, bb.name = "W", bb.state = "param"})
+// CHECK-SAME: -> (tensor<2x4xf32> {bb.name = "[[A:xfer[0-9]+]]", bb.role = "send"}, tensor<2x4xf32> {bb.name = "[[S0:stash[0-9]+]]", bb.role = "stash"})
+// CHECK: %[[H:.*]] = bb.matmul %arg0, %arg1
+// CHECK: %[[R:.*]] = bb.relu %[[H]]
+// CHECK: return %[[R]], %[[H]]
+
+// CHECK-LABEL: func.func @stage1_forward(
+// CHECK-SAME: {bb.name = "[[A]]", bb.role = "recv"}
+// CHECK-SAME: -> (tensor<2x4xf32> {bb.name = "[[B:xfer[0-9]+]]", bb.role = "send"}, tensor<2x4xf32> {bb.name = "[[S1:stash[0-9]+]]", bb.role = "stash"}, tensor<2x4xf32> {bb.name = "[[S1R:stash[0-9]+]]", bb.role = "stash"})
+// CHECK: bb.tanh
+
+// The last stage computes the loss.
+// CHECK-LABEL: func.func @stage2_forward(
+// CHECK-SAME: {bb.name = "[[B]]", bb.role = "recv"}
+// CHECK-SAME: bb.name = "W", bb.state = "param"}
+// CHECK-SAME: {bb.name = "labels", bb.role = "labels"}
+// CHECK-SAME: {bb.name = "loss", bb.role = "loss"}
+// CHECK: bb.matmul %arg0, %arg1 {transpose_rhs}
+// CHECK: bb.reduce_mean
+
+// CHECK-LABEL: func.func @stage0_backward(
+// CHECK-SAME: {bb.name = "[[S0]]", bb.role = "stash"}
+// CHECK-SAME: {bb.name = "[[GA:xfer[0-9]+]]", bb.role = "recv"}
+// CHECK-SAME: {bb.name = "x"}
+// CHECK-SAME: {bb.name = "[[GW:xfer[0-9]+]]", bb.role = "recv"}
+// CHECK-SAME: -> (tensor<4x4xf32> {bb.name = "grad:W", bb.role = "grad"})
+// CHECK: %[[G:.*]] = bb.matmul %arg2, %{{.*}} {transpose_lhs}
+// CHECK: %[[SUM:.*]] = bb.add %arg3, %[[G]]
+// CHECK: return %[[SUM]]
+
+// CHECK-LABEL: func.func @stage1_backward(
+// CHECK-SAME: -> (tensor<2x4xf32> {bb.name = "[[GA]]", bb.role = "send"}, tensor<4x4xf32> {bb.name = "grad:V", bb.role = "grad"})
+
+// CHECK-LABEL: func.func @stage2_backward(
+// CHECK-SAME: -> (tensor<2x4xf32> {bb.name = "{{xfer[0-9]+}}", bb.role = "send"}, tensor<4x4xf32> {bb.name = "[[GW]]", bb.role = "send"})
+
+// The update: the norm from the sum of squares over all stages, clipping,
+// and the optimizer step of the parameters the stage owns, in place.
+// CHECK-LABEL: func.func @stage0_update(
+// CHECK-SAME: %arg0: tensor<4x4xf32> {bb.name = "grad:W", bb.role = "grad"}, %arg1: tensor<f32> {bb.name = "grad_sumsq", bb.role = "grad_sumsq"}
+// CHECK-SAME: %arg2: tensor<4x4xf32> {bb.init = dense<5.000000e-01> : tensor<4x4xf32>, bb.name = "W", bb.state = "param"}, %arg3: tensor<4x4xf32> {bb.name = "W#momentum", bb.state = "optimizer"}, %arg4: tensor<f32> {bb.name = "lr", bb.role = "lr"})
+// CHECK-SAME: -> (tensor<f32> {bb.name = "grad_norm", bb.role = "grad_norm"}, tensor<4x4xf32> {bb.name = "W", bb.updates = 2 : i64}, tensor<4x4xf32> {bb.name = "W#momentum", bb.updates = 3 : i64})
+// CHECK: %[[NORM:.*]] = bb.sqrt %arg1
+// CHECK: %[[SCALE:.*]] = bb.select
+// CHECK: bb.sgd_update %arg2, %arg0, %arg3, %arg4, %[[SCALE]]
+// CHECK-LABEL: func.func @stage2_update(
+// CHECK-SAME: {bb.name = "grad_sumsq", bb.role = "grad_sumsq"}) -> (tensor<f32> {bb.name = "grad_norm", bb.role = "grad_norm"})
+
+// @eval_step stays whole; @train_step is gone.
+// CHECK-LABEL: func.func @eval_step(
+// CHECK-NOT: @train_step
+
+// Two stages on two replicas: the cut that makes the costlier stage as
+// cheap as possible (the share of each stage is recorded; mid's forward and
+// backward weigh most, so it goes with the head, not with embed).
+// TWO: pipeline.data_parallel = "2"
+// TWO-SAME: pipeline.stage0.blocks = "embed"
+// TWO-SAME: pipeline.stage0.share = "0.287"
+// TWO-SAME: pipeline.stage1.blocks = "mid,head"
+// TWO-SAME: pipeline.stage1.reads = "V,W", pipeline.stage1.share = "0.713"
+// TWO: mesh.mesh @pipeline(shape = 2x2)
+
+func.func @forward(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x4xf32> {bb.name = "y"}) {
+  %w = bb.constant {bb.name = "W"} dense<0.5> : tensor<4x4xf32> loc("W")
+  %v = bb.constant {bb.name = "V"} dense<0.25> : tensor<4x4xf32> loc("V")
+  %h = bb.matmul %x, %w : tensor<2x4xf32>, tensor<4x4xf32> -> tensor<2x4xf32> loc("/embed/MatMul")
+  %r = bb.relu %h : tensor<2x4xf32> loc("/embed/Relu")
+  %h2 = bb.matmul %r, %v : tensor<2x4xf32>, tensor<4x4xf32> -> tensor<2x4xf32> loc("/mid/MatMul")
+  %t = bb.tanh %h2 : tensor<2x4xf32> loc("/mid/Tanh")
+  %y = bb.matmul %t, %w {transpose_rhs} : tensor<2x4xf32>, tensor<4x4xf32> -> tensor<2x4xf32> loc("/head/MatMul")
+  return %y : tensor<2x4xf32>
+}
