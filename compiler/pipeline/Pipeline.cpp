@@ -1,5 +1,6 @@
 //===- Pipeline.cpp - the compiler's phases, strung together ---------------===//
 #include "compiler/pipeline/Pipeline.h"
+#include "compiler/pipeline/PipelinePlan.h"
 
 #include "compiler/emit/Weights.h"
 #include "compiler/onnx/TrainedModel.h"
@@ -73,21 +74,13 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
     return makeError("--strategy=" + text + ": zero=1 needs dp > 1");
   if (microbatches > 1 && pp == 1)
     return makeError("--strategy=" + text + ": microbatches=N needs pp > 1");
-  if (pp > 1) {
-    if (tp > 1 || zero)
-      return makeError("--strategy=" + text + ": pipeline stages (pp) do not "
-                       "combine with tp or zero yet; use pp with dp");
-    o.pipelineStages = pp;
-    o.microbatches = microbatches;
-    o.dataParallel = dp;
-    o.mesh = std::to_string(pp) + "x" + std::to_string(dp);
-    if (o.cluster.empty())
-      o.cluster = "cpu:" + std::to_string(pp * dp);
-    return llvm::Error::success();
-  }
+  o.pipelineStages = pp;
+  o.microbatches = microbatches;
+  o.dataParallel = dp;
+  o.tensorParallel = tp;
   o.mesh = std::to_string(dp) + "x" + std::to_string(tp);
   if (o.cluster.empty())
-    o.cluster = "cpu:" + std::to_string(dp * tp);
+    o.cluster = "cpu:" + std::to_string(pp * dp * tp);
   o.pinBatch = dp > 1 ? 0 : -1;
   o.zero = zero;
   return llvm::Error::success();
@@ -98,7 +91,9 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
 /// of micro-batches of a step (micro-batches per replica x replicas).
 static llvm::Error microbatchShapes(const bb::ShardOptions &o,
                                     bb::frontend::ImportOptions &import) {
-  const int64_t parts = o.microbatches * o.dataParallel;
+  // A plan splits each micro-batch over dp itself (the stage mesh's axis 0);
+  // a binary runs dp replicas of the pipeline, each on its own micro-batches.
+  const int64_t parts = o.microbatches * (o.planOnly ? 1 : o.dataParallel);
   if (import.inputShapes.empty())
     return makeError("pipeline stages need the batch size: give the inputs' "
                      "shapes with --input-shape (the batch, dimension 0, is "
@@ -106,7 +101,8 @@ static llvm::Error microbatchShapes(const bb::ShardOptions &o,
   for (auto &[name, shape] : import.inputShapes) {
     if (shape.empty() || shape[0] % parts != 0)
       return makeError("--input-shape " + name + ": the batch (dimension 0) "
-                       "must be divisible by microbatches x dp = " +
+                       "must be divisible by " +
+                       (o.planOnly ? "microbatches = " : "microbatches x dp = ") +
                        std::to_string(parts));
     shape[0] /= parts;
   }
@@ -170,6 +166,11 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("pipeline stages (--strategy pp=N) need --train");
     if (!options.shard.pins.empty())
       return makeError("--shard does not combine with pipeline stages yet");
+    if (!options.shard.planOnly &&
+        (options.shard.tensorParallel > 1 || options.shard.zero))
+      return makeError("pipeline stages (--strategy pp=N) combine with dp "
+                       "only in binaries yet, not with tp or zero (bbc plan "
+                       "models those)");
     if (auto err = microbatchShapes(options.shard, importOptions))
       return std::move(err);
   }
@@ -212,7 +213,7 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
     }
     buildImportCleanupPipeline(pm);
   }
-  if (pipelined) {
+  if (pipelined && !options.shard.planOnly) {
     PipelineStagesOptions ps;
     ps.stages = options.shard.pipelineStages;
     ps.microbatches = options.shard.microbatches;
@@ -227,6 +228,10 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
     as.zero = options.shard.zero;
     as.shardPins = llvm::join(options.shard.pins, ";");
     as.timeLimit = options.shard.timeLimit;
+    // Planning a pipeline: the whole micro-batch step on one stage's mesh,
+    // of which each stage holds about 1/stages (PipelinePlan.h).
+    if (pipelined)
+      as.memoryFraction *= static_cast<double>(options.shard.pipelineStages);
     pm.addPass(createAutoShard(as));
     if (!options.shard.planOnly) {
       pm.addPass(createSpmdize());
@@ -241,6 +246,9 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
   }
   if (auto err = runPasses(pm, **module, modelPath))
     return std::move(err);
+  if (pipelined && options.shard.planOnly)
+    if (auto err = composePipelinePlan(**module, options.shard))
+      return std::move(err);
   if (stopAfter == EmitStage::EmitC)
     if (auto err = lowerToEmitC(**module))
       return std::move(err);

@@ -71,14 +71,17 @@ struct ShardOptions {
   int64_t pipelineStages = 1;
   int64_t microbatches = 1;
   int64_t dataParallel = 1;
+  /// Tensor parallelism inside each stage: only `bbc plan` models it yet
+  /// (each stage then runs on a dp x tp mesh); binaries need 1.
+  int64_t tensorParallel = 1;
 };
 
 /// Parses `--strategy dp=2,tp=4[,zero=1]`: a mesh of dp x tp devices whose
 /// first axis carries data parallelism (inputs split along dimension 0; the
 /// search fills in the rest). Sets mesh, pinBatch and zero, and the cluster
 /// to `cpu:dp*tp` when none is set. With `pp=N[,microbatches=M]` (N > 1):
-/// N pipeline stages times dp replicas (tp and zero must stay 1 and 0); the
-/// cluster defaults to `cpu:pp*dp`.
+/// N pipeline stages, each on a dp x tp mesh (binaries: tp = 1 and no zero
+/// yet; `bbc plan` models any); the cluster defaults to `cpu:pp*dp*tp`.
 llvm::Error parseStrategy(llvm::StringRef text, ShardOptions &options);
 
 struct CompileOptions {

@@ -58,9 +58,41 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   if (!cluster)
     return cluster.takeError();
   ArrayRef<int64_t> meshShape = meshes[0].getShape();
-  int64_t devices = 1;
+  // A pipelined plan: the mesh is one stage's; stages hold consecutive
+  // devices, and a step runs `microbatches` of the module's batch.
+  const int64_t stages = std::max<int64_t>(1, i64("pipeline_stages"));
+  const int64_t microbatches = std::max<int64_t>(1, i64("microbatches"));
+  int64_t devices = stages;
   for (int64_t d : meshShape)
     devices *= d;
+  std::map<std::string, int64_t> stageOfBlock;
+  llvm::json::Array stageBlocks;
+  if (auto blocks = plan.getAs<ArrayAttr>("pipeline_stage_blocks"))
+    for (auto [s, a] : llvm::enumerate(blocks)) {
+      SmallVector<StringRef> names;
+      cast<StringAttr>(a).getValue().split(names, ',', -1, false);
+      llvm::json::Array list;
+      for (StringRef n : names)
+        list.push_back(n.str());
+      stageBlocks.push_back(std::move(list));
+      for (StringRef n : names)
+        stageOfBlock[n.str()] = static_cast<int64_t>(s);
+    }
+  // "/transformer/h.0/attn" -> the longest block it starts with,
+  // "transformer/h.0" (bb-pipeline-stages' blocks) -> its stage (0 without).
+  auto stageOf = [&](const std::string &layer) -> int64_t {
+    StringRef l(layer);
+    if (!l.consume_front("/"))
+      return 0;
+    int64_t stage = 0;
+    for (size_t end = l.find('/');; end = l.find('/', end + 1)) {
+      auto it = stageOfBlock.find(l.substr(0, end).str());
+      if (it != stageOfBlock.end())
+        stage = it->second;
+      if (end == StringRef::npos)
+        return stage;
+    }
+  };
 
   func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
   bool training = static_cast<bool>(main);
@@ -118,8 +150,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
                                         {"flops", g.flops},
                                         {"costliest_op", g.topOp},
                                         {"sharding", g.sharding},
-                                        {"stage", 0},
-                                        {"devices", devices}});
+                                        {"stage", stageOf(key)},
+                                        {"devices", devices / stages}});
   }
 
   // Work per step: tokens for [B, T] integer inputs, else samples.
@@ -140,8 +172,10 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
     }
     break;
   }
+  items *= microbatches;
   double compute = f64("compute_seconds"), comm = f64("communication_seconds");
-  double step = compute + comm;
+  double bubble = f64("pipeline_bubble_seconds");
+  double step = compute + comm + bubble;
   double flops = f64("model_flops");
   double peak = cluster->peakFlops(cluster::DType::F32);
   double perDevice = step > 0 ? flops / step / devices : 0;
@@ -161,14 +195,16 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"cluster", clusterSpec},
       {"devices", devices},
       {"mesh", std::move(meshJson)},
-      {"pipeline_stages", 1},
+      {"pipeline_stages", stages},
+      {"microbatches", microbatches},
+      {"stage_blocks", std::move(stageBlocks)},
       {"layers", std::move(layers)},
       {"step_seconds", step},
       {"compute_seconds", compute},
       {"communication_seconds", comm},
       {"communication_intra_host_seconds", f64("communication_intra_host_seconds")},
       {"communication_inter_host_seconds", f64("communication_inter_host_seconds")},
-      {"pipeline_bubble_seconds", 0.0},
+      {"pipeline_bubble_seconds", bubble},
       {"throughput_unit", unit},
       {"throughput_per_second", step > 0 ? items / step : 0.0},
       {"model_flops_per_step", flops},
@@ -224,15 +260,22 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
                   std::to_string(d.getAsInteger().value_or(0));
   os << "plan: " << str("model") << " (" << str("mode") << ") on "
      << str("cluster") << ": " << static_cast<int64_t>(num("devices"))
-     << " devices, mesh " << meshText << ", 1 pipeline stage\n\n";
-  os << llvm::formatv("{0,-22} {1,6} {2,12}  {3}\n", "layer", "ops", "FLOP",
+     << " devices, ";
+  const int64_t stages = r.getInteger("pipeline_stages").value_or(1);
+  if (stages > 1)
+    os << stages << " pipeline stages of mesh " << meshText << ", "
+       << r.getInteger("microbatches").value_or(1) << " micro-batches (1F1B)\n\n";
+  else
+    os << "mesh " << meshText << ", 1 pipeline stage\n\n";
+  os << llvm::formatv("{0,-22} {1,5} {2,6} {3,12}  {4}\n", "layer", "stage", "ops", "FLOP",
                       "sharding of its costliest op (operands -> results; "
                       "per dim the mesh axes it splits over)");
   if (const llvm::json::Array *layers = r.getArray("layers"))
     for (const llvm::json::Value &v : *layers) {
       const llvm::json::Object *l = v.getAsObject();
-      os << llvm::formatv("{0,-22} {1,6} {2,12}  {3}: {4}\n",
+      os << llvm::formatv("{0,-22} {1,5} {2,6} {3,12}  {4}: {5}\n",
                           l->getString("layer").value_or(""),
+                          l->getInteger("stage").value_or(0),
                           l->getInteger("ops").value_or(0),
                           human(l->getNumber("flops").value_or(0), ""),
                           l->getString("costliest_op").value_or(""),

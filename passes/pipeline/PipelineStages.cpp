@@ -36,8 +36,12 @@ using namespace mlir::bb;
 
 namespace {
 
-/// The model block an op belongs to: the first component of an ONNX node
-/// name with at least two ("/h.3/attn/MatMul" -> "h.3"); "" otherwise.
+/// The model block an op belongs to, from its ONNX node name: the path up to
+/// the first component with a layer number ("/transformer/h.3/attn/MatMul"
+/// -> "transformer/h.3", "/h.3/mlp/Add" -> "h.3"), else the path without
+/// the op's own name ("/transformer/ln_f/LayerNormalization" ->
+/// "transformer/ln_f", "/lm_head/MatMul" -> "lm_head"); "" for names
+/// without a path ("/Range").
 std::string blockOf(Operation *op) {
   auto name = dyn_cast<NameLoc>(op->getLoc());
   if (!name)
@@ -45,8 +49,16 @@ std::string blockOf(Operation *op) {
   StringRef n = name.getName().getValue();
   if (!n.consume_front("/"))
     return "";
-  auto [first, rest] = n.split('/');
-  return rest.empty() ? "" : first.str();
+  SmallVector<StringRef> parts;
+  n.split(parts, '/');
+  parts.pop_back(); // the op's own name
+  std::string block;
+  for (StringRef p : parts) {
+    block += (block.empty() ? "" : "/") + p.str();
+    if (llvm::any_of(p, llvm::isDigit))
+      return block;
+  }
+  return block;
 }
 
 /// Relative cost of an op for balancing stages: FLOPs, or bytes moved
@@ -191,7 +203,7 @@ void PipelineStagesPass::runOnOperation() {
   }
   if (static_cast<int64_t>(blocks.size()) < numStages) {
     train.emitError("bb-pipeline-stages: the model has ")
-        << blocks.size() << " blocks (first components of its node names), "
+        << blocks.size() << " blocks (layers, from its ONNX node names), "
         << "fewer than the " << numStages << " pipeline stages";
     return signalPassFailure();
   }

@@ -9,8 +9,10 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
   let description = [{
     Runs after `bb-train-step` on a module whose data inputs have the
     micro-batch shape. Splits `@train_step` into `stages` consecutive groups
-    of the model's blocks (the first component of the ONNX node names,
-    `/h.3/attn/MatMul` is block `h.3`), chosen by dynamic programming so that
+    of the model's blocks (from the ONNX node names: the path up to the first
+    component with a layer number, `/transformer/h.3/attn/MatMul` is block
+    `transformer/h.3`, else the path without the op's name,
+    `/lm_head/MatMul` is `lm_head`), chosen by dynamic programming so that
     the most expensive stage (forward and backward FLOPs, or bytes moved where
     that dominates) is as cheap as possible. Every stage `s` gets three
     functions that the training driver schedules (one forward, one backward,

@@ -287,12 +287,11 @@ int main(int argc, char **argv) {
       return fail("--cluster=" + options.shard.cluster + ": " +
                   llvm::toString(cluster.takeError()));
     const bb::ShardOptions &s = options.shard;
-    if (s.pipelineStages > 1 &&
-        cluster->deviceCount() != s.pipelineStages * s.dataParallel)
-      return fail("--strategy=" + strategy + ": pp x dp = " +
-                  std::to_string(s.pipelineStages * s.dataParallel) +
-                  " devices, but --cluster=" + s.cluster + " has " +
-                  std::to_string(cluster->deviceCount()));
+    const int64_t want = s.pipelineStages * s.dataParallel * s.tensorParallel;
+    if (s.pipelineStages > 1 && cluster->deviceCount() != want)
+      return fail("--strategy=" + strategy + ": pp x dp x tp = " +
+                  std::to_string(want) + " devices, but --cluster=" +
+                  s.cluster + " has " + std::to_string(cluster->deviceCount()));
   }
   options.passPlugins.assign(passPlugins.begin(), passPlugins.end());
   for (const std::string &spec : inputShapes)

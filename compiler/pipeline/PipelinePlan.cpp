@@ -1,0 +1,173 @@
+//===- PipelinePlan.cpp - what a pipelined plan costs ---------------------===//
+#include "compiler/pipeline/PipelinePlan.h"
+
+#include "compiler/cluster/Cluster.h"
+#include "compiler/costmodel/PipelineStages.h"
+#include "compiler/support/FirstDiagnostic.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "passes/Passes.h"
+
+#include <map>
+
+using namespace mlir;
+
+static llvm::Error makeError(const Twine &msg) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
+}
+
+static int64_t tensorBytes(Type type) {
+  auto t = dyn_cast<RankedTensorType>(type);
+  if (!t || !t.hasStaticShape())
+    return 0;
+  return t.getNumElements() *
+         std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+}
+
+llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
+                                          const ShardOptions &o) {
+  MLIRContext *ctx = module.getContext();
+  auto plan = module->getAttrOfType<DictionaryAttr>("bb.plan");
+  if (!plan)
+    return makeError("internal error: no bb.plan to compose a pipeline with");
+  auto cluster = cluster::loadCluster(o.cluster);
+  if (!cluster)
+    return cluster.takeError();
+  const int64_t S = o.pipelineStages, M = o.microbatches;
+  const int64_t perStage = o.dataParallel * o.tensorParallel;
+
+  // The cut, on a copy.
+  OwningOpRef<ModuleOp> copy = module.clone();
+  {
+    PassManager pm(ctx);
+    PipelineStagesOptions ps;
+    ps.stages = S;
+    ps.microbatches = M;
+    ps.dataParallel = o.dataParallel;
+    pm.addPass(createPipelineStages(ps));
+    FirstDiagnostic diag(ctx);
+    if (failed(pm.run(*copy)))
+      return makeError("pipeline stages: " + diag.message());
+  }
+  auto attrs = (*copy)->getAttrOfType<DictionaryAttr>("bb.attributes");
+  auto attr = [&](int64_t s, StringRef key) -> std::string {
+    auto a = attrs.getAs<StringAttr>(
+        ("pipeline.stage" + std::to_string(s) + "." + key).str());
+    return a ? a.getValue().str() : "";
+  };
+
+  // Per stage: cost share, state bytes, what it sends and to whom.
+  std::vector<double> share(S), stateBytes(S, 0), p2p(S, 0);
+  std::vector<bool> p2pInter(S, false);
+  std::map<std::string, int64_t> receiver;
+  for (auto f : (*copy).getOps<func::FuncOp>())
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      if (auto role = f.getArgAttrOfType<StringAttr>(i, "bb.role");
+          role && role.getValue() == "recv") {
+        int64_t s = std::stoll(f.getSymName().drop_front(5).str());
+        receiver[f.getArgAttrOfType<StringAttr>(i, "bb.name").getValue().str()] = s;
+      }
+  double totalState = 0;
+  for (int64_t s = 0; s < S; ++s) {
+    share[s] = std::stod(attr(s, "share"));
+    std::string prefix = "stage" + std::to_string(s) + "_";
+    if (auto update = (*copy).lookupSymbol<func::FuncOp>(prefix + "update"))
+      for (unsigned i = 0; i < update.getNumArguments(); ++i)
+        if (update.getArgAttr(i, "bb.state"))
+          stateBytes[s] += tensorBytes(update.getArgument(i).getType());
+    totalState += stateBytes[s];
+    for (const char *part : {"forward", "backward"}) {
+      auto f = (*copy).lookupSymbol<func::FuncOp>(prefix + part);
+      if (!f)
+        continue;
+      for (unsigned i = 0; i < f.getNumResults(); ++i) {
+        auto role = f.getResultAttrOfType<StringAttr>(i, "bb.role");
+        if (!role || role.getValue() != "send")
+          continue;
+        auto name = f.getResultAttrOfType<StringAttr>(i, "bb.name").getValue();
+        int64_t to = receiver.count(name.str()) ? receiver[name.str()] : s;
+        // Device k of stage s talks to device k of stage `to`; each sends
+        // its 1/(dp x tp) of the boundary tensors (split over dp by the
+        // batch, over tp as Megatron's scatter/gather does).
+        int64_t a = s * perStage, b = to * perStage;
+        cluster::Link link = cluster->linkBetween(a, b);
+        double bytes = static_cast<double>(tensorBytes(f.getResultTypes()[i])) /
+                       static_cast<double>(perStage);
+        p2p[s] += link.latency + bytes / link.bandwidth;
+        if (cluster->hostOf(a) != cluster->hostOf(b))
+          p2pInter[s] = true;
+      }
+    }
+  }
+
+  auto f64 = [&](StringRef key) {
+    auto a = plan.getAs<FloatAttr>(key);
+    return a ? a.getValueAsDouble() : 0.0;
+  };
+  auto i64 = [&](StringRef key) -> int64_t {
+    auto a = plan.getAs<IntegerAttr>(key);
+    return a ? a.getInt() : 0;
+  };
+  const double C = f64("compute_seconds"), K = f64("communication_seconds");
+  const double Kintra = f64("communication_intra_host_seconds"),
+               Kinter = f64("communication_inter_host_seconds");
+  std::vector<double> slot(S);
+  for (int64_t s = 0; s < S; ++s)
+    slot[s] = share[s] * (C + K) + p2p[s];
+  int64_t worst = 0;
+  for (int64_t s = 1; s < S; ++s)
+    if (slot[s] > slot[worst])
+      worst = s;
+  const double w = share[worst];
+  const double compute = M * w * C;
+  double intra = M * w * Kintra, inter = M * w * Kinter;
+  (p2pInter[worst] ? inter : intra) += M * p2p[worst];
+  const double comm = intra + inter;
+  std::vector<double> perMicrobatch(S);
+  for (int64_t s = 0; s < S; ++s)
+    perMicrobatch[s] = slot[s];
+  const double step = costmodel::pipelineStepTime(perMicrobatch, M);
+  const double bubble = step - M * slot[worst];
+
+  // Memory: the fullest stage.
+  const double state = i64("state_bytes_per_device"),
+               weights = i64("weight_bytes_per_device"),
+               acts = i64("activation_bytes_per_device");
+  int64_t fullest = 0;
+  std::vector<double> mem(S);
+  std::vector<double> stateShare(S);
+  for (int64_t s = 0; s < S; ++s) {
+    stateShare[s] = totalState > 0 ? stateBytes[s] / totalState : 1.0 / S;
+    mem[s] = stateShare[s] * (state + weights) +
+             static_cast<double>(std::min(S - s, M)) * share[s] * acts;
+    if (mem[s] > mem[fullest])
+      fullest = s;
+  }
+
+  Builder b(ctx);
+  NamedAttrList list(plan);
+  list.set("compute_seconds", b.getF64FloatAttr(compute));
+  list.set("communication_seconds", b.getF64FloatAttr(comm));
+  list.set("communication_intra_host_seconds", b.getF64FloatAttr(intra));
+  list.set("communication_inter_host_seconds", b.getF64FloatAttr(inter));
+  list.set("pipeline_bubble_seconds", b.getF64FloatAttr(bubble));
+  list.set("pipeline_stages", b.getI64IntegerAttr(S));
+  list.set("microbatches", b.getI64IntegerAttr(M));
+  list.set("model_flops", b.getF64FloatAttr(M * f64("model_flops")));
+  list.set("state_bytes_per_device",
+           b.getI64IntegerAttr(static_cast<int64_t>(stateShare[fullest] * state)));
+  list.set("weight_bytes_per_device",
+           b.getI64IntegerAttr(static_cast<int64_t>(stateShare[fullest] * weights)));
+  list.set("activation_bytes_per_device",
+           b.getI64IntegerAttr(static_cast<int64_t>(
+               static_cast<double>(std::min(S - fullest, M)) * share[fullest] * acts)));
+  SmallVector<Attribute> blocks, shares;
+  for (int64_t s = 0; s < S; ++s) {
+    blocks.push_back(b.getStringAttr(attr(s, "blocks")));
+    shares.push_back(b.getF64FloatAttr(share[s]));
+  }
+  list.set("pipeline_stage_blocks", b.getArrayAttr(blocks));
+  list.set("pipeline_stage_shares", b.getArrayAttr(shares));
+  module->setAttr("bb.plan", list.getDictionary(ctx));
+  return llvm::Error::success();
+}

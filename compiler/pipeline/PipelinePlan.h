@@ -1,0 +1,35 @@
+//===- PipelinePlan.h - what a pipelined plan costs -------------*- C++ -*-===//
+//
+// `bbc plan --strategy pp=S,microbatches=M,dp=D,tp=T`: bb-auto-shard plans
+// @train_step for one micro-batch on one stage's D x T mesh; this cuts a copy
+// into S stages (bb-pipeline-stages: blocks balanced by cost) and composes
+// the step on S x D x T devices (stages are consecutive device ranges, so
+// stage s talks to stage s + 1 over the link between device i and
+// i + D*T):
+//   slot   = the costliest stage's share of the micro-batch's compute and
+//            communication, plus sending its boundary activations forward
+//            and their gradients back (each device its 1/(dp x tp) part, as
+//            with Megatron's scatter/gather);
+//   step   = M slots + (S - 1) slots of bubble (1F1B);
+//   memory = per stage, its share of the parameters and optimizer state and
+//            min(S - s, M) micro-batches' share of activations in flight;
+//            the largest stage.
+// The optimizer update is counted once per micro-batch with the rest (a
+// slight overestimate). The composed figures replace bb.plan's and join it
+// as pipeline_* entries that the plan report prints.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BB_COMPILER_PIPELINE_PIPELINEPLAN_H
+#define BB_COMPILER_PIPELINE_PIPELINEPLAN_H
+
+#include "compiler/pipeline/Pipeline.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/Support/Error.h"
+
+namespace mlir::bb {
+
+llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
+
+} // namespace mlir::bb
+
+#endif // BB_COMPILER_PIPELINE_PIPELINEPLAN_H
