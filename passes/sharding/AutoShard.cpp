@@ -667,7 +667,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
            << " GiB per device on this mesh (or none was found within "
            << llvm::formatv("{0:F0}", timeLimit)
            << " s); try more devices, another mesh, or pipeline stages "
-              "(not implemented yet)";
+              "(--strategy pp=N,microbatches=M)";
   optimal &= sol.optimal;
 
   // Write the plan.
