@@ -45,3 +45,13 @@ mpirun --allow-run-as-root --oversubscribe -np 2 build/gpt2_train_2ranks \
     --data build/corpus/tiny_corpus_train.bin --steps 300 --print-every 100 \
     --checkpoint-dir build/gpt2-ckpt-2ranks --log build/gpt2-train-2ranks.csv --threads 1
 /usr/bin/python3 test/e2e/check_learning.py build/gpt2-train-2ranks.csv build/corpus/tiny_corpus.json
+
+# And as two pipeline stages over 2 MPI ranks, 4 micro-batches per step (1F1B).
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=8x32 --train --loss=cross_entropy \
+    --optimizer=adamw --lr=3e-3 --warmup=20 --schedule=cosine --grad-clip=1.0 \
+    --strategy=pp=2,microbatches=4 -o build/gpt2_train_pp2
+rm -rf build/gpt2-train-pp2.csv
+mpirun --allow-run-as-root --oversubscribe -np 2 build/gpt2_train_pp2 \
+    --data build/corpus/tiny_corpus_train.bin --steps 300 --print-every 100 \
+    --log build/gpt2-train-pp2.csv --threads 1
+/usr/bin/python3 test/e2e/check_learning.py build/gpt2-train-pp2.csv build/corpus/tiny_corpus.json
