@@ -1,12 +1,15 @@
 //===- PipelinePlan.cpp - what a pipelined plan costs ---------------------===//
 #include "compiler/pipeline/PipelinePlan.h"
 
+#include "compiler/pipeline/PlanReport.h"
+
 #include "compiler/cluster/Cluster.h"
 #include "compiler/costmodel/PipelineStages.h"
 #include "compiler/support/FirstDiagnostic.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
+#include "llvm/Support/FormatVariadic.h"
 
 #include <map>
 
@@ -170,4 +173,84 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("pipeline_stage_shares", b.getArrayAttr(shares));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath,
+                              const CompileOptions &options,
+                              std::vector<std::string> &log) {
+  auto cluster = cluster::loadCluster(options.shard.cluster);
+  if (!cluster)
+    return cluster.takeError();
+  if (!options.train.enabled)
+    return makeError("--stages=auto plans training (--train)");
+  if (options.import.inputShapes.empty())
+    return makeError("--stages=auto needs the batch size: give the inputs' "
+                     "shapes with --input-shape");
+  const int64_t batch = options.import.inputShapes.begin()->second.at(0);
+  const int64_t devices = cluster->deviceCount(),
+                perHost = cluster->devicesPerHost();
+
+  struct Candidate {
+    std::string name;
+    CompileOptions options;
+  };
+  std::vector<Candidate> candidates = {{"no pipeline stages", options}};
+  for (int64_t S = 2; S <= devices; S *= 2) {
+    if (devices % S)
+      continue;
+    const int64_t n = devices / S;
+    for (int64_t M : {2 * S, 4 * S}) {
+      if (batch % M)
+        continue;
+      CompileOptions c = options;
+      ShardOptions &o = c.shard;
+      o.pipelineStages = S;
+      o.microbatches = M;
+      o.pinBatch = -1;
+      o.zero = false;
+      if (n > perHost && n % perHost == 0) {
+        o.mesh = std::to_string(n / perHost) + "x" + std::to_string(perHost);
+        o.dataParallel = n / perHost;
+        o.tensorParallel = perHost;
+      } else {
+        o.mesh = std::to_string(n);
+        o.dataParallel = n;
+        o.tensorParallel = 1;
+      }
+      candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
+                                std::to_string(M) + ", stage mesh " + o.mesh,
+                            std::move(c)});
+    }
+  }
+
+  OwningOpRef<ModuleOp> best;
+  double bestTime = 0;
+  bool bestFits = false;
+  for (Candidate &cand : candidates) {
+    auto module = compileModel(context, modelPath, cand.options, EmitStage::Bb);
+    if (!module) {
+      log.push_back(cand.name + ": no plan (" +
+                    llvm::toString(module.takeError()) + ")");
+      continue;
+    }
+    auto report = planReport(**module);
+    if (!report) {
+      log.push_back(cand.name + ": " + llvm::toString(report.takeError()));
+      continue;
+    }
+    const double step = report->getNumber("step_seconds").value_or(0);
+    const bool fits = report->getBoolean("fits").value_or(false);
+    log.push_back(llvm::formatv("{0}: {1:F3} ms per step{2}", cand.name,
+                                step * 1e3, fits ? "" : ", does not fit")
+                      .str());
+    if (!best || (fits && !bestFits) || (fits == bestFits && step < bestTime)) {
+      best = std::move(*module);
+      bestTime = step;
+      bestFits = fits;
+    }
+  }
+  if (!best)
+    return makeError("--stages=auto: no candidate has a plan");
+  return best;
 }

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "compiler/cluster/Cluster.h"
 #include "compiler/pipeline/Pipeline.h"
+#include "compiler/pipeline/PipelinePlan.h"
 #include "compiler/pipeline/PlanReport.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "dialects/bb/BbDialect.h"
@@ -165,6 +166,12 @@ static cl::opt<double> planTimeLimit(
 static cl::opt<std::string> planJson(
     "json", cl::desc("bbc plan: also write the report as JSON to this file"),
     cl::value_desc("plan.json"), cl::cat(shardCategory));
+static cl::opt<std::string> stagesSearch(
+    "stages",
+    cl::desc("bbc plan --train: 'auto' also plans pipeline stages (2, 4, 8, "
+             "... stages, 2 and 4 micro-batches per stage) and keeps the "
+             "fastest plan that fits"),
+    cl::value_desc("auto"), cl::cat(shardCategory));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX op types and exit"),
                              cl::cat(bbcCategory));
@@ -176,7 +183,16 @@ static int fail(const std::string &message) {
 
 /// `bbc plan ...`: plan only, and report the plan.
 static int plan(MLIRContext &context, const bb::CompileOptions &options) {
-  auto module = bb::compileModel(context, inputFile, options, bb::EmitStage::Bb);
+  llvm::Expected<OwningOpRef<ModuleOp>> module = OwningOpRef<ModuleOp>();
+  if (stagesSearch == "auto") {
+    std::vector<std::string> log;
+    module = bb::planWithStageSearch(context, inputFile, options, log);
+    for (const std::string &line : log)
+      llvm::outs() << "candidate " << line << "\n";
+    llvm::outs() << "\n";
+  } else {
+    module = bb::compileModel(context, inputFile, options, bb::EmitStage::Bb);
+  }
   if (!module)
     return fail(llvm::toString(module.takeError()));
   auto report = bb::planReport(**module);
@@ -308,6 +324,13 @@ int main(int argc, char **argv) {
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
 
+  if (!stagesSearch.empty()) {
+    if (!planMode || stagesSearch != "auto")
+      return fail("--stages=" + stagesSearch + ": only bbc plan takes "
+                  "--stages, and only 'auto'");
+    if (options.shard.pipelineStages > 1)
+      return fail("--stages=auto and --strategy pp=N exclude each other");
+  }
   if (planMode) {
     if (options.shard.cluster.empty())
       return fail("bbc plan needs --cluster=SPEC (or --strategy)");
