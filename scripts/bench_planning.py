@@ -1,16 +1,20 @@
 #!/usr/bin/env python3
-"""Benchmark of the sharding search: time to plan, and the plan's predicted
-throughput against data-parallel-pinned alternatives.
+"""Benchmark of the planner: time to plan, and the searched plan's predicted
+throughput against Megatron-style dp x tp x pp x micro-batch grids.
 
 For each (model, cluster) pair: writes the model with scripts/make_gpt_onnx.py
-(weights declared but absent: planning reads shapes only), runs
-`bbc plan MODEL --train --cluster=C --mesh=auto --json` (the searched plan,
-over every (devices / k) x k mesh), then, for every split of the devices into dp x tp with tp
-dividing the devices of a host, `bbc plan ... --strategy=dp=D,tp=T` (the
-inputs pinned to split over dp; the search fills in the rest, so these are
-not pure Megatron plans), and prints one table row per pair: search seconds,
-predicted step time, tokens/s, MFU, per-device memory and whether it fits,
-and the best pinned alternative's tokens/s.
+(symbolic batch; weights declared but absent: planning reads shapes only),
+runs `bbc plan MODEL --train --input-shape idx=BxT --cluster=C --mesh=auto
+--stages=auto --json` (the searched plan: every (devices / k) x k mesh
+without stages, and 2, 4, 8, ... pipeline stages with 2S and 4S
+micro-batches), then, unless --no-sweep, every Megatron configuration
+`--strategy=dp=D,tp=T,pp=P,microbatches=M` (T dividing a host's devices,
+P*D*T the devices, M in {2P, 4P} dividing the batch; P = 1: M = 1) under
+the same cost model (the inputs split over dp; the search fills in what the
+strategy leaves open, so these are Megatron plans or better). Prints one
+row per pair: search seconds, predicted step time, tokens/s, MFU,
+per-device memory and whether it fits, the best fitting grid configuration
+and the searched plan's throughput relative to it.
 
 usage: /usr/bin/python3 scripts/bench_planning.py [--bbc PATH] [--batch 8]
            [--pairs gpt2-124m@dgx-a100-80g:1 ...] [--no-sweep] [--json]
@@ -27,8 +31,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_PAIRS = [
     "gpt2-124m@dgx-a100-80g:1",
     "gpt-1.3b@dgx-a100-80g:1",
-    "gpt-1.3b@p3.16xlarge:1",
-    "gpt-1.3b@g5.48xlarge:1",
+    "gpt-1.3b@p3.16xlarge:2",
+    "gpt-1.3b@g5.48xlarge:2",
     "gpt-6.7b@dgx-a100-80g:2",
 ]
 DEVICES_PER_HOST = 8
@@ -69,39 +73,57 @@ def main():
         model = os.path.join(work, preset + ".onnx")
         if not os.path.exists(model):
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts/make_gpt_onnx.py"),
-                            preset, "--batch", str(args.batch), "--force", "-o", model],
+                            preset, "--symbolic", "--force", "-o", model],
                            check=True, capture_output=True)
-        searched = plan(args.bbc, model, cluster, ["--mesh=auto"], args.time_limit)
+        seq = 1024 if preset.startswith("gpt2") else 2048
+        shape = ["--input-shape=idx=%dx%d" % (args.batch, seq)]
+        searched = plan(args.bbc, model, cluster,
+                        shape + ["--mesh=auto", "--stages=auto"], args.time_limit)
         row = {"model": preset, "cluster": cluster, "searched": searched}
         if not args.no_sweep:
             hosts = int(cluster.split(":")[1]) if ":" in cluster else 1
             devices = hosts * DEVICES_PER_HOST
             best = None
             for tp in (1, 2, 4, 8):
-                dp = devices // tp
-                r = plan(args.bbc, model, cluster,
-                         ["--strategy=dp=%d,tp=%d" % (dp, tp)], args.time_limit)
-                r["strategy"] = "dp=%d,tp=%d" % (dp, tp)
-                row.setdefault("pinned", []).append(r)
-                if "error" not in r and r.get("fits") and (
-                        best is None or r["throughput_per_second"] > best["throughput_per_second"]):
-                    best = r
-            row["best_pinned"] = best
+                for pp in (1, 2, 4, 8, 16, 32):
+                    if devices % (tp * pp):
+                        continue
+                    dp = devices // (tp * pp)
+                    for mb in ((1,) if pp == 1 else (2 * pp, 4 * pp)):
+                        if args.batch % (dp if pp == 1 else mb * dp):
+                            continue
+                        strategy = "dp=%d,tp=%d" % (dp, tp)
+                        if pp > 1:
+                            strategy += ",pp=%d,microbatches=%d" % (pp, mb)
+                        r = plan(args.bbc, model, cluster,
+                                 shape + ["--strategy=" + strategy], args.time_limit)
+                        r["strategy"] = strategy
+                        row.setdefault("grid", []).append(r)
+                        if "error" not in r and r.get("fits") and (
+                                best is None or
+                                r["throughput_per_second"] > best["throughput_per_second"]):
+                            best = r
+            row["best_grid"] = best
         rows.append(row)
         if not args.json:
             s = searched
+            b = row.get("best_grid")
+            best = ("%s %.0f tok/s" % (b["strategy"], b["throughput_per_second"])
+                    if b else "none that fits")
             if "error" in s:
-                print("%-10s %-18s error: %s" % (preset, cluster, s["error"]))
+                print("%-10s %-18s error: %s  best grid: %s" % (preset, cluster, s["error"], best))
                 continue
-            b = row.get("best_pinned")
-            print("%-10s %-18s search %6.1f s  step %9.2f ms  %10.0f tok/s  MFU %5.1f%%  "
-                  "mem %6.1f GiB %-4s  best pinned: %s" % (
-                      preset, cluster, s["seconds"], s["step_seconds"] * 1e3,
+            stages = s.get("pipeline_stages", 1)
+            print("%-10s %-18s search %6.1f s  %s  step %9.2f ms  %10.0f tok/s  MFU %5.1f%%  "
+                  "mem %6.1f GiB %-4s  best grid: %s%s" % (
+                      preset, cluster, s["seconds"],
+                      "pp=%d,mb=%d" % (stages, s.get("microbatches", 1)) if stages > 1
+                      else "no stages", s["step_seconds"] * 1e3,
                       s["throughput_per_second"], 100 * s["mfu"],
                       s["memory_bytes_per_device"] / 2**30,
-                      "fits" if s["fits"] else "OVER",
-                      "%s %.0f tok/s" % (b["strategy"], b["throughput_per_second"])
-                      if b else "none that fits"))
+                      "fits" if s["fits"] else "OVER", best,
+                      "  (searched/best %.3f)" % (s["throughput_per_second"] /
+                                                  b["throughput_per_second"]) if b else ""))
             sys.stdout.flush()
     if args.json:
         json.dump(rows, sys.stdout, indent=1)

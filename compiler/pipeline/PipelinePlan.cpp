@@ -103,14 +103,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     }
   }
 
-  auto f64 = [&](StringRef key) {
-    auto a = plan.getAs<FloatAttr>(key);
-    return a ? a.getValueAsDouble() : 0.0;
-  };
-  auto i64 = [&](StringRef key) -> int64_t {
-    auto a = plan.getAs<IntegerAttr>(key);
-    return a ? a.getInt() : 0;
-  };
+  auto f64 = [&](StringRef key) { return planF64(plan, key); };
+  auto i64 = [&](StringRef key) { return planI64(plan, key); };
   const double C = f64("compute_seconds"), K = f64("communication_seconds");
   const double Kintra = f64("communication_intra_host_seconds"),
                Kinter = f64("communication_inter_host_seconds");

@@ -40,19 +40,23 @@ static std::string describeSharding(const TensorSharding &s) {
   return text;
 }
 
+double mlir::bb::planF64(DictionaryAttr plan, StringRef key) {
+  auto a = plan.getAs<FloatAttr>(key);
+  return a ? a.getValueAsDouble() : 0.0;
+}
+
+int64_t mlir::bb::planI64(DictionaryAttr plan, StringRef key) {
+  auto a = plan.getAs<IntegerAttr>(key);
+  return a ? a.getInt() : 0;
+}
+
 llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   auto plan = module->getAttrOfType<DictionaryAttr>("bb.plan");
   SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
   if (!plan || meshes.empty())
     return makeError("the module has no sharding plan (run bb-auto-shard)");
-  auto f64 = [&](StringRef key) {
-    auto a = plan.getAs<FloatAttr>(key);
-    return a ? a.getValueAsDouble() : 0.0;
-  };
-  auto i64 = [&](StringRef key) -> int64_t {
-    auto a = plan.getAs<IntegerAttr>(key);
-    return a ? a.getInt() : 0;
-  };
+  auto f64 = [&](StringRef key) { return planF64(plan, key); };
+  auto i64 = [&](StringRef key) { return planI64(plan, key); };
   StringRef clusterSpec = plan.getAs<StringAttr>("cluster").getValue();
   auto cluster = cluster::loadCluster(clusterSpec);
   if (!cluster)

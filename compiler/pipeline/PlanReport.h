@@ -18,6 +18,10 @@ namespace mlir::bb {
 /// per device (state, activations, capacity); the solver's statistics.
 llvm::Expected<llvm::json::Object> planReport(ModuleOp module);
 
+/// bb.plan's float / integer entry `key`; 0 when absent.
+double planF64(DictionaryAttr plan, StringRef key);
+int64_t planI64(DictionaryAttr plan, StringRef key);
+
 /// The same for people: a table and a summary.
 void printPlanReport(const llvm::json::Object &report, llvm::raw_ostream &os);
 

@@ -195,10 +195,10 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
   }
 }
 
-void PipelineSchedule::forward(int64_t m) {
-  fillInputs(*fwd_, m);
-  fwd_->fn(ctx_);
-  for (const TensorDecl &d : fwd_->outputs) {
+void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
+  fillInputs(fn, m);
+  fn.fn(ctx_);
+  for (const TensorDecl &d : fn.outputs) {
     Tensor t = arenaTensor(ctx_, d);
     if (d.role == "send") {
       const Transfer &x = transfers_.at(d.name);
@@ -208,18 +208,6 @@ void PipelineSchedule::forward(int64_t m) {
                   static_cast<size_t>(d.nbytes()));
     } else if (d.role == "loss") {
       lossSum_ += *static_cast<const float *>(t.data);
-    }
-  }
-}
-
-void PipelineSchedule::backward(int64_t m) {
-  fillInputs(*bwd_, m);
-  bwd_->fn(ctx_);
-  for (const TensorDecl &d : bwd_->outputs) {
-    Tensor t = arenaTensor(ctx_, d);
-    if (d.role == "send") {
-      const Transfer &x = transfers_.at(d.name);
-      net().postSend(ctx_, t, rankOf(x.to), x.tag);
     } else if (d.role == "grad") {
       float *acc = floats(grads_.at(d.name));
       const float *g = static_cast<const float *>(t.data);
@@ -229,8 +217,6 @@ void PipelineSchedule::backward(int64_t m) {
       else
         for (int64_t i = 0; i < n; ++i)
           acc[i] += g[i];
-    } else if (d.role == "loss") {
-      lossSum_ += *static_cast<const float *>(t.data);
     }
   }
 }
@@ -260,13 +246,13 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   lossSum_ = 0;
   const int64_t warmup = std::min(stages_ - 1 - stage_, micro_);
   for (int64_t m = 0; m < warmup; ++m)
-    forward(m);
+    run(*fwd_, m);
   for (int64_t i = 0; i + warmup < micro_; ++i) {
-    forward(warmup + i);
-    backward(i);
+    run(*fwd_, warmup + i);
+    run(*bwd_, i);
   }
   for (int64_t m = micro_ - warmup; m < micro_; ++m)
-    backward(m);
+    run(*bwd_, m);
 
   // 3. Gradients averaged over micro-batches and replicas, the global norm,
   // the update.

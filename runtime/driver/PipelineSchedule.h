@@ -62,9 +62,10 @@ private:
     int64_t from = -1, to = -1; // stages
     int tag = 0;
   };
-  void forward(int64_t m);
-  void backward(int64_t m);
-  /// Fills the inputs of `fn` for micro-batch m (data, stash slot, received).
+  /// Runs the stage's forward or backward on micro-batch m: its inputs in
+  /// (data, stash slot, received), its outputs out (sent, stashed, the loss
+  /// summed, gradients accumulated).
+  void run(const FunctionInfo &fn, int64_t m);
   void fillInputs(const FunctionInfo &fn, int64_t m);
   int64_t rankOf(int64_t stage) const { return stage * dp_ + replica_; }
   int64_t slotOf(int64_t m) const { return m % slots_; }
