@@ -91,9 +91,12 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
 /// of micro-batches of a step (micro-batches per replica x replicas).
 static llvm::Error microbatchShapes(const bb::ShardOptions &o,
                                     bb::frontend::ImportOptions &import) {
-  // A plan splits each micro-batch over dp itself (the stage mesh's axis 0);
-  // a binary runs dp replicas of the pipeline, each on its own micro-batches.
-  const int64_t parts = o.microbatches * (o.planOnly ? 1 : o.dataParallel);
+  // A plan, and a binary whose stages are partitioned (tp or ZeRO), split
+  // each micro-batch over dp themselves (the stage mesh's axis 0); a binary
+  // without them runs dp replicas of the pipeline, each on its own
+  // micro-batches.
+  const bool inMesh = o.planOnly || o.partitionedStages();
+  const int64_t parts = o.microbatches * (inMesh ? 1 : o.dataParallel);
   if (import.inputShapes.empty())
     return makeError("pipeline stages need the batch size: give the inputs' "
                      "shapes with --input-shape (the batch, dimension 0, is "
@@ -102,7 +105,7 @@ static llvm::Error microbatchShapes(const bb::ShardOptions &o,
     if (shape.empty() || shape[0] % parts != 0)
       return makeError("--input-shape " + name + ": the batch (dimension 0) "
                        "must be divisible by " +
-                       (o.planOnly ? "microbatches = " : "microbatches x dp = ") +
+                       (inMesh ? "microbatches = " : "microbatches x dp = ") +
                        std::to_string(parts));
     shape[0] /= parts;
   }
@@ -166,11 +169,6 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("pipeline stages (--strategy pp=N) need --train");
     if (!options.shard.pins.empty())
       return makeError("--shard does not combine with pipeline stages yet");
-    if (!options.shard.planOnly &&
-        (options.shard.tensorParallel > 1 || options.shard.zero))
-      return makeError("pipeline stages (--strategy pp=N) combine with dp "
-                       "only in binaries yet, not with tp or zero (bbc plan "
-                       "models those)");
     if (auto err = microbatchShapes(options.shard, importOptions))
       return std::move(err);
   }
@@ -213,12 +211,36 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
     }
     buildImportCleanupPipeline(pm);
   }
-  if (pipelined && !options.shard.planOnly) {
+  const ShardOptions &so = options.shard;
+  if (pipelined && !so.planOnly && !so.partitionedStages()) {
+    // Stages of one rank each, dp replicas of the pipeline.
     PipelineStagesOptions ps;
-    ps.stages = options.shard.pipelineStages;
-    ps.microbatches = options.shard.microbatches;
-    ps.dataParallel = options.shard.dataParallel;
+    ps.stages = so.pipelineStages;
+    ps.microbatches = so.microbatches;
+    ps.dataParallel = so.dataParallel;
     pm.addPass(createPipelineStages(ps));
+    buildImportCleanupPipeline(pm);
+  } else if (pipelined && !so.planOnly) {
+    // Stages on dp x tp meshes: plan one micro-batch on a stage's mesh, cut
+    // it with the plan kept, partition, then make the mesh the program's.
+    AutoShardOptions as;
+    as.cluster = so.cluster;
+    as.meshShape = so.mesh;
+    as.pinBatch = so.pinBatch;
+    as.zero = so.zero;
+    as.timeLimit = so.timeLimit;
+    as.memoryFraction *= static_cast<double>(so.pipelineStages);
+    pm.addPass(createAutoShard(as));
+    PipelineStagesOptions ps;
+    ps.stages = so.pipelineStages;
+    ps.microbatches = so.microbatches;
+    ps.dataParallel = 1;
+    ps.keepSharding = true;
+    pm.addPass(createPipelineStages(ps));
+    pm.addPass(createSpmdize());
+    PipelineMeshOptions pmesh;
+    pmesh.stages = so.pipelineStages;
+    pm.addPass(createPipelineMesh(pmesh));
     buildImportCleanupPipeline(pm);
   } else if (!options.shard.cluster.empty()) {
     AutoShardOptions as;

@@ -71,17 +71,22 @@ struct ShardOptions {
   int64_t pipelineStages = 1;
   int64_t microbatches = 1;
   int64_t dataParallel = 1;
-  /// Tensor parallelism inside each stage: only `bbc plan` models it yet
-  /// (each stage then runs on a dp x tp mesh); binaries need 1.
+  /// Tensor parallelism inside each stage.
   int64_t tensorParallel = 1;
+  /// Stages partitioned over dp x tp meshes (tp or ZeRO asked for): planned
+  /// by bb-auto-shard and partitioned by bb-spmdize, dp inside each stage;
+  /// otherwise each stage is one rank and dp replicates the pipeline.
+  bool partitionedStages() const {
+    return pipelineStages > 1 && (tensorParallel > 1 || zero);
+  }
 };
 
 /// Parses `--strategy dp=2,tp=4[,zero=1]`: a mesh of dp x tp devices whose
 /// first axis carries data parallelism (inputs split along dimension 0; the
 /// search fills in the rest). Sets mesh, pinBatch and zero, and the cluster
 /// to `cpu:dp*tp` when none is set. With `pp=N[,microbatches=M]` (N > 1):
-/// N pipeline stages, each on a dp x tp mesh (binaries: tp = 1 and no zero
-/// yet; `bbc plan` models any); the cluster defaults to `cpu:pp*dp*tp`.
+/// N pipeline stages, each on a dp x tp mesh; the cluster defaults to
+/// `cpu:pp*dp*tp`.
 llvm::Error parseStrategy(llvm::StringRef text, ShardOptions &options);
 
 struct CompileOptions {

@@ -12,6 +12,7 @@
 #include "passes/Passes.h"
 
 #include "compiler/costmodel/PipelineStages.h"
+#include "passes/sharding/ShardingRules.h"
 
 #include "dialects/bb/BbInterfaces.h"
 #include "dialects/bb/BbOps.h"
@@ -28,6 +29,7 @@
 
 namespace mlir::bb {
 #define GEN_PASS_DEF_PIPELINESTAGES
+#define GEN_PASS_DEF_PIPELINEMESH
 #include "passes/pipeline/passes.h.inc"
 } // namespace mlir::bb
 
@@ -69,6 +71,55 @@ double opCost(Operation *op) {
     return 0;
   double bytes = static_cast<double>(cost.getBytesRead() + cost.getBytesWritten());
   return std::max(static_cast<double>(cost.getFlops()), 20.0 * bytes);
+}
+
+/// The layout bb-auto-shard's plan leaves result `v` in (replicated without
+/// a plan), reduced where partial.
+sharding::TensorSharding producedSharding(Value v) {
+  auto type = cast<RankedTensorType>(v.getType());
+  sharding::TensorSharding s = sharding::TensorSharding::replicated(type.getRank());
+  Operation *def = v.getDefiningOp();
+  auto attr = def ? def->getAttrOfType<DenseI64ArrayAttr>("bb.strategy")
+                  : DenseI64ArrayAttr();
+  if (attr) {
+    sharding::Strategy strategy(attr.asArrayRef().begin(), attr.asArrayRef().end());
+    s = sharding::resultSharding(sharding::ruleFor(def), strategy,
+                                 cast<OpResult>(v).getResultNumber(), type.getRank());
+  }
+  s.partialAxes.clear();
+  return s;
+}
+
+/// The layout `op` (planned) wants its operand `i` in, reduced where partial.
+sharding::TensorSharding wantedSharding(Operation *op, unsigned i) {
+  auto type = cast<RankedTensorType>(op->getOperand(i).getType());
+  sharding::TensorSharding s = sharding::TensorSharding::replicated(type.getRank());
+  if (auto attr = op->getAttrOfType<DenseI64ArrayAttr>("bb.strategy")) {
+    sharding::Strategy strategy(attr.asArrayRef().begin(), attr.asArrayRef().end());
+    s = sharding::operandSharding(sharding::ruleFor(op), strategy, i, type.getRank());
+  }
+  s.partialAxes.clear();
+  return s;
+}
+
+/// A strategy for `op` that splits each loop indexing operand 0's dimensions
+/// as `operand` is split (so the op runs on blocks without resharding);
+/// nullopt when some split has no such loop.
+std::optional<sharding::Strategy>
+strategyMatching(Operation *op, const sharding::TensorSharding &operand,
+                 int64_t meshRank) {
+  sharding::OpRule rule = sharding::ruleFor(op);
+  sharding::Strategy strategy(meshRank, -1);
+  for (auto [dim, axes] : llvm::enumerate(operand.dimAxes))
+    for (int16_t axis : axes) {
+      auto it = llvm::find_if(rule.loops, [&](const sharding::Loop &l) {
+        return !l.dims.empty() && l.dims[0] == static_cast<int64_t>(dim);
+      });
+      if (it == rule.loops.end())
+        return std::nullopt;
+      strategy[axis] = it - rule.loops.begin();
+    }
+  return strategy;
 }
 
 /// One function being built: a stage's forward, backward or update.
@@ -312,17 +363,35 @@ void PipelineStagesPass::runOnOperation() {
     int64_t s = stage.lookup(op);
     return forward.contains(op) ? fwdParts[s].get() : bwdParts[s].get();
   };
-  auto named = [&](StringRef name, StringRef role) {
-    return DictionaryAttr::get(
-        ctx, {NamedAttribute(StringAttr::get(ctx, "bb.name"), StringAttr::get(ctx, name)),
-              NamedAttribute(StringAttr::get(ctx, "bb.role"), StringAttr::get(ctx, role))});
+  // With keep-sharding: the stage mesh the plan is for.
+  FlatSymbolRefAttr meshSym;
+  int64_t meshRank = 0;
+  if (keepSharding) {
+    auto meshes = module.getOps<mesh::MeshOp>();
+    if (meshes.empty()) {
+      module.emitError("bb-pipeline-stages: keep-sharding needs the mesh of "
+                       "a bb-auto-shard plan");
+      return signalPassFailure();
+    }
+    meshSym = FlatSymbolRefAttr::get((*meshes.begin()).getSymNameAttr());
+    meshRank = (*meshes.begin()).getShape().size();
+  }
+  auto named = [&](StringRef name, StringRef role,
+                   const sharding::TensorSharding *layout = nullptr) {
+    NamedAttrList list;
+    list.set("bb.name", StringAttr::get(ctx, name));
+    list.set("bb.role", StringAttr::get(ctx, role));
+    if (keepSharding && layout && !layout->isReplicated())
+      list.set("bb.sharding", layout->toAttr(meshSym));
+    return list.getDictionary(ctx);
   };
   // Arguments of @train_step: data and state keep their attributes.
   auto argument = [&](Part &p, BlockArgument a) -> Value {
     if (Value m = p.mapping.lookupOrNull(a))
       return m;
     NamedAttrList attrs(train.getArgAttrDict(a.getArgNumber()));
-    attrs.erase("bb.sharding");
+    if (!keepSharding)
+      attrs.erase("bb.sharding");
     if (auto state = train.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.name");
         state && train.getArgAttr(a.getArgNumber(), "bb.state"))
       p.statesRead.insert(state.getValue());
@@ -346,9 +415,11 @@ void PipelineStagesPass::runOnOperation() {
       return c;
     std::string name = stash ? "stash" + std::to_string(nextStash++)
                              : "xfer" + std::to_string(nextTransfer++);
-    from.addResult(from.mapping.lookup(v), named(name, stash ? "stash" : "send"));
+    sharding::TensorSharding layout = producedSharding(v);
+    from.addResult(from.mapping.lookup(v),
+                   named(name, stash ? "stash" : "send", &layout));
     // Inserting an argument keeps the builder's place at the block's end.
-    Value arg = to.addArg(v.getType(), named(name, stash ? "stash" : "recv"));
+    Value arg = to.addArg(v.getType(), named(name, stash ? "stash" : "recv", &layout));
     crossed[key] = arg;
     return arg;
   };
@@ -399,6 +470,7 @@ void PipelineStagesPass::runOnOperation() {
                   named("loss", "loss"));
   SmallVector<SmallVector<Value>> stageGrads(numStages);
   llvm::DenseMap<Value, std::string> gradName;
+  llvm::DenseMap<Value, sharding::TensorSharding> gradLayout;
   for (auto &[g, update] : gradOf) {
     Operation *def = g.getDefiningOp();
     if (!perMicrobatch(def) || forward.contains(def)) {
@@ -416,8 +488,9 @@ void PipelineStagesPass::runOnOperation() {
       return signalPassFailure();
     }
     gradName[g] = ("grad:" + pname.getValue()).str();
+    gradLayout[g] = wantedSharding(update, 1);
     Part &p = *partOf(def);
-    p.addResult(p.mapping.lookup(g), named(gradName[g], "grad"));
+    p.addResult(p.mapping.lookup(g), named(gradName[g], "grad", &gradLayout[g]));
     stageGrads[stage[def]].push_back(g);
   }
 
@@ -430,7 +503,8 @@ void PipelineStagesPass::runOnOperation() {
         newFunc("stage" + std::to_string(s) + "_update")));
     Part &p = *updateParts.back();
     for (Value g : stageGrads[s])
-      p.mapping.map(g, p.addArg(g.getType(), named(gradName[g], "grad")));
+      p.mapping.map(g, p.addArg(g.getType(),
+                                named(gradName[g], "grad", &gradLayout[g])));
     p.mapping.map(sumSquares,
                   p.addArg(sumSquares.getType(), named("grad_sumsq", "grad_sumsq")));
     std::function<LogicalResult(Value)> materialize = [&](Value v) -> LogicalResult {
@@ -472,16 +546,54 @@ void PipelineStagesPass::runOnOperation() {
       attrs.set("bb.updates",
                 IntegerAttr::get(IntegerType::get(ctx, 64),
                                  cast<BlockArgument>(arg).getArgNumber()));
-      attrs.erase("bb.sharding");
+      if (!keepSharding)
+        attrs.erase("bb.sharding");
       p.addResult(p.mapping.lookup(ret.getOperand(i)), attrs.getDictionary(ctx));
       owns[s].insert(train.getArgAttrOfType<StringAttr>(k.getInt(), "bb.name").getValue());
     }
+  }
+  // Sum of squares of each stage's (accumulated) gradients; its ops split as
+  // the gradients are, so a partitioned stage reduces over its blocks.
+  SmallVector<std::unique_ptr<Part>> gradsqParts;
+  auto scalarType = RankedTensorType::get({}, Float32Type::get(ctx));
+  for (int64_t s = 0; s < numStages; ++s) {
+    gradsqParts.push_back(std::make_unique<Part>(
+        newFunc("stage" + std::to_string(s) + "_gradsq")));
+    Part &p = *gradsqParts.back();
+    OpBuilder &b = p.builder;
+    Location loc = train.getLoc();
+    Value sum;
+    for (Value g : stageGrads[s]) {
+      Value arg = p.addArg(g.getType(), named(gradName[g], "grad", &gradLayout[g]));
+      int64_t rank = cast<RankedTensorType>(g.getType()).getRank();
+      Operation *sq = b.create<MulOp>(loc, arg, arg);
+      Value v = sq->getResult(0);
+      if (rank) {
+        SmallVector<int64_t> all;
+        for (int64_t d = 0; d < rank; ++d)
+          all.push_back(d);
+        Operation *red = b.create<ReduceSumOp>(loc, scalarType, v,
+                                               b.getDenseI64ArrayAttr(all), UnitAttr());
+        if (keepSharding)
+          for (Operation *op : {sq, red})
+            if (auto st = strategyMatching(op, gradLayout[g], meshRank))
+              op->setAttr("bb.strategy", b.getDenseI64ArrayAttr(*st));
+        v = red->getResult(0);
+      }
+      sum = sum ? Value(b.create<AddOp>(loc, sum, v)) : v;
+    }
+    if (!sum)
+      sum = b.create<ConstantOp>(
+          loc, DenseElementsAttr::get(scalarType, b.getF32FloatAttr(0).getValue()));
+    p.addResult(sum, named("grad_sumsq", "grad_sumsq"));
   }
   for (auto &p : fwdParts)
     p->finish();
   for (auto &p : bwdParts)
     p->finish();
   for (auto &p : updateParts)
+    p->finish();
+  for (auto &p : gradsqParts)
     p->finish();
 
   // What the driver needs to know.
@@ -520,10 +632,64 @@ void PipelineStagesPass::runOnOperation() {
     str(prefix + "reads", sortedJoin(reads));
   }
   module->setAttr("bb.attributes", attrs.getDictionary(ctx));
-  OpBuilder top(module.getBodyRegion());
-  top.create<mesh::MeshOp>(module.getLoc(), "pipeline",
-                           ArrayRef<int64_t>{numStages, dataParallel});
+  if (!keepSharding) {
+    OpBuilder top(module.getBodyRegion());
+    top.create<mesh::MeshOp>(module.getLoc(), "pipeline",
+                             ArrayRef<int64_t>{numStages, dataParallel});
+  }
   train.erase();
+}
+
+struct PipelineMeshPass : mlir::bb::impl::PipelineMeshBase<PipelineMeshPass> {
+  using PipelineMeshBase::PipelineMeshBase;
+  void runOnOperation() override;
+};
+
+void PipelineMeshPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
+  if (meshes.size() != 1 || stages < 1) {
+    module.emitError("bb-pipeline-mesh: needs one mesh.mesh and stages >= 1");
+    return signalPassFailure();
+  }
+  mesh::MeshOp meshOp = meshes.front();
+  auto meshSym = FlatSymbolRefAttr::get(meshOp.getSymNameAttr());
+  SmallVector<int64_t> shape = {stages};
+  llvm::append_range(shape, meshOp.getShape());
+  OpBuilder b(meshOp);
+  b.create<mesh::MeshOp>(meshOp.getLoc(), meshOp.getSymName(), shape);
+  meshOp.erase();
+  auto shift = [&](mesh::MeshShardingAttr attr) {
+    auto s = sharding::TensorSharding::fromAttr(attr, attr.getSplitAxes().size());
+    for (auto &axes : s.dimAxes)
+      for (int16_t &a : axes)
+        ++a;
+    for (int16_t &a : s.partialAxes)
+      ++a;
+    return s.toAttr(meshSym);
+  };
+  module.walk([&](Operation *op) {
+    if (auto f = dyn_cast<func::FuncOp>(op)) {
+      for (unsigned i = 0; i < f.getNumArguments(); ++i)
+        if (auto a = f.getArgAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding"))
+          f.setArgAttr(i, "bb.sharding", shift(a));
+      for (unsigned i = 0; i < f.getNumResults(); ++i)
+        if (auto a = f.getResultAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding"))
+          f.setResultAttr(i, "bb.sharding", shift(a));
+      return;
+    }
+    for (NamedAttribute attr : op->getAttrs()) {
+      if (auto a = dyn_cast<mesh::MeshShardingAttr>(attr.getValue()))
+        op->setAttr(attr.getName(), shift(a));
+      else if (auto axes = dyn_cast<DenseI16ArrayAttr>(attr.getValue());
+               axes && attr.getName() == "mesh_axes") {
+        SmallVector<int16_t> shifted;
+        for (int16_t a : axes.asArrayRef())
+          shifted.push_back(a + 1);
+        op->setAttr(attr.getName(), DenseI16ArrayAttr::get(op->getContext(), shifted));
+      }
+    }
+  });
 }
 
 } // namespace

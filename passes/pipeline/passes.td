@@ -38,12 +38,24 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     stage, which owns the parameter and sends its new value to the readers
     after each update.
 
+    A fourth function per stage, `@stage<s>_gradsq`, returns the sum of
+    squares of the stage's gradients (role `grad_sumsq`).
+
     The module gets a `mesh.mesh @pipeline` of shape
     `stages x data-parallel` (world rank = stage * data-parallel + replica)
     and `bb.attributes` entries `pipeline.*` that the driver reads: stages,
-    micro-batches, data parallelism, and per stage its blocks, the states it
-    owns (`owns`) and the states it reads (`reads`). `@eval_step` is kept
-    whole (it runs on rank 0 after the states are gathered there).
+    micro-batches, data parallelism, and per stage its blocks, the share of
+    the cost, the states it owns (`owns`) and the states it reads (`reads`).
+    `@eval_step` is kept whole (it runs after the states are gathered on
+    stage 0).
+
+    With `keep-sharding`, the module instead carries a `bb-auto-shard` plan
+    of the micro-batch step on one stage's mesh: states keep their
+    `bb.sharding`, ops their `bb.strategy`, and every crossing, stash and
+    gradient gets the layout its producer leaves it in (reduced where
+    partial; a gradient the layout its update wants), as `bb.sharding` on
+    both sides, which `bb-spmdize` then treats as per-rank blocks. No mesh is
+    added; `bb-pipeline-mesh` prepends the stage axis after partitioning.
   }];
   let options = [
     Option<"stages", "stages", "int64_t", "2", "Number of pipeline stages">,
@@ -51,9 +63,29 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
            "Micro-batches per training step (recorded for the driver)">,
     Option<"dataParallel", "data-parallel", "int64_t", "1",
            "Replicas of the pipeline (recorded for the driver)">,
+    Option<"keepSharding", "keep-sharding", "bool", "false",
+           "The module carries a bb-auto-shard plan for one stage's mesh: "
+           "keep it for bb-spmdize (see the description)">,
   ];
   let dependentDialects = ["::mlir::bb::BbDialect",
                            "::mlir::mesh::MeshDialect"];
+}
+
+def PipelineMesh : Pass<"bb-pipeline-mesh", "ModuleOp"> {
+  let summary = "Prepend the pipeline-stage axis to a partitioned module's mesh";
+  let description = [{
+    After `bb-pipeline-stages=keep-sharding` and `bb-spmdize`, the module's
+    `mesh.mesh` is one stage's (every stage runs on a copy of it). This
+    makes it the whole program's mesh, `stages x` the stage mesh (world
+    rank = stage * stage devices + rank in the stage), and shifts every mesh
+    axis the module names (collectives' `mesh_axes`, `#mesh.shard` split and
+    partial axes) by one, so that the program's collectives stay within a
+    stage.
+  }];
+  let options = [
+    Option<"stages", "stages", "int64_t", "2", "Number of pipeline stages">,
+  ];
+  let dependentDialects = ["::mlir::mesh::MeshDialect"];
 }
 
 #endif // BB_PASSES_PIPELINE_PASSES_TD

@@ -18,6 +18,17 @@ using namespace mlir::bb::sharding;
 
 namespace {
 
+/// Arguments each process holds only its block of: state, and what pipeline
+/// stages pass between their functions (bb-pipeline-stages' roles recv,
+/// stash and grad), which the producing function returns as blocks.
+bool arrivesAsBlock(func::FuncOp func, unsigned i) {
+  if (func.getArgAttr(i, "bb.state"))
+    return true;
+  auto role = func.getArgAttrOfType<StringAttr>(i, "bb.role");
+  return role && (role.getValue() == "recv" || role.getValue() == "stash" ||
+                  role.getValue() == "grad");
+}
+
 /// A global value as one process holds it.
 struct Local {
   Value value;
@@ -211,7 +222,7 @@ LogicalResult Partitioner::run(func::FuncOp func) {
     if (!s.partialAxes.empty())
       return func.emitError("bb-spmdize: argument ")
              << arg.getArgNumber() << " cannot be partial";
-    if (!func.getArgAttr(arg.getArgNumber(), "bb.state") && !s.isReplicated()) {
+    if (!arrivesAsBlock(func, arg.getArgNumber()) && !s.isReplicated()) {
       // Inputs arrive whole on every process; the sharding says which block
       // the program works on.
       b.setInsertionPointToStart(&body);
@@ -324,7 +335,9 @@ LogicalResult Partitioner::run(func::FuncOp func) {
     else if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates"))
       want = locals.lookup(body.getArgument(k.getInt())).sharding;
     results.push_back(reshard(b, ret.getLoc(), locals.lookup(v), want, type));
-    resultTypes.push_back(results.back().getType());
+    // Not results.back()'s type: an argument returned as it is gets its
+    // local type only below.
+    resultTypes.push_back(localType(v, want));
     if (!want.isReplicated())
       func.setResultAttr(i, "bb.sharding", want.toAttr(meshSym));
   }
@@ -339,7 +352,7 @@ LogicalResult Partitioner::run(func::FuncOp func) {
   for (auto [arg, type] : llvm::zip(body.getArguments(), argTypes)) {
     arg.setType(type);
     TensorSharding s = locals.lookup(arg).sharding;
-    if (!s.isReplicated() && func.getArgAttr(arg.getArgNumber(), "bb.state"))
+    if (!s.isReplicated() && arrivesAsBlock(func, arg.getArgNumber()))
       func.setArgAttr(arg.getArgNumber(), "bb.sharding", s.toAttr(meshSym));
   }
   func.setType(FunctionType::get(ctx, argTypes, resultTypes));

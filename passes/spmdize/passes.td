@@ -29,7 +29,9 @@ def Spmdize : Pass<"bb-spmdize", "ModuleOp"> {
     gradient equal the single-device ones whatever `ignore_index` removes.
     Sharded state arguments (parameters, optimizer state) get their local
     types and keep `bb.sharding`, which bufferization passes on to the
-    runtime so each process loads only its slice. Other arguments (model
+    runtime so each process loads only its slice; so do the arguments that
+    pipeline stages pass between their functions (roles `recv`, `stash`,
+    `grad`), whose producers return them as blocks of the same layout. Other arguments (model
     inputs, labels) arrive whole on every process; their `bb.sharding` only
     says which block the program works on (a `bb.shard_slice` at entry).
   }];

@@ -140,9 +140,21 @@ Tensor gatherToRoot(Context *ctx, const TensorDecl &decl, Tensor local,
     return Tensor();
   storage = AlignedBuffer(
       static_cast<size_t>(global.numel() * dtypeSize(decl.dtype)));
+  // Each block from the rank at coordinate 0 of every axis the tensor is
+  // not split over (replicas are equal; pipeline stages other than the
+  // first hold stale copies of the states they do not own).
+  std::vector<bool> splitAxis(info.mesh.size(), false);
+  for (const std::vector<int64_t> &axes : decl.split)
+    for (int64_t a : axes)
+      splitAxis[static_cast<size_t>(a)] = true;
   for (int64_t r = 0; r < n; ++r) {
-    const Dims offsets = shardOffsets(decl.shape, decl.split, info.mesh,
-                                      meshCoords(info.mesh, r));
+    const std::vector<int64_t> coords = meshCoords(info.mesh, r);
+    bool replica = false;
+    for (size_t a = 0; a < coords.size(); ++a)
+      replica |= !splitAxis[a] && coords[a] != 0;
+    if (replica)
+      continue;
+    const Dims offsets = shardOffsets(decl.shape, decl.split, info.mesh, coords);
     copyBox(all.get() + bytes * r, decl.shape, zeros(decl.shape.rank),
             storage.data(), global, offsets, decl.shape, dtypeSize(decl.dtype));
   }

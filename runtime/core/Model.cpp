@@ -186,7 +186,8 @@ static const Role kInputRoles[] = {
     {"grad_sumsq", true},   {"stash", false, true}, {"recv", false, true},
     {"grad", false, true}};
 static const Role kOutputRoles[] = {
-    {"loss", true},          {"grad_norm", true}, {"stash", false, true},
+    {"loss", true},          {"grad_norm", true}, {"grad_sumsq", true},
+    {"stash", false, true},
     {"send", false, true},   {"grad", false, true}};
 
 template <size_t N>

@@ -86,14 +86,16 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
   stages_ = attrInt(info, "pipeline.stages");
   micro_ = attrInt(info, "pipeline.microbatches");
   dp_ = attrInt(info, "pipeline.data_parallel");
-  BBRT_CHECK(info.mesh.size() == 2 && info.mesh[0] == stages_ &&
-                 info.mesh[1] == dp_,
-             "the model's mesh is %s, not its %lld pipeline stages x %lld "
-             "replicas",
+  BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == stages_ &&
+                 (dp_ == 1 || (info.mesh.size() == 2 && info.mesh[1] == dp_)),
+             "the model's mesh is %s, not its %lld pipeline stages (x %lld "
+             "replicas)",
              formatMesh(info.mesh).c_str(), (long long)stages_,
              (long long)dp_);
-  stage_ = worldRank() / dp_;
-  replica_ = worldRank() % dp_;
+  perStage_ = meshSize(info.mesh) / stages_;
+  stage_ = worldRank() / perStage_;
+  local_ = worldRank() % perStage_;
+  replica_ = dp_ > 1 ? local_ : 0;
   slots_ = std::min(micro_, stages_ - stage_);
   auto function = [&](int64_t s, const char *part) {
     const std::string name = "stage" + std::to_string(s) + "_" + part;
@@ -105,6 +107,7 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
   fwd_ = function(stage_, "forward");
   bwd_ = function(stage_, "backward");
   update_ = function(stage_, "update");
+  gradsq_ = function(stage_, "gradsq");
 
   // Crossings between stages: who sends each, who receives it.
   for (const FunctionInfo &f : info.functions) {
@@ -256,32 +259,42 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
 
   // 3. Gradients averaged over micro-batches and replicas, the global norm,
   // the update.
-  double sumsq = 0;
   for (auto &[name, buf] : grads_) {
     float *g = floats(buf);
     const int64_t n = static_cast<int64_t>(buf.size() / sizeof(float));
     const float scale = 1.0f / static_cast<float>(micro_);
     for (int64_t i = 0; i < n; ++i)
       g[i] *= scale;
-    Tensor t(g, DType::F32, {n});
-    net().allReduce(ctx_, t, ReduceKind::Mean, {1});
-    for (int64_t i = 0; i < n; ++i)
-      sumsq += static_cast<double>(g[i]) * g[i];
+    if (dp_ > 1) {
+      Tensor t(g, DType::F32, {n});
+      net().allReduce(ctx_, t, ReduceKind::Mean, {1});
+    }
   }
-  double totals[2] = {sumsq, lossSum_ / static_cast<double>(micro_)};
+  auto gradInputs = [&](const FunctionInfo &fn) {
+    for (const TensorDecl &d : fn.inputs)
+      if (d.role == "grad") {
+        auto it = grads_.find(d.name);
+        BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
+                   "function '%s' takes gradient '%s', which stage %lld's "
+                   "backward does not compute",
+                   fn.name.c_str(), d.name.c_str(), (long long)stage_);
+        std::memcpy(arenaTensor(ctx_, d).data, it->second.data(), it->second.size());
+      }
+  };
+  gradInputs(*gradsq_);
+  gradsq_->fn(ctx_);
+  const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
+  BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());
+  double totals[2] = {*static_cast<const float *>(arenaTensor(ctx_, *sq).data),
+                      lossSum_ / static_cast<double>(micro_)};
   Tensor tot(totals, DType::F64, {2});
   net().allReduce(ctx_, tot, ReduceKind::Sum, {0}); // over the stages
-  net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
+  if (dp_ > 1)
+    net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
+  gradInputs(*update_);
   for (const TensorDecl &d : update_->inputs) {
     Tensor t = arenaTensor(ctx_, d);
-    if (d.role == "grad") {
-      auto it = grads_.find(d.name);
-      BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
-                 "function '%s' takes gradient '%s', which stage %lld's "
-                 "backward does not compute",
-                 update_->name.c_str(), d.name.c_str(), (long long)stage_);
-      std::memcpy(t.data, it->second.data(), it->second.size());
-    } else if (d.role == "grad_sumsq") {
+    if (d.role == "grad_sumsq") {
       *static_cast<float *>(t.data) = static_cast<float>(totals[0]);
     } else if (d.role == "lr") {
       *static_cast<float *>(t.data) = lr;
@@ -316,14 +329,14 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
 
 void PipelineSchedule::gatherStatesToRoot() {
   for (size_t k = 0; k < info_.states.size(); ++k) {
-    const int64_t owner = ownerOf_[k] * dp_; // replica 0 of the owner
+    const int64_t owner = ownerOf_[k];
     if (owner == 0)
       continue;
     const int tag = kGatherTag + static_cast<int>(k % kTagRange);
-    if (worldRank() == owner)
-      net().send(ctx_, stateTensor(ctx_, k), 0, tag);
-    else if (isRoot())
-      net().recv(ctx_, stateTensor(ctx_, k), owner, tag);
+    if (stage_ == owner)
+      net().send(ctx_, stateTensor(ctx_, k), rankOf(0), tag);
+    else if (stage_ == 0)
+      net().recv(ctx_, stateTensor(ctx_, k), rankOf(owner), tag);
   }
 }
 

@@ -1,7 +1,12 @@
 //===- PipelineSchedule.h - 1F1B over a model's pipeline stages -*- C++ -*-===//
 //
-// A model that bb-pipeline-stages cut (attributes pipeline.*) runs one stage
-// per rank group: world rank = stage * dp + replica on the mesh stages x dp.
+// A model that bb-pipeline-stages cut (attributes pipeline.*) runs each stage
+// on a group of ranks: the mesh's first axis is the stages, the rest one
+// stage's mesh (world rank = stage * ranks per stage + rank in the stage).
+// Either each stage is one rank and the mesh is stages x dp replicas of the
+// pipeline (pipeline.data_parallel = dp), or each stage is partitioned
+// (bb-spmdize) over its dp x tp mesh and the functions' collectives stay
+// inside the stage. Rank k of a stage talks to rank k of the others.
 // Each training step a rank
 //   1. reads the step's micro-batches (every rank reads the same stream, so
 //      data position and shuffling stay one; replica r takes micro-batches
@@ -12,8 +17,8 @@
 //      the values it needs from other stages as it goes and posting what it
 //      computes for them without waiting;
 //   3. averages the gradients over the micro-batches and the replicas
-//      (all-reduce over dp), sums their squares over the stages for the
-//      global norm, and runs its stage's update;
+//      (all-reduce over dp), sums their squares (stage<s>_gradsq) over the
+//      stages for the global norm, and runs its stage's update;
 //   4. sends the parameters it owns to the stages that also read them (tied
 //      weights).
 // The loss of a step is the mean of the last stage's micro-batch losses,
@@ -49,8 +54,9 @@ public:
   /// One training step at learning rate `lr`, 1-based step number `step`.
   Result step(DataLoader &loader, float lr, float step);
 
-  /// Copies every state to rank 0 from the stage that owns it, so that rank
-  /// 0 holds the whole model (for checkpoints, evaluation, export).
+  /// Copies every state from the stage that owns it to stage 0 (rank k to
+  /// rank k), so that stage 0 holds the whole model, as gatherToRoot and
+  /// eval_step expect (checkpoints, evaluation, export).
   void gatherStatesToRoot();
 
   int64_t stages() const { return stages_; }
@@ -67,15 +73,17 @@ private:
   /// summed, gradients accumulated).
   void run(const FunctionInfo &fn, int64_t m);
   void fillInputs(const FunctionInfo &fn, int64_t m);
-  int64_t rankOf(int64_t stage) const { return stage * dp_ + replica_; }
+  int64_t rankOf(int64_t stage) const { return stage * perStage_ + local_; }
   int64_t slotOf(int64_t m) const { return m % slots_; }
 
   const ModelInfo &info_;
   Context *ctx_;
   std::vector<TensorDecl> data_;
   int64_t stages_ = 0, micro_ = 0, dp_ = 0;
+  int64_t perStage_ = 1, local_ = 0; // ranks per stage, this rank's index
   int64_t stage_ = 0, replica_ = 0, slots_ = 1;
-  const FunctionInfo *fwd_ = nullptr, *bwd_ = nullptr, *update_ = nullptr;
+  const FunctionInfo *fwd_ = nullptr, *bwd_ = nullptr, *update_ = nullptr,
+                     *gradsq_ = nullptr;
   std::map<std::string, Transfer> transfers_;
   std::map<std::string, size_t> stateIndex_;
   std::vector<int64_t> ownerOf_;                  // per state: owning stage

@@ -655,12 +655,11 @@ private:
 
   /// eval_step over the first --eval-steps batches of --eval-data.
   void evaluate(int64_t c) {
-    // A pipelined model is evaluated whole, on rank 0.
-    if (pipeline_) {
+    // A pipelined model is evaluated whole on stage 0, which first gets the
+    // other stages' states (the other stages run it on stale copies, which
+    // only rank 0's output would show, and it shows stage 0's).
+    if (pipeline_)
       pipeline_->gatherStatesToRoot();
-      if (!isRoot())
-        return;
-    }
     std::vector<Tensor> batch = dataTensors(ctx_.get(), eval_);
     evalLoader_->setPosition(0);
     // A pipelined model's eval_step takes one micro-batch: as many of them

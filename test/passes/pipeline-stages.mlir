@@ -1,5 +1,6 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd grad-clip=1.0" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4" | FileCheck %s
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-pipeline-stages="stages=2 data-parallel=2" | FileCheck %s --check-prefix=TWO
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0" --bb-pipeline-stages="stages=3 keep-sharding=true" | FileCheck %s --check-prefix=KEEP
 
 // Three blocks (embed, mid, head; the first component of the node names),
 // W tied between the first and the last. With three stages each block is a
@@ -77,6 +78,25 @@
 // TWO-SAME: pipeline.stage1.blocks = "mid,head"
 // TWO-SAME: pipeline.stage1.reads = "V,W", pipeline.stage1.share = "0.713"
 // TWO: mesh.mesh @pipeline(shape = 2x2)
+
+// keep-sharding: on a plan for one stage's mesh (2 ranks, batch split), the
+// crossings carry their producer's layout on both sides, states keep
+// theirs, a gradient the layout its update wants, and the sum of squares
+// splits as the gradients; no pipeline mesh is added.
+// KEEP: mesh.mesh @mesh(shape = 2)
+// KEEP-NOT: mesh.mesh
+// KEEP-LABEL: func.func @stage0_forward(
+// KEEP-SAME: {bb.name = "[[X:xfer[0-9]+]]", bb.role = "send", bb.sharding = #mesh.shard<@mesh, {{\[\[0\]\]}}>}
+// KEEP-LABEL: func.func @stage1_forward(
+// KEEP-SAME: {bb.name = "[[X]]", bb.role = "recv", bb.sharding = #mesh.shard<@mesh, {{\[\[0\]\]}}>}
+// KEEP-LABEL: func.func @stage0_backward(
+// KEEP-SAME: -> (tensor<4x4xf32> {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, [[G:.*]]>})
+// KEEP-LABEL: func.func @stage0_update(
+// KEEP-SAME: {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, [[G]]>}
+// KEEP-LABEL: func.func @stage0_gradsq(
+// KEEP-SAME: {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, [[G]]>}) -> (tensor<f32> {bb.name = "grad_sumsq", bb.role = "grad_sumsq"})
+// KEEP: bb.mul {{.*}}bb.strategy = array<i64: 0>
+// KEEP: bb.reduce_sum {{.*}}bb.strategy = array<i64: 0>
 
 func.func @forward(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x4xf32> {bb.name = "y"}) {
   %w = bb.constant {bb.name = "W"} dense<0.5> : tensor<4x4xf32> loc("W")
