@@ -73,11 +73,14 @@ struct ShardOptions {
   int64_t dataParallel = 1;
   /// Tensor parallelism inside each stage.
   int64_t tensorParallel = 1;
-  /// Stages partitioned over dp x tp meshes (tp or ZeRO asked for): planned
-  /// by bb-auto-shard and partitioned by bb-spmdize, dp inside each stage;
-  /// otherwise each stage is one rank and dp replicates the pipeline.
+  /// Plan inside each stage's mesh even without tp or ZeRO (the stage
+  /// search's candidates, whose stage mesh the search fills freely).
+  bool planStages = false;
+  /// Stages partitioned over dp x tp meshes (tp, ZeRO or planStages):
+  /// planned by bb-auto-shard and partitioned by bb-spmdize, dp inside each
+  /// stage; otherwise each stage is one rank and dp replicates the pipeline.
   bool partitionedStages() const {
-    return pipelineStages > 1 && (tensorParallel > 1 || zero);
+    return pipelineStages > 1 && (tensorParallel > 1 || zero || planStages);
   }
 };
 

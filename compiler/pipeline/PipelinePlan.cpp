@@ -169,7 +169,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   return llvm::Error::success();
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>>
+llvm::Expected<mlir::bb::StageSearchResult>
 mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath,
                               const CompileOptions &options,
                               std::vector<std::string> &log) {
@@ -189,7 +189,9 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     std::string name;
     CompileOptions options;
   };
-  std::vector<Candidate> candidates = {{"no pipeline stages", options}};
+  CompileOptions base = options;
+  base.shard.planOnly = true;
+  std::vector<Candidate> candidates = {{"no pipeline stages", base}};
   for (int64_t S = 2; S <= devices; S *= 2) {
     if (devices % S)
       continue;
@@ -197,12 +199,13 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     for (int64_t M : {2 * S, 4 * S}) {
       if (batch % M)
         continue;
-      CompileOptions c = options;
+      CompileOptions c = base;
       ShardOptions &o = c.shard;
       o.pipelineStages = S;
       o.microbatches = M;
       o.pinBatch = -1;
       o.zero = false;
+      o.planStages = true;
       if (n > perHost && n % perHost == 0) {
         o.mesh = std::to_string(n / perHost) + "x" + std::to_string(perHost);
         o.dataParallel = n / perHost;
@@ -218,7 +221,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     }
   }
 
-  OwningOpRef<ModuleOp> best;
+  mlir::bb::StageSearchResult best;
   double bestTime = 0;
   bool bestFits = false;
   for (Candidate &cand : candidates) {
@@ -238,13 +241,17 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     log.push_back(llvm::formatv("{0}: {1:F3} ms per step{2}", cand.name,
                                 step * 1e3, fits ? "" : ", does not fit")
                       .str());
-    if (!best || (fits && !bestFits) || (fits == bestFits && step < bestTime)) {
-      best = std::move(*module);
+    if (!best.plan || (fits && !bestFits) ||
+        (fits == bestFits && step < bestTime)) {
+      best.plan = std::move(*module);
+      best.options = cand.options;
+      best.options.shard.planOnly = options.shard.planOnly;
+      best.choice = cand.name;
       bestTime = step;
       bestFits = fits;
     }
   }
-  if (!best)
+  if (!best.plan)
     return makeError("--stages=auto: no candidate has a plan");
   return best;
 }

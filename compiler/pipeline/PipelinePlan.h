@@ -30,15 +30,21 @@ namespace mlir::bb {
 
 llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
 
-/// `bbc plan --stages=auto`: plans the candidates and keeps the fastest
-/// whose memory fits (else the fastest): the plan without stages, and for
-/// every S = 2, 4, 8, ... dividing the devices, S stages over equal
-/// consecutive device ranges (a stage's mesh: hosts x devices per host when
-/// it spans hosts, else one axis; the intra-op search is free inside it)
-/// with M = 2S and 4S micro-batches where M divides the batch. `log` gets a
-/// line per candidate: its strategy, predicted step time and whether it
-/// fits, or why it has no plan.
-llvm::Expected<OwningOpRef<ModuleOp>>
+/// `--stages=auto`: plans the candidates and keeps the fastest whose
+/// memory fits (else the fastest): the plan without stages, and for every
+/// S = 2, 4, 8, ... dividing the devices, S stages over equal consecutive
+/// device ranges (a stage's mesh: hosts x devices per host when it spans
+/// hosts, else one axis; the intra-op search is free inside it) with M = 2S
+/// and 4S micro-batches where M divides the batch. `log` gets a line per
+/// candidate: its strategy, predicted step time and whether it fits, or why
+/// it has no plan. Returns the chosen plan (planned with shard.planOnly)
+/// and the options that compile it.
+struct StageSearchResult {
+  OwningOpRef<ModuleOp> plan;
+  CompileOptions options;
+  std::string choice;
+};
+llvm::Expected<StageSearchResult>
 planWithStageSearch(MLIRContext &context, const std::string &modelPath,
                     const CompileOptions &options,
                     std::vector<std::string> &log);

@@ -168,9 +168,9 @@ static cl::opt<std::string> planJson(
     cl::value_desc("plan.json"), cl::cat(shardCategory));
 static cl::opt<std::string> stagesSearch(
     "stages",
-    cl::desc("bbc plan --train: 'auto' also plans pipeline stages (2, 4, 8, "
+    cl::desc("--train --cluster: 'auto' also plans pipeline stages (2, 4, 8, "
              "... stages, 2 and 4 micro-batches per stage) and keeps the "
-             "fastest plan that fits"),
+             "fastest plan that fits (bbc plan reports it; bbc compiles it)"),
     cl::value_desc("auto"), cl::cat(shardCategory));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX op types and exit"),
@@ -186,10 +186,13 @@ static int plan(MLIRContext &context, const bb::CompileOptions &options) {
   llvm::Expected<OwningOpRef<ModuleOp>> module = OwningOpRef<ModuleOp>();
   if (stagesSearch == "auto") {
     std::vector<std::string> log;
-    module = bb::planWithStageSearch(context, inputFile, options, log);
+    auto found = bb::planWithStageSearch(context, inputFile, options, log);
     for (const std::string &line : log)
       llvm::outs() << "candidate " << line << "\n";
     llvm::outs() << "\n";
+    if (!found)
+      return fail(llvm::toString(found.takeError()));
+    module = std::move(found->plan);
   } else {
     module = bb::compileModel(context, inputFile, options, bb::EmitStage::Bb);
   }
@@ -325,11 +328,12 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
 
   if (!stagesSearch.empty()) {
-    if (!planMode || stagesSearch != "auto")
-      return fail("--stages=" + stagesSearch + ": only bbc plan takes "
-                  "--stages, and only 'auto'");
+    if (stagesSearch != "auto")
+      return fail("--stages=" + stagesSearch + ": expected auto");
     if (options.shard.pipelineStages > 1)
       return fail("--stages=auto and --strategy pp=N exclude each other");
+    if (options.shard.cluster.empty())
+      return fail("--stages=auto needs --cluster");
   }
   if (planMode) {
     if (options.shard.cluster.empty())
@@ -353,12 +357,28 @@ int main(int argc, char **argv) {
     stopAfter = bb::EmitStage::Bbrt;
   else if (emit == bb::EmitStage::Cpp)
     stopAfter = bb::EmitStage::EmitC;
-  auto module = bb::compileModel(context, inputFile, options, stopAfter);
+  bb::CompileOptions chosen = options;
+  if (stagesSearch == "auto") {
+    // Plan the candidates (shapes only), then compile the one chosen.
+    std::vector<std::string> log;
+    bb::CompileOptions planning = options;
+    planning.import.shapesOnly = true;
+    auto found = bb::planWithStageSearch(context, inputFile, planning, log);
+    for (const std::string &line : log)
+      llvm::errs() << "bbc: --stages=auto: " << line << "\n";
+    if (!found)
+      return fail(llvm::toString(found.takeError()));
+    llvm::errs() << "bbc: --stages=auto: chose " << found->choice << "\n";
+    chosen = found->options;
+    chosen.import = options.import;
+    chosen.shard.planOnly = false;
+  }
+  auto module = bb::compileModel(context, inputFile, chosen, stopAfter);
   if (!module)
     return fail(llvm::toString(module.takeError()));
 
   if (emit == bb::EmitStage::Exe) {
-    auto arena = bb::buildProgram(**module, outputFile, inputFile, options);
+    auto arena = bb::buildProgram(**module, outputFile, inputFile, chosen);
     if (!arena)
       return fail(llvm::toString(arena.takeError()));
     llvm::errs() << "bbc: wrote " << outputFile << " and " << outputFile
