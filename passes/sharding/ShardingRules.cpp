@@ -273,19 +273,24 @@ std::string sharding::layerOf(Operation *op, bool blankNumbers) {
   name.getName().getValue().drop_front().split(parts, '/');
   if (parts.size() <= 2)
     return "";
-  std::string key = "/";
-  bool digits = false;
-  for (char c : parts[0]) {
-    if (blankNumbers && llvm::isDigit(c)) {
-      if (!digits)
-        key += '#';
-      digits = true;
-      continue;
+  // Numbers blanked in both components: the layer index may be in either
+  // ("/h.7/attn", "/transformer/h.7").
+  std::string key;
+  for (StringRef part : {parts[0], parts[1]}) {
+    key += '/';
+    bool digits = false;
+    for (char c : part) {
+      if (blankNumbers && llvm::isDigit(c)) {
+        if (!digits)
+          key += '#';
+        digits = true;
+        continue;
+      }
+      digits = false;
+      key += c;
     }
-    digits = false;
-    key += c;
   }
-  return key + "/" + parts[1].str();
+  return key;
 }
 
 std::string sharding::splitAxesText(mesh::MeshShardingAttr attr) {

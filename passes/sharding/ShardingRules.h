@@ -79,8 +79,9 @@ struct TensorSharding {
 
 /// The layer an op belongs to, from its ONNX node name's first two path
 /// components: "/h.7/attn/c_attn/MatMul" -> "/h.7/attn" ("/h.#/attn" with
-/// `blankNumbers`, which identical layers share; backward ops carry their
-/// forward op's name). Empty for ops without such a name.
+/// `blankNumbers`, which identical layers share, as
+/// "/transformer/h.7/attn/MatMul" -> "/transformer/h.#"; backward ops carry
+/// their forward op's name). Empty for ops without such a name.
 std::string layerOf(Operation *op, bool blankNumbers = false);
 
 /// The split axes of `attr` in the runtime's syntax (its dimensions only,
