@@ -196,28 +196,29 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     if (devices % S)
       continue;
     const int64_t n = devices / S;
-    for (int64_t M : {2 * S, 4 * S}) {
-      if (batch % M)
+    // Stage meshes (n / k) x k, k dividing a host's devices (the inner
+    // axis stays within a host), as --mesh=auto tries them.
+    for (int64_t k = 1; k <= std::min(n, perHost); ++k) {
+      if (perHost % k || n % k || (k > 1 && k == n)) // 1 x n is [n]
         continue;
-      CompileOptions c = base;
-      ShardOptions &o = c.shard;
-      o.pipelineStages = S;
-      o.microbatches = M;
-      o.pinBatch = -1;
-      o.zero = false;
-      o.planStages = true;
-      if (n > perHost && n % perHost == 0) {
-        o.mesh = std::to_string(n / perHost) + "x" + std::to_string(perHost);
-        o.dataParallel = n / perHost;
-        o.tensorParallel = perHost;
-      } else {
-        o.mesh = std::to_string(n);
-        o.dataParallel = n;
-        o.tensorParallel = 1;
+      for (int64_t M : {2 * S, 4 * S}) {
+        if (batch % M)
+          continue;
+        CompileOptions c = base;
+        ShardOptions &o = c.shard;
+        o.pipelineStages = S;
+        o.microbatches = M;
+        o.pinBatch = -1;
+        o.zero = false;
+        o.planStages = true;
+        o.dataParallel = n / k;
+        o.tensorParallel = k;
+        o.mesh = k == 1 ? std::to_string(n)
+                        : std::to_string(n / k) + "x" + std::to_string(k);
+        candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
+                                  std::to_string(M) + ", stage mesh " + o.mesh,
+                              std::move(c)});
       }
-      candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
-                                std::to_string(M) + ", stage mesh " + o.mesh,
-                            std::move(c)});
     }
   }
 

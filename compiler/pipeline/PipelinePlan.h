@@ -33,9 +33,9 @@ llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
 /// `--stages=auto`: plans the candidates and keeps the fastest whose
 /// memory fits (else the fastest): the plan without stages, and for every
 /// S = 2, 4, 8, ... dividing the devices, S stages over equal consecutive
-/// device ranges (a stage's mesh: hosts x devices per host when it spans
-/// hosts, else one axis; the intra-op search is free inside it) with M = 2S
-/// and 4S micro-batches where M divides the batch. `log` gets a line per
+/// device ranges of n devices, each stage mesh (n / k) x k for k dividing a
+/// host's devices (the intra-op search free inside it), with M = 2S and 4S
+/// micro-batches where M divides the batch. `log` gets a line per
 /// candidate: its strategy, predicted step time and whether it fits, or why
 /// it has no plan. Returns the chosen plan (planned with shard.planOnly)
 /// and the options that compile it.
