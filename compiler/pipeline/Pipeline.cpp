@@ -112,6 +112,22 @@ static llvm::Error microbatchShapes(const bb::ShardOptions &o,
   return llvm::Error::success();
 }
 
+/// bb-auto-shard's options for `o`. With pipeline stages it plans the whole
+/// micro-batch step on one stage's mesh, of which each stage holds about
+/// 1/stages: the memory limit grows accordingly (PipelinePlan.h).
+static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
+  bb::AutoShardOptions as;
+  as.cluster = o.cluster;
+  as.meshShape = o.mesh;
+  as.pinBatch = o.pinBatch;
+  as.zero = o.zero;
+  as.shardPins = llvm::join(o.pins, ";");
+  as.timeLimit = o.timeLimit;
+  if (o.pipelineStages > 1)
+    as.memoryFraction *= static_cast<double>(o.pipelineStages);
+  return as;
+}
+
 /// Shortest decimal that reads back as the same double.
 static std::string formatDouble(double v) {
   char buf[64];
@@ -223,14 +239,7 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
   } else if (pipelined && !so.planOnly) {
     // Stages on dp x tp meshes: plan one micro-batch on a stage's mesh, cut
     // it with the plan kept, partition, then make the mesh the program's.
-    AutoShardOptions as;
-    as.cluster = so.cluster;
-    as.meshShape = so.mesh;
-    as.pinBatch = so.pinBatch;
-    as.zero = so.zero;
-    as.timeLimit = so.timeLimit;
-    as.memoryFraction *= static_cast<double>(so.pipelineStages);
-    pm.addPass(createAutoShard(as));
+    pm.addPass(createAutoShard(autoShardOptions(so)));
     PipelineStagesOptions ps;
     ps.stages = so.pipelineStages;
     ps.microbatches = so.microbatches;
@@ -243,18 +252,7 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
     pm.addPass(createPipelineMesh(pmesh));
     buildImportCleanupPipeline(pm);
   } else if (!options.shard.cluster.empty()) {
-    AutoShardOptions as;
-    as.cluster = options.shard.cluster;
-    as.meshShape = options.shard.mesh;
-    as.pinBatch = options.shard.pinBatch;
-    as.zero = options.shard.zero;
-    as.shardPins = llvm::join(options.shard.pins, ";");
-    as.timeLimit = options.shard.timeLimit;
-    // Planning a pipeline: the whole micro-batch step on one stage's mesh,
-    // of which each stage holds about 1/stages (PipelinePlan.h).
-    if (pipelined)
-      as.memoryFraction *= static_cast<double>(options.shard.pipelineStages);
-    pm.addPass(createAutoShard(as));
+    pm.addPass(createAutoShard(autoShardOptions(so)));
     if (!options.shard.planOnly) {
       pm.addPass(createSpmdize());
       buildImportCleanupPipeline(pm);
