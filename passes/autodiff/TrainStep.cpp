@@ -202,17 +202,25 @@ void TrainStepPass::runOnOperation() {
   // Global gradient norm, and the clipping factor.
   auto scalarType = RankedTensorType::get({}, b.getF32Type());
   Value sumSquares;
+  // A parameter's norm and update ops carry the location of the op that
+  // computes its gradient, so they belong to its layer (and identical
+  // layers' tie in the sharding search).
+  auto gradLoc = [&](const Trained &t) {
+    Operation *def = t.grad.getDefiningOp();
+    return def ? def->getLoc() : loc;
+  };
   for (const Trained &t : trained) {
+    Location gl = gradLoc(t);
     int64_t rank = cast<RankedTensorType>(t.grad.getType()).getRank();
     SmallVector<int64_t> all;
     for (int64_t d = 0; d < rank; ++d)
       all.push_back(d);
-    Value sq = b.create<MulOp>(loc, t.grad, t.grad);
-    Value s = rank ? Value(b.create<ReduceSumOp>(loc, scalarType, sq,
+    Value sq = b.create<MulOp>(gl, t.grad, t.grad);
+    Value s = rank ? Value(b.create<ReduceSumOp>(gl, scalarType, sq,
                                                  b.getDenseI64ArrayAttr(all),
                                                  UnitAttr()))
                    : sq;
-    sumSquares = sumSquares ? Value(b.create<AddOp>(loc, sumSquares, s)) : s;
+    sumSquares = sumSquares ? Value(b.create<AddOp>(gl, sumSquares, s)) : s;
   }
   Value norm = b.create<SqrtOp>(loc, sumSquares);
   Value one = scalarF32(b, loc, 1.0);
@@ -245,7 +253,7 @@ void TrainStepPass::runOnOperation() {
     if (optimizer == "sgd") {
       BlockArgument buf = addStateArg(t, "momentum");
       auto op = b.create<SgdUpdateOp>(
-          loc, param.getType(), param.getType(), param, t.grad, buf, lr, scale,
+          gradLoc(t), param.getType(), param.getType(), param, t.grad, buf, lr, scale,
           b.getF32FloatAttr(momentum), b.getF32FloatAttr(weightDecay),
           nesterov ? b.getUnitAttr() : UnitAttr());
       returnState(op.getNewParam(), param);
@@ -254,7 +262,7 @@ void TrainStepPass::runOnOperation() {
       BlockArgument m = addStateArg(t, "exp_avg");
       BlockArgument v = addStateArg(t, "exp_avg_sq");
       auto op = b.create<AdamwUpdateOp>(
-          loc, param.getType(), param.getType(), param.getType(), param,
+          gradLoc(t), param.getType(), param.getType(), param.getType(), param,
           t.grad, m, v, lr, step, scale, b.getF32FloatAttr(beta1),
           b.getF32FloatAttr(beta2), b.getF32FloatAttr(epsilon),
           b.getF32FloatAttr(weightDecay));
