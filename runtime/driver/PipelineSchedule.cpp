@@ -14,7 +14,7 @@ namespace driver {
 namespace {
 
 // MPI tags: crossings use their number; the per-step parameter refresh and
-// the gather to rank 0 use the state's index above these bases.
+// the gather to stage 0 use the state's index above these bases.
 constexpr int kRefreshTag = 16384;
 constexpr int kGatherTag = 24576;
 constexpr int kTagRange = 8192;
