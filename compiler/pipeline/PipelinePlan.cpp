@@ -120,10 +120,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   double intra = M * w * Kintra, inter = M * w * Kinter;
   (p2pInter[worst] ? inter : intra) += M * p2p[worst];
   const double comm = intra + inter;
-  std::vector<double> perMicrobatch(S);
-  for (int64_t s = 0; s < S; ++s)
-    perMicrobatch[s] = slot[s];
-  const double step = costmodel::pipelineStepTime(perMicrobatch, M);
+  const double step = costmodel::pipelineStepTime(slot, M);
   const double bubble = step - M * slot[worst];
 
   // Memory: the fullest stage.

@@ -80,6 +80,13 @@ bool isPipelined(const ModelInfo &info) {
   return info.attributes.count("pipeline.stages") > 0;
 }
 
+int64_t batchesPerStep(const ModelInfo &info) {
+  if (!isPipelined(info))
+    return 1;
+  return attrInt(info, "pipeline.microbatches") *
+         attrInt(info, "pipeline.data_parallel");
+}
+
 PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                                    const std::vector<TensorDecl> &data)
     : info_(info), ctx_(ctx), data_(data) {
@@ -133,37 +140,48 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
              "than the %d MPI tags set aside for them", tag, kRefreshTag);
 
   // Who owns (updates) each state, and which other stages read it.
+  std::map<std::string, size_t> stateIndex;
   for (size_t k = 0; k < info.states.size(); ++k)
-    stateIndex_[info.states[k].name] = k;
+    stateIndex[info.states[k].name] = k;
+  // The states stage s lists under `key` ("owns" or "reads").
+  auto statesOf = [&](int64_t s, const char *key) {
+    std::vector<size_t> ks;
+    for (const std::string &n : splitList(attr(info, stagePrefix(s) + key))) {
+      auto it = stateIndex.find(n);
+      BBRT_CHECK(it != stateIndex.end(),
+                 "pipeline stage %lld %s '%s', which is no state",
+                 (long long)s, key, n.c_str());
+      ks.push_back(it->second);
+    }
+    return ks;
+  };
   ownerOf_.assign(info.states.size(), -1);
   readersOf_.assign(info.states.size(), {});
-  for (int64_t s = 0; s < stages_; ++s) {
-    for (const std::string &n : splitList(attr(info, stagePrefix(s) + "owns"))) {
-      auto it = stateIndex_.find(n);
-      BBRT_CHECK(it != stateIndex_.end(),
-                 "pipeline stage %lld owns '%s', which is no state",
-                 (long long)s, n.c_str());
-      ownerOf_[it->second] = s;
-    }
-  }
   for (int64_t s = 0; s < stages_; ++s)
-    for (const std::string &n : splitList(attr(info, stagePrefix(s) + "reads"))) {
-      auto it = stateIndex_.find(n);
-      BBRT_CHECK(it != stateIndex_.end(),
-                 "pipeline stage %lld reads '%s', which is no state",
-                 (long long)s, n.c_str());
-      if (ownerOf_[it->second] != s)
-        readersOf_[it->second].push_back(s);
-    }
+    for (size_t k : statesOf(s, "owns"))
+      ownerOf_[k] = s;
+  for (int64_t s = 0; s < stages_; ++s)
+    for (size_t k : statesOf(s, "reads"))
+      if (ownerOf_[k] != s)
+        readersOf_[k].push_back(s);
   for (size_t k = 0; k < info.states.size(); ++k)
     BBRT_CHECK(ownerOf_[k] >= 0, "no pipeline stage owns state '%s'",
                info.states[k].name.c_str());
 
-  // Buffers: this replica's micro-batches, the stash slots, the gradients.
+  // Buffers: this replica's micro-batches (and one for the ones it skips),
+  // the stash slots, the gradients.
   batch_.resize(micro_);
-  for (auto &mb : batch_)
-    for (const TensorDecl &d : data_)
-      mb.emplace_back(static_cast<size_t>(d.nbytes()));
+  batchTensors_.resize(micro_);
+  for (int64_t m = 0; m < micro_; ++m)
+    for (const TensorDecl &d : data_) {
+      batch_[m].emplace_back(static_cast<size_t>(d.nbytes()));
+      batchTensors_[m].emplace_back(batch_[m].back().data(), d.dtype, d.shape);
+    }
+  if (dp_ > 1)
+    for (const TensorDecl &d : data_) {
+      skippedBuf_.emplace_back(static_cast<size_t>(d.nbytes()));
+      skipped_.emplace_back(skippedBuf_.back().data(), d.dtype, d.shape);
+    }
   for (const TensorDecl &d : fwd_->outputs)
     if (d.role == "stash")
       for (int64_t i = 0; i < slots_; ++i)
@@ -227,23 +245,8 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
 PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
                                                 float step) {
   // 1. The step's micro-batches; this replica keeps its own.
-  std::vector<Tensor> scratch;
-  std::vector<AlignedBuffer> skipped;
-  for (const TensorDecl &d : data_) {
-    skipped.emplace_back(static_cast<size_t>(d.nbytes()));
-    scratch.emplace_back(skipped.back().data(), d.dtype, d.shape);
-  }
-  for (int64_t i = 0; i < micro_ * dp_; ++i) {
-    if (i / micro_ == replica_) {
-      std::vector<Tensor> mine;
-      for (size_t k = 0; k < data_.size(); ++k)
-        mine.emplace_back(batch_[i % micro_][k].data(), data_[k].dtype,
-                          data_[k].shape);
-      loader.next(mine);
-    } else {
-      loader.next(scratch);
-    }
-  }
+  for (int64_t i = 0; i < micro_ * dp_; ++i)
+    loader.next(i / micro_ == replica_ ? batchTensors_[i % micro_] : skipped_);
 
   // 2. 1F1B.
   lossSum_ = 0;

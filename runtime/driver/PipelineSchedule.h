@@ -40,6 +40,10 @@ namespace driver {
 
 /// True when the model was cut into pipeline stages.
 bool isPipelined(const ModelInfo &info);
+/// Batches of the compiled size one training step reads: micro-batches x
+/// replicas for a pipelined model (whose step functions take one
+/// micro-batch), else 1.
+int64_t batchesPerStep(const ModelInfo &info);
 
 class PipelineSchedule {
 public:
@@ -58,10 +62,6 @@ public:
   /// rank k), so that stage 0 holds the whole model, as gatherToRoot and
   /// eval_step expect (checkpoints, evaluation, export).
   void gatherStatesToRoot();
-
-  int64_t stages() const { return stages_; }
-  int64_t microbatches() const { return micro_; }
-  int64_t dataParallel() const { return dp_; }
 
 private:
   struct Transfer {
@@ -85,10 +85,12 @@ private:
   const FunctionInfo *fwd_ = nullptr, *bwd_ = nullptr, *update_ = nullptr,
                      *gradsq_ = nullptr;
   std::map<std::string, Transfer> transfers_;
-  std::map<std::string, size_t> stateIndex_;
   std::vector<int64_t> ownerOf_;                  // per state: owning stage
   std::vector<std::vector<int64_t>> readersOf_;   // per state: other readers
   std::vector<std::vector<AlignedBuffer>> batch_; // [m][data input]
+  std::vector<std::vector<Tensor>> batchTensors_;  // [m]: views of batch_
+  std::vector<AlignedBuffer> skippedBuf_;         // other replicas' batches
+  std::vector<Tensor> skipped_;
   std::map<std::string, std::vector<AlignedBuffer>> stash_; // name -> [slot]
   std::map<std::string, AlignedBuffer> grads_;    // accumulated, by name
   double lossSum_ = 0;

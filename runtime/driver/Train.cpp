@@ -420,7 +420,8 @@ class Trainer {
 public:
   Trainer(const ModelInfo &info, const Options &o, const StepIO &train,
           const std::string &argv0)
-      : info_(info), o_(o), train_(train) {
+      : info_(info), o_(o), train_(train),
+        batchesPerStep_(batchesPerStep(info)) {
     BBRT_CHECK(!o.data.empty(), "--data is required (see --help)");
     BBRT_CHECK(o.steps > 0, "--steps is required (see --help)");
     schedule_ = resolveSchedule(info, o);
@@ -435,15 +436,9 @@ public:
       BBRT_CHECK(eval, "--eval-data: the model has no eval_step function");
       eval_ = stepIO(*eval, false);
     }
-    // A pipelined step reads microbatches x dp batches of the compiled size.
-    const int64_t perStep =
-        isPipelined(info) ? std::stoll(info.attributes.at("pipeline.microbatches")) *
-                                std::stoll(info.attributes.at("pipeline.data_parallel"))
-                          : 1;
     TensorDecl first = *train.fn->inputWithRole("");
-    first.shape.d[0] *= perStep;
+    first.shape.d[0] *= batchesPerStep_;
     checkCompiledShape(o, first);
-    batchesPerStep_ = perStep;
 
     loader_ = openDataLoader("--data", o.data, train.data, o.shuffle, o.seed);
     if (eval_.fn)
@@ -505,6 +500,8 @@ private:
   const ModelInfo &info_;
   const Options &o_;
   StepIO train_, eval_;
+  /// Batches of the compiled size a step reads (PipelineSchedule.h).
+  const int64_t batchesPerStep_;
   Schedule schedule_;
   std::unique_ptr<DataLoader> loader_, evalLoader_;
   std::unique_ptr<Context> ctx_;
@@ -514,7 +511,6 @@ private:
   std::vector<Tensor> batch_; // train_step's data inputs in the arena
   /// Set for a model cut into pipeline stages; train_ is then eval_step's.
   std::unique_ptr<PipelineSchedule> pipeline_;
-  int64_t batchesPerStep_ = 1;
   int64_t start_ = 0;
   int64_t lastCheckpoint_ = -1;
 
