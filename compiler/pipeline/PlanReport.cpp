@@ -82,21 +82,6 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       for (StringRef n : names)
         stageOfBlock[n.str()] = static_cast<int64_t>(s);
     }
-  // "/transformer/h.0/attn" -> the longest block it starts with,
-  // "transformer/h.0" (bb-pipeline-stages' blocks) -> its stage (0 without).
-  auto stageOf = [&](const std::string &layer) -> int64_t {
-    StringRef l(layer);
-    if (!l.consume_front("/"))
-      return 0;
-    int64_t stage = 0;
-    for (size_t end = l.find('/');; end = l.find('/', end + 1)) {
-      auto it = stageOfBlock.find(l.substr(0, end).str());
-      if (it != stageOfBlock.end())
-        stage = it->second;
-      if (end == StringRef::npos)
-        return stage;
-    }
-  };
 
   func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
   bool training = static_cast<bool>(main);
@@ -107,6 +92,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
 
   // Layers.
   struct Group {
+    int64_t stage = 0; // its block's (bb-pipeline-stages)
     int64_t ops = 0;
     double flops = 0, topFlops = -1;
     std::string topOp, sharding;
@@ -118,8 +104,14 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       continue;
     std::string key = groupOf(&op);
     auto [it, added] = groups.try_emplace(key);
-    if (added)
+    if (added) {
+      // A layer lies in one block; the other groups ("/", "(other)",
+      // "optimizer") span stages and are listed under 0.
+      auto stage = key == layerOf(&op) ? stageOfBlock.find(blockOf(&op))
+                                       : stageOfBlock.end();
+      it->second.stage = stage == stageOfBlock.end() ? 0 : stage->second;
       order.push_back(key);
+    }
     Group &g = it->second;
     ++g.ops;
     double flops = 0;
@@ -154,7 +146,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
                                         {"flops", g.flops},
                                         {"costliest_op", g.topOp},
                                         {"sharding", g.sharding},
-                                        {"stage", stageOf(key)},
+                                        {"stage", g.stage},
                                         {"devices", devices / stages}});
   }
 

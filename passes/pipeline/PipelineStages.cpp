@@ -37,31 +37,6 @@ using namespace mlir::bb;
 
 namespace {
 
-/// The model block an op belongs to, from its ONNX node name: the path up to
-/// the first component with a layer number ("/transformer/h.3/attn/MatMul"
-/// -> "transformer/h.3", "/h.3/mlp/Add" -> "h.3"), else the path without
-/// the op's own name ("/transformer/ln_f/LayerNormalization" ->
-/// "transformer/ln_f", "/lm_head/MatMul" -> "lm_head"); "" for names
-/// without a path ("/Range").
-std::string blockOf(Operation *op) {
-  auto name = dyn_cast<NameLoc>(op->getLoc());
-  if (!name)
-    return "";
-  StringRef n = name.getName().getValue();
-  if (!n.consume_front("/"))
-    return "";
-  SmallVector<StringRef> parts;
-  n.split(parts, '/');
-  parts.pop_back(); // the op's own name
-  std::string block;
-  for (StringRef p : parts) {
-    block += (block.empty() ? "" : "/") + p.str();
-    if (llvm::any_of(p, llvm::isDigit))
-      return block;
-  }
-  return block;
-}
-
 /// Relative cost of an op for balancing stages: FLOPs, or bytes moved
 /// weighted as a device with 20 FLOPs per byte would, whichever dominates.
 double opCost(Operation *op) {
@@ -240,14 +215,14 @@ void PipelineStagesPass::runOnOperation() {
   for (Operation &op : body.without_terminator()) {
     if (!forward.contains(&op))
       continue;
-    std::string b = blockOf(&op);
+    std::string b = sharding::blockOf(&op);
     if (!b.empty() && blockIndex.try_emplace(b, blocks.size()).second) {
       blocks.push_back(b);
       blockCost.push_back(0);
     }
   }
   for (Operation &op : body.without_terminator()) {
-    auto it = blockIndex.find(blockOf(&op));
+    auto it = blockIndex.find(sharding::blockOf(&op));
     if (it != blockIndex.end() && !perStep.contains(&op))
       blockCost[it->second] += opCost(&op);
   }
@@ -265,7 +240,7 @@ void PipelineStagesPass::runOnOperation() {
       stageOfBlock[i] = s;
   }
   auto blockStage = [&](Operation *op) -> int64_t {
-    auto it = blockIndex.find(blockOf(op));
+    auto it = blockIndex.find(sharding::blockOf(op));
     return it == blockIndex.end() ? -1 : stageOfBlock[it->second];
   };
 

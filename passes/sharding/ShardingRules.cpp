@@ -293,6 +293,25 @@ std::string sharding::layerOf(Operation *op, bool blankNumbers) {
   return key;
 }
 
+std::string sharding::blockOf(Operation *op) {
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  if (!name)
+    return "";
+  StringRef n = name.getName().getValue();
+  if (!n.consume_front("/"))
+    return "";
+  SmallVector<StringRef> parts;
+  n.split(parts, '/');
+  parts.pop_back(); // the op's own name
+  std::string block;
+  for (StringRef p : parts) {
+    block += (block.empty() ? "" : "/") + p.str();
+    if (llvm::any_of(p, llvm::isDigit))
+      return block;
+  }
+  return block;
+}
+
 std::string sharding::splitAxesText(mesh::MeshShardingAttr attr) {
   return TensorSharding::fromAttr(attr, attr.getSplitAxes().size())
       .splitAxesText();

@@ -84,6 +84,14 @@ struct TensorSharding {
 /// their forward op's name). Empty for ops without such a name.
 std::string layerOf(Operation *op, bool blankNumbers = false);
 
+/// The model block an op belongs to, for pipeline stages: the path of its
+/// ONNX node name up to the first component with a layer number
+/// ("/transformer/h.3/attn/MatMul" -> "transformer/h.3", "/h.3/mlp/Add" ->
+/// "h.3"), else the path without the op's own name
+/// ("/transformer/ln_f/LayerNormalization" -> "transformer/ln_f",
+/// "/lm_head/MatMul" -> "lm_head"); "" for names without a path ("/Range").
+std::string blockOf(Operation *op);
+
 /// The split axes of `attr` in the runtime's syntax (its dimensions only,
 /// e.g. "[[], [0]]"): TensorSharding::splitAxesText of what it says.
 std::string splitAxesText(mesh::MeshShardingAttr attr);
