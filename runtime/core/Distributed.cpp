@@ -49,12 +49,6 @@ int64_t envRank() {
   return 0;
 }
 
-Dims zeros(int rank) {
-  Dims z;
-  z.rank = rank;
-  return z;
-}
-
 } // namespace
 
 void setDistributedBackend(DistributedBackend *b) { backend = b; }

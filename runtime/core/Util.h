@@ -15,6 +15,13 @@ namespace bbrt {
 std::string strformat(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
 
+/// `rank` zeros: the origin, as copyBox offsets.
+inline Dims zeros(int rank) {
+  Dims z;
+  z.rank = rank;
+  return z;
+}
+
 } // namespace bbrt
 
 #define BBRT_CHECK(cond, ...)                                                  \

@@ -90,12 +90,6 @@ int64_t outer(const Dims &shape, int axis) {
   return n;
 }
 
-Dims zeros(int rank) {
-  Dims z;
-  z.rank = rank;
-  return z;
-}
-
 Dims offsetAlong(int rank, int axis, int64_t offset) {
   Dims o = zeros(rank);
   o.d[axis] = offset;
