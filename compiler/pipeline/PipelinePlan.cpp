@@ -186,8 +186,10 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     std::string name;
     CompileOptions options;
   };
+  // Candidates are planned on shapes alone.
   CompileOptions base = options;
   base.shard.planOnly = true;
+  base.import.shapesOnly = true;
   std::vector<Candidate> candidates = {{"no pipeline stages", base}};
   for (int64_t S = 2; S <= devices; S *= 2) {
     if (devices % S)
@@ -244,6 +246,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
       best.plan = std::move(*module);
       best.options = cand.options;
       best.options.shard.planOnly = options.shard.planOnly;
+      best.options.import = options.import;
       best.choice = cand.name;
       bestTime = step;
       bestFits = fits;

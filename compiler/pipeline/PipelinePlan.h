@@ -37,8 +37,9 @@ llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
 /// host's devices (the intra-op search free inside it), with M = 2S and 4S
 /// micro-batches where M divides the batch. `log` gets a line per
 /// candidate: its strategy, predicted step time and whether it fits, or why
-/// it has no plan. Returns the chosen plan (planned with shard.planOnly)
-/// and the options that compile it.
+/// it has no plan. Candidates are planned from shapes alone (planOnly,
+/// shapesOnly). Returns the chosen plan and `options` turned into that
+/// candidate's (its strategy; `options`' import and planOnly).
 struct StageSearchResult {
   OwningOpRef<ModuleOp> plan;
   CompileOptions options;

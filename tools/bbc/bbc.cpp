@@ -150,8 +150,8 @@ static cl::opt<std::string> meshShape(
 static cl::opt<std::string> strategy(
     "strategy",
     cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1] (the "
-             "search fills in the rest), or pipeline stages "
-             "pp=N[,microbatches=M][,dp=D] (training)"),
+             "search fills in the rest), with pipeline stages "
+             "pp=S[,microbatches=M] for training"),
     cl::value_desc("dp=2,tp=4"), cl::cat(shardCategory));
 static cl::list<std::string> shardPins(
     "shard",
@@ -359,19 +359,15 @@ int main(int argc, char **argv) {
     stopAfter = bb::EmitStage::EmitC;
   bb::CompileOptions chosen = options;
   if (stagesSearch == "auto") {
-    // Plan the candidates (shapes only), then compile the one chosen.
+    // Plan the candidates, then compile the one chosen.
     std::vector<std::string> log;
-    bb::CompileOptions planning = options;
-    planning.import.shapesOnly = true;
-    auto found = bb::planWithStageSearch(context, inputFile, planning, log);
+    auto found = bb::planWithStageSearch(context, inputFile, options, log);
     for (const std::string &line : log)
       llvm::errs() << "bbc: --stages=auto: " << line << "\n";
     if (!found)
       return fail(llvm::toString(found.takeError()));
     llvm::errs() << "bbc: --stages=auto: chose " << found->choice << "\n";
     chosen = found->options;
-    chosen.import = options.import;
-    chosen.shard.planOnly = false;
   }
   auto module = bb::compileModel(context, inputFile, chosen, stopAfter);
   if (!module)
