@@ -91,7 +91,8 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
 /// of micro-batches of a step (micro-batches per replica x replicas).
 static llvm::Error microbatchShapes(const bb::ShardOptions &o,
                                     bb::frontend::ImportOptions &import) {
-  // A plan, and a binary whose stages are partitioned (tp or ZeRO), split
+  // A plan, and a binary whose stages are partitioned (tp, ZeRO or a
+  // searched stage mesh: ShardOptions::partitionedStages), split
   // each micro-batch over dp themselves (the stage mesh's axis 0); a binary
   // without them runs dp replicas of the pipeline, each on its own
   // micro-batches.
