@@ -42,3 +42,8 @@ config.substitutions.append(("%mpirun", mpirun))
 # Scripts that launch ranks themselves (e2e/train_vs_torch.py) read the same
 # command from the environment.
 config.environment["BB_MPIRUN"] = mpirun
+
+# A GPU the CUDA runtime can use (tests of the no-GPU error are unsupported
+# there; CI machines have none).
+if os.path.exists("/dev/nvidia0") or os.path.exists("/dev/nvidiactl"):
+    config.available_features.add("cuda-gpu")

@@ -2,13 +2,17 @@
 #include "compiler/emit/Executable.h"
 
 #include "compiler/support/FirstDiagnostic.h"
+#include "dialects/bbrt/BbrtDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Target/Cpp/CppEmitter.h"
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
+
+#include <algorithm>
 
 using namespace mlir;
 
@@ -49,40 +53,63 @@ llvm::Expected<std::string> bb::findRuntimeSdk(const std::string &explicitDir,
                    "' (build //runtime:sdk, or pass --runtime-sdk=DIR)");
 }
 
-llvm::Error bb::compileAndLink(const std::string &cppPath,
-                               const std::string &exePath,
-                               const HostCompileOptions &options) {
-  auto cxx = llvm::sys::findProgramByName(options.cxx);
-  if (!cxx)
-    return makeError("--cxx=" + options.cxx + ": C++ compiler not found");
-  std::string include = options.runtimeSdk + "/include";
-  std::string lib = options.runtimeSdk + "/lib/libbbrt_cpu.a";
-  std::vector<std::string> argv = {*cxx, "-std=c++17"};
-  llvm::SmallVector<llvm::StringRef> flags;
-  llvm::StringRef(options.optFlags).split(flags, ' ', -1, false);
-  for (auto f : flags)
-    argv.push_back(f.str());
-  for (const char *a : {"-fopenmp", "-o"})
-    argv.push_back(a);
-  argv.push_back(exePath);
-  argv.push_back(cppPath);
-  argv.push_back("-I" + include);
-  argv.push_back(lib);
-  // The runtime carries collectives over MPI (Debian's OpenMPI); only
-  // programs with a mesh pull that part in, and only they need libmpi.
-  for (const char *a : {"-Wl,--as-needed", "-L/usr/lib/x86_64-linux-gnu/openmpi/lib",
-                        "-lmpi", "-Wl,--no-as-needed", "-lopenblas", "-lpthread",
-                        "-lm"})
-    argv.push_back(a);
-  std::vector<llvm::StringRef> args(argv.begin(), argv.end());
+llvm::Expected<std::vector<std::string>>
+bb::sdkCudaArchs(const std::string &sdk) {
+  const std::string path = sdk + "/lib/cuda_archs.txt";
+  auto buf = llvm::MemoryBuffer::getFile(path);
+  if (!buf)
+    return makeError("runtime SDK '" + sdk +
+                     "' has no CUDA runtime (lib/cuda_archs.txt is missing)");
+  llvm::SmallVector<llvm::StringRef> archs;
+  (*buf)->getBuffer().split(archs, ' ', -1, false);
+  std::vector<std::string> out;
+  for (llvm::StringRef a : archs)
+    if (!a.trim().empty())
+      out.push_back(a.trim().str());
+  return out;
+}
 
+llvm::Error bb::checkCudaKernels(ModuleOp module) {
+  static const llvm::StringRef missing[] = {
+      "bb.conv",          "bb.max_pool",    "bb.avg_pool",
+      "bb.conv_input_grad", "bb.conv_weight_grad", "bb.max_pool_grad",
+      "bb.avg_pool_grad"};
+  std::string error;
+  module.walk([&](bbrt::KernelOp k) {
+    for (llvm::StringRef m : missing)
+      if (k.getOp() == m) {
+        std::string where;
+        if (auto name = dyn_cast<NameLoc>(k.getLoc()))
+          where = " (node '" + name.getName().str() + "')";
+        else if (auto fused = dyn_cast<FusedLoc>(k.getLoc()))
+          for (Location l : fused.getLocations())
+            if (auto name = dyn_cast<NameLoc>(l)) {
+              where = " (node '" + name.getName().str() + "')";
+              break;
+            }
+        error = "--target=cuda: the CUDA runtime has no " + m.drop_front(3).str() +
+                " kernel yet" + where + "; compile this model with --target=cpu";
+        return WalkResult::interrupt();
+      }
+    return WalkResult::advance();
+  });
+  if (!error.empty())
+    return makeError(error);
+  return llvm::Error::success();
+}
+
+/// Runs `argv` (argv[0]: the program); its output becomes the error text
+/// (first lines) when it fails.
+static llvm::Error runTool(const std::vector<std::string> &argv,
+                           const char *what) {
+  std::vector<llvm::StringRef> args(argv.begin(), argv.end());
   llvm::SmallString<128> log;
   if (auto ec = llvm::sys::fs::createTemporaryFile("bbc-cxx", "log", log))
     return makeError("cannot create a temporary file: " + ec.message());
   std::optional<llvm::StringRef> redirects[] = {std::nullopt, log.str(), log.str()};
   std::string execError;
-  int rc = llvm::sys::ExecuteAndWait(*cxx, args, std::nullopt, redirects, 0, 0,
-                                     &execError);
+  int rc = llvm::sys::ExecuteAndWait(argv[0], args, std::nullopt, redirects, 0,
+                                     0, &execError);
   std::string output;
   if (auto buf = llvm::MemoryBuffer::getFile(log))
     output = (*buf)->getBuffer().str();
@@ -93,9 +120,89 @@ llvm::Error bb::compileAndLink(const std::string &cppPath,
     llvm::StringRef(output).split(lines, '\n');
     for (size_t i = 0; i < lines.size() && i < 5; ++i)
       firstLines += "\n  " + lines[i].str();
-    return makeError("the C++ compiler failed (" +
+    return makeError(std::string(what) + " failed (" +
                      (execError.empty() ? "exit " + std::to_string(rc) : execError) +
                      "):" + firstLines);
   }
   return llvm::Error::success();
+}
+
+llvm::Error bb::compileAndLink(const std::string &cppPath,
+                               const std::string &exePath,
+                               const HostCompileOptions &options) {
+  auto cxx = llvm::sys::findProgramByName(options.cxx);
+  if (!cxx)
+    return makeError("--cxx=" + options.cxx + ": C++ compiler not found");
+  const bool cuda = options.target == Target::Cuda;
+  const std::string include = "-I" + options.runtimeSdk + "/include";
+  llvm::SmallVector<llvm::StringRef> flags;
+  llvm::StringRef(options.optFlags).split(flags, ' ', -1, false);
+  std::vector<std::string> link = {*cxx, "-std=c++17"};
+  std::string object; // nvcc's output, removed at the end
+  auto removeObject = llvm::make_scope_exit([&] {
+    if (!object.empty())
+      llvm::sys::fs::remove(object);
+  });
+  if (!cuda) {
+    for (auto f : flags)
+      link.push_back(f.str());
+    for (const std::string &a : {std::string("-fopenmp"), std::string("-o"),
+                                 exePath, cppPath, include})
+      link.push_back(a);
+    link.push_back(options.runtimeSdk + "/lib/libbbrt_cpu.a");
+  } else {
+    // nvcc compiles (driving the host compiler); the generated C++ itself
+    // has no device code (the kernels are in the runtime, built for the
+    // SDK's architectures), and -gencode states the ones the program is
+    // for. The host compiler links, so that --as-needed keeps MPI and NCCL
+    // out of programs without a mesh (nvcc reorders linker flags).
+    auto nvcc = llvm::sys::findProgramByName("nvcc", {"/usr/local/cuda/bin"});
+    if (!nvcc)
+      return makeError("--target=cuda: nvcc not found (on PATH or in "
+                       "/usr/local/cuda/bin)");
+    auto available = sdkCudaArchs(options.runtimeSdk);
+    if (!available)
+      return available.takeError();
+    std::vector<std::string> compile = {*nvcc, "-std=c++17", "-ccbin", *cxx};
+    for (auto f : flags)
+      compile.push_back(f.starts_with("-O") ? f.str() : "-Xcompiler=" + f.str());
+    for (const std::string &a :
+         options.cudaArchs.empty() ? *available : options.cudaArchs) {
+      if (std::find(available->begin(), available->end(), a) ==
+          available->end()) {
+        std::string have;
+        for (const std::string &h : *available)
+          have += (have.empty() ? "" : ",") + h;
+        return makeError("--cuda-arch=" + a +
+                         ": the runtime SDK's CUDA kernels are built for " +
+                         have + " (rebuild //runtime:sdk for others)");
+      }
+      compile.push_back("-gencode=arch=compute_" + a.substr(3) + ",code=" + a);
+    }
+    object = exePath + ".o";
+    for (const std::string &a : {std::string("-c"), cppPath, include,
+                                 std::string("-o"), object})
+      compile.push_back(a);
+    if (auto err = runTool(compile, "nvcc"))
+      return err;
+    for (const std::string &a : {std::string("-o"), exePath, object})
+      link.push_back(a);
+    link.push_back(options.runtimeSdk + "/lib/libbbrt_cuda.a");
+  }
+  // The runtime carries collectives over MPI (Debian's OpenMPI) on the CPU
+  // and bootstraps NCCL over it on GPUs; only programs with a mesh pull that
+  // part in, and only they need libmpi (and libnccl).
+  for (const char *a : {"-Wl,--as-needed", "-L/usr/lib/x86_64-linux-gnu/openmpi/lib",
+                        "-lmpi"})
+    link.push_back(a);
+  if (cuda)
+    for (const char *a : {"-L/usr/local/cuda/lib64", "-lnccl", "-lcublasLt",
+                          "-lcudart", "-Wl,-rpath,/usr/local/cuda/lib64"})
+      link.push_back(a);
+  link.push_back("-Wl,--no-as-needed");
+  if (!cuda)
+    link.push_back("-lopenblas");
+  for (const char *a : {"-lpthread", "-lm"})
+    link.push_back(a);
+  return runTool(link, "the C++ compiler");
 }

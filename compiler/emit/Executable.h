@@ -6,17 +6,36 @@
 #include "llvm/Support/Error.h"
 
 #include <string>
+#include <vector>
 
 namespace mlir::bb {
 
+/// Which runtime a program links: the CPU one (OpenBLAS, OpenMP, MPI) or
+/// the CUDA one (kernels, cuBLASLt, NCCL).
+enum class Target { Cpu, Cuda };
+
 struct HostCompileOptions {
-  /// The C++ compiler (a name on PATH or a path).
+  Target target = Target::Cpu;
+  /// The C++ compiler (a name on PATH or a path); for Target::Cuda, nvcc
+  /// drives it (-ccbin).
   std::string cxx = "c++";
-  /// Directory with include/bbrt/*.h and lib/libbbrt_cpu.a.
+  /// Directory with include/bbrt/*.h, lib/libbbrt_cpu.a, lib/libbbrt_cuda.a
+  /// and lib/cuda_archs.txt.
   std::string runtimeSdk;
   /// Extra flags, e.g. "-O3 -march=native".
   std::string optFlags = "-O2";
+  /// Target::Cuda: GPU architectures ("sm_80", ...) the program is built
+  /// for; each must be one the SDK's CUDA runtime carries. Empty: all of
+  /// those.
+  std::vector<std::string> cudaArchs;
 };
+
+/// The GPU architectures the SDK's CUDA runtime carries (lib/cuda_archs.txt).
+llvm::Expected<std::vector<std::string>> sdkCudaArchs(const std::string &sdk);
+
+/// Fails, naming the node, when `module` (at stage bbrt) calls a kernel the
+/// CUDA runtime does not have yet (convolutions and pooling).
+llvm::Error checkCudaKernels(ModuleOp module);
 
 /// Prints an EmitC module as C++ with MLIR's emitter.
 llvm::Error emitCpp(ModuleOp emitcModule, llvm::raw_ostream &os);

@@ -293,6 +293,9 @@ llvm::Expected<int64_t> mlir::bb::buildProgram(ModuleOp module,
       arena = std::max(arena, size.getInt());
   if (arena < 0)
     return makeError("internal error: the module is not at stage bbrt");
+  if (options.host.target == Target::Cuda)
+    if (auto err = checkCudaKernels(module))
+      return std::move(err);
   module.walk([&](bbrt::StateOp s) {
     if (s.getInit())
       trained.insert(s.getName());

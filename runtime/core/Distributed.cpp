@@ -123,7 +123,9 @@ Tensor gatherToRoot(Context *ctx, const TensorDecl &decl, Tensor local,
   const ModelInfo &info = *ctx->info;
   const Dims global = globalShape(info, decl);
   if (global == decl.shape || !distributed())
-    return isRoot() ? local : Tensor();
+    return isRoot() ? hostView(local, storage) : Tensor();
+  AlignedBuffer hostLocal;
+  local = hostView(local, hostLocal);
   const int64_t bytes = local.nbytes();
   const int64_t n = worldSize();
   std::unique_ptr<char[]> all;

@@ -1,7 +1,7 @@
 //===- Distributed.h - the distributed backend (runtime-internal) -*- C++ -*-===//
 //
 // core/ never calls MPI: it goes through a DistributedBackend, which the MPI
-// code (cpu/Mpi.cpp) installs when a model calls setMesh. A program that
+// code (mpi/Mpi.cpp) installs when a model calls setMesh. A program that
 // never declares a mesh never pulls the MPI objects out of libbbrt_cpu.a, so
 // it links and runs without libmpi.
 //
@@ -68,7 +68,7 @@ public:
                          const Dims &meshAxes) = 0;
 };
 
-/// Installed by setMesh (cpu/Mpi.cpp); null until then.
+/// Installed by setMesh (mpi/Mpi.cpp); null until then.
 void setDistributedBackend(DistributedBackend *backend);
 DistributedBackend *distributedBackend();
 

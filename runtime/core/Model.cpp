@@ -10,12 +10,7 @@
 #include <cstring>
 #include <set>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 #include <unistd.h>
-
-extern "C" void openblas_set_num_threads(int);
 
 namespace bbrt {
 
@@ -300,7 +295,8 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
   int64_t arenaSize = 0;
   for (const FunctionInfo &f : info.functions)
     arenaSize = std::max(arenaSize, f.arenaSize);
-  ctx->arena = AlignedBuffer(static_cast<size_t>(arenaSize));
+  initDevice(info);
+  ctx->arena = DeviceBuffer(static_cast<size_t>(arenaSize));
 
   bool needFile = !info.weights.empty();
   for (const StateDecl &s : info.states)
@@ -308,31 +304,48 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
   if (needFile)
     ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
 
+  // A device copy of `bytes` host bytes from `fill` (which writes them).
+  auto upload = [&](size_t bytes, auto &&fill) {
+    DeviceBuffer buf(bytes);
+    if (deviceMemoryIsHost()) {
+      fill(buf.data());
+    } else {
+      AlignedBuffer host(bytes);
+      fill(host.data());
+      copyToDevice(buf.data(), host.data(), bytes);
+    }
+    return buf;
+  };
   for (const TensorDecl &d : info.weights) {
     const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, d);
     int64_t align = dtypeSize(d.dtype);
     if (globalShape(info, d) != d.shape) { // this rank's slice
-      AlignedBuffer copy(static_cast<size_t>(d.nbytes()));
-      copyLocalSlice(ctx.get(), d, e.data, copy.data());
-      ctx->weights.push_back(copy.data());
-      ctx->weightCopies.push_back(std::move(copy));
-    } else if (reinterpret_cast<uintptr_t>(e.data) % align != 0) {
-      AlignedBuffer copy(static_cast<size_t>(e.nbytes));
-      std::memcpy(copy.data(), e.data, e.nbytes);
-      ctx->weights.push_back(copy.data());
+      ctx->weightCopies.push_back(
+          upload(static_cast<size_t>(d.nbytes()), [&](void *dst) {
+            copyLocalSlice(ctx.get(), d, e.data, dst);
+          }));
+    } else if (!deviceMemoryIsHost() ||
+               reinterpret_cast<uintptr_t>(e.data) % align != 0) {
+      DeviceBuffer copy(static_cast<size_t>(e.nbytes));
+      copyToDevice(copy.data(), e.data, static_cast<size_t>(e.nbytes));
       ctx->weightCopies.push_back(std::move(copy));
     } else {
       ctx->weights.push_back(e.data);
+      continue;
     }
+    ctx->weights.push_back(ctx->weightCopies.back().data());
   }
   ctx->states.reserve(info.states.size());
   for (const StateDecl &s : info.states) {
-    AlignedBuffer buf(static_cast<size_t>(s.nbytes())); // zero-filled
-    if (s.fromWeights) {
-      const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, s);
-      copyLocalSlice(ctx.get(), s, e.data, buf.data());
+    if (!s.fromWeights) {
+      ctx->states.emplace_back(static_cast<size_t>(s.nbytes())); // zeros
+      continue;
     }
-    ctx->states.push_back(std::move(buf));
+    const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, s);
+    ctx->states.push_back(upload(static_cast<size_t>(s.nbytes()),
+                                 [&](void *dst) {
+                                   copyLocalSlice(ctx.get(), s, e.data, dst);
+                                 }));
   }
   return ctx;
 }
@@ -368,28 +381,27 @@ Tensor stateTensor(Context *ctx, size_t index) {
   return Tensor(state(ctx, static_cast<int64_t>(index)), d.dtype, d.shape);
 }
 
-//===--- threads -----------------------------------------------------------===//
-
-void setNumThreads(int n) {
-  if (n <= 0) {
-    // Ranks on one host share its cores.
-    long c = sysconf(_SC_NPROCESSORS_ONLN) / localWorldSize();
-    n = c > 0 ? static_cast<int>(c) : 1;
-  }
-#ifdef _OPENMP
-  omp_set_num_threads(n);
-#endif
-  // OpenBLAS stays single-threaded: the runtime splits GEMMs over the OpenMP
-  // threads itself (see cpu/Gemm.h for why).
-  openblas_set_num_threads(1);
+void runFunction(Context *ctx, const FunctionInfo &f) {
+  f.fn(ctx);
+  synchronizeDevice();
 }
 
-int numThreads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();
-#else
-  return 1;
-#endif
+Tensor hostView(Tensor t, AlignedBuffer &storage) {
+  if (deviceMemoryIsHost() || t.empty())
+    return t;
+  storage = AlignedBuffer(static_cast<size_t>(t.nbytes()));
+  copyToHost(storage.data(), t.data, static_cast<size_t>(t.nbytes()));
+  return Tensor(storage.data(), t.dtype, t.shape);
+}
+
+float readScalarF32(const void *device) {
+  float v;
+  copyToHost(&v, device, sizeof v);
+  return v;
+}
+
+void writeScalarF32(void *device, float value) {
+  copyToDevice(device, &value, sizeof value);
 }
 
 } // namespace bbrt

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "bbrt/sharding.h"
-#include "runtime/cpu/Mpi.h"
+#include "runtime/mpi/Mpi.h"
 #include "runtime/core/Util.h"
 
 #include <cstring>

@@ -230,19 +230,19 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
 
   auto loadInputs = [&]() {
     for (size_t k = 0; k < nin; ++k)
-      std::memcpy(arena(ctx.get(), declared[k].offset), inputs[k].data(),
-                  static_cast<size_t>(inputs[k].nbytes()));
+      copyToDevice(arena(ctx.get(), declared[k].offset), inputs[k].data(),
+                   static_cast<size_t>(inputs[k].nbytes()));
   };
   if (args.bench > 0) {
     loadInputs();
-    forward.fn(ctx.get()); // warm-up
+    runFunction(ctx.get(), forward); // warm-up
     std::vector<double> ms;
     ms.reserve(static_cast<size_t>(args.bench));
     for (long long r = 0; r < args.bench; ++r) {
       loadInputs();
       barrier(); // ranks start together; the time is the slowest rank's
       auto t0 = std::chrono::steady_clock::now();
-      forward.fn(ctx.get());
+      runFunction(ctx.get(), forward);
       barrier();
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
@@ -257,7 +257,7 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
     }
   } else {
     loadInputs();
-    forward.fn(ctx.get());
+    runFunction(ctx.get(), forward);
   }
   if (writeOutputs) {
     std::string dir = outDir;
@@ -265,7 +265,8 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
       dir += '/';
     for (const TensorDecl &d : forward.outputs) {
       std::string path = dir + sanitize(d.name) + ".npy";
-      writeNpy(path, arenaTensor(ctx.get(), d));
+      AlignedBuffer host;
+      writeNpy(path, hostView(arenaTensor(ctx.get(), d), host));
     }
   }
   return 0;

@@ -64,7 +64,10 @@ int64_t stageOfFunction(const std::string &name) {
   return end && *end == '_' ? s : -1;
 }
 
-float *floats(const AlignedBuffer &b) { return static_cast<float *>(b.data()); }
+Tensor floats(const DeviceBuffer &b) {
+  return Tensor(b.data(), DType::F32,
+                {static_cast<int64_t>(b.size() / sizeof(float))});
+}
 
 /// The MPI backend, which the model's setMesh installed.
 DistributedBackend &net() {
@@ -190,8 +193,11 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
     if (d.role == "grad") {
       BBRT_CHECK(d.dtype == DType::F32, "gradient '%s' is %s, not f32",
                  d.name.c_str(), dtypeName(d.dtype));
-      grads_.emplace(d.name, AlignedBuffer(static_cast<size_t>(d.nbytes())));
+      grads_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
     }
+  scale_ = DeviceBuffer(sizeof(float));
+  writeScalarF32(scale_.data(), 1.0f / static_cast<float>(micro_));
+  totals_ = DeviceBuffer(2 * sizeof(double));
 }
 
 void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
@@ -205,10 +211,10 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
                  "function '%s' input '%s' is not one of the micro-batch's "
                  "data inputs",
                  fn.name.c_str(), d.name.c_str());
-      std::memcpy(t.data, batch_[m][i].data(), static_cast<size_t>(d.nbytes()));
+      copyToDevice(t.data, batch_[m][i].data(), static_cast<size_t>(d.nbytes()));
     } else if (d.role == "stash") {
-      std::memcpy(t.data, stash_.at(d.name)[slotOf(m)].data(),
-                  static_cast<size_t>(d.nbytes()));
+      copyOnDevice(t.data, stash_.at(d.name)[slotOf(m)].data(),
+                   static_cast<size_t>(d.nbytes()));
     } else if (d.role == "recv") {
       const Transfer &x = transfers_.at(d.name);
       net().recv(ctx_, t, rankOf(x.from), x.tag);
@@ -218,26 +224,24 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
 
 void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
   fillInputs(fn, m);
-  fn.fn(ctx_);
+  runFunction(ctx_, fn);
   for (const TensorDecl &d : fn.outputs) {
     Tensor t = arenaTensor(ctx_, d);
     if (d.role == "send") {
       const Transfer &x = transfers_.at(d.name);
       net().postSend(ctx_, t, rankOf(x.to), x.tag);
     } else if (d.role == "stash") {
-      std::memcpy(stash_.at(d.name)[slotOf(m)].data(), t.data,
-                  static_cast<size_t>(d.nbytes()));
+      copyOnDevice(stash_.at(d.name)[slotOf(m)].data(), t.data,
+                   static_cast<size_t>(d.nbytes()));
     } else if (d.role == "loss") {
-      lossSum_ += *static_cast<const float *>(t.data);
+      lossSum_ += readScalarF32(t.data);
     } else if (d.role == "grad") {
-      float *acc = floats(grads_.at(d.name));
-      const float *g = static_cast<const float *>(t.data);
-      const int64_t n = t.numel();
+      Tensor acc = floats(grads_.at(d.name));
+      Tensor g(t.data, DType::F32, acc.shape);
       if (m == 0)
-        std::memcpy(acc, g, static_cast<size_t>(n) * sizeof(float));
+        copyOnDevice(acc.data, g.data, static_cast<size_t>(acc.nbytes()));
       else
-        for (int64_t i = 0; i < n; ++i)
-          acc[i] += g[i];
+        binary(BinaryKind::Add, acc, g, acc);
     }
   }
 }
@@ -262,16 +266,12 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
 
   // 3. Gradients averaged over micro-batches and replicas, the global norm,
   // the update.
+  const Tensor scale(scale_.data(), DType::F32, {});
   for (auto &[name, buf] : grads_) {
-    float *g = floats(buf);
-    const int64_t n = static_cast<int64_t>(buf.size() / sizeof(float));
-    const float scale = 1.0f / static_cast<float>(micro_);
-    for (int64_t i = 0; i < n; ++i)
-      g[i] *= scale;
-    if (dp_ > 1) {
-      Tensor t(g, DType::F32, {n});
-      net().allReduce(ctx_, t, ReduceKind::Mean, {1});
-    }
+    Tensor g = floats(buf);
+    binary(BinaryKind::Mul, g, scale, g);
+    if (dp_ > 1)
+      net().allReduce(ctx_, g, ReduceKind::Mean, {1});
   }
   auto gradInputs = [&](const FunctionInfo &fn) {
     for (const TensorDecl &d : fn.inputs)
@@ -281,37 +281,40 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
                    "function '%s' takes gradient '%s', which stage %lld's "
                    "backward does not compute",
                    fn.name.c_str(), d.name.c_str(), (long long)stage_);
-        std::memcpy(arenaTensor(ctx_, d).data, it->second.data(), it->second.size());
+        copyOnDevice(arenaTensor(ctx_, d).data, it->second.data(),
+                     it->second.size());
       }
   };
   gradInputs(*gradsq_);
-  gradsq_->fn(ctx_);
+  runFunction(ctx_, *gradsq_);
   const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
   BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());
-  double totals[2] = {*static_cast<const float *>(arenaTensor(ctx_, *sq).data),
+  double totals[2] = {readScalarF32(arenaTensor(ctx_, *sq).data),
                       lossSum_ / static_cast<double>(micro_)};
-  Tensor tot(totals, DType::F64, {2});
+  Tensor tot(totals_.data(), DType::F64, {2});
+  copyToDevice(tot.data, totals, sizeof totals);
   net().allReduce(ctx_, tot, ReduceKind::Sum, {0}); // over the stages
   if (dp_ > 1)
     net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
+  copyToHost(totals, tot.data, sizeof totals);
   gradInputs(*update_);
   for (const TensorDecl &d : update_->inputs) {
     Tensor t = arenaTensor(ctx_, d);
     if (d.role == "grad_sumsq") {
-      *static_cast<float *>(t.data) = static_cast<float>(totals[0]);
+      writeScalarF32(t.data, static_cast<float>(totals[0]));
     } else if (d.role == "lr") {
-      *static_cast<float *>(t.data) = lr;
+      writeScalarF32(t.data, lr);
     } else if (d.role == "step") {
-      *static_cast<float *>(t.data) = step;
+      writeScalarF32(t.data, step);
     }
   }
-  update_->fn(ctx_);
+  runFunction(ctx_, *update_);
   Result r;
   r.loss = static_cast<float>(totals[1]);
   const TensorDecl *norm = update_->outputWithRole("grad_norm");
   BBRT_CHECK(norm, "function '%s' has no grad_norm output",
              update_->name.c_str());
-  r.gradNorm = *static_cast<const float *>(arenaTensor(ctx_, *norm).data);
+  r.gradNorm = readScalarF32(arenaTensor(ctx_, *norm).data);
 
   // 4. New values of shared parameters to the stages that read them.
   for (size_t k = 0; k < info_.states.size(); ++k) {

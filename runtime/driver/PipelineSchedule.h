@@ -91,8 +91,11 @@ private:
   std::vector<std::vector<Tensor>> batchTensors_;  // [m]: views of batch_
   std::vector<AlignedBuffer> skippedBuf_;         // other replicas' batches
   std::vector<Tensor> skipped_;
-  std::map<std::string, std::vector<AlignedBuffer>> stash_; // name -> [slot]
-  std::map<std::string, AlignedBuffer> grads_;    // accumulated, by name
+  // Device memory (DeviceBuffer: host memory in the CPU runtime).
+  std::map<std::string, std::vector<DeviceBuffer>> stash_; // name -> [slot]
+  std::map<std::string, DeviceBuffer> grads_;     // accumulated, by name
+  DeviceBuffer scale_;  // f32 1 / micro-batches
+  DeviceBuffer totals_; // f64 [gradient sum of squares, loss]
   double lossSum_ = 0;
 };
 

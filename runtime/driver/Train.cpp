@@ -198,18 +198,40 @@ StepIO stepIO(const FunctionInfo &fn, bool training) {
 }
 
 float readScalar(Context *ctx, const TensorDecl &d) {
-  return *static_cast<const float *>(arena(ctx, d.offset));
+  return readScalarF32(arena(ctx, d.offset));
 }
 void writeScalar(Context *ctx, const TensorDecl &d, float v) {
-  *static_cast<float *>(arena(ctx, d.offset)) = v;
+  writeScalarF32(arena(ctx, d.offset), v);
 }
 
-std::vector<Tensor> dataTensors(Context *ctx, const StepIO &io) {
-  std::vector<Tensor> t;
-  for (const TensorDecl &d : io.data)
-    t.push_back(arenaTensor(ctx, d));
-  return t;
-}
+/// A function's data inputs. The loader fills host tensors: the arena's own
+/// when device memory is host memory, else staging buffers that next()
+/// uploads.
+class DataInputs {
+public:
+  DataInputs(Context *ctx, const StepIO &io) {
+    for (const TensorDecl &d : io.data) {
+      device_.push_back(arenaTensor(ctx, d));
+      if (deviceMemoryIsHost()) {
+        host_.push_back(device_.back());
+        continue;
+      }
+      staging_.emplace_back(static_cast<size_t>(d.nbytes()));
+      host_.emplace_back(staging_.back().data(), d.dtype, d.shape);
+    }
+  }
+  void next(DataLoader &loader) {
+    loader.next(host_);
+    if (!deviceMemoryIsHost())
+      for (size_t i = 0; i < host_.size(); ++i)
+        copyToDevice(device_[i].data, host_[i].data,
+                     static_cast<size_t>(host_[i].nbytes()));
+  }
+
+private:
+  std::vector<Tensor> device_, host_;
+  std::vector<AlignedBuffer> staging_;
+};
 
 //===--- defaults from the model's attributes ------------------------------===//
 
@@ -449,8 +471,15 @@ public:
     if (!o.exportPath.empty())
       openExportTemplate(weights);
     ctx_ = createContext(info, weights);
-    if (isPipelined(info))
+    if (isPipelined(info)) {
+      // NCCL matches point-to-point messages by order on one stream, and
+      // 1F1B's crossing sends would deadlock there.
+      BBRT_CHECK(deviceMemoryIsHost(),
+                 "pipelined training programs do not run on the %s runtime "
+                 "yet (compile with --target=cpu, or without pp=)",
+                 backendName());
       pipeline_ = std::make_unique<PipelineSchedule>(info, ctx_.get(), train.data);
+    }
     if (o.resume)
       resume();
     // Created only now that every check has passed: a failed start leaves
@@ -465,7 +494,7 @@ public:
   }
 
   void run() {
-    batch_ = dataTensors(ctx_.get(), train_);
+    batch_ = std::make_unique<DataInputs>(ctx_.get(), train_);
     const Clock::time_point begin = Clock::now();
     Timing window, total;
     float loss = NAN;
@@ -508,7 +537,7 @@ private:
   std::unique_ptr<SafetensorsFile> exportFile_;
   const SafetensorsEntry *exportTemplate_ = nullptr;
   CsvLog log_;
-  std::vector<Tensor> batch_; // train_step's data inputs in the arena
+  std::unique_ptr<DataInputs> batch_; // train_step's data inputs
   /// Set for a model cut into pipeline stages; train_ is then eval_step's.
   std::unique_ptr<PipelineSchedule> pipeline_;
   int64_t start_ = 0;
@@ -537,11 +566,11 @@ private:
           pipeline_->step(*loader_, lr, static_cast<float>(s + 1));
       return {p.loss, lr, p.gradNorm, msSince(t0)};
     }
-    loader_->next(batch_);
+    batch_->next(*loader_);
     writeScalar(ctx_.get(), *train_.lr, lr);
     if (train_.step)
       writeScalar(ctx_.get(), *train_.step, static_cast<float>(s + 1));
-    train_.fn->fn(ctx_.get());
+    runFunction(ctx_.get(), *train_.fn);
     StepResult r;
     r.loss = readScalar(ctx_.get(), *train_.loss);
     r.lr = lr;
@@ -656,15 +685,15 @@ private:
     // only rank 0's output would show, and it shows stage 0's).
     if (pipeline_)
       pipeline_->gatherStatesToRoot();
-    std::vector<Tensor> batch = dataTensors(ctx_.get(), eval_);
+    DataInputs batch(ctx_.get(), eval_);
     evalLoader_->setPosition(0);
     // A pipelined model's eval_step takes one micro-batch: as many of them
     // as make up --eval-steps batches.
     const long long n = o_.evalSteps * batchesPerStep_;
     double sum = 0;
     for (long long e = 0; e < n; ++e) {
-      evalLoader_->next(batch);
-      eval_.fn->fn(ctx_.get());
+      batch.next(*evalLoader_);
+      runFunction(ctx_.get(), *eval_.fn);
       sum += readScalar(ctx_.get(), *eval_.loss);
     }
     const double mean = sum / static_cast<double>(n);

@@ -57,6 +57,20 @@ static cl::opt<std::string> runtimeSdk(
     cl::desc("Directory with include/bbrt and lib/libbbrt_cpu.a (default: "
              "$BB_RUNTIME_SDK, else the one built beside bbc)"),
     cl::value_desc("dir"), cl::cat(bbcCategory));
+static cl::opt<bb::Target> target(
+    "target", cl::desc("Runtime the executable links"),
+    cl::values(clEnumValN(bb::Target::Cpu, "cpu",
+                          "CPU kernels (OpenBLAS, OpenMP), MPI collectives "
+                          "(default)"),
+               clEnumValN(bb::Target::Cuda, "cuda",
+                          "NVIDIA GPUs: CUDA kernels, cuBLASLt, NCCL "
+                          "collectives; built with nvcc")),
+    cl::init(bb::Target::Cpu), cl::cat(bbcCategory));
+static cl::list<std::string> cudaArchs(
+    "cuda-arch",
+    cl::desc("--target=cuda: GPU architectures to build for, e.g. "
+             "sm_80,sm_90 (default: every one the runtime SDK carries)"),
+    cl::CommaSeparated, cl::value_desc("sm_XY"), cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -351,7 +365,15 @@ int main(int argc, char **argv) {
     options.host.runtimeSdk = *sdk;
     options.host.cxx = cxx;
     options.host.optFlags = optFlags;
+    options.host.target = target;
+    options.host.cudaArchs.assign(cudaArchs.begin(), cudaArchs.end());
   }
+  if (!cudaArchs.empty() && target != bb::Target::Cuda)
+    return fail("--cuda-arch needs --target=cuda");
+  if (target == bb::Target::Cuda && emit != bb::EmitStage::Exe)
+    return fail("--target=cuda applies to executables (--emit=exe); the IR "
+                "and C++ of other --emit stages are the same for every "
+                "target");
   bb::EmitStage stopAfter = emit;
   if (emit == bb::EmitStage::Exe)
     stopAfter = bb::EmitStage::Bbrt;

@@ -46,6 +46,49 @@ private:
   size_t n_ = 0;
 };
 
+/// Memory the kernels work on: 64-byte aligned host memory in the CPU
+/// runtime, GPU memory (cudaMalloc) in the CUDA runtime; zero-filled. Only
+/// kernels and the copies below touch it: host code reads and writes it
+/// through copyToHost/copyToDevice (see deviceMemoryIsHost).
+class DeviceBuffer {
+public:
+  DeviceBuffer() = default;
+  explicit DeviceBuffer(size_t bytes);
+  DeviceBuffer(DeviceBuffer &&o) noexcept : p_(o.p_), n_(o.n_) {
+    o.p_ = nullptr;
+    o.n_ = 0;
+  }
+  DeviceBuffer &operator=(DeviceBuffer &&o) noexcept;
+  DeviceBuffer(const DeviceBuffer &) = delete;
+  DeviceBuffer &operator=(const DeviceBuffer &) = delete;
+  ~DeviceBuffer();
+  void *data() const { return p_; }
+  size_t size() const { return n_; }
+
+private:
+  void *p_ = nullptr;
+  size_t n_ = 0;
+};
+
+/// Which runtime this program linked: "cpu" or "cuda".
+const char *backendName();
+/// True when kernels work on host memory (the CPU runtime): then device
+/// pointers may be read and written directly.
+bool deviceMemoryIsHost();
+/// Synchronous copies between host memory and device memory (DeviceBuffer,
+/// weights, arena): they wait for every kernel launched before them.
+void copyToDevice(void *deviceDst, const void *hostSrc, size_t bytes);
+void copyToHost(void *hostDst, const void *deviceSrc, size_t bytes);
+/// Device-to-device copy, ordered with the kernels.
+void copyOnDevice(void *dst, const void *src, size_t bytes);
+/// Waits until every kernel launched so far has finished (the CPU runtime's
+/// kernels finish before they return).
+void synchronizeDevice();
+/// Picks this process's device (the CUDA runtime: GPU local-rank modulo the
+/// host's GPU count; a clear error when there is none). createContext calls
+/// it; idempotent.
+void initDevice(const ModelInfo &info);
+
 struct TensorDecl {
   std::string name;
   DType dtype = DType::F32;
@@ -92,11 +135,14 @@ void validateModel(const ModelInfo &info);
 
 struct Context {
   const ModelInfo *info = nullptr;
-  AlignedBuffer arena; // as large as the largest function's (one runs at a time)
+  DeviceBuffer arena; // as large as the largest function's (one runs at a time)
   std::unique_ptr<SafetensorsFile> weightFile;
-  std::vector<const void *> weights;
-  std::vector<AlignedBuffer> weightCopies; // for misaligned tensors
-  std::vector<AlignedBuffer> states;
+  std::vector<const void *> weights; // device memory
+  /// Weights not used in place from the mapped file: this rank's slices,
+  /// misaligned tensors, and every weight when device memory is not host
+  /// memory.
+  std::vector<DeviceBuffer> weightCopies;
+  std::vector<DeviceBuffer> states;
   /// This process's place in the mesh; null when the model declares none.
   std::unique_ptr<MeshState> mesh;
   Context();
@@ -116,6 +162,15 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
 Tensor arenaTensor(Context *ctx, const TensorDecl &decl);
 /// The Tensor of state number `index`.
 Tensor stateTensor(Context *ctx, size_t index);
+
+/// Runs entry function `f` on ctx and waits until it has finished.
+void runFunction(Context *ctx, const FunctionInfo &f);
+/// A host-memory view of device tensor `t`: `t` itself when device memory
+/// is host memory, else a copy of it in `storage`.
+Tensor hostView(Tensor t, AlignedBuffer &storage);
+/// Scalars of a device tensor (one element of its dtype, F32 here).
+float readScalarF32(const void *device);
+void writeScalarF32(void *device, float value);
 
 /// Sets the OpenMP thread count (n <= 0: all cores, shared among the ranks
 /// on this host). OpenBLAS stays single-

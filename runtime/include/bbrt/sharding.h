@@ -128,12 +128,14 @@ void finalizeDistributed();
 
 /// Collective over the world (every rank calls it for the same tensor): the
 /// global tensor of weight/state `decl` whose local slice on each rank is
-/// `local`. On rank 0, returns it (in `storage`, or `local` itself when
-/// `decl` is replicated); on other ranks, an empty Tensor.
+/// `local` (device memory). On rank 0, returns it in host memory (in
+/// `storage`, or `local` itself when `decl` is replicated and device memory
+/// is host memory); on other ranks, an empty Tensor.
 Tensor gatherToRoot(Context *ctx, const TensorDecl &decl, Tensor local,
                     AlignedBuffer &storage);
 /// Copies this rank's slice of the global tensor `global` (decl's global
-/// shape) of weight/state `decl` into `local` (decl's local shape).
+/// shape) of weight/state `decl` into `local` (decl's local shape); both in
+/// host memory.
 void copyLocalSlice(const Context *ctx, const TensorDecl &decl,
                     const void *global, void *local);
 

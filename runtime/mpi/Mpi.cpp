@@ -7,7 +7,7 @@
 // bbrt::Error.
 //
 //===----------------------------------------------------------------------===//
-#include "runtime/cpu/Mpi.h"
+#include "runtime/mpi/Mpi.h"
 #include "runtime/core/Util.h"
 
 #include <climits>

@@ -1,0 +1,385 @@
+//===- Collectives.cpp - collectives of sharded programs over NCCL --------===//
+//
+// bbrt.h's "collectives and sharding" on GPU memory. Each collective runs
+// over the group of ranks that differ only along its mesh axes, on an NCCL
+// communicator created on first use: the group's first member makes an
+// ncclUniqueId and broadcasts it over the group's MPI communicator (the MPI
+// backend's, runtime/mpi/Mpi.h), so only the group's ranks take part, as
+// with the CPU runtime's MPI_Comm_create_group. Every NCCL call is queued
+// on the process's stream (cuda::stream()), ordered with the kernels around
+// it. A group of one rank copies on the device without NCCL. Collectives
+// along a dimension other than the outermost pack or unpack blocks with a
+// transpose on the device (NCCL concatenates and scatters along the
+// outermost dimension only), as the CPU runtime does with copyBox.
+//
+//===----------------------------------------------------------------------===//
+#include "bbrt/model.h"
+#include "bbrt/sharding.h"
+#include "runtime/mpi/Mpi.h"
+#include "runtime/cuda/Device.h"
+
+#include <map>
+#include <nccl.h>
+#include <vector>
+
+namespace bbrt {
+namespace {
+
+using cuda::stream;
+
+void checkNccl(ncclResult_t rc, const char *what) {
+  if (rc != ncclSuccess)
+    fail("%s: NCCL error: %s", what, ncclGetErrorString(rc));
+}
+
+/// NCCL communicators by sorted mesh axes (world: the key {-1}).
+std::map<std::vector<int64_t>, ncclComm_t> &comms() {
+  static std::map<std::vector<int64_t>, ncclComm_t> c;
+  return c;
+}
+
+ncclComm_t makeComm(MPI_Comm mpi, int size, int index, const char *what) {
+  ncclUniqueId id;
+  if (index == 0)
+    checkNccl(ncclGetUniqueId(&id), what);
+  checkMpi(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, mpi), what);
+  ncclComm_t comm;
+  checkNccl(ncclCommInitRank(&comm, size, id, index), what);
+  return comm;
+}
+
+struct Group {
+  int64_t size = 1;
+  int64_t index = 0;
+  ncclComm_t comm = nullptr; // only when size > 1
+};
+
+Group group(Context *ctx, const Dims &meshAxes, const char *what) {
+  static const std::vector<int64_t> noMesh;
+  MeshState *mesh = ctx->mesh.get();
+  const std::vector<int64_t> axes =
+      checkMeshAxes(meshAxes, mesh ? mesh->shape : noMesh, what);
+  Group g;
+  if (!mesh)
+    return g;
+  g.size = axesSize(mesh->shape, axes);
+  g.index = axesIndex(mesh->shape, mesh->coords, axes);
+  if (g.size > 1) {
+    auto it = comms().find(axes);
+    if (it == comms().end())
+      it = comms()
+               .emplace(axes, makeComm(groupComm(*mesh, axes),
+                                       static_cast<int>(g.size),
+                                       static_cast<int>(g.index), what))
+               .first;
+    g.comm = it->second;
+  }
+  return g;
+}
+
+ncclComm_t worldComm(const char *what) {
+  const std::vector<int64_t> key = {-1};
+  auto it = comms().find(key);
+  if (it == comms().end())
+    it = comms()
+             .emplace(key, makeComm(MPI_COMM_WORLD,
+                                    static_cast<int>(worldSize()),
+                                    static_cast<int>(worldRank()), what))
+             .first;
+  return it->second;
+}
+
+ncclDataType_t ncclType(DType dtype, bool reduce, const char *what) {
+  switch (dtype) {
+  case DType::F32: return ncclFloat32;
+  case DType::F64: return ncclFloat64;
+  case DType::I32: return ncclInt32;
+  case DType::I64: return ncclInt64;
+  case DType::I8: return ncclInt8;
+  case DType::U8: return ncclUint8;
+  case DType::F16: return ncclFloat16;
+  case DType::BF16: return ncclBfloat16;
+  case DType::Bool:
+    if (!reduce)
+      return ncclUint8;
+    break;
+  case DType::I16:
+    if (!reduce)
+      return ncclFloat16; // moved as 16-bit words
+    break;
+  }
+  fail("%s: dtype %s cannot be reduced", what, dtypeName(dtype));
+}
+
+ncclRedOp_t ncclOp(ReduceKind kind, DType dtype, const char *what) {
+  switch (kind) {
+  case ReduceKind::Sum: return ncclSum;
+  case ReduceKind::Max: return ncclMax;
+  case ReduceKind::Min: return ncclMin;
+  case ReduceKind::Prod: return ncclProd;
+  case ReduceKind::Mean:
+    if (dtype == DType::F32 || dtype == DType::F64)
+      return ncclAvg;
+    fail("%s: Mean needs a float dtype, not %s", what, dtypeName(dtype));
+  }
+  fail("%s: unknown reduction kind %d", what, static_cast<int>(kind));
+}
+
+void checkSameDtype(const Tensor &in, const Tensor &out, const char *what) {
+  BBRT_CHECK(in.dtype == out.dtype, "%s: in is %s, out %s", what,
+             dtypeName(in.dtype), dtypeName(out.dtype));
+}
+
+std::string shapes(const Tensor &in, const Tensor &out) {
+  return "in " + formatDims(in.shape) + ", out " + formatDims(out.shape);
+}
+
+int normAxis(int64_t axis, int rank, const char *what) {
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  BBRT_CHECK(a >= 0 && a < rank, "%s: axis %lld outside rank %d", what,
+             (long long)axis, rank);
+  return static_cast<int>(a);
+}
+
+int64_t outer(const Dims &s, int axis) {
+  int64_t p = 1;
+  for (int i = 0; i < axis; ++i)
+    p *= s.d[i];
+  return p;
+}
+
+int64_t inner(const Dims &s, int axis) {
+  int64_t p = 1;
+  for (int i = axis + 1; i < s.rank; ++i)
+    p *= s.d[i];
+  return p;
+}
+
+/// dst[b, a, rest] = src[a, b, rest]: src viewed as [A, B, R] of `dtype`.
+void swapBlocks(const void *src, void *dst, DType dtype, int64_t A, int64_t B,
+                int64_t R) {
+  transpose(Tensor(src, dtype, {A, B, R}), Tensor(dst, dtype, {B, A, R}),
+            Dims({1, 0, 2}));
+}
+
+} // namespace
+
+void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
+               Dims meshAxes) {
+  const char *what = "allReduce";
+  checkSameDtype(in, out, what);
+  BBRT_CHECK(in.shape == out.shape, "allReduce: shapes differ (%s)",
+             shapes(in, out).c_str());
+  const ncclDataType_t type = ncclType(in.dtype, true, what);
+  const ncclRedOp_t op = ncclOp(kind, in.dtype, what);
+  const Group g = group(ctx, meshAxes, what);
+  if (g.size == 1) {
+    copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
+    return;
+  }
+  checkNccl(ncclAllReduce(in.data, out.data, static_cast<size_t>(in.numel()),
+                          type, op, g.comm, stream()),
+            what);
+}
+
+void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
+               Dims meshAxes) {
+  const char *what = "allGather";
+  checkSameDtype(in, out, what);
+  BBRT_CHECK(in.shape.rank == out.shape.rank && in.shape.rank > 0,
+             "allGather: ranks differ or are 0 (%s)", shapes(in, out).c_str());
+  const int a = normAxis(axis, in.shape.rank, what);
+  const Group g = group(ctx, meshAxes, what);
+  Dims want = in.shape;
+  want.d[a] *= g.size;
+  BBRT_CHECK(out.shape == want,
+             "allGather: out must be %s (in %s gathered from %lld ranks "
+             "along axis %d), not %s",
+             formatDims(want).c_str(), formatDims(in.shape).c_str(),
+             (long long)g.size, a, formatDims(out.shape).c_str());
+  if (g.size == 1) {
+    copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
+    return;
+  }
+  const ncclDataType_t type = ncclType(in.dtype, false, what);
+  const size_t count = static_cast<size_t>(in.numel());
+  if (outer(in.shape, a) == 1) {
+    checkNccl(ncclAllGather(in.data, out.data, count, type, g.comm, stream()),
+              what);
+    return;
+  }
+  // [G, O, A*I] gathered, then out = [O, G, A*I].
+  void *all = cuda::scratch(static_cast<size_t>(in.nbytes()) * g.size, 0);
+  checkNccl(ncclAllGather(in.data, all, count, type, g.comm, stream()), what);
+  swapBlocks(all, out.data, in.dtype, g.size, outer(in.shape, a),
+             in.shape.d[a] * inner(in.shape, a));
+}
+
+void reduceScatter(Context *ctx, Tensor in, Tensor out, int64_t axis,
+                   ReduceKind kind, Dims meshAxes) {
+  const char *what = "reduceScatter";
+  checkSameDtype(in, out, what);
+  BBRT_CHECK(in.shape.rank == out.shape.rank && in.shape.rank > 0,
+             "reduceScatter: ranks differ or are 0 (%s)",
+             shapes(in, out).c_str());
+  const ncclDataType_t type = ncclType(in.dtype, true, what);
+  const ncclRedOp_t op = ncclOp(kind, in.dtype, what);
+  const int a = normAxis(axis, in.shape.rank, what);
+  const Group g = group(ctx, meshAxes, what);
+  Dims want = in.shape;
+  BBRT_CHECK(want.d[a] % g.size == 0,
+             "reduceScatter: axis %d of in %s does not split into %lld "
+             "blocks",
+             a, formatDims(in.shape).c_str(), (long long)g.size);
+  want.d[a] /= g.size;
+  BBRT_CHECK(out.shape == want,
+             "reduceScatter: out must be %s (in %s scattered over %lld "
+             "ranks along axis %d), not %s",
+             formatDims(want).c_str(), formatDims(in.shape).c_str(),
+             (long long)g.size, a, formatDims(out.shape).c_str());
+  if (g.size == 1) {
+    copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
+    return;
+  }
+  const void *send = in.data;
+  if (outer(in.shape, a) != 1) {
+    // in = [O, G, block] -> [G, O, block]: member j's block first.
+    void *packed = cuda::scratch(static_cast<size_t>(in.nbytes()), 0);
+    swapBlocks(in.data, packed, in.dtype, outer(in.shape, a), g.size,
+               out.shape.d[a] * inner(in.shape, a));
+    send = packed;
+  }
+  checkNccl(ncclReduceScatter(send, out.data, static_cast<size_t>(out.numel()),
+                              type, op, g.comm, stream()),
+            what);
+}
+
+void allToAll(Context *ctx, Tensor in, Tensor out, int64_t splitAxis,
+              int64_t concatAxis, Dims meshAxes) {
+  const char *what = "allToAll";
+  checkSameDtype(in, out, what);
+  BBRT_CHECK(in.shape.rank == out.shape.rank && in.shape.rank > 0,
+             "allToAll: ranks differ or are 0 (%s)", shapes(in, out).c_str());
+  const int r = in.shape.rank;
+  const int s = normAxis(splitAxis, r, what);
+  const int c = normAxis(concatAxis, r, what);
+  const Group g = group(ctx, meshAxes, what);
+  BBRT_CHECK(in.shape.d[s] % g.size == 0,
+             "allToAll: split axis %d of in %s does not split into %lld "
+             "blocks",
+             s, formatDims(in.shape).c_str(), (long long)g.size);
+  Dims block = in.shape;
+  block.d[s] /= g.size;
+  Dims want = block;
+  want.d[c] *= g.size;
+  BBRT_CHECK(out.shape == want,
+             "allToAll: out must be %s (in %s split along axis %d, "
+             "concatenated along axis %d over %lld ranks), not %s",
+             formatDims(want).c_str(), formatDims(in.shape).c_str(), s, c,
+             (long long)g.size, formatDims(out.shape).c_str());
+  if (g.size == 1) {
+    copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
+    return;
+  }
+  const ncclDataType_t type = ncclType(in.dtype, false, what);
+  const int64_t esize = dtypeSize(in.dtype);
+  const size_t bytes = static_cast<size_t>(block.numel() * esize);
+  const bool packIn = outer(in.shape, s) != 1;
+  const bool unpackOut = outer(out.shape, c) != 1;
+  char *send = static_cast<char *>(in.data);
+  if (packIn) {
+    send = static_cast<char *>(cuda::scratch(bytes * g.size, 0));
+    swapBlocks(in.data, send, in.dtype, outer(in.shape, s), g.size,
+               block.d[s] * inner(in.shape, s));
+  }
+  char *recv = unpackOut ? static_cast<char *>(cuda::scratch(bytes * g.size, 1))
+                         : static_cast<char *>(out.data);
+  checkNccl(ncclGroupStart(), what);
+  for (int64_t j = 0; j < g.size; ++j) {
+    checkNccl(ncclSend(send + bytes * j, static_cast<size_t>(block.numel()),
+                       type, static_cast<int>(j), g.comm, stream()),
+              what);
+    checkNccl(ncclRecv(recv + bytes * j, static_cast<size_t>(block.numel()),
+                       type, static_cast<int>(j), g.comm, stream()),
+              what);
+  }
+  checkNccl(ncclGroupEnd(), what);
+  if (unpackOut) // [G, O, block along c] -> [O, G, ...]
+    swapBlocks(recv, out.data, in.dtype, g.size, outer(out.shape, c),
+               block.d[c] * inner(out.shape, c));
+}
+
+void shardSlice(Context *ctx, Tensor in, Tensor out, const char *splitAxes) {
+  const char *what = "shardSlice";
+  checkSameDtype(in, out, what);
+  const std::string text = splitAxes ? splitAxes : "";
+  static const std::vector<int64_t> noMesh;
+  MeshState *mesh = ctx->mesh.get();
+  const std::vector<int64_t> &meshShape = mesh ? mesh->shape : noMesh;
+  SplitAxes split = parseSplitAxes(text);
+  Dims want;
+  try {
+    checkSplitAxes(split, meshShape, in.shape.rank);
+    want = localShape(in.shape, split, meshShape);
+  } catch (const Error &e) {
+    fail("shardSlice of a %s tensor: %s", formatDims(in.shape).c_str(),
+         e.what());
+  }
+  BBRT_CHECK(out.shape == want,
+             "shardSlice %s: out must be %s (the slice of in %s), not %s",
+             text.c_str(), formatDims(want).c_str(),
+             formatDims(in.shape).c_str(), formatDims(out.shape).c_str());
+  const std::vector<int64_t> coords =
+      mesh ? mesh->coords : std::vector<int64_t>(meshShape.size());
+  slice(in, out, shardOffsets(out.shape, split, meshShape, coords), Dims());
+}
+
+//===--- point to point -----------------------------------------------------===//
+//
+// NCCL matches sends and receives between two ranks in the order they are
+// queued; tags are checked but do not take part in matching.
+
+namespace {
+
+void checkPeer(int64_t peer, int64_t tag, const char *what) {
+  BBRT_CHECK(distributed(),
+             "%s: the program runs on one process (its mesh has one device)",
+             what);
+  BBRT_CHECK(peer >= 0 && peer < worldSize(),
+             "%s: peer rank %lld outside the world of %lld ranks", what,
+             (long long)peer, (long long)worldSize());
+  BBRT_CHECK(peer != worldRank(), "%s: peer rank %lld is this rank", what,
+             (long long)peer);
+  BBRT_CHECK(tag >= 0 && tag <= 32767, "%s: tag %lld outside [0, 32767]",
+             what, (long long)tag);
+}
+
+} // namespace
+
+void sendTensor(Context *, Tensor in, int64_t peerRank, int64_t tag) {
+  const char *what = "sendTensor";
+  checkPeer(peerRank, tag, what);
+  checkNccl(ncclSend(in.data, static_cast<size_t>(in.numel()),
+                     ncclType(in.dtype, false, what),
+                     static_cast<int>(peerRank), worldComm(what), stream()),
+            what);
+}
+
+void postSend(Context *ctx, Tensor in, int64_t peerRank, int64_t tag) {
+  // Stream order already keeps later kernels from overwriting `in` before
+  // the send has read it.
+  sendTensor(ctx, in, peerRank, tag);
+}
+
+void waitSends(Context *) { synchronizeDevice(); }
+
+void recvTensor(Context *, Tensor out, int64_t peerRank, int64_t tag) {
+  const char *what = "recvTensor";
+  checkPeer(peerRank, tag, what);
+  checkNccl(ncclRecv(out.data, static_cast<size_t>(out.numel()),
+                     ncclType(out.dtype, false, what),
+                     static_cast<int>(peerRank), worldComm(what), stream()),
+            what);
+}
+
+} // namespace bbrt

@@ -1,0 +1,301 @@
+//===- Data.cu - gather, scatterAdd, transpose, concat, slice on the GPU ---===//
+//
+// Data movement is dtype-generic by element size, as in the CPU runtime
+// (runtime/cpu/Data.cpp). Index checks that need the data (gather and
+// scatterAdd indices) run in the kernels and are reported through the
+// device error record when the program next waits for the GPU.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/Common.cuh"
+
+namespace bbrt {
+namespace cuda {
+namespace {
+
+template <typename F> void byWord(int64_t bytes, const char *what, F &&f) {
+  switch (bytes) {
+  case 1: return f(uint8_t{});
+  case 2: return f(uint16_t{});
+  case 4: return f(uint32_t{});
+  case 8: return f(uint64_t{});
+  default: fail("%s: unsupported element size %lld", what, (long long)bytes);
+  }
+}
+
+__device__ void report(KernelError *e, ErrorCode code, long long a,
+                       long long b, long long c) {
+  if (atomicCAS(&e->code, 0ull, static_cast<unsigned long long>(code)) == 0) {
+    e->a = a;
+    e->b = b;
+    e->c = c;
+  }
+}
+
+__device__ int64_t indexAt(const void *idx, bool i64, int64_t j) {
+  return i64 ? static_cast<const int64_t *>(idx)[j]
+             : static_cast<const int32_t *>(idx)[j];
+}
+
+template <typename W>
+__global__ void gatherKernel(const W *data, const void *idx, bool i64, W *out,
+                             int64_t n, int64_t A, int64_t inner,
+                             int64_t total, KernelError *err) {
+  BBRT_GRID_LOOP(t, total) {
+    const int64_t i = t % inner, j = (t / inner) % n, o = t / (inner * n);
+    const int64_t v = indexAt(idx, i64, j);
+    const int64_t w = v < 0 ? v + A : v;
+    if (w < 0 || w >= A) {
+      report(err, kGatherIndex, v, A, 0);
+      out[t] = W(0);
+      continue;
+    }
+    out[t] = data[(o * A + w) * inner + i];
+  }
+}
+
+__global__ void scatterAddKernel(const void *idx, bool i64, const float *u,
+                                 float *y, int64_t n, int64_t A,
+                                 int64_t inner, int64_t total,
+                                 KernelError *err) {
+  BBRT_GRID_LOOP(t, total) {
+    const int64_t i = t % inner, j = (t / inner) % n, o = t / (inner * n);
+    const int64_t v = indexAt(idx, i64, j);
+    const int64_t w = v < 0 ? v + A : v;
+    if (w < 0 || w >= A) {
+      report(err, kScatterIndex, v, A, 0);
+      continue;
+    }
+    atomicAdd(y + (o * A + w) * inner + i, u[t]);
+  }
+}
+
+/// out[i] = in[offset of out index i], the general strided copy behind
+/// transpose, slice and concat.
+template <typename W>
+__global__ void stridedCopyKernel(const W *in, W *out, int64_t n,
+                                  Indexer ix, int64_t base) {
+  BBRT_GRID_LOOP(i, n) out[i] = in[base + ix.offset(0, i)];
+}
+
+/// out[base + offset of in index i] = in[i]: the scatter direction.
+template <typename W>
+__global__ void stridedStoreKernel(const W *in, W *out, int64_t n,
+                                   Indexer ix, int64_t base) {
+  BBRT_GRID_LOOP(i, n) out[base + ix.offset(0, i)] = in[i];
+}
+
+void stridedCopy(const Tensor &in, const Tensor &out, const Indexer &ix,
+                 int64_t base, bool store, const char *what) {
+  const int64_t n = store ? in.numel() : out.numel();
+  if (n == 0)
+    return;
+  byWord(dtypeSize(in.dtype), what, [&](auto w) {
+    using W = decltype(w);
+    if (store)
+      stridedStoreKernel<W><<<blocksFor(n), kThreads, 0, stream()>>>(
+          static_cast<const W *>(in.data), static_cast<W *>(out.data), n, ix,
+          base);
+    else
+      stridedCopyKernel<W><<<blocksFor(n), kThreads, 0, stream()>>>(
+          static_cast<const W *>(in.data), static_cast<W *>(out.data), n, ix,
+          base);
+  });
+  checkLaunch(what);
+}
+
+/// The Indexer and base offset of slice(in -> out, starts, strides), with
+/// every read checked to lie inside `in`.
+Indexer sliceIndexer(const char *what, const Tensor &in, const Tensor &out,
+                     const Dims &starts, const Dims &strides, int64_t &base) {
+  const int r = in.shape.rank;
+  if (out.shape.rank != r || starts.rank != r ||
+      (strides.rank != r && strides.rank != 0))
+    fail("%s: ranks of input %s, output %s, starts and strides differ", what,
+         formatDims(in.shape).c_str(), formatDims(out.shape).c_str());
+  int64_t inStrides[kMaxRank];
+  rowMajorStrides(in.shape, inStrides);
+  Indexer ix;
+  ix.rank = r;
+  base = 0;
+  for (int d = 0; d < r; ++d) {
+    const int64_t dim = in.shape.d[d], cnt = out.shape.d[d];
+    int64_t s = starts.d[d];
+    const int64_t st = strides.rank ? strides.d[d] : 1;
+    if (s < 0)
+      s += dim;
+    if (cnt > 0) {
+      const int64_t last = s + (cnt - 1) * st;
+      if (s < 0 || s >= dim || last < 0 || last >= dim)
+        fail("%s: dim %d reads [%lld .. %lld] outside size %lld", what, d,
+             (long long)s, (long long)last, (long long)dim);
+    }
+    ix.dims[d] = cnt;
+    ix.strides[0][d] = st * inStrides[d];
+    base += s * inStrides[d];
+  }
+  return ix;
+}
+
+} // namespace
+} // namespace cuda
+
+using namespace cuda;
+
+void gather(Tensor data, Tensor indices, Tensor out, int64_t axis) {
+  const char *k = "gather";
+  checkDType(k, "output", out, data.dtype);
+  if (indices.dtype != DType::I64 && indices.dtype != DType::I32)
+    fail("%s: indices have dtype %s, expected i64 or i32", k,
+         dtypeName(indices.dtype));
+  const int r = data.shape.rank;
+  if (r < 1)
+    fail("%s: data must have rank >= 1", k);
+  const int a = normAxis(axis, r, k);
+  const int orank = r - 1 + indices.shape.rank;
+  bool ok = orank == out.shape.rank && orank <= kMaxRank;
+  if (ok) {
+    int j = 0;
+    for (int i = 0; i < a; ++i)
+      ok &= out.shape.d[j++] == data.shape.d[i];
+    for (int i = 0; i < indices.shape.rank; ++i)
+      ok &= out.shape.d[j++] == indices.shape.d[i];
+    for (int i = a + 1; i < r; ++i)
+      ok &= out.shape.d[j++] == data.shape.d[i];
+  }
+  if (!ok)
+    fail("%s: output %s does not match data %s, indices %s, axis %lld", k,
+         formatDims(out.shape).c_str(), formatDims(data.shape).c_str(),
+         formatDims(indices.shape).c_str(), (long long)axis);
+  const int64_t A = data.shape.d[a], n = indices.numel();
+  const int64_t inner = product(data.shape, a + 1, r);
+  const int64_t total = out.numel();
+  if (total == 0)
+    return;
+  byWord(dtypeSize(data.dtype), k, [&](auto w) {
+    using W = decltype(w);
+    gatherKernel<W><<<blocksFor(total), kThreads, 0, stream()>>>(
+        static_cast<const W *>(data.data), indices.data,
+        indices.dtype == DType::I64, static_cast<W *>(out.data), n, A, inner,
+        total, kernelError());
+  });
+  checkLaunch(k);
+}
+
+void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
+  const char *k = "scatterAdd";
+  checkDType(k, "updates", updates, DType::F32);
+  checkDType(k, "output", out, DType::F32);
+  if (indices.dtype != DType::I64 && indices.dtype != DType::I32)
+    fail("%s: indices have dtype %s, expected i64 or i32", k,
+         dtypeName(indices.dtype));
+  const int r = out.shape.rank;
+  const int a = normAxis(axis, r, k);
+  const int64_t A = out.shape.d[a], n = indices.numel();
+  const int64_t outer = product(out.shape, 0, a);
+  const int64_t inner = product(out.shape, a + 1, r);
+  if (updates.numel() != outer * n * inner)
+    fail("%s: updates %s do not match output %s with indices %s", k,
+         formatDims(updates.shape).c_str(), formatDims(out.shape).c_str(),
+         formatDims(indices.shape).c_str());
+  if (out.numel() == 0)
+    return;
+  check(cudaMemsetAsync(out.data, 0, static_cast<size_t>(out.nbytes()),
+                        stream()),
+        k);
+  const int64_t total = updates.numel();
+  if (total == 0)
+    return;
+  scatterAddKernel<<<blocksFor(total), kThreads, 0, stream()>>>(
+      indices.data, indices.dtype == DType::I64,
+      static_cast<const float *>(updates.data), static_cast<float *>(out.data),
+      n, A, inner, total, kernelError());
+  checkLaunch(k);
+}
+
+void transpose(Tensor in, Tensor out, Dims perm) {
+  const char *k = "transpose";
+  const int r = in.shape.rank;
+  checkDType(k, "output", out, in.dtype);
+  bool ok = perm.rank == r && out.shape.rank == r;
+  bool seen[kMaxRank] = {};
+  for (int i = 0; ok && i < r; ++i) {
+    const int64_t p = perm.d[i];
+    ok = p >= 0 && p < r && !seen[p] && out.shape.d[i] == in.shape.d[p];
+    if (ok)
+      seen[p] = true;
+  }
+  if (!ok)
+    fail("%s: output %s is not input %s permuted by %s", k,
+         formatDims(out.shape).c_str(), formatDims(in.shape).c_str(),
+         formatDims(perm).c_str());
+  int64_t inStrides[kMaxRank];
+  rowMajorStrides(in.shape, inStrides);
+  Indexer ix;
+  ix.rank = r;
+  for (int i = 0; i < r; ++i) {
+    ix.dims[i] = out.shape.d[i];
+    ix.strides[0][i] = inStrides[perm.d[i]];
+  }
+  stridedCopy(in, out, ix, 0, false, k);
+}
+
+void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
+  const char *k = "concat";
+  if (count < 1)
+    fail("%s: no inputs", k);
+  const int r = out.shape.rank;
+  const int a = normAxis(axis, r, k);
+  int64_t outStrides[kMaxRank];
+  rowMajorStrides(out.shape, outStrides);
+  int64_t offset = 0;
+  for (int i = 0; i < count; ++i) {
+    const Tensor &t = inputs[i];
+    if (t.dtype != out.dtype)
+      fail("%s: input %d has dtype %s, output %s", k, i, dtypeName(t.dtype),
+           dtypeName(out.dtype));
+    bool fits = t.shape.rank == r;
+    for (int d = 0; fits && d < r; ++d)
+      fits = d == a || t.shape.d[d] == out.shape.d[d];
+    if (!fits)
+      fail("%s: input %d of shape %s does not fit output %s along axis %lld",
+           k, i, formatDims(t.shape).c_str(), formatDims(out.shape).c_str(),
+           (long long)axis);
+    Indexer ix;
+    ix.rank = r;
+    for (int d = 0; d < r; ++d) {
+      ix.dims[d] = t.shape.d[d];
+      ix.strides[0][d] = outStrides[d];
+    }
+    stridedCopy(t, out, ix, offset * outStrides[a], true, k);
+    offset += t.shape.d[a];
+  }
+  if (offset != out.shape.d[a])
+    fail("%s: inputs sum to %lld along axis %lld, output has %lld", k,
+         (long long)offset, (long long)axis, (long long)out.shape.d[a]);
+}
+
+void slice(Tensor in, Tensor out, Dims starts, Dims strides) {
+  const char *k = "slice";
+  checkDType(k, "output", out, in.dtype);
+  if (out.numel() == 0)
+    return;
+  int64_t base;
+  const Indexer ix = sliceIndexer(k, in, out, starts, strides, base);
+  stridedCopy(in, out, ix, base, false, k);
+}
+
+void sliceGrad(Tensor dy, Tensor dx, Dims starts, Dims strides) {
+  const char *k = "sliceGrad";
+  checkDType(k, "output", dx, dy.dtype);
+  if (dx.numel() != 0)
+    check(cudaMemsetAsync(dx.data, 0, static_cast<size_t>(dx.nbytes()),
+                          stream()),
+          k);
+  if (dy.numel() == 0)
+    return;
+  int64_t base;
+  const Indexer ix = sliceIndexer(k, dx, dy, starts, strides, base);
+  stridedCopy(dy, dx, ix, base, true, k);
+}
+
+} // namespace bbrt

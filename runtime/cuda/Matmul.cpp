@@ -1,0 +1,210 @@
+//===- Matmul.cpp - batched matmul through cuBLASLt -----------------------===//
+//
+// bbrt::matmul on the GPU. Row-major out[M, N] = op(a)[M, K] op(b)[K, N] is
+// cuBLASLt's column-major out^T = op(b)^T op(a)^T, so `b` is cuBLASLt's
+// first operand. Batch dims: a batch that only one operand has and the
+// other broadcasts is folded into M (a row-major [B, M, K] lhs is a
+// [B*M, K] matrix); equal batches run as one strided-batched call; any
+// other broadcast runs one call per output matrix. F32 computes in full
+// f32 (CUBLAS_COMPUTE_32F), F64 in f64. Algorithms are chosen once per
+// shape by cuBLASLt's heuristic and cached.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/Device.h"
+#include "bbrt/bbrt.h"
+
+#include <map>
+#include <tuple>
+
+namespace bbrt {
+namespace cuda {
+namespace {
+
+struct GemmKey {
+  cudaDataType_t type;
+  bool transA, transB; // of cuBLASLt's operands (b, a of bbrt::matmul)
+  int64_t m, n, k, batch, strideA, strideB, strideC;
+  bool operator<(const GemmKey &o) const {
+    return std::tie(type, transA, transB, m, n, k, batch, strideA, strideB,
+                    strideC) < std::tie(o.type, o.transA, o.transB, o.m, o.n,
+                                        o.k, o.batch, o.strideA, o.strideB,
+                                        o.strideC);
+  }
+};
+
+struct Gemm {
+  cublasLtMatmulDesc_t desc = nullptr;
+  cublasLtMatrixLayout_t a = nullptr, b = nullptr, c = nullptr;
+  cublasLtMatmulAlgo_t algo;
+};
+
+cublasLtMatrixLayout_t layout(cudaDataType_t type, int64_t rows, int64_t cols,
+                              int64_t batch, int64_t stride) {
+  cublasLtMatrixLayout_t l;
+  checkBlas(cublasLtMatrixLayoutCreate(&l, type, rows, cols, rows),
+            "cublasLtMatrixLayoutCreate");
+  if (batch > 1) {
+    int32_t count = static_cast<int32_t>(batch);
+    checkBlas(cublasLtMatrixLayoutSetAttribute(
+                  l, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &count, sizeof count),
+              "batch count");
+    checkBlas(cublasLtMatrixLayoutSetAttribute(
+                  l, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                  sizeof stride),
+              "batch stride");
+  }
+  return l;
+}
+
+const Gemm &gemmFor(const GemmKey &key) {
+  static std::map<GemmKey, Gemm> cache;
+  auto it = cache.find(key);
+  if (it != cache.end())
+    return it->second;
+  Gemm g;
+  const bool f64 = key.type == CUDA_R_64F;
+  checkBlas(cublasLtMatmulDescCreate(&g.desc,
+                                     f64 ? CUBLAS_COMPUTE_64F
+                                         : CUBLAS_COMPUTE_32F,
+                                     key.type),
+            "cublasLtMatmulDescCreate");
+  cublasOperation_t ta = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
+  cublasOperation_t tb = key.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
+  checkBlas(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSA,
+                                           &ta, sizeof ta),
+            "transa");
+  checkBlas(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB,
+                                           &tb, sizeof tb),
+            "transb");
+  // Stored shapes (column-major): op(A) is m x k, op(B) is k x n.
+  g.a = key.transA ? layout(key.type, key.k, key.m, key.batch, key.strideA)
+                   : layout(key.type, key.m, key.k, key.batch, key.strideA);
+  g.b = key.transB ? layout(key.type, key.n, key.k, key.batch, key.strideB)
+                   : layout(key.type, key.k, key.n, key.batch, key.strideB);
+  g.c = layout(key.type, key.m, key.n, key.batch, key.strideC);
+  cublasLtMatmulPreference_t pref;
+  checkBlas(cublasLtMatmulPreferenceCreate(&pref), "matmul preference");
+  size_t ws = blasWorkspaceSize();
+  checkBlas(cublasLtMatmulPreferenceSetAttribute(
+                pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
+            "workspace size");
+  cublasLtMatmulHeuristicResult_t result;
+  int found = 0;
+  checkBlas(cublasLtMatmulAlgoGetHeuristic(blasLt(), g.desc, g.a, g.b, g.c,
+                                           g.c, pref, 1, &result, &found),
+            "cublasLtMatmulAlgoGetHeuristic");
+  cublasLtMatmulPreferenceDestroy(pref);
+  if (found == 0)
+    fail("matmul: cuBLASLt has no algorithm for %lldx%lldx%lld (batch %lld)",
+         (long long)key.m, (long long)key.n, (long long)key.k,
+         (long long)key.batch);
+  g.algo = result.algo;
+  return cache.emplace(key, g).first->second;
+}
+
+/// Column-major C (m x n) = op(A) op(B), `batch` times with the strides.
+void gemm(cudaDataType_t type, bool transA, bool transB, int64_t m, int64_t n,
+          int64_t k, const void *A, const void *B, void *C, int64_t batch,
+          int64_t strideA, int64_t strideB, int64_t strideC) {
+  const Gemm &g = gemmFor(
+      {type, transA, transB, m, n, k, batch, strideA, strideB, strideC});
+  const double one64 = 1, zero64 = 0;
+  const float one32 = 1, zero32 = 0;
+  const bool f64 = type == CUDA_R_64F;
+  const void *alpha = f64 ? static_cast<const void *>(&one64) : &one32;
+  const void *beta = f64 ? static_cast<const void *>(&zero64) : &zero32;
+  checkBlas(cublasLtMatmul(blasLt(), g.desc, alpha, A, g.a, B, g.b, beta, C,
+                           g.c, C, g.c, &g.algo, blasWorkspace(),
+                           blasWorkspaceSize(), stream()),
+            "cublasLtMatmul");
+}
+
+} // namespace
+} // namespace cuda
+
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
+  using namespace cuda;
+  if (a.dtype != b.dtype || a.dtype != out.dtype)
+    fail("matmul: dtypes differ (%s, %s, output %s)", dtypeName(a.dtype),
+         dtypeName(b.dtype), dtypeName(out.dtype));
+  if (a.dtype != DType::F32 && a.dtype != DType::F64)
+    fail("matmul: dtype %s is not supported by the CUDA runtime (f32, f64)",
+         dtypeName(a.dtype));
+  if (a.shape.rank < 1 || b.shape.rank < 1)
+    fail("matmul: operands must have rank >= 1");
+  const cudaDataType_t type = a.dtype == DType::F64 ? CUDA_R_64F : CUDA_R_32F;
+  // Matrix dims (a rank-1 operand is one row of a, one column of b).
+  const int ra = a.shape.rank, rb = b.shape.rank;
+  const int64_t M = ra == 1 ? 1 : a.shape.d[transA ? ra - 1 : ra - 2];
+  const int64_t K = a.shape.d[ra == 1 ? 0 : (transA ? ra - 2 : ra - 1)];
+  const int64_t Kb = rb == 1 ? b.shape.d[0] : b.shape.d[transB ? rb - 1 : rb - 2];
+  const int64_t N = rb == 1 ? 1 : b.shape.d[transB ? rb - 2 : rb - 1];
+  if (K != Kb)
+    fail("matmul: inner dims differ: %s%s x %s%s",
+         formatDims(a.shape).c_str(), transA ? "^T" : "",
+         formatDims(b.shape).c_str(), transB ? "^T" : "");
+  // Batch dims: a's, b's and out's, right-aligned.
+  Dims ab, bb, ob;
+  ab.rank = ra > 2 ? ra - 2 : 0;
+  bb.rank = rb > 2 ? rb - 2 : 0;
+  for (int i = 0; i < ab.rank; ++i)
+    ab.d[i] = a.shape.d[i];
+  for (int i = 0; i < bb.rank; ++i)
+    bb.d[i] = b.shape.d[i];
+  ob.rank = std::max(ab.rank, bb.rank);
+  for (int i = 0; i < ob.rank; ++i) {
+    const int ia = i - (ob.rank - ab.rank), ib = i - (ob.rank - bb.rank);
+    const int64_t da = ia >= 0 ? ab.d[ia] : 1, db = ib >= 0 ? bb.d[ib] : 1;
+    if (da != db && da != 1 && db != 1)
+      fail("matmul: batch dims of %s and %s do not broadcast",
+           formatDims(a.shape).c_str(), formatDims(b.shape).c_str());
+    ob.d[i] = std::max(da, db);
+  }
+  const int64_t batch = ob.numel(), na = ab.numel(), nb = bb.numel();
+  if (out.numel() != batch * M * N)
+    fail("matmul: output %s does not hold %lld x %lld x %lld",
+         formatDims(out.shape).c_str(), (long long)batch, (long long)M,
+         (long long)N);
+  if (out.numel() == 0)
+    return;
+  if (K == 0) {
+    cuda::check(cudaMemsetAsync(out.data, 0, out.nbytes(), stream()),
+                "matmul");
+    return;
+  }
+  const int64_t es = dtypeSize(a.dtype);
+  // cuBLASLt's A is b: column-major N x K (op N) or K x N stored (op T).
+  if (nb == 1 && !transA) {
+    // Every output matrix uses the one b; a's batch folds into M.
+    gemm(type, transB, false, N, batch * M, K, b.data, a.data, out.data, 1,
+         0, 0, 0);
+  } else if (na == batch && nb == batch) {
+    gemm(type, transB, transA, N, M, K, b.data, a.data, out.data, batch,
+         K * N, M * K, M * N);
+  } else {
+    // General broadcast: one call per output matrix.
+    for (int64_t i = 0; i < batch; ++i) {
+      int64_t rem = i, ia = 0, ib = 0, sa = 1, sb = 1;
+      for (int d = ob.rank - 1; d >= 0; --d) {
+        const int64_t c = rem % ob.d[d];
+        rem /= ob.d[d];
+        const int da = d - (ob.rank - ab.rank), db = d - (ob.rank - bb.rank);
+        if (da >= 0) {
+          ia += (ab.d[da] == 1 ? 0 : c) * sa;
+          sa *= ab.d[da];
+        }
+        if (db >= 0) {
+          ib += (bb.d[db] == 1 ? 0 : c) * sb;
+          sb *= bb.d[db];
+        }
+      }
+      gemm(type, transB, transA, N, M, K,
+           static_cast<const char *>(b.data) + ib * K * N * es,
+           static_cast<const char *>(a.data) + ia * M * K * es,
+           static_cast<char *>(out.data) + i * M * N * es, 1, 0, 0, 0);
+    }
+  }
+  checkLaunch("matmul");
+}
+
+} // namespace bbrt

@@ -1,0 +1,191 @@
+//===- Norm.cu - layerNorm, softmax, batchNorm on the GPU ------------------===//
+//
+// Semantics of runtime/cpu/Norm.cpp: layer-norm statistics and softmax sums
+// in double; softmax subtracts the row maximum. Rows along the last dims
+// run one block per row; softmax over an inner axis runs one thread per
+// (outer, inner) column.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/cuda/Common.cuh"
+#include "runtime/cuda/Reduce.cuh"
+
+namespace bbrt {
+namespace cuda {
+namespace {
+
+template <typename T>
+__global__ void layerNormKernel(const T *x, T *y, const T *scale,
+                                const T *bias, int64_t D, float epsilon) {
+  __shared__ double shared[32];
+  const T *xs = x + blockIdx.x * D;
+  T *ys = y + blockIdx.x * D;
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x)
+    s += double(xs[i]);
+  const double mean = blockSum(s, shared) / double(D);
+  double q = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    const double d = double(xs[i]) - mean;
+    q += d * d;
+  }
+  const double inv = 1.0 / sqrt(blockSum(q, shared) / double(D) + double(epsilon));
+  const T m = T(mean), iv = T(inv);
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    T v = (xs[i] - m) * iv * scale[i];
+    ys[i] = bias ? v + bias[i] : v;
+  }
+}
+
+template <typename T>
+__global__ void softmaxRowsKernel(const T *x, T *y, int64_t A, bool log) {
+  __shared__ double shared[32];
+  __shared__ T sharedT[32];
+  const T *xs = x + blockIdx.x * A;
+  T *ys = y + blockIdx.x * A;
+  T m = -INFINITY;
+  for (int64_t i = threadIdx.x; i < A; i += blockDim.x)
+    m = (xs[i] > m || isnan(xs[i])) ? xs[i] : m;
+  m = blockMax(m, sharedT);
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < A; i += blockDim.x)
+    s += exp(double(xs[i] - m));
+  s = blockSum(s, shared);
+  if (log) {
+    const T ls = T(::log(s));
+    for (int64_t i = threadIdx.x; i < A; i += blockDim.x)
+      ys[i] = xs[i] - m - ls;
+  } else {
+    for (int64_t i = threadIdx.x; i < A; i += blockDim.x)
+      ys[i] = T(exp(double(xs[i] - m)) / s);
+  }
+}
+
+template <typename T>
+__global__ void softmaxColumnsKernel(const T *x, T *y, int64_t outer,
+                                     int64_t A, int64_t inner, bool log) {
+  BBRT_GRID_LOOP(c, outer * inner) {
+    const int64_t o = c / inner, in = c % inner;
+    const T *xs = x + o * A * inner + in;
+    T *ys = y + o * A * inner + in;
+    T m = -INFINITY;
+    for (int64_t i = 0; i < A; ++i)
+      m = (xs[i * inner] > m || isnan(xs[i * inner])) ? xs[i * inner] : m;
+    double s = 0;
+    for (int64_t i = 0; i < A; ++i)
+      s += exp(double(xs[i * inner] - m));
+    for (int64_t i = 0; i < A; ++i)
+      ys[i * inner] = log ? T(double(xs[i * inner] - m) - ::log(s))
+                          : T(exp(double(xs[i * inner] - m)) / s);
+  }
+}
+
+template <typename T>
+__global__ void batchNormKernel(const T *x, T *y, const T *scale,
+                                const T *bias, const T *mean, const T *var,
+                                int64_t n, int64_t C, int64_t inner,
+                                float epsilon) {
+  BBRT_GRID_LOOP(i, n) {
+    const int64_t c = (i / inner) % C;
+    const double inv = 1.0 / sqrt(double(var[c]) + double(epsilon));
+    const T a = T(double(scale[c]) * inv);
+    const T b = T(double(bias[c]) - double(mean[c]) * double(scale[c]) * inv);
+    y[i] = x[i] * a + b;
+  }
+}
+
+template <typename F> void byFloat(DType t, const char *what, F &&f) {
+  if (t == DType::F32)
+    return f(float{});
+  if (t == DType::F64)
+    return f(double{});
+  fail("%s: dtype %s is not supported (f32, f64)", what, dtypeName(t));
+}
+
+} // namespace
+} // namespace cuda
+
+using namespace cuda;
+
+void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
+               float epsilon) {
+  const char *k = "layerNorm";
+  if (x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: output %s %s differs from input %s %s", k, dtypeName(out.dtype),
+         formatDims(out.shape).c_str(), dtypeName(x.dtype),
+         formatDims(x.shape).c_str());
+  const int a = normAxis(axis, x.shape.rank, k);
+  const int64_t D = product(x.shape, a, x.shape.rank);
+  const int64_t rows = D == 0 ? 0 : x.numel() / D;
+  if (scale.numel() != D)
+    fail("%s: scale has %lld elements, the normalized dims %lld", k,
+         (long long)scale.numel(), (long long)D);
+  checkDType(k, "scale", scale, x.dtype);
+  if (!bias.empty()) {
+    if (bias.numel() != D)
+      fail("%s: bias has %lld elements, the normalized dims %lld", k,
+           (long long)bias.numel(), (long long)D);
+    checkDType(k, "bias", bias, x.dtype);
+  }
+  if (rows == 0)
+    return;
+  byFloat(x.dtype, k, [&](auto tag) {
+    using T = decltype(tag);
+    layerNormKernel<T><<<static_cast<unsigned>(rows), kThreads, 0, stream()>>>(
+        static_cast<const T *>(x.data), static_cast<T *>(out.data),
+        static_cast<const T *>(scale.data), static_cast<const T *>(bias.data),
+        D, epsilon);
+  });
+  checkLaunch(k);
+}
+
+void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
+  const char *k = log ? "logSoftmax" : "softmax";
+  if (x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: output %s differs from input %s", k,
+         formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
+  const int a = normAxis(axis, x.shape.rank, k);
+  const int64_t outer = product(x.shape, 0, a), A = x.shape.d[a],
+                inner = product(x.shape, a + 1, x.shape.rank);
+  if (x.numel() == 0)
+    return;
+  byFloat(x.dtype, k, [&](auto tag) {
+    using T = decltype(tag);
+    const T *xp = static_cast<const T *>(x.data);
+    T *yp = static_cast<T *>(out.data);
+    if (inner == 1)
+      softmaxRowsKernel<T><<<static_cast<unsigned>(outer), kThreads, 0, stream()>>>(
+          xp, yp, A, log);
+    else
+      softmaxColumnsKernel<T><<<blocksFor(outer * inner), kThreads, 0, stream()>>>(
+          xp, yp, outer, A, inner, log);
+  });
+  checkLaunch(k);
+}
+
+void batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor var,
+               Tensor out, float epsilon) {
+  const char *k = "batchNorm";
+  if (x.shape.rank < 2 || x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: input %s and output %s must match, rank >= 2", k,
+         formatDims(x.shape).c_str(), formatDims(out.shape).c_str());
+  const int64_t C = x.shape.d[1];
+  for (const Tensor *t : {&scale, &bias, &mean, &var})
+    if (t->numel() != C || t->dtype != x.dtype)
+      fail("%s: scale, bias, mean and var must be %lld elements of %s", k,
+           (long long)C, dtypeName(x.dtype));
+  const int64_t n = x.numel();
+  if (n == 0)
+    return;
+  const int64_t inner = product(x.shape, 2, x.shape.rank);
+  byFloat(x.dtype, k, [&](auto tag) {
+    using T = decltype(tag);
+    batchNormKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(
+        static_cast<const T *>(x.data), static_cast<T *>(out.data),
+        static_cast<const T *>(scale.data), static_cast<const T *>(bias.data),
+        static_cast<const T *>(mean.data), static_cast<const T *>(var.data), n,
+        C, inner, epsilon);
+  });
+  checkLaunch(k);
+}
+
+} // namespace bbrt

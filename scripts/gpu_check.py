@@ -1,0 +1,261 @@
+#!/usr/bin/env python3
+"""The GPU check of the CUDA target, in two halves.
+
+  scripts/gpu_check.py prepare DIR   # here (bbc, Bazel): build the check
+  scripts/gpu_check.py run DIR       # on the GPU machine: build, run, compare
+
+The GPU machine has nvcc, g++ and numpy but neither Bazel nor MLIR, so
+`prepare` does everything that needs bbc: for every case it writes the
+generated C++ (bbc --emit=cpp), the weights, the inputs and the reference
+outputs of the CPU binary, plus the runtime SDK's CUDA library; `run` compiles
+each case with nvcc there, links it with that library, runs it on the GPU
+and compares. DIR stays small (the C++ of a case is kilobytes; the library
+is the big part), so it travels with the working tree (`carry`).
+
+Cases:
+  - op/<case>: every bb op's gradient model of test/e2e/gradcheck (those the
+    CUDA runtime supports): loss and gradients against the CPU binary's;
+  - mlp, gpt2 inference: outputs against the CPU binary's (and ONNX
+    Runtime's, through the CPU binary's test);
+  - mlp, gpt2 training: 20 AdamW and SGD steps, loss and gradient norm of
+    every step against PyTorch's (test/models/*/train/*.json);
+  - timings: gpt2 inference latency (--bench), training step times.
+Prints one line per case and `N passed, M failed`; exit 1 if any failed.
+"""
+import argparse
+import concurrent.futures
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODELS = os.path.join(ROOT, "test", "models")
+GRADCHECK = os.path.join(ROOT, "test", "e2e", "gradcheck")
+# Kernels the CUDA runtime does not have yet (bbc --target=cuda refuses them).
+UNSUPPORTED = re.compile(r"conv|pool|batch_norm")
+
+
+def sh(cmd, cwd=None):
+    p = subprocess.run(cmd, cwd=cwd, stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, text=True)
+    if p.returncode != 0:
+        lines = [l for l in p.stdout.splitlines() if l.strip()]
+        raise RuntimeError(" ".join(cmd[:2]) + ": " +
+                           (lines[-1] if lines else f"exit {p.returncode}"))
+    return p.stdout
+
+
+# --- prepare (here) ----------------------------------------------------------
+
+def prepare(a):
+    out = os.path.abspath(a.dir)
+    bbc = a.bbc
+    sdk = a.sdk
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(os.path.join(out, "sdk", "lib"))
+    shutil.copytree(os.path.join(sdk, "include"), os.path.join(out, "sdk", "include"))
+    for f in ("libbbrt_cuda.a", "cuda_archs.txt"):
+        shutil.copy(os.path.join(sdk, "lib", f), os.path.join(out, "sdk", "lib", f))
+    cases = []
+
+    def add(name, flags, run_args, kind, compare, inputs=()):
+        """Builds the CPU binary, runs it for the reference, keeps the C++."""
+        d = os.path.join(out, name)
+        os.makedirs(d, exist_ok=True)
+        for src, dst in inputs:
+            shutil.copy(src, os.path.join(d, dst))
+        exe = os.path.join(d, "cpu")
+        sh([bbc, *flags, "-o", exe])
+        sh([bbc, *flags, "--emit=cpp", "-o", os.path.join(d, "gen.cpp")])
+        os.rename(exe + ".safetensors", os.path.join(d, "prog.safetensors"))
+        ref = ["--weights", "prog.safetensors"]
+        if kind == "train":
+            sh([exe, *run_args, *ref, "--log", "ref.csv", "--threads", "1"], cwd=d)
+        else:
+            sh([exe, *run_args, *ref, "--output-dir", "ref", "--threads", "1"], cwd=d)
+        os.remove(exe)
+        cases.append({"name": name, "kind": kind, "args": run_args + ref,
+                      "compare": compare})
+
+    # Per-op gradient programs (inputs as gradcheck.py makes them).
+    sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
+    import gradcheck as gc
+    for path in sorted(os.listdir(GRADCHECK)):
+        if not path.endswith(".onnxtext") or UNSUPPORTED.search(path):
+            continue
+        name = path[:-len(".onnxtext")]
+        text = open(os.path.join(GRADCHECK, path)).read()
+        spec = gc.parse_spec(text)
+        flags = [os.path.join(GRADCHECK, path), "--grad",
+                 f"--loss={spec.get('loss', 'mse')}"]
+        tmp = os.path.join(out, "op", name)
+        os.makedirs(tmp, exist_ok=True)
+        sh([bbc, *flags, "-o", os.path.join(tmp, "probe")])
+        inputs, _ = gc.program_io(os.path.join(tmp, "probe"))
+        for f in ("probe", "probe.safetensors"):
+            os.remove(os.path.join(tmp, f))
+        rng = np.random.default_rng(zlib.crc32(name.encode()))
+        args = []
+        for iname, dtype, shape in inputs:
+            f = f"in.{re.sub(r'[^A-Za-z0-9_.-]', '_', iname)}.npy"
+            np.save(os.path.join(tmp, f), gc.make_input(rng, iname, dtype, shape, spec.get(iname)))
+            args += ["--input", f"{iname}={f}"]
+        add(f"op/{name}", flags, args, "outputs", {"rtol": 1e-3, "atol": 1e-5})
+
+    add("mlp", [os.path.join(MODELS, "mlp", "mlp.onnx"), "--input-shape", "x=4x64"],
+        ["--input", "x=x.npy"], "outputs", {"rtol": 1e-4, "atol": 1e-5},
+        [(os.path.join(MODELS, "mlp", "x.npy"), "x.npy")])
+    add("gpt2", [os.path.join(MODELS, "gpt2", "gpt2.onnx"), "--input-shape", "idx=2x16"],
+        ["--input", "idx=idx.npy"], "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 200},
+        [(os.path.join(MODELS, "gpt2", "idx.npy"), "idx.npy")])
+    for model in ("mlp", "gpt2"):
+        for opt in ("adamw", "sgd"):
+            run = json.load(open(os.path.join(MODELS, model, "train", f"{opt}.json")))
+            files = [(os.path.join(MODELS, model, "train", f), f)
+                     for f in os.listdir(os.path.join(MODELS, model, "train"))
+                     if not f.endswith(".json")]
+            add(f"{model}-train-{opt}", [os.path.join(MODELS, model, f"{model}.onnx"),
+                                         *run["bbc_flags"]],
+                run["binary_flags"], "train",
+                {"rtol": 1e-4, "losses": run["losses"],
+                 "grad_norms": run.get("grad_norms")}, files)
+    json.dump({"cases": cases}, open(os.path.join(out, "cases.json"), "w"), indent=1)
+    size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)
+    print(f"prepared {len(cases)} cases in {out} ({size / 2**20:.1f} MiB)")
+
+
+# --- run (on the GPU machine) ------------------------------------------------
+
+def build(d, sdk, nvcc, archs):
+    obj = os.path.join(d, "gen.o")
+    sh([nvcc, "-std=c++17", "-O2", *[f"-gencode=arch=compute_{x[3:]},code={x}" for x in archs],
+        "-c", os.path.join(d, "gen.cpp"), "-I" + os.path.join(sdk, "include"), "-o", obj])
+    cuda_lib = os.path.join(os.path.dirname(os.path.dirname(nvcc)), "lib64")
+    sh(["g++", "-o", os.path.join(d, "gpu"), obj, os.path.join(sdk, "lib", "libbbrt_cuda.a"),
+        "-L" + cuda_lib, "-lcublasLt", "-lcudart", "-Wl,-rpath," + cuda_lib,
+        "-lpthread", "-lm"])
+
+
+def read_log(path):
+    steps = {}
+    for line in open(path):
+        parts = line.strip().split(",")
+        if len(parts) >= 4 and parts[0].isdigit():
+            steps[int(parts[0])] = [float(v) for v in parts[1:]]
+    return steps
+
+
+def check(d, case):
+    c = case["compare"]
+    if case["kind"] == "train":
+        t0 = time.time()
+        sh([os.path.join(d, "gpu"), *case["args"], "--log", "gpu.csv"], cwd=d)
+        secs = time.time() - t0
+        header = open(os.path.join(d, "ref.csv")).readline().strip().split(",")
+        gpu, ref = read_log(os.path.join(d, "gpu.csv")), read_log(os.path.join(d, "ref.csv"))
+        li, gi, mi = (header.index(k) - 1 for k in ("loss", "grad_norm", "ms"))
+        if len(gpu) != len(c["losses"]):
+            return False, f"{len(gpu)} steps logged, expected {len(c['losses'])}"
+
+        def rel(got, want):
+            return abs(got - want) / max(abs(want), 1e-12)
+        worst = max(rel(gpu[s][li], w) for s, w in enumerate(c["losses"], start=1))
+        if c.get("grad_norms"):
+            worst = max(worst, max(rel(gpu[s][gi], w)
+                                   for s, w in enumerate(c["grad_norms"], start=1)))
+        cpu_worst = max(rel(gpu[s][li], ref[s][li]) for s in ref)
+        ms = sorted(gpu[s][mi] for s in gpu)
+        # f32 on the GPU against PyTorch's f32 on the CPU: summation orders
+        # differ, so 10x the CPU binary's tolerance.
+        ok = worst <= c["rtol"] * 10
+        return ok, (f"loss and grad norm vs PyTorch max rel {worst:.2e}, loss vs CPU "
+                    f"binary {cpu_worst:.2e}; median step {ms[len(ms) // 2]:.3f} ms, "
+                    f"{secs:.1f} s in all")
+    sh([os.path.join(d, "gpu"), *case["args"], "--output-dir", "gpu"], cwd=d)
+    worst, names = 0.0, 0
+    for f in sorted(os.listdir(os.path.join(d, "ref"))):
+        want = np.load(os.path.join(d, "ref", f))
+        got = np.load(os.path.join(d, "gpu", f))
+        if got.shape != want.shape or got.dtype != want.dtype:
+            return False, f"{f}: {got.dtype}{got.shape}, expected {want.dtype}{want.shape}"
+        if want.dtype.kind in "fc":
+            scale = max(float(np.max(np.abs(want))) if want.size else 0.0, 1e-30)
+            err = float(np.max(np.abs(got.astype(np.float64) - want))) if want.size else 0.0
+            if err > c["atol"] + c["rtol"] * scale:
+                return False, f"{f}: max abs diff {err:.3e} (scale {scale:.3e})"
+            worst = max(worst, err / scale)
+        elif not np.array_equal(got, want):
+            return False, f"{f}: differs"
+        names += 1
+    note = f"{names} outputs, max diff / max |ref| {worst:.2e}"
+    if c.get("bench"):
+        out = sh([os.path.join(d, "gpu"), *case["args"], "--bench", str(c["bench"])], cwd=d)
+        note += "; " + out.strip().splitlines()[-1]
+    return True, note
+
+
+def run(a):
+    root = os.path.abspath(a.dir)
+    sdk = os.path.join(root, "sdk")
+    nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
+    archs = [a.arch] if a.arch else open(os.path.join(sdk, "lib", "cuda_archs.txt")).read().split()
+    cases = json.load(open(os.path.join(root, "cases.json")))["cases"]
+    print(sh(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
+              "--format=csv,noheader"]).strip())
+    t0 = time.time()
+    built = {}
+    with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
+        futures = {pool.submit(build, os.path.join(root, c["name"]), sdk, nvcc, archs): c["name"]
+                   for c in cases}
+        for f in concurrent.futures.as_completed(futures):
+            try:
+                f.result()
+                built[futures[f]] = None
+            except RuntimeError as e:
+                built[futures[f]] = str(e)
+    print(f"built {len(cases)} programs in {time.time() - t0:.0f} s")
+    passed = failed = 0
+    for c in cases:
+        err = built[c["name"]]
+        if err is None:
+            try:
+                ok, note = check(os.path.join(root, c["name"]), c)
+            except RuntimeError as e:
+                ok, note = False, str(e)
+        else:
+            ok, note = False, "build: " + err
+        passed += ok
+        failed += not ok
+        print(f"{'PASS' if ok else 'FAIL'} {c['name']}: {note}", flush=True)
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    p = sub.add_parser("prepare")
+    p.add_argument("dir")
+    p.add_argument("--bbc", default=os.path.join(ROOT, "bazel-bin", "tools", "bbc", "bbc"))
+    p.add_argument("--sdk", default=os.path.join(ROOT, "bazel-bin", "runtime", "sdk"))
+    r = sub.add_parser("run")
+    r.add_argument("dir")
+    r.add_argument("--jobs", type=int, default=os.cpu_count() or 4)
+    r.add_argument("--arch", help="build for this one (e.g. sm_90) instead of all")
+    a = ap.parse_args()
+    if a.cmd == "prepare":
+        prepare(a)
+        return 0
+    return run(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
