@@ -16,8 +16,19 @@ row per pair: search seconds, predicted step time, tokens/s, MFU,
 per-device memory and whether it fits, the best fitting grid configuration
 and the searched plan's throughput relative to it.
 
+--baseline megatron pins every grid point with tp > 1 to Megatron-LM's
+parameter layouts instead (--shard, on the tp axis of each stage's dp x tp
+mesh): attention QKV and MLP up-projection column-parallel (weight and bias
+split along the output), attention and MLP output projections row-parallel
+(weight split along the input), the embedding vocabulary-parallel, lm_head
+split along the vocabulary, layer norms and position embeddings replicated;
+the search fills in the activations. That is Megatron's plan (or one the
+cost model rates better, where the search lays activations out differently),
+so the comparison says what the search finds beyond Megatron's layouts.
+
 usage: /usr/bin/python3 scripts/bench_planning.py [--bbc PATH] [--batch 8]
            [--pairs gpt2-124m@dgx-a100-80g:1 ...] [--no-sweep] [--json]
+           [--baseline grid|megatron]
 """
 import argparse
 import json
@@ -56,6 +67,36 @@ def plan(bbc, model, cluster, extra, time_limit):
     return report
 
 
+def megatron_pins(model, tp):
+    """--shard flags with Megatron-LM's layouts of a make_gpt_onnx.py model's
+    parameters on a dp x tp mesh (tp = mesh axis 1). Megatron pads the
+    vocabulary to a multiple of tp; where it does not divide here, the
+    embedding and lm_head are left to the search."""
+    import onnx
+    m = onnx.load(model, load_external_data=False)
+    shapes = {t.name: list(t.dims) for t in m.graph.initializer}
+    col, row, rep = "[[],[1]]", "[[1],[]]", "[]"
+    rules = [
+        (".attn.c_attn.weight", col), (".attn.c_attn.bias", "[[1]]"),
+        (".attn.c_proj.weight", row), (".attn.c_proj.bias", rep),
+        (".mlp.c_fc.weight", col), (".mlp.c_fc.bias", "[[1]]"),
+        (".mlp.c_proj.weight", row), (".mlp.c_proj.bias", rep),
+        ("wte.weight", row), ("lm_head.weight", col),
+        ("wpe.weight", rep), ("ln_1.weight", rep), ("ln_1.bias", rep),
+        ("ln_2.weight", rep), ("ln_2.bias", rep), ("ln_f.weight", rep),
+        ("ln_f.bias", rep),
+    ]
+    pins = []
+    for name, shape in shapes.items():
+        for suffix, layout in rules:
+            if name.endswith(suffix):
+                dim = {row: 0, col: 1, "[[1]]": 0}.get(layout)
+                if dim is None or shape[dim] % tp == 0:
+                    pins.append("--shard=%s=%s" % (name, layout))
+                break
+    return pins
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bbc", default=os.path.join(ROOT, "bazel-bin/tools/bbc/bbc"))
@@ -64,6 +105,9 @@ def main():
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--time-limit", type=float, default=60)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--baseline", choices=("grid", "megatron"), default="grid",
+                    help="grid: the search fills every grid point's layouts; "
+                    "megatron: Megatron-LM's parameter layouts pinned")
     args = ap.parse_args()
 
     work = tempfile.mkdtemp(prefix="bench-planning-")
@@ -95,8 +139,10 @@ def main():
                         strategy = "dp=%d,tp=%d" % (dp, tp)
                         if pp > 1:
                             strategy += ",pp=%d,microbatches=%d" % (pp, mb)
+                        pins = (megatron_pins(model, tp)
+                                if args.baseline == "megatron" and tp > 1 else [])
                         r = plan(args.bbc, model, cluster,
-                                 shape + ["--strategy=" + strategy], args.time_limit)
+                                 shape + ["--strategy=" + strategy] + pins, args.time_limit)
                         r["strategy"] = strategy
                         row.setdefault("grid", []).append(r)
                         if "error" not in r and r.get("fits") and (

@@ -184,8 +184,11 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
   if (pipelined) {
     if (!options.train.enabled)
       return makeError("pipeline stages (--strategy pp=N) need --train");
-    if (!options.shard.pins.empty())
-      return makeError("--shard does not combine with pipeline stages yet");
+    // Pins name layouts on a stage's mesh, which only partitioned stages
+    // have (with tp or zero); stages of one rank have nothing to pin.
+    if (!options.shard.pins.empty() && !options.shard.partitionedStages())
+      return makeError("--shard with pipeline stages needs stages partitioned "
+                       "over a mesh (tp=T or zero=1 in --strategy)");
     if (auto err = microbatchShapes(options.shard, importOptions))
       return std::move(err);
   }
@@ -293,9 +296,6 @@ llvm::Expected<int64_t> mlir::bb::buildProgram(ModuleOp module,
       arena = std::max(arena, size.getInt());
   if (arena < 0)
     return makeError("internal error: the module is not at stage bbrt");
-  if (options.host.target == Target::Cuda)
-    if (auto err = checkCudaKernels(module))
-      return std::move(err);
   module.walk([&](bbrt::StateOp s) {
     if (s.getInit())
       trained.insert(s.getName());
