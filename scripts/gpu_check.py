@@ -13,10 +13,10 @@ and compares. DIR stays small (the C++ of a case is kilobytes; the library
 is the big part), so it travels with the working tree (`carry`).
 
 Cases:
-  - op/<case>: every bb op's gradient model of test/e2e/gradcheck (those the
-    CUDA runtime supports): loss and gradients against the CPU binary's;
-  - mlp, gpt2 inference: outputs against the CPU binary's (and ONNX
-    Runtime's, through the CPU binary's test);
+  - op/<case>: every bb op's gradient model of test/e2e/gradcheck: loss and
+    gradients against the CPU binary's;
+  - mlp, gpt2, mobilenet, resnet inference: outputs against the CPU
+    binary's (which matches ONNX Runtime's in the CPU tests);
   - mlp, gpt2 training: 20 AdamW and SGD steps, loss and gradient norm of
     every step against PyTorch's (test/models/*/train/*.json);
   - timings: gpt2 inference latency (--bench), training step times.
@@ -38,8 +38,6 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, "test", "models")
 GRADCHECK = os.path.join(ROOT, "test", "e2e", "gradcheck")
-# Kernels the CUDA runtime does not have yet (bbc --target=cuda refuses them).
-UNSUPPORTED = re.compile(r"conv|pool|batch_norm")
 
 
 def sh(cmd, cwd=None):
@@ -88,7 +86,7 @@ def prepare(a):
     sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
     import gradcheck as gc
     for path in sorted(os.listdir(GRADCHECK)):
-        if not path.endswith(".onnxtext") or UNSUPPORTED.search(path):
+        if not path.endswith(".onnxtext"):
             continue
         name = path[:-len(".onnxtext")]
         text = open(os.path.join(GRADCHECK, path)).read()
@@ -115,6 +113,13 @@ def prepare(a):
     add("gpt2", [os.path.join(MODELS, "gpt2", "gpt2.onnx"), "--input-shape", "idx=2x16"],
         ["--input", "idx=idx.npy"], "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 200},
         [(os.path.join(MODELS, "gpt2", "idx.npy"), "idx.npy")])
+    for model in ("mobilenet", "resnet"):
+        d = os.path.join(MODELS, model)
+        inputs = json.load(open(os.path.join(d, "meta.json")))["inputs"]
+        add(model, [os.path.join(d, f"{model}.onnx")],
+            sum((["--input", f"{i['name']}={i['file']}"] for i in inputs), []),
+            "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 100},
+            [(os.path.join(d, i["file"]), i["file"]) for i in inputs])
     for model in ("mlp", "gpt2"):
         for opt in ("adamw", "sgd"):
             run = json.load(open(os.path.join(MODELS, model, "train", f"{opt}.json")))

@@ -2,7 +2,6 @@
 #include "compiler/emit/Executable.h"
 
 #include "compiler/support/FirstDiagnostic.h"
-#include "dialects/bbrt/BbrtDialect.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Target/Cpp/CppEmitter.h"
 #include "llvm/ADT/ScopeExit.h"
@@ -67,35 +66,6 @@ bb::sdkCudaArchs(const std::string &sdk) {
     if (!a.trim().empty())
       out.push_back(a.trim().str());
   return out;
-}
-
-llvm::Error bb::checkCudaKernels(ModuleOp module) {
-  static const llvm::StringRef missing[] = {
-      "bb.conv",          "bb.max_pool",    "bb.avg_pool",
-      "bb.conv_input_grad", "bb.conv_weight_grad", "bb.max_pool_grad",
-      "bb.avg_pool_grad"};
-  std::string error;
-  module.walk([&](bbrt::KernelOp k) {
-    for (llvm::StringRef m : missing)
-      if (k.getOp() == m) {
-        std::string where;
-        if (auto name = dyn_cast<NameLoc>(k.getLoc()))
-          where = " (node '" + name.getName().str() + "')";
-        else if (auto fused = dyn_cast<FusedLoc>(k.getLoc()))
-          for (Location l : fused.getLocations())
-            if (auto name = dyn_cast<NameLoc>(l)) {
-              where = " (node '" + name.getName().str() + "')";
-              break;
-            }
-        error = "--target=cuda: the CUDA runtime has no " + m.drop_front(3).str() +
-                " kernel yet" + where + "; compile this model with --target=cpu";
-        return WalkResult::interrupt();
-      }
-    return WalkResult::advance();
-  });
-  if (!error.empty())
-    return makeError(error);
-  return llvm::Error::success();
 }
 
 /// Runs `argv` (argv[0]: the program); its output becomes the error text

@@ -33,9 +33,6 @@ struct HostCompileOptions {
 /// The GPU architectures the SDK's CUDA runtime carries (lib/cuda_archs.txt).
 llvm::Expected<std::vector<std::string>> sdkCudaArchs(const std::string &sdk);
 
-/// Fails, naming the node, when `module` (at stage bbrt) calls a kernel the
-/// CUDA runtime does not have yet (convolutions and pooling).
-llvm::Error checkCudaKernels(ModuleOp module);
 
 /// Prints an EmitC module as C++ with MLIR's emitter.
 llvm::Error emitCpp(ModuleOp emitcModule, llvm::raw_ostream &os);
