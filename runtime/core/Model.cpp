@@ -16,16 +16,19 @@ namespace bbrt {
 
 //===--- AlignedBuffer -----------------------------------------------------===//
 
-AlignedBuffer::AlignedBuffer(size_t bytes) {
+void *allocateZeroedHost(size_t bytes) {
   size_t rounded = (bytes + 63) / 64 * 64;
   if (rounded == 0)
     rounded = 64;
-  p_ = std::aligned_alloc(64, rounded);
-  if (!p_)
+  void *p = std::aligned_alloc(64, rounded);
+  if (!p)
     fail("out of memory allocating %zu bytes", bytes);
-  std::memset(p_, 0, rounded);
-  n_ = bytes;
+  std::memset(p, 0, rounded);
+  return p;
 }
+
+AlignedBuffer::AlignedBuffer(size_t bytes)
+    : p_(allocateZeroedHost(bytes)), n_(bytes) {}
 
 AlignedBuffer &AlignedBuffer::operator=(AlignedBuffer &&o) noexcept {
   if (this != &o) {

@@ -5,6 +5,7 @@
 #include "bbrt/bbrt.h"
 
 #include <cstdarg>
+#include <cstddef>
 #include <string>
 
 namespace bbrt {
@@ -14,6 +15,10 @@ namespace bbrt {
     __attribute__((format(printf, 1, 2)));
 std::string strformat(const char *fmt, ...)
     __attribute__((format(printf, 1, 2)));
+
+/// 64-byte aligned, zero-filled host memory of at least `bytes` (one
+/// cache line when 0), for std::free; fails when out of memory.
+void *allocateZeroedHost(size_t bytes);
 
 /// `rank` zeros: the origin, as copyBox offsets.
 inline Dims zeros(int rank) {

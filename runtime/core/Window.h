@@ -10,13 +10,8 @@
 #define BBRT_CORE_WINDOW_H
 
 #include "bbrt/bbrt.h"
+#include "runtime/core/HostDevice.h"
 #include "runtime/core/Util.h"
-
-#ifdef __CUDACC__
-#define BBRT_HOST_DEVICE __host__ __device__
-#else
-#define BBRT_HOST_DEVICE
-#endif
 
 namespace bbrt {
 
@@ -105,6 +100,45 @@ inline bool poolSizesFit(const Geom &g) {
     if (g.out[i] > 0 && (g.out[i] - 1) * g.s[i] - g.pb[i] >= g.in[i] + g.pe[i])
       return false;
   return true;
+}
+
+/// A convolution's geometry with every operand checked: x (or dx) [N, C,
+/// ...], w (or dw) [F, C/group, ...], and y [N, F, ...], the output or its
+/// gradient (`yName`), of the size x, w and the attributes give.
+inline Geom checkedConvGeom(const char *kname, const char *yName,
+                            const Tensor &x, const Tensor &w, const Tensor &y,
+                            const Dims &strides, const Dims &pads,
+                            const Dims &dilations, int64_t group) {
+  Geom g = convGeom(kname, x, w, y, strides, pads, dilations, group);
+  if (y.shape.d[0] != g.N || y.shape.d[1] != w.shape.d[0] ||
+      !convSizesMatch(g))
+    fail("%s: %s %s does not match input %s, weight %s and the "
+         "strides/pads/dilations",
+         kname, yName, formatDims(y.shape).c_str(), formatDims(x.shape).c_str(),
+         formatDims(w.shape).c_str());
+  return g;
+}
+
+/// A pool's geometry with every operand checked: x [N, C, ...] and y, the
+/// output or its gradient (`yName`), [N, C, ...] with each window starting
+/// inside the input or its begin padding.
+inline Geom checkedPoolGeom(const char *kname, const char *yName,
+                            const Tensor &x, const Tensor &y,
+                            const Dims &kernel, const Dims &strides,
+                            const Dims &pads, const Dims &dilations) {
+  const int sr = x.shape.rank - 2;
+  if (kernel.rank != sr)
+    fail("%s: kernel has %d dims for %d spatial dims", kname, kernel.rank, sr);
+  Geom g;
+  spatial(kname, g, x, y, kernel.d, strides, pads, dilations);
+  if (y.shape.d[0] != g.N || y.shape.d[1] != g.C)
+    fail("%s: %s %s does not fit input %s", kname, yName,
+         formatDims(y.shape).c_str(), formatDims(x.shape).c_str());
+  if (!poolSizesFit(g))
+    fail("%s: %s %s does not fit input %s: too large for these strides/pads",
+         kname, yName, formatDims(y.shape).c_str(),
+         formatDims(x.shape).c_str());
+  return g;
 }
 
 } // namespace bbrt

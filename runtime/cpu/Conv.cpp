@@ -560,17 +560,9 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
   checkData(k, "input", x);
   checkData(k, "weight", w);
   checkData(k, "output", out);
-  Geom g = convGeom(k, x, w, out, strides, pads, dilations, group);
+  Geom g = checkedConvGeom(k, "output", x, w, out, strides, pads, dilations,
+                           group);
   const int64_t F = w.shape.d[0];
-  if (out.shape.d[0] != g.N || out.shape.d[1] != F)
-    fail("%s: output %s does not fit input %s and weight %s", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(w.shape).c_str());
-  if (!convSizesMatch(g))
-    fail("%s: output %s does not match input %s, weight %s and the "
-         "strides/pads/dilations",
-         k, formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(w.shape).c_str());
   if (!bias.empty() && bias.numel() != F)
     fail("%s: bias has %lld elements for %lld output channels", k,
          (long long)bias.numel(), (long long)F);
@@ -653,17 +645,8 @@ void pool(const char *k, Tensor x, Tensor out, const Dims &kernel,
          dtypeName(out.dtype), dtypeName(x.dtype));
   checkData(k, "input", x);
   checkData(k, "output", out);
-  int sr = x.shape.rank - 2;
-  if (kernel.rank != sr)
-    fail("%s: kernel has %d dims for %d spatial dims", k, kernel.rank, sr);
-  Geom g;
-  spatial(k, g, x, out, kernel.d, strides, pads, dilations);
-  if (out.shape.d[0] != g.N || out.shape.d[1] != g.C)
-    fail("%s: output %s does not fit input %s", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
-  if (!poolSizesFit(g))
-    fail("%s: output %s too large for input %s with these strides/pads", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
+  const Geom g = checkedPoolGeom(k, "output", x, out, kernel, strides, pads,
+                                 dilations);
   if (out.numel() == 0)
     return;
   switch (x.dtype) {

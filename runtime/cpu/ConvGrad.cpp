@@ -470,21 +470,6 @@ void checkF32(
   }
 }
 
-/// The geometry of a convolution gradient: x (or dx) [N, C, ...], w (or dw)
-/// [F, C/group, ...], dy [N, F, ...], checked as conv() checks its operands.
-Geom convGradGeom(const char *k, const Tensor &x, const Tensor &w,
-                  const Tensor &dy, const Dims &strides, const Dims &pads,
-                  const Dims &dilations, int64_t group) {
-  Geom g = convGeom(k, x, w, dy, strides, pads, dilations, group);
-  if (dy.shape.d[0] != g.N || dy.shape.d[1] != w.shape.d[0] ||
-      !convSizesMatch(g))
-    fail("%s: output gradient %s does not match input %s, weight %s and the "
-         "strides/pads/dilations",
-         k, formatDims(dy.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(w.shape).c_str());
-  return g;
-}
-
 /// The cases a convolution gradient `grad` needs no kernel for: it is empty,
 /// or dy is (then `grad` is all zeros, written here). Returns whether it was
 /// one of them.
@@ -498,20 +483,6 @@ bool zeroIfNoWork(const Tensor &dy, const Tensor &grad) {
   return false;
 }
 
-Geom poolGradGeom(const char *k, const Tensor &x, const Tensor &dy,
-                  const Dims &kernel, const Dims &strides, const Dims &pads) {
-  const int sr = x.shape.rank - 2;
-  if (kernel.rank != sr)
-    fail("%s: kernel has %d dims for %d spatial dims", k, kernel.rank, sr);
-  Geom g;
-  spatial(k, g, x, dy, kernel.d, strides, pads, Dims());
-  if (dy.shape.d[0] != g.N || dy.shape.d[1] != g.C || !poolSizesFit(g))
-    fail("%s: output gradient %s does not fit input %s with these "
-         "strides/pads",
-         k, formatDims(dy.shape).c_str(), formatDims(x.shape).c_str());
-  return g;
-}
-
 } // namespace
 } // namespace cpu
 
@@ -522,7 +493,8 @@ void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
   const char *k = "convInputGrad";
   checkF32(k,
            {{"output gradient", &dy}, {"weight", &w}, {"input gradient", &dx}});
-  Geom g = convGradGeom(k, dx, w, dy, strides, pads, dilations, group);
+  Geom g = checkedConvGeom(k, "output gradient", dx, w, dy, strides, pads,
+                           dilations, group);
   if (zeroIfNoWork(dy, dx))
     return;
   convInputGradF32(g, w.shape.d[0], group, (const float *)dy.data,
@@ -534,7 +506,8 @@ void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
   const char *k = "convWeightGrad";
   checkF32(k,
            {{"input", &x}, {"output gradient", &dy}, {"weight gradient", &dw}});
-  Geom g = convGradGeom(k, x, dw, dy, strides, pads, dilations, group);
+  Geom g = checkedConvGeom(k, "output gradient", x, dw, dy, strides, pads,
+                           dilations, group);
   if (zeroIfNoWork(dy, dw))
     return;
   convWeightGradF32(g, dw.shape.d[0], group, (const float *)x.data,
@@ -549,7 +522,8 @@ void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
   if (dx.shape != x.shape)
     fail("%s: input gradient %s differs from input %s", k,
          formatDims(dx.shape).c_str(), formatDims(x.shape).c_str());
-  Geom g = poolGradGeom(k, x, dy, kernel, strides, pads);
+  Geom g = checkedPoolGeom(k, "output gradient", x, dy, kernel, strides,
+                           pads, Dims());
   if (dx.numel() == 0)
     return;
   maxPoolGradF32(g, (const float *)x.data, (const float *)dy.data,
@@ -560,7 +534,8 @@ void avgPoolGrad(Tensor dy, Tensor dx, Dims kernel, Dims strides, Dims pads,
                  bool countIncludePad) {
   const char *k = "avgPoolGrad";
   checkF32(k, {{"output gradient", &dy}, {"input gradient", &dx}});
-  Geom g = poolGradGeom(k, dx, dy, kernel, strides, pads);
+  Geom g = checkedPoolGeom(k, "output gradient", dx, dy, kernel, strides,
+                           pads, Dims());
   if (dx.numel() == 0)
     return;
   avgPoolGradF32(g, (const float *)dy.data, (float *)dx.data, countIncludePad);

@@ -21,16 +21,8 @@ extern "C" void openblas_set_num_threads(int);
 
 namespace bbrt {
 
-DeviceBuffer::DeviceBuffer(size_t bytes) {
-  size_t rounded = (bytes + 63) / 64 * 64;
-  if (rounded == 0)
-    rounded = 64;
-  p_ = std::aligned_alloc(64, rounded);
-  if (!p_)
-    fail("out of memory allocating %zu bytes", bytes);
-  std::memset(p_, 0, rounded);
-  n_ = bytes;
-}
+DeviceBuffer::DeviceBuffer(size_t bytes)
+    : p_(allocateZeroedHost(bytes)), n_(bytes) {}
 
 DeviceBuffer &DeviceBuffer::operator=(DeviceBuffer &&o) noexcept {
   if (this != &o) {

@@ -1,5 +1,6 @@
 //===- Elementwise.cpp - unary, binary, select, convert -------------------===//
 #include "bbrt/io.h"
+#include "runtime/core/IntMath.h"
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Simd.h"
 
@@ -322,45 +323,6 @@ void binaryLoop(const Plan &p, const T *a, const T *b, O *o, int64_t minPar,
                runBinary(a + offs[0], ist[0], b + offs[1], ist[1], o + outOff,
                          len, f);
              });
-}
-
-template <typename T> T intDiv(T a, T b) {
-  if (b == 0)
-    return 0;
-  if (std::is_signed<T>::value && b == T(-1))
-    return T(typename std::make_unsigned<T>::type(0) -
-             typename std::make_unsigned<T>::type(a));
-  return a / b;
-}
-
-template <typename T> T intMod(T a, T b) {
-  if (b == 0)
-    return 0;
-  if (std::is_signed<T>::value && b == T(-1))
-    return 0;
-  T r = a % b;
-  if (r != 0 && ((r < 0) != (b < 0)))
-    r += b;
-  return r;
-}
-
-template <typename T> T intPow(T base, T e) {
-  if (e < 0) {
-    if (base == 1)
-      return 1;
-    if (std::is_signed<T>::value && base == T(-1))
-      return (e & 1) ? T(-1) : T(1);
-    return 0;
-  }
-  using U = typename std::make_unsigned<T>::type;
-  U r = 1, bb = U(base);
-  while (e) {
-    if (e & 1)
-      r = U(r * bb);
-    bb = U(bb * bb);
-    e >>= 1;
-  }
-  return T(r);
 }
 
 template <typename T>

@@ -15,8 +15,9 @@
 //===----------------------------------------------------------------------===//
 #include "bbrt/model.h"
 #include "bbrt/sharding.h"
-#include "runtime/mpi/Mpi.h"
+#include "runtime/core/CollectiveArgs.h"
 #include "runtime/cuda/Device.h"
+#include "runtime/mpi/Mpi.h"
 
 #include <map>
 #include <nccl.h>
@@ -48,29 +49,20 @@ ncclComm_t makeComm(MPI_Comm mpi, int size, int index, const char *what) {
   return comm;
 }
 
-struct Group {
-  int64_t size = 1;
-  int64_t index = 0;
+struct Group : GroupPlace {
   ncclComm_t comm = nullptr; // only when size > 1
 };
 
 Group group(Context *ctx, const Dims &meshAxes, const char *what) {
-  static const std::vector<int64_t> noMesh;
-  MeshState *mesh = ctx->mesh.get();
-  const std::vector<int64_t> axes =
-      checkMeshAxes(meshAxes, mesh ? mesh->shape : noMesh, what);
   Group g;
-  if (!mesh)
-    return g;
-  g.size = axesSize(mesh->shape, axes);
-  g.index = axesIndex(mesh->shape, mesh->coords, axes);
+  static_cast<GroupPlace &>(g) = groupPlace(ctx, meshAxes, what);
   if (g.size > 1) {
-    auto it = comms().find(axes);
+    auto it = comms().find(g.axes);
     if (it == comms().end())
       it = comms()
-               .emplace(axes, makeComm(groupComm(*mesh, axes),
-                                       static_cast<int>(g.size),
-                                       static_cast<int>(g.index), what))
+               .emplace(g.axes, makeComm(groupComm(*ctx->mesh, g.axes),
+                                         static_cast<int>(g.size),
+                                         static_cast<int>(g.index), what))
                .first;
     g.comm = it->second;
   }
@@ -125,36 +117,6 @@ ncclRedOp_t ncclOp(ReduceKind kind, DType dtype, const char *what) {
   fail("%s: unknown reduction kind %d", what, static_cast<int>(kind));
 }
 
-void checkSameDtype(const Tensor &in, const Tensor &out, const char *what) {
-  BBRT_CHECK(in.dtype == out.dtype, "%s: in is %s, out %s", what,
-             dtypeName(in.dtype), dtypeName(out.dtype));
-}
-
-std::string shapes(const Tensor &in, const Tensor &out) {
-  return "in " + formatDims(in.shape) + ", out " + formatDims(out.shape);
-}
-
-int normAxis(int64_t axis, int rank, const char *what) {
-  const int64_t a = axis < 0 ? axis + rank : axis;
-  BBRT_CHECK(a >= 0 && a < rank, "%s: axis %lld outside rank %d", what,
-             (long long)axis, rank);
-  return static_cast<int>(a);
-}
-
-int64_t outer(const Dims &s, int axis) {
-  int64_t p = 1;
-  for (int i = 0; i < axis; ++i)
-    p *= s.d[i];
-  return p;
-}
-
-int64_t inner(const Dims &s, int axis) {
-  int64_t p = 1;
-  for (int i = axis + 1; i < s.rank; ++i)
-    p *= s.d[i];
-  return p;
-}
-
 /// dst[b, a, rest] = src[a, b, rest]: src viewed as [A, B, R] of `dtype`.
 void swapBlocks(const void *src, void *dst, DType dtype, int64_t A, int64_t B,
                 int64_t R) {
@@ -167,9 +129,7 @@ void swapBlocks(const void *src, void *dst, DType dtype, int64_t A, int64_t B,
 void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
                Dims meshAxes) {
   const char *what = "allReduce";
-  checkSameDtype(in, out, what);
-  BBRT_CHECK(in.shape == out.shape, "allReduce: shapes differ (%s)",
-             shapes(in, out).c_str());
+  checkAllReduce(in, out, kind);
   const ncclDataType_t type = ncclType(in.dtype, true, what);
   const ncclRedOp_t op = ncclOp(kind, in.dtype, what);
   const Group g = group(ctx, meshAxes, what);
@@ -185,25 +145,15 @@ void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
 void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
                Dims meshAxes) {
   const char *what = "allGather";
-  checkSameDtype(in, out, what);
-  BBRT_CHECK(in.shape.rank == out.shape.rank && in.shape.rank > 0,
-             "allGather: ranks differ or are 0 (%s)", shapes(in, out).c_str());
-  const int a = normAxis(axis, in.shape.rank, what);
   const Group g = group(ctx, meshAxes, what);
-  Dims want = in.shape;
-  want.d[a] *= g.size;
-  BBRT_CHECK(out.shape == want,
-             "allGather: out must be %s (in %s gathered from %lld ranks "
-             "along axis %d), not %s",
-             formatDims(want).c_str(), formatDims(in.shape).c_str(),
-             (long long)g.size, a, formatDims(out.shape).c_str());
+  const int a = checkAllGather(in, out, axis, g.size);
   if (g.size == 1) {
     copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
     return;
   }
   const ncclDataType_t type = ncclType(in.dtype, false, what);
   const size_t count = static_cast<size_t>(in.numel());
-  if (outer(in.shape, a) == 1) {
+  if (outerCount(in.shape, a) == 1) {
     checkNccl(ncclAllGather(in.data, out.data, count, type, g.comm, stream()),
               what);
     return;
@@ -211,42 +161,27 @@ void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
   // [G, O, A*I] gathered, then out = [O, G, A*I].
   void *all = cuda::scratch(static_cast<size_t>(in.nbytes()) * g.size, 0);
   checkNccl(ncclAllGather(in.data, all, count, type, g.comm, stream()), what);
-  swapBlocks(all, out.data, in.dtype, g.size, outer(in.shape, a),
-             in.shape.d[a] * inner(in.shape, a));
+  swapBlocks(all, out.data, in.dtype, g.size, outerCount(in.shape, a),
+             in.shape.d[a] * innerCount(in.shape, a));
 }
 
 void reduceScatter(Context *ctx, Tensor in, Tensor out, int64_t axis,
                    ReduceKind kind, Dims meshAxes) {
   const char *what = "reduceScatter";
-  checkSameDtype(in, out, what);
-  BBRT_CHECK(in.shape.rank == out.shape.rank && in.shape.rank > 0,
-             "reduceScatter: ranks differ or are 0 (%s)",
-             shapes(in, out).c_str());
+  const Group g = group(ctx, meshAxes, what);
+  const int a = checkReduceScatter(in, out, axis, kind, g.size);
   const ncclDataType_t type = ncclType(in.dtype, true, what);
   const ncclRedOp_t op = ncclOp(kind, in.dtype, what);
-  const int a = normAxis(axis, in.shape.rank, what);
-  const Group g = group(ctx, meshAxes, what);
-  Dims want = in.shape;
-  BBRT_CHECK(want.d[a] % g.size == 0,
-             "reduceScatter: axis %d of in %s does not split into %lld "
-             "blocks",
-             a, formatDims(in.shape).c_str(), (long long)g.size);
-  want.d[a] /= g.size;
-  BBRT_CHECK(out.shape == want,
-             "reduceScatter: out must be %s (in %s scattered over %lld "
-             "ranks along axis %d), not %s",
-             formatDims(want).c_str(), formatDims(in.shape).c_str(),
-             (long long)g.size, a, formatDims(out.shape).c_str());
   if (g.size == 1) {
     copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
     return;
   }
   const void *send = in.data;
-  if (outer(in.shape, a) != 1) {
+  if (outerCount(in.shape, a) != 1) {
     // in = [O, G, block] -> [G, O, block]: member j's block first.
     void *packed = cuda::scratch(static_cast<size_t>(in.nbytes()), 0);
-    swapBlocks(in.data, packed, in.dtype, outer(in.shape, a), g.size,
-               out.shape.d[a] * inner(in.shape, a));
+    swapBlocks(in.data, packed, in.dtype, outerCount(in.shape, a), g.size,
+               out.shape.d[a] * innerCount(in.shape, a));
     send = packed;
   }
   checkNccl(ncclReduceScatter(send, out.data, static_cast<size_t>(out.numel()),
@@ -257,26 +192,11 @@ void reduceScatter(Context *ctx, Tensor in, Tensor out, int64_t axis,
 void allToAll(Context *ctx, Tensor in, Tensor out, int64_t splitAxis,
               int64_t concatAxis, Dims meshAxes) {
   const char *what = "allToAll";
-  checkSameDtype(in, out, what);
-  BBRT_CHECK(in.shape.rank == out.shape.rank && in.shape.rank > 0,
-             "allToAll: ranks differ or are 0 (%s)", shapes(in, out).c_str());
-  const int r = in.shape.rank;
-  const int s = normAxis(splitAxis, r, what);
-  const int c = normAxis(concatAxis, r, what);
   const Group g = group(ctx, meshAxes, what);
-  BBRT_CHECK(in.shape.d[s] % g.size == 0,
-             "allToAll: split axis %d of in %s does not split into %lld "
-             "blocks",
-             s, formatDims(in.shape).c_str(), (long long)g.size);
-  Dims block = in.shape;
-  block.d[s] /= g.size;
-  Dims want = block;
-  want.d[c] *= g.size;
-  BBRT_CHECK(out.shape == want,
-             "allToAll: out must be %s (in %s split along axis %d, "
-             "concatenated along axis %d over %lld ranks), not %s",
-             formatDims(want).c_str(), formatDims(in.shape).c_str(), s, c,
-             (long long)g.size, formatDims(out.shape).c_str());
+  const AllToAllShape shape =
+      checkAllToAll(in, out, splitAxis, concatAxis, g.size);
+  const int s = shape.split, c = shape.concat;
+  const Dims &block = shape.block;
   if (g.size == 1) {
     copyOnDevice(out.data, in.data, static_cast<size_t>(in.nbytes()));
     return;
@@ -284,13 +204,13 @@ void allToAll(Context *ctx, Tensor in, Tensor out, int64_t splitAxis,
   const ncclDataType_t type = ncclType(in.dtype, false, what);
   const int64_t esize = dtypeSize(in.dtype);
   const size_t bytes = static_cast<size_t>(block.numel() * esize);
-  const bool packIn = outer(in.shape, s) != 1;
-  const bool unpackOut = outer(out.shape, c) != 1;
+  const bool packIn = outerCount(in.shape, s) != 1;
+  const bool unpackOut = outerCount(out.shape, c) != 1;
   char *send = static_cast<char *>(in.data);
   if (packIn) {
     send = static_cast<char *>(cuda::scratch(bytes * g.size, 0));
-    swapBlocks(in.data, send, in.dtype, outer(in.shape, s), g.size,
-               block.d[s] * inner(in.shape, s));
+    swapBlocks(in.data, send, in.dtype, outerCount(in.shape, s), g.size,
+               block.d[s] * innerCount(in.shape, s));
   }
   char *recv = unpackOut ? static_cast<char *>(cuda::scratch(bytes * g.size, 1))
                          : static_cast<char *>(out.data);
@@ -305,56 +225,18 @@ void allToAll(Context *ctx, Tensor in, Tensor out, int64_t splitAxis,
   }
   checkNccl(ncclGroupEnd(), what);
   if (unpackOut) // [G, O, block along c] -> [O, G, ...]
-    swapBlocks(recv, out.data, in.dtype, g.size, outer(out.shape, c),
-               block.d[c] * inner(out.shape, c));
+    swapBlocks(recv, out.data, in.dtype, g.size, outerCount(out.shape, c),
+               block.d[c] * innerCount(out.shape, c));
 }
 
 void shardSlice(Context *ctx, Tensor in, Tensor out, const char *splitAxes) {
-  const char *what = "shardSlice";
-  checkSameDtype(in, out, what);
-  const std::string text = splitAxes ? splitAxes : "";
-  static const std::vector<int64_t> noMesh;
-  MeshState *mesh = ctx->mesh.get();
-  const std::vector<int64_t> &meshShape = mesh ? mesh->shape : noMesh;
-  SplitAxes split = parseSplitAxes(text);
-  Dims want;
-  try {
-    checkSplitAxes(split, meshShape, in.shape.rank);
-    want = localShape(in.shape, split, meshShape);
-  } catch (const Error &e) {
-    fail("shardSlice of a %s tensor: %s", formatDims(in.shape).c_str(),
-         e.what());
-  }
-  BBRT_CHECK(out.shape == want,
-             "shardSlice %s: out must be %s (the slice of in %s), not %s",
-             text.c_str(), formatDims(want).c_str(),
-             formatDims(in.shape).c_str(), formatDims(out.shape).c_str());
-  const std::vector<int64_t> coords =
-      mesh ? mesh->coords : std::vector<int64_t>(meshShape.size());
-  slice(in, out, shardOffsets(out.shape, split, meshShape, coords), Dims());
+  slice(in, out, shardSliceOffsets(ctx, in, out, splitAxes), Dims());
 }
 
 //===--- point to point -----------------------------------------------------===//
 //
 // NCCL matches sends and receives between two ranks in the order they are
 // queued; tags are checked but do not take part in matching.
-
-namespace {
-
-void checkPeer(int64_t peer, int64_t tag, const char *what) {
-  BBRT_CHECK(distributed(),
-             "%s: the program runs on one process (its mesh has one device)",
-             what);
-  BBRT_CHECK(peer >= 0 && peer < worldSize(),
-             "%s: peer rank %lld outside the world of %lld ranks", what,
-             (long long)peer, (long long)worldSize());
-  BBRT_CHECK(peer != worldRank(), "%s: peer rank %lld is this rank", what,
-             (long long)peer);
-  BBRT_CHECK(tag >= 0 && tag <= 32767, "%s: tag %lld outside [0, 32767]",
-             what, (long long)tag);
-}
-
-} // namespace
 
 void sendTensor(Context *, Tensor in, int64_t peerRank, int64_t tag) {
   const char *what = "sendTensor";

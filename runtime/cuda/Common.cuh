@@ -99,6 +99,18 @@ inline bool sameShapes(const Dims &out, const Dims *ops, int n) {
   return true;
 }
 
+/// Calls f(W{}) with the unsigned word type of `bytes` (data movement is
+/// dtype-generic by element size).
+template <typename F> void byWord(int64_t bytes, const char *what, F &&f) {
+  switch (bytes) {
+  case 1: return f(uint8_t{});
+  case 2: return f(uint16_t{});
+  case 4: return f(uint32_t{});
+  case 8: return f(uint64_t{});
+  default: fail("%s: unsupported element size %lld", what, (long long)bytes);
+  }
+}
+
 inline void checkData(const char *what, const char *name, const Tensor &t) {
   if (t.data == nullptr && t.numel() > 0)
     fail("%s: %s has no data", what, name);

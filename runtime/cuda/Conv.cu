@@ -45,6 +45,30 @@ __device__ int64_t inputAt(const Geom &g, const int64_t o[3],
   return off;
 }
 
+/// The spatial coordinates of input offset i within a channel plane.
+__device__ void inputCoords(const Geom &g, int64_t i, int64_t pos[3]) {
+  pos[0] = i / (g.in[1] * g.in[2]);
+  pos[1] = (i / g.in[2]) % g.in[1];
+  pos[2] = i % g.in[2];
+}
+
+/// The output whose tap k reads input position pos: its coordinates in o
+/// and false when no output does (the gradients' gather direction).
+__device__ bool outputReading(const Geom &g, const int64_t pos[3],
+                              const int64_t k[3], int64_t o[3]) {
+  for (int d = 0; d < 3; ++d) {
+    const int64_t q = pos[d] + g.pb[d] - k[d] * g.d[d];
+    if (q < 0 || q % g.s[d] != 0 || q / g.s[d] >= g.out[d])
+      return false;
+    o[d] = q / g.s[d];
+  }
+  return true;
+}
+
+__device__ int64_t outputOffset(const Geom &g, const int64_t o[3]) {
+  return (o[0] * g.out[1] + o[1]) * g.out[2] + o[2];
+}
+
 /// col[n][c * K + t][p] = x[n0 + n][c] at tap t of output p (0 in padding).
 __global__ void im2colKernel(const float *x, float *col, Geom g, int64_t C,
                              int64_t images) {
@@ -67,20 +91,13 @@ __global__ void col2imKernel(const float *colGrad, float *dx, Geom g,
   const int64_t K = g.kSize(), P = g.outSize(), I = g.inSize();
   BBRT_GRID_LOOP(e, images * C * I) {
     const int64_t i = e % I, c = (e / I) % C, n = e / (I * C);
-    const int64_t pos[3] = {i / (g.in[1] * g.in[2]), (i / g.in[2]) % g.in[1],
-                            i % g.in[2]};
+    int64_t pos[3], k[3], o[3];
+    inputCoords(g, i, pos);
     float sum = 0.f;
     for (int64_t t = 0; t < K; ++t) {
-      int64_t k[3], o = 0;
       tapCoords(g, t, k);
-      bool hit = true;
-      for (int d = 0; d < 3 && hit; ++d) {
-        const int64_t q = pos[d] + g.pb[d] - k[d] * g.d[d];
-        hit = q >= 0 && q % g.s[d] == 0 && q / g.s[d] < g.out[d];
-        o = o * g.out[d] + (hit ? q / g.s[d] : 0);
-      }
-      if (hit)
-        sum += colGrad[((n * C + c) * K + t) * P + o];
+      if (outputReading(g, pos, k, o))
+        sum += colGrad[((n * C + c) * K + t) * P + outputOffset(g, o)];
     }
     dx[e] = sum;
   }
@@ -119,23 +136,17 @@ __global__ void groupedInputGradKernel(const float *dy, const float *w,
   BBRT_GRID_LOOP(e, g.N * g.C * I) {
     const int64_t i = e % I, c = (e / I) % g.C, n = e / (I * g.C);
     const int64_t grp = c / Cg, cl = c % Cg;
-    const int64_t pos[3] = {i / (g.in[1] * g.in[2]), (i / g.in[2]) % g.in[1],
-                            i % g.in[2]};
+    int64_t pos[3], k[3], o[3];
+    inputCoords(g, i, pos);
     float sum = 0.f;
     for (int64_t t = 0; t < K; ++t) {
-      int64_t k[3], o = 0;
       tapCoords(g, t, k);
-      bool hit = true;
-      for (int d = 0; d < 3 && hit; ++d) {
-        const int64_t q = pos[d] + g.pb[d] - k[d] * g.d[d];
-        hit = q >= 0 && q % g.s[d] == 0 && q / g.s[d] < g.out[d];
-        o = o * g.out[d] + (hit ? q / g.s[d] : 0);
-      }
-      if (!hit)
+      if (!outputReading(g, pos, k, o))
         continue;
+      const int64_t p = outputOffset(g, o);
       for (int64_t fl = 0; fl < Fg; ++fl) {
         const int64_t f = grp * Fg + fl;
-        sum += dy[(n * F + f) * P + o] * w[(f * Cg + cl) * K + t];
+        sum += dy[(n * F + f) * P + p] * w[(f * Cg + cl) * K + t];
       }
     }
     dx[e] = sum;
@@ -247,26 +258,18 @@ __global__ void avgPoolGradKernel(const float *dy, float *dx, Geom g,
   const int64_t K = g.kSize(), P = g.outSize(), I = g.inSize();
   BBRT_GRID_LOOP(e, g.N * g.C * I) {
     const int64_t i = e % I, plane = e / I;
-    const int64_t pos[3] = {i / (g.in[1] * g.in[2]), (i / g.in[2]) % g.in[1],
-                            i % g.in[2]};
+    int64_t pos[3], k[3], o[3];
+    inputCoords(g, i, pos);
     double sum = 0;
     for (int64_t t = 0; t < K; ++t) {
-      int64_t k[3], o[3];
       tapCoords(g, t, k);
-      bool hit = true;
-      for (int d = 0; d < 3 && hit; ++d) {
-        const int64_t q = pos[d] + g.pb[d] - k[d] * g.d[d];
-        hit = q >= 0 && q % g.s[d] == 0 && q / g.s[d] < g.out[d];
-        o[d] = hit ? q / g.s[d] : 0;
-      }
-      if (!hit)
+      if (!outputReading(g, pos, k, o))
         continue;
       int64_t real, padded;
       tapCounts(g, o, real, padded);
       const int64_t n = countIncludePad ? padded : real;
-      const int64_t p = (o[0] * g.out[1] + o[1]) * g.out[2] + o[2];
       if (n > 0)
-        sum += double(dy[plane * P + p]) / double(n);
+        sum += double(dy[plane * P + outputOffset(g, o)]) / double(n);
     }
     dx[e] = float(sum);
   }
@@ -294,14 +297,11 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
           Dims dilations, int64_t group) {
   const char *k = "conv";
   checkF32(k, {&x, &w, &bias, &out});
-  Geom g = convGeom(k, x, w, out, strides, pads, dilations, group);
+  Geom g = checkedConvGeom(k, "output", x, w, out, strides, pads, dilations,
+                           group);
   const int64_t F = w.shape.d[0];
-  if (!convSizesMatch(g) || out.shape.d[0] != g.N || out.shape.d[1] != F)
-    fail("%s: output %s does not match input %s and weight %s", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(w.shape).c_str());
   if (!bias.empty() && bias.numel() != F)
-    fail("%s: bias has %lld elements, the filters %lld", k,
+    fail("%s: bias has %lld elements for %lld output channels", k,
          (long long)bias.numel(), (long long)F);
   if (out.numel() == 0)
     return;
@@ -335,12 +335,9 @@ void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
                    Dims dilations, int64_t group) {
   const char *k = "convInputGrad";
   checkF32(k, {&dy, &w, &dx});
-  Geom g = convGeom(k, dx, w, dy, strides, pads, dilations, group);
+  Geom g = checkedConvGeom(k, "output gradient", dx, w, dy, strides, pads,
+                           dilations, group);
   const int64_t F = w.shape.d[0];
-  if (!convSizesMatch(g) || dy.shape.d[0] != g.N || dy.shape.d[1] != F)
-    fail("%s: gradient %s does not match input %s and weight %s", k,
-         formatDims(dy.shape).c_str(), formatDims(dx.shape).c_str(),
-         formatDims(w.shape).c_str());
   if (dx.numel() == 0)
     return;
   if (group > 1) {
@@ -369,12 +366,9 @@ void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
                     Dims dilations, int64_t group) {
   const char *k = "convWeightGrad";
   checkF32(k, {&x, &dy, &dw});
-  Geom g = convGeom(k, x, dw, dy, strides, pads, dilations, group);
+  Geom g = checkedConvGeom(k, "output gradient", x, dw, dy, strides, pads,
+                           dilations, group);
   const int64_t F = dw.shape.d[0];
-  if (!convSizesMatch(g) || dy.shape.d[0] != g.N || dy.shape.d[1] != F)
-    fail("%s: gradient %s does not match input %s and weight %s", k,
-         formatDims(dy.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(dw.shape).c_str());
   if (dw.numel() == 0)
     return;
   if (group > 1 || g.N == 0) {
@@ -410,30 +404,14 @@ void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
 
 namespace {
 
-Geom poolGeom(const char *k, const Tensor &x, const Tensor &out,
-              const Dims &kernel, const Dims &strides, const Dims &pads,
-              const Dims &dilations) {
-  const int sr = x.shape.rank - 2;
-  if (kernel.rank != sr)
-    fail("%s: kernel has %d dims for %d spatial dims", k, kernel.rank, sr);
-  Geom g;
-  spatial(k, g, x, out, kernel.d, strides, pads, dilations);
-  if (out.shape.d[0] != g.N || out.shape.d[1] != g.C)
-    fail("%s: output %s does not fit input %s", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
-  if (!poolSizesFit(g))
-    fail("%s: output %s too large for input %s with these strides/pads", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
-  return g;
-}
-
 void pool(const char *k, Tensor x, Tensor out, const Dims &kernel,
           const Dims &strides, const Dims &pads, const Dims &dilations,
           bool isMax, bool countIncludePad) {
   if (x.dtype != out.dtype)
     fail("%s: output dtype %s differs from input dtype %s", k,
          dtypeName(out.dtype), dtypeName(x.dtype));
-  const Geom g = poolGeom(k, x, out, kernel, strides, pads, dilations);
+  const Geom g =
+      checkedPoolGeom(k, "output", x, out, kernel, strides, pads, dilations);
   const int64_t n = out.numel();
   if (n == 0)
     return;
@@ -470,7 +448,8 @@ void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
   if (x.shape != dx.shape)
     fail("%s: gradient %s is not the input's shape %s", k,
          formatDims(dx.shape).c_str(), formatDims(x.shape).c_str());
-  const Geom g = poolGeom(k, x, dy, kernel, strides, pads, Dims());
+  const Geom g =
+      checkedPoolGeom(k, "output gradient", x, dy, kernel, strides, pads, Dims());
   if (dx.numel() == 0)
     return;
   check(cudaMemsetAsync(dx.data, 0, static_cast<size_t>(dx.nbytes()), stream()), k);
@@ -486,7 +465,8 @@ void avgPoolGrad(Tensor dy, Tensor dx, Dims kernel, Dims strides, Dims pads,
                  bool countIncludePad) {
   const char *k = "avgPoolGrad";
   checkF32(k, {&dy, &dx});
-  const Geom g = poolGeom(k, dx, dy, kernel, strides, pads, Dims());
+  const Geom g =
+      checkedPoolGeom(k, "output gradient", dx, dy, kernel, strides, pads, Dims());
   if (dx.numel() == 0)
     return;
   avgPoolGradKernel<<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(

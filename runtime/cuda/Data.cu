@@ -12,16 +12,6 @@ namespace bbrt {
 namespace cuda {
 namespace {
 
-template <typename F> void byWord(int64_t bytes, const char *what, F &&f) {
-  switch (bytes) {
-  case 1: return f(uint8_t{});
-  case 2: return f(uint16_t{});
-  case 4: return f(uint32_t{});
-  case 8: return f(uint64_t{});
-  default: fail("%s: unsupported element size %lld", what, (long long)bytes);
-  }
-}
-
 __device__ void report(KernelError *e, ErrorCode code, long long a,
                        long long b, long long c) {
   if (atomicCAS(&e->code, 0ull, static_cast<unsigned long long>(code)) == 0) {

@@ -5,6 +5,7 @@
 // Max/Min, integer division by zero giving 0, Round half to even.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/IntMath.h"
 #include "runtime/cuda/Common.cuh"
 
 #include <limits>
@@ -115,45 +116,6 @@ bool isCompare(BinaryKind k) {
   return k >= BinaryKind::Eq && k <= BinaryKind::Ge;
 }
 
-template <typename T> __device__ T intDiv(T a, T b) {
-  if (b == 0)
-    return 0;
-  if (std::is_signed<T>::value && b == T(-1))
-    return T(typename std::make_unsigned<T>::type(0) -
-             typename std::make_unsigned<T>::type(a));
-  return a / b;
-}
-
-template <typename T> __device__ T intMod(T a, T b) {
-  if (b == 0)
-    return 0;
-  if (std::is_signed<T>::value && b == T(-1))
-    return 0;
-  T r = a % b;
-  if (r != 0 && ((r < 0) != (b < 0)))
-    r += b;
-  return r;
-}
-
-template <typename T> __device__ T intPow(T base, T e) {
-  if (e < 0) {
-    if (base == 1)
-      return 1;
-    if (std::is_signed<T>::value && base == T(-1))
-      return (e & 1) ? T(-1) : T(1);
-    return 0;
-  }
-  using U = typename std::make_unsigned<T>::type;
-  U r = 1, bb = U(base);
-  while (e) {
-    if (e & 1)
-      r = U(r * bb);
-    bb = U(bb * bb);
-    e >>= 1;
-  }
-  return T(r);
-}
-
 template <typename T> __device__ T arith(BinaryKind k, T x, T y) {
   if constexpr (std::is_floating_point<T>::value) {
     switch (k) {
@@ -249,12 +211,6 @@ void launchBinary(BinaryKind k, const Tensor &a, const Tensor &b,
 
 //===--- select, convert, broadcast, trilu --------------------------------===//
 
-template <int Bytes> struct Word;
-template <> struct Word<1> { using type = uint8_t; };
-template <> struct Word<2> { using type = uint16_t; };
-template <> struct Word<4> { using type = uint32_t; };
-template <> struct Word<8> { using type = uint64_t; };
-
 template <typename W>
 __global__ void selectKernel(const uint8_t *c, const W *t, const W *f, W *o,
                              int64_t n, Indexer ix) {
@@ -275,17 +231,6 @@ __global__ void triluKernel(const W *in, W *out, int64_t n, int64_t rows,
     const int64_t j = i % cols, r = (i / cols) % rows;
     const bool keep = upper ? j - r >= k : j - r <= k;
     out[i] = keep ? in[i] : W(0);
-  }
-}
-
-/// Calls f(W{}) with the unsigned word type of `bytes`.
-template <typename F> void byWord(int64_t bytes, const char *what, F &&f) {
-  switch (bytes) {
-  case 1: return f(uint8_t{});
-  case 2: return f(uint16_t{});
-  case 4: return f(uint32_t{});
-  case 8: return f(uint64_t{});
-  default: fail("%s: unsupported element size %lld", what, (long long)bytes);
   }
 }
 
