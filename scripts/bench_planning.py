@@ -16,9 +16,9 @@ row per pair: search seconds, predicted step time, tokens/s, MFU,
 per-device memory and whether it fits, the best fitting grid configuration
 and the searched plan's throughput relative to it.
 
---baseline megatron pins every grid point with tp > 1 to Megatron-LM's
-parameter layouts instead (--shard, on the tp axis of each stage's dp x tp
-mesh): attention QKV and MLP up-projection column-parallel (weight and bias
+--baseline megatron pins every grid point to Megatron-LM's parameter
+layouts instead (--shard, on the tp axis of each stage's dp x tp mesh; with
+tp = 1 every parameter replicated, plain data parallelism): attention QKV and MLP up-projection column-parallel (weight and bias
 split along the output), attention and MLP output projections row-parallel
 (weight split along the input), the embedding vocabulary-parallel, lm_head
 split along the vocabulary, layer norms and position embeddings replicated;
@@ -90,6 +90,8 @@ def megatron_pins(model, tp):
     for name, shape in shapes.items():
         for suffix, layout in rules:
             if name.endswith(suffix):
+                if tp == 1:  # data parallelism: every parameter replicated
+                    layout = rep
                 dim = {row: 0, col: 1, "[[1]]": 0}.get(layout)
                 if dim is None or shape[dim] % tp == 0:
                     pins.append("--shard=%s=%s" % (name, layout))
@@ -140,7 +142,7 @@ def main():
                         if pp > 1:
                             strategy += ",pp=%d,microbatches=%d" % (pp, mb)
                         pins = (megatron_pins(model, tp)
-                                if args.baseline == "megatron" and tp > 1 else [])
+                                if args.baseline == "megatron" else [])
                         r = plan(args.bbc, model, cluster,
                                  shape + ["--strategy=" + strategy] + pins, args.time_limit)
                         r["strategy"] = strategy

@@ -184,9 +184,10 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
   if (pipelined) {
     if (!options.train.enabled)
       return makeError("pipeline stages (--strategy pp=N) need --train");
-    // Pins name layouts on a stage's mesh, which only partitioned stages
-    // have (with tp or zero); stages of one rank have nothing to pin.
-    if (!options.shard.pins.empty() && !options.shard.partitionedStages())
+    // Pins name layouts on a stage's mesh, which plans and partitioned
+    // stages (with tp or zero) have; stages of one rank have nothing to pin.
+    if (!options.shard.pins.empty() && !options.shard.partitionedStages() &&
+        !options.shard.planOnly)
       return makeError("--shard with pipeline stages needs stages partitioned "
                        "over a mesh (tp=T or zero=1 in --strategy)");
     if (auto err = microbatchShapes(options.shard, importOptions))
