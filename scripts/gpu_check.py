@@ -19,7 +19,14 @@ Cases:
     binary's (which matches ONNX Runtime's in the CPU tests);
   - mlp, gpt2 training: 20 AdamW and SGD steps, loss and gradient norm of
     every step against PyTorch's (test/models/*/train/*.json);
-  - timings: gpt2 inference latency (--bench), training step times.
+  - timings: inference latencies (--bench), training step times;
+  - the GPT-2 124M benchmark (unless --no-bench): the training binary of
+    scripts/make_gpt_onnx.py's gpt2-124m at batch 8 x 1024 (AdamW), whose
+    656 MB of weights do not travel: `prepare` keeps the weights file's
+    header and its small tensors, `run` fills the large ones with random
+    values (the speed does not depend on them) and times 30 steps on random
+    tokens; then the same model in PyTorch (nanoGPT's layout), eager and
+    torch.compile, fp32 and bf16 autocast, for tokens/s and MFU.
 Prints one line per case and `N passed, M failed`; exit 1 if any failed.
 """
 import argparse
@@ -116,7 +123,9 @@ def prepare(a):
     for model in ("mobilenet", "resnet"):
         d = os.path.join(MODELS, model)
         inputs = json.load(open(os.path.join(d, "meta.json")))["inputs"]
-        add(model, [os.path.join(d, f"{model}.onnx")],
+        shapes = [f"--input-shape={i['name']}=" + "x".join(map(str, i["shape"]))
+                  for i in inputs]
+        add(model, [os.path.join(d, f"{model}.onnx"), *shapes],
             sum((["--input", f"{i['name']}={i['file']}"] for i in inputs), []),
             "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 100},
             [(os.path.join(d, i["file"]), i["file"]) for i in inputs])
@@ -131,12 +140,178 @@ def prepare(a):
                 run["binary_flags"], "train",
                 {"rtol": 1e-4, "losses": run["losses"],
                  "grad_norms": run.get("grad_norms")}, files)
-    json.dump({"cases": cases}, open(os.path.join(out, "cases.json"), "w"), indent=1)
+    bench = None
+    if not a.no_bench:
+        bench = prepare_bench(bbc, os.path.join(out, "bench-gpt2-124m"))
+    json.dump({"cases": cases, "bench": bench},
+              open(os.path.join(out, "cases.json"), "w"), indent=1)
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)
     print(f"prepared {len(cases)} cases in {out} ({size / 2**20:.1f} MiB)")
 
 
+BENCH = {"preset": "gpt2-124m", "batch": 8, "seq": 1024, "steps": 30,
+         "layers": 12, "d_model": 768, "heads": 12, "vocab": 50257}
+KEEP_BYTES = 65536  # tensors below this (and every non-f32 one) travel as they are
+
+
+def prepare_bench(bbc, d):
+    """The GPT-2 124M training binary's C++ and its weights file's skeleton."""
+    os.makedirs(d)
+    tmp = os.path.join(d, "tmp")
+    os.makedirs(tmp)
+    model = os.path.join(tmp, "gpt2-124m.onnx")
+    sh([sys.executable, os.path.join(ROOT, "scripts", "make_gpt_onnx.py"), BENCH["preset"],
+        "--with-weights", "--batch", str(BENCH["batch"]), "--force", "-o", model])
+    flags = [model, f"--input-shape=idx={BENCH['batch']}x{BENCH['seq']}", "--train",
+             "--loss=cross_entropy", "--optimizer=adamw", "--lr=3e-4", "--weight-decay=0.1"]
+    sh([bbc, *flags, "--emit=cpp", "-o", os.path.join(d, "gen.cpp")])
+    exe = os.path.join(tmp, "prog")
+    sh([bbc, *flags, "-o", exe])
+    raw = open(exe + ".safetensors", "rb").read()
+    n = int.from_bytes(raw[:8], "little")
+    header = json.loads(raw[8:8 + n])
+    kept = bytearray()
+    for name, t in header.items():
+        if name == "__metadata__":
+            continue
+        b, e = t["data_offsets"]
+        t["keep"] = t["dtype"] != "F32" or e - b < KEEP_BYTES
+        if t["keep"]:
+            t["kept_at"] = len(kept)
+            kept += raw[8 + n + b:8 + n + e]
+    json.dump(header, open(os.path.join(d, "weights.json"), "w"))
+    open(os.path.join(d, "kept.bin"), "wb").write(bytes(kept))
+    shutil.rmtree(tmp)
+    return {"dir": "bench-gpt2-124m", **BENCH}
+
+
 # --- run (on the GPU machine) ------------------------------------------------
+
+def rebuild_weights(d):
+    """prog.safetensors from the skeleton: kept tensors as they were, large
+    f32 ones N(0, 0.02)."""
+    header = json.load(open(os.path.join(d, "weights.json")))
+    kept = open(os.path.join(d, "kept.bin"), "rb").read()
+    rng = np.random.default_rng(0)
+    plain = {k: {f: v for f, v in t.items() if f not in ("keep", "kept_at")}
+             if k != "__metadata__" else t for k, t in header.items()}
+    head = json.dumps(plain).encode()
+    head += b" " * (-len(head) % 8)
+    total = max(t["data_offsets"][1] for k, t in header.items() if k != "__metadata__")
+    data = np.zeros(total, np.uint8)
+    for k, t in header.items():
+        if k == "__metadata__":
+            continue
+        b, e = t["data_offsets"]
+        if t["keep"]:
+            data[b:e] = np.frombuffer(kept, np.uint8, e - b, t["kept_at"])
+        else:
+            data[b:e] = (rng.standard_normal((e - b) // 4) * 0.02).astype(np.float32).view(np.uint8)
+    with open(os.path.join(d, "prog.safetensors"), "wb") as f:
+        f.write(len(head).to_bytes(8, "little") + head)
+        f.write(data.tobytes())
+
+
+def gpt_flops_per_token(b):
+    """Training FLOPs per token (nanoGPT's estimate: 6N + 12 L T d)."""
+    L, d, T, V = b["layers"], b["d_model"], b["seq"], b["vocab"]
+    n = 12 * L * d * d + V * d  # blocks and the (untied) head; embeddings are lookups
+    return 6 * n + 12 * L * T * d
+
+
+def torch_bench(b, steps):
+    """GPT-2 124M (nanoGPT's layout) in PyTorch: ms per training step for
+    eager and torch.compile, fp32 and bf16 autocast."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+
+    class Block(nn.Module):
+        def __init__(s, d, h):
+            super().__init__()
+            s.h = h
+            s.ln1, s.ln2 = nn.LayerNorm(d), nn.LayerNorm(d)
+            s.attn, s.proj = nn.Linear(d, 3 * d), nn.Linear(d, d)
+            s.fc, s.out = nn.Linear(d, 4 * d), nn.Linear(4 * d, d)
+
+        def forward(s, x):
+            B, T, C = x.shape
+            q, k, v = s.attn(s.ln1(x)).split(C, dim=2)
+            q, k, v = (t.view(B, T, s.h, C // s.h).transpose(1, 2) for t in (q, k, v))
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + s.proj(y.transpose(1, 2).reshape(B, T, C))
+            return x + s.out(F.gelu(s.fc(s.ln2(x))))
+
+    class GPT(nn.Module):
+        def __init__(s):
+            super().__init__()
+            s.wte = nn.Embedding(b["vocab"], b["d_model"])
+            s.wpe = nn.Embedding(b["seq"], b["d_model"])
+            s.blocks = nn.ModuleList(Block(b["d_model"], b["heads"]) for _ in range(b["layers"]))
+            s.lnf = nn.LayerNorm(b["d_model"])
+            s.head = nn.Linear(b["d_model"], b["vocab"], bias=False)
+
+        def forward(s, idx, labels):
+            x = s.wte(idx) + s.wpe(torch.arange(idx.shape[1], device=idx.device))
+            for blk in s.blocks:
+                x = blk(x)
+            logits = s.head(s.lnf(x))
+            return F.cross_entropy(logits.view(-1, logits.shape[-1]), labels.view(-1))
+
+    results = {}
+    idx = torch.randint(0, b["vocab"], (b["batch"], b["seq"] + 1), device="cuda")
+    for compiled in (False, True):
+        for dtype in ("fp32", "bf16"):
+            torch.manual_seed(0)
+            model = GPT().cuda()
+            opt = torch.optim.AdamW(model.parameters(), lr=3e-4, weight_decay=0.1, fused=True)
+            fn = torch.compile(model) if compiled else model
+
+            def step():
+                with torch.autocast("cuda", torch.bfloat16, enabled=dtype == "bf16"):
+                    loss = fn(idx[:, :-1], idx[:, 1:])
+                loss.backward()
+                opt.step()
+                opt.zero_grad(set_to_none=True)
+            for _ in range(3):
+                step()
+            torch.cuda.synchronize()
+            times = []
+            for _ in range(steps):
+                t0 = time.time()
+                step()
+                torch.cuda.synchronize()
+                times.append((time.time() - t0) * 1e3)
+            results[f"torch {'compile' if compiled else 'eager'} {dtype}"] = sorted(times)[len(times) // 2]
+            del model, opt, fn
+            torch.cuda.empty_cache()
+    return results
+
+
+def run_bench(root, b, sdk, nvcc, archs):
+    d = os.path.join(root, b["dir"])
+    t0 = time.time()
+    rebuild_weights(d)
+    build(d, sdk, nvcc, archs)
+    rng = np.random.default_rng(1)
+    tokens = rng.integers(0, b["vocab"], b["steps"] * b["batch"] * b["seq"] + 1, dtype=np.uint16)
+    tokens.tofile(os.path.join(d, "tokens.bin"))
+    print(f"bench: built and set up in {time.time() - t0:.0f} s", flush=True)
+    sh([os.path.join(d, "gpu"), "--data", "tokens.bin", "--steps", str(b["steps"]),
+        "--weights", "prog.safetensors", "--log", "gpu.csv"], cwd=d)
+    steps = read_log(os.path.join(d, "gpu.csv"))
+    ms = sorted(v[3] for s, v in steps.items() if s > 3)
+    rows = {"bumblebee fp32 (cuBLASLt f32)": ms[len(ms) // 2]}
+    try:
+        rows.update(torch_bench(b, 10))
+    except Exception as e:  # noqa: BLE001 - report and go on
+        print(f"bench: PyTorch failed: {e}")
+    tokens_per_step = b["batch"] * b["seq"]
+    flops = gpt_flops_per_token(b) * tokens_per_step
+    for name, m in rows.items():
+        print(f"bench gpt2-124m {b['batch']}x{b['seq']}: {name}: {m:.1f} ms/step, "
+              f"{tokens_per_step / m * 1e3:,.0f} tokens/s, {flops / m * 1e3 / 1e12:.1f} TFLOP/s",
+              flush=True)
 
 def build(d, sdk, nvcc, archs):
     obj = os.path.join(d, "gen.o")
@@ -239,6 +414,12 @@ def run(a):
         passed += ok
         failed += not ok
         print(f"{'PASS' if ok else 'FAIL'} {c['name']}: {note}", flush=True)
+    bench = json.load(open(os.path.join(root, "cases.json"))).get("bench")
+    if bench and not a.no_bench:
+        try:
+            run_bench(root, bench, sdk, nvcc, archs)
+        except RuntimeError as e:
+            print(f"bench: failed: {e}")
     print(f"{passed} passed, {failed} failed")
     return 1 if failed else 0
 
@@ -251,10 +432,12 @@ def main():
     p.add_argument("dir")
     p.add_argument("--bbc", default=os.path.join(ROOT, "bazel-bin", "tools", "bbc", "bbc"))
     p.add_argument("--sdk", default=os.path.join(ROOT, "bazel-bin", "runtime", "sdk"))
+    p.add_argument("--no-bench", action="store_true", help="leave out the GPT-2 124M benchmark")
     r = sub.add_parser("run")
     r.add_argument("dir")
     r.add_argument("--jobs", type=int, default=os.cpu_count() or 4)
     r.add_argument("--arch", help="build for this one (e.g. sm_90) instead of all")
+    r.add_argument("--no-bench", action="store_true", help="skip the GPT-2 124M benchmark")
     a = ap.parse_args()
     if a.cmd == "prepare":
         prepare(a)
