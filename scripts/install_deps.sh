@@ -61,4 +61,12 @@ PY
   rm -rf "$NODE_TESTS_DIR.partial/onnx" "$tmp"
   mv "$NODE_TESTS_DIR.partial" "$NODE_TESTS_DIR"
 fi
+# The CUDA target's runtime builds with the CUDA toolkit (nvcc, cuBLASLt,
+# NCCL) at /usr/local/cuda, which this project's machines come with; Debian's
+# registry has no CUDA 13 to install it from.
+if [[ ! -x /usr/local/cuda/bin/nvcc || ! -e /usr/local/cuda/include/nccl.h ]]; then
+  echo "error: the CUDA toolkit (nvcc, cuBLAS, NCCL) is not at /usr/local/cuda;" \
+       "the build needs it for the CUDA runtime (docs/cuda.md)" >&2
+  exit 1
+fi
 echo "dependencies ready" >&2
