@@ -55,3 +55,14 @@ mpirun --allow-run-as-root --oversubscribe -np 2 build/gpt2_train_pp2 \
     --data build/corpus/tiny_corpus_train.bin --steps 300 --print-every 100 \
     --log build/gpt2-train-pp2.csv --threads 1
 /usr/bin/python3 test/e2e/check_learning.py build/gpt2-train-pp2.csv build/corpus/tiny_corpus.json
+
+# The same inference program for NVIDIA GPUs (CUDA kernels, cuBLASLt): on a
+# machine with a GPU it runs and is checked like the CPU one; without one it
+# says so in one line.
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 --target=cuda -o build/gpt2-cuda
+if [[ -e /dev/nvidia0 ]]; then
+  build/gpt2-cuda --input idx=$model/idx.npy --output-dir build/gpt2-cuda-out
+  /usr/bin/python3 test/e2e/compare_npy.py build/gpt2-cuda-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
+else
+  ! build/gpt2-cuda --input idx=$model/idx.npy --output-dir build/gpt2-cuda-out
+fi
