@@ -432,7 +432,6 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       root[i] = r;
     }
   }
-
   solver::BinaryProgram program;
   std::vector<std::vector<double>> nodeCost(nodes.size());
   std::vector<std::vector<double>> nodeCompute(nodes.size());
@@ -546,6 +545,17 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   llvm::DenseMap<Operation *, int64_t> position;
   for (Operation &op : body)
     position[&op] = static_cast<int64_t>(position.size());
+  // A recompute barrier's result shares its operand's bytes (bufferization
+  // aliases them): the operand lives through the result's last use, and the
+  // result adds nothing.
+  std::function<int64_t(Value, int64_t)> lastUse = [&](Value v, int64_t last) {
+    for (Operation *user : v.getUsers()) {
+      last = std::max(last, position[user]);
+      if (isa<RecomputeBarrierOp>(user))
+        last = lastUse(user->getResult(0), last);
+    }
+    return last;
+  };
 
   // The memory rows are added lazily: most plans fit without them, and the
   // program is much harder with them.
@@ -585,9 +595,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                                       .localShape(type.getShape(), meshShape)));
         }
       for (auto [i, res] : llvm::enumerate(v.op->getResults())) {
-        int64_t def = position[v.op], last = def;
-        for (Operation *user : res.getUsers())
-          last = std::max(last, position[user]);
+        if (isa<RecomputeBarrierOp>(v.op))
+          break;
+        int64_t def = position[v.op], last = lastUse(res, def);
         lives.push_back({vi, static_cast<unsigned>(i), def, last});
         auto type = cast<RankedTensorType>(res.getType());
         for (int64_t t = def; t <= last; ++t)
@@ -701,7 +711,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
-    if (auto cost = dyn_cast<CostOpInterface>(v.op); cost && primary)
+    // Model FLOPs (for MFU) leave out recomputation; its time is counted.
+    if (auto cost = dyn_cast<CostOpInterface>(v.op);
+        cost && primary && !v.op->hasAttr("bb.recomputed"))
       modelFlops += cost.getFlops();
     for (auto [i, operand] : llvm::enumerate(v.op->getOperands())) {
       auto it = producer.find(operand);
@@ -723,10 +735,10 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                   type);
     }
     for (auto [i, r] : llvm::enumerate(v.op->getResults())) {
+      if (isa<RecomputeBarrierOp>(v.op))
+        break;
       auto type = cast<RankedTensorType>(r.getType());
-      int64_t last = position[v.op];
-      for (Operation *user : r.getUsers())
-        last = std::max(last, position[user]);
+      int64_t last = lastUse(r, position[v.op]);
       live.push_back({bytesOf(type, v.produced(i, type.getRank(), chosen[vi])
                                         .localShape(type.getShape(), meshShape)),
                       position[v.op], last});
