@@ -432,6 +432,41 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       root[i] = r;
     }
   }
+  // Their parameters and optimizer state too: an argument ties to an earlier
+  // one of the same type and strategies read by the same decisions (the
+  // tied layers' ops, at the same operand positions). Otherwise each layer's
+  // arguments are decisions of their own, and every edge from them to the
+  // shared decisions of their readers a joint choice of its own.
+  {
+    std::map<std::string, size_t> firstOfKey;
+    for (auto [vi, v] : llvm::enumerate(nodes)) {
+      if (v.op || v.placed || root[vi] != vi || v.arg.use_empty())
+        continue;
+      std::vector<std::pair<size_t, unsigned>> readers;
+      for (OpOperand &use : v.arg.getUses()) {
+        Operation *user = use.getOwner();
+        auto it = user->getNumResults() ? producer.find(user->getResult(0))
+                                        : producer.end();
+        if (it == producer.end()) {
+          readers.clear();
+          break;
+        }
+        readers.push_back({root[it->second.first], use.getOperandNumber()});
+      }
+      if (readers.empty())
+        continue;
+      llvm::sort(readers);
+      std::string key;
+      llvm::raw_string_ostream os(key);
+      os << v.arg.getType();
+      for (auto [r, operand] : readers)
+        os << ' ' << r << ':' << operand;
+      auto [it, added] = firstOfKey.try_emplace(key, vi);
+      if (!added && nodes[it->second].strategies == v.strategies)
+        root[vi] = it->second;
+    }
+  }
+
   solver::BinaryProgram program;
   std::vector<std::vector<double>> nodeCost(nodes.size());
   std::vector<std::vector<double>> nodeCompute(nodes.size());
