@@ -159,6 +159,8 @@ static void setTrainingAttributes(ModuleOp module,
   add("train.decay_steps", std::to_string(t.decaySteps));
   add("train.weight_decay", formatDouble(t.weightDecay));
   add("train.grad_clip", formatDouble(t.gradClip));
+  if (t.recompute != "none")
+    add("train.recompute", t.recompute);
   if (t.optimizer == "sgd") {
     add("train.momentum", formatDouble(t.momentum));
     add("train.nesterov", t.nesterov ? "true" : "false");
@@ -181,6 +183,11 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
   frontend::ImportOptions importOptions = options.import;
   const bool gradients = options.grad.enabled || options.train.enabled;
   const bool pipelined = options.shard.pipelineStages > 1;
+  if (options.train.recompute != "none" && options.train.recompute != "blocks")
+    return makeError("--recompute=" + options.train.recompute +
+                     ": expected none or blocks");
+  if (options.train.recompute == "blocks" && !options.train.enabled)
+    return makeError("--recompute=blocks needs --train");
   if (pipelined) {
     if (!options.train.enabled)
       return makeError("pipeline stages (--strategy pp=N) need --train");
@@ -231,6 +238,9 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       setTrainingAttributes(**module, options);
     }
     buildImportCleanupPipeline(pm);
+    // After the cleanup, so that the copies are made of the ops CSE kept.
+    if (options.train.enabled && options.train.recompute == "blocks")
+      pm.addPass(createRecompute());
   }
   const ShardOptions &so = options.shard;
   if (pipelined && !so.planOnly && !so.partitionedStages()) {

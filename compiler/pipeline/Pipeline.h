@@ -50,6 +50,9 @@ struct TrainOptions {
   int64_t warmup = 0;
   double minLr = -1; ///< negative: lr / 10
   int64_t decaySteps = 0; ///< 0: the binary's --steps
+  /// Activation recomputation: "none", or "blocks" (bb-recompute: each
+  /// block's forward ops run again before its backward ops).
+  std::string recompute = "none";
 };
 
 /// `bbc --cluster`: an SPMD program for every device of a cluster's mesh,

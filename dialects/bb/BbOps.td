@@ -685,6 +685,46 @@ def Bb_ShardSliceOp : Bb_Op<"shard_slice", []> {
   }];
 }
 
+def Bb_RecomputeBarrierOp : Bb_Op<"recompute_barrier",
+    [SameOperandsAndResultType, InferTypeOpInterface]> {
+  let summary = "identity that keeps recomputed ops apart from their originals";
+  let description = [{
+    Returns `input` unchanged. `bb-recompute` routes the activations a block
+    reads into its recomputed copy through this op, so that the copy
+    computes from values that are, to every later pass, different from the
+    ones the original block read (as XLA's `opt-barrier`). Without it, CSE
+    in the cleanup pipelines after sharding would see each cloned op equal to
+    its original and merge the recomputation away, keeping every activation
+    alive from the forward pass again.
+
+    The op has no folder and no canonicalization: nothing looks through it.
+    It is pure, so it disappears with its users, and two barriers on the same
+    value may merge (harmless: the values are equal, and the ops behind them
+    still differ from the originals). Sharding treats it as an elementwise
+    op; bufferization lets the result share the operand's buffer (no copy,
+    no kernel), and the memory plan keeps that buffer alive through the last
+    use of the result, which is what recomputation stores: the block's
+    inputs.
+
+    Constraints:
+    - (C1) the result has the input's type.
+
+    Example:
+    ```mlir
+    %h = bb.recompute_barrier %x : tensor<2x16x64xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$input);
+  let results = (outs Bb_Tensor:$output);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let extraClassDeclaration = [{
+    /// No arithmetic and no data movement: the result aliases the input.
+    int64_t getFlops() { return 0; }
+    int64_t getBytesRead() { return 0; }
+    int64_t getBytesWritten() { return 0; }
+  }];
+}
+
 //===----------------------------------------------------------------------===//
 // Training: losses and gradient-only ops
 //===----------------------------------------------------------------------===//

@@ -79,4 +79,36 @@ def TrainStep : Pass<"bb-train-step", "ModuleOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def Recompute : Pass<"bb-recompute", "ModuleOp"> {
+  let summary = "Recompute each block's forward activations before its backward";
+  let description = [{
+    Runs on the `@train_step` that `bb-train-step` builds, before sharding.
+    Megatron's full per-layer activation recomputation: the forward values
+    that a block's gradient ops read are no longer kept alive from the
+    forward pass; instead the block's forward ops are cloned just before the
+    block's first gradient op, and its gradient ops read the copies. Only
+    the block's inputs (the activations it reads from outside the block)
+    stay alive between the forward and the backward pass. The step computes
+    the same values; it costs one more forward pass of every block.
+
+    Forward ops are those the loss depends on. Blocks are the ONNX
+    node-name paths up to the first component with a layer number
+    (`/transformer/h.3/...` is block `transformer/h.3`), the blocks the
+    pipeline cut uses; `bb-autodiff` gives each gradient op the location
+    of the op it differentiates, so it belongs to that op's block. Ops
+    outside any block (embeddings, the final norm, the loss) are not
+    recomputed, and neither are a block's ops on parameters and constants
+    alone (no activation).
+
+    The copies read the block's inputs through `bb.recompute_barrier`, so
+    that no later CSE or canonicalization merges them into the originals,
+    and carry the unit attribute `bb.recomputed` (bb-auto-shard counts
+    their time but leaves their FLOPs out of the model FLOPs behind MFU).
+
+    Errors: no `@train_step`; no result with `bb.role = "loss"`; no blocks
+    (no node name with a layer number).
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 #endif // BB_PASSES_AUTODIFF_PASSES_TD

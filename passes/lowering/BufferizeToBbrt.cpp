@@ -83,8 +83,8 @@ Value weight(OpBuilder &b, Numbering &numbering, ConstantOp cst, Type type,
                                   it->second.second, cst.getValue(), sharding);
 }
 
-/// Whether every use of `arg` (directly or through reshapes, which become
-/// views of the same bytes) comes no later than `op` in the block: then `op`
+/// Whether every use of `arg` (directly or through reshapes and recompute
+/// barriers, which become views of the same bytes) comes no later than `op` in the block: then `op`
 /// may write its result into the argument's buffer.
 bool lastUserIs(BlockArgument arg, Operation *op) {
   SmallVector<Value> work = {arg};
@@ -95,8 +95,8 @@ bool lastUserIs(BlockArgument arg, Operation *op) {
         return false;
       if (user != op && !user->isBeforeInBlock(op))
         return false;
-      if (auto reshape = dyn_cast<ReshapeOp>(user))
-        work.push_back(reshape.getResult());
+      if (isa<ReshapeOp, RecomputeBarrierOp>(user))
+        work.push_back(user->getResult(0));
     }
   }
   return true;
@@ -206,6 +206,9 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
       Value v = b.create<bbrt::ViewOp>(loc, bufferType(reshape.getType()),
                                        buffers.lookup(reshape.getInput()));
       buffers.map(reshape.getResult(), v);
+    } else if (auto barrier = dyn_cast<RecomputeBarrierOp>(op)) {
+      // The same bytes: the buffer lives on through the barrier's users.
+      buffers.map(barrier.getResult(), buffers.lookup(barrier.getInput()));
     } else if (isa<BbDialect, mesh::MeshDialect>(op.getDialect())) {
       SmallVector<Value> ins, outs;
       for (Value operand : op.getOperands())

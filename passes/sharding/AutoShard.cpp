@@ -432,6 +432,40 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       root[i] = r;
     }
   }
+  // Their parameters and optimizer state too: an argument ties to an earlier
+  // one of the same type and strategies read by the same decisions (the
+  // tied layers' ops, at the same operand positions). Otherwise each layer's
+  // arguments are decisions of their own, and every edge from them to the
+  // shared decisions of their readers a joint choice of its own.
+  {
+    std::map<std::string, size_t> firstOfKey;
+    for (auto [vi, v] : llvm::enumerate(nodes)) {
+      if (v.op || v.placed || root[vi] != vi || v.arg.use_empty())
+        continue;
+      std::vector<std::pair<size_t, unsigned>> readers;
+      for (OpOperand &use : v.arg.getUses()) {
+        Operation *user = use.getOwner();
+        auto it = user->getNumResults() ? producer.find(user->getResult(0))
+                                        : producer.end();
+        if (it == producer.end()) {
+          readers.clear();
+          break;
+        }
+        readers.push_back({root[it->second.first], use.getOperandNumber()});
+      }
+      if (readers.empty())
+        continue;
+      llvm::sort(readers);
+      std::string key;
+      llvm::raw_string_ostream os(key);
+      os << v.arg.getType();
+      for (auto [r, operand] : readers)
+        os << ' ' << r << ':' << operand;
+      auto [it, added] = firstOfKey.try_emplace(key, vi);
+      if (!added && nodes[it->second].strategies == v.strategies)
+        root[vi] = it->second;
+    }
+  }
 
   solver::BinaryProgram program;
   std::vector<std::vector<double>> nodeCost(nodes.size());
@@ -546,6 +580,17 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   llvm::DenseMap<Operation *, int64_t> position;
   for (Operation &op : body)
     position[&op] = static_cast<int64_t>(position.size());
+  // A recompute barrier's result shares its operand's bytes (bufferization
+  // aliases them): the operand lives through the result's last use, and the
+  // result adds nothing.
+  std::function<int64_t(Value, int64_t)> lastUse = [&](Value v, int64_t last) {
+    for (Operation *user : v.getUsers()) {
+      last = std::max(last, position[user]);
+      if (isa<RecomputeBarrierOp>(user))
+        last = lastUse(user->getResult(0), last);
+    }
+    return last;
+  };
 
   // The memory rows are added lazily: most plans fit without them, and the
   // program is much harder with them.
@@ -585,9 +630,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                                       .localShape(type.getShape(), meshShape)));
         }
       for (auto [i, res] : llvm::enumerate(v.op->getResults())) {
-        int64_t def = position[v.op], last = def;
-        for (Operation *user : res.getUsers())
-          last = std::max(last, position[user]);
+        if (isa<RecomputeBarrierOp>(v.op))
+          break;
+        int64_t def = position[v.op], last = lastUse(res, def);
         lives.push_back({vi, static_cast<unsigned>(i), def, last});
         auto type = cast<RankedTensorType>(res.getType());
         for (int64_t t = def; t <= last; ++t)
@@ -701,7 +746,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
-    if (auto cost = dyn_cast<CostOpInterface>(v.op); cost && primary)
+    // Model FLOPs (for MFU) leave out recomputation; its time is counted.
+    if (auto cost = dyn_cast<CostOpInterface>(v.op);
+        cost && primary && !v.op->hasAttr("bb.recomputed"))
       modelFlops += cost.getFlops();
     for (auto [i, operand] : llvm::enumerate(v.op->getOperands())) {
       auto it = producer.find(operand);
@@ -723,10 +770,10 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                   type);
     }
     for (auto [i, r] : llvm::enumerate(v.op->getResults())) {
+      if (isa<RecomputeBarrierOp>(v.op))
+        break;
       auto type = cast<RankedTensorType>(r.getType());
-      int64_t last = position[v.op];
-      for (Operation *user : r.getUsers())
-        last = std::max(last, position[user]);
+      int64_t last = lastUse(r, position[v.op]);
       live.push_back({bytesOf(type, v.produced(i, type.getRank(), chosen[vi])
                                         .localShape(type.getShape(), meshShape)),
                       position[v.op], last});

@@ -932,3 +932,12 @@ func.func @slice_grad_c3(%dy: tensor<2x2xf32>) {
        : tensor<2x2xf32> -> tensor<4x6xf32>
   return
 }
+
+// -----
+
+// bb.recompute_barrier C1: the result has the input's type
+func.func @recompute_barrier_c1(%x: tensor<2x4xf32>) {
+  // expected-error @+1 {{requires the same type for all operands and results}}
+  %0 = "bb.recompute_barrier"(%x) : (tensor<2x4xf32>) -> tensor<4x2xf32>
+  return
+}

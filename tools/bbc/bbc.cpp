@@ -151,6 +151,11 @@ static cl::opt<int64_t> decaySteps(
     cl::desc("Steps over which cosine/linear decay (default: the binary's "
              "--steps)"),
     cl::init(0), cl::cat(trainCategory));
+static cl::opt<std::string> recompute(
+    "recompute",
+    cl::desc("Activation recomputation: none, or blocks (each layer's forward "
+             "runs again before its backward; only layer inputs are kept)"),
+    cl::init("none"), cl::value_desc("none|blocks"), cl::cat(trainCategory));
 static cl::OptionCategory shardCategory("parallelization options");
 static cl::opt<std::string> clusterSpec(
     "cluster",
@@ -278,6 +283,11 @@ int main(int argc, char **argv) {
   options.train.epsilon = adamEps;
   options.train.weightDecay = weightDecay;
   options.train.gradClip = gradClip;
+  if (recompute != "none" && recompute != "blocks")
+    return fail("--recompute=" + recompute + ": expected none or blocks");
+  if (recompute == "blocks" && !train)
+    return fail("--recompute=blocks needs --train");
+  options.train.recompute = recompute;
   options.train.schedule = schedule;
   options.train.warmup = warmup;
   options.train.minLr = minLr;
