@@ -3,6 +3,7 @@
 // All of these are dtype-generic: they move elements by byte size.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cpu/Common.h"
 
 #include <vector>
@@ -15,40 +16,12 @@ using namespace cpu;
 
 void gather(Tensor data, Tensor indices, Tensor out, int64_t axis) {
   const char *k = "gather";
-  checkDType(k, "output", out, data.dtype);
-  if (indices.dtype != DType::I64 && indices.dtype != DType::I32)
-    fail("%s: indices have dtype %s, expected i64 or i32", k,
-         dtypeName(indices.dtype));
+  const GatherShape gs = checkGather(data, indices, out, axis);
   checkData(k, "data", data);
   checkData(k, "indices", indices);
   checkData(k, "output", out);
-  const int r = data.shape.rank;
-  if (r < 1)
-    fail("%s: data must have rank >= 1", k);
-  const int64_t a = normAxis(k, axis, r);
-  // out = data[:a] + indices.shape + data[a+1:]
-  int orank = r - 1 + indices.shape.rank;
-  bool ok = orank == out.shape.rank && orank <= kMaxRank;
-  if (ok) {
-    int j = 0;
-    for (int i = 0; i < a; ++i)
-      ok &= out.shape.d[j++] == data.shape.d[i];
-    for (int i = 0; i < indices.shape.rank; ++i)
-      ok &= out.shape.d[j++] == indices.shape.d[i];
-    for (int i = static_cast<int>(a) + 1; i < r; ++i)
-      ok &= out.shape.d[j++] == data.shape.d[i];
-  }
-  if (!ok)
-    fail("%s: output %s does not match data %s, indices %s, axis %lld", k,
-         formatDims(out.shape).c_str(), formatDims(data.shape).c_str(),
-         formatDims(indices.shape).c_str(), (long long)axis);
-  const int64_t A = data.shape.d[a];
-  int64_t outer = 1, inner = 1;
-  for (int i = 0; i < a; ++i)
-    outer *= data.shape.d[i];
-  for (int i = static_cast<int>(a) + 1; i < r; ++i)
-    inner *= data.shape.d[i];
-  const int64_t n = indices.numel();
+  const int64_t a = gs.axis, A = gs.A, outer = gs.outer, inner = gs.inner,
+                n = gs.n;
   std::vector<int64_t> idx(static_cast<size_t>(n));
   for (int64_t i = 0; i < n; ++i) {
     int64_t v = indices.dtype == DType::I64

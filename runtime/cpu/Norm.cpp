@@ -1,4 +1,5 @@
 //===- Norm.cpp - batchNorm, layerNorm, softmax ---------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Simd.h"
 
@@ -125,25 +126,8 @@ void batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor var,
 void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
                float epsilon) {
   const char *k = "layerNorm";
-  if (x.shape != out.shape || x.dtype != out.dtype)
-    fail("%s: output %s %s differs from input %s %s", k,
-         dtypeName(out.dtype), formatDims(out.shape).c_str(),
-         dtypeName(x.dtype), formatDims(x.shape).c_str());
-  int64_t a = normAxis(k, axis, x.shape.rank);
-  int64_t D = 1;
-  for (int i = static_cast<int>(a); i < x.shape.rank; ++i)
-    D *= x.shape.d[i];
-  const int64_t rows = D == 0 ? 0 : x.numel() / D;
-  if (scale.numel() != D)
-    fail("%s: scale has %lld elements, the normalized dims %lld", k,
-         (long long)scale.numel(), (long long)D);
-  checkDType(k, "scale", scale, x.dtype);
-  if (!bias.empty()) {
-    if (bias.numel() != D)
-      fail("%s: bias has %lld elements, the normalized dims %lld", k,
-           (long long)bias.numel(), (long long)D);
-    checkDType(k, "bias", bias, x.dtype);
-  }
+  const NormRows nr = checkLayerNorm(x, scale, bias, out, axis);
+  const int64_t D = nr.D, rows = nr.rows;
   checkData(k, "input", x);
   checkData(k, "output", out);
   checkData(k, "scale", scale);

@@ -1,4 +1,5 @@
 //===- Reduce.cpp - Sum, Mean, Max, Min, Prod over a set of axes -----------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Simd.h"
 
@@ -238,24 +239,11 @@ void reduce(ReduceKind kind, Tensor x, Tensor out, Dims axes) {
                                 "reduce Min", "reduce Prod"};
   int ki = static_cast<int>(kind);
   const char *k = ki >= 0 && ki < 5 ? names[ki] : "reduce";
-  checkDType(k, "output", out, x.dtype);
+  const ReduceDims rd = checkReduce(k, x, out, axes);
   checkData(k, "input", x);
   checkData(k, "output", out);
-  bool isRed[kMaxRank] = {};
-  for (int i = 0; i < axes.rank; ++i) {
-    int64_t a = axes.d[i];
-    if (a < 0 || a >= x.shape.rank || (i > 0 && a <= axes.d[i - 1]))
-      fail("%s: axes must be sorted, unique and in [0, %d), got %s", k,
-           x.shape.rank, formatDims(axes).c_str());
-    isRed[a] = true;
-  }
-  int64_t count = 1, kept = 1;
-  for (int i = 0; i < x.shape.rank; ++i)
-    (isRed[i] ? count : kept) *= x.shape.d[i];
-  if (out.numel() != kept)
-    fail("%s: output %s does not hold the kept dims of %s (axes %s)", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(axes).c_str());
+  const bool *isRed = rd.reduced;
+  const int64_t count = rd.count, kept = rd.kept;
   if (kept == 0)
     return;
   Pattern pat;

@@ -6,6 +6,7 @@
 // device error record when the program next waits for the GPU.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cuda/Common.cuh"
 
 namespace bbrt {
@@ -133,31 +134,8 @@ using namespace cuda;
 
 void gather(Tensor data, Tensor indices, Tensor out, int64_t axis) {
   const char *k = "gather";
-  checkDType(k, "output", out, data.dtype);
-  if (indices.dtype != DType::I64 && indices.dtype != DType::I32)
-    fail("%s: indices have dtype %s, expected i64 or i32", k,
-         dtypeName(indices.dtype));
-  const int r = data.shape.rank;
-  if (r < 1)
-    fail("%s: data must have rank >= 1", k);
-  const int a = normAxis(axis, r, k);
-  const int orank = r - 1 + indices.shape.rank;
-  bool ok = orank == out.shape.rank && orank <= kMaxRank;
-  if (ok) {
-    int j = 0;
-    for (int i = 0; i < a; ++i)
-      ok &= out.shape.d[j++] == data.shape.d[i];
-    for (int i = 0; i < indices.shape.rank; ++i)
-      ok &= out.shape.d[j++] == indices.shape.d[i];
-    for (int i = a + 1; i < r; ++i)
-      ok &= out.shape.d[j++] == data.shape.d[i];
-  }
-  if (!ok)
-    fail("%s: output %s does not match data %s, indices %s, axis %lld", k,
-         formatDims(out.shape).c_str(), formatDims(data.shape).c_str(),
-         formatDims(indices.shape).c_str(), (long long)axis);
-  const int64_t A = data.shape.d[a], n = indices.numel();
-  const int64_t inner = product(data.shape, a + 1, r);
+  const GatherShape gs = checkGather(data, indices, out, axis);
+  const int64_t A = gs.A, n = gs.n, inner = gs.inner;
   const int64_t total = out.numel();
   if (total == 0)
     return;

@@ -6,6 +6,7 @@
 // (outer, inner) column.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cuda/Common.cuh"
 #include "runtime/cuda/Reduce.cuh"
 
@@ -109,23 +110,8 @@ using namespace cuda;
 void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
                float epsilon) {
   const char *k = "layerNorm";
-  if (x.shape != out.shape || x.dtype != out.dtype)
-    fail("%s: output %s %s differs from input %s %s", k, dtypeName(out.dtype),
-         formatDims(out.shape).c_str(), dtypeName(x.dtype),
-         formatDims(x.shape).c_str());
-  const int a = normAxis(axis, x.shape.rank, k);
-  const int64_t D = product(x.shape, a, x.shape.rank);
-  const int64_t rows = D == 0 ? 0 : x.numel() / D;
-  if (scale.numel() != D)
-    fail("%s: scale has %lld elements, the normalized dims %lld", k,
-         (long long)scale.numel(), (long long)D);
-  checkDType(k, "scale", scale, x.dtype);
-  if (!bias.empty()) {
-    if (bias.numel() != D)
-      fail("%s: bias has %lld elements, the normalized dims %lld", k,
-           (long long)bias.numel(), (long long)D);
-    checkDType(k, "bias", bias, x.dtype);
-  }
+  const NormRows nr = checkLayerNorm(x, scale, bias, out, axis);
+  const int64_t D = nr.D, rows = nr.rows;
   if (rows == 0)
     return;
   byFloat(x.dtype, k, [&](auto tag) {

@@ -6,6 +6,7 @@
 // thread each, few outputs with long reductions one block each.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cuda/Common.cuh"
 #include "runtime/cuda/Reduce.cuh"
 
@@ -126,34 +127,20 @@ void reduce(ReduceKind kind, Tensor x, Tensor out, Dims axes) {
                                 "reduce Min", "reduce Prod"};
   const int ki = static_cast<int>(kind);
   const char *k = ki >= 0 && ki < 5 ? names[ki] : "reduce";
-  checkDType(k, "output", out, x.dtype);
-  bool isRed[kMaxRank] = {};
-  for (int i = 0; i < axes.rank; ++i) {
-    const int64_t a = axes.d[i];
-    if (a < 0 || a >= x.shape.rank || (i > 0 && a <= axes.d[i - 1]))
-      fail("%s: axes must be sorted, unique and in [0, %d), got %s", k,
-           x.shape.rank, formatDims(axes).c_str());
-    isRed[a] = true;
-  }
+  const ReduceDims rd = checkReduce(k, x, out, axes);
+  const int64_t count = rd.count, kept = rd.kept;
   ReduceShape s;
   int64_t strides[kMaxRank];
   rowMajorStrides(x.shape, strides);
-  int64_t count = 1, kept = 1;
   for (int i = 0; i < x.shape.rank; ++i) {
-    if (isRed[i]) {
+    if (rd.reduced[i]) {
       s.redDims[s.redRank] = x.shape.d[i];
       s.redStrides[s.redRank++] = strides[i];
-      count *= x.shape.d[i];
     } else {
       s.keptDims[s.keptRank] = x.shape.d[i];
       s.keptStrides[s.keptRank++] = strides[i];
-      kept *= x.shape.d[i];
     }
   }
-  if (out.numel() != kept)
-    fail("%s: output %s does not hold the kept dims of %s (axes %s)", k,
-         formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
-         formatDims(axes).c_str());
   if (kept == 0)
     return;
   auto run = [&](auto tag) {

@@ -1,0 +1,109 @@
+//===- KernelArgs.cpp - checked operands of kernels of both runtimes ------===//
+#include "runtime/core/KernelArgs.h"
+#include "runtime/core/Util.h"
+
+#include <algorithm>
+
+namespace bbrt {
+namespace {
+
+int normAxis(const char *kernel, int64_t axis, int rank) {
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= std::max(rank, 1))
+    fail("%s: axis %lld out of range for rank %d", kernel, (long long)axis,
+         rank);
+  return static_cast<int>(a);
+}
+
+void checkDType(const char *kernel, const char *what, const Tensor &t,
+                DType want) {
+  if (t.dtype != want)
+    fail("%s: %s has dtype %s, expected %s", kernel, what, dtypeName(t.dtype),
+         dtypeName(want));
+}
+
+} // namespace
+
+GatherShape checkGather(const Tensor &data, const Tensor &indices,
+                        const Tensor &out, int64_t axis) {
+  const char *k = "gather";
+  checkDType(k, "output", out, data.dtype);
+  if (indices.dtype != DType::I64 && indices.dtype != DType::I32)
+    fail("%s: indices have dtype %s, expected i64 or i32", k,
+         dtypeName(indices.dtype));
+  const int r = data.shape.rank;
+  if (r < 1)
+    fail("%s: data must have rank >= 1", k);
+  GatherShape g;
+  g.axis = normAxis(k, axis, r);
+  // out = data[:a] + indices.shape + data[a+1:]
+  const int orank = r - 1 + indices.shape.rank;
+  bool ok = orank == out.shape.rank && orank <= kMaxRank;
+  if (ok) {
+    int j = 0;
+    for (int i = 0; i < g.axis; ++i)
+      ok &= out.shape.d[j++] == data.shape.d[i];
+    for (int i = 0; i < indices.shape.rank; ++i)
+      ok &= out.shape.d[j++] == indices.shape.d[i];
+    for (int i = g.axis + 1; i < r; ++i)
+      ok &= out.shape.d[j++] == data.shape.d[i];
+  }
+  if (!ok)
+    fail("%s: output %s does not match data %s, indices %s, axis %lld", k,
+         formatDims(out.shape).c_str(), formatDims(data.shape).c_str(),
+         formatDims(indices.shape).c_str(), (long long)axis);
+  g.A = data.shape.d[g.axis];
+  for (int i = 0; i < g.axis; ++i)
+    g.outer *= data.shape.d[i];
+  for (int i = g.axis + 1; i < r; ++i)
+    g.inner *= data.shape.d[i];
+  g.n = indices.numel();
+  return g;
+}
+
+NormRows checkLayerNorm(const Tensor &x, const Tensor &scale,
+                        const Tensor &bias, const Tensor &out, int64_t axis) {
+  const char *k = "layerNorm";
+  if (x.shape != out.shape || x.dtype != out.dtype)
+    fail("%s: output %s %s differs from input %s %s", k, dtypeName(out.dtype),
+         formatDims(out.shape).c_str(), dtypeName(x.dtype),
+         formatDims(x.shape).c_str());
+  const int a = normAxis(k, axis, x.shape.rank);
+  NormRows n;
+  for (int i = a; i < x.shape.rank; ++i)
+    n.D *= x.shape.d[i];
+  n.rows = n.D == 0 ? 0 : x.numel() / n.D;
+  if (scale.numel() != n.D)
+    fail("%s: scale has %lld elements, the normalized dims %lld", k,
+         (long long)scale.numel(), (long long)n.D);
+  checkDType(k, "scale", scale, x.dtype);
+  if (!bias.empty()) {
+    if (bias.numel() != n.D)
+      fail("%s: bias has %lld elements, the normalized dims %lld", k,
+           (long long)bias.numel(), (long long)n.D);
+    checkDType(k, "bias", bias, x.dtype);
+  }
+  return n;
+}
+
+ReduceDims checkReduce(const char *k, const Tensor &x, const Tensor &out,
+                       const Dims &axes) {
+  checkDType(k, "output", out, x.dtype);
+  ReduceDims r;
+  for (int i = 0; i < axes.rank; ++i) {
+    const int64_t a = axes.d[i];
+    if (a < 0 || a >= x.shape.rank || (i > 0 && a <= axes.d[i - 1]))
+      fail("%s: axes must be sorted, unique and in [0, %d), got %s", k,
+           x.shape.rank, formatDims(axes).c_str());
+    r.reduced[a] = true;
+  }
+  for (int i = 0; i < x.shape.rank; ++i)
+    (r.reduced[i] ? r.count : r.kept) *= x.shape.d[i];
+  if (out.numel() != r.kept)
+    fail("%s: output %s does not hold the kept dims of %s (axes %s)", k,
+         formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
+         formatDims(axes).c_str());
+  return r;
+}
+
+} // namespace bbrt

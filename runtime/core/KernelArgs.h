@@ -1,0 +1,44 @@
+//===- KernelArgs.h - checked operands of kernels of both runtimes -*- C++ -*-===//
+//
+// What the CPU and the CUDA runtime check and derive alike before running
+// gather, layerNorm and reduce (collectives: CollectiveArgs.h; windows:
+// Window.h). Each fails with the kernel's one-line error.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BBRT_CORE_KERNELARGS_H
+#define BBRT_CORE_KERNELARGS_H
+
+#include "bbrt/bbrt.h"
+
+namespace bbrt {
+
+/// gather: data [outer, A, inner] (A along `axis`), n indices; out's shape
+/// data[:axis] + indices + data[axis+1:].
+struct GatherShape {
+  int axis = 0;
+  int64_t outer = 1, A = 0, inner = 1, n = 0;
+};
+GatherShape checkGather(const Tensor &data, const Tensor &indices,
+                        const Tensor &out, int64_t axis);
+
+/// layerNorm over dims [axis, rank): `rows` rows of D elements; scale (and
+/// bias, when given) hold D elements of x's dtype.
+struct NormRows {
+  int64_t rows = 0, D = 1;
+};
+NormRows checkLayerNorm(const Tensor &x, const Tensor &scale,
+                        const Tensor &bias, const Tensor &out, int64_t axis);
+
+/// reduce over `axes` (sorted, unique, in range): which dims are reduced,
+/// how many elements each output reduces (count) and how many outputs
+/// there are (kept); out has x's dtype and `kept` elements.
+struct ReduceDims {
+  bool reduced[kMaxRank] = {};
+  int64_t count = 1, kept = 1;
+};
+ReduceDims checkReduce(const char *kernel, const Tensor &x, const Tensor &out,
+                       const Dims &axes);
+
+} // namespace bbrt
+
+#endif
