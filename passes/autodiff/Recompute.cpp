@@ -13,6 +13,7 @@
 #include "passes/sharding/ShardingRules.h"
 
 #include "dialects/bb/BbOps.h"
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -57,15 +58,13 @@ void RecomputePass::runOnOperation() {
   }
 
   // Forward: the ops the loss depends on.
-  llvm::DenseSet<Operation *> forward;
+  SetVector<Operation *> forward;
   {
-    SmallVector<Value> work = {loss};
-    while (!work.empty()) {
-      Operation *def = work.pop_back_val().getDefiningOp();
-      if (!def || isa<ConstantOp>(def) || !forward.insert(def).second)
-        continue;
-      llvm::append_range(work, def->getOperands());
-    }
+    BackwardSliceOptions deps;
+    deps.inclusive = true;
+    deps.omitBlockArguments = true;
+    deps.filter = [](Operation *op) { return !isa<ConstantOp>(op); };
+    getBackwardSlice(loss, &forward, deps);
   }
 
   // Each block's forward ops, in program order.

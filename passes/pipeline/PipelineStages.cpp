@@ -16,6 +16,7 @@
 
 #include "dialects/bb/BbInterfaces.h"
 #include "dialects/bb/BbOps.h"
+#include "mlir/Analysis/SliceAnalysis.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
@@ -192,15 +193,13 @@ void PipelineStagesPass::runOnOperation() {
     }
   }
   // Forward: the per-micro-batch ops the loss depends on.
-  llvm::DenseSet<Operation *> forward;
+  SetVector<Operation *> forward;
   {
-    SmallVector<Value> work = {loss};
-    while (!work.empty()) {
-      Operation *def = work.pop_back_val().getDefiningOp();
-      if (!def || isa<ConstantOp>(def) || !forward.insert(def).second)
-        continue;
-      llvm::append_range(work, def->getOperands());
-    }
+    BackwardSliceOptions deps;
+    deps.inclusive = true;
+    deps.omitBlockArguments = true;
+    deps.filter = [](Operation *op) { return !isa<ConstantOp>(op); };
+    getBackwardSlice(loss, &forward, deps);
   }
   for (Operation *op : forward)
     if (perStep.contains(op)) {
