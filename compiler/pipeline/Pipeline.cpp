@@ -177,17 +177,23 @@ static void setTrainingAttributes(ModuleOp module,
 /// Name of the weights-file tensor holding the ONNX model for --export.
 static constexpr const char *kOnnxTemplate = "__onnx_model__";
 
+llvm::Error mlir::bb::checkRecompute(const TrainOptions &train) {
+  if (train.recompute != "none" && train.recompute != "blocks")
+    return makeError("--recompute=" + train.recompute +
+                     ": expected none or blocks");
+  if (train.recompute == "blocks" && !train.enabled)
+    return makeError("--recompute=blocks needs --train");
+  return llvm::Error::success();
+}
+
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
                        const CompileOptions &options, EmitStage stopAfter) {
   frontend::ImportOptions importOptions = options.import;
   const bool gradients = options.grad.enabled || options.train.enabled;
   const bool pipelined = options.shard.pipelineStages > 1;
-  if (options.train.recompute != "none" && options.train.recompute != "blocks")
-    return makeError("--recompute=" + options.train.recompute +
-                     ": expected none or blocks");
-  if (options.train.recompute == "blocks" && !options.train.enabled)
-    return makeError("--recompute=blocks needs --train");
+  if (auto err = checkRecompute(options.train))
+    return std::move(err);
   if (pipelined) {
     if (!options.train.enabled)
       return makeError("pipeline stages (--strategy pp=N) need --train");

@@ -109,6 +109,9 @@ struct CompileOptions {
   HostCompileOptions host;
 };
 
+/// `--recompute`: none or blocks, and blocks only with --train.
+llvm::Error checkRecompute(const TrainOptions &train);
+
 /// Loads the pass plugins; call before parsing `extraPasses`.
 llvm::Error loadPassPlugins(const std::vector<std::string> &paths);
 

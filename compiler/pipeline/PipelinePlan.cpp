@@ -175,6 +175,9 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     return cluster.takeError();
   if (!options.train.enabled)
     return makeError("--stages=auto plans training (--train)");
+  // Checked once here, not once per candidate.
+  if (auto err = checkRecompute(options.train))
+    return std::move(err);
   if (options.import.inputShapes.empty())
     return makeError("--stages=auto needs the batch size: give the inputs' "
                      "shapes with --input-shape");

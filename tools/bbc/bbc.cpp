@@ -283,11 +283,7 @@ int main(int argc, char **argv) {
   options.train.epsilon = adamEps;
   options.train.weightDecay = weightDecay;
   options.train.gradClip = gradClip;
-  if (recompute != "none" && recompute != "blocks")
-    return fail("--recompute=" + recompute + ": expected none or blocks");
-  if (recompute == "blocks" && !train)
-    return fail("--recompute=blocks needs --train");
-  options.train.recompute = recompute;
+  options.train.recompute = recompute; // checked by the compiler
   options.train.schedule = schedule;
   options.train.warmup = warmup;
   options.train.minLr = minLr;
