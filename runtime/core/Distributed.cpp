@@ -172,4 +172,18 @@ void copyLocalSlice(const Context *ctx, const TensorDecl &decl,
           dtypeSize(decl.dtype));
 }
 
+void loadLocalSlice(const Context *ctx, const TensorDecl &decl,
+                    const void *global, void *deviceLocal) {
+  const size_t bytes = static_cast<size_t>(decl.nbytes());
+  if (deviceMemoryIsHost()) {
+    copyLocalSlice(ctx, decl, global, deviceLocal);
+  } else if (globalShape(*ctx->info, decl) == decl.shape) {
+    copyToDevice(deviceLocal, global, bytes);
+  } else { // the slice is cut on the host, then uploaded
+    AlignedBuffer host(bytes);
+    copyLocalSlice(ctx, decl, global, host.data());
+    copyToDevice(deviceLocal, host.data(), bytes);
+  }
+}
+
 } // namespace bbrt

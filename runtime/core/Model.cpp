@@ -307,48 +307,26 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
   if (needFile)
     ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
 
-  // A device copy of `bytes` host bytes from `fill` (which writes them).
-  auto upload = [&](size_t bytes, auto &&fill) {
-    DeviceBuffer buf(bytes);
-    if (deviceMemoryIsHost()) {
-      fill(buf.data());
-    } else {
-      AlignedBuffer host(bytes);
-      fill(host.data());
-      copyToDevice(buf.data(), host.data(), bytes);
-    }
-    return buf;
-  };
   for (const TensorDecl &d : info.weights) {
     const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, d);
-    int64_t align = dtypeSize(d.dtype);
-    if (globalShape(info, d) != d.shape) { // this rank's slice
-      ctx->weightCopies.push_back(
-          upload(static_cast<size_t>(d.nbytes()), [&](void *dst) {
-            copyLocalSlice(ctx.get(), d, e.data, dst);
-          }));
-    } else if (!deviceMemoryIsHost() ||
-               reinterpret_cast<uintptr_t>(e.data) % align != 0) {
-      DeviceBuffer copy(static_cast<size_t>(e.nbytes));
-      copyToDevice(copy.data(), e.data, static_cast<size_t>(e.nbytes));
-      ctx->weightCopies.push_back(std::move(copy));
-    } else {
+    // Used in place from the mapped file where the kernels can read it:
+    // host memory, the whole tensor, aligned for its dtype.
+    if (deviceMemoryIsHost() && globalShape(info, d) == d.shape &&
+        reinterpret_cast<uintptr_t>(e.data) % dtypeSize(d.dtype) == 0) {
       ctx->weights.push_back(e.data);
       continue;
     }
+    ctx->weightCopies.emplace_back(static_cast<size_t>(d.nbytes()));
+    loadLocalSlice(ctx.get(), d, e.data, ctx->weightCopies.back().data());
     ctx->weights.push_back(ctx->weightCopies.back().data());
   }
   ctx->states.reserve(info.states.size());
   for (const StateDecl &s : info.states) {
-    if (!s.fromWeights) {
-      ctx->states.emplace_back(static_cast<size_t>(s.nbytes())); // zeros
-      continue;
-    }
-    const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, s);
-    ctx->states.push_back(upload(static_cast<size_t>(s.nbytes()),
-                                 [&](void *dst) {
-                                   copyLocalSlice(ctx.get(), s, e.data, dst);
-                                 }));
+    ctx->states.emplace_back(static_cast<size_t>(s.nbytes())); // zeros
+    if (s.fromWeights)
+      loadLocalSlice(ctx.get(), s,
+                     findChecked(info, *ctx->weightFile, s).data,
+                     ctx->states.back().data());
   }
   return ctx;
 }

@@ -97,15 +97,8 @@ CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
                shardingNote(*ctx->info, s).c_str());
     entries.push_back(e);
   }
-  for (size_t k = 0; k < states.size(); ++k) { // this rank's slices
-    if (deviceMemoryIsHost()) {
-      copyLocalSlice(ctx, states[k], entries[k]->data, ctx->states[k].data());
-      continue;
-    }
-    AlignedBuffer host(static_cast<size_t>(states[k].nbytes()));
-    copyLocalSlice(ctx, states[k], entries[k]->data, host.data());
-    copyToDevice(ctx->states[k].data(), host.data(), host.size());
-  }
+  for (size_t k = 0; k < states.size(); ++k) // this rank's slices
+    loadLocalSlice(ctx, states[k], entries[k]->data, ctx->states[k].data());
   return meta;
 }
 

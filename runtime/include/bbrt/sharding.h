@@ -138,6 +138,10 @@ Tensor gatherToRoot(Context *ctx, const TensorDecl &decl, Tensor local,
 /// host memory.
 void copyLocalSlice(const Context *ctx, const TensorDecl &decl,
                     const void *global, void *local);
+/// copyLocalSlice from host memory into device memory `deviceLocal` (a
+/// weight or state buffer of the Context).
+void loadLocalSlice(const Context *ctx, const TensorDecl &decl,
+                    const void *global, void *deviceLocal);
 
 } // namespace bbrt
 
