@@ -2,27 +2,7 @@
 #include "runtime/core/KernelArgs.h"
 #include "runtime/core/Util.h"
 
-#include <algorithm>
-
 namespace bbrt {
-namespace {
-
-int normAxis(const char *kernel, int64_t axis, int rank) {
-  const int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= std::max(rank, 1))
-    fail("%s: axis %lld out of range for rank %d", kernel, (long long)axis,
-         rank);
-  return static_cast<int>(a);
-}
-
-void checkDType(const char *kernel, const char *what, const Tensor &t,
-                DType want) {
-  if (t.dtype != want)
-    fail("%s: %s has dtype %s, expected %s", kernel, what, dtypeName(t.dtype),
-         dtypeName(want));
-}
-
-} // namespace
 
 GatherShape checkGather(const Tensor &data, const Tensor &indices,
                         const Tensor &out, int64_t axis) {
@@ -35,7 +15,7 @@ GatherShape checkGather(const Tensor &data, const Tensor &indices,
   if (r < 1)
     fail("%s: data must have rank >= 1", k);
   GatherShape g;
-  g.axis = normAxis(k, axis, r);
+  g.axis = static_cast<int>(normAxis(k, axis, r));
   // out = data[:a] + indices.shape + data[a+1:]
   const int orank = r - 1 + indices.shape.rank;
   bool ok = orank == out.shape.rank && orank <= kMaxRank;
@@ -68,7 +48,7 @@ NormRows checkLayerNorm(const Tensor &x, const Tensor &scale,
     fail("%s: output %s %s differs from input %s %s", k, dtypeName(out.dtype),
          formatDims(out.shape).c_str(), dtypeName(x.dtype),
          formatDims(x.shape).c_str());
-  const int a = normAxis(k, axis, x.shape.rank);
+  const int a = static_cast<int>(normAxis(k, axis, x.shape.rank));
   NormRows n;
   for (int i = a; i < x.shape.rank; ++i)
     n.D *= x.shape.d[i];

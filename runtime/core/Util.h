@@ -20,6 +20,30 @@ std::string strformat(const char *fmt, ...)
 /// cache line when 0), for std::free; fails when out of memory.
 void *allocateZeroedHost(size_t bytes);
 
+/// The argument checks every kernel of both runtimes makes, failing with
+/// "KERNEL: ..." one-line errors.
+inline void checkDType(const char *kernel, const char *what, const Tensor &t,
+                       DType want) {
+  if (t.dtype != want)
+    fail("%s: %s has dtype %s, expected %s", kernel, what, dtypeName(t.dtype),
+         dtypeName(want));
+}
+
+inline void checkData(const char *kernel, const char *what, const Tensor &t) {
+  if (!t.data && t.numel() != 0)
+    fail("%s: %s has no data", kernel, what);
+}
+
+/// `axis` (negative counts from the end) as an index in [0, rank); rank 0
+/// takes axis 0.
+inline int64_t normAxis(const char *kernel, int64_t axis, int rank) {
+  const int64_t a = axis < 0 ? axis + rank : axis;
+  if (a < 0 || a >= (rank > 1 ? rank : 1))
+    fail("%s: axis %lld out of range for rank %d", kernel, (long long)axis,
+         rank);
+  return a;
+}
+
 /// `rank` zeros: the origin, as copyBox offsets.
 inline Dims zeros(int rank) {
   Dims z;

@@ -130,32 +130,12 @@ template <typename F> auto dispatchBytes(DType dt, F &&f) {
   fail("%s: unsupported dtype %s", kernel, dtypeName(dt));
 }
 
-inline void checkDType(const char *kernel, const char *what, const Tensor &t,
-                       DType want) {
-  if (t.dtype != want)
-    fail("%s: %s has dtype %s, expected %s", kernel, what, dtypeName(t.dtype),
-         dtypeName(want));
-}
-
-inline void checkData(const char *kernel, const char *what, const Tensor &t) {
-  if (!t.data && t.numel() != 0)
-    fail("%s: %s has no data", kernel, what);
-}
-
 inline void contiguousStrides(const Dims &s, int64_t *st) {
   int64_t acc = 1;
   for (int i = s.rank - 1; i >= 0; --i) {
     st[i] = acc;
     acc *= s.d[i];
   }
-}
-
-inline int64_t normAxis(const char *kernel, int64_t axis, int rank) {
-  int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= std::max(rank, 1))
-    fail("%s: axis %lld out of range for rank %d", kernel, (long long)axis,
-         rank);
-  return a;
 }
 
 /// A broadcast iteration space: out (contiguous) and up to 3 operands, with

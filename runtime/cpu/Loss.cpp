@@ -16,12 +16,12 @@ int64_t labelAt(const Tensor &labels, int64_t i) {
 /// Shapes: logits [rows, classes] flattened; labels [rows].
 void checkLoss(const char *k, const Tensor &logits, const Tensor &labels,
                int64_t &rows, int64_t &classes) {
-  cpu::checkDType(k, "logits", logits, DType::F32);
+  checkDType(k, "logits", logits, DType::F32);
   if (labels.dtype != DType::I64 && labels.dtype != DType::I32)
     fail("%s: labels have dtype %s, expected i64 or i32", k,
               dtypeName(labels.dtype));
-  cpu::checkData(k, "logits", logits);
-  cpu::checkData(k, "labels", labels);
+  checkData(k, "logits", logits);
+  checkData(k, "labels", labels);
   if (logits.shape.rank < 1)
     fail("%s: logits must have rank >= 1", k);
   classes = logits.shape.d[logits.shape.rank - 1];
@@ -54,8 +54,8 @@ void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex)
   const char *k = "crossEntropy";
   int64_t rows, classes;
   checkLoss(k, logits, labels, rows, classes);
-  cpu::checkDType(k, "output", out, DType::F32);
-  cpu::checkData(k, "output", out);
+  checkDType(k, "output", out, DType::F32);
+  checkData(k, "output", out);
   const float *x = static_cast<const float *>(logits.data);
   double total = 0;
   int64_t count = 0;
@@ -77,10 +77,10 @@ void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
   const char *k = "crossEntropyGrad";
   int64_t rows, classes;
   checkLoss(k, logits, labels, rows, classes);
-  cpu::checkDType(k, "grad", grad, DType::F32);
-  cpu::checkDType(k, "output", out, DType::F32);
-  cpu::checkData(k, "grad", grad);
-  cpu::checkData(k, "output", out);
+  checkDType(k, "grad", grad, DType::F32);
+  checkDType(k, "output", out, DType::F32);
+  checkData(k, "grad", grad);
+  checkData(k, "output", out);
   if (!(out.shape == logits.shape))
     fail("%s: output %s is not the logits' shape %s", k,
               formatDims(out.shape).c_str(), formatDims(logits.shape).c_str());
@@ -111,15 +111,15 @@ void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
 
 void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
   const char *k = "scatterAdd";
-  cpu::checkDType(k, "updates", updates, DType::F32);
-  cpu::checkDType(k, "output", out, DType::F32);
+  checkDType(k, "updates", updates, DType::F32);
+  checkDType(k, "output", out, DType::F32);
   if (indices.dtype != DType::I64 && indices.dtype != DType::I32)
     fail("%s: indices have dtype %s, expected i64 or i32", k,
               dtypeName(indices.dtype));
-  cpu::checkData(k, "updates", updates);
-  cpu::checkData(k, "output", out);
+  checkData(k, "updates", updates);
+  checkData(k, "output", out);
   const int r = out.shape.rank;
-  const int64_t a = cpu::normAxis(k, axis, r);
+  const int64_t a = normAxis(k, axis, r);
   const int64_t A = out.shape.d[a];
   int64_t outer = 1, inner = 1;
   for (int i = 0; i < a; ++i)

@@ -18,15 +18,15 @@ namespace {
 /// Checks an F32 operand with param's element count.
 void checkLike(const char *k, const char *what, const Tensor &t,
                const Tensor &param) {
-  cpu::checkDType(k, what, t, DType::F32);
-  cpu::checkData(k, what, t);
+  checkDType(k, what, t, DType::F32);
+  checkData(k, what, t);
   if (t.shape != param.shape)
     fail("%s: %s has shape %s, the parameter %s", k, what,
          formatDims(t.shape).c_str(), formatDims(param.shape).c_str());
 }
 
 float scalarOf(const char *k, const char *what, const Tensor &t) {
-  cpu::checkDType(k, what, t, DType::F32);
+  checkDType(k, what, t, DType::F32);
   if (t.numel() != 1 || !t.data)
     fail("%s: %s must be an f32 scalar, got %s", k, what,
          formatDims(t.shape).c_str());
@@ -39,8 +39,8 @@ void sgdUpdate(Tensor param, Tensor grad, Tensor buf, Tensor lr,
                Tensor gradScale, Tensor paramOut, Tensor bufOut,
                float momentum, float weightDecay, bool nesterov) {
   const char *k = "sgdUpdate";
-  cpu::checkDType(k, "param", param, DType::F32);
-  cpu::checkData(k, "param", param);
+  checkDType(k, "param", param, DType::F32);
+  checkData(k, "param", param);
   checkLike(k, "grad", grad, param);
   checkLike(k, "momentum buffer", buf, param);
   checkLike(k, "param output", paramOut, param);
@@ -72,8 +72,8 @@ void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor lr,
                  Tensor vOut, float beta1, float beta2, float eps,
                  float weightDecay) {
   const char *k = "adamwUpdate";
-  cpu::checkDType(k, "param", param, DType::F32);
-  cpu::checkData(k, "param", param);
+  checkDType(k, "param", param, DType::F32);
+  checkData(k, "param", param);
   checkLike(k, "grad", grad, param);
   checkLike(k, "exp_avg", m, param);
   checkLike(k, "exp_avg_sq", v, param);

@@ -111,25 +111,6 @@ template <typename F> void byWord(int64_t bytes, const char *what, F &&f) {
   }
 }
 
-inline void checkData(const char *what, const char *name, const Tensor &t) {
-  if (t.data == nullptr && t.numel() > 0)
-    fail("%s: %s has no data", what, name);
-}
-
-inline void checkDType(const char *what, const char *name, const Tensor &t,
-                       DType want) {
-  if (t.dtype != want)
-    fail("%s: %s is %s, expected %s", what, name, dtypeName(t.dtype),
-         dtypeName(want));
-}
-
-inline int normAxis(int64_t axis, int rank, const char *what) {
-  const int64_t a = axis < 0 ? axis + rank : axis;
-  if (a < 0 || a >= rank)
-    fail("%s: axis %lld is outside rank %d", what, (long long)axis, rank);
-  return static_cast<int>(a);
-}
-
 /// Product of dims [from, to).
 inline int64_t product(const Dims &s, int from, int to) {
   int64_t p = 1;

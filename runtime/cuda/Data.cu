@@ -157,7 +157,7 @@ void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
     fail("%s: indices have dtype %s, expected i64 or i32", k,
          dtypeName(indices.dtype));
   const int r = out.shape.rank;
-  const int a = normAxis(axis, r, k);
+  const int a = static_cast<int>(normAxis(k, axis, r));
   const int64_t A = out.shape.d[a], n = indices.numel();
   const int64_t outer = product(out.shape, 0, a);
   const int64_t inner = product(out.shape, a + 1, r);
@@ -212,7 +212,7 @@ void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
   if (count < 1)
     fail("%s: no inputs", k);
   const int r = out.shape.rank;
-  const int a = normAxis(axis, r, k);
+  const int a = static_cast<int>(normAxis(k, axis, r));
   int64_t outStrides[kMaxRank];
   rowMajorStrides(out.shape, outStrides);
   int64_t offset = 0;

@@ -129,7 +129,7 @@ void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
   if (x.shape != out.shape || x.dtype != out.dtype)
     fail("%s: output %s differs from input %s", k,
          formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
-  const int a = normAxis(axis, x.shape.rank, k);
+  const int a = static_cast<int>(normAxis(k, axis, x.shape.rank));
   const int64_t outer = product(x.shape, 0, a), A = x.shape.d[a],
                 inner = product(x.shape, a + 1, x.shape.rank);
   if (x.numel() == 0)
