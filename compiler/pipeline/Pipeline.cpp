@@ -16,6 +16,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Support/Timing.h"
 #include "mlir/Tools/Plugins/PassPlugin.h"
 #include "passes/Passes.h"
 
@@ -187,8 +188,8 @@ llvm::Error mlir::bb::checkRecompute(const TrainOptions &train) {
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
-                       const CompileOptions &options, EmitStage stopAfter) {
+mlir::bb::importModel(MLIRContext &context, const std::string &modelPath,
+                      const CompileOptions &options) {
   frontend::ImportOptions importOptions = options.import;
   const bool gradients = options.grad.enabled || options.train.enabled;
   const bool pipelined = options.shard.pipelineStages > 1;
@@ -207,13 +208,12 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return std::move(err);
   }
   importOptions.parametersAsResources |= gradients;
-  auto module = frontend::importOnnxModel(context, modelPath, importOptions);
-  if (!module || stopAfter == EmitStage::BbImport)
-    return module;
+  return frontend::importOnnxModel(context, modelPath, importOptions);
+}
 
-  PassManager pm(&context);
-  if (failed(applyPassManagerCLOptions(pm)))
-    return makeError("invalid pass manager options");
+llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
+                                        const CompileOptions &options) {
+  const bool gradients = options.grad.enabled || options.train.enabled;
   buildImportCleanupPipeline(pm);
   if (!options.extraPasses.empty()) {
     std::string err;
@@ -222,32 +222,38 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       return makeError("--extra-passes='" + options.extraPasses + "': " +
                        StringRef(err).trim().str());
   }
-  if (gradients) {
-    AutodiffOptions ad;
-    ad.loss = options.grad.loss;
-    ad.labels = options.grad.labels;
-    ad.freeze = options.grad.freeze;
-    ad.ignoreIndex = options.grad.ignoreIndex;
-    pm.addPass(createAutodiff(ad));
-    if (options.train.enabled) {
-      const bb::TrainOptions &t = options.train;
-      TrainStepOptions ts;
-      ts.optimizer = t.optimizer;
-      ts.momentum = t.momentum;
-      ts.nesterov = t.nesterov;
-      ts.beta1 = t.beta1;
-      ts.beta2 = t.beta2;
-      ts.epsilon = t.epsilon;
-      ts.weightDecay = t.weightDecay;
-      ts.gradClip = t.gradClip;
-      pm.addPass(createTrainStep(ts));
-      setTrainingAttributes(**module, options);
-    }
-    buildImportCleanupPipeline(pm);
-    // After the cleanup, so that the copies are made of the ops CSE kept.
-    if (options.train.enabled && options.train.recompute == "blocks")
-      pm.addPass(createRecompute());
+  if (!gradients)
+    return llvm::Error::success();
+  AutodiffOptions ad;
+  ad.loss = options.grad.loss;
+  ad.labels = options.grad.labels;
+  ad.freeze = options.grad.freeze;
+  ad.ignoreIndex = options.grad.ignoreIndex;
+  pm.addPass(createAutodiff(ad));
+  if (options.train.enabled) {
+    const bb::TrainOptions &t = options.train;
+    TrainStepOptions ts;
+    ts.optimizer = t.optimizer;
+    ts.momentum = t.momentum;
+    ts.nesterov = t.nesterov;
+    ts.beta1 = t.beta1;
+    ts.beta2 = t.beta2;
+    ts.epsilon = t.epsilon;
+    ts.weightDecay = t.weightDecay;
+    ts.gradClip = t.gradClip;
+    pm.addPass(createTrainStep(ts));
   }
+  buildImportCleanupPipeline(pm);
+  // After the cleanup, so that the copies are made of the ops CSE kept.
+  if (options.train.enabled && options.train.recompute == "blocks")
+    pm.addPass(createRecompute());
+  return llvm::Error::success();
+}
+
+void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
+                                EmitStage stopAfter) {
+  const bool gradients = options.grad.enabled || options.train.enabled;
+  const bool pipelined = options.shard.pipelineStages > 1;
   const ShardOptions &so = options.shard;
   if (pipelined && !so.planOnly && !so.partitionedStages()) {
     // Stages of one rank each, dp replicas of the pipeline.
@@ -285,14 +291,83 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
       buildInferenceOptimizationPipeline(pm);
     buildBufferizePipeline(pm);
   }
-  if (auto err = runPasses(pm, **module, modelPath))
-    return std::move(err);
-  if (pipelined && options.shard.planOnly)
-    if (auto err = composePipelinePlan(**module, options.shard))
-      return std::move(err);
+}
+
+llvm::Error mlir::bb::finishModule(ModuleOp module,
+                                   const CompileOptions &options,
+                                   EmitStage stopAfter) {
+  if (options.shard.pipelineStages > 1 && options.shard.planOnly)
+    if (auto err = composePipelinePlan(module, options.shard))
+      return err;
   if (stopAfter == EmitStage::EmitC)
-    if (auto err = lowerToEmitC(**module))
-      return std::move(err);
+    return lowerToEmitC(module);
+  return llvm::Error::success();
+}
+
+/// A pass manager with bbc's command-line instrumentation (--mlir-timing,
+/// --mlir-print-ir-*, where the tool registered them).
+static llvm::Expected<std::unique_ptr<PassManager>>
+makePassManager(MLIRContext &context) {
+  auto pm = std::make_unique<PassManager>(&context);
+  if (failed(applyPassManagerCLOptions(*pm)))
+    return makeError("invalid pass manager options");
+  applyDefaultTimingPassManagerCLOptions(*pm);
+  return std::move(pm);
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
+                       const CompileOptions &options, EmitStage stopAfter) {
+  auto module = importModel(context, modelPath, options);
+  if (!module || stopAfter == EmitStage::BbImport)
+    return module;
+  if (options.train.enabled)
+    setTrainingAttributes(**module, options);
+  auto pm = makePassManager(context);
+  if (!pm)
+    return pm.takeError();
+  if (auto err = addFrontEndPasses(**pm, options))
+    return std::move(err);
+  addBackEndPasses(**pm, options, stopAfter);
+  if (auto err = runPasses(**pm, **module, modelPath))
+    return std::move(err);
+  if (auto err = finishModule(**module, options, stopAfter))
+    return std::move(err);
+  return module;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::bb::differentiateModel(MLIRContext &context, const std::string &modelPath,
+                             const CompileOptions &options) {
+  auto module = importModel(context, modelPath, options);
+  if (!module)
+    return module;
+  if (options.train.enabled)
+    setTrainingAttributes(**module, options);
+  auto pm = makePassManager(context);
+  if (!pm)
+    return pm.takeError();
+  if (auto err = addFrontEndPasses(**pm, options))
+    return std::move(err);
+  if (auto err = runPasses(**pm, **module, modelPath))
+    return std::move(err);
+  return module;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::bb::compileDifferentiated(ModuleOp differentiated,
+                                const std::string &modelPath,
+                                const CompileOptions &options,
+                                EmitStage stopAfter) {
+  OwningOpRef<ModuleOp> module = differentiated.clone();
+  auto pm = makePassManager(*differentiated.getContext());
+  if (!pm)
+    return pm.takeError();
+  addBackEndPasses(**pm, options, stopAfter);
+  if (auto err = runPasses(**pm, *module, modelPath))
+    return std::move(err);
+  if (auto err = finishModule(*module, options, stopAfter))
+    return std::move(err);
   return module;
 }
 

@@ -6,6 +6,7 @@
 #include "compiler/onnx/Importer.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/Pass/PassManager.h"
 #include "llvm/Support/Error.h"
 
 #include <string>
@@ -115,11 +116,39 @@ llvm::Error checkRecompute(const TrainOptions &train);
 /// Loads the pass plugins; call before parsing `extraPasses`.
 llvm::Error loadPassPlugins(const std::vector<std::string> &paths);
 
-/// Imports `modelPath` and runs the phases up to `stopAfter` (at most EmitC).
+/// Imports `modelPath` and runs the phases up to `stopAfter` (at most EmitC):
+/// importModel, then one pass manager with addFrontEndPasses and
+/// addBackEndPasses, then finishModule.
 llvm::Expected<OwningOpRef<ModuleOp>> compileModel(MLIRContext &context,
                                                    const std::string &modelPath,
                                                    const CompileOptions &options,
                                                    EmitStage stopAfter);
+
+/// compileModel in two halves, for callers that compile one model many
+/// ways (the stage search): the front end (import, cleanup, differentiation,
+/// training step, recomputation) once, then, per variant, the back end on a
+/// copy. The front end depends on the options' import and gradient and
+/// training settings and, with pipeline stages, on the micro-batch size.
+llvm::Expected<OwningOpRef<ModuleOp>>
+differentiateModel(MLIRContext &context, const std::string &modelPath,
+                   const CompileOptions &options);
+llvm::Expected<OwningOpRef<ModuleOp>>
+compileDifferentiated(ModuleOp differentiated, const std::string &modelPath,
+                      const CompileOptions &options, EmitStage stopAfter);
+
+/// The pieces of compileModel. importModel: checks the options and imports
+/// (with pipeline stages, one micro-batch's shapes). addFrontEndPasses: cleanup, --extra-passes, autodiff, train
+/// step, recompute. addBackEndPasses: sharding, stages, partitioning and
+/// bufferization up to `stopAfter`. finishModule: a plan's pipeline
+/// figures, and the EmitC lowering.
+llvm::Expected<OwningOpRef<ModuleOp>> importModel(MLIRContext &context,
+                                                  const std::string &modelPath,
+                                                  const CompileOptions &options);
+llvm::Error addFrontEndPasses(PassManager &pm, const CompileOptions &options);
+void addBackEndPasses(PassManager &pm, const CompileOptions &options,
+                      EmitStage stopAfter);
+llvm::Error finishModule(ModuleOp module, const CompileOptions &options,
+                         EmitStage stopAfter);
 
 /// From a module at stage Bbrt: writes the executable `outputPath` and its
 /// weights `outputPath.safetensors`. Both appear only if everything

@@ -9,6 +9,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
+#include "passes/sharding/ShardingRules.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <map>
@@ -25,6 +27,22 @@ static int64_t tensorBytes(Type type) {
     return 0;
   return t.getNumElements() *
          std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+}
+
+/// The blocks of @train_step that bb-pipeline-stages can put on stages (an
+/// upper bound: it counts the forward pass's blocks, which every gradient
+/// and update op shares).
+static int64_t countBlocks(ModuleOp module) {
+  auto train = module.lookupSymbol<func::FuncOp>("train_step");
+  if (!train)
+    return 0;
+  llvm::StringSet<> blocks;
+  train.walk([&](Operation *op) {
+    std::string b = mlir::bb::sharding::blockOf(op);
+    if (!b.empty())
+      blocks.insert(b);
+  });
+  return static_cast<int64_t>(blocks.size());
 }
 
 llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
@@ -224,11 +242,43 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     }
   }
 
+  // Candidates with the same micro-batch count import the same graph: the
+  // front end (import, differentiation, recomputation) runs once per count,
+  // and each candidate plans a copy. Stage counts above the model's blocks
+  // cannot be cut and are not planned.
+  llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
+    return a.options.shard.microbatches < b.options.shard.microbatches;
+  });
   mlir::bb::StageSearchResult best;
   double bestTime = 0;
   bool bestFits = false;
+  OwningOpRef<ModuleOp> front;
+  int64_t frontMicrobatches = -1, blocks = 0;
+  std::string frontError;
   for (Candidate &cand : candidates) {
-    auto module = compileModel(context, modelPath, cand.options, EmitStage::Bb);
+    const ShardOptions &so = cand.options.shard;
+    if (so.microbatches != frontMicrobatches) {
+      frontMicrobatches = so.microbatches;
+      front = nullptr;
+      auto differentiated = differentiateModel(context, modelPath, cand.options);
+      if (differentiated) {
+        front = std::move(*differentiated);
+        blocks = countBlocks(*front);
+      } else {
+        frontError = llvm::toString(differentiated.takeError());
+      }
+    }
+    if (!front) {
+      log.push_back(cand.name + ": no plan (" + frontError + ")");
+      continue;
+    }
+    if (so.pipelineStages > blocks) {
+      log.push_back(cand.name + ": not planned (the model has " +
+                    std::to_string(blocks) + " blocks)");
+      continue;
+    }
+    auto module =
+        compileDifferentiated(*front, modelPath, cand.options, EmitStage::Bb);
     if (!module) {
       log.push_back(cand.name + ": no plan (" +
                     llvm::toString(module.takeError()) + ")");

@@ -24,20 +24,26 @@ void BinaryProgram::addConstraint(
 BinaryProgram::Solution BinaryProgram::solve(double timeLimitSeconds) const {
   auto start = std::chrono::steady_clock::now();
   const int n = numVariables();
-  CoinPackedMatrix matrix(false, 0, 0);
-  matrix.setDimensions(0, n);
-  std::vector<double> rowLower, rowUpper;
+  // Row-major, built in one step (appending row by row reallocates the
+  // matrix each time).
+  std::vector<CoinBigIndex> starts;
+  std::vector<int> lengths, index;
+  std::vector<double> value, rowLower, rowUpper;
   for (const Row &r : rows) {
-    std::vector<int> index;
-    std::vector<double> value;
+    starts.push_back(static_cast<CoinBigIndex>(index.size()));
+    lengths.push_back(static_cast<int>(r.terms.size()));
     for (auto [i, c] : r.terms) {
       index.push_back(i);
       value.push_back(c);
     }
-    matrix.appendRow(static_cast<int>(index.size()), index.data(), value.data());
     rowLower.push_back(r.lower == -kInfinity ? -COIN_DBL_MAX : r.lower);
     rowUpper.push_back(r.upper == kInfinity ? COIN_DBL_MAX : r.upper);
   }
+  starts.push_back(static_cast<CoinBigIndex>(index.size()));
+  CoinPackedMatrix matrix(/*colordered=*/false, /*minor=*/n,
+                          /*major=*/static_cast<int>(rows.size()),
+                          static_cast<CoinBigIndex>(index.size()), value.data(),
+                          index.data(), starts.data(), lengths.data());
   std::vector<double> colLower(n, 0.0), colUpper(n, 1.0);
   OsiClpSolverInterface lp;
   lp.loadProblem(matrix, colLower.data(), colUpper.data(), costs.data(),

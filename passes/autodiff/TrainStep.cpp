@@ -69,25 +69,48 @@ struct TrainStepPass : mlir::bb::impl::TrainStepBase<TrainStepPass> {
                                                    IRMapping *mapping);
 };
 
+/// Appends arguments of `types` with `attrs` to `func` in one step (one
+/// at a time would rebuild the function's type and argument attributes per
+/// argument: quadratic in a 96-layer model's thousands of states); returns
+/// them.
+SmallVector<BlockArgument> appendArguments(func::FuncOp func,
+                                           ArrayRef<Type> types,
+                                           ArrayRef<DictionaryAttr> attrs,
+                                           ArrayRef<Location> locs) {
+  unsigned first = func.getNumArguments();
+  SmallVector<unsigned> at(types.size(), first);
+  func.insertArguments(at, types, attrs, locs);
+  SmallVector<BlockArgument> args;
+  for (unsigned i = 0; i < types.size(); ++i)
+    args.push_back(func.getArgument(first + i));
+  return args;
+}
+
 SmallVector<BlockArgument>
 TrainStepPass::parametersToArguments(func::FuncOp func,
                                      ArrayRef<Trained> trained,
                                      IRMapping *mapping) {
   OpBuilder b(func.getContext());
-  Block &body = func.getBody().front();
-  SmallVector<BlockArgument> args;
+  SmallVector<ConstantOp> constants;
+  SmallVector<Type> types;
+  SmallVector<DictionaryAttr> attrs;
+  SmallVector<Location> locs;
   for (const Trained &t : trained) {
     ConstantOp cst = t.constant;
     if (mapping)
       cst = cast<ConstantOp>(mapping->lookup(ConstantOp(t.constant).getResult()).getDefiningOp());
-    unsigned i = func.getNumArguments();
-    func.insertArgument(i, cst.getType(), {}, cst.getLoc());
-    cst.getResult().replaceAllUsesWith(body.getArgument(i));
-    func.setArgAttr(i, "bb.name", t.name);
-    func.setArgAttr(i, "bb.state", b.getStringAttr("param"));
-    func.setArgAttr(i, "bb.init", cst.getValue());
+    constants.push_back(cst);
+    types.push_back(cst.getType());
+    locs.push_back(cst.getLoc());
+    attrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("bb.name", t.name),
+         b.getNamedAttr("bb.state", b.getStringAttr("param")),
+         b.getNamedAttr("bb.init", cst.getValue())}));
+  }
+  SmallVector<BlockArgument> args = appendArguments(func, types, attrs, locs);
+  for (auto [cst, arg] : llvm::zip(constants, args)) {
+    cst.getResult().replaceAllUsesWith(arg);
     cst.erase();
-    args.push_back(body.getArgument(i));
   }
   return args;
 }
@@ -180,27 +203,40 @@ void TrainStepPass::runOnOperation() {
   SmallVector<BlockArgument> params = parametersToArguments(func, trained, nullptr);
   OpBuilder b(ret);
   Location loc = ret.getLoc();
-  auto addScalarArg = [&](StringRef name, StringRef role) {
-    auto type = RankedTensorType::get({}, b.getF32Type());
-    unsigned i = func.getNumArguments();
-    std::string unique = uniqueArgName(func, name);
-    func.insertArgument(i, type, {}, loc);
-    func.setArgAttr(i, "bb.name", b.getStringAttr(unique));
-    func.setArgAttr(i, "bb.role", b.getStringAttr(role));
-    return body.getArgument(i);
+  // The new arguments, appended at once: lr, step (AdamW), then each
+  // parameter's optimizer state.
+  auto scalarType = RankedTensorType::get({}, b.getF32Type());
+  SmallVector<Type> newTypes;
+  SmallVector<DictionaryAttr> newAttrs;
+  auto scalarArg = [&](StringRef name, StringRef role) {
+    newTypes.push_back(scalarType);
+    newAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("bb.name", b.getStringAttr(uniqueArgName(func, name))),
+         b.getNamedAttr("bb.role", b.getStringAttr(role))}));
   };
-  auto addStateArg = [&](const Trained &t, StringRef suffix) {
-    unsigned i = func.getNumArguments();
-    func.insertArgument(i, t.type, {}, loc);
-    func.setArgAttr(i, "bb.name", b.getStringAttr(t.name.getValue() + "#" + suffix));
-    func.setArgAttr(i, "bb.state", b.getStringAttr("optimizer"));
-    return body.getArgument(i);
-  };
-  Value lr = addScalarArg("lr", "lr");
-  Value step = optimizer == "adamw" ? addScalarArg("step", "step") : Value();
+  scalarArg("lr", "lr");
+  if (optimizer == "adamw")
+    scalarArg("step", "step");
+  SmallVector<StringRef> stateSuffixes =
+      optimizer == "sgd" ? SmallVector<StringRef>{"momentum"}
+                         : SmallVector<StringRef>{"exp_avg", "exp_avg_sq"};
+  for (const Trained &t : trained)
+    for (StringRef suffix : stateSuffixes) {
+      newTypes.push_back(t.type);
+      newAttrs.push_back(b.getDictionaryAttr(
+          {b.getNamedAttr("bb.name",
+                          b.getStringAttr(t.name.getValue() + "#" + suffix)),
+           b.getNamedAttr("bb.state", b.getStringAttr("optimizer"))}));
+    }
+  SmallVector<Location> newLocs(newTypes.size(), loc);
+  SmallVector<BlockArgument> newArgs =
+      appendArguments(func, newTypes, newAttrs, newLocs);
+  Value lr = newArgs[0];
+  Value step = optimizer == "adamw" ? Value(newArgs[1]) : Value();
+  ArrayRef<BlockArgument> stateArgs =
+      ArrayRef<BlockArgument>(newArgs).drop_front(optimizer == "adamw" ? 2 : 1);
 
   // Global gradient norm, and the clipping factor.
-  auto scalarType = RankedTensorType::get({}, b.getF32Type());
   Value sumSquares;
   // A parameter's norm and update ops carry the location of the op that
   // computes its gradient, so they belong to its layer (and identical
@@ -249,9 +285,11 @@ void TrainStepPass::runOnOperation() {
          b.getNamedAttr("bb.updates",
                         b.getI64IntegerAttr(arg.getArgNumber()))}));
   };
-  for (auto [t, param] : llvm::zip(trained, params)) {
+  for (auto [k, t, param] : llvm::enumerate(trained, params)) {
+    ArrayRef<BlockArgument> state =
+        stateArgs.slice(k * stateSuffixes.size(), stateSuffixes.size());
     if (optimizer == "sgd") {
-      BlockArgument buf = addStateArg(t, "momentum");
+      BlockArgument buf = state[0];
       auto op = b.create<SgdUpdateOp>(
           gradLoc(t), param.getType(), param.getType(), param, t.grad, buf, lr, scale,
           b.getF32FloatAttr(momentum), b.getF32FloatAttr(weightDecay),
@@ -259,8 +297,8 @@ void TrainStepPass::runOnOperation() {
       returnState(op.getNewParam(), param);
       returnState(op.getNewMomentumBuffer(), buf);
     } else {
-      BlockArgument m = addStateArg(t, "exp_avg");
-      BlockArgument v = addStateArg(t, "exp_avg_sq");
+      BlockArgument m = state[0];
+      BlockArgument v = state[1];
       auto op = b.create<AdamwUpdateOp>(
           gradLoc(t), param.getType(), param.getType(), param.getType(), param,
           t.grad, m, v, lr, step, scale, b.getF32FloatAttr(beta1),

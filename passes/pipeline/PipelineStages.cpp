@@ -104,14 +104,19 @@ struct Part {
   IRMapping mapping;
   SmallVector<Value> results;
   SmallVector<DictionaryAttr> resultAttrs;
+  /// The arguments' attributes, set with the type in finish() (setting them
+  /// per argument rebuilds the function's type and attribute arrays each
+  /// time: quadratic in the thousands of a large model's stage).
+  SmallVector<DictionaryAttr> argAttrs;
   llvm::StringSet<> statesRead;
   explicit Part(func::FuncOp f) : func(f), builder(f.getContext()) {
     builder.setInsertionPointToEnd(&f.getBody().front());
+    for (unsigned i = 0; i < f.getNumArguments(); ++i)
+      argAttrs.push_back(f.getArgAttrDict(i));
   }
   BlockArgument addArg(Type type, DictionaryAttr attrs) {
-    unsigned i = func.getNumArguments();
-    func.insertArgument(i, type, attrs, func.getLoc());
-    return func.getArgument(i);
+    argAttrs.push_back(attrs);
+    return func.getBody().front().addArgument(type, func.getLoc());
   }
   void addResult(Value v, DictionaryAttr attrs) {
     results.push_back(v);
@@ -123,6 +128,10 @@ struct Part {
                                    func.getBody().front().getArgumentTypes(),
                                    TypeRange(ValueRange(results))));
     func.setAllResultAttrs(resultAttrs);
+    for (DictionaryAttr &a : argAttrs)
+      if (!a)
+        a = DictionaryAttr::get(func.getContext());
+    func.setAllArgAttrs(argAttrs);
   }
 };
 

@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <unordered_map>
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -39,6 +40,11 @@ int64_t bytesOf(RankedTensorType t, ArrayRef<int64_t> localShape) {
   return n * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
 }
 
+/// Appends a uniqued object's address to a memo key.
+void appendPointer(std::string &key, const void *p) {
+  key.append(reinterpret_cast<const char *>(&p), sizeof p);
+}
+
 /// One choice the program makes: an op's strategy, or an argument's layout.
 struct Node {
   Operation *op = nullptr;
@@ -46,6 +52,9 @@ struct Node {
   OpRule rule;
   SmallVector<Strategy> strategies;
   int firstVar = -1;
+  /// What its rule is derived from (Planner::ruleOf's memo entry; an
+  /// argument's type): nodes of one class (Planner::solve) share it.
+  const void *ruleKey = nullptr;
   /// State another function already placed: one strategy, never filtered.
   bool placed = false;
 
@@ -111,6 +120,25 @@ private:
 
   double reshardCost(const TensorSharding &from, const TensorSharding &to,
                      RankedTensorType type);
+  /// ruleFor(op), computed once per kind of op: the rule depends only on
+  /// the op's name, attributes and types (all uniqued), which the layers
+  /// of a model repeat.
+  const OpRule &ruleOf(Operation *op, const void **ruleKey) {
+    std::string key;
+    appendPointer(key, op->getName().getAsOpaquePointer());
+    appendPointer(key, op->getRawDictionaryAttrs().getAsOpaquePointer());
+    appendPointer(key, op->getPropertiesAsAttribute().getAsOpaquePointer());
+    for (Type t : op->getOperandTypes())
+      appendPointer(key, t.getAsOpaquePointer());
+    key += '>';
+    for (Type t : op->getResultTypes())
+      appendPointer(key, t.getAsOpaquePointer());
+    auto [it, added] = ruleMemo.try_emplace(key);
+    if (added)
+      it->second = ruleFor(op);
+    *ruleKey = &it->second;
+    return it->second;
+  }
   double collective(pb::CollectiveKind kind, ArrayRef<int16_t> axes,
                     double bytes) {
     SmallVector<int64_t> a(axes.begin(), axes.end());
@@ -140,7 +168,8 @@ private:
   /// axes text), and the names that matched something.
   std::map<std::string, std::string> pins;
   std::set<std::string> pinsUsed;
-  std::map<std::string, double> reshardMemo;
+  std::unordered_map<std::string, double> reshardMemo;
+  std::unordered_map<std::string, OpRule> ruleMemo;
   /// While set, collective() books each time under the links it crosses
   /// (and reshardCost() bypasses its memo).
   bool accounting = false;
@@ -156,10 +185,23 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
                             RankedTensorType type) {
   if (from == to)
     return 0;
-  std::string key = from.splitAxesText() + "|" + to.splitAxesText() + "|";
-  for (int16_t a : from.partialAxes)
-    key += std::to_string(a) + ",";
-  llvm::raw_string_ostream(key) << type;
+  // The memo's key: both layouts and the (uniqued) type, as bytes. Printing
+  // them instead made this a fifth of the planning time.
+  std::string key;
+  auto append = [&](const TensorSharding &s) {
+    for (const auto &axes : s.dimAxes) {
+      key += static_cast<char>(axes.size());
+      for (int16_t a : axes)
+        key += static_cast<char>(a);
+    }
+    key += static_cast<char>(-1);
+    for (int16_t a : s.partialAxes)
+      key += static_cast<char>(a);
+    key += static_cast<char>(-2 - static_cast<int>(s.partialKind));
+  };
+  append(from);
+  append(to);
+  appendPointer(key, type.getAsOpaquePointer());
   auto it = reshardMemo.find(key);
   if (!accounting && it != reshardMemo.end())
     return it->second;
@@ -247,6 +289,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     Node n;
     n.arg = arg;
     n.rule = identityRule(type);
+    n.ruleKey = type.getAsOpaquePointer();
     auto state = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.state");
     SmallVector<Strategy> all = enumerateStrategies(n.rule, meshShape);
     auto pinnedAxisSplitsDim0 = [&](const Strategy &s) {
@@ -309,7 +352,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       continue;
     Node n;
     n.op = &op;
-    n.rule = ruleFor(&op);
+    n.rule = ruleOf(&op, &n.ruleKey);
     n.strategies = enumerateStrategies(n.rule, meshShape);
     // A pinned weight: its consumers take it in the pinned layout.
     for (auto [i, operand] : llvm::enumerate(op.getOperands())) {
@@ -397,6 +440,15 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // Identical layers are solved once: an op of "/h.7/attn" ties to the op
   // at the same position of "/h.0/attn" when both have the same name and
   // types (and so the same strategies); the layers then share decisions.
+  // Such nodes (with the same rule and strategies) are of one class, whose
+  // edge costs and sizes are computed once.
+  std::vector<size_t> cls(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    cls[i] = i;
+  auto sameClass = [&](size_t a, size_t b) {
+    return nodes[a].ruleKey == nodes[b].ruleKey &&
+           nodes[a].strategies == nodes[b].strategies;
+  };
   {
     std::map<std::string, size_t> firstOfKey;
     std::map<std::string, int64_t> countInGroup;
@@ -411,12 +463,15 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       std::string own = layerOf(v.op);
       std::string key = group + "#" + std::to_string(countInGroup[own]++) +
                         "#" + v.op->getName().getStringRef().str();
-      llvm::raw_string_ostream os(key);
+      // Types are uniqued: their addresses stand for them.
       for (Type t : v.op->getOperandTypes())
-        os << t;
+        appendPointer(key, t.getAsOpaquePointer());
+      key += '>';
       for (Type t : v.op->getResultTypes())
-        os << t;
+        appendPointer(key, t.getAsOpaquePointer());
       auto [it, added] = firstOfKey.try_emplace(key, vi);
+      if (!added && sameClass(it->second, vi))
+        cls[vi] = cls[it->second];
       if (added || root[vi] != vi)
         continue;
       size_t rep = it->second;
@@ -457,13 +512,15 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         continue;
       llvm::sort(readers);
       std::string key;
+      appendPointer(key, v.arg.getType().getAsOpaquePointer());
       llvm::raw_string_ostream os(key);
-      os << v.arg.getType();
       for (auto [r, operand] : readers)
         os << ' ' << r << ':' << operand;
       auto [it, added] = firstOfKey.try_emplace(key, vi);
-      if (!added && nodes[it->second].strategies == v.strategies)
+      if (!added && sameClass(it->second, vi)) {
         root[vi] = it->second;
+        cls[vi] = cls[it->second];
+      }
     }
   }
 
@@ -488,7 +545,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   };
   std::vector<Edge> edges;
   std::map<std::pair<size_t, size_t>, size_t> edgeIndex;
-  auto addEdge = [&](size_t from, size_t to, std::vector<std::vector<double>> c) {
+  auto addEdge = [&](size_t from, size_t to,
+                     const std::vector<std::vector<double>> &c) {
     from = root[from];
     to = root[to];
     const Node &u = nodes[from], &v = nodes[to];
@@ -506,13 +564,17 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       // joint choice carries their summed costs.
       auto [it, added] = edgeIndex.try_emplace({from, to}, edges.size());
       if (added)
-        edges.push_back({from, to, std::move(c)});
+        edges.push_back({from, to, c});
       else
         for (size_t s = 0; s < c.size(); ++s)
           for (size_t t = 0; t < c[s].size(); ++t)
             edges[it->second].cost[s][t] += c[s][t];
     }
   };
+  // An edge's costs depend on its ends' classes and positions only.
+  std::map<std::tuple<size_t, unsigned, size_t, unsigned>,
+           std::vector<std::vector<double>>>
+      edgeMemo;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
@@ -521,18 +583,23 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       if (it == producer.end())
         continue; // a constant
       auto [ui, result] = it->second;
-      auto type = cast<RankedTensorType>(operand.getType());
-      const Node &u = nodes[ui];
-      std::vector<std::vector<double>> c(
-          u.strategies.size(), std::vector<double>(v.strategies.size()));
-      for (size_t s = 0; s < u.strategies.size(); ++s) {
-        TensorSharding from = u.produced(result, type.getRank(), s);
-        for (size_t t = 0; t < v.strategies.size(); ++t)
-          c[s][t] = reshardCost(
-              from, operandSharding(v.rule, v.strategies[t], i, type.getRank()),
-              type);
+      auto [memo, added] = edgeMemo.try_emplace(
+          {cls[ui], result, cls[vi], static_cast<unsigned>(i)});
+      std::vector<std::vector<double>> &c = memo->second;
+      if (added) {
+        auto type = cast<RankedTensorType>(operand.getType());
+        const Node &u = nodes[ui];
+        c.assign(u.strategies.size(), std::vector<double>(v.strategies.size()));
+        for (size_t s = 0; s < u.strategies.size(); ++s) {
+          TensorSharding from = u.produced(result, type.getRank(), s);
+          for (size_t t = 0; t < v.strategies.size(); ++t)
+            c[s][t] = reshardCost(
+                from,
+                operandSharding(v.rule, v.strategies[t], i, type.getRank()),
+                type);
+        }
       }
-      addEdge(ui, vi, std::move(c));
+      addEdge(ui, vi, c);
     }
   }
   // Results: outputs leave replicated; new state goes back to its argument.
@@ -603,11 +670,13 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     int64_t numPoints = position.size();
     struct Live {
       size_t node;
-      unsigned result;
       int64_t def, last;
+      std::vector<double> bytes; ///< per device, per strategy
     };
     std::vector<Live> lives;
-    std::vector<double> profile(numPoints, 0); // replicated bytes live
+    std::map<std::pair<size_t, size_t>, std::vector<double>> bytesMemo;
+    // Replicated bytes live at each point, as differences first.
+    std::vector<double> profile(numPoints + 1, 0);
     for (auto [vi, v] : llvm::enumerate(nodes)) {
       const Node &r = nodes[root[vi]];
       if (!v.op) {
@@ -633,12 +702,24 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         if (isa<RecomputeBarrierOp>(v.op))
           break;
         int64_t def = position[v.op], last = lastUse(res, def);
-        lives.push_back({vi, static_cast<unsigned>(i), def, last});
         auto type = cast<RankedTensorType>(res.getType());
-        for (int64_t t = def; t <= last; ++t)
-          profile[t] += bytesOf(type, type.getShape());
+        Live live{vi, def, last, {}};
+        auto [memo, added] = bytesMemo.try_emplace({cls[vi], i});
+        if (added)
+          for (size_t st = 0; st < v.strategies.size(); ++st)
+            memo->second.push_back(
+                bytesOf(type, v.produced(i, type.getRank(), st)
+                                  .localShape(type.getShape(), meshShape)));
+        live.bytes = memo->second;
+        lives.push_back(std::move(live));
+        double full = bytesOf(type, type.getShape());
+        profile[def] += full;
+        profile[last + 1] -= full;
       }
     }
+    for (int64_t t = 1; t < numPoints; ++t)
+      profile[t] += profile[t - 1];
+    profile.pop_back();
     // The busiest points, at most eight.
     std::vector<int64_t> points(numPoints);
     for (int64_t t = 0; t < numPoints; ++t)
@@ -650,13 +731,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       for (const Live &l : lives) {
         if (l.def > t || l.last < t)
           continue;
-        const Node &v = nodes[l.node];
         const Node &r = nodes[root[l.node]];
-        auto type = cast<RankedTensorType>(v.op->getResult(l.result).getType());
-        for (size_t st = 0; st < v.strategies.size(); ++st)
-          addTerm(row, r.firstVar + st,
-                  bytesOf(type, v.produced(l.result, type.getRank(), st)
-                                    .localShape(type.getShape(), meshShape)));
+        for (size_t st = 0; st < l.bytes.size(); ++st)
+          addTerm(row, r.firstVar + st, l.bytes[st]);
       }
       memoryRows.emplace_back(row.begin(), row.end());
     }
@@ -796,6 +873,10 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   if (primary)
     activationBytes = costmodel::peakLiveBytes(live);
   MLIRContext *ctx = func.getContext();
+  // The arguments' layouts, set at once (one setArgAttr per argument
+  // rebuilds the attribute array each time).
+  SmallVector<DictionaryAttr> argAttrs;
+  func.getAllArgAttrs(argAttrs);
   for (auto [i, n] : llvm::enumerate(nodes)) {
     const Strategy &s = n.strategies[chosen[i]];
     bool replicated = llvm::all_of(s, [](int64_t l) { return l < 0; });
@@ -811,9 +892,13 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     if (func.getArgAttr(a, "bb.state") && name &&
         placedStates.try_emplace(name.getValue().str(), sharding).second)
       stateBytes += bytesOf(type, sharding.localShape(type.getShape(), meshShape));
-    if (!replicated)
-      func.setArgAttr(a, "bb.sharding", sharding.toAttr(sym));
+    if (!replicated) {
+      NamedAttrList attrs(argAttrs[a]);
+      attrs.set("bb.sharding", sharding.toAttr(sym));
+      argAttrs[a] = attrs.getDictionary(ctx);
+    }
   }
+  func.setAllArgAttrs(argAttrs);
   return success();
 }
 
