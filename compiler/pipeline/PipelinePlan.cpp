@@ -7,6 +7,7 @@
 #include "compiler/costmodel/PipelineStages.h"
 #include "compiler/support/FirstDiagnostic.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
 #include "passes/sharding/ShardingRules.h"
@@ -65,6 +66,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     ps.stages = S;
     ps.microbatches = M;
     ps.dataParallel = o.dataParallel;
+    // Crossings and stashes keep the plan's layouts: what each device
+    // sends and holds is its block of them.
+    ps.keepSharding = true;
     pm.addPass(createPipelineStages(ps));
     FirstDiagnostic diag(ctx);
     if (failed(pm.run(*copy)))
@@ -77,8 +81,26 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     return a ? a.getValue().str() : "";
   };
 
-  // Per stage: cost share, state bytes, what it sends and to whom.
-  std::vector<double> share(S), stateBytes(S, 0), p2p(S, 0);
+  // A crossing's or stash's bytes on one device of the stage mesh: its
+  // block under the layout the plan leaves it in.
+  SmallVector<int64_t> meshShape;
+  for (auto m : (*copy).getOps<mesh::MeshOp>()) {
+    meshShape.assign(m.getShape().begin(), m.getShape().end());
+    break;
+  }
+  auto localBytes = [&](func::FuncOp f, unsigned result) -> double {
+    auto type = cast<RankedTensorType>(f.getResultTypes()[result]);
+    auto attr = f.getResultAttrOfType<mesh::MeshShardingAttr>(result, "bb.sharding");
+    if (!attr)
+      return static_cast<double>(tensorBytes(type));
+    auto local = sharding::TensorSharding::fromAttr(attr, type.getRank())
+                     .localShape(type.getShape(), meshShape);
+    return static_cast<double>(tensorBytes(RankedTensorType::get(local, type.getElementType())));
+  };
+
+  // Per stage: cost share, state bytes, what it sends and to whom, and what
+  // it keeps per micro-batch in flight (its forward's stash).
+  std::vector<double> share(S), stateBytes(S, 0), p2p(S, 0), stash(S, 0);
   std::vector<bool> p2pInter(S, false);
   std::map<std::string, int64_t> receiver;
   for (auto f : (*copy).getOps<func::FuncOp>())
@@ -103,18 +125,18 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         continue;
       for (unsigned i = 0; i < f.getNumResults(); ++i) {
         auto role = f.getResultAttrOfType<StringAttr>(i, "bb.role");
+        if (role && role.getValue() == "stash")
+          stash[s] += localBytes(f, i);
         if (!role || role.getValue() != "send")
           continue;
         auto name = f.getResultAttrOfType<StringAttr>(i, "bb.name").getValue();
         int64_t to = receiver.count(name.str()) ? receiver[name.str()] : s;
-        // Device k of stage s talks to device k of stage `to`; each sends
-        // its 1/(dp x tp) of the boundary tensors (split over dp by the
-        // batch, over tp as Megatron's scatter/gather does).
+        // Device k of stage s sends its block of the tensor to device k of
+        // stage `to` (as the pipelined binary does: a tensor replicated
+        // over an axis is sent by every device along it).
         int64_t a = s * perStage, b = to * perStage;
         cluster::Link link = cluster->linkBetween(a, b);
-        double bytes = static_cast<double>(tensorBytes(f.getResultTypes()[i])) /
-                       static_cast<double>(perStage);
-        p2p[s] += link.latency + bytes / link.bandwidth;
+        p2p[s] += link.latency + localBytes(f, i) / link.bandwidth;
         if (cluster->hostOf(a) != cluster->hostOf(b))
           p2pInter[s] = true;
       }
@@ -141,7 +163,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   const double step = costmodel::pipelineStepTime(slot, M);
   const double bubble = step - M * slot[worst];
 
-  // Memory: the fullest stage.
+  // Memory: the fullest stage. One micro-batch's step peaks at about the
+  // stage's share of the unpipelined peak; each further micro-batch in
+  // flight (1F1B: min(S - s, M) in all) holds the stage's stash.
   const double state = i64("state_bytes_per_device"),
                weights = i64("weight_bytes_per_device"),
                acts = i64("activation_bytes_per_device");
@@ -150,8 +174,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   std::vector<double> stateShare(S);
   for (int64_t s = 0; s < S; ++s) {
     stateShare[s] = totalState > 0 ? stateBytes[s] / totalState : 1.0 / S;
-    mem[s] = stateShare[s] * (state + weights) +
-             static_cast<double>(std::min(S - s, M)) * share[s] * acts;
+    mem[s] = stateShare[s] * (state + weights) + share[s] * acts +
+             static_cast<double>(std::min(S - s, M) - 1) * stash[s];
     if (mem[s] > mem[fullest])
       fullest = s;
   }
@@ -172,14 +196,21 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
            b.getI64IntegerAttr(static_cast<int64_t>(stateShare[fullest] * weights)));
   list.set("activation_bytes_per_device",
            b.getI64IntegerAttr(static_cast<int64_t>(
-               static_cast<double>(std::min(S - fullest, M)) * share[fullest] * acts)));
-  SmallVector<Attribute> blocks, shares;
+               share[fullest] * acts +
+               static_cast<double>(std::min(S - fullest, M) - 1) * stash[fullest])));
+  SmallVector<Attribute> blocks, shares, memory, stashes, inFlight;
   for (int64_t s = 0; s < S; ++s) {
     blocks.push_back(b.getStringAttr(attr(s, "blocks")));
     shares.push_back(b.getF64FloatAttr(share[s]));
+    memory.push_back(b.getI64IntegerAttr(static_cast<int64_t>(mem[s])));
+    stashes.push_back(b.getI64IntegerAttr(static_cast<int64_t>(stash[s])));
+    inFlight.push_back(b.getI64IntegerAttr(std::min(S - s, M)));
   }
   list.set("pipeline_stage_blocks", b.getArrayAttr(blocks));
   list.set("pipeline_stage_shares", b.getArrayAttr(shares));
+  list.set("pipeline_stage_memory_bytes", b.getArrayAttr(memory));
+  list.set("pipeline_stage_stash_bytes", b.getArrayAttr(stashes));
+  list.set("pipeline_stage_in_flight", b.getArrayAttr(inFlight));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

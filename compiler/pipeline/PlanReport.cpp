@@ -83,6 +83,19 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
         stageOfBlock[n.str()] = static_cast<int64_t>(s);
     }
 
+  // Per stage of a pipelined plan: memory per device, the stash one
+  // micro-batch in flight holds, and how many are in flight at most.
+  auto i64Array = [&](StringRef key) {
+    llvm::json::Array out;
+    if (auto a = plan.getAs<ArrayAttr>(key))
+      for (Attribute v : a)
+        out.push_back(cast<IntegerAttr>(v).getInt());
+    return out;
+  };
+  llvm::json::Array stageMemory = i64Array("pipeline_stage_memory_bytes");
+  llvm::json::Array stageStash = i64Array("pipeline_stage_stash_bytes");
+  llvm::json::Array stageInFlight = i64Array("pipeline_stage_in_flight");
+
   func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
   bool training = static_cast<bool>(main);
   if (!main)
@@ -194,6 +207,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"pipeline_stages", stages},
       {"microbatches", microbatches},
       {"stage_blocks", std::move(stageBlocks)},
+      {"stage_memory_bytes", std::move(stageMemory)},
+      {"stage_stash_bytes", std::move(stageStash)},
+      {"stage_microbatches_in_flight", std::move(stageInFlight)},
       {"layers", std::move(layers)},
       {"step_seconds", step},
       {"compute_seconds", compute},
@@ -294,6 +310,21 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
      << ", activations " << bytes(num("activation_bytes_per_device")) << ") of "
      << bytes(num("memory_capacity_bytes"))
      << (r.getBoolean("fits").value_or(false) ? "" : "  DOES NOT FIT") << "\n";
+  const llvm::json::Array *stageMemory = r.getArray("stage_memory_bytes");
+  const llvm::json::Array *stageStash = r.getArray("stage_stash_bytes");
+  const llvm::json::Array *inFlight = r.getArray("stage_microbatches_in_flight");
+  if (stageMemory && stageStash && inFlight && !stageMemory->empty() &&
+      stageMemory->size() == stageStash->size() &&
+      stageMemory->size() == inFlight->size()) {
+    os << "per stage: memory per device (stash per micro-batch x micro-batches "
+          "in flight):";
+    for (size_t s = 0; s < stageMemory->size(); ++s)
+      os << (s ? "," : "") << " " << s << ": "
+         << bytes((*stageMemory)[s].getAsInteger().value_or(0)) << " ("
+         << bytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
+         << (*inFlight)[s].getAsInteger().value_or(0) << ")";
+    os << "\n";
+  }
   if (const llvm::json::Object *s = r.getObject("solver"))
     os << "solver: " << s->getString("status").value_or("") << " in "
        << llvm::formatv("{0:F2}", s->getNumber("seconds").value_or(0)) << " s ("
