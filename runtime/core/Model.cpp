@@ -289,21 +289,33 @@ static const SafetensorsEntry &findChecked(const ModelInfo &info,
 }
 
 std::unique_ptr<Context> createContext(const ModelInfo &info,
-                                       const std::string &weightsPath) {
+                                       const std::string &weightsPath,
+                                       const ContextOptions &options) {
   validateModel(info);
+  BBRT_CHECK(options.heldStates.empty() ||
+                 options.heldStates.size() == info.states.size(),
+             "internal error: %zu held-state flags for %zu states",
+             options.heldStates.size(), info.states.size());
+  BBRT_CHECK(options.runsFunction.empty() ||
+                 options.runsFunction.size() == info.functions.size(),
+             "internal error: %zu function flags for %zu functions",
+             options.runsFunction.size(), info.functions.size());
   initDistributed(info);
   auto ctx = std::make_unique<Context>();
   ctx->info = &info;
   ctx->mesh = makeMeshState(info);
   int64_t arenaSize = 0;
-  for (const FunctionInfo &f : info.functions)
-    arenaSize = std::max(arenaSize, f.arenaSize);
+  for (size_t i = 0; i < info.functions.size(); ++i)
+    if (options.runsFunction.empty() || options.runsFunction[i])
+      arenaSize = std::max(arenaSize, info.functions[i].arenaSize);
   initDevice(info);
   ctx->arena = DeviceBuffer(static_cast<size_t>(arenaSize));
+  ctx->heldStates = options.heldStates;
+  ctx->heldStates.resize(info.states.size(), options.heldStates.empty());
 
   bool needFile = !info.weights.empty();
-  for (const StateDecl &s : info.states)
-    needFile |= s.fromWeights;
+  for (size_t k = 0; k < info.states.size(); ++k)
+    needFile |= info.states[k].fromWeights && ctx->heldStates[k];
   if (needFile)
     ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
 
@@ -321,7 +333,12 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
     ctx->weights.push_back(ctx->weightCopies.back().data());
   }
   ctx->states.reserve(info.states.size());
-  for (const StateDecl &s : info.states) {
+  for (size_t k = 0; k < info.states.size(); ++k) {
+    const StateDecl &s = info.states[k];
+    if (!ctx->heldStates[k]) {
+      ctx->states.emplace_back();
+      continue;
+    }
     ctx->states.emplace_back(static_cast<size_t>(s.nbytes())); // zeros
     if (s.fromWeights)
       loadLocalSlice(ctx.get(), s,
@@ -350,7 +367,15 @@ void *state(Context *ctx, int64_t index) {
   if (index < 0 || index >= static_cast<int64_t>(ctx->states.size()))
     fail("state index %lld outside the model's %zu states", (long long)index,
          ctx->states.size());
+  if (!ctx->heldStates[index])
+    fail("state '%s' is not held by this process (its pipeline stage "
+         "neither owns nor reads it)",
+         ctx->info->states[index].name.c_str());
   return ctx->states[index].data();
+}
+
+bool holdsState(const Context *ctx, size_t index) {
+  return index < ctx->heldStates.size() && ctx->heldStates[index];
 }
 
 Tensor arenaTensor(Context *ctx, const TensorDecl &decl) {

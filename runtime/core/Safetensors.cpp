@@ -381,10 +381,10 @@ static std::string jsonQuote(const std::string &s) {
   return o + "\"";
 }
 
-void writeSafetensors(const std::string &path,
-                      const std::vector<std::pair<std::string, Tensor>> &tensors,
-                      const std::map<std::string, std::string> &metadata,
-                      bool durable) {
+SafetensorsWriter::SafetensorsWriter(
+    const std::string &path, std::vector<Entry> entries,
+    const std::map<std::string, std::string> &metadata)
+    : path_(path), entries_(std::move(entries)) {
   std::string hdr = "{";
   bool first = true;
   if (!metadata.empty()) {
@@ -399,14 +399,14 @@ void writeSafetensors(const std::string &path,
     first = false;
   }
   uint64_t off = 0;
-  for (const auto &t : tensors) {
+  for (const Entry &e : entries_) {
     if (!first) hdr += ",";
     first = false;
-    hdr += jsonQuote(t.first) + ":{\"dtype\":\"" +
-           safetensorsDType(t.second.dtype) + "\",\"shape\":[";
-    for (int i = 0; i < t.second.shape.rank; ++i)
-      hdr += (i ? "," : "") + std::to_string(t.second.shape.d[i]);
-    uint64_t n = static_cast<uint64_t>(t.second.nbytes());
+    hdr += jsonQuote(e.name) + ":{\"dtype\":\"" + safetensorsDType(e.dtype) +
+           "\",\"shape\":[";
+    for (int i = 0; i < e.shape.rank; ++i)
+      hdr += (i ? "," : "") + std::to_string(e.shape.d[i]);
+    uint64_t n = static_cast<uint64_t>(e.shape.numel() * dtypeSize(e.dtype));
     hdr += "],\"data_offsets\":[" + std::to_string(off) + "," +
            std::to_string(off + n) + "]}";
     off += n;
@@ -414,17 +414,50 @@ void writeSafetensors(const std::string &path,
   hdr += "}";
   while (hdr.size() % 8)
     hdr += ' ';
-  // Streamed: a checkpoint can be gigabytes, too much to copy in memory.
-  AtomicFile file(path);
+  file_ = std::make_unique<AtomicFile>(path);
   char len[8];
   uint64_t n = hdr.size();
   for (int k = 0; k < 8; ++k)
     len[k] = static_cast<char>((n >> (8 * k)) & 0xFF);
-  file.write(len, 8);
-  file.write(hdr);
+  file_->write(len, 8);
+  file_->write(hdr);
+}
+
+SafetensorsWriter::~SafetensorsWriter() = default;
+
+void SafetensorsWriter::append(const Tensor &t) {
+  BBRT_CHECK(next_ < entries_.size(),
+             "'%s': more tensors appended than the header declares",
+             path_.c_str());
+  const Entry &e = entries_[next_];
+  BBRT_CHECK(t.dtype == e.dtype && t.shape == e.shape,
+             "'%s': tensor '%s' appended as %s %s, declared as %s %s",
+             path_.c_str(), e.name.c_str(), dtypeName(t.dtype),
+             formatDims(t.shape).c_str(), dtypeName(e.dtype),
+             formatDims(e.shape).c_str());
+  file_->write(t.data, static_cast<size_t>(t.nbytes()));
+  ++next_;
+}
+
+void SafetensorsWriter::commit(bool durable) {
+  BBRT_CHECK(next_ == entries_.size(),
+             "'%s': %zu of %zu tensors written", path_.c_str(), next_,
+             entries_.size());
+  file_->commit(durable);
+}
+
+void writeSafetensors(const std::string &path,
+                      const std::vector<std::pair<std::string, Tensor>> &tensors,
+                      const std::map<std::string, std::string> &metadata,
+                      bool durable) {
+  // Streamed: a checkpoint can be gigabytes, too much to copy in memory.
+  std::vector<SafetensorsWriter::Entry> entries;
   for (const auto &t : tensors)
-    file.write(t.second.data, static_cast<size_t>(t.second.nbytes()));
-  file.commit(durable);
+    entries.push_back({t.first, t.second.dtype, t.second.shape});
+  SafetensorsWriter writer(path, std::move(entries), metadata);
+  for (const auto &t : tensors)
+    writer.append(t.second);
+  writer.commit(durable);
 }
 
 } // namespace bbrt

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <map>
+#include <memory>
 #include <utility>
 #include <vector>
 
@@ -20,33 +21,38 @@ std::string checkpointPath(const std::string &dir) {
 }
 
 void writeCheckpoint(const std::string &path, Context *ctx,
-                     const CheckpointMeta &meta) {
-  // Sharded states are gathered to rank 0 (in order, on every rank).
+                     const CheckpointMeta &meta, const StateFetch &fetch) {
   const std::vector<StateDecl> &states = ctx->info->states;
-  std::vector<AlignedBuffer> gathered(states.size());
-  std::vector<std::pair<std::string, Tensor>> tensors;
+  std::unique_ptr<SafetensorsWriter> writer;
+  if (isRoot()) {
+    std::vector<SafetensorsWriter::Entry> entries;
+    for (const StateDecl &s : states)
+      entries.push_back({s.name, s.dtype, globalShape(*ctx->info, s)});
+    const std::map<std::string, std::string> metadata = {
+        {"bb.format", kFormat},
+        {"bb.step", std::to_string(meta.step)},
+        {"bb.data_position", std::to_string(meta.dataPosition)},
+        {"bb.rng", std::to_string(meta.rng)},
+        {"bb.seed", std::to_string(meta.seed)},
+        {"bb.shuffle", meta.shuffle ? "1" : "0"},
+        {"bb.data", meta.data},
+        {"bb.model", meta.model},
+    };
+    writer = std::make_unique<SafetensorsWriter>(path, std::move(entries),
+                                                 metadata);
+  }
+  // One state at a time, gathered to rank 0 (in order, on every rank).
   for (size_t k = 0; k < states.size(); ++k) {
-    Tensor global =
-        gatherToRoot(ctx, states[k], stateTensor(ctx, k), gathered[k]);
-    if (isRoot())
-      tensors.emplace_back(states[k].name, global);
+    DeviceBuffer scratch;
+    Tensor local = fetch ? fetch(k, scratch) : stateTensor(ctx, k);
+    AlignedBuffer gathered;
+    Tensor global = gatherToRoot(ctx, states[k], local, gathered);
+    if (writer)
+      writer->append(global);
   }
-  if (!isRoot()) {
-    barrier(); // returns once rank 0 has written the file
-    return;
-  }
-  const std::map<std::string, std::string> metadata = {
-      {"bb.format", kFormat},
-      {"bb.step", std::to_string(meta.step)},
-      {"bb.data_position", std::to_string(meta.dataPosition)},
-      {"bb.rng", std::to_string(meta.rng)},
-      {"bb.seed", std::to_string(meta.seed)},
-      {"bb.shuffle", meta.shuffle ? "1" : "0"},
-      {"bb.data", meta.data},
-      {"bb.model", meta.model},
-  };
-  writeSafetensors(path, tensors, metadata, /*durable=*/true);
-  barrier();
+  if (writer)
+    writer->commit(/*durable=*/true);
+  barrier(); // every rank returns once rank 0 has written the file
 }
 
 CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
@@ -98,7 +104,8 @@ CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
     entries.push_back(e);
   }
   for (size_t k = 0; k < states.size(); ++k) // this rank's slices
-    loadLocalSlice(ctx, states[k], entries[k]->data, ctx->states[k].data());
+    if (holdsState(ctx, k))
+      loadLocalSlice(ctx, states[k], entries[k]->data, ctx->states[k].data());
   return meta;
 }
 

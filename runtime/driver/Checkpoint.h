@@ -12,6 +12,7 @@
 #include "bbrt/model.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace bbrt {
@@ -30,17 +31,26 @@ struct CheckpointMeta {
 /// DIR/checkpoint.safetensors.
 std::string checkpointPath(const std::string &dir);
 
+/// This process's block of state number `index`, as the gather to rank 0
+/// takes it (gatherToRoot in bbrt/sharding.h); `scratch` may hold it. By
+/// default the state itself; a pipelined program first moves a state from
+/// the stage that holds it to the first stage
+/// (PipelineSchedule::stateForRoot).
+using StateFetch = std::function<Tensor(size_t index, DeviceBuffer &scratch)>;
+
 /// Writes every state of `ctx` and `meta` to `path`, atomically and durably:
 /// a failed write leaves the previous checkpoint as it was. In a sharded run
-/// every rank calls it: sharded states are gathered to rank 0, which writes
-/// the global tensors; every rank returns once the file is written.
+/// every rank calls it: one state at a time, its blocks are gathered to
+/// rank 0, which appends the global tensor to the file; so rank 0 holds one
+/// state beyond its own at a time. Every rank returns once the file is
+/// written.
 void writeCheckpoint(const std::string &path, Context *ctx,
-                     const CheckpointMeta &meta);
+                     const CheckpointMeta &meta, const StateFetch &fetch = {});
 
-/// Restores every state of `ctx` from `path` and returns its metadata. Each
-/// state must be there with its dtype and (global) shape; a sharded state
-/// gets this rank's slice. Errors name the file and the tensor or metadata
-/// key.
+/// Restores every state `ctx` holds from `path` and returns its metadata.
+/// Each state must be there with its dtype and (global) shape; a sharded
+/// state gets this rank's slice. Errors name the file and the tensor or
+/// metadata key.
 CheckpointMeta readCheckpoint(const std::string &path, Context *ctx);
 
 } // namespace driver

@@ -69,6 +69,43 @@ Tensor floats(const DeviceBuffer &b) {
                 {static_cast<int64_t>(b.size() / sizeof(float))});
 }
 
+/// The states (indices) stage `s` lists under `key` ("owns" or "reads").
+std::vector<size_t> stageStates(const ModelInfo &info, int64_t s,
+                                const char *key) {
+  std::map<std::string, size_t> stateIndex;
+  for (size_t k = 0; k < info.states.size(); ++k)
+    stateIndex[info.states[k].name] = k;
+  std::vector<size_t> ks;
+  for (const std::string &n : splitList(attr(info, stagePrefix(s) + key))) {
+    auto it = stateIndex.find(n);
+    BBRT_CHECK(it != stateIndex.end(),
+               "pipeline stage %lld %s '%s', which is no state", (long long)s,
+               key, n.c_str());
+    ks.push_back(it->second);
+  }
+  return ks;
+}
+
+/// Whether stage `s` holds each state: those it owns or reads.
+std::vector<bool> heldByStage(const ModelInfo &info, int64_t s) {
+  std::vector<bool> held(info.states.size(), false);
+  for (const char *key : {"owns", "reads"})
+    for (size_t k : stageStates(info, s, key))
+      held[k] = true;
+  return held;
+}
+
+/// "12.0 KiB", "3.5 GiB": bytes in the largest binary unit below them.
+std::string formatBytes(double bytes) {
+  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int i = 0;
+  while (bytes >= 1024 && i < 4) {
+    bytes /= 1024;
+    ++i;
+  }
+  return strformat(i ? "%.1f %s" : "%.0f %s", bytes, units[i]);
+}
+
 /// The MPI backend, which the model's setMesh installed.
 DistributedBackend &net() {
   DistributedBackend *b = distributedBackend();
@@ -88,6 +125,21 @@ int64_t batchesPerStep(const ModelInfo &info) {
     return 1;
   return attrInt(info, "pipeline.microbatches") *
          attrInt(info, "pipeline.data_parallel");
+}
+
+ContextOptions PipelineSchedule::contextOptions(const ModelInfo &info) {
+  initDistributed(info);
+  const int64_t stages = attrInt(info, "pipeline.stages");
+  const int64_t size = meshSize(info.mesh);
+  BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == stages && size % stages == 0,
+             "the model's mesh is %s, not its %lld pipeline stages",
+             formatMesh(info.mesh).c_str(), (long long)stages);
+  const int64_t stage = worldRank() / (size / stages);
+  ContextOptions o;
+  o.heldStates = heldByStage(info, stage);
+  for (const FunctionInfo &f : info.functions)
+    o.runsFunction.push_back(stageOfFunction(f.name) == stage);
+  return o;
 }
 
 PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
@@ -128,8 +180,11 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
       if (d.role == "send")
         transfers_[d.name].from = s;
     for (const TensorDecl &d : f.inputs)
-      if (d.role == "recv")
+      if (d.role == "recv") {
         transfers_[d.name].to = s;
+        transfers_[d.name].toForward =
+            f.name == "stage" + std::to_string(s) + "_forward";
+      }
   }
   int tag = 0;
   for (auto &[name, t] : transfers_) {
@@ -143,33 +198,25 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
              "than the %d MPI tags set aside for them", tag, kRefreshTag);
 
   // Who owns (updates) each state, and which other stages read it.
-  std::map<std::string, size_t> stateIndex;
-  for (size_t k = 0; k < info.states.size(); ++k)
-    stateIndex[info.states[k].name] = k;
-  // The states stage s lists under `key` ("owns" or "reads").
-  auto statesOf = [&](int64_t s, const char *key) {
-    std::vector<size_t> ks;
-    for (const std::string &n : splitList(attr(info, stagePrefix(s) + key))) {
-      auto it = stateIndex.find(n);
-      BBRT_CHECK(it != stateIndex.end(),
-                 "pipeline stage %lld %s '%s', which is no state",
-                 (long long)s, key, n.c_str());
-      ks.push_back(it->second);
-    }
-    return ks;
-  };
   ownerOf_.assign(info.states.size(), -1);
   readersOf_.assign(info.states.size(), {});
   for (int64_t s = 0; s < stages_; ++s)
-    for (size_t k : statesOf(s, "owns"))
+    for (size_t k : stageStates(info, s, "owns"))
       ownerOf_[k] = s;
   for (int64_t s = 0; s < stages_; ++s)
-    for (size_t k : statesOf(s, "reads"))
+    for (size_t k : stageStates(info, s, "reads"))
       if (ownerOf_[k] != s)
         readersOf_[k].push_back(s);
   for (size_t k = 0; k < info.states.size(); ++k)
     BBRT_CHECK(ownerOf_[k] >= 0, "no pipeline stage owns state '%s'",
                info.states[k].name.c_str());
+  firstHolds_ = heldByStage(info, 0);
+  const std::vector<bool> mine = heldByStage(info, stage_);
+  for (size_t k = 0; k < info.states.size(); ++k)
+    BBRT_CHECK(holdsState(ctx, k) || !mine[k],
+               "pipeline stage %lld needs state '%s', which this process "
+               "does not hold (create the context with contextOptions)",
+               (long long)stage_, info.states[k].name.c_str());
 
   // Buffers: this replica's micro-batches (and one for the ones it skips),
   // the stash slots, the gradients.
@@ -333,17 +380,81 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   return r;
 }
 
-void PipelineSchedule::gatherStatesToRoot() {
-  for (size_t k = 0; k < info_.states.size(); ++k) {
-    const int64_t owner = ownerOf_[k];
-    if (owner == 0)
-      continue;
+Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
+  const StateDecl &d = info_.states.at(k);
+  const int64_t owner = ownerOf_[k];
+  auto scratchTensor = [&] {
+    if (scratch.size() != static_cast<size_t>(d.nbytes()))
+      scratch = DeviceBuffer(static_cast<size_t>(d.nbytes()));
+    return Tensor(scratch.data(), d.dtype, d.shape);
+  };
+  if (!firstHolds_[k]) {
     const int tag = kGatherTag + static_cast<int>(k % kTagRange);
-    if (stage_ == owner)
+    if (stage_ == owner) {
       net().send(ctx_, stateTensor(ctx_, k), rankOf(0), tag);
-    else if (stage_ == 0)
-      net().recv(ctx_, stateTensor(ctx_, k), rankOf(owner), tag);
+    } else if (stage_ == 0) {
+      Tensor t = scratchTensor();
+      net().recv(ctx_, t, rankOf(owner), tag);
+      return t;
+    }
   }
+  return holdsState(ctx_, k) ? stateTensor(ctx_, k) : scratchTensor();
+}
+
+double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
+  BBRT_CHECK(n > 0 && n % dp_ == 0,
+             "evaluation over %lld micro-batches does not split over %lld "
+             "pipeline replicas",
+             (long long)n, (long long)dp_);
+  const int64_t per = n / dp_;
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const bool mine = i / per == replica_;
+    loader.next(mine ? batchTensors_[0] : skipped_);
+    if (!mine)
+      continue;
+    fillInputs(*fwd_, 0);
+    runFunction(ctx_, *fwd_);
+    for (const TensorDecl &d : fwd_->outputs) {
+      Tensor t = arenaTensor(ctx_, d);
+      if (d.role == "send") {
+        // Only to forward functions: nothing runs backward here.
+        const Transfer &x = transfers_.at(d.name);
+        if (x.toForward)
+          net().postSend(ctx_, t, rankOf(x.to), x.tag);
+      } else if (d.role == "loss") {
+        sum += readScalarF32(t.data);
+      }
+    }
+  }
+  net().waitSends(ctx_);
+  // The last stage's sum to every stage, the mean over the replicas.
+  double total[2] = {sum / static_cast<double>(per), 0};
+  Tensor tot(totals_.data(), DType::F64, {2});
+  copyToDevice(tot.data, total, sizeof total);
+  net().allReduce(ctx_, tot, ReduceKind::Sum, {0});
+  if (dp_ > 1)
+    net().allReduce(ctx_, tot, ReduceKind::Mean, {1});
+  copyToHost(total, tot.data, sizeof total);
+  return total[0];
+}
+
+std::string PipelineSchedule::describe() const {
+  int64_t held = 0;
+  double bytes = 0;
+  for (size_t k = 0; k < info_.states.size(); ++k)
+    if (holdsState(ctx_, k)) {
+      ++held;
+      bytes += static_cast<double>(info_.states[k].nbytes());
+    }
+  return strformat("pipeline stage %lld of %lld (ranks %lld-%lld): holds "
+                   "%lld of %zu states (%s per rank), arena %s",
+                   (long long)stage_, (long long)stages_,
+                   (long long)(stage_ * perStage_),
+                   (long long)(stage_ * perStage_ + perStage_ - 1),
+                   (long long)held, info_.states.size(),
+                   formatBytes(bytes).c_str(),
+                   formatBytes(static_cast<double>(ctx_->arena.size())).c_str());
 }
 
 } // namespace driver

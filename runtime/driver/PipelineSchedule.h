@@ -23,6 +23,10 @@
 //      weights).
 // The loss of a step is the mean of the last stage's micro-batch losses,
 // over the replicas too.
+// A rank holds only the states its stage owns or reads, and an arena for its
+// stage's functions (contextOptions). Checkpoints and exports take each
+// state from its stage to the first stage one at a time (stateForRoot);
+// evaluation runs the stages' forward functions (evaluate).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BBRT_DRIVER_PIPELINESCHEDULE_H
@@ -47,6 +51,11 @@ int64_t batchesPerStep(const ModelInfo &info);
 
 class PipelineSchedule {
 public:
+  /// What this process holds: its stage's states (owned or read) and an
+  /// arena for its stage's functions. Starts MPI (initDistributed) to learn
+  /// this process's rank.
+  static ContextOptions contextOptions(const ModelInfo &info);
+
   /// `data`: the micro-batch's data inputs (those of eval_step), in the
   /// loader's order. Checks the model's pipeline attributes and functions.
   PipelineSchedule(const ModelInfo &info, Context *ctx,
@@ -58,14 +67,28 @@ public:
   /// One training step at learning rate `lr`, 1-based step number `step`.
   Result step(DataLoader &loader, float lr, float step);
 
-  /// Copies every state from the stage that owns it to stage 0 (rank k to
-  /// rank k), so that stage 0 holds the whole model, as gatherToRoot and
-  /// eval_step expect (checkpoints, evaluation, export).
-  void gatherStatesToRoot();
+  /// State `index` as the gather to rank 0 wants it (a StateFetch,
+  /// Checkpoint.h): on the first stage its value (received into `scratch`
+  /// from the owning stage when the first stage does not hold it), on
+  /// other stages a block of the right size whose value is not used. Every
+  /// rank calls it for every state, in the same order.
+  Tensor stateForRoot(size_t index, DeviceBuffer &scratch);
+
+  /// The mean loss over `microbatches` micro-batches from `loader` (every
+  /// rank reads them all; replica r evaluates the r-th 1/dp of them), each
+  /// through every stage's forward function; the same on every rank.
+  double evaluate(DataLoader &loader, int64_t microbatches);
+
+  /// "pipeline stage S of N (ranks A-B): holds K of M states (X per rank),
+  /// arena Y" for this process.
+  std::string describe() const;
+  /// Whether this process is its stage's first rank.
+  bool firstRankOfStage() const { return local_ == 0; }
 
 private:
   struct Transfer {
     int64_t from = -1, to = -1; // stages
+    bool toForward = false;     // received by a forward function
     int tag = 0;
   };
   /// Runs the stage's forward or backward on micro-batch m: its inputs in
@@ -87,6 +110,7 @@ private:
   std::map<std::string, Transfer> transfers_;
   std::vector<int64_t> ownerOf_;                  // per state: owning stage
   std::vector<std::vector<int64_t>> readersOf_;   // per state: other readers
+  std::vector<bool> firstHolds_;                  // per state: stage 0 holds it
   std::vector<std::vector<AlignedBuffer>> batch_; // [m][data input]
   std::vector<std::vector<Tensor>> batchTensors_;  // [m]: views of batch_
   std::vector<AlignedBuffer> skippedBuf_;         // other replicas' batches

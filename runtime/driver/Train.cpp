@@ -470,7 +470,6 @@ public:
         o.weights.empty() ? argv0 + ".safetensors" : o.weights;
     if (!o.exportPath.empty())
       openExportTemplate(weights);
-    ctx_ = createContext(info, weights);
     if (isPipelined(info)) {
       // NCCL matches point-to-point messages by order on one stream, and
       // 1F1B's crossing sends would deadlock there.
@@ -478,7 +477,13 @@ public:
                  "pipelined training programs do not run on the %s runtime "
                  "yet (compile with --target=cpu, or without pp=)",
                  backendName());
+      // Each rank holds its stage's states only.
+      ctx_ = createContext(info, weights, PipelineSchedule::contextOptions(info));
       pipeline_ = std::make_unique<PipelineSchedule>(info, ctx_.get(), train.data);
+      if (pipeline_->firstRankOfStage())
+        fprintf(stderr, "%s\n", pipeline_->describe().c_str());
+    } else {
+      ctx_ = createContext(info, weights);
     }
     if (o.resume)
       resume();
@@ -494,7 +499,8 @@ public:
   }
 
   void run() {
-    batch_ = std::make_unique<DataInputs>(ctx_.get(), train_);
+    if (!pipeline_)
+      batch_ = std::make_unique<DataInputs>(ctx_.get(), train_);
     const Clock::time_point begin = Clock::now();
     Timing window, total;
     float loss = NAN;
@@ -662,9 +668,16 @@ private:
               (long long)start_);
   }
 
+  /// How checkpoints and exports take a state to rank 0 (Checkpoint.h).
+  StateFetch stateFetch() {
+    if (!pipeline_)
+      return {};
+    return [this](size_t k, DeviceBuffer &scratch) {
+      return pipeline_->stateForRoot(k, scratch);
+    };
+  }
+
   void checkpoint(int64_t c) {
-    if (pipeline_)
-      pipeline_->gatherStatesToRoot();
     CheckpointMeta meta;
     meta.step = c;
     meta.dataPosition = loader_->position();
@@ -674,29 +687,30 @@ private:
     for (const std::string &d : o_.data)
       meta.data += (meta.data.empty() ? "" : " ") + d;
     meta.model = info_.name;
-    writeCheckpoint(checkpointPath(o_.checkpointDir), ctx_.get(), meta);
+    writeCheckpoint(checkpointPath(o_.checkpointDir), ctx_.get(), meta,
+                    stateFetch());
     lastCheckpoint_ = c;
   }
 
-  /// eval_step over the first --eval-steps batches of --eval-data.
+  /// eval_step over the first --eval-steps batches of --eval-data; for a
+  /// pipelined model, its stages' forward functions over as many
+  /// micro-batches as make up --eval-steps batches.
   void evaluate(int64_t c) {
-    // A pipelined model is evaluated whole on stage 0, which first gets the
-    // other stages' states (the other stages run it on stale copies, which
-    // only rank 0's output would show, and it shows stage 0's).
-    if (pipeline_)
-      pipeline_->gatherStatesToRoot();
-    DataInputs batch(ctx_.get(), eval_);
     evalLoader_->setPosition(0);
-    // A pipelined model's eval_step takes one micro-batch: as many of them
-    // as make up --eval-steps batches.
     const long long n = o_.evalSteps * batchesPerStep_;
-    double sum = 0;
-    for (long long e = 0; e < n; ++e) {
-      batch.next(*evalLoader_);
-      runFunction(ctx_.get(), *eval_.fn);
-      sum += readScalar(ctx_.get(), *eval_.loss);
+    double mean = 0;
+    if (pipeline_) {
+      mean = pipeline_->evaluate(*evalLoader_, n);
+    } else {
+      DataInputs batch(ctx_.get(), eval_);
+      double sum = 0;
+      for (long long e = 0; e < n; ++e) {
+        batch.next(*evalLoader_);
+        runFunction(ctx_.get(), *eval_.fn);
+        sum += readScalar(ctx_.get(), *eval_.loss);
+      }
+      mean = sum / static_cast<double>(n);
     }
-    const double mean = sum / static_cast<double>(n);
     if (isRoot())
       fprintf(stderr, "eval step %lld | loss %.6f\n", (long long)c, mean);
     if (log_.enabled())
@@ -723,14 +737,18 @@ private:
   /// compiler names "<param>#<kind>". Sharded ones are gathered to rank 0,
   /// which writes the file.
   void exportOnnx() {
-    if (pipeline_)
-      pipeline_->gatherStatesToRoot();
     std::vector<std::pair<std::string, Tensor>> params;
     std::vector<AlignedBuffer> gathered(info_.states.size());
+    const StateFetch fetch = stateFetch();
+    // A state received from another stage stays in its scratch buffer
+    // until the file is written (the gather may return it in place).
+    std::vector<DeviceBuffer> scratch(info_.states.size());
     for (size_t k = 0; k < info_.states.size(); ++k)
       if (info_.states[k].name.find('#') == std::string::npos) {
-        Tensor global = gatherToRoot(ctx_.get(), info_.states[k],
-                                     stateTensor(ctx_.get(), k), gathered[k]);
+        Tensor local =
+            fetch ? fetch(k, scratch[k]) : stateTensor(ctx_.get(), k);
+        Tensor global =
+            gatherToRoot(ctx_.get(), info_.states[k], local, gathered[k]);
         params.emplace_back(info_.states[k].name, global);
       }
     if (!isRoot())

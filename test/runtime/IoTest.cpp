@@ -359,6 +359,36 @@ TEST_CASE("safetensors write and mmap-read", "[safetensors]") {
                       Catch::Contains("cannot open checkpoint '" + tmpDir() + "/none.safetensors'"));
 }
 
+TEST_CASE("SafetensorsWriter: one tensor at a time, all or nothing", "[safetensors]") {
+  std::string path = tmpDir() + "/stream.safetensors";
+  unlink(path.c_str());
+  HostTensor a = random(DType::F32, {3, 4}), b = random(DType::I64, {5}, -9, 9);
+  {
+    SafetensorsWriter w(path, {{"a", DType::F32, {3, 4}}, {"b", DType::I64, {5}}},
+                        {{"bb.step", "7"}});
+    w.append(a.view());
+    // not there before commit
+    CHECK(access(path.c_str(), F_OK) != 0);
+    REQUIRE_THROWS_WITH(w.append(a.view()),
+                        Catch::Contains("tensor 'b' appended as f32 3x4, declared as i64 5"));
+    REQUIRE_THROWS_WITH(w.commit(), Catch::Contains("1 of 2 tensors written"));
+    w.append(b.view());
+    REQUIRE_THROWS_WITH(w.append(b.view()),
+                        Catch::Contains("more tensors appended than the header declares"));
+    w.commit(/*durable=*/true);
+  }
+  SafetensorsFile f(path);
+  CHECK(f.metadata().at("bb.step") == "7");
+  CHECK(f.find("a")->shape == Dims{3, 4});
+  CHECK(std::memcmp(f.find("a")->data, a.data(), 48) == 0);
+  CHECK(std::memcmp(f.find("b")->data, b.data(), 40) == 0);
+  // A writer given up before commit leaves the previous file as it was.
+  {
+    SafetensorsWriter w(path, {{"c", DType::F32, {1}}});
+  }
+  CHECK(SafetensorsFile(path).tensors().size() == 2);
+}
+
 namespace {
 
 /// A .safetensors file from a literal JSON header and data (header length
@@ -521,6 +551,23 @@ TEST_CASE("ModelInfo and Context: functions, states, attributes", "[context]") {
                       Catch::Contains("weights file '" + path + "': tensor 'w' has shape 4x3, the model expects 3x4"));
   writeSafetensors(path, {{"v", w.view()}});
   REQUIRE_THROWS_WITH(createContext(info, path), Catch::Contains("tensor 'w' is missing"));
+
+  // A pipeline stage's process: some states, some functions.
+  ContextOptions some;
+  some.heldStates = {false, true, true};
+  some.runsFunction = {true, false};
+  auto part = createContext(info, "/nonexistent", some); // w is not read
+  CHECK(part->arena.size() == 88); // train_step's only
+  CHECK(!holdsState(part.get(), 0));
+  CHECK(holdsState(part.get(), 1));
+  CHECK(part->states[0].size() == 0);
+  CHECK(stateTensor(part.get(), 1).shape == Dims{3, 4});
+  REQUIRE_THROWS_WITH(state(part.get(), 0),
+                      Catch::Contains("state 'w' is not held by this process"));
+  ContextOptions wrong;
+  wrong.heldStates = {true};
+  REQUIRE_THROWS_WITH(createContext(info, path, wrong),
+                      Catch::Contains("1 held-state flags for 3 states"));
 }
 
 TEST_CASE("validateModel checks what bb_describe declared", "[context]") {

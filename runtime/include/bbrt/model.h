@@ -143,10 +143,24 @@ struct Context {
   /// memory.
   std::vector<DeviceBuffer> weightCopies;
   std::vector<DeviceBuffer> states;
+  /// Per state: whether this process holds it (ContextOptions).
+  std::vector<bool> heldStates;
   /// This process's place in the mesh; null when the model declares none.
   std::unique_ptr<MeshState> mesh;
   Context();
   ~Context();
+};
+
+/// What one process of a program holds: a pipeline stage's rank holds only
+/// the states its stage owns or reads, and an arena for its stage's
+/// functions.
+struct ContextOptions {
+  /// Per state (ModelInfo::states order): whether this process holds it.
+  /// Empty: every state.
+  std::vector<bool> heldStates;
+  /// Per function (ModelInfo::functions order): whether this process runs
+  /// it; the arena fits the largest of those. Empty: every function.
+  std::vector<bool> runsFunction;
 };
 
 /// Allocates the arena and the states and maps the weights from
@@ -155,8 +169,13 @@ struct Context {
 /// setSharding) is checked against its global shape, and this rank's slice is
 /// copied into private memory. For a model whose mesh has more than one
 /// device, initializes MPI first (initDistributed in bbrt/sharding.h).
+/// States `options` leaves out get no memory (state() refuses them).
 std::unique_ptr<Context> createContext(const ModelInfo &info,
-                                       const std::string &weightsPath);
+                                       const std::string &weightsPath,
+                                       const ContextOptions &options = {});
+
+/// Whether this process holds state number `index` (ContextOptions).
+bool holdsState(const Context *ctx, size_t index);
 
 /// The Tensor of function input/output `decl` in ctx's arena.
 Tensor arenaTensor(Context *ctx, const TensorDecl &decl);

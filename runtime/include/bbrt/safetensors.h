@@ -3,6 +3,7 @@
 #define BBRT_SAFETENSORS_H
 
 #include "bbrt/bbrt.h"
+#include "bbrt/io.h"
 
 #include <map>
 #include <string>
@@ -49,6 +50,34 @@ private:
 
 /// "F32", "I64", "BOOL", ... for `dtype`.
 const char *safetensorsDType(DType dtype);
+
+/// Writes a .safetensors file one tensor at a time, so that a writer holds
+/// at most one tensor in memory: the header (every tensor's name, dtype and
+/// shape, in order) first, then each tensor's bytes as append() gets them.
+/// The file appears at `path`, whole, on commit() only (AtomicFile in
+/// bbrt/io.h; durable: fsynced); a writer destroyed before that leaves
+/// nothing.
+class SafetensorsWriter {
+public:
+  struct Entry {
+    std::string name;
+    DType dtype = DType::F32;
+    Dims shape;
+  };
+  SafetensorsWriter(const std::string &path, std::vector<Entry> entries,
+                    const std::map<std::string, std::string> &metadata = {});
+  ~SafetensorsWriter();
+  /// The next entry's data (host memory, its dtype and shape).
+  void append(const Tensor &t);
+  /// After every entry was appended.
+  void commit(bool durable = false);
+
+private:
+  std::string path_;
+  std::vector<Entry> entries_;
+  size_t next_ = 0;
+  std::unique_ptr<AtomicFile> file_;
+};
 
 /// Writes tensors (in the given order) to a .safetensors file atomically;
 /// durable: fsynced (see AtomicFile::commit in bbrt/io.h).
