@@ -26,9 +26,13 @@ the search fills in the activations. That is Megatron's plan (or one the
 cost model rates better, where the search lays activations out differently),
 so the comparison says what the search finds beyond Megatron's layouts.
 
+A pair may name its own batch (sequences of 1024 or 2048 tokens):
+gpt-13b@p3.16xlarge:8@128; --recompute=blocks plans every configuration,
+searched and grid, with activation recomputation.
+
 usage: /usr/bin/python3 scripts/bench_planning.py [--bbc PATH] [--batch 8]
-           [--pairs gpt2-124m@dgx-a100-80g:1 ...] [--no-sweep] [--json]
-           [--baseline grid|megatron]
+           [--pairs gpt2-124m@dgx-a100-80g:1[@BATCH] ...] [--no-sweep] [--json]
+           [--baseline grid|megatron] [--recompute none|blocks]
 """
 import argparse
 import json
@@ -107,6 +111,7 @@ def main():
     ap.add_argument("--no-sweep", action="store_true")
     ap.add_argument("--time-limit", type=float, default=60)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--recompute", choices=("none", "blocks"), default="none")
     ap.add_argument("--baseline", choices=("grid", "megatron"), default="grid",
                     help="grid: the search fills every grid point's layouts; "
                     "megatron: Megatron-LM's parameter layouts pinned")
@@ -115,28 +120,32 @@ def main():
     work = tempfile.mkdtemp(prefix="bench-planning-")
     rows = []
     for pair in args.pairs:
-        preset, cluster = pair.split("@")
+        parts = pair.split("@")
+        preset, cluster = parts[0], parts[1]
+        batch = int(parts[2]) if len(parts) > 2 else args.batch
         model = os.path.join(work, preset + ".onnx")
         if not os.path.exists(model):
             subprocess.run([sys.executable, os.path.join(ROOT, "scripts/make_gpt_onnx.py"),
                             preset, "--symbolic", "--force", "-o", model],
                            check=True, capture_output=True)
         seq = 1024 if preset.startswith("gpt2") else 2048
-        shape = ["--input-shape=idx=%dx%d" % (args.batch, seq)]
+        shape = ["--input-shape=idx=%dx%d" % (batch, seq),
+                 "--recompute=" + args.recompute]
         searched = plan(args.bbc, model, cluster,
                         shape + ["--mesh=auto", "--stages=auto"], args.time_limit)
-        row = {"model": preset, "cluster": cluster, "searched": searched}
+        row = {"model": preset, "cluster": cluster, "batch": batch,
+               "recompute": args.recompute, "searched": searched}
         if not args.no_sweep:
             hosts = int(cluster.split(":")[1]) if ":" in cluster else 1
             devices = hosts * DEVICES_PER_HOST
             best = None
             for tp in (1, 2, 4, 8):
-                for pp in (1, 2, 4, 8, 16, 32):
+                for pp in (1, 2, 4, 8, 16, 32, 64):
                     if devices % (tp * pp):
                         continue
                     dp = devices // (tp * pp)
                     for mb in ((1,) if pp == 1 else (2 * pp, 4 * pp)):
-                        if args.batch % (dp if pp == 1 else mb * dp):
+                        if batch % (dp if pp == 1 else mb * dp):
                             continue
                         strategy = "dp=%d,tp=%d" % (dp, tp)
                         if pp > 1:
@@ -159,12 +168,13 @@ def main():
             best = ("%s %.0f tok/s" % (b["strategy"], b["throughput_per_second"])
                     if b else "none that fits")
             if "error" in s:
-                print("%-10s %-18s error: %s  best grid: %s" % (preset, cluster, s["error"], best))
+                print("%-10s %-18s batch %-5d error: %s  best grid: %s" % (
+                    preset, cluster, batch, s["error"], best))
                 continue
             stages = s.get("pipeline_stages", 1)
-            print("%-10s %-18s search %6.1f s  %s  step %9.2f ms  %10.0f tok/s  MFU %5.1f%%  "
+            print("%-10s %-18s batch %-5d search %6.1f s  %s  step %9.2f ms  %10.0f tok/s  MFU %5.1f%%  "
                   "mem %6.1f GiB %-4s  best grid: %s%s" % (
-                      preset, cluster, s["seconds"],
+                      preset, cluster, batch, s["seconds"],
                       "pp=%d,mb=%d" % (stages, s.get("microbatches", 1)) if stages > 1
                       else "no stages", s["step_seconds"] * 1e3,
                       s["throughput_per_second"], 100 * s["mfu"],

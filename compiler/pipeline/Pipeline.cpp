@@ -20,6 +20,8 @@
 #include "mlir/Tools/Plugins/PassPlugin.h"
 #include "passes/Passes.h"
 
+#include <optional>
+
 using namespace mlir;
 
 static llvm::Error makeError(const Twine &msg) {
@@ -125,6 +127,7 @@ static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
   as.zero = o.zero;
   as.shardPins = llvm::join(o.pins, ";");
   as.timeLimit = o.timeLimit;
+  as.refine = o.refine;
   if (o.pipelineStages > 1)
     as.memoryFraction *= static_cast<double>(o.pipelineStages);
   return as;
@@ -315,22 +318,37 @@ makePassManager(MLIRContext &context) {
   return std::move(pm);
 }
 
-llvm::Expected<OwningOpRef<ModuleOp>>
-mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
-                       const CompileOptions &options, EmitStage stopAfter) {
-  auto module = importModel(context, modelPath, options);
-  if (!module || stopAfter == EmitStage::BbImport)
+/// importModel and the training attributes, then one pass manager with the
+/// front end and, with `backEndUntil`, the back end up to that stage.
+static llvm::Expected<OwningOpRef<ModuleOp>>
+importAndCompile(MLIRContext &context, const std::string &modelPath,
+                 const bb::CompileOptions &options,
+                 std::optional<bb::EmitStage> backEndUntil) {
+  auto module = bb::importModel(context, modelPath, options);
+  if (!module)
     return module;
   if (options.train.enabled)
     setTrainingAttributes(**module, options);
   auto pm = makePassManager(context);
   if (!pm)
     return pm.takeError();
-  if (auto err = addFrontEndPasses(**pm, options))
+  if (auto err = bb::addFrontEndPasses(**pm, options))
     return std::move(err);
-  addBackEndPasses(**pm, options, stopAfter);
+  if (backEndUntil)
+    bb::addBackEndPasses(**pm, options, *backEndUntil);
   if (auto err = runPasses(**pm, **module, modelPath))
     return std::move(err);
+  return module;
+}
+
+llvm::Expected<OwningOpRef<ModuleOp>>
+mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
+                       const CompileOptions &options, EmitStage stopAfter) {
+  if (stopAfter == EmitStage::BbImport)
+    return importModel(context, modelPath, options);
+  auto module = importAndCompile(context, modelPath, options, stopAfter);
+  if (!module)
+    return module;
   if (auto err = finishModule(**module, options, stopAfter))
     return std::move(err);
   return module;
@@ -339,19 +357,7 @@ mlir::bb::compileModel(MLIRContext &context, const std::string &modelPath,
 llvm::Expected<OwningOpRef<ModuleOp>>
 mlir::bb::differentiateModel(MLIRContext &context, const std::string &modelPath,
                              const CompileOptions &options) {
-  auto module = importModel(context, modelPath, options);
-  if (!module)
-    return module;
-  if (options.train.enabled)
-    setTrainingAttributes(**module, options);
-  auto pm = makePassManager(context);
-  if (!pm)
-    return pm.takeError();
-  if (auto err = addFrontEndPasses(**pm, options))
-    return std::move(err);
-  if (auto err = runPasses(**pm, **module, modelPath))
-    return std::move(err);
-  return module;
+  return importAndCompile(context, modelPath, options, std::nullopt);
 }
 
 llvm::Expected<OwningOpRef<ModuleOp>>

@@ -66,6 +66,9 @@ struct ShardOptions {
   /// Pinned layouts, "NAME=[[0], []]" each (`bbc --shard`).
   std::vector<std::string> pins;
   double timeLimit = 60;
+  /// bb-auto-shard's refinement of its axis-wise plan (on by default; the
+  /// stage search plans its candidates without it and refines the choice).
+  bool refine = true;
   /// Stop after planning (`bbc plan`): the module keeps its global shapes
   /// and carries the plan as annotations.
   bool planOnly = false;

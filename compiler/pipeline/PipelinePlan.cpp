@@ -242,6 +242,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   CompileOptions base = options;
   base.shard.planOnly = true;
   base.import.shapesOnly = true;
+  base.shard.refine = false; // the chosen one is refined below
   std::vector<Candidate> candidates = {{"no pipeline stages", base}};
   for (int64_t S = 2; S <= devices; S *= 2) {
     if (devices % S)
@@ -283,10 +284,17 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   mlir::bb::StageSearchResult best;
   double bestTime = 0;
   bool bestFits = false;
+  // Every candidate's unrefined result: the best few are refined below.
+  struct Result {
+    size_t index;
+    double step;
+    bool fits;
+  };
+  std::vector<Result> results;
   OwningOpRef<ModuleOp> front;
   int64_t frontMicrobatches = -1, blocks = 0;
   std::string frontError;
-  for (Candidate &cand : candidates) {
+  for (auto [index, cand] : llvm::enumerate(candidates)) {
     const ShardOptions &so = cand.options.shard;
     if (so.microbatches != frontMicrobatches) {
       frontMicrobatches = so.microbatches;
@@ -325,11 +333,13 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     log.push_back(llvm::formatv("{0}: {1:F3} ms per step{2}", cand.name,
                                 step * 1e3, fits ? "" : ", does not fit")
                       .str());
+    results.push_back({index, step, fits});
     if (!best.plan || (fits && !bestFits) ||
         (fits == bestFits && step < bestTime)) {
       best.plan = std::move(*module);
       best.options = cand.options;
       best.options.shard.planOnly = options.shard.planOnly;
+      best.options.shard.refine = options.shard.refine;
       best.options.import = options.import;
       best.choice = cand.name;
       bestTime = step;
@@ -338,5 +348,45 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   }
   if (!best.plan)
     return makeError("--stages=auto: no candidate has a plan");
+  // The best few candidates (fitting first, then by step time), planned
+  // again with bb-auto-shard's refinement; the best refined plan is kept.
+  if (options.shard.refine) {
+    llvm::stable_sort(results, [](const Result &a, const Result &b) {
+      return a.fits != b.fits ? a.fits : a.step < b.step;
+    });
+    constexpr size_t kRefined = 3;
+    bool first = true;
+    for (size_t r = 0; r < std::min(kRefined, results.size()); ++r) {
+      const Candidate &cand = candidates[results[r].index];
+      CompileOptions refined = cand.options;
+      refined.shard.refine = true;
+      auto module = compileModel(context, modelPath, refined, EmitStage::Bb);
+      if (!module) {
+        log.push_back(cand.name + ", refined: no plan (" +
+                      llvm::toString(module.takeError()) + ")");
+        continue;
+      }
+      auto report = planReport(**module);
+      if (!report)
+        return report.takeError();
+      const double step = report->getNumber("step_seconds").value_or(0);
+      const bool fits = report->getBoolean("fits").value_or(false);
+      log.push_back(llvm::formatv("{0}, refined: {1:F3} ms per step{2}",
+                                  cand.name, step * 1e3,
+                                  fits ? "" : ", does not fit")
+                        .str());
+      if (first || (fits && !bestFits) || (fits == bestFits && step < bestTime)) {
+        best.plan = std::move(*module);
+        best.options = cand.options;
+        best.options.shard.planOnly = options.shard.planOnly;
+        best.options.shard.refine = true;
+        best.options.import = options.import;
+        best.choice = cand.name;
+        bestTime = step;
+        bestFits = fits;
+        first = false;
+      }
+    }
+  }
   return best;
 }

@@ -65,6 +65,9 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
            "axis at a time, innermost first)">,
     Option<"memoryFraction", "memory-fraction", "double", "0.9",
            "Share of each device's memory the plan may use (0: no limit)">,
+    Option<"refine", "refine", "bool", "true",
+           "axiswise: after the rounds, re-solve each axis with the others "
+           "kept while the step gets cheaper">,
   ];
   let dependentDialects = ["::mlir::mesh::MeshDialect"];
 }
