@@ -6,6 +6,7 @@
 // on a one-device mesh never touch MPI. Collectives along a dimension other
 // than the outermost pack or unpack blocks with copyBox around the MPI call
 // (MPI concatenates and scatters along the outermost dimension only).
+// Point-to-point transfers: runtime/mpi/PointToPoint.cpp.
 //
 //===----------------------------------------------------------------------===//
 #include "bbrt/sharding.h"
@@ -194,60 +195,6 @@ void shardSlice(Context *ctx, Tensor in, Tensor out, const char *splitAxes) {
   const Dims offsets = shardSliceOffsets(ctx, in, out, splitAxes);
   copyBox(in.data, in.shape, offsets, out.data, out.shape,
           zeros(out.shape.rank), out.shape, dtypeSize(in.dtype));
-}
-
-//===--- point to point -----------------------------------------------------===//
-
-void sendTensor(Context *ctx, Tensor in, int64_t peerRank, int64_t tag) {
-  const char *what = "sendTensor";
-  checkPeer(peerRank, tag, what);
-  checkMpi(MPI_Send(in.data, mpiCount(in.numel(), what), mpiType(in.dtype),
-                    static_cast<int>(peerRank), static_cast<int>(tag),
-                    MPI_COMM_WORLD),
-           what);
-}
-
-void postSend(Context *ctx, Tensor in, int64_t peerRank, int64_t tag) {
-  const char *what = "postSend";
-  checkPeer(peerRank, tag, what);
-  auto *mesh = dynamic_cast<MpiMeshState *>(ctx->mesh.get());
-  BBRT_CHECK(mesh, "postSend: the program declares no mesh");
-  const size_t bytes = static_cast<size_t>(in.numel()) * dtypeSize(in.dtype);
-  mesh->pending.push_back({MPI_REQUEST_NULL, std::vector<char>(bytes)});
-  MpiMeshState::PendingSend &p = mesh->pending.back();
-  if (bytes)
-    std::memcpy(p.bytes.data(), in.data, bytes);
-  checkMpi(MPI_Isend(p.bytes.data(), mpiCount(in.numel(), what),
-                     mpiType(in.dtype), static_cast<int>(peerRank),
-                     static_cast<int>(tag), MPI_COMM_WORLD, &p.request),
-           what);
-}
-
-void waitSends(Context *ctx) {
-  auto *mesh = dynamic_cast<MpiMeshState *>(ctx->mesh.get());
-  if (!mesh)
-    return;
-  for (MpiMeshState::PendingSend &p : mesh->pending)
-    checkMpi(MPI_Wait(&p.request, MPI_STATUS_IGNORE), "waitSends");
-  mesh->pending.clear();
-}
-
-void recvTensor(Context *ctx, Tensor out, int64_t peerRank, int64_t tag) {
-  const char *what = "recvTensor";
-  checkPeer(peerRank, tag, what);
-  MPI_Status status;
-  const int count = mpiCount(out.numel(), what);
-  checkMpi(MPI_Recv(out.data, count, mpiType(out.dtype),
-                    static_cast<int>(peerRank), static_cast<int>(tag),
-                    MPI_COMM_WORLD, &status),
-           what);
-  int got = 0;
-  MPI_Get_count(&status, mpiType(out.dtype), &got);
-  BBRT_CHECK(got == count,
-             "recvTensor: rank %lld sent %d elements with tag %lld, out (%s "
-             "%s) holds %d",
-             (long long)peerRank, got, (long long)tag, dtypeName(out.dtype),
-             formatDims(out.shape).c_str(), count);
 }
 
 } // namespace bbrt

@@ -11,6 +11,8 @@
 // along a dimension other than the outermost pack or unpack blocks with a
 // transpose on the device (NCCL concatenates and scatters along the
 // outermost dimension only), as the CPU runtime does with copyBox.
+// Point-to-point transfers go over MPI for both runtimes
+// (runtime/mpi/PointToPoint.cpp).
 //
 //===----------------------------------------------------------------------===//
 #include "bbrt/model.h"
@@ -67,18 +69,6 @@ Group group(Context *ctx, const Dims &meshAxes, const char *what) {
     g.comm = it->second;
   }
   return g;
-}
-
-ncclComm_t worldComm(const char *what) {
-  const std::vector<int64_t> key = {-1};
-  auto it = comms().find(key);
-  if (it == comms().end())
-    it = comms()
-             .emplace(key, makeComm(MPI_COMM_WORLD,
-                                    static_cast<int>(worldSize()),
-                                    static_cast<int>(worldRank()), what))
-             .first;
-  return it->second;
 }
 
 ncclDataType_t ncclType(DType dtype, bool reduce, const char *what) {
@@ -231,37 +221,6 @@ void allToAll(Context *ctx, Tensor in, Tensor out, int64_t splitAxis,
 
 void shardSlice(Context *ctx, Tensor in, Tensor out, const char *splitAxes) {
   slice(in, out, shardSliceOffsets(ctx, in, out, splitAxes), Dims());
-}
-
-//===--- point to point -----------------------------------------------------===//
-//
-// NCCL matches sends and receives between two ranks in the order they are
-// queued; tags are checked but do not take part in matching.
-
-void sendTensor(Context *, Tensor in, int64_t peerRank, int64_t tag) {
-  const char *what = "sendTensor";
-  checkPeer(peerRank, tag, what);
-  checkNccl(ncclSend(in.data, static_cast<size_t>(in.numel()),
-                     ncclType(in.dtype, false, what),
-                     static_cast<int>(peerRank), worldComm(what), stream()),
-            what);
-}
-
-void postSend(Context *ctx, Tensor in, int64_t peerRank, int64_t tag) {
-  // Stream order already keeps later kernels from overwriting `in` before
-  // the send has read it.
-  sendTensor(ctx, in, peerRank, tag);
-}
-
-void waitSends(Context *) { synchronizeDevice(); }
-
-void recvTensor(Context *, Tensor out, int64_t peerRank, int64_t tag) {
-  const char *what = "recvTensor";
-  checkPeer(peerRank, tag, what);
-  checkNccl(ncclRecv(out.data, static_cast<size_t>(out.numel()),
-                     ncclType(out.dtype, false, what),
-                     static_cast<int>(peerRank), worldComm(what), stream()),
-            what);
 }
 
 } // namespace bbrt

@@ -471,12 +471,6 @@ public:
     if (!o.exportPath.empty())
       openExportTemplate(weights);
     if (isPipelined(info)) {
-      // NCCL matches point-to-point messages by order on one stream, and
-      // 1F1B's crossing sends would deadlock there.
-      BBRT_CHECK(deviceMemoryIsHost(),
-                 "pipelined training programs do not run on the %s runtime "
-                 "yet (compile with --target=cpu, or without pp=)",
-                 backendName());
       // Each rank holds its stage's states only.
       ctx_ = createContext(info, weights, PipelineSchedule::contextOptions(info));
       pipeline_ = std::make_unique<PipelineSchedule>(info, ctx_.get(), train.data);
