@@ -14,7 +14,9 @@
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <atomic>
 #include <map>
+#include <thread>
 
 using namespace mlir;
 
@@ -281,65 +283,145 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
     return a.options.shard.microbatches < b.options.shard.microbatches;
   });
-  mlir::bb::StageSearchResult best;
-  double bestTime = 0;
-  bool bestFits = false;
-  // Every candidate's unrefined result: the best few are refined below.
+  // What planning each candidate gave: its log line and, when it has a
+  // plan, its predicted step and whether it fits.
+  struct Outcome {
+    std::string line;
+    bool planned = false;
+    double step = 0;
+    bool fits = false;
+  };
+  std::vector<Outcome> outcomes(candidates.size());
+  // Groups of consecutive candidates with one micro-batch count, the
+  // largest first (they are handed out in that order).
+  std::vector<std::pair<size_t, size_t>> groups;
+  for (size_t i = 0; i < candidates.size();) {
+    size_t j = i;
+    while (j < candidates.size() &&
+           candidates[j].options.shard.microbatches ==
+               candidates[i].options.shard.microbatches)
+      ++j;
+    groups.push_back({i, j});
+    i = j;
+  }
+  llvm::stable_sort(groups, [](auto a, auto b) {
+    return a.second - a.first > b.second - b.first;
+  });
+  std::atomic<size_t> nextGroup{0};
+  auto planGroups = [&](MLIRContext &ctx) {
+    for (size_t g; (g = nextGroup++) < groups.size();) {
+      auto [begin, end] = groups[g];
+      auto front = differentiateModel(ctx, modelPath, candidates[begin].options);
+      if (!front) {
+        std::string error = llvm::toString(front.takeError());
+        for (size_t i = begin; i < end; ++i)
+          outcomes[i].line = candidates[i].name + ": no plan (" + error + ")";
+        continue;
+      }
+      const int64_t blocks = countBlocks(**front);
+      for (size_t i = begin; i < end; ++i) {
+        const Candidate &cand = candidates[i];
+        Outcome &out = outcomes[i];
+        if (cand.options.shard.pipelineStages > blocks) {
+          out.line = cand.name + ": not planned (the model has " +
+                     std::to_string(blocks) + " blocks)";
+          continue;
+        }
+        auto module =
+            compileDifferentiated(**front, modelPath, cand.options, EmitStage::Bb);
+        if (!module) {
+          out.line = cand.name + ": no plan (" +
+                     llvm::toString(module.takeError()) + ")";
+          continue;
+        }
+        auto report = planReport(**module);
+        if (!report) {
+          out.line = cand.name + ": " + llvm::toString(report.takeError());
+          continue;
+        }
+        out.planned = true;
+        out.step = report->getNumber("step_seconds").value_or(0);
+        out.fits = report->getBoolean("fits").value_or(false);
+        out.line = llvm::formatv("{0}: {1:F3} ms per step{2}", cand.name,
+                                 out.step * 1e3,
+                                 out.fits ? "" : ", does not fit")
+                       .str();
+      }
+    }
+  };
+  // One thread per core, each with a context of its own (MLIR's uniquing is
+  // shared within a context; separate ones keep the threads apart).
+  const size_t threads =
+      context.isMultithreadingEnabled()
+          ? std::min<size_t>(groups.size(),
+                             std::max(1u, std::thread::hardware_concurrency()))
+          : 1;
+  if (threads <= 1) {
+    planGroups(context);
+  } else {
+    std::vector<std::unique_ptr<MLIRContext>> contexts;
+    for (size_t t = 0; t < threads; ++t) {
+      contexts.push_back(std::make_unique<MLIRContext>(
+          context.getDialectRegistry(), MLIRContext::Threading::DISABLED));
+      contexts.back()->loadAllAvailableDialects();
+    }
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < threads; ++t)
+      pool.emplace_back([&, t] { planGroups(*contexts[t]); });
+    for (std::thread &t : pool)
+      t.join();
+  }
+
+  // Every candidate's unrefined result, in candidate order.
   struct Result {
     size_t index;
     double step;
     bool fits;
   };
   std::vector<Result> results;
-  OwningOpRef<ModuleOp> front;
-  int64_t frontMicrobatches = -1, blocks = 0;
-  std::string frontError;
-  for (auto [index, cand] : llvm::enumerate(candidates)) {
-    const ShardOptions &so = cand.options.shard;
-    if (so.microbatches != frontMicrobatches) {
-      frontMicrobatches = so.microbatches;
-      front = nullptr;
-      auto differentiated = differentiateModel(context, modelPath, cand.options);
-      if (differentiated) {
-        front = std::move(*differentiated);
-        blocks = countBlocks(*front);
-      } else {
-        frontError = llvm::toString(differentiated.takeError());
-      }
-    }
-    if (!front) {
-      log.push_back(cand.name + ": no plan (" + frontError + ")");
-      continue;
-    }
-    if (so.pipelineStages > blocks) {
-      log.push_back(cand.name + ": not planned (the model has " +
-                    std::to_string(blocks) + " blocks)");
-      continue;
-    }
-    auto module =
-        compileDifferentiated(*front, modelPath, cand.options, EmitStage::Bb);
+  for (auto [i, out] : llvm::enumerate(outcomes)) {
+    log.push_back(out.line);
+    if (out.planned)
+      results.push_back({i, out.step, out.fits});
+  }
+  if (results.empty())
+    return makeError("--stages=auto: no candidate has a plan");
+  // The best few (fitting first, then by step time) are planned again in
+  // the caller's context, with bb-auto-shard's refinement; the best of
+  // those is kept. Without refinement, the best one as it was.
+  llvm::stable_sort(results, [](const Result &a, const Result &b) {
+    return a.fits != b.fits ? a.fits : a.step < b.step;
+  });
+  const bool refine = options.shard.refine;
+  constexpr size_t kRefined = 3;
+  mlir::bb::StageSearchResult best;
+  double bestTime = 0;
+  bool bestFits = false;
+  for (size_t r = 0; r < std::min(refine ? kRefined : 1, results.size()); ++r) {
+    const Candidate &cand = candidates[results[r].index];
+    CompileOptions again = cand.options;
+    again.shard.refine = refine;
+    auto module = compileModel(context, modelPath, again, EmitStage::Bb);
     if (!module) {
-      log.push_back(cand.name + ": no plan (" +
+      log.push_back(cand.name + ", refined: no plan (" +
                     llvm::toString(module.takeError()) + ")");
       continue;
     }
     auto report = planReport(**module);
-    if (!report) {
-      log.push_back(cand.name + ": " + llvm::toString(report.takeError()));
-      continue;
-    }
+    if (!report)
+      return report.takeError();
     const double step = report->getNumber("step_seconds").value_or(0);
     const bool fits = report->getBoolean("fits").value_or(false);
-    log.push_back(llvm::formatv("{0}: {1:F3} ms per step{2}", cand.name,
-                                step * 1e3, fits ? "" : ", does not fit")
-                      .str());
-    results.push_back({index, step, fits});
-    if (!best.plan || (fits && !bestFits) ||
-        (fits == bestFits && step < bestTime)) {
+    if (refine)
+      log.push_back(llvm::formatv("{0}, refined: {1:F3} ms per step{2}",
+                                  cand.name, step * 1e3,
+                                  fits ? "" : ", does not fit")
+                        .str());
+    if (!best.plan || (fits && !bestFits) || (fits == bestFits && step < bestTime)) {
       best.plan = std::move(*module);
       best.options = cand.options;
       best.options.shard.planOnly = options.shard.planOnly;
-      best.options.shard.refine = options.shard.refine;
+      best.options.shard.refine = refine;
       best.options.import = options.import;
       best.choice = cand.name;
       bestTime = step;
@@ -348,45 +430,5 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   }
   if (!best.plan)
     return makeError("--stages=auto: no candidate has a plan");
-  // The best few candidates (fitting first, then by step time), planned
-  // again with bb-auto-shard's refinement; the best refined plan is kept.
-  if (options.shard.refine) {
-    llvm::stable_sort(results, [](const Result &a, const Result &b) {
-      return a.fits != b.fits ? a.fits : a.step < b.step;
-    });
-    constexpr size_t kRefined = 3;
-    bool first = true;
-    for (size_t r = 0; r < std::min(kRefined, results.size()); ++r) {
-      const Candidate &cand = candidates[results[r].index];
-      CompileOptions refined = cand.options;
-      refined.shard.refine = true;
-      auto module = compileModel(context, modelPath, refined, EmitStage::Bb);
-      if (!module) {
-        log.push_back(cand.name + ", refined: no plan (" +
-                      llvm::toString(module.takeError()) + ")");
-        continue;
-      }
-      auto report = planReport(**module);
-      if (!report)
-        return report.takeError();
-      const double step = report->getNumber("step_seconds").value_or(0);
-      const bool fits = report->getBoolean("fits").value_or(false);
-      log.push_back(llvm::formatv("{0}, refined: {1:F3} ms per step{2}",
-                                  cand.name, step * 1e3,
-                                  fits ? "" : ", does not fit")
-                        .str());
-      if (first || (fits && !bestFits) || (fits == bestFits && step < bestTime)) {
-        best.plan = std::move(*module);
-        best.options = cand.options;
-        best.options.shard.planOnly = options.shard.planOnly;
-        best.options.shard.refine = true;
-        best.options.import = options.import;
-        best.choice = cand.name;
-        bestTime = step;
-        bestFits = fits;
-        first = false;
-      }
-    }
-  }
   return best;
 }

@@ -6,6 +6,7 @@
 #include "OsiClpSolverInterface.hpp"
 
 #include <chrono>
+#include <mutex>
 
 using namespace mlir::bb::solver;
 
@@ -45,6 +46,10 @@ BinaryProgram::Solution BinaryProgram::solve(double timeLimitSeconds) const {
                           static_cast<CoinBigIndex>(index.size()), value.data(),
                           index.data(), starts.data(), lengths.data());
   std::vector<double> colLower(n, 0.0), colUpper(n, 1.0);
+  // One solve at a time in the process: COIN-OR's thread safety across
+  // models is not documented (the stage search plans on several threads).
+  static std::mutex solving;
+  std::lock_guard<std::mutex> lock(solving);
   OsiClpSolverInterface lp;
   lp.loadProblem(matrix, colLower.data(), colUpper.data(), costs.data(),
                  rowLower.data(), rowUpper.data());
