@@ -6,10 +6,10 @@ For each (model, cluster) pair: writes the model with scripts/make_gpt_onnx.py
 (symbolic batch; weights declared but absent: planning reads shapes only),
 runs `bbc plan MODEL --train --input-shape idx=BxT --cluster=C --mesh=auto
 --stages=auto --json` (the searched plan: every (devices / k) x k mesh
-without stages, and 2, 4, 8, ... pipeline stages with 2S and 4S
+without stages, and 2, 4, 8, ... pipeline stages with 2S, 4S and 8S
 micro-batches), then, unless --no-sweep, every Megatron configuration
 `--strategy=dp=D,tp=T,pp=P,microbatches=M` (T dividing a host's devices,
-P*D*T the devices, M in {2P, 4P} dividing the batch; P = 1: M = 1) under
+P*D*T the devices, M in {2P, 4P, 8P} dividing the batch; P = 1: M = 1) under
 the same cost model (the inputs split over dp; the search fills in what the
 strategy leaves open, so these are Megatron plans or better). Prints one
 row per pair: search seconds, predicted step time, tokens/s, MFU,
@@ -144,7 +144,7 @@ def main():
                     if devices % (tp * pp):
                         continue
                     dp = devices // (tp * pp)
-                    for mb in ((1,) if pp == 1 else (2 * pp, 4 * pp)):
+                    for mb in ((1,) if pp == 1 else (2 * pp, 4 * pp, 8 * pp)):
                         if batch % (dp if pp == 1 else mb * dp):
                             continue
                         strategy = "dp=%d,tp=%d" % (dp, tp)

@@ -147,9 +147,16 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
 
   auto f64 = [&](StringRef key) { return planF64(plan, key); };
   auto i64 = [&](StringRef key) { return planI64(plan, key); };
-  const double C = f64("compute_seconds"), K = f64("communication_seconds");
-  const double Kintra = f64("communication_intra_host_seconds"),
-               Kinter = f64("communication_inter_host_seconds");
+  // The plan's figures split into what every micro-batch costs (forward
+  // and backward) and what the step costs once (the gradients' reduction,
+  // the global norm and the optimizer update, after the last micro-batch;
+  // each stage its share of the state's).
+  const double Cstep = f64("step_compute_seconds"),
+               KstepIntra = f64("step_communication_intra_host_seconds"),
+               KstepInter = f64("step_communication_inter_host_seconds");
+  const double Kintra = f64("communication_intra_host_seconds") - KstepIntra,
+               Kinter = f64("communication_inter_host_seconds") - KstepInter;
+  const double C = f64("compute_seconds") - Cstep, K = Kintra + Kinter;
   std::vector<double> slot(S);
   for (int64_t s = 0; s < S; ++s)
     slot[s] = share[s] * (C + K) + p2p[s];
@@ -158,12 +165,23 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     if (slot[s] > slot[worst])
       worst = s;
   const double w = share[worst];
-  const double compute = M * w * C;
-  double intra = M * w * Kintra, inter = M * w * Kinter;
+  auto stateShareOf = [&](int64_t s) {
+    return totalState > 0 ? stateBytes[s] / totalState : 1.0 / S;
+  };
+  int64_t slowestUpdate = 0;
+  for (int64_t s = 1; s < S; ++s)
+    if (stateShareOf(s) > stateShareOf(slowestUpdate))
+      slowestUpdate = s;
+  const double u = stateShareOf(slowestUpdate);
+  const double compute = M * w * C + u * Cstep;
+  double intra = M * w * Kintra + u * KstepIntra,
+         inter = M * w * Kinter + u * KstepInter;
   (p2pInter[worst] ? inter : intra) += M * p2p[worst];
   const double comm = intra + inter;
-  const double step = costmodel::pipelineStepTime(slot, M);
-  const double bubble = step - M * slot[worst];
+  const double pipeline = costmodel::pipelineStepTime(slot, M);
+  // The step (the report adds it up): M slots and the bubble, then the
+  // slowest stage's update.
+  const double bubble = pipeline - M * slot[worst];
 
   // Memory: the fullest stage. One micro-batch's step peaks at about the
   // stage's share of the unpipelined peak; each further micro-batch in
@@ -189,6 +207,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("communication_intra_host_seconds", b.getF64FloatAttr(intra));
   list.set("communication_inter_host_seconds", b.getF64FloatAttr(inter));
   list.set("pipeline_bubble_seconds", b.getF64FloatAttr(bubble));
+  list.set("pipeline_update_seconds",
+           b.getF64FloatAttr(u * (Cstep + KstepIntra + KstepInter)));
   list.set("pipeline_stages", b.getI64IntegerAttr(S));
   list.set("microbatches", b.getI64IntegerAttr(M));
   list.set("model_flops", b.getF64FloatAttr(M * f64("model_flops")));
@@ -255,7 +275,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     for (int64_t k = 1; k <= std::min(n, perHost); ++k) {
       if (perHost % k || n % k || (k > 1 && k == n)) // 1 x n is [n]
         continue;
-      for (int64_t M : {2 * S, 4 * S}) {
+      for (int64_t M : {2 * S, 4 * S, 8 * S}) {
         if (batch % M)
           continue;
         CompileOptions c = base;

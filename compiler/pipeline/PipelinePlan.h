@@ -6,17 +6,21 @@
 // the step on S x D x T devices (stages are consecutive device ranges, so
 // stage s talks to stage s + 1 over the link between device i and
 // i + D*T):
-//   slot   = the costliest stage's share of the micro-batch's compute and
-//            communication, plus sending its boundary activations forward
-//            and their gradients back (each device its 1/(dp x tp) part, as
-//            with Megatron's scatter/gather);
-//   step   = M slots + (S - 1) slots of bubble (1F1B);
-//   memory = per stage, its share of the parameters and optimizer state and
-//            min(S - s, M) micro-batches' share of activations in flight;
+//   slot   = the costliest stage's share of the micro-batch's forward and
+//            backward compute and communication, plus sending its boundary
+//            tensors forward and their gradients back (each device its
+//            block under the plan's layout, to the same device of the
+//            other stage, as the binary does);
+//   step   = M slots + (S - 1) slots of bubble (1F1B), then the per-step
+//            work once (gradient reduction, global norm, optimizer update,
+//            which bb-auto-shard books apart as step_*): the share of the
+//            stage holding the most state;
+//   memory = per stage, its share of the parameters and optimizer state,
+//            its share of one micro-batch's peak activations, and its stash
+//            for each further micro-batch in flight (min(S - s, M) - 1);
 //            the largest stage.
-// The optimizer update is counted once per micro-batch with the rest (a
-// slight overestimate). The composed figures replace bb.plan's and join it
-// as pipeline_* entries that the plan report prints.
+// The composed figures replace bb.plan's and join it as pipeline_* entries
+// that the plan report prints.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BB_COMPILER_PIPELINE_PIPELINEPLAN_H
@@ -32,14 +36,18 @@ llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
 
 /// `--stages=auto`: plans the candidates and keeps the fastest whose
 /// memory fits (else the fastest): the plan without stages, and for every
-/// S = 2, 4, 8, ... dividing the devices, S stages over equal consecutive
-/// device ranges of n devices, each stage mesh (n / k) x k for k dividing a
-/// host's devices (the intra-op search free inside it), with M = 2S and 4S
-/// micro-batches where M divides the batch. `log` gets a line per
-/// candidate: its strategy, predicted step time and whether it fits, or why
-/// it has no plan. Candidates are planned from shapes alone (planOnly,
-/// shapesOnly). Returns the chosen plan and `options` turned into that
-/// candidate's (its strategy; `options`' import and planOnly).
+/// S = 2, 4, 8, ... dividing the devices and at most the model's blocks, S
+/// stages over equal consecutive device ranges of n devices, each stage
+/// mesh (n / k) x k for k dividing a host's devices (the intra-op search
+/// free inside it), with M = 2S, 4S and 8S micro-batches where M divides
+/// the batch. The candidates are planned unrefined, on one thread per core
+/// (one import and differentiation per micro-batch count); the best three
+/// are planned again, refined, and the best of those is kept. `log` gets a
+/// line per candidate: its strategy, predicted step time and whether it
+/// fits, or why it has no plan, then a line per refined one. Candidates are
+/// planned from shapes alone (planOnly, shapesOnly). Returns the chosen
+/// plan and `options` turned into that candidate's (its strategy;
+/// `options`' import and planOnly).
 struct StageSearchResult {
   OwningOpRef<ModuleOp> plan;
   CompileOptions options;

@@ -217,6 +217,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"communication_intra_host_seconds", f64("communication_intra_host_seconds")},
       {"communication_inter_host_seconds", f64("communication_inter_host_seconds")},
       {"pipeline_bubble_seconds", bubble},
+      // Of compute + communication: the once-per-step part after the
+      // micro-batches (gradient reduction, norm, optimizer update).
+      {"pipeline_update_seconds", f64("pipeline_update_seconds")},
       {"throughput_unit", unit},
       {"throughput_per_second", step > 0 ? items / step : 0.0},
       {"model_flops_per_step", flops},

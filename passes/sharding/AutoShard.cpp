@@ -102,6 +102,12 @@ public:
 
   double computeSeconds = 0, communicationSeconds = 0, solverSeconds = 0;
   double intraHostSeconds = 0, interHostSeconds = 0, modelFlops = 0;
+  /// Of the above, what the once-per-step part costs: the ops downstream of
+  /// a gradient (global norm, optimizer update) and the layout changes into
+  /// them and back into the state. A pipeline runs it once per step, not
+  /// once per micro-batch (compiler/pipeline/PipelinePlan.cpp).
+  double stepComputeSeconds = 0, stepIntraHostSeconds = 0,
+         stepInterHostSeconds = 0;
   int64_t stateBytes = 0, activationBytes = 0, weightBytes = 0;
   int64_t variables = 0, constraints = 0;
   bool optimal = true;
@@ -148,8 +154,10 @@ private:
     double t = costmodel::meshCollectiveTime(cluster, mesh, a, kind, bytes);
     if (accounting) {
       auto group = mesh.groupOf(mesh.firstDevice(), a);
-      (costmodel::groupLayout(cluster, group).spansHosts() ? interHostSeconds
-                                                           : intraHostSeconds) += t;
+      const bool inter = costmodel::groupLayout(cluster, group).spansHosts();
+      (inter ? interHostSeconds : intraHostSeconds) += t;
+      if (perStepEdge)
+        (inter ? stepInterHostSeconds : stepIntraHostSeconds) += t;
     }
     return t;
   }
@@ -176,6 +184,8 @@ private:
   /// While set, collective() books each time under the links it crosses
   /// (and reshardCost() bypasses its memo).
   bool accounting = false;
+  /// While accounting: the edge being booked leads into per-step work.
+  bool perStepEdge = false;
   int planned = 0;
   std::set<std::pair<const void *, std::string>> weightBlocks;
   /// Where each state (by name) lives, once a function has placed it.
@@ -865,10 +875,29 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // peak by liveness (each result's per-device bytes, from its definition to
   // its last use).
   accounting = primary;
+  // Per-step work: everything downstream of an optimizer update's gradient
+  // (one walk for all of them: their forward slices share the norm's chain).
+  SetVector<Operation *> perStep;
+  {
+    SmallVector<Value> work;
+    for (Operation &op : body) {
+      if (auto u = dyn_cast<AdamwUpdateOp>(op))
+        work.push_back(u.getGrad());
+      else if (auto u = dyn_cast<SgdUpdateOp>(op))
+        work.push_back(u.getGrad());
+    }
+    while (!work.empty())
+      for (Operation *user : work.pop_back_val().getUsers())
+        if (perStep.insert(user))
+          llvm::append_range(work, user->getResults());
+  }
   std::vector<costmodel::LiveRange> live;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
+    perStepEdge = perStep.contains(v.op);
+    if (primary && perStepEdge)
+      stepComputeSeconds += nodeCompute[vi][chosen[vi]];
     // Model FLOPs (for MFU) leave out recomputation; its time is counted.
     if (auto cost = dyn_cast<CostOpInterface>(v.op);
         cost && primary && !v.op->hasAttr("bb.recomputed"))
@@ -909,6 +938,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     auto [ui, result] = it->second;
     auto type = cast<RankedTensorType>(value.getType());
     TensorSharding to = TensorSharding::replicated(type.getRank());
+    // New state going back to its argument's layout: once per step.
+    perStepEdge = static_cast<bool>(
+        func.getResultAttrOfType<IntegerAttr>(i, "bb.updates"));
     if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates")) {
       size_t ai = producer.lookup(body.getArgument(k.getInt())).first;
       to = nodes[ai].produced(0, type.getRank(), chosen[ai]);
@@ -916,6 +948,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]), to, type);
   }
   accounting = false;
+  perStepEdge = false;
   if (primary)
     activationBytes = costmodel::peakLiveBytes(live);
   MLIRContext *ctx = func.getContext();
@@ -1082,6 +1115,12 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
                           b.getF64FloatAttr(planner.intraHostSeconds)),
            b.getNamedAttr("communication_inter_host_seconds",
                           b.getF64FloatAttr(planner.interHostSeconds)),
+           b.getNamedAttr("step_compute_seconds",
+                          b.getF64FloatAttr(planner.stepComputeSeconds)),
+           b.getNamedAttr("step_communication_intra_host_seconds",
+                          b.getF64FloatAttr(planner.stepIntraHostSeconds)),
+           b.getNamedAttr("step_communication_inter_host_seconds",
+                          b.getF64FloatAttr(planner.stepInterHostSeconds)),
            b.getNamedAttr("model_flops", b.getF64FloatAttr(planner.modelFlops)),
            b.getNamedAttr("activation_bytes_per_device",
                           b.getI64IntegerAttr(planner.activationBytes)),

@@ -189,7 +189,7 @@ static cl::opt<std::string> planJson(
 static cl::opt<std::string> stagesSearch(
     "stages",
     cl::desc("--train --cluster: 'auto' also plans pipeline stages (2, 4, 8, "
-             "... stages, 2 and 4 micro-batches per stage) and keeps the "
+             "... stages, 2, 4 and 8 micro-batches per stage) and keeps the "
              "fastest plan that fits (bbc plan reports it; bbc compiles it)"),
     cl::value_desc("auto"), cl::cat(shardCategory));
 static cl::opt<bool> listOps("list-ops",
