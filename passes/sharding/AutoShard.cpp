@@ -1104,35 +1104,34 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
   if (std::optional<std::string> unused = planner.unusedPin())
     return module.emitError("bb-auto-shard: --shard ")
            << *unused << ": no input, parameter or weight has that name";
+  auto f64 = [&](StringRef key, double v) {
+    return b.getNamedAttr(key, b.getF64FloatAttr(v));
+  };
+  auto i64 = [&](StringRef key, int64_t v) {
+    return b.getNamedAttr(key, b.getI64IntegerAttr(v));
+  };
   module->setAttr(
       "bb.plan",
       b.getDictionaryAttr(
           {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
-           b.getNamedAttr("compute_seconds", b.getF64FloatAttr(planner.computeSeconds)),
-           b.getNamedAttr("communication_seconds",
-                          b.getF64FloatAttr(planner.communicationSeconds)),
-           b.getNamedAttr("communication_intra_host_seconds",
-                          b.getF64FloatAttr(planner.intraHostSeconds)),
-           b.getNamedAttr("communication_inter_host_seconds",
-                          b.getF64FloatAttr(planner.interHostSeconds)),
-           b.getNamedAttr("step_compute_seconds",
-                          b.getF64FloatAttr(planner.stepComputeSeconds)),
-           b.getNamedAttr("step_communication_intra_host_seconds",
-                          b.getF64FloatAttr(planner.stepIntraHostSeconds)),
-           b.getNamedAttr("step_communication_inter_host_seconds",
-                          b.getF64FloatAttr(planner.stepInterHostSeconds)),
-           b.getNamedAttr("model_flops", b.getF64FloatAttr(planner.modelFlops)),
-           b.getNamedAttr("activation_bytes_per_device",
-                          b.getI64IntegerAttr(planner.activationBytes)),
-           b.getNamedAttr("weight_bytes_per_device",
-                          b.getI64IntegerAttr(planner.weightBytes)),
-           b.getNamedAttr("state_bytes_per_device",
-                          b.getI64IntegerAttr(planner.stateBytes)),
+           f64("compute_seconds", planner.computeSeconds),
+           f64("communication_seconds", planner.communicationSeconds),
+           f64("communication_intra_host_seconds", planner.intraHostSeconds),
+           f64("communication_inter_host_seconds", planner.interHostSeconds),
+           f64("step_compute_seconds", planner.stepComputeSeconds),
+           f64("step_communication_intra_host_seconds",
+               planner.stepIntraHostSeconds),
+           f64("step_communication_inter_host_seconds",
+               planner.stepInterHostSeconds),
+           f64("model_flops", planner.modelFlops),
+           i64("activation_bytes_per_device", planner.activationBytes),
+           i64("weight_bytes_per_device", planner.weightBytes),
+           i64("state_bytes_per_device", planner.stateBytes),
            b.getNamedAttr("solver", b.getStringAttr(planner.optimal ? "optimal"
                                                                     : "time limit")),
-           b.getNamedAttr("solver_seconds", b.getF64FloatAttr(planner.solverSeconds)),
-           b.getNamedAttr("variables", b.getI64IntegerAttr(planner.variables)),
-           b.getNamedAttr("constraints", b.getI64IntegerAttr(planner.constraints))}));
+           f64("solver_seconds", planner.solverSeconds),
+           i64("variables", planner.variables),
+           i64("constraints", planner.constraints)}));
   return planner.computeSeconds + planner.communicationSeconds;
 }
 } // namespace
