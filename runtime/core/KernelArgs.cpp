@@ -2,6 +2,9 @@
 #include "runtime/core/KernelArgs.h"
 #include "runtime/core/Util.h"
 
+#include <initializer_list>
+#include <utility>
+
 namespace bbrt {
 
 GatherShape checkGather(const Tensor &data, const Tensor &indices,
@@ -84,6 +87,60 @@ ReduceDims checkReduce(const char *k, const Tensor &x, const Tensor &out,
          formatDims(out.shape).c_str(), formatDims(x.shape).c_str(),
          formatDims(axes).c_str());
   return r;
+}
+
+namespace {
+
+/// f32 with data, each operand named in the errors.
+void checkF32(const char *k,
+              std::initializer_list<std::pair<const char *, const Tensor *>> ts) {
+  for (const auto &[what, t] : ts) {
+    checkDType(k, what, *t, DType::F32);
+    checkData(k, what, *t);
+  }
+}
+
+} // namespace
+
+Geom checkConvInputGrad(const Tensor &dy, const Tensor &w, const Tensor &dx,
+                        const Dims &strides, const Dims &pads,
+                        const Dims &dilations, int64_t group) {
+  const char *k = "convInputGrad";
+  checkF32(k,
+           {{"output gradient", &dy}, {"weight", &w}, {"input gradient", &dx}});
+  return checkedConvGeom(k, "output gradient", dx, w, dy, strides, pads,
+                         dilations, group);
+}
+
+Geom checkConvWeightGrad(const Tensor &x, const Tensor &dy, const Tensor &dw,
+                         const Dims &strides, const Dims &pads,
+                         const Dims &dilations, int64_t group) {
+  const char *k = "convWeightGrad";
+  checkF32(k,
+           {{"input", &x}, {"output gradient", &dy}, {"weight gradient", &dw}});
+  return checkedConvGeom(k, "output gradient", x, dw, dy, strides, pads,
+                         dilations, group);
+}
+
+Geom checkMaxPoolGrad(const Tensor &x, const Tensor &dy, const Tensor &dx,
+                      const Dims &kernel, const Dims &strides,
+                      const Dims &pads) {
+  const char *k = "maxPoolGrad";
+  checkF32(k,
+           {{"input", &x}, {"output gradient", &dy}, {"input gradient", &dx}});
+  if (dx.shape != x.shape)
+    fail("%s: input gradient %s differs from input %s", k,
+         formatDims(dx.shape).c_str(), formatDims(x.shape).c_str());
+  return checkedPoolGeom(k, "output gradient", x, dy, kernel, strides, pads,
+                         Dims());
+}
+
+Geom checkAvgPoolGrad(const Tensor &dy, const Tensor &dx, const Dims &kernel,
+                      const Dims &strides, const Dims &pads) {
+  const char *k = "avgPoolGrad";
+  checkF32(k, {{"output gradient", &dy}, {"input gradient", &dx}});
+  return checkedPoolGeom(k, "output gradient", dx, dy, kernel, strides, pads,
+                         Dims());
 }
 
 } // namespace bbrt

@@ -1,14 +1,16 @@
 //===- KernelArgs.h - checked operands of kernels of both runtimes -*- C++ -*-===//
 //
 // What the CPU and the CUDA runtime check and derive alike before running
-// gather, layerNorm and reduce (collectives: CollectiveArgs.h; windows:
-// Window.h). Each fails with the kernel's one-line error.
+// gather, layerNorm, reduce and the convolution and pooling gradients
+// (collectives: CollectiveArgs.h; window geometry: Window.h). Each fails
+// with the kernel's one-line error.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BBRT_CORE_KERNELARGS_H
 #define BBRT_CORE_KERNELARGS_H
 
 #include "bbrt/bbrt.h"
+#include "runtime/core/Window.h"
 
 namespace bbrt {
 
@@ -38,6 +40,20 @@ struct ReduceDims {
 };
 ReduceDims checkReduce(const char *kernel, const Tensor &x, const Tensor &out,
                        const Dims &axes);
+
+/// The convolution and pooling gradients (f32 only, in both runtimes):
+/// every operand f32 with data, and the window geometry (checkedConvGeom,
+/// checkedPoolGeom); maxPoolGrad's input gradient has the input's shape.
+Geom checkConvInputGrad(const Tensor &dy, const Tensor &w, const Tensor &dx,
+                        const Dims &strides, const Dims &pads,
+                        const Dims &dilations, int64_t group);
+Geom checkConvWeightGrad(const Tensor &x, const Tensor &dy, const Tensor &dw,
+                         const Dims &strides, const Dims &pads,
+                         const Dims &dilations, int64_t group);
+Geom checkMaxPoolGrad(const Tensor &x, const Tensor &dy, const Tensor &dx,
+                      const Dims &kernel, const Dims &strides, const Dims &pads);
+Geom checkAvgPoolGrad(const Tensor &dy, const Tensor &dx, const Dims &kernel,
+                      const Dims &strides, const Dims &pads);
 
 } // namespace bbrt
 

@@ -16,6 +16,7 @@
 // are split instead. All F32.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Simd.h"
@@ -460,16 +461,6 @@ void avgPoolGradF32(const Geom &g, const float *dy, float *dx,
   });
 }
 
-/// Checks shared by the gradient kernels: F32 everywhere, data present.
-void checkF32(
-    const char *k,
-    std::initializer_list<std::pair<const char *, const Tensor *>> ts) {
-  for (const auto &[what, t] : ts) {
-    checkDType(k, what, *t, DType::F32);
-    checkData(k, what, *t);
-  }
-}
-
 /// The cases a convolution gradient `grad` needs no kernel for: it is empty,
 /// or dy is (then `grad` is all zeros, written here). Returns whether it was
 /// one of them.
@@ -490,11 +481,8 @@ using namespace cpu;
 
 void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
                    Dims dilations, int64_t group) {
-  const char *k = "convInputGrad";
-  checkF32(k,
-           {{"output gradient", &dy}, {"weight", &w}, {"input gradient", &dx}});
-  Geom g = checkedConvGeom(k, "output gradient", dx, w, dy, strides, pads,
-                           dilations, group);
+  const Geom g =
+      checkConvInputGrad(dy, w, dx, strides, pads, dilations, group);
   if (zeroIfNoWork(dy, dx))
     return;
   convInputGradF32(g, w.shape.d[0], group, (const float *)dy.data,
@@ -503,11 +491,8 @@ void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
 
 void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
                     Dims dilations, int64_t group) {
-  const char *k = "convWeightGrad";
-  checkF32(k,
-           {{"input", &x}, {"output gradient", &dy}, {"weight gradient", &dw}});
-  Geom g = checkedConvGeom(k, "output gradient", x, dw, dy, strides, pads,
-                           dilations, group);
+  const Geom g =
+      checkConvWeightGrad(x, dy, dw, strides, pads, dilations, group);
   if (zeroIfNoWork(dy, dw))
     return;
   convWeightGradF32(g, dw.shape.d[0], group, (const float *)x.data,
@@ -516,14 +501,7 @@ void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
 
 void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
                  Dims pads) {
-  const char *k = "maxPoolGrad";
-  checkF32(k,
-           {{"input", &x}, {"output gradient", &dy}, {"input gradient", &dx}});
-  if (dx.shape != x.shape)
-    fail("%s: input gradient %s differs from input %s", k,
-         formatDims(dx.shape).c_str(), formatDims(x.shape).c_str());
-  Geom g = checkedPoolGeom(k, "output gradient", x, dy, kernel, strides,
-                           pads, Dims());
+  const Geom g = checkMaxPoolGrad(x, dy, dx, kernel, strides, pads);
   if (dx.numel() == 0)
     return;
   maxPoolGradF32(g, (const float *)x.data, (const float *)dy.data,
@@ -532,10 +510,7 @@ void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
 
 void avgPoolGrad(Tensor dy, Tensor dx, Dims kernel, Dims strides, Dims pads,
                  bool countIncludePad) {
-  const char *k = "avgPoolGrad";
-  checkF32(k, {{"output gradient", &dy}, {"input gradient", &dx}});
-  Geom g = checkedPoolGeom(k, "output gradient", dx, dy, kernel, strides,
-                           pads, Dims());
+  const Geom g = checkAvgPoolGrad(dy, dx, kernel, strides, pads);
   if (dx.numel() == 0)
     return;
   avgPoolGradF32(g, (const float *)dy.data, (float *)dx.data, countIncludePad);

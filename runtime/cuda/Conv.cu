@@ -9,6 +9,7 @@
 // (the first maximum on ties, NaN wins, padding never does).
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/KernelArgs.h"
 #include "runtime/core/Window.h"
 #include "runtime/cuda/Common.cuh"
 
@@ -334,9 +335,8 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
 void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
                    Dims dilations, int64_t group) {
   const char *k = "convInputGrad";
-  checkF32(k, {&dy, &w, &dx});
-  Geom g = checkedConvGeom(k, "output gradient", dx, w, dy, strides, pads,
-                           dilations, group);
+  const Geom g =
+      checkConvInputGrad(dy, w, dx, strides, pads, dilations, group);
   const int64_t F = w.shape.d[0];
   if (dx.numel() == 0)
     return;
@@ -365,9 +365,8 @@ void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,
 void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
                     Dims dilations, int64_t group) {
   const char *k = "convWeightGrad";
-  checkF32(k, {&x, &dy, &dw});
-  Geom g = checkedConvGeom(k, "output gradient", x, dw, dy, strides, pads,
-                           dilations, group);
+  const Geom g =
+      checkConvWeightGrad(x, dy, dw, strides, pads, dilations, group);
   const int64_t F = dw.shape.d[0];
   if (dw.numel() == 0)
     return;
@@ -444,12 +443,7 @@ void avgPool(Tensor x, Tensor out, Dims kernel, Dims strides, Dims pads,
 void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
                  Dims pads) {
   const char *k = "maxPoolGrad";
-  checkF32(k, {&x, &dy, &dx});
-  if (x.shape != dx.shape)
-    fail("%s: gradient %s is not the input's shape %s", k,
-         formatDims(dx.shape).c_str(), formatDims(x.shape).c_str());
-  const Geom g =
-      checkedPoolGeom(k, "output gradient", x, dy, kernel, strides, pads, Dims());
+  const Geom g = checkMaxPoolGrad(x, dy, dx, kernel, strides, pads);
   if (dx.numel() == 0)
     return;
   check(cudaMemsetAsync(dx.data, 0, static_cast<size_t>(dx.nbytes()), stream()), k);
@@ -464,9 +458,7 @@ void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
 void avgPoolGrad(Tensor dy, Tensor dx, Dims kernel, Dims strides, Dims pads,
                  bool countIncludePad) {
   const char *k = "avgPoolGrad";
-  checkF32(k, {&dy, &dx});
-  const Geom g =
-      checkedPoolGeom(k, "output gradient", dx, dy, kernel, strides, pads, Dims());
+  const Geom g = checkAvgPoolGrad(dy, dx, kernel, strides, pads);
   if (dx.numel() == 0)
     return;
   avgPoolGradKernel<<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(
