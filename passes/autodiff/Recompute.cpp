@@ -13,7 +13,7 @@
 #include "passes/sharding/ShardingRules.h"
 
 #include "dialects/bb/BbOps.h"
-#include "mlir/Analysis/SliceAnalysis.h"
+#include "passes/autodiff/TrainStepParts.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
@@ -58,14 +58,7 @@ void RecomputePass::runOnOperation() {
   }
 
   // Forward: the ops the loss depends on.
-  SetVector<Operation *> forward;
-  {
-    BackwardSliceOptions deps;
-    deps.inclusive = true;
-    deps.omitBlockArguments = true;
-    deps.filter = [](Operation *op) { return !isa<ConstantOp>(op); };
-    getBackwardSlice(loss, &forward, deps);
-  }
+  SetVector<Operation *> forward = forwardOps(loss);
 
   // Each block's forward ops, in program order.
   llvm::MapVector<StringRef, SmallVector<Operation *>> blocks;

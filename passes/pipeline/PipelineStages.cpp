@@ -16,7 +16,7 @@
 
 #include "dialects/bb/BbInterfaces.h"
 #include "dialects/bb/BbOps.h"
-#include "mlir/Analysis/SliceAnalysis.h"
+#include "passes/autodiff/TrainStepParts.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
@@ -189,27 +189,9 @@ void PipelineStagesPass::runOnOperation() {
       gradOf[g] = &op;
   }
   // Per-step ops: everything downstream of a gradient.
-  llvm::DenseSet<Operation *> perStep;
-  {
-    SmallVector<Value> work;
-    for (auto &[g, u] : gradOf)
-      work.push_back(g);
-    while (!work.empty()) {
-      Value v = work.pop_back_val();
-      for (Operation *user : v.getUsers())
-        if (user != ret && perStep.insert(user).second)
-          llvm::append_range(work, user->getResults());
-    }
-  }
+  SetVector<Operation *> perStep = perStepOps(body);
   // Forward: the per-micro-batch ops the loss depends on.
-  SetVector<Operation *> forward;
-  {
-    BackwardSliceOptions deps;
-    deps.inclusive = true;
-    deps.omitBlockArguments = true;
-    deps.filter = [](Operation *op) { return !isa<ConstantOp>(op); };
-    getBackwardSlice(loss, &forward, deps);
-  }
+  SetVector<Operation *> forward = forwardOps(loss);
   for (Operation *op : forward)
     if (perStep.contains(op)) {
       op->emitError("bb-pipeline-stages: the loss depends on a gradient");

@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
+#include "passes/autodiff/TrainStepParts.h"
 #include "passes/sharding/ShardingRules.h"
 
 #include <functional>
@@ -875,22 +876,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // peak by liveness (each result's per-device bytes, from its definition to
   // its last use).
   accounting = primary;
-  // Per-step work: everything downstream of an optimizer update's gradient
-  // (one walk for all of them: their forward slices share the norm's chain).
-  SetVector<Operation *> perStep;
-  {
-    SmallVector<Value> work;
-    for (Operation &op : body) {
-      if (auto u = dyn_cast<AdamwUpdateOp>(op))
-        work.push_back(u.getGrad());
-      else if (auto u = dyn_cast<SgdUpdateOp>(op))
-        work.push_back(u.getGrad());
-    }
-    while (!work.empty())
-      for (Operation *user : work.pop_back_val().getUsers())
-        if (perStep.insert(user))
-          llvm::append_range(work, user->getResults());
-  }
+  // Per-step work: everything downstream of an optimizer update's gradient.
+  SetVector<Operation *> perStep = perStepOps(body);
   std::vector<costmodel::LiveRange> live;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
