@@ -417,11 +417,20 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   mlir::bb::StageSearchResult best;
   double bestTime = 0;
   bool bestFits = false;
+  // One front end per micro-batch count among them.
+  std::map<int64_t, OwningOpRef<ModuleOp>> fronts;
   for (size_t r = 0; r < std::min(refine ? kRefined : 1, results.size()); ++r) {
     const Candidate &cand = candidates[results[r].index];
     CompileOptions again = cand.options;
     again.shard.refine = refine;
-    auto module = compileModel(context, modelPath, again, EmitStage::Bb);
+    OwningOpRef<ModuleOp> &front = fronts[again.shard.microbatches];
+    if (!front) {
+      auto differentiated = differentiateModel(context, modelPath, again);
+      if (!differentiated)
+        return differentiated.takeError();
+      front = std::move(*differentiated);
+    }
+    auto module = compileDifferentiated(*front, modelPath, again, EmitStage::Bb);
     if (!module) {
       log.push_back(cand.name + ", refined: no plan (" +
                     llvm::toString(module.takeError()) + ")");

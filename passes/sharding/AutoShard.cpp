@@ -1010,9 +1010,9 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
       // Every split of the devices into (all / k) x k, k dividing a host's
       // devices: each candidate is planned on a copy, the fastest kept.
       int64_t d = loaded->deviceCount(), perHost = loaded->devicesPerHost();
-      // Each shape is planned on a copy (refined too: the rounds alone
-      // can rank the shapes wrongly), the best one again on the module.
-      SmallVector<int64_t> best;
+      // Each shape's plan is refined too: the rounds alone can rank the
+      // shapes wrongly.
+      OwningOpRef<ModuleOp> best;
       double bestTime = 0;
       for (int64_t k = 1; k <= perHost; ++k) {
         if (perHost % k || d % k)
@@ -1023,17 +1023,17 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
         FailureOr<double> time = planOn(*copy, *loaded, candidate, refine);
         if (failed(time))
           continue; // e.g. nothing fits on this mesh
-        if (best.empty() || *time < bestTime) {
-          best = candidate;
+        if (!best || *time < bestTime) {
+          best = std::move(copy);
           bestTime = *time;
         }
       }
-      if (best.empty()) {
+      if (!best) {
         module.emitError("bb-auto-shard: --mesh=auto: no mesh shape has a plan");
         return signalPassFailure();
       }
-      if (failed(planOn(module, *loaded, best, refine)))
-        return signalPassFailure();
+      module.getBodyRegion().takeBody(best->getBodyRegion());
+      module->setAttrs(best->getOperation()->getAttrDictionary());
       return;
     }
     if (!meshShape.empty()) {
