@@ -20,6 +20,12 @@ std::string checkpointPath(const std::string &dir) {
   return dir + "/checkpoint.safetensors";
 }
 
+Tensor gatherState(Context *ctx, size_t index, const StateFetch &fetch,
+                   DeviceBuffer &scratch, AlignedBuffer &storage) {
+  Tensor local = fetch ? fetch(index, scratch) : stateTensor(ctx, index);
+  return gatherToRoot(ctx, ctx->info->states.at(index), local, storage);
+}
+
 void writeCheckpoint(const std::string &path, Context *ctx,
                      const CheckpointMeta &meta, const StateFetch &fetch) {
   const std::vector<StateDecl> &states = ctx->info->states;
@@ -44,9 +50,8 @@ void writeCheckpoint(const std::string &path, Context *ctx,
   // One state at a time, gathered to rank 0 (in order, on every rank).
   for (size_t k = 0; k < states.size(); ++k) {
     DeviceBuffer scratch;
-    Tensor local = fetch ? fetch(k, scratch) : stateTensor(ctx, k);
     AlignedBuffer gathered;
-    Tensor global = gatherToRoot(ctx, states[k], local, gathered);
+    Tensor global = gatherState(ctx, k, fetch, scratch, gathered);
     if (writer)
       writer->append(global);
   }

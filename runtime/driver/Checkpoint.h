@@ -38,6 +38,14 @@ std::string checkpointPath(const std::string &dir);
 /// (PipelineSchedule::stateForRoot).
 using StateFetch = std::function<Tensor(size_t index, DeviceBuffer &scratch)>;
 
+/// State number `index` as rank 0 writes it: this rank's block from `fetch`
+/// (empty: the state itself), gathered to rank 0 (gatherToRoot). Rank 0
+/// gets the global tensor, in host memory; other ranks an empty one. The
+/// result may live in `scratch` or `storage`. Every rank calls it for every
+/// state, in the same order.
+Tensor gatherState(Context *ctx, size_t index, const StateFetch &fetch,
+                   DeviceBuffer &scratch, AlignedBuffer &storage);
+
 /// Writes every state of `ctx` and `meta` to `path`, atomically and durably:
 /// a failed write leaves the previous checkpoint as it was. In a sharded run
 /// every rank calls it: one state at a time, its blocks are gathered to

@@ -738,13 +738,10 @@ private:
     // until the file is written (the gather may return it in place).
     std::vector<DeviceBuffer> scratch(info_.states.size());
     for (size_t k = 0; k < info_.states.size(); ++k)
-      if (info_.states[k].name.find('#') == std::string::npos) {
-        Tensor local =
-            fetch ? fetch(k, scratch[k]) : stateTensor(ctx_.get(), k);
-        Tensor global =
-            gatherToRoot(ctx_.get(), info_.states[k], local, gathered[k]);
-        params.emplace_back(info_.states[k].name, global);
-      }
+      if (info_.states[k].name.find('#') == std::string::npos)
+        params.emplace_back(
+            info_.states[k].name,
+            gatherState(ctx_.get(), k, fetch, scratch[k], gathered[k]));
     if (!isRoot())
       return;
     try {
