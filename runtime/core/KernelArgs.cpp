@@ -102,6 +102,18 @@ void checkF32(const char *k,
 
 } // namespace
 
+Geom checkPool(const char *k, const Tensor &x, const Tensor &out,
+               const Dims &kernel, const Dims &strides, const Dims &pads,
+               const Dims &dilations) {
+  if (x.dtype != out.dtype)
+    fail("%s: output dtype %s differs from input dtype %s", k,
+         dtypeName(out.dtype), dtypeName(x.dtype));
+  checkData(k, "input", x);
+  checkData(k, "output", out);
+  return checkedPoolGeom(k, "output", x, out, kernel, strides, pads,
+                         dilations);
+}
+
 Geom checkConvInputGrad(const Tensor &dy, const Tensor &w, const Tensor &dx,
                         const Dims &strides, const Dims &pads,
                         const Dims &dilations, int64_t group) {

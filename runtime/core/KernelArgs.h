@@ -41,6 +41,12 @@ struct ReduceDims {
 ReduceDims checkReduce(const char *kernel, const Tensor &x, const Tensor &out,
                        const Dims &axes);
 
+/// maxPool and avgPool (kernel `k`): out of x's dtype, both with data, and
+/// the window geometry (checkedPoolGeom).
+Geom checkPool(const char *k, const Tensor &x, const Tensor &out,
+               const Dims &kernel, const Dims &strides, const Dims &pads,
+               const Dims &dilations);
+
 /// The convolution and pooling gradients (f32 only, in both runtimes):
 /// every operand f32 with data, and the window geometry (checkedConvGeom,
 /// checkedPoolGeom); maxPoolGrad's input gradient has the input's shape.

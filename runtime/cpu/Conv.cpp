@@ -14,6 +14,7 @@
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Simd.h"
+#include "runtime/core/KernelArgs.h"
 #include "runtime/cpu/Window.h"
 
 #include <cmath>
@@ -640,13 +641,7 @@ void poolImpl(const Geom &g, const T *x, T *y, bool isMax,
 void pool(const char *k, Tensor x, Tensor out, const Dims &kernel,
           const Dims &strides, const Dims &pads, const Dims &dilations,
           bool isMax, bool countIncludePad) {
-  if (x.dtype != out.dtype)
-    fail("%s: output dtype %s differs from input dtype %s", k,
-         dtypeName(out.dtype), dtypeName(x.dtype));
-  checkData(k, "input", x);
-  checkData(k, "output", out);
-  const Geom g = checkedPoolGeom(k, "output", x, out, kernel, strides, pads,
-                                 dilations);
+  const Geom g = checkPool(k, x, out, kernel, strides, pads, dilations);
   if (out.numel() == 0)
     return;
   switch (x.dtype) {

@@ -406,11 +406,7 @@ namespace {
 void pool(const char *k, Tensor x, Tensor out, const Dims &kernel,
           const Dims &strides, const Dims &pads, const Dims &dilations,
           bool isMax, bool countIncludePad) {
-  if (x.dtype != out.dtype)
-    fail("%s: output dtype %s differs from input dtype %s", k,
-         dtypeName(out.dtype), dtypeName(x.dtype));
-  const Geom g =
-      checkedPoolGeom(k, "output", x, out, kernel, strides, pads, dilations);
+  const Geom g = checkPool(k, x, out, kernel, strides, pads, dilations);
   const int64_t n = out.numel();
   if (n == 0)
     return;
