@@ -118,7 +118,8 @@ static llvm::Error microbatchShapes(const bb::ShardOptions &o,
 
 /// bb-auto-shard's options for `o`. With pipeline stages it plans the whole
 /// micro-batch step on one stage's mesh, of which each stage holds about
-/// 1/stages: the memory limit grows accordingly (PipelinePlan.h).
+/// 1/stages of the state and the first stage min(stages, microbatches)
+/// micro-batches' activations; the per-step work weighs 1/microbatches.
 static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
   bb::AutoShardOptions as;
   as.cluster = o.cluster;
@@ -128,8 +129,10 @@ static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
   as.shardPins = llvm::join(o.pins, ";");
   as.timeLimit = o.timeLimit;
   as.refine = o.refine;
-  if (o.pipelineStages > 1)
-    as.memoryFraction *= static_cast<double>(o.pipelineStages);
+  if (o.pipelineStages > 1) {
+    as.stages = o.pipelineStages;
+    as.microbatches = o.microbatches;
+  }
   return as;
 }
 

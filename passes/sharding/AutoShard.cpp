@@ -176,6 +176,13 @@ private:
   int64_t pinBatch;
   bool zero;
   double memoryLimit; ///< bytes per device; 0: no limit
+public:
+  /// Planning one micro-batch's step of a pipeline (the `stages` and
+  /// `microbatches` options): the memory rows count `stateScale` of the
+  /// state and weights and `activationScale` of the live activations, and
+  /// the objective weighs per-step work `stepWeight`.
+  double stateScale = 1, activationScale = 1, stepWeight = 1;
+private:
   /// User-pinned layouts of named inputs, parameters and weights (split
   /// axes text), and the names that matched something.
   std::map<std::string, std::string> pins;
@@ -578,6 +585,12 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   }
 
   solver::BinaryProgram program;
+  // Per-step work: everything downstream of an optimizer update's gradient.
+  // In a pipeline's micro-batch step it weighs `stepWeight`.
+  SetVector<Operation *> perStep = perStepOps(body);
+  auto weightOf = [&](Operation *consumer) {
+    return consumer && perStep.contains(consumer) ? stepWeight : 1.0;
+  };
   std::vector<std::vector<double>> nodeCost(nodes.size());
   std::vector<std::vector<double>> nodeCompute(nodes.size());
   for (auto [i, n] : llvm::enumerate(nodes)) {
@@ -586,9 +599,10 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     if (!n.op)
       continue;
     double t = costmodel::opComputeTime(n.op, cluster);
+    const double w = weightOf(n.op);
     for (auto [s, strategy] : llvm::enumerate(n.strategies)) {
       nodeCompute[i][s] = t / splitFactor(strategy);
-      nodeCost[root[i]][s] += nodeCompute[i][s];
+      nodeCost[root[i]][s] += w * nodeCompute[i][s];
     }
   }
   // Edges: (producer node, result) -> (consumer node, operand), costed.
@@ -598,30 +612,31 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   };
   std::vector<Edge> edges;
   std::map<std::pair<size_t, size_t>, size_t> edgeIndex;
+  // `w`: the edge's weight in the objective (per-step work's, or 1).
   auto addEdge = [&](size_t from, size_t to,
-                     const std::vector<std::vector<double>> &c) {
+                     const std::vector<std::vector<double>> &c, double w) {
     from = root[from];
     to = root[to];
     const Node &u = nodes[from], &v = nodes[to];
     if (from == to) { // within a merged group: one decision
       for (size_t s = 0; s < u.strategies.size(); ++s)
-        nodeCost[from][s] += c[s][s];
+        nodeCost[from][s] += w * c[s][s];
     } else if (u.strategies.size() == 1) {
       for (size_t t = 0; t < v.strategies.size(); ++t)
-        nodeCost[to][t] += c[0][t];
+        nodeCost[to][t] += w * c[0][t];
     } else if (v.strategies.size() == 1) {
       for (size_t s = 0; s < u.strategies.size(); ++s)
-        nodeCost[from][s] += c[s][0];
+        nodeCost[from][s] += w * c[s][0];
     } else {
       // Tied layers make many edges between one pair of decisions: one
       // joint choice carries their summed costs.
       auto [it, added] = edgeIndex.try_emplace({from, to}, edges.size());
       if (added)
-        edges.push_back({from, to, c});
-      else
-        for (size_t s = 0; s < c.size(); ++s)
-          for (size_t t = 0; t < c[s].size(); ++t)
-            edges[it->second].cost[s][t] += c[s][t];
+        edges.push_back({from, to, std::vector<std::vector<double>>(
+                                       c.size(), std::vector<double>(c[0].size(), 0))});
+      for (size_t s = 0; s < c.size(); ++s)
+        for (size_t t = 0; t < c[s].size(); ++t)
+          edges[it->second].cost[s][t] += w * c[s][t];
     }
   };
   // An edge's costs depend on its ends' classes and positions only.
@@ -652,7 +667,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                 type);
         }
       }
-      addEdge(ui, vi, c);
+      addEdge(ui, vi, c, weightOf(v.op));
     }
   }
   // Results: outputs leave replicated; new state goes back to its argument.
@@ -673,7 +688,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         for (size_t t = 0; t < a.strategies.size(); ++t)
           c[s][t] = reshardCost(u.produced(result, type.getRank(), s),
                                 a.produced(0, type.getRank(), t), type);
-      addEdge(ui, ai, std::move(c));
+      // New state going back to its argument's layout: once per step.
+      addEdge(ui, ai, c, stepWeight);
       continue;
     }
     for (size_t s = 0; s < u.strategies.size(); ++s)
@@ -725,6 +741,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       size_t node;
       int64_t def, last;
       std::vector<double> bytes; ///< per device, per strategy
+      double scale;              ///< activationScale, or stateScale
     };
     std::vector<Live> lives;
     std::map<std::pair<size_t, size_t>, std::vector<double>> bytesMemo;
@@ -737,8 +754,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
           auto type = cast<RankedTensorType>(v.arg.getType());
           for (size_t st = 0; st < v.strategies.size(); ++st)
             addTerm(fixed, r.firstVar + st,
-                    bytesOf(type, v.produced(0, type.getRank(), st)
-                                      .localShape(type.getShape(), meshShape)));
+                    stateScale *
+                        bytesOf(type, v.produced(0, type.getRank(), st)
+                                          .localShape(type.getShape(), meshShape)));
         }
         continue;
       }
@@ -747,25 +765,42 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
           auto type = cast<RankedTensorType>(operand.getType());
           for (size_t st = 0; st < v.strategies.size(); ++st)
             addTerm(fixed, r.firstVar + st,
-                    bytesOf(type, operandSharding(v.rule, v.strategies[st], i,
-                                                  type.getRank())
-                                      .localShape(type.getShape(), meshShape)));
+                    stateScale *
+                        bytesOf(type, operandSharding(v.rule, v.strategies[st], i,
+                                                      type.getRank())
+                                          .localShape(type.getShape(), meshShape)));
         }
       for (auto [i, res] : llvm::enumerate(v.op->getResults())) {
         if (isa<RecomputeBarrierOp>(v.op))
           break;
         int64_t def = position[v.op], last = lastUse(res, def);
         auto type = cast<RankedTensorType>(res.getType());
-        Live live{vi, def, last, {}};
         auto [memo, added] = bytesMemo.try_emplace({cls[vi], i});
         if (added)
           for (size_t st = 0; st < v.strategies.size(); ++st)
             memo->second.push_back(
                 bytesOf(type, v.produced(i, type.getRank(), st)
                                   .localShape(type.getShape(), meshShape)));
+        // In a pipeline a gradient (what the per-step part reads) is summed
+        // over the micro-batches into a buffer that lives through the step:
+        // each stage its share of them, at every point, like the state.
+        // What the norm and the update compute exists once per step too.
+        const bool gradient =
+            llvm::any_of(res.getUsers(), [&](Operation *user) {
+              return perStep.contains(user);
+            }) &&
+            !perStep.contains(v.op);
+        if (gradient && stateScale < 1) {
+          for (size_t st = 0; st < v.strategies.size(); ++st)
+            addTerm(fixed, r.firstVar + st, stateScale * memo->second[st]);
+          continue;
+        }
+        const double scale =
+            perStep.contains(v.op) || gradient ? stateScale : activationScale;
+        Live live{vi, def, last, {}, scale};
         live.bytes = memo->second;
         lives.push_back(std::move(live));
-        double full = bytesOf(type, type.getShape());
+        double full = scale * bytesOf(type, type.getShape());
         profile[def] += full;
         profile[last + 1] -= full;
       }
@@ -786,7 +821,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
           continue;
         const Node &r = nodes[root[l.node]];
         for (size_t st = 0; st < l.bytes.size(); ++st)
-          addTerm(row, r.firstVar + st, l.bytes[st]);
+          addTerm(row, r.firstVar + st, l.scale * l.bytes[st]);
       }
       memoryRows.emplace_back(row.begin(), row.end());
     }
@@ -867,17 +902,13 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       chosenOut->push_back(n.strategies[chosen[i]]);
     return success();
   }
-  if (primary) {
+  if (primary)
     computeSeconds = compute;
-    communicationSeconds = sol.objective - compute;
-  }
 
   // Book the chosen plan's communication by link kind, and its activations'
   // peak by liveness (each result's per-device bytes, from its definition to
   // its last use).
   accounting = primary;
-  // Per-step work: everything downstream of an optimizer update's gradient.
-  SetVector<Operation *> perStep = perStepOps(body);
   std::vector<costmodel::LiveRange> live;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
@@ -936,8 +967,11 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   }
   accounting = false;
   perStepEdge = false;
-  if (primary)
+  if (primary) {
+    // Unweighted: what one micro-batch's step (or the whole step) moves.
+    communicationSeconds = intraHostSeconds + interHostSeconds;
     activationBytes = costmodel::peakLiveBytes(live);
+  }
   MLIRContext *ctx = func.getContext();
   // The arguments' layouts, set at once (one setArgAttr per argument
   // rebuilds the attribute array each time).
@@ -1078,7 +1112,16 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
              << item << ": expected NAME=[[axes], ...]";
     pinMap[name.str()] = spec.str();
   }
+  if (stages < 1 || microbatches < 1)
+    return module.emitError("bb-auto-shard: --stages and --microbatches must be "
+                            "at least 1");
   Planner planner(loaded, *mesh, pinBatch, zero, limit, std::move(pinMap));
+  if (stages > 1) {
+    planner.stateScale = 1.0 / static_cast<double>(stages);
+    planner.activationScale =
+        static_cast<double>(std::min(stages, microbatches)) / static_cast<double>(stages);
+  }
+  planner.stepWeight = 1.0 / static_cast<double>(microbatches);
   // The training step places the state; evaluation follows it.
   SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
   llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {

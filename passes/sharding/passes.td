@@ -33,6 +33,17 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     (counted once per consumer) and live activations under the chosen
     shardings must fit `memory-fraction` of the device's memory.
 
+    With `stages` = S > 1 the function is one micro-batch's step of a
+    pipeline that bb-pipeline-stages will cut into S stages over meshes like
+    this one, run 1F1B over `microbatches` = M micro-batches. The memory rows
+    then count 1/S of the state and weights (each stage holds its share) and
+    min(S, M)/S of the live activations (the first stage keeps min(S, M)
+    micro-batches in flight, each with its 1/S of the activations). The
+    objective weighs the per-step work (what lies downstream of a gradient:
+    its reduction, the global norm, the optimizer update and the state's
+    way back into its layout) 1/M against one micro-batch's forward and
+    backward, as the pipeline runs it once per M micro-batches.
+
     The result is written for `bb-spmdize`: `mesh.mesh @mesh`, `bb.strategy`
     on each op, `bb.sharding` on sharded arguments; the module gets
     `bb.plan` (predicted compute and communication seconds, per-device
@@ -65,6 +76,14 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
            "axis at a time, innermost first)">,
     Option<"memoryFraction", "memory-fraction", "double", "0.9",
            "Share of each device's memory the plan may use (0: no limit)">,
+    Option<"stages", "stages", "int64_t", "1",
+           "Pipeline stages the planned step will be cut into (each holds "
+           "about 1/stages of the state; the first stage keeps "
+           "min(stages, microbatches) micro-batches' activations)">,
+    Option<"microbatches", "microbatches", "int64_t", "1",
+           "Micro-batches per step: the per-step work (downstream of the "
+           "gradients) weighs 1/microbatches against one micro-batch's "
+           "forward and backward">,
     Option<"refine", "refine", "bool", "true",
            "axiswise: after the rounds, re-solve each axis with the others "
            "kept while the step gets cheaper">,
