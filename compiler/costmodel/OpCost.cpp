@@ -27,6 +27,12 @@ double mlir::bb::costmodel::opComputeTime(Operation *op,
               : op->getNumOperands() > 0 ? op->getOperand(0).getType()
                                          : Type();
   cluster::DType dtype = type ? dtypeOf(type) : cluster::DType::F32;
+  // A product of 16-bit floats runs at their rate, whatever its result
+  // (bf16 operands with an f32 result: bb-mixed-precision's matmuls).
+  for (Type operand : op->getOperandTypes())
+    if (cluster::DType d = dtypeOf(operand);
+        d == cluster::DType::BF16 || d == cluster::DType::F16)
+      dtype = d;
   return computeTime(cluster, dtype, cost.getFlops(),
                      cost.getBytesRead() + cost.getBytesWritten());
 }

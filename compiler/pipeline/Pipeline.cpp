@@ -168,6 +168,8 @@ static void setTrainingAttributes(ModuleOp module,
   add("train.grad_clip", formatDouble(t.gradClip));
   if (t.recompute != "none")
     add("train.recompute", t.recompute);
+  if (o.precision != "fp32")
+    add("train.precision", o.precision);
   if (t.optimizer == "sgd") {
     add("train.momentum", formatDouble(t.momentum));
     add("train.nesterov", t.nesterov ? "true" : "false");
@@ -228,8 +230,23 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
       return makeError("--extra-passes='" + options.extraPasses + "': " +
                        StringRef(err).trim().str());
   }
-  if (!gradients)
+  // After differentiation and the training step, so that the backward
+  // pass's products are converted too and the master weights stay f32;
+  // the cleanup's CSE then shares each tensor's bf16 copy.
+  auto addPrecision = [&] {
+    if (options.precision == "bf16") {
+      MixedPrecisionOptions mp;
+      mp.dtype = "bf16";
+      pm.addNestedPass<func::FuncOp>(createMixedPrecision(mp));
+    }
+  };
+  if (!gradients) {
+    if (options.precision == "bf16") {
+      addPrecision();
+      buildImportCleanupPipeline(pm);
+    }
     return llvm::Error::success();
+  }
   AutodiffOptions ad;
   ad.loss = options.grad.loss;
   ad.labels = options.grad.labels;
@@ -249,6 +266,7 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
     ts.gradClip = t.gradClip;
     pm.addPass(createTrainStep(ts));
   }
+  addPrecision();
   buildImportCleanupPipeline(pm);
   // After the cleanup, so that the copies are made of the ops CSE kept.
   if (options.train.enabled && options.train.recompute == "blocks")

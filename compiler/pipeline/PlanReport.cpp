@@ -186,7 +186,14 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   double bubble = f64("pipeline_bubble_seconds");
   double step = compute + comm + bubble;
   double flops = f64("model_flops");
-  double peak = cluster->peakFlops(cluster::DType::F32);
+  // MFU against the peak of the products' type: bf16 when
+  // bb-mixed-precision ran (--precision=bf16), else f32.
+  cluster::DType productType = cluster::DType::F32;
+  module.walk([&](MatMulOp op) {
+    if (op.getLhs().getType().getElementType().isBF16())
+      productType = cluster::DType::BF16;
+  });
+  double peak = cluster->peakFlops(productType);
   double perDevice = step > 0 ? flops / step / devices : 0;
   int64_t state = i64("state_bytes_per_device");
   int64_t weights = i64("weight_bytes_per_device");
@@ -225,6 +232,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"model_flops_per_step", flops},
       {"model_flops_per_second_per_device", perDevice},
       {"mfu", peak > 0 ? perDevice / peak : 0.0},
+      {"precision", productType == cluster::DType::BF16 ? "bf16" : "fp32"},
       {"state_bytes_per_device", state},
       {"weight_bytes_per_device", weights},
       {"activation_bytes_per_device", activations},
@@ -306,7 +314,7 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
      << str("throughput_unit") << "/s; model "
      << human(num("model_flops_per_second_per_device"), "FLOP/s")
      << " per device; MFU " << llvm::formatv("{0:F1}", 100 * num("mfu"))
-     << "%\n";
+     << "% (of the " << str("precision") << " peak)\n";
   os << "memory per device " << bytes(num("memory_bytes_per_device"))
      << " (parameters and optimizer state " << bytes(num("state_bytes_per_device"))
      << ", constant weights " << bytes(num("weight_bytes_per_device"))

@@ -197,6 +197,19 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
+bool MatMulOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
+  if (inferred.size() != 1 || actual.size() != 1)
+    return false;
+  if (inferred[0] == actual[0])
+    return true;
+  // (C4) 16-bit float operands may give an f32 result.
+  auto want = dyn_cast<RankedTensorType>(inferred[0]);
+  auto got = dyn_cast<RankedTensorType>(actual[0]);
+  return want && got && want.getShape() == got.getShape() &&
+         (want.getElementType().isBF16() || want.getElementType().isF16()) &&
+         got.getElementType().isF32();
+}
+
 int64_t MatMulOp::getContractionSize() {
   auto lhs = rankedType(getLhs());
   return lhs.getDimSize(getTransposeLhs() ? lhs.getRank() - 2

@@ -234,7 +234,7 @@ def Bb_ConvertOp : Bb_Op<"convert", [Elementwise, SameOperandsAndResultShape]> {
 // Contractions
 //===----------------------------------------------------------------------===//
 
-def Bb_MatMulOp : Bb_Op<"matmul", [InferTypeOpAdaptor]> {
+def Bb_MatMulOp : Bb_Op<"matmul", [InferTypeOpAdaptorWithIsCompatible]> {
   let summary = "batched matrix product with broadcasting batch dimensions";
   let description = [{
     `output[b..., m, n] = sum_k lhs[b..., m, k] * rhs[b..., k, n]`, where
@@ -247,10 +247,15 @@ def Bb_MatMulOp : Bb_Op<"matmul", [InferTypeOpAdaptor]> {
     - (C1) both operands have rank >= 2 and the same element type.
     - (C2) the contracted dimensions are equal.
     - (C3) the batch dimensions are broadcast-compatible.
+    - (C4) the result's element type is the operands', or `f32` when they
+      are `bf16` or `f16`: the products are summed in f32 either way, and
+      an `f32` result keeps that sum unrounded (bb-mixed-precision's
+      matrix products; cuBLASLt's bf16 GEMM with an f32 output).
 
     Example:
     ```mlir
     %y = bb.matmul %x, %w {transpose_rhs} : tensor<8x64xf32>, tensor<32x64xf32> -> tensor<8x32xf32>
+    %z = bb.matmul %a, %b : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xf32>
     ```
   }];
   let arguments = (ins Bb_Tensor:$lhs, Bb_Tensor:$rhs,

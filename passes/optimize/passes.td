@@ -18,4 +18,41 @@ def FoldBatchNorm : Pass<"bb-fold-batch-norm", "func::FuncOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
+  let summary = "Matrix products on 16-bit float operands, summed in f32";
+  let description = [{
+    Each `bb.matmul` of f32 operands becomes a `bb.matmul` of their `bf16`
+    copies (`bb.convert`, rounded to nearest even) with an f32 result: the
+    products of bf16 values are exact in f32 and summed in f32, so only the
+    operands lose precision (8 bits of mantissa instead of 24). Everything
+    else stays f32: elementwise ops, normalization, softmax, the loss, and
+    in training the parameters (the master weights), the gradients and the
+    optimizer state. Run after bb-train-step, every matrix product of the
+    step is converted, the backward pass's too; CSE then shares one bf16
+    copy of a tensor among its products.
+
+    This is where a GPU's tensor cores come in (cuBLASLt's bf16 GEMM with
+    an f32 output, about 16x the f32 rate on an H100); the CPU runtime
+    widens the bf16 operands and multiplies in f32, which gives the same
+    results up to the order of the sums.
+
+    Example:
+    ```mlir
+    %y = bb.matmul %x, %w : tensor<8x64xf32>, tensor<64x32xf32> -> tensor<8x32xf32>
+    ```
+    becomes
+    ```mlir
+    %xb = bb.convert %x : tensor<8x64xf32> -> tensor<8x64xbf16>
+    %wb = bb.convert %w : tensor<64x32xf32> -> tensor<64x32xbf16>
+    %y = bb.matmul %xb, %wb : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xf32>
+    ```
+  }];
+  let options = [
+    Option<"dtype", "dtype", "std::string", "\"bf16\"",
+           "The operands' type: bf16 (f16 would need loss scaling, which "
+           "is not there)">,
+  ];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 #endif // BB_PASSES_OPTIMIZE_PASSES_TD

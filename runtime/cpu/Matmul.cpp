@@ -1,6 +1,7 @@
 //===- Matmul.cpp - batched matmul through BLAS ---------------------------===//
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
+#include "bbrt/io.h"
 
 namespace bbrt {
 namespace cpu {
@@ -22,15 +23,46 @@ void gemmInt(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T *A,
     }
 }
 
+/// `t`'s bf16 values widened into `buffer` (exactly: a bf16 is the upper
+/// half of an f32), as an f32 tensor of the same shape.
+Tensor widened(const Tensor &t, std::vector<float> &buffer) {
+  const int64_t n = t.numel();
+  buffer.resize(static_cast<size_t>(n));
+  const uint16_t *in = static_cast<const uint16_t *>(t.data);
+  float *w = buffer.data();
+  parallelFor(n, n >= (1 << 16), [&](int64_t i) { w[i] = bf16ToFloat(in[i]); });
+  return Tensor(w, DType::F32, t.shape);
+}
+
 } // namespace cpu
 
 using namespace cpu;
 
 void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
   const char *k = "matmul";
+  if (a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
+      (out.dtype == DType::F32 || out.dtype == DType::BF16)) {
+    // bf16 operands (bb-mixed-precision): multiplied and summed in f32 like
+    // a GPU's bf16 GEMM, through the f32 BLAS; a bf16 result is the f32 sum
+    // rounded to nearest even.
+    checkData(k, "a", a);
+    checkData(k, "b", b);
+    checkData(k, "output", out);
+    static thread_local std::vector<float> wa, wb, wout;
+    Tensor fa = widened(a, wa), fb = widened(b, wb);
+    if (out.dtype == DType::F32)
+      return matmul(fa, fb, out, transA, transB);
+    wout.resize(static_cast<size_t>(out.numel()));
+    matmul(fa, fb, Tensor(wout.data(), DType::F32, out.shape), transA, transB);
+    uint16_t *o = static_cast<uint16_t *>(out.data);
+    parallelFor(out.numel(), out.numel() >= (1 << 16),
+                [&](int64_t i) { o[i] = floatToBf16(wout[i]); });
+    return;
+  }
   if (a.dtype != b.dtype || a.dtype != out.dtype)
-    fail("%s: dtypes differ (a %s, b %s, out %s)", k, dtypeName(a.dtype),
-         dtypeName(b.dtype), dtypeName(out.dtype));
+    fail("%s: dtypes differ (a %s, b %s, out %s; bf16 operands may give an "
+         "f32 output)",
+         k, dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
   checkData(k, "a", a);
   checkData(k, "b", b);
   checkData(k, "output", out);

@@ -6,8 +6,10 @@
 // other broadcasts is folded into M (a row-major [B, M, K] lhs is a
 // [B*M, K] matrix); equal batches run as one strided-batched call; any
 // other broadcast runs one call per output matrix. F32 computes in full
-// f32 (CUBLAS_COMPUTE_32F), F64 in f64. Algorithms are chosen once per
-// shape by cuBLASLt's heuristic and cached.
+// f32 (CUBLAS_COMPUTE_32F), F64 in f64; BF16 operands (bb-mixed-precision)
+// run on the tensor cores with f32 sums (CUBLAS_COMPUTE_32F) into an F32
+// or a BF16 output. Algorithms are chosen once per shape by cuBLASLt's
+// heuristic and cached.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/Device.h"
@@ -21,14 +23,15 @@ namespace cuda {
 namespace {
 
 struct GemmKey {
-  cudaDataType_t type;
+  cudaDataType_t type;    ///< of the operands
+  cudaDataType_t outType; ///< of the output
   bool transA, transB; // of cuBLASLt's operands (b, a of bbrt::matmul)
   int64_t m, n, k, batch, strideA, strideB, strideC;
   bool operator<(const GemmKey &o) const {
-    return std::tie(type, transA, transB, m, n, k, batch, strideA, strideB,
-                    strideC) < std::tie(o.type, o.transA, o.transB, o.m, o.n,
-                                        o.k, o.batch, o.strideA, o.strideB,
-                                        o.strideC);
+    return std::tie(type, outType, transA, transB, m, n, k, batch, strideA,
+                    strideB, strideC) <
+           std::tie(o.type, o.outType, o.transA, o.transB, o.m, o.n, o.k,
+                    o.batch, o.strideA, o.strideB, o.strideC);
   }
 };
 
@@ -63,10 +66,12 @@ const Gemm &gemmFor(const GemmKey &key) {
     return it->second;
   Gemm g;
   const bool f64 = key.type == CUDA_R_64F;
+  // Scale factors (alpha, beta) in the compute type: f64, or f32 for f32
+  // and bf16 operands.
   checkBlas(cublasLtMatmulDescCreate(&g.desc,
                                      f64 ? CUBLAS_COMPUTE_64F
                                          : CUBLAS_COMPUTE_32F,
-                                     key.type),
+                                     f64 ? CUDA_R_64F : CUDA_R_32F),
             "cublasLtMatmulDescCreate");
   cublasOperation_t ta = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
   cublasOperation_t tb = key.transB ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -81,7 +86,7 @@ const Gemm &gemmFor(const GemmKey &key) {
                    : layout(key.type, key.m, key.k, key.batch, key.strideA);
   g.b = key.transB ? layout(key.type, key.n, key.k, key.batch, key.strideB)
                    : layout(key.type, key.k, key.n, key.batch, key.strideB);
-  g.c = layout(key.type, key.m, key.n, key.batch, key.strideC);
+  g.c = layout(key.outType, key.m, key.n, key.batch, key.strideC);
   cublasLtMatmulPreference_t pref;
   checkBlas(cublasLtMatmulPreferenceCreate(&pref), "matmul preference");
   size_t ws = blasWorkspaceSize();
@@ -103,11 +108,12 @@ const Gemm &gemmFor(const GemmKey &key) {
 }
 
 /// Column-major C (m x n) = op(A) op(B), `batch` times with the strides.
-void gemm(cudaDataType_t type, bool transA, bool transB, int64_t m, int64_t n,
-          int64_t k, const void *A, const void *B, void *C, int64_t batch,
-          int64_t strideA, int64_t strideB, int64_t strideC) {
-  const Gemm &g = gemmFor(
-      {type, transA, transB, m, n, k, batch, strideA, strideB, strideC});
+void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
+          bool transB, int64_t m, int64_t n, int64_t k, const void *A,
+          const void *B, void *C, int64_t batch, int64_t strideA,
+          int64_t strideB, int64_t strideC) {
+  const Gemm &g = gemmFor({type, outType, transA, transB, m, n, k, batch,
+                           strideA, strideB, strideC});
   const double one64 = 1, zero64 = 0;
   const float one32 = 1, zero32 = 0;
   const bool f64 = type == CUDA_R_64F;
@@ -124,15 +130,22 @@ void gemm(cudaDataType_t type, bool transA, bool transB, int64_t m, int64_t n,
 
 void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
   using namespace cuda;
-  if (a.dtype != b.dtype || a.dtype != out.dtype)
-    fail("matmul: dtypes differ (%s, %s, output %s)", dtypeName(a.dtype),
-         dtypeName(b.dtype), dtypeName(out.dtype));
-  if (a.dtype != DType::F32 && a.dtype != DType::F64)
-    fail("matmul: dtype %s is not supported by the CUDA runtime (f32, f64)",
+  const bool bf16 = a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
+                    (out.dtype == DType::F32 || out.dtype == DType::BF16);
+  if (!bf16 && (a.dtype != b.dtype || a.dtype != out.dtype))
+    fail("matmul: dtypes differ (%s, %s, output %s; bf16 operands may give "
+         "an f32 output)",
+         dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
+  if (!bf16 && a.dtype != DType::F32 && a.dtype != DType::F64)
+    fail("matmul: dtype %s is not supported by the CUDA runtime (f32, f64, "
+         "bf16)",
          dtypeName(a.dtype));
   if (a.shape.rank < 1 || b.shape.rank < 1)
     fail("matmul: operands must have rank >= 1");
-  const cudaDataType_t type = a.dtype == DType::F64 ? CUDA_R_64F : CUDA_R_32F;
+  auto cudaType = [](DType d) {
+    return d == DType::F64 ? CUDA_R_64F : d == DType::BF16 ? CUDA_R_16BF : CUDA_R_32F;
+  };
+  const cudaDataType_t type = cudaType(a.dtype), outType = cudaType(out.dtype);
   // Matrix dims (a rank-1 operand is one row of a, one column of b).
   const int ra = a.shape.rank, rb = b.shape.rank;
   const int64_t M = ra == 1 ? 1 : a.shape.d[transA ? ra - 1 : ra - 2];
@@ -172,15 +185,15 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
                 "matmul");
     return;
   }
-  const int64_t es = dtypeSize(a.dtype);
+  const int64_t es = dtypeSize(a.dtype), os = dtypeSize(out.dtype);
   // cuBLASLt's A is b: column-major N x K (op N) or K x N stored (op T).
   if (nb == 1 && !transA) {
     // Every output matrix uses the one b; a's batch folds into M.
-    gemm(type, transB, false, N, batch * M, K, b.data, a.data, out.data, 1,
-         0, 0, 0);
+    gemm(type, outType, transB, false, N, batch * M, K, b.data, a.data,
+         out.data, 1, 0, 0, 0);
   } else if (na == batch && nb == batch) {
-    gemm(type, transB, transA, N, M, K, b.data, a.data, out.data, batch,
-         K * N, M * K, M * N);
+    gemm(type, outType, transB, transA, N, M, K, b.data, a.data, out.data,
+         batch, K * N, M * K, M * N);
   } else {
     // General broadcast: one call per output matrix.
     for (int64_t i = 0; i < batch; ++i) {
@@ -198,10 +211,10 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
           sb *= bb.d[db];
         }
       }
-      gemm(type, transB, transA, N, M, K,
+      gemm(type, outType, transB, transA, N, M, K,
            static_cast<const char *>(b.data) + ib * K * N * es,
            static_cast<const char *>(a.data) + ia * M * K * es,
-           static_cast<char *>(out.data) + i * M * N * es, 1, 0, 0, 0);
+           static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0);
     }
   }
   checkLaunch("matmul");

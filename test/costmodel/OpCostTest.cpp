@@ -20,10 +20,11 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
   ctx.loadAllAvailableDialects();
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"(
     func.func @f(%a: tensor<64x128xbf16>, %b: tensor<128x256xbf16>,
-                 %x: tensor<1024xf32>) -> (tensor<64x256xbf16>, tensor<1024xf32>) {
+                 %x: tensor<1024xf32>) -> (tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>) {
       %c = bb.matmul %a, %b : tensor<64x128xbf16>, tensor<128x256xbf16> -> tensor<64x256xbf16>
       %y = bb.add %x, %x : tensor<1024xf32>, tensor<1024xf32> -> tensor<1024xf32>
-      return %c, %y : tensor<64x256xbf16>, tensor<1024xf32>
+      %d = bb.matmul %a, %b : tensor<64x128xbf16>, tensor<128x256xbf16> -> tensor<64x256xf32>
+      return %c, %y, %d : tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>
     }
   )",
                                                              &ctx);
@@ -34,7 +35,7 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
     if (op->getParentOp() && isa<func::FuncOp>(op->getParentOp()))
       ops.push_back(op);
   });
-  REQUIRE(ops.size() == 3);
+  REQUIRE(ops.size() == 4);
 
   CHECK(costmodel::dtypeOf(ops[0]->getResult(0).getType()) ==
         cluster::DType::BF16);
@@ -46,5 +47,9 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
   CHECK(costmodel::opComputeTime(ops[1], a100) ==
         Approx(costmodel::computeTime(a100, cluster::DType::F32, 1024,
                                       3 * 1024 * 4)));
-  CHECK(costmodel::opComputeTime(ops[2], a100) == 0); // func.return
+  // bf16 operands with an f32 result: the bf16 rate, the f32 result's bytes.
+  CHECK(costmodel::opComputeTime(ops[2], a100) ==
+        Approx(costmodel::computeTime(a100, cluster::DType::BF16, matmulFlops,
+                                      matmulBytes + 64 * 256 * 2.0)));
+  CHECK(costmodel::opComputeTime(ops[3], a100) == 0); // func.return
 }

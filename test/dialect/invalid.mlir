@@ -180,6 +180,26 @@ func.func @matmul_c1_element_type(%a: tensor<2x8xf32>, %b: tensor<8x4xf16>) {
 
 // -----
 
+// bb.matmul C4: an f32 product cannot come out as bf16
+func.func @matmul_c4_narrower(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>) {
+  // expected-error @+2 {{'bb.matmul' op inferred type(s) 'tensor<2x4xf32>' are incompatible with return type(s) of operation 'tensor<2x4xbf16>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = bb.matmul %a, %b : tensor<2x8xf32>, tensor<8x4xf32> -> tensor<2x4xbf16>
+  return
+}
+
+// -----
+
+// bb.matmul C4: bf16 operands give bf16 or f32, not f16
+func.func @matmul_c4_other(%a: tensor<2x8xbf16>, %b: tensor<8x4xbf16>) {
+  // expected-error @+2 {{'bb.matmul' op inferred type(s) 'tensor<2x4xbf16>' are incompatible with return type(s) of operation 'tensor<2x4xf16>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = bb.matmul %a, %b : tensor<2x8xbf16>, tensor<8x4xbf16> -> tensor<2x4xf16>
+  return
+}
+
+// -----
+
 // bb.matmul C2: contracted dimensions differ
 func.func @matmul_c2(%a: tensor<2x8xf32>, %b: tensor<4x8xf32>) {
   // expected-error @+2 {{bb.matmul: (C2) contracted dimensions differ: 8 vs 4 (shapes [2x8] and [4x8])}}

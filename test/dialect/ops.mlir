@@ -112,6 +112,16 @@ func.func @matmul(%x: tensor<8x64xf32>, %w: tensor<32x64xf32>, %q: tensor<2x4x16
   return
 }
 
+// (C4) bf16 operands, an f32 result or a bf16 one.
+// CHECK-LABEL: func.func @matmul_bf16
+func.func @matmul_bf16(%a: tensor<8x64xbf16>, %b: tensor<64x32xbf16>) {
+  // CHECK: bb.matmul %{{.*}}, %{{.*}} : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xf32>
+  %0 = bb.matmul %a, %b : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xf32>
+  // CHECK: bb.matmul %{{.*}}, %{{.*}} : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xbf16>
+  %1 = bb.matmul %a, %b : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xbf16>
+  return
+}
+
 // CHECK-LABEL: func.func @conv
 // CHECK-SAME: (%[[X:.*]]: tensor<1x3x32x32xf32>, %[[W:.*]]: tensor<16x3x3x3xf32>, %[[B:.*]]: tensor<16xf32>, %[[D:.*]]: tensor<1x8x9x9xf32>, %[[DW:.*]]: tensor<8x1x3x3xf32>)
 func.func @conv(%x: tensor<1x3x32x32xf32>, %w: tensor<16x3x3x3xf32>, %b: tensor<16xf32>, %d: tensor<1x8x9x9xf32>, %dw: tensor<8x1x3x3xf32>) {

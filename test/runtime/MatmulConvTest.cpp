@@ -84,6 +84,38 @@ TEST_CASE("matmul plain, transposed and batched", "[matmul]") {
   checkMatmul(DType::I32, {7, 5}, {3, 7}, {5, 3}, true, true);
 }
 
+TEST_CASE("matmul of bf16 operands: f32 sums, an f32 or a rounded bf16 result",
+          "[matmul][bf16]") {
+  // The reference multiplies the bf16 values exactly (in double): an f32
+  // result differs from it only by the f32 sums' rounding, a bf16 result
+  // by one bf16 rounding of the sum (relative 2^-9).
+  auto check = [](const Dims &as, const Dims &bs, const Dims &os, bool ta, bool tb) {
+    HostTensor a = random(DType::BF16, as, -3, 3), b = random(DType::BF16, bs, -3, 3);
+    std::vector<double> want = refMatmul(a, b, os, ta, tb);
+    HostTensor wide = zeros(DType::F32, os), narrow = zeros(DType::BF16, os);
+    matmul(a.view(), b.view(), wide.view(), ta, tb);
+    matmul(a.view(), b.view(), narrow.view(), ta, tb);
+    INFO("a " << formatDims(as) << (ta ? "^T" : "") << " b " << formatDims(bs)
+              << (tb ? "^T" : ""));
+    requireClose(wide, want, 1e-4, 1e-5);
+    requireClose(narrow, want, 1e-3, 1.0 / 256);
+  };
+  check({5, 7}, {7, 3}, {5, 3}, false, false);
+  check({7, 5}, {3, 7}, {5, 3}, true, true);
+  check({2, 1, 4, 6}, {3, 6, 5}, {2, 3, 4, 5}, false, false);
+  check({3, 8, 16}, {12, 16}, {3, 8, 12}, false, true);
+  check({300, 72}, {72, 100}, {300, 100}, false, false);
+  // Other mixes are refused.
+  uint16_t h[12] = {};
+  float f[12] = {};
+  REQUIRE_THROWS_WITH(matmul(Tensor(h, DType::BF16, {3, 4}), Tensor(f, DType::F32, {4, 3}),
+                             Tensor(f, DType::F32, {3, 3}), false, false),
+                      Catch::Contains("dtypes differ"));
+  REQUIRE_THROWS_WITH(matmul(Tensor(f, DType::F32, {3, 4}), Tensor(f, DType::F32, {4, 3}),
+                             Tensor(h, DType::BF16, {3, 3}), false, false),
+                      Catch::Contains("dtypes differ"));
+}
+
 TEST_CASE("matmul errors", "[matmul]") {
   float a[12] = {}, b[12] = {}, o[12] = {};
   REQUIRE_THROWS_WITH(matmul(Tensor(a, DType::F32, {3, 4}), Tensor(b, DType::F32, {3, 4}),

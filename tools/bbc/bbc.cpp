@@ -72,6 +72,12 @@ static cl::list<std::string> cudaArchs(
     cl::desc("--target=cuda: GPU architectures to build for, e.g. "
              "sm_80,sm_90 (default: every one the runtime SDK carries)"),
     cl::CommaSeparated, cl::value_desc("sm_XY"), cl::cat(bbcCategory));
+static cl::opt<std::string> precision(
+    "precision",
+    cl::desc("Matrix products: fp32, or bf16 (bf16 operands summed in f32; "
+             "everything else, and in training the master weights, "
+             "gradients and optimizer state, stays f32; docs/training.md)"),
+    cl::init("fp32"), cl::value_desc("fp32|bf16"), cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -270,6 +276,9 @@ int main(int argc, char **argv) {
   bb::CompileOptions options;
   options.emit = emit;
   options.extraPasses = extraPasses;
+  if (precision != "fp32" && precision != "bf16")
+    return fail("--precision=" + precision + ": expected fp32 or bf16");
+  options.precision = precision;
   options.grad.enabled = grad;
   options.grad.loss = lossKind;
   options.grad.labels = labelsName;
