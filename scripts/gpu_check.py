@@ -29,7 +29,11 @@ Cases:
     tokens, compiled with fp32 and with --precision=bf16 products; then the
     same model in PyTorch (nanoGPT's layout), eager and
     torch.compile, fp32 and bf16 autocast, for tokens/s and MFU.
-Prints one line per case and `N passed, M failed`; exit 1 if any failed.
+  - gpt2-train-adamw-pp2: gpt2 cut into two pipeline stages on two MPI
+    ranks sharing the GPU (point-to-point over MPI through host memory),
+    against PyTorch's losses; skipped where MPI is missing.
+Prints one line per case and `N passed, M failed, K skipped`; exit 1 if any
+failed.
 """
 import argparse
 import concurrent.futures
@@ -72,8 +76,9 @@ def prepare(a):
         shutil.copy(os.path.join(sdk, "lib", f), os.path.join(out, "sdk", "lib", f))
     cases = []
 
-    def add(name, flags, run_args, kind, compare, inputs=()):
-        """Builds the CPU binary, runs it for the reference, keeps the C++."""
+    def add(name, flags, run_args, kind, compare, inputs=(), ranks=1):
+        """Builds the CPU binary, runs it for the reference (on `ranks` MPI
+        ranks), keeps the C++."""
         d = os.path.join(out, name)
         os.makedirs(d, exist_ok=True)
         for src, dst in inputs:
@@ -83,13 +88,14 @@ def prepare(a):
         sh([bbc, *flags, "--emit=cpp", "-o", os.path.join(d, "gen.cpp")])
         os.rename(exe + ".safetensors", os.path.join(d, "prog.safetensors"))
         ref = ["--weights", "prog.safetensors"]
+        launch = mpirun(ranks) if ranks > 1 else []
         if kind == "train":
-            sh([exe, *run_args, *ref, "--log", "ref.csv", "--threads", "1"], cwd=d)
+            sh([*launch, exe, *run_args, *ref, "--log", "ref.csv", "--threads", "1"], cwd=d)
         else:
             sh([exe, *run_args, *ref, "--output-dir", "ref", "--threads", "1"], cwd=d)
         os.remove(exe)
         cases.append({"name": name, "kind": kind, "args": run_args + ref,
-                      "compare": compare})
+                      "compare": compare, "ranks": ranks})
 
     # Per-op gradient programs (inputs as gradcheck.py makes them).
     sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
@@ -147,6 +153,16 @@ def prepare(a):
                 run["binary_flags"], "train",
                 {"rtol": rtol, "losses": run["losses"],
                  "grad_norms": run.get("grad_norms")}, files)
+    # A pipeline of two stages, one rank each (both on the one GPU there):
+    # point-to-point transfers over MPI, staged through host memory. No
+    # collective, so no NCCL communicator (NCCL refuses two ranks on one
+    # GPU). Skipped there when MPI is missing.
+    run = json.load(open(os.path.join(MODELS, "gpt2", "train", "adamw.json")))
+    add("gpt2-train-adamw-pp2", [os.path.join(MODELS, "gpt2", "gpt2.onnx"),
+                                 *run["bbc_flags"], "--strategy=pp=2,microbatches=2"],
+        run["binary_flags"], "train",
+        {"rtol": 1e-4, "losses": run["losses"], "grad_norms": run.get("grad_norms")},
+        [(os.path.join(MODELS, "gpt2", "train", "tokens.bin"), "tokens.bin")], ranks=2)
     bench = None
     if not a.no_bench:
         bench = prepare_bench(bbc, os.path.join(out, "bench-gpt2-124m"))
@@ -325,15 +341,36 @@ def run_bench(root, b, sdk, nvcc, archs):
               f"{tokens_per_step / m * 1e3:,.0f} tokens/s, {flops / m * 1e3 / 1e12:.1f} TFLOP/s",
               flush=True)
 
-def build(d, sdk, nvcc, archs, source="gen"):
-    """d/SOURCE.cpp into d/gpu (gen.cpp) or d/SOURCE."""
+def mpirun(ranks):
+    """The MPI launcher for `ranks` processes ($BB_MPIRUN, else mpirun as
+    root may need it)."""
+    base = os.environ.get("BB_MPIRUN") or "mpirun --allow-run-as-root --oversubscribe"
+    return [*base.split(), "-np", str(ranks)]
+
+
+def mpi_link_flags():
+    """Flags that link MPI (mpicxx --showme:link), or None without MPI."""
+    if not shutil.which("mpicxx") or not shutil.which("mpirun"):
+        return None
+    return sh(["mpicxx", "--showme:link"]).split()
+
+
+def build(d, sdk, nvcc, archs, source="gen", ranks=1):
+    """d/SOURCE.cpp into d/gpu (gen.cpp) or d/SOURCE; with ranks > 1 linked
+    with MPI and NCCL (RuntimeError "no MPI" without them)."""
+    mpi = []
+    if ranks > 1:
+        mpi = mpi_link_flags()
+        if mpi is None:
+            raise RuntimeError("no MPI (mpicxx, mpirun) on this machine")
+        mpi = [*mpi, "-lnccl"]
     obj = os.path.join(d, source + ".o")
     sh([nvcc, "-std=c++17", "-O2", *[f"-gencode=arch=compute_{x[3:]},code={x}" for x in archs],
         "-c", os.path.join(d, source + ".cpp"), "-I" + os.path.join(sdk, "include"), "-o", obj])
     cuda_lib = os.path.join(os.path.dirname(os.path.dirname(nvcc)), "lib64")
     exe = os.path.join(d, "gpu" if source == "gen" else source)
     sh(["g++", "-o", exe, obj, os.path.join(sdk, "lib", "libbbrt_cuda.a"),
-        "-L" + cuda_lib, "-lcublasLt", "-lcudart", "-Wl,-rpath," + cuda_lib,
+        "-L" + cuda_lib, *mpi, "-lcublasLt", "-lcudart", "-Wl,-rpath," + cuda_lib,
         "-lpthread", "-lm"])
 
 
@@ -348,9 +385,10 @@ def read_log(path):
 
 def check(d, case):
     c = case["compare"]
+    launch = mpirun(case["ranks"]) if case.get("ranks", 1) > 1 else []
     if case["kind"] == "train":
         t0 = time.time()
-        sh([os.path.join(d, "gpu"), *case["args"], "--log", "gpu.csv"], cwd=d)
+        sh([*launch, os.path.join(d, "gpu"), *case["args"], "--log", "gpu.csv"], cwd=d)
         secs = time.time() - t0
         header = open(os.path.join(d, "ref.csv")).readline().strip().split(",")
         gpu, ref = read_log(os.path.join(d, "gpu.csv")), read_log(os.path.join(d, "ref.csv"))
@@ -406,7 +444,8 @@ def run(a):
     t0 = time.time()
     built = {}
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
-        futures = {pool.submit(build, os.path.join(root, c["name"]), sdk, nvcc, archs): c["name"]
+        futures = {pool.submit(build, os.path.join(root, c["name"]), sdk, nvcc, archs,
+                               "gen", c.get("ranks", 1)): c["name"]
                    for c in cases}
         for f in concurrent.futures.as_completed(futures):
             try:
@@ -415,9 +454,13 @@ def run(a):
             except RuntimeError as e:
                 built[futures[f]] = str(e)
     print(f"built {len(cases)} programs in {time.time() - t0:.0f} s")
-    passed = failed = 0
+    passed = failed = skipped = 0
     for c in cases:
         err = built[c["name"]]
+        if err and "no MPI" in err:
+            skipped += 1
+            print(f"SKIP {c['name']}: {err}", flush=True)
+            continue
         if err is None:
             try:
                 ok, note = check(os.path.join(root, c["name"]), c)
@@ -434,7 +477,7 @@ def run(a):
             run_bench(root, bench, sdk, nvcc, archs)
         except RuntimeError as e:
             print(f"bench: failed: {e}")
-    print(f"{passed} passed, {failed} failed")
+    print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 
 
