@@ -20,7 +20,8 @@ Cases:
   - mlp, gpt2 training: 20 AdamW and SGD steps, and the --precision=bf16
     runs (bf16 products on the tensor cores), loss and gradient norm of
     every step against PyTorch's (test/models/*/train/*.json);
-  - timings: inference latencies (--bench), training step times;
+  - timings: inference latencies (--bench; next to ONNX Runtime's CUDA
+    provider's where onnxruntime-gpu is installed), training step times;
   - the GPT-2 124M benchmark (unless --no-bench): the training binary of
     scripts/make_gpt_onnx.py's gpt2-124m at batch 8 x 1024 (AdamW), whose
     656 MB of weights do not travel: `prepare` keeps the weights file's
@@ -122,12 +123,15 @@ def prepare(a):
             args += ["--input", f"{iname}={f}"]
         add(f"op/{name}", flags, args, "outputs", {"rtol": 1e-3, "atol": 1e-5})
 
+    # Inference cases carry their ONNX file as model.onnx, for ONNX
+    # Runtime's CUDA provider's latency next to the binary's (--bench).
     add("mlp", [os.path.join(MODELS, "mlp", "mlp.onnx"), "--input-shape", "x=4x64"],
         ["--input", "x=x.npy"], "outputs", {"rtol": 1e-4, "atol": 1e-5},
         [(os.path.join(MODELS, "mlp", "x.npy"), "x.npy")])
     add("gpt2", [os.path.join(MODELS, "gpt2", "gpt2.onnx"), "--input-shape", "idx=2x16"],
         ["--input", "idx=idx.npy"], "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 200},
-        [(os.path.join(MODELS, "gpt2", "idx.npy"), "idx.npy")])
+        [(os.path.join(MODELS, "gpt2", "idx.npy"), "idx.npy"),
+         (os.path.join(MODELS, "gpt2", "gpt2.onnx"), "model.onnx")])
     for model in ("mobilenet", "resnet"):
         d = os.path.join(MODELS, model)
         inputs = json.load(open(os.path.join(d, "meta.json")))["inputs"]
@@ -136,7 +140,8 @@ def prepare(a):
         add(model, [os.path.join(d, f"{model}.onnx"), *shapes],
             sum((["--input", f"{i['name']}={i['file']}"] for i in inputs), []),
             "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 100},
-            [(os.path.join(d, i["file"]), i["file"]) for i in inputs])
+            [(os.path.join(d, i["file"]), i["file"]) for i in inputs] +
+            [(os.path.join(d, f"{model}.onnx"), "model.onnx")])
     for model in ("mlp", "gpt2"):
         # adamw, sgd, and the --precision=bf16 runs (the CPU binary's
         # tolerance: 1e-5 for mlp, 3e-3 for gpt2's chaotic bf16 trajectory,
@@ -430,7 +435,39 @@ def check(d, case):
     if c.get("bench"):
         out = sh([os.path.join(d, "gpu"), *case["args"], "--bench", str(c["bench"])], cwd=d)
         note += "; " + out.strip().splitlines()[-1]
+        if os.path.exists(os.path.join(d, "model.onnx")):
+            note += "; ONNX Runtime CUDA: " + ort_latency(d, case["args"], c["bench"])
     return True, note
+
+
+def ort_latency(d, args, runs):
+    """Median latency of d/model.onnx under ONNX Runtime's CUDA provider,
+    inputs and outputs bound on the GPU (as the binary's --bench times
+    only the forward function), or why there is none."""
+    try:
+        import onnxruntime as ort
+    except ImportError:
+        return "not installed"
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        return "no CUDA provider"
+    inputs = dict(a.split("=", 1) for a, flag in zip(args[1:], args) if flag == "--input")
+    sess = ort.InferenceSession(os.path.join(d, "model.onnx"),
+                                providers=["CUDAExecutionProvider"])
+    binding = sess.io_binding()
+    for name, f in inputs.items():
+        binding.bind_ortvalue_input(
+            name, ort.OrtValue.ortvalue_from_numpy(np.load(os.path.join(d, f)), "cuda", 0))
+    for o in sess.get_outputs():
+        binding.bind_output(o.name, "cuda")
+    sess.run_with_iobinding(binding)  # warm-up
+    ms = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        sess.run_with_iobinding(binding)
+        binding.synchronize_outputs()
+        ms.append((time.perf_counter() - t0) * 1e3)
+    ms.sort()
+    return f"median {ms[len(ms) // 2]:.3f} ms over {runs} runs"
 
 
 def run(a):
