@@ -7,9 +7,11 @@ For each (model, cluster) pair: writes the model with scripts/make_gpt_onnx.py
 runs `bbc plan MODEL --train --input-shape idx=BxT --cluster=C --mesh=auto
 --stages=auto --json` (the searched plan: every (devices / k) x k mesh
 without stages, and 2, 4, 8, ... pipeline stages with 2S, 4S and 8S
-micro-batches), then, unless --no-sweep, every Megatron configuration
+micro-batches and the most up to 16S whose micro-batch the stage mesh's
+outer axis splits), then, unless --no-sweep, every Megatron configuration
 `--strategy=dp=D,tp=T,pp=P,microbatches=M` (T dividing a host's devices,
-P*D*T the devices, M in {2P, 4P, 8P} dividing the batch; P = 1: M = 1) under
+P*D*T the devices, M in {2P, 4P, 8P} and the most up to 16P, each
+dividing the batch into micro-batches that dp splits; P = 1: M = 1) under
 the same cost model (the inputs split over dp; the search fills in what the
 strategy leaves open, so these are Megatron plans or better). Prints one
 row per pair: search seconds, predicted step time, tokens/s, MFU,
@@ -144,7 +146,14 @@ def main():
                     if devices % (tp * pp):
                         continue
                     dp = devices // (tp * pp)
-                    for mb in ((1,) if pp == 1 else (2 * pp, 4 * pp, 8 * pp)):
+                    # 2P, 4P and 8P micro-batches, and the most up to 16P
+                    # that the batch splits into (each micro-batch split over
+                    # dp), as --stages=auto tries them.
+                    counts = [2 * pp, 4 * pp, 8 * pp]
+                    more = [m for m in range(16 * pp, 2 * pp, -1) if batch % (m * dp) == 0]
+                    if more and more[0] not in counts:
+                        counts.append(more[0])
+                    for mb in ((1,) if pp == 1 else counts):
                         if batch % (dp if pp == 1 else mb * dp):
                             continue
                         strategy = "dp=%d,tp=%d" % (dp, tp)
