@@ -89,6 +89,10 @@ void barrier() {
     backend->barrier();
 }
 
+bool anyRank(bool flag) {
+  return distributed() ? backend->anyRank(flag) : flag;
+}
+
 void finalizeDistributed() {
   if (backend)
     backend->finalize();

@@ -46,6 +46,8 @@ public:
   virtual int64_t size() const = 0;
   virtual int64_t localSize() const = 0;
   virtual void barrier() = 0;
+  /// Whether `flag` is set on any rank (a logical-or over the world).
+  virtual bool anyRank(bool flag) = 0;
   virtual void finalize() = 0;
   /// Prints (see fatalError) and ends every rank; never returns.
   [[noreturn]] virtual void abort(const std::string &prog,

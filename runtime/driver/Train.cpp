@@ -15,6 +15,13 @@
 // checkpoint gathers sharded states to rank 0, which writes it, and every
 // rank waits for the file; --resume gives each rank its slice.
 //
+// SIGTERM, SIGINT or SIGUSR1 (a scheduler's preemption, Ctrl-C) stop the
+// run after the step in progress: after every step the ranks agree whether
+// any of them got one (bbrt::anyRank), so all stop after the same step; with
+// --checkpoint-dir the checkpoint of that step is written, and the program
+// exits with 128 + the signal's number. A second signal ends the process at
+// once (the default action, restored by the first).
+//
 //===----------------------------------------------------------------------===//
 #include "runtime/driver/Train.h"
 #include "bbrt/safetensors.h"
@@ -43,6 +50,16 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+/// The stop signal received (0: none), set by onStopSignal.
+volatile std::sig_atomic_t stopSignal = 0;
+
+extern "C" void onStopSignal(int sig) {
+  stopSignal = sig;
+  std::signal(sig, SIG_DFL); // a second one ends the process
+}
+
+constexpr int kStopSignals[] = {SIGTERM, SIGINT, SIGUSR1};
+
 double msSince(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
 }
@@ -69,6 +86,7 @@ struct Options {
   std::optional<long long> warmup, decaySteps;
   std::string exportPath;
   long long killAtStep = 0;
+  long long signalAtStep = 0;
   bool help = false;
 };
 
@@ -155,6 +173,8 @@ Options parseOptions(int argc, char **argv) {
       o.exportPath = text("a file");
     } else if (opt == "--kill-at-step") {
       o.killAtStep = count(1, "a positive step number");
+    } else if (opt == "--signal-at-step") {
+      o.signalAtStep = count(1, "a positive step number");
     } else {
       fail("unknown option '%s' (see --help)", arg.c_str());
     }
@@ -345,6 +365,10 @@ void usage(const ModelInfo &info, const StepIO &train,
       "  --resume              continue from D/checkpoint.safetensors up to "
       "--steps\n"
       "  --kill-at-step N      for tests: SIGKILL the process after step N\n"
+      "  --signal-at-step N    for tests: SIGTERM rank 0 after step N\n"
+      "                        (SIGTERM, SIGINT, SIGUSR1: stop after the "
+      "step,\n"
+      "                        checkpoint it, exit 128 + the signal)\n"
       "output:\n"
       "  --print-every K       progress line on stderr every K steps "
       "(default 1)\n"
@@ -492,9 +516,12 @@ public:
     }
   }
 
-  void run() {
+  /// The exit code: 0, or 128 + the signal that stopped the run.
+  int run() {
     if (!pipeline_)
       batch_ = std::make_unique<DataInputs>(ctx_.get(), train_);
+    for (int sig : kStopSignals)
+      std::signal(sig, onStopSignal);
     const Clock::time_point begin = Clock::now();
     Timing window, total;
     float loss = NAN;
@@ -519,10 +546,15 @@ public:
         checkpoint(c);
       if (c == o_.killAtStep)
         raise(SIGKILL);
+      if (c == o_.signalAtStep && isRoot())
+        raise(SIGTERM); // on rank 0 only: the others learn it from anyRank
+      if (anyRank(stopSignal != 0) && c < o_.steps)
+        return stopBySignal(c);
     }
     printSummary(msSince(begin), total, loss);
     if (!o_.exportPath.empty())
       exportOnnx();
+    return 0;
   }
 
 private:
@@ -583,6 +615,28 @@ private:
   /// step is due after step count c.
   bool due(int64_t c, long long every) const {
     return c == o_.steps || (every > 0 && c % every == 0);
+  }
+
+  /// After step c, on a stop signal (on any rank): the checkpoint of step
+  /// c, unless it was just written, and the line that says so.
+  int stopBySignal(int64_t c) {
+    const int sig = stopSignal != 0 ? static_cast<int>(stopSignal) : SIGTERM;
+    const bool save = !o_.checkpointDir.empty();
+    if (save && lastCheckpoint_ != c)
+      checkpoint(c);
+    if (isRoot()) {
+      if (save)
+        fprintf(stderr,
+                "stopped by a signal after step %lld of %lld; the checkpoint "
+                "'%s' holds it (continue with --resume)\n",
+                (long long)c, o_.steps, checkpointPath(o_.checkpointDir).c_str());
+      else
+        fprintf(stderr,
+                "stopped by a signal after step %lld of %lld; nothing was "
+                "saved (no --checkpoint-dir)\n",
+                (long long)c, o_.steps);
+    }
+    return 128 + sig;
   }
 
   [[noreturn]] void stopDiverged(int64_t c, float loss) const {
@@ -775,8 +829,7 @@ int runTraining(const ModelInfo &info, const std::string &progName, int argc,
   }
   setNumThreads(static_cast<int>(o.threads));
   Trainer trainer(info, o, train, argc > 0 ? argv[0] : "model");
-  trainer.run();
-  return 0;
+  return trainer.run();
 }
 
 } // namespace driver

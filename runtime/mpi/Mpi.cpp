@@ -76,6 +76,12 @@ public:
   void barrier() override {
     checkMpi(MPI_Barrier(MPI_COMM_WORLD), "barrier");
   }
+  bool anyRank(bool flag) override {
+    int v = flag ? 1 : 0;
+    checkMpi(MPI_Allreduce(MPI_IN_PLACE, &v, 1, MPI_INT, MPI_LOR, MPI_COMM_WORLD),
+             "anyRank");
+    return v != 0;
+  }
   void finalize() override {
     if (started_ && !mpiFinalized())
       MPI_Finalize();

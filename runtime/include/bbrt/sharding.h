@@ -115,6 +115,9 @@ int64_t localWorldSize();
 inline bool isRoot() { return worldRank() == 0; }
 /// Waits for every rank (no-op without MPI).
 void barrier();
+/// Whether `flag` is set on any rank; every rank calls it (without MPI:
+/// `flag`).
+bool anyRank(bool flag);
 /// Finalizes MPI if it was started (also registered with atexit).
 void finalizeDistributed();
 
