@@ -112,6 +112,12 @@ public:
   int64_t stateBytes = 0, activationBytes = 0, weightBytes = 0;
   int64_t variables = 0, constraints = 0;
   bool optimal = true;
+  /// Planning one micro-batch's step of a pipeline (the `stages` and
+  /// `microbatches` options): the memory rows count `stateScale` of the
+  /// state, the weights and the gradient buffers and `activationScale` of
+  /// the live activations, and the objective weighs per-step work
+  /// `stepWeight`.
+  double stateScale = 1, activationScale = 1, stepWeight = 1;
 
 private:
   /// Which strategies a round may choose, per node index.
@@ -176,13 +182,6 @@ private:
   int64_t pinBatch;
   bool zero;
   double memoryLimit; ///< bytes per device; 0: no limit
-public:
-  /// Planning one micro-batch's step of a pipeline (the `stages` and
-  /// `microbatches` options): the memory rows count `stateScale` of the
-  /// state and weights and `activationScale` of the live activations, and
-  /// the objective weighs per-step work `stepWeight`.
-  double stateScale = 1, activationScale = 1, stepWeight = 1;
-private:
   /// User-pinned layouts of named inputs, parameters and weights (split
   /// axes text), and the names that matched something.
   std::map<std::string, std::string> pins;
