@@ -476,8 +476,9 @@ def run(a):
     nvcc = shutil.which("nvcc") or "/usr/local/cuda/bin/nvcc"
     archs = [a.arch] if a.arch else open(os.path.join(sdk, "lib", "cuda_archs.txt")).read().split()
     cases = json.load(open(os.path.join(root, "cases.json")))["cases"]
-    print(sh(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
-              "--format=csv,noheader"]).strip())
+    if not a.build_only:
+        print(sh(["nvidia-smi", "--query-gpu=name,driver_version,memory.total",
+                  "--format=csv,noheader"]).strip())
     t0 = time.time()
     built = {}
     with concurrent.futures.ThreadPoolExecutor(a.jobs) as pool:
@@ -491,6 +492,11 @@ def run(a):
             except RuntimeError as e:
                 built[futures[f]] = str(e)
     print(f"built {len(cases)} programs in {time.time() - t0:.0f} s")
+    if a.build_only:
+        bad = {n: e for n, e in built.items() if e is not None}
+        for n, e in sorted(bad.items()):
+            print(f"{'SKIP' if 'no MPI' in e else 'FAIL'} {n}: build: {e}")
+        return 1 if any("no MPI" not in e for e in bad.values()) else 0
     passed = failed = skipped = 0
     for c in cases:
         err = built[c["name"]]
@@ -532,6 +538,8 @@ def main():
     r.add_argument("--jobs", type=int, default=os.cpu_count() or 4)
     r.add_argument("--arch", help="build for this one (e.g. sm_90) instead of all")
     r.add_argument("--no-bench", action="store_true", help="skip the GPT-2 124M benchmark")
+    r.add_argument("--build-only", action="store_true",
+                   help="only compile and link every case (works without a GPU)")
     a = ap.parse_args()
     if a.cmd == "prepare":
         prepare(a)
