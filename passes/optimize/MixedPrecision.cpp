@@ -4,6 +4,9 @@
 #include "dialects/bb/BbOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+
+#include <cstring>
 
 namespace mlir::bb {
 #define GEN_PASS_DEF_MIXEDPRECISION
@@ -14,6 +17,59 @@ using namespace mlir;
 using namespace mlir::bb;
 
 namespace {
+
+/// `f` rounded to bf16, to nearest even (quiet NaNs stay NaN), as the
+/// runtimes' convert does.
+uint16_t toBf16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  if ((x & 0x7FFFFFFFu) > 0x7F800000u)
+    return static_cast<uint16_t>((x >> 16) | 0x40);
+  x += 0x7FFF + ((x >> 16) & 1);
+  return static_cast<uint16_t>(x >> 16);
+}
+
+/// A bf16 copy of f32 constant `cst`, made at compile time: a dense value
+/// stays dense, a resource blob (a weight) gets a bf16 blob of its own
+/// named NAME.bf16 (bb.name too, so the weights file holds the bf16 copy
+/// instead of the f32 one). Null when the values are not there (planning
+/// reads shapes only).
+Value bf16Constant(OpBuilder &b, ConstantOp cst, Type bf16) {
+  auto type = cast<RankedTensorType>(cst.getType());
+  auto narrow = RankedTensorType::get(type.getShape(), bf16);
+  ElementsAttr value = cst.getValue();
+  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+    SmallVector<APFloat> values;
+    for (APFloat v : dense.getValues<APFloat>()) {
+      bool lost;
+      v.convert(APFloat::BFloat(), APFloat::rmNearestTiesToEven, &lost);
+      values.push_back(v);
+    }
+    return b.create<ConstantOp>(cst.getLoc(),
+                                DenseElementsAttr::get(narrow, values));
+  }
+  auto res = dyn_cast<DenseResourceElementsAttr>(value);
+  AsmResourceBlob *blob = res ? res.getRawHandle().getBlob() : nullptr;
+  if (!blob || blob->getData().size() !=
+                   static_cast<size_t>(type.getNumElements()) * sizeof(float))
+    return {};
+  ArrayRef<char> bytes = blob->getData();
+  std::vector<uint16_t> out(type.getNumElements());
+  for (size_t i = 0; i < out.size(); ++i) {
+    float f;
+    std::memcpy(&f, bytes.data() + i * sizeof(float), sizeof(float));
+    out[i] = toBf16(f);
+  }
+  std::string name = res.getRawHandle().getKey().str() + ".bf16";
+  if (auto old = cst->getAttrOfType<StringAttr>("bb.name"))
+    name = old.str() + ".bf16";
+  auto attr = DenseResourceElementsAttr::get(
+      narrow, name,
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint16_t>(out)));
+  auto copy = b.create<ConstantOp>(cst.getLoc(), attr);
+  copy->setAttr("bb.name", b.getStringAttr(name));
+  return copy;
+}
 
 struct MixedPrecisionPass
     : mlir::bb::impl::MixedPrecisionBase<MixedPrecisionPass> {
@@ -34,9 +90,21 @@ struct MixedPrecisionPass
         products.push_back(op);
     });
     OpBuilder b(&getContext());
+    // Each constant's bf16 copy, made once, next to it.
+    llvm::DenseMap<Operation *, Value> copies;
     for (MatMulOp op : products) {
       b.setInsertionPoint(op);
       auto narrowed = [&](Value v) -> Value {
+        if (auto cst = v.getDefiningOp<ConstantOp>()) {
+          auto [it, added] = copies.try_emplace(cst, Value());
+          if (added) {
+            OpBuilder::InsertionGuard guard(b);
+            b.setInsertionPointAfter(cst);
+            it->second = bf16Constant(b, cst, narrow);
+          }
+          if (it->second)
+            return it->second;
+        }
         auto type = cast<RankedTensorType>(v.getType());
         return b.create<ConvertOp>(op.getLoc(), type.clone(narrow), v);
       };

@@ -31,6 +31,12 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
     step is converted, the backward pass's too; CSE then shares one bf16
     copy of a tensor among its products.
 
+    A constant operand (an inference weight) gets its bf16 copy at compile
+    time instead: a dense value converted in place, a resource blob copied
+    into a bf16 blob named `NAME.bf16`, which the weights file then holds
+    instead of the f32 one (half the bytes, and no conversion per call).
+    Without the values (planning on shapes) the conversion stays an op.
+
     This is where a GPU's tensor cores come in (cuBLASLt's bf16 GEMM with
     an f32 output, about 16x the f32 rate on an H100); the CPU runtime
     widens the bf16 operands and multiplies in f32, which gives the same

@@ -3,10 +3,11 @@
 // RUN: not bb-opt %s --bb-mixed-precision=dtype=f16 2>&1 | FileCheck %s --check-prefix=BAD
 
 // Each f32 product takes bf16 copies of its operands and gives f32; CSE
-// leaves one copy of %x for both products that read it. Other ops stay f32.
+// leaves one copy of %x for both products that read it; a constant's copy
+// is made at compile time. Other ops stay f32.
 // CHECK-LABEL: func.func @forward
 // CHECK-DAG: %[[XB:.*]] = bb.convert %arg0 : tensor<4x8xf32> -> tensor<4x8xbf16>
-// CHECK-DAG: %[[WB:.*]] = bb.convert %{{.*}} : tensor<8x8xf32> -> tensor<8x8xbf16>
+// CHECK-DAG: %[[WB:.*]] = bb.constant dense<5.000000e-01> : tensor<8x8xbf16>
 // CHECK: %[[H:.*]] = bb.matmul %[[XB]], %[[WB]] : tensor<4x8xbf16>, tensor<8x8xbf16> -> tensor<4x8xf32>
 // CHECK: %[[R:.*]] = bb.relu %[[H]] : tensor<4x8xf32>
 // CHECK: %[[RB:.*]] = bb.convert %[[R]] : tensor<4x8xf32> -> tensor<4x8xbf16>
