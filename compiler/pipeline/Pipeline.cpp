@@ -313,6 +313,8 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     // Batch norm folding assumes inference statistics; gradients need them.
     if (!gradients)
       buildInferenceOptimizationPipeline(pm);
+    // On the per-rank program: the bias adds into the products' epilogues.
+    pm.addNestedPass<func::FuncOp>(createFuseLinear());
     buildBufferizePipeline(pm);
   }
 }

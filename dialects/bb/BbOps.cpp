@@ -159,35 +159,34 @@ LogicalResult SelectOp::inferReturnTypes(MLIRContext *,
 // MatMulOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
-                                         std::optional<Location> loc,
-                                         Adaptor adaptor,
-                                         SmallVectorImpl<Type> &inferred) {
-  auto lhs = rankedType(adaptor.getLhs());
-  auto rhs = rankedType(adaptor.getRhs());
+/// The type of a matrix product of `lhsValue` and `rhsValue` (C1-C3 of
+/// bb.matmul; `opName` for the errors), for bb.matmul and bb.linear.
+static LogicalResult inferProduct(std::optional<Location> loc, StringRef opName,
+                                  Value lhsValue, Value rhsValue, bool ta,
+                                  bool tb, SmallVectorImpl<Type> &inferred) {
+  auto lhs = rankedType(lhsValue);
+  auto rhs = rankedType(rhsValue);
   if (lhs.getRank() < 2 || rhs.getRank() < 2)
-    return emitOptionalError(loc, getOperationName(),
+    return emitOptionalError(loc, opName,
                              ": (C1) operands must have rank >= 2, got ",
                              shapeStr(lhs.getShape()), " and ",
                              shapeStr(rhs.getShape()));
   if (lhs.getElementType() != rhs.getElementType())
-    return emitOptionalError(loc, getOperationName(),
-                             ": (C1) operand element types differ");
+    return emitOptionalError(loc, opName, ": (C1) operand element types differ");
   int64_t lr = lhs.getRank(), rr = rhs.getRank();
-  bool ta = adaptor.getTransposeLhs(), tb = adaptor.getTransposeRhs();
   int64_t m = lhs.getDimSize(ta ? lr - 1 : lr - 2);
   int64_t k1 = lhs.getDimSize(ta ? lr - 2 : lr - 1);
   int64_t k2 = rhs.getDimSize(tb ? rr - 1 : rr - 2);
   int64_t n = rhs.getDimSize(tb ? rr - 2 : rr - 1);
   if (k1 != k2)
-    return emitOptionalError(loc, getOperationName(),
+    return emitOptionalError(loc, opName,
                              ": (C2) contracted dimensions differ: ", k1,
                              " vs ", k2, " (shapes ", shapeStr(lhs.getShape()),
                              " and ", shapeStr(rhs.getShape()), ")");
   auto batch = broadcastShapes(lhs.getShape().drop_back(2),
                                rhs.getShape().drop_back(2));
   if (failed(batch))
-    return emitOptionalError(loc, getOperationName(),
+    return emitOptionalError(loc, opName,
                              ": (C3) batch dimensions are not "
                              "broadcast-compatible");
   SmallVector<int64_t> shape = *batch;
@@ -195,6 +194,15 @@ LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
   shape.push_back(n);
   inferred.push_back(RankedTensorType::get(shape, lhs.getElementType()));
   return success();
+}
+
+LogicalResult MatMulOp::inferReturnTypes(MLIRContext *,
+                                         std::optional<Location> loc,
+                                         Adaptor adaptor,
+                                         SmallVectorImpl<Type> &inferred) {
+  return inferProduct(loc, getOperationName(), adaptor.getLhs(),
+                      adaptor.getRhs(), adaptor.getTransposeLhs(),
+                      adaptor.getTransposeRhs(), inferred);
 }
 
 bool MatMulOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
@@ -218,6 +226,30 @@ int64_t MatMulOp::getContractionSize() {
 
 int64_t MatMulOp::getFlops() {
   return 2 * rankedType(getOutput()).getNumElements() * getContractionSize();
+}
+
+LogicalResult LinearOp::verify() {
+  SmallVector<Type, 1> product;
+  if (failed(inferProduct(getLoc(), getOperationName(), getLhs(), getRhs(),
+                          getTransposeLhs(), getTransposeRhs(), product)))
+    return failure();
+  if (!MatMulOp::isCompatibleReturnTypes(product, {getType()}))
+    return emitOpError("(C1) the product is ")
+           << product[0] << ", the output " << getType();
+  auto bias = cast<RankedTensorType>(getBias().getType());
+  auto out = cast<RankedTensorType>(getType());
+  if (bias.getRank() != 1 || bias.getElementType() != out.getElementType() ||
+      bias.getDimSize(0) != out.getDimSize(out.getRank() - 1))
+    return emitOpError("(C2) bias ")
+           << bias << " does not fit the output " << out;
+  return success();
+}
+
+int64_t LinearOp::getFlops() {
+  auto out = rankedType(getOutput());
+  auto lhs = rankedType(getLhs());
+  int64_t k = lhs.getDimSize(getTransposeLhs() ? lhs.getRank() - 2 : lhs.getRank() - 1);
+  return 2 * out.getNumElements() * k + out.getNumElements();
 }
 
 //===----------------------------------------------------------------------===//

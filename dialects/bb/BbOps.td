@@ -270,6 +270,39 @@ def Bb_MatMulOp : Bb_Op<"matmul", [InferTypeOpAdaptorWithIsCompatible]> {
   }];
 }
 
+def Bb_LinearOp : Bb_Op<"linear"> {
+  let summary = "matrix product plus a bias along the last dimension (fused)";
+  let description = [{
+    `output[b..., m, n] = matmul(lhs, rhs)[b..., m, n] + bias[n]`: a
+    `bb.matmul` and the `bb.add` of a bias vector after it, as one op, which
+    bb-fuse-linear makes on the per-rank program before bufferization, so
+    that the runtimes can add the bias while the product is written
+    (cuBLASLt's bias epilogue; one pass fewer over the output on the CPU).
+    The sum is the same as the two ops': the bias is added to the product's
+    (f32) result. Sharding rules and autodiff never see it.
+
+    Constraints:
+    - (C1) lhs and rhs are a valid `bb.matmul` (its C1-C4) whose result type
+      is the output's.
+    - (C2) bias has rank 1, the output's element type, and the output's
+      last dimension.
+
+    Example:
+    ```mlir
+    %y = bb.linear %x, %w, %b {transpose_rhs} : (tensor<8x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<8x32xf32>
+    ```
+  }];
+  let arguments = (ins Bb_Tensor:$lhs, Bb_Tensor:$rhs, Bb_FloatTensor:$bias,
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+  let results = (outs Bb_FloatTensor:$output);
+  let assemblyFormat =
+      "$lhs `,` $rhs `,` $bias attr-dict `:` functional-type(operands, results)";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    int64_t getFlops();
+  }];
+}
+
 def Bb_ConvOp : Bb_Op<"conv", [InferTypeOpAdaptor]> {
   let summary = "grouped N-d convolution, channels first";
   let description = [{

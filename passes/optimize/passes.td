@@ -61,4 +61,24 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def FuseLinear : Pass<"bb-fuse-linear", "func::FuncOp"> {
+  let summary = "A matrix product and the bias added to it, as one bb.linear";
+  let description = [{
+    `bb.add(bb.matmul(a, b), bias)` (either operand order) becomes
+    `bb.linear(a, b, bias)` when the product has no other user, the bias is
+    a vector along the product's last dimension of the product's element
+    type, and the sum has the product's type. The runtimes then add the
+    bias as the product is written (cuBLASLt's bias epilogue; on the CPU,
+    in the same pass over the output that reads it). The result is the same
+    to the bit: the bias is added to the finished product.
+
+    It runs on the per-rank program just before bufferization (bbc does
+    this for every executable), so the sharding passes never see
+    `bb.linear`; a product whose partial sums are reduced across ranks
+    before the bias add (row-parallel layers) keeps its add, since the
+    reduction sits between them.
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 #endif // BB_PASSES_OPTIMIZE_PASSES_TD

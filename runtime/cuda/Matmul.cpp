@@ -8,8 +8,10 @@
 // other broadcast runs one call per output matrix. F32 computes in full
 // f32 (CUBLAS_COMPUTE_32F), F64 in f64; BF16 operands (bb-mixed-precision)
 // run on the tensor cores with f32 sums (CUBLAS_COMPUTE_32F) into an F32
-// or a BF16 output. Algorithms are chosen once per shape by cuBLASLt's
-// heuristic and cached.
+// or a BF16 output. bbrt::linear adds its bias in cuBLASLt's bias epilogue
+// (f32 outputs; where cuBLASLt has no such algorithm, or for f64, a
+// broadcast add follows the product). Algorithms are chosen once per shape
+// by cuBLASLt's heuristic and cached.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/Device.h"
@@ -27,11 +29,12 @@ struct GemmKey {
   cudaDataType_t outType; ///< of the output
   bool transA, transB; // of cuBLASLt's operands (b, a of bbrt::matmul)
   int64_t m, n, k, batch, strideA, strideB, strideC;
+  bool bias; ///< with CUBLASLT_EPILOGUE_BIAS (bbrt::linear)
   bool operator<(const GemmKey &o) const {
     return std::tie(type, outType, transA, transB, m, n, k, batch, strideA,
-                    strideB, strideC) <
+                    strideB, strideC, bias) <
            std::tie(o.type, o.outType, o.transA, o.transB, o.m, o.n, o.k,
-                    o.batch, o.strideA, o.strideB, o.strideC);
+                    o.batch, o.strideA, o.strideB, o.strideC, o.bias);
   }
 };
 
@@ -59,11 +62,16 @@ cublasLtMatrixLayout_t layout(cudaDataType_t type, int64_t rows, int64_t cols,
   return l;
 }
 
-const Gemm &gemmFor(const GemmKey &key) {
+/// The cached plan of a GEMM; null when cuBLASLt has no algorithm for a
+/// bias epilogue there (without one, that is an error).
+const Gemm *gemmFor(const GemmKey &key) {
   static std::map<GemmKey, Gemm> cache;
+  static std::map<GemmKey, bool> noBiasEpilogue;
   auto it = cache.find(key);
   if (it != cache.end())
-    return it->second;
+    return &it->second;
+  if (noBiasEpilogue.count(key))
+    return nullptr;
   Gemm g;
   const bool f64 = key.type == CUDA_R_64F;
   // Scale factors (alpha, beta) in the compute type: f64, or f32 for f32
@@ -81,6 +89,21 @@ const Gemm &gemmFor(const GemmKey &key) {
   checkBlas(cublasLtMatmulDescSetAttribute(g.desc, CUBLASLT_MATMUL_DESC_TRANSB,
                                            &tb, sizeof tb),
             "transb");
+  if (key.bias) {
+    // The bias (one value per row of cuBLASLt's column-major output, which
+    // is one per column of ours) is added before the output is written;
+    // its pointer is set per call. The same bias for every matrix of a
+    // batch (stride 0).
+    cublasLtEpilogue_t epilogue = CUBLASLT_EPILOGUE_BIAS;
+    checkBlas(cublasLtMatmulDescSetAttribute(
+                  g.desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epilogue, sizeof epilogue),
+              "bias epilogue");
+    cudaDataType_t biasType = key.outType;
+    checkBlas(cublasLtMatmulDescSetAttribute(
+                  g.desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE, &biasType,
+                  sizeof biasType),
+              "bias type");
+  }
   // Stored shapes (column-major): op(A) is m x k, op(B) is k x n.
   g.a = key.transA ? layout(key.type, key.k, key.m, key.batch, key.strideA)
                    : layout(key.type, key.m, key.k, key.batch, key.strideA);
@@ -99,21 +122,34 @@ const Gemm &gemmFor(const GemmKey &key) {
                                            g.c, pref, 1, &result, &found),
             "cublasLtMatmulAlgoGetHeuristic");
   cublasLtMatmulPreferenceDestroy(pref);
+  if (found == 0 && key.bias) {
+    cublasLtMatmulDescDestroy(g.desc);
+    cublasLtMatrixLayoutDestroy(g.a);
+    cublasLtMatrixLayoutDestroy(g.b);
+    cublasLtMatrixLayoutDestroy(g.c);
+    noBiasEpilogue[key] = true;
+    return nullptr;
+  }
   if (found == 0)
     fail("matmul: cuBLASLt has no algorithm for %lldx%lldx%lld (batch %lld)",
          (long long)key.m, (long long)key.n, (long long)key.k,
          (long long)key.batch);
   g.algo = result.algo;
-  return cache.emplace(key, g).first->second;
+  return &cache.emplace(key, g).first->second;
 }
 
-/// Column-major C (m x n) = op(A) op(B), `batch` times with the strides.
+/// Column-major C (m x n) = op(A) op(B) (+ bias[row] when `bias`), `batch`
+/// times with the strides. The plan must exist (gemmFor probed it).
 void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
           bool transB, int64_t m, int64_t n, int64_t k, const void *A,
           const void *B, void *C, int64_t batch, int64_t strideA,
-          int64_t strideB, int64_t strideC) {
-  const Gemm &g = gemmFor({type, outType, transA, transB, m, n, k, batch,
-                           strideA, strideB, strideC});
+          int64_t strideB, int64_t strideC, const void *bias) {
+  const Gemm &g = *gemmFor({type, outType, transA, transB, m, n, k, batch,
+                            strideA, strideB, strideC, bias != nullptr});
+  if (bias)
+    checkBlas(cublasLtMatmulDescSetAttribute(
+                  g.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
+              "bias pointer");
   const double one64 = 1, zero64 = 0;
   const float one32 = 1, zero32 = 0;
   const bool f64 = type == CUDA_R_64F;
@@ -125,11 +161,11 @@ void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
             "cublasLtMatmul");
 }
 
-} // namespace
-} // namespace cuda
-
-void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
-  using namespace cuda;
+/// bbrt::matmul, with `bias` (bbrt::linear) added in the epilogue. Returns
+/// false, having launched nothing, when cuBLASLt has no bias epilogue for
+/// these shapes.
+bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+             const void *bias) {
   const bool bf16 = a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
                     (out.dtype == DType::F32 || out.dtype == DType::BF16);
   if (!bf16 && (a.dtype != b.dtype || a.dtype != out.dtype))
@@ -179,21 +215,36 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
          formatDims(out.shape).c_str(), (long long)batch, (long long)M,
          (long long)N);
   if (out.numel() == 0)
-    return;
+    return true;
   if (K == 0) {
+    if (bias)
+      return false; // the sum is the bias alone: the caller's add
     cuda::check(cudaMemsetAsync(out.data, 0, out.nbytes(), stream()),
                 "matmul");
-    return;
+    return true;
   }
   const int64_t es = dtypeSize(a.dtype), os = dtypeSize(out.dtype);
+  const bool folded = nb == 1 && !transA,
+             strided = !folded && na == batch && nb == batch;
+  if (bias) {
+    // Every call below has this plan: is there a bias epilogue for it?
+    GemmKey key = folded ? GemmKey{type, outType, transB, false, N, batch * M,
+                                   K, 1, 0, 0, 0, true}
+                 : strided ? GemmKey{type, outType, transB, transA, N, M, K,
+                                     batch, K * N, M * K, M * N, true}
+                           : GemmKey{type, outType, transB, transA, N, M, K,
+                                     1, 0, 0, 0, true};
+    if (!gemmFor(key))
+      return false;
+  }
   // cuBLASLt's A is b: column-major N x K (op N) or K x N stored (op T).
-  if (nb == 1 && !transA) {
+  if (folded) {
     // Every output matrix uses the one b; a's batch folds into M.
     gemm(type, outType, transB, false, N, batch * M, K, b.data, a.data,
-         out.data, 1, 0, 0, 0);
-  } else if (na == batch && nb == batch) {
+         out.data, 1, 0, 0, 0, bias);
+  } else if (strided) {
     gemm(type, outType, transB, transA, N, M, K, b.data, a.data, out.data,
-         batch, K * N, M * K, M * N);
+         batch, K * N, M * K, M * N, bias);
   } else {
     // General broadcast: one call per output matrix.
     for (int64_t i = 0; i < batch; ++i) {
@@ -214,10 +265,35 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
       gemm(type, outType, transB, transA, N, M, K,
            static_cast<const char *>(b.data) + ib * K * N * es,
            static_cast<const char *>(a.data) + ia * M * K * es,
-           static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0);
+           static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0, bias);
     }
   }
-  checkLaunch("matmul");
+  checkLaunch(bias ? "linear" : "matmul");
+  return true;
+}
+
+} // namespace
+} // namespace cuda
+
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
+  cuda::product(a, b, out, transA, transB, nullptr);
+}
+
+void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
+            bool transB) {
+  if ((out.dtype != DType::F32 && out.dtype != DType::F64) ||
+      bias.dtype != out.dtype || bias.shape.rank != 1 || out.shape.rank < 1 ||
+      bias.shape.d[0] != out.shape.d[out.shape.rank - 1])
+    fail("linear: bias %s %s does not fit output %s %s (a vector of the "
+         "output's f32 or f64 dtype along its last dimension)",
+         dtypeName(bias.dtype), formatDims(bias.shape).c_str(),
+         dtypeName(out.dtype), formatDims(out.shape).c_str());
+  // f32 outputs: the bias in cuBLASLt's epilogue where it has one.
+  if (out.dtype == DType::F32 &&
+      cuda::product(a, b, out, transA, transB, bias.data))
+    return;
+  matmul(a, b, out, transA, transB);
+  binary(BinaryKind::Add, out, bias, out);
 }
 
 } // namespace bbrt

@@ -200,6 +200,33 @@ func.func @matmul_c4_other(%a: tensor<2x8xbf16>, %b: tensor<8x4xbf16>) {
 
 // -----
 
+// bb.linear C1: the product is not the output
+func.func @linear_c1(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>, %c: tensor<4xf32>) {
+  // expected-error @+1 {{'bb.linear' op (C1) the product is 'tensor<2x4xf32>', the output 'tensor<2x5xf32>'}}
+  %0 = bb.linear %a, %b, %c : (tensor<2x8xf32>, tensor<8x4xf32>, tensor<4xf32>) -> tensor<2x5xf32>
+  return
+}
+
+// -----
+
+// bb.linear C1: the operands are no product
+func.func @linear_c1_product(%a: tensor<2x8xf32>, %b: tensor<4x8xf32>, %c: tensor<8xf32>) {
+  // expected-error @+1 {{bb.linear: (C2) contracted dimensions differ: 8 vs 4}}
+  %0 = bb.linear %a, %b, %c : (tensor<2x8xf32>, tensor<4x8xf32>, tensor<8xf32>) -> tensor<2x8xf32>
+  return
+}
+
+// -----
+
+// bb.linear C2: the bias is not a vector along the last dimension
+func.func @linear_c2(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>, %c: tensor<2xf32>) {
+  // expected-error @+1 {{'bb.linear' op (C2) bias 'tensor<2xf32>' does not fit the output 'tensor<2x4xf32>'}}
+  %0 = bb.linear %a, %b, %c : (tensor<2x8xf32>, tensor<8x4xf32>, tensor<2xf32>) -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
 // bb.matmul C2: contracted dimensions differ
 func.func @matmul_c2(%a: tensor<2x8xf32>, %b: tensor<4x8xf32>) {
   // expected-error @+2 {{bb.matmul: (C2) contracted dimensions differ: 8 vs 4 (shapes [2x8] and [4x8])}}

@@ -112,6 +112,15 @@ func.func @matmul(%x: tensor<8x64xf32>, %w: tensor<32x64xf32>, %q: tensor<2x4x16
   return
 }
 
+// CHECK-LABEL: func.func @linear
+func.func @linear(%x: tensor<2x8x64xf32>, %w: tensor<32x64xf32>, %b: tensor<32xf32>, %xb: tensor<8x64xbf16>, %wb: tensor<32x64xbf16>) {
+  // CHECK: bb.linear %{{.*}}, %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<2x8x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  %0 = bb.linear %x, %w, %b {transpose_rhs} : (tensor<2x8x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<2x8x32xf32>
+  // CHECK: bb.linear %{{.*}}, %{{.*}}, %{{.*}} {transpose_rhs} : (tensor<8x64xbf16>, tensor<32x64xbf16>, tensor<32xf32>) -> tensor<8x32xf32>
+  %1 = bb.linear %xb, %wb, %b {transpose_rhs} : (tensor<8x64xbf16>, tensor<32x64xbf16>, tensor<32xf32>) -> tensor<8x32xf32>
+  return
+}
+
 // (C4) bf16 operands, an f32 result or a bf16 one.
 // CHECK-LABEL: func.func @matmul_bf16
 func.func @matmul_bf16(%a: tensor<8x64xbf16>, %b: tensor<64x32xbf16>) {

@@ -116,6 +116,30 @@ TEST_CASE("matmul of bf16 operands: f32 sums, an f32 or a rounded bf16 result",
                       Catch::Contains("dtypes differ"));
 }
 
+TEST_CASE("linear: the product plus the bias, to the bit", "[matmul][linear]") {
+  for (DType dt : {DType::F32, DType::F64}) {
+    HostTensor a = random(dt, {2, 5, 7}, -3, 3), b = random(dt, {3, 7}, -3, 3),
+               bias = random(dt, {3}, -3, 3);
+    HostTensor got = zeros(dt, {2, 5, 3}), want = zeros(dt, {2, 5, 3});
+    linear(a.view(), b.view(), bias.view(), got.view(), false, true);
+    matmul(a.view(), b.view(), want.view(), false, true);
+    binary(BinaryKind::Add, want.view(), bias.view(), want.view());
+    REQUIRE(std::memcmp(got.data(), want.data(), static_cast<size_t>(got.view().nbytes())) == 0);
+  }
+  // bf16 operands, an f32 output and bias.
+  HostTensor a = random(DType::BF16, {4, 6}), b = random(DType::BF16, {6, 5}),
+             bias = random(DType::F32, {5});
+  HostTensor got = zeros(DType::F32, {4, 5}), want = zeros(DType::F32, {4, 5});
+  linear(a.view(), b.view(), bias.view(), got.view(), false, false);
+  matmul(a.view(), b.view(), want.view(), false, false);
+  binary(BinaryKind::Add, want.view(), bias.view(), want.view());
+  REQUIRE(std::memcmp(got.data(), want.data(), 4 * 5 * sizeof(float)) == 0);
+  // A bias that does not fit.
+  HostTensor bad = random(DType::F32, {4});
+  REQUIRE_THROWS_WITH(linear(a.view(), b.view(), bad.view(), got.view(), false, false),
+                      Catch::Contains("does not fit output"));
+}
+
 TEST_CASE("matmul errors", "[matmul]") {
   float a[12] = {}, b[12] = {}, o[12] = {};
   REQUIRE_THROWS_WITH(matmul(Tensor(a, DType::F32, {3, 4}), Tensor(b, DType::F32, {3, 4}),

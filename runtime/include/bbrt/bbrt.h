@@ -250,6 +250,11 @@ void convert(Tensor in, Tensor out);
 /// is [K] (M dim absent from out), a rank-1 b is [K] (N dim absent).
 /// F32/F64 through BLAS; integer dtypes through plain loops.
 void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB);
+/// matmul, then out[..., n] += bias[n] (bb.linear): bias rank 1 of out's
+/// dtype (F32 or F64) and last dimension; the same bits as matmul and a
+/// broadcast add. The CUDA runtime adds it in cuBLASLt's epilogue.
+void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
+            bool transB);
 
 /// N-d convolution, NCHW..., weight [F, C/group, K...], optional bias [F].
 /// pads: all begin pads then all end pads. Empty strides/pads/dilations mean
