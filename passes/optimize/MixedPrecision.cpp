@@ -5,6 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
+#include "runtime/core/BFloat16.h"
 
 #include <cstring>
 
@@ -17,17 +18,6 @@ using namespace mlir;
 using namespace mlir::bb;
 
 namespace {
-
-/// `f` rounded to bf16, to nearest even (quiet NaNs stay NaN), as the
-/// runtimes' convert does.
-uint16_t toBf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u)
-    return static_cast<uint16_t>((x >> 16) | 0x40);
-  x += 0x7FFF + ((x >> 16) & 1);
-  return static_cast<uint16_t>(x >> 16);
-}
 
 /// A bf16 copy of f32 constant `cst`, made at compile time: a dense value
 /// stays dense, a resource blob (a weight) gets a bf16 blob of its own
@@ -58,7 +48,7 @@ Value bf16Constant(OpBuilder &b, ConstantOp cst, Type bf16) {
   for (size_t i = 0; i < out.size(); ++i) {
     float f;
     std::memcpy(&f, bytes.data() + i * sizeof(float), sizeof(float));
-    out[i] = toBf16(f);
+    out[i] = ::bbrt::floatToBf16Bits(f); // the runtimes' rounding
   }
   std::string name = res.getRawHandle().getKey().str() + ".bf16";
   if (auto old = cst->getAttrOfType<StringAttr>("bb.name"))

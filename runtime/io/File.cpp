@@ -1,5 +1,6 @@
 //===- File.cpp - whole-file reads, atomic writes, half floats ------------===//
 #include "bbrt/io.h"
+#include "runtime/core/BFloat16.h"
 #include "runtime/core/Util.h"
 
 #include <cerrno>
@@ -175,22 +176,9 @@ uint16_t floatToHalf(float f) {
   return sign | static_cast<uint16_t>(r);
 }
 
-float bf16ToFloat(uint16_t h) {
-  uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
+float bf16ToFloat(uint16_t h) { return bf16BitsToFloat(h); }
 
-uint16_t floatToBf16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  if ((x & 0x7FFFFFFFu) > 0x7F800000u)
-    return static_cast<uint16_t>((x >> 16) | 0x40);
-  uint32_t lsb = (x >> 16) & 1;
-  x += 0x7FFF + lsb;
-  return static_cast<uint16_t>(x >> 16);
-}
+uint16_t floatToBf16(float f) { return floatToBf16Bits(f); }
 
 HostTensor readTensorFile(const std::string &path) {
   std::string bytes = readFileBytes(path);
