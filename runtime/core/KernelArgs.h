@@ -1,7 +1,8 @@
 //===- KernelArgs.h - checked operands of kernels of both runtimes -*- C++ -*-===//
 //
 // What the CPU and the CUDA runtime check and derive alike before running
-// gather, layerNorm, reduce and the convolution and pooling gradients
+// gather, linear's bias, layerNorm, reduce and the convolution and pooling
+// gradients
 // (collectives: CollectiveArgs.h; window geometry: Window.h). Each fails
 // with the kernel's one-line error.
 //
@@ -22,6 +23,10 @@ struct GatherShape {
 };
 GatherShape checkGather(const Tensor &data, const Tensor &indices,
                         const Tensor &out, int64_t axis);
+
+/// linear's bias: data, rank 1, the output's dtype (F32 or F64) and last
+/// dimension; the output has data.
+void checkLinearBias(const Tensor &bias, const Tensor &out);
 
 /// layerNorm over dims [axis, rank): `rows` rows of D elements; scale (and
 /// bias, when given) hold D elements of x's dtype.

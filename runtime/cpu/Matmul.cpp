@@ -1,6 +1,7 @@
 //===- Matmul.cpp - batched matmul through BLAS ---------------------------===//
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
+#include "runtime/core/KernelArgs.h"
 #include "bbrt/io.h"
 
 namespace bbrt {
@@ -194,32 +195,9 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
 
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
             bool transB) {
-  const char *k = "linear";
-  checkData(k, "bias", bias);
-  checkData(k, "output", out);
-  if ((out.dtype != DType::F32 && out.dtype != DType::F64) ||
-      bias.dtype != out.dtype || bias.shape.rank != 1 || out.shape.rank < 1 ||
-      bias.shape.d[0] != out.shape.d[out.shape.rank - 1])
-    fail("%s: bias %s %s does not fit output %s %s (a vector of the output's "
-         "f32 or f64 dtype along its last dimension)",
-         k, dtypeName(bias.dtype), formatDims(bias.shape).c_str(),
-         dtypeName(out.dtype), formatDims(out.shape).c_str());
+  checkLinearBias(bias, out);
   matmul(a, b, out, transA, transB);
-  const int64_t n = bias.shape.d[0], rows = n ? out.numel() / n : 0;
-  auto add = [&](auto tag) {
-    using T = typename decltype(tag)::type;
-    T *o = static_cast<T *>(out.data);
-    const T *v = static_cast<const T *>(bias.data);
-    parallelFor(rows, rows * n >= (1 << 15), [&](int64_t r) {
-      T *row = o + r * n;
-      for (int64_t j = 0; j < n; ++j)
-        row[j] += v[j];
-    });
-  };
-  if (out.dtype == DType::F32)
-    add(Tag<float>{});
-  else
-    add(Tag<double>{});
+  binary(BinaryKind::Add, out, bias, out); // in place, the bias broadcast
 }
 
 } // namespace bbrt

@@ -16,6 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/Device.h"
 #include "bbrt/bbrt.h"
+#include "runtime/core/KernelArgs.h"
 
 #include <map>
 #include <tuple>
@@ -281,13 +282,7 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
 
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
             bool transB) {
-  if ((out.dtype != DType::F32 && out.dtype != DType::F64) ||
-      bias.dtype != out.dtype || bias.shape.rank != 1 || out.shape.rank < 1 ||
-      bias.shape.d[0] != out.shape.d[out.shape.rank - 1])
-    fail("linear: bias %s %s does not fit output %s %s (a vector of the "
-         "output's f32 or f64 dtype along its last dimension)",
-         dtypeName(bias.dtype), formatDims(bias.shape).c_str(),
-         dtypeName(out.dtype), formatDims(out.shape).c_str());
+  checkLinearBias(bias, out);
   // f32 outputs: the bias in cuBLASLt's epilogue where it has one.
   if (out.dtype == DType::F32 &&
       cuda::product(a, b, out, transA, transB, bias.data))
