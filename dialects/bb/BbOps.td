@@ -276,8 +276,9 @@ def Bb_LinearOp : Bb_Op<"linear"> {
     `output[b..., m, n] = matmul(lhs, rhs)[b..., m, n] + bias[n]`: a
     `bb.matmul` and the `bb.add` of a bias vector after it, as one op, which
     bb-fuse-linear makes on the per-rank program before bufferization, so
-    that the runtimes can add the bias while the product is written
-    (cuBLASLt's bias epilogue; one pass fewer over the output on the CPU).
+    that the GPU runtime can add the bias while the product is written
+    (cuBLASLt's bias epilogue; the CPU runtime adds it in place after the
+    product, with no buffer for the product alone).
     The sum is the same as the two ops': the bias is added to the product's
     (f32) result. Sharding rules and autodiff never see it.
 

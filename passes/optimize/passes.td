@@ -67,10 +67,10 @@ def FuseLinear : Pass<"bb-fuse-linear", "func::FuncOp"> {
     `bb.add(bb.matmul(a, b), bias)` (either operand order) becomes
     `bb.linear(a, b, bias)` when the product has no other user, the bias is
     a vector along the product's last dimension of the product's element
-    type, and the sum has the product's type. The runtimes then add the
-    bias as the product is written (cuBLASLt's bias epilogue; on the CPU,
-    in the same pass over the output that reads it). The result is the same
-    to the bit: the bias is added to the finished product.
+    type, and the sum has the product's type. The CUDA runtime then adds
+    the bias as the product is written (cuBLASLt's bias epilogue); the CPU
+    runtime adds it in place after the product. The result is the same to
+    the bit: the bias is added to the finished product.
 
     It runs on the per-rank program just before bufferization (bbc does
     this for every executable), so the sharding passes never see
