@@ -117,9 +117,9 @@ static llvm::Error microbatchShapes(const bb::ShardOptions &o,
 }
 
 /// bb-auto-shard's options for `o`. With pipeline stages it plans the whole
-/// micro-batch step on one stage's mesh, of which each stage holds about
-/// 1/stages of the state and the first stage min(stages, microbatches)
-/// micro-batches' activations; the per-step work weighs 1/microbatches.
+/// micro-batch step on one stage's mesh, with each stage's memory counted
+/// as bb-pipeline-stages will cut it; the per-step work weighs
+/// 1/microbatches.
 static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
   bb::AutoShardOptions as;
   as.cluster = o.cluster;

@@ -83,7 +83,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     return a ? a.getValue().str() : "";
   };
 
-  // A crossing's or stash's bytes on one device of the stage mesh: its
+  // A crossing's bytes on one device of the stage mesh: its
   // block under the layout the plan leaves it in.
   SmallVector<int64_t> meshShape;
   for (auto m : (*copy).getOps<mesh::MeshOp>()) {
@@ -100,9 +100,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     return static_cast<double>(tensorBytes(RankedTensorType::get(local, type.getElementType())));
   };
 
-  // Per stage: cost share, state bytes, what it sends and to whom, and what
-  // it keeps per micro-batch in flight (its forward's stash).
-  std::vector<double> share(S), stateBytes(S, 0), p2p(S, 0), stash(S, 0);
+  // Per stage: cost share, state bytes, and what it sends and to whom.
+  std::vector<double> share(S), stateBytes(S, 0), p2p(S, 0);
   std::vector<bool> p2pInter(S, false);
   std::map<std::string, int64_t> receiver;
   for (auto f : (*copy).getOps<func::FuncOp>())
@@ -127,8 +126,6 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         continue;
       for (unsigned i = 0; i < f.getNumResults(); ++i) {
         auto role = f.getResultAttrOfType<StringAttr>(i, "bb.role");
-        if (role && role.getValue() == "stash")
-          stash[s] += localBytes(f, i);
         if (!role || role.getValue() != "send")
           continue;
         auto name = f.getResultAttrOfType<StringAttr>(i, "bb.name").getValue();
@@ -183,19 +180,32 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // slowest stage's update.
   const double bubble = pipeline - M * slot[worst];
 
-  // Memory: the fullest stage. One micro-batch's step peaks at about the
-  // stage's share of the unpipelined peak; each further micro-batch in
-  // flight (1F1B: min(S - s, M) in all) holds the stage's stash.
-  const double state = i64("state_bytes_per_device"),
-               weights = i64("weight_bytes_per_device"),
-               acts = i64("activation_bytes_per_device");
+  // Memory: the fullest stage, as bb-auto-shard counted each stage's (its
+  // state, weights and gradient buffers, one micro-batch's peak, and its
+  // stash for each further micro-batch in flight, 1F1B: min(S - s, M) in
+  // all), with the stages of the cut above.
+  auto stageFigures = [&](StringRef key) -> std::vector<int64_t> {
+    std::vector<int64_t> v;
+    if (auto a = plan.getAs<ArrayAttr>(key))
+      for (Attribute x : a)
+        v.push_back(cast<IntegerAttr>(x).getInt());
+    return v;
+  };
+  const std::vector<int64_t> stageState = stageFigures("pipeline_stage_state_bytes"),
+                             stageWeights = stageFigures("pipeline_stage_weight_bytes"),
+                             stageActs = stageFigures("pipeline_stage_activation_bytes"),
+                             stageStash = stageFigures("pipeline_stage_stash_bytes");
+  if (static_cast<int64_t>(stageState.size()) != S ||
+      static_cast<int64_t>(stageWeights.size()) != S ||
+      static_cast<int64_t>(stageActs.size()) != S ||
+      static_cast<int64_t>(stageStash.size()) != S)
+    return makeError("pipeline stages: the plan has no memory figures for " +
+                     std::to_string(S) + " stages (bb-auto-shard ran without "
+                     "stages=" + std::to_string(S) + ")");
   int64_t fullest = 0;
-  std::vector<double> mem(S);
-  std::vector<double> stateShare(S);
+  std::vector<int64_t> mem(S);
   for (int64_t s = 0; s < S; ++s) {
-    stateShare[s] = totalState > 0 ? stateBytes[s] / totalState : 1.0 / S;
-    mem[s] = stateShare[s] * (state + weights) + share[s] * acts +
-             static_cast<double>(std::min(S - s, M) - 1) * stash[s];
+    mem[s] = stageState[s] + stageWeights[s] + stageActs[s];
     if (mem[s] > mem[fullest])
       fullest = s;
   }
@@ -212,26 +222,19 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("pipeline_stages", b.getI64IntegerAttr(S));
   list.set("microbatches", b.getI64IntegerAttr(M));
   list.set("model_flops", b.getF64FloatAttr(M * f64("model_flops")));
-  list.set("state_bytes_per_device",
-           b.getI64IntegerAttr(static_cast<int64_t>(stateShare[fullest] * state)));
-  list.set("weight_bytes_per_device",
-           b.getI64IntegerAttr(static_cast<int64_t>(stateShare[fullest] * weights)));
-  list.set("activation_bytes_per_device",
-           b.getI64IntegerAttr(static_cast<int64_t>(
-               share[fullest] * acts +
-               static_cast<double>(std::min(S - fullest, M) - 1) * stash[fullest])));
-  SmallVector<Attribute> blocks, shares, memory, stashes, inFlight;
+  list.set("state_bytes_per_device", b.getI64IntegerAttr(stageState[fullest]));
+  list.set("weight_bytes_per_device", b.getI64IntegerAttr(stageWeights[fullest]));
+  list.set("activation_bytes_per_device", b.getI64IntegerAttr(stageActs[fullest]));
+  SmallVector<Attribute> blocks, shares, memory, inFlight;
   for (int64_t s = 0; s < S; ++s) {
     blocks.push_back(b.getStringAttr(attr(s, "blocks")));
     shares.push_back(b.getF64FloatAttr(share[s]));
-    memory.push_back(b.getI64IntegerAttr(static_cast<int64_t>(mem[s])));
-    stashes.push_back(b.getI64IntegerAttr(static_cast<int64_t>(stash[s])));
+    memory.push_back(b.getI64IntegerAttr(mem[s]));
     inFlight.push_back(b.getI64IntegerAttr(std::min(S - s, M)));
   }
   list.set("pipeline_stage_blocks", b.getArrayAttr(blocks));
   list.set("pipeline_stage_shares", b.getArrayAttr(shares));
   list.set("pipeline_stage_memory_bytes", b.getArrayAttr(memory));
-  list.set("pipeline_stage_stash_bytes", b.getArrayAttr(stashes));
   list.set("pipeline_stage_in_flight", b.getArrayAttr(inFlight));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();

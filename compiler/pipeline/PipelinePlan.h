@@ -15,10 +15,10 @@
 //            work once (gradient reduction, global norm, optimizer update,
 //            which bb-auto-shard books apart as step_*): the share of the
 //            stage holding the most state;
-//   memory = per stage, its share of the parameters and optimizer state,
-//            its share of one micro-batch's peak activations, and its stash
-//            for each further micro-batch in flight (min(S - s, M) - 1);
-//            the largest stage.
+//   memory = per stage, what bb-auto-shard counted for it (its state,
+//            weights, gradient buffers, one micro-batch's peak, and its
+//            stash for each further micro-batch in flight, min(S - s, M) -
+//            1); the largest stage.
 // The composed figures replace bb.plan's and join it as pipeline_* entries
 // that the plan report prints.
 //

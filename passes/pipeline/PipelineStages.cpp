@@ -1,17 +1,13 @@
 //===- PipelineStages.cpp - @train_step cut into pipeline stages ----------===//
 //
-// See passes.td. The cut: every op of @train_step is per step (the norm and
-// the optimizer update, downstream of the gradients) or per micro-batch;
-// per-micro-batch ops are forward (the loss depends on them) or backward.
-// Forward ops go to the stage of their block (contiguous block ranges from a
-// min-max DP over block costs), never before their operands' stage; backward
-// ops to the stage of the forward op they differentiate (bb-autodiff gives
-// them its location), never after the stage of the gradients they consume.
+// See passes.td. Which op goes to which stage is StageCut.h's; this pass
+// builds the stages' functions and what flows between them.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
 #include "compiler/costmodel/PipelineStages.h"
+#include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
 
 #include "dialects/bb/BbInterfaces.h"
@@ -37,16 +33,6 @@ using namespace mlir;
 using namespace mlir::bb;
 
 namespace {
-
-/// Relative cost of an op for balancing stages: FLOPs, or bytes moved
-/// weighted as a device with 20 FLOPs per byte would, whichever dominates.
-double opCost(Operation *op) {
-  auto cost = dyn_cast<CostOpInterface>(op);
-  if (!cost)
-    return 0;
-  double bytes = static_cast<double>(cost.getBytesRead() + cost.getBytesWritten());
-  return std::max(static_cast<double>(cost.getFlops()), 20.0 * bytes);
-}
 
 /// The layout bb-auto-shard's plan leaves result `v` in (replicated without
 /// a plan), reduced where partial.
@@ -145,7 +131,7 @@ void PipelineStagesPass::runOnOperation() {
   ModuleOp module = getOperation();
   MLIRContext *ctx = &getContext();
   auto train = module.lookupSymbol<func::FuncOp>("train_step");
-  if (!train || !train.getBody().hasOneBlock()) {
+  if (!train) {
     module.emitError("bb-pipeline-stages: needs the @train_step that "
                      "bb-train-step builds");
     return signalPassFailure();
@@ -156,26 +142,21 @@ void PipelineStagesPass::runOnOperation() {
     return signalPassFailure();
   }
   const int64_t numStages = stages;
-  Block &body = train.getBody().front();
-  auto ret = cast<func::ReturnOp>(body.getTerminator());
-  auto roleOfResult = [&](unsigned i) {
-    auto r = train.getResultAttrOfType<StringAttr>(i, "bb.role");
-    return r ? r.getValue() : StringRef();
-  };
-  Value loss, norm;
-  for (unsigned i = 0; i < train.getNumResults(); ++i) {
-    if (roleOfResult(i) == "loss")
-      loss = ret.getOperand(i);
-    if (roleOfResult(i) == "grad_norm")
-      norm = ret.getOperand(i);
-  }
-  auto sqrt = norm ? norm.getDefiningOp<SqrtOp>() : SqrtOp();
-  if (!loss || !sqrt) {
-    train.emitError("bb-pipeline-stages: @train_step has no loss or no "
-                    "gradient norm result");
+  FailureOr<StageCut> cutOr = cutStages(train, numStages, "bb-pipeline-stages");
+  if (failed(cutOr))
     return signalPassFailure();
-  }
-  Value sumSquares = sqrt.getOperand();
+  StageCut &cut = *cutOr;
+  Block &body = *cut.body;
+  auto ret = cast<func::ReturnOp>(body.getTerminator());
+  Value loss = cut.loss, norm = cut.norm;
+  Operation *sqrt = cut.sqrt;
+  Value sumSquares = sqrt->getOperand(0);
+  const SetVector<Operation *> &perStep = cut.perStep, &forward = cut.forward;
+  const SmallVector<std::string> &blocks = cut.blocks;
+  const std::vector<size_t> &starts = cut.starts;
+  auto &stage = cut.stage;
+  const SmallVector<Operation *> &ops = cut.ops;
+  auto perMicrobatch = [&](Operation *op) { return cut.perMicrobatch(op); };
 
   // The gradients (per micro-batch) and their parameters.
   llvm::MapVector<Value, Operation *> gradOf; // gradient -> update op
@@ -188,123 +169,6 @@ void PipelineStagesPass::runOnOperation() {
     if (g)
       gradOf[g] = &op;
   }
-  // Per-step ops: everything downstream of a gradient.
-  SetVector<Operation *> perStep = perStepOps(body);
-  // Forward: the per-micro-batch ops the loss depends on.
-  SetVector<Operation *> forward = forwardOps(loss);
-  for (Operation *op : forward)
-    if (perStep.contains(op)) {
-      op->emitError("bb-pipeline-stages: the loss depends on a gradient");
-      return signalPassFailure();
-    }
-
-  // Blocks, in order of first appearance in the forward pass, and their cost.
-  SmallVector<std::string> blocks;
-  llvm::StringMap<size_t> blockIndex;
-  SmallVector<double> blockCost;
-  for (Operation &op : body.without_terminator()) {
-    if (!forward.contains(&op))
-      continue;
-    std::string b = sharding::blockOf(&op);
-    if (!b.empty() && blockIndex.try_emplace(b, blocks.size()).second) {
-      blocks.push_back(b);
-      blockCost.push_back(0);
-    }
-  }
-  for (Operation &op : body.without_terminator()) {
-    auto it = blockIndex.find(sharding::blockOf(&op));
-    if (it != blockIndex.end() && !perStep.contains(&op))
-      blockCost[it->second] += opCost(&op);
-  }
-  if (static_cast<int64_t>(blocks.size()) < numStages) {
-    train.emitError("bb-pipeline-stages: the model has ")
-        << blocks.size() << " blocks (layers, from its ONNX node names), "
-        << "fewer than the " << numStages << " pipeline stages";
-    return signalPassFailure();
-  }
-  std::vector<size_t> starts = costmodel::balancedStages(blockCost, numStages);
-  SmallVector<int64_t> stageOfBlock(blocks.size());
-  for (int64_t s = 0; s < numStages; ++s) {
-    size_t end = s + 1 < numStages ? starts[s + 1] : blocks.size();
-    for (size_t i = starts[s]; i < end; ++i)
-      stageOfBlock[i] = s;
-  }
-  auto blockStage = [&](Operation *op) -> int64_t {
-    auto it = blockIndex.find(sharding::blockOf(op));
-    return it == blockIndex.end() ? -1 : stageOfBlock[it->second];
-  };
-
-  // Stage of every per-micro-batch op.
-  llvm::DenseMap<Operation *, int64_t> stage;
-  auto perMicrobatch = [&](Operation *op) {
-    return op && !isa<ConstantOp>(op) && !perStep.contains(op) &&
-           op->getBlock() == &body;
-  };
-  SmallVector<Operation *> ops;
-  for (Operation &op : body.without_terminator())
-    if (perMicrobatch(&op))
-      ops.push_back(&op);
-  SmallVector<Operation *> pending;
-  for (Operation *op : ops) {
-    const bool fwd = forward.contains(op);
-    int64_t s = blockStage(op);
-    int64_t bound = fwd ? -1 : std::numeric_limits<int64_t>::max();
-    int64_t fwdOperands = -1;
-    for (Value v : op->getOperands()) {
-      Operation *def = v.getDefiningOp();
-      auto it = stage.find(def);
-      if (!perMicrobatch(def) || it == stage.end())
-        continue;
-      if (fwd)
-        bound = std::max(bound, it->second);
-      else if (forward.contains(def))
-        fwdOperands = std::max(fwdOperands, it->second);
-      else
-        bound = std::min(bound, it->second);
-    }
-    if (fwd) {
-      s = std::max(s, bound);
-    } else {
-      bool bounded = bound != std::numeric_limits<int64_t>::max();
-      if (s < 0)
-        s = bounded ? bound : fwdOperands;
-      else if (bounded)
-        s = std::min(s, bound);
-    }
-    if (s < 0)
-      pending.push_back(op);
-    else
-      stage[op] = s;
-  }
-  // Ops placed by nothing above take their users' stage: forward ops the
-  // earliest (values flow forward), backward ops the latest.
-  for (Operation *op : llvm::reverse(pending)) {
-    const bool fwd = forward.contains(op);
-    int64_t s = -1;
-    for (Operation *user : op->getUsers()) {
-      auto it = stage.find(user);
-      if (it == stage.end() || forward.contains(user) != fwd)
-        continue;
-      s = s < 0 ? it->second : fwd ? std::min(s, it->second)
-                                   : std::max(s, it->second);
-    }
-    stage[op] = std::max<int64_t>(s, 0);
-  }
-  // The invariants the schedule relies on.
-  for (Operation *op : ops)
-    for (Value v : op->getOperands()) {
-      Operation *def = v.getDefiningOp();
-      if (!perMicrobatch(def))
-        continue;
-      bool fwdDef = forward.contains(def), fwdUse = forward.contains(op);
-      if ((fwdDef && fwdUse && stage[def] > stage[op]) ||
-          (!fwdDef && !fwdUse && stage[def] < stage[op]) ||
-          (!fwdDef && fwdUse)) {
-        op->emitError("bb-pipeline-stages: internal error: a value flows "
-                      "against the schedule");
-        return signalPassFailure();
-      }
-    }
 
   // The functions.
   OpBuilder mb(ctx);
@@ -577,7 +441,7 @@ void PipelineStagesPass::runOnOperation() {
     llvm::sort(keys);
     return llvm::join(keys, ",");
   };
-  std::vector<double> stageCost = costmodel::stageCosts(blockCost, starts);
+  std::vector<double> stageCost = costmodel::stageCosts(cut.blockCost, starts);
   double total = 0;
   for (double c : stageCost)
     total += c;

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
 #include "passes/autodiff/TrainStepParts.h"
+#include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
 
 #include <functional>
@@ -113,11 +114,19 @@ public:
   int64_t variables = 0, constraints = 0;
   bool optimal = true;
   /// Planning one micro-batch's step of a pipeline (the `stages` and
-  /// `microbatches` options): the memory rows count `stateScale` of the
-  /// state, the weights and the gradient buffers and `activationScale` of
-  /// the live activations, and the objective weighs per-step work
-  /// `stepWeight`.
+  /// `microbatches` options): @train_step gets memory rows per stage of
+  /// bb-pipeline-stages' cut (StageCut.h), and the objective weighs per-step
+  /// work `stepWeight`. Other functions (@eval_step) count `stateScale` of
+  /// the state and weights and `activationScale` of the live activations:
+  /// an average stage's.
+  int64_t stages = 1, microbatches = 1;
   double stateScale = 1, activationScale = 1, stepWeight = 1;
+  /// The pipelined step's bytes per device, per stage, under the plan: its
+  /// state, its weights, and the rest (one micro-batch's peak, the gradient
+  /// buffers, the other micro-batches' stashes); and its stash per
+  /// micro-batch.
+  std::vector<int64_t> stageStateBytes, stageWeightBytes, stageActivationBytes,
+      stageStashBytes;
 
 private:
   /// Which strategies a round may choose, per node index.
@@ -174,6 +183,17 @@ private:
       if (l >= 0)
         f *= meshShape[axis];
     return f;
+  }
+
+  /// With `stages` > 1 and @train_step: which stage each op and state
+  /// argument is on (bb-pipeline-stages' cut; per-step ops on the stage of
+  /// the gradients they read). Empty otherwise.
+  LogicalResult cutIntoStages(func::FuncOp func);
+  llvm::DenseMap<Operation *, int64_t> opStage;
+  llvm::DenseMap<Value, int64_t> argStage;
+  SetVector<Operation *> forwardOfCut;
+  int64_t inFlight(int64_t stage) const {
+    return std::min(stages - stage, microbatches);
   }
 
   const cluster::Cluster &cluster;
@@ -252,8 +272,65 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
   return cost;
 }
 
+LogicalResult Planner::cutIntoStages(func::FuncOp func) {
+  opStage.clear();
+  argStage.clear();
+  forwardOfCut.clear();
+  if (stages < 2 || func.getSymName() != "train_step")
+    return success();
+  FailureOr<StageCut> cut = cutStages(func, stages, "bb-auto-shard");
+  if (failed(cut))
+    return failure();
+  opStage = std::move(cut->stage);
+  forwardOfCut = std::move(cut->forward);
+  Block &body = *cut->body;
+  // A state belongs to the stage that computes its gradient (its update,
+  // and the optimizer's moments, run there); a state nothing updates to
+  // the first stage that reads it.
+  for (Operation &op : body) {
+    Value g;
+    if (auto u = dyn_cast<SgdUpdateOp>(op))
+      g = u.getGrad();
+    else if (auto u = dyn_cast<AdamwUpdateOp>(op))
+      g = u.getGrad();
+    auto it = g ? opStage.find(g.getDefiningOp()) : opStage.end();
+    if (it == opStage.end())
+      continue;
+    for (Value v : op.getOperands())
+      if (isa<BlockArgument>(v))
+        argStage.try_emplace(v, it->second);
+  }
+  for (BlockArgument a : body.getArguments()) {
+    if (argStage.count(a))
+      continue;
+    int64_t s = -1;
+    for (Operation *user : a.getUsers())
+      if (auto it = opStage.find(user); it != opStage.end())
+        s = s < 0 ? it->second : std::min(s, it->second);
+    argStage[a] = std::max<int64_t>(s, 0);
+  }
+  // Per-step ops (the norm, the updates): the stage of what they read.
+  for (Operation &op : body) {
+    if (!cut->perStep.contains(&op))
+      continue;
+    int64_t s = -1;
+    for (Value v : op.getOperands()) {
+      if (isa<BlockArgument>(v))
+        s = argStage.lookup(v);
+      else if (auto it = opStage.find(v.getDefiningOp()); it != opStage.end())
+        s = it->second;
+      if (s >= 0)
+        break;
+    }
+    opStage[&op] = std::max<int64_t>(s, 0);
+  }
+  return success();
+}
+
 LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
                             FlatSymbolRefAttr sym, bool axiswise, bool refine) {
+  if (failed(cutIntoStages(func)))
+    return failure();
   auto all = [](size_t, const Strategy &) { return true; };
   SmallVector<int64_t> axes;
   for (int64_t a = meshShape.size() - 1; a >= 0; --a)
@@ -707,10 +784,6 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       one.push_back({program.addVariable(nodeCost[i][s]), 1.0});
     program.addConstraint(one, 1, 1);
   }
-  // Memory (Alpa): at the program points where the most bytes are live,
-  // state, weights and the live activations must fit the device. Each
-  // choice adds the per-device bytes it implies; a weight is counted once
-  // per consumer.
   // Program points, for liveness (memory rows, and the plan's activations).
   llvm::DenseMap<Operation *, int64_t> position;
   for (Operation &op : body)
@@ -727,44 +800,75 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     return last;
   };
 
-  // The memory rows are added lazily: most plans fit without them, and the
-  // program is much harder with them.
-  std::vector<std::vector<std::pair<int, double>>> memoryRows;
-  if (memoryLimit > 0) {
-    std::map<int, double> fixed; // variable -> bytes, the same at every point
-    auto addTerm = [](std::map<int, double> &row, int var, double bytes) {
-      row[var] += bytes;
-    };
-    int64_t numPoints = position.size();
-    struct Live {
-      size_t node;
-      int64_t def, last;
-      std::vector<double> bytes; ///< per device, per strategy
-      double scale;              ///< activationScale, or stateScale
-    };
+  // Memory (Alpa): at the program points where the most bytes are live,
+  // state, weights and the live activations must fit the device. Each
+  // choice adds the per-device bytes it implies; a weight is counted once
+  // per consumer. A pipelined @train_step (opStage set) has rows per stage:
+  // the stage's state, weights and gradient buffers (summed over the
+  // micro-batches, live through the step), its values live at the point
+  // (one micro-batch's, and what its per-step part computes), and its stash
+  // once more for each further micro-batch in flight (1F1B: min(S - s, M)
+  // in all). A value another stage receives counts on both.
+  const bool staged = !opStage.empty();
+  const int64_t numParts = staged ? stages : 1;
+  auto stageOf = [&](const Node &n) -> int64_t {
+    if (!staged)
+      return 0;
+    return n.op ? opStage.lookup(n.op) : argStage.lookup(n.arg);
+  };
+  struct Live {
+    size_t node;
+    int64_t def, last;
+    const std::vector<double> *bytes; ///< per device, per strategy
+    double scale;                     ///< 1, or activationScale or stateScale
+  };
+  struct Part {
+    /// variable -> bytes, the same at every point of the step; `stash`
+    /// once per further micro-batch in flight.
+    std::map<int, double> state, weights, held, stash;
     std::vector<Live> lives;
-    std::map<std::pair<size_t, size_t>, std::vector<double>> bytesMemo;
-    // Replicated bytes live at each point, as differences first.
-    std::vector<double> profile(numPoints + 1, 0);
+    std::vector<double> profile; ///< replicated bytes live, per point
+  };
+  std::vector<Part> parts(numParts);
+  auto addTerm = [](std::map<int, double> &row, int var, double bytes) {
+    row[var] += bytes;
+  };
+  std::map<std::pair<size_t, size_t>, std::vector<double>> bytesMemo;
+  if (memoryLimit > 0 || (staged && primary)) {
+    const int64_t numPoints = position.size();
+    for (Part &p : parts)
+      p.profile.assign(numPoints + 1, 0);
     for (auto [vi, v] : llvm::enumerate(nodes)) {
       const Node &r = nodes[root[vi]];
+      const int64_t own = stageOf(v);
+      Part &part = parts[own];
+      const double stateShare = staged ? 1 : stateScale;
       if (!v.op) {
-        if (func.getArgAttr(v.arg.getArgNumber(), "bb.state")) {
-          auto type = cast<RankedTensorType>(v.arg.getType());
+        if (!func.getArgAttr(v.arg.getArgNumber(), "bb.state"))
+          continue;
+        // Its stage holds it, and so does every stage that reads it (a
+        // tied embedding: the first and the last).
+        SmallVector<int64_t, 2> holders = {own};
+        for (Operation *user : v.arg.getUsers())
+          if (auto it = opStage.find(user);
+              it != opStage.end() && !perStep.contains(user) &&
+              !llvm::is_contained(holders, it->second))
+            holders.push_back(it->second);
+        auto type = cast<RankedTensorType>(v.arg.getType());
+        for (int64_t h : holders)
           for (size_t st = 0; st < v.strategies.size(); ++st)
-            addTerm(fixed, r.firstVar + st,
-                    stateScale *
+            addTerm(parts[h].state, r.firstVar + st,
+                    stateShare *
                         bytesOf(type, v.produced(0, type.getRank(), st)
                                           .localShape(type.getShape(), meshShape)));
-        }
         continue;
       }
       for (auto [i, operand] : llvm::enumerate(v.op->getOperands()))
         if (operand.getDefiningOp<ConstantOp>()) {
           auto type = cast<RankedTensorType>(operand.getType());
           for (size_t st = 0; st < v.strategies.size(); ++st)
-            addTerm(fixed, r.firstVar + st,
-                    stateScale *
+            addTerm(part.weights, r.firstVar + st,
+                    stateShare *
                         bytesOf(type, operandSharding(v.rule, v.strategies[st], i,
                                                       type.getRank())
                                           .localShape(type.getShape(), meshShape)));
@@ -780,51 +884,78 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
             memo->second.push_back(
                 bytesOf(type, v.produced(i, type.getRank(), st)
                                   .localShape(type.getShape(), meshShape)));
+        const std::vector<double> &bytes = memo->second;
         // In a pipeline a gradient (what the per-step part reads) is summed
-        // over the micro-batches into a buffer that lives through the step:
-        // each stage its share of them, at every point, like the state.
-        // What the norm and the update compute exists once per step too.
+        // over the micro-batches into a buffer that lives through the step.
         const bool gradient =
             llvm::any_of(res.getUsers(), [&](Operation *user) {
               return perStep.contains(user);
             }) &&
             !perStep.contains(v.op);
-        if (gradient && stateScale < 1) {
-          for (size_t st = 0; st < v.strategies.size(); ++st)
-            addTerm(fixed, r.firstVar + st, stateScale * memo->second[st]);
+        if (gradient && staged) {
+          for (size_t st = 0; st < bytes.size(); ++st)
+            addTerm(part.held, r.firstVar + st, bytes[st]);
           continue;
         }
-        const double scale =
-            perStep.contains(v.op) || gradient ? stateScale : activationScale;
-        Live live{vi, def, last, {}, scale};
-        live.bytes = memo->second;
-        lives.push_back(std::move(live));
-        double full = scale * bytesOf(type, type.getShape());
-        profile[def] += full;
-        profile[last + 1] -= full;
+        const double scale = staged ? 1
+                             : perStep.contains(v.op) || gradient
+                                 ? stateScale
+                                 : activationScale;
+        const double full = scale * bytesOf(type, type.getShape());
+        SmallVector<int64_t, 2> holders = {own}, stashes;
+        if (staged && !perStep.contains(v.op))
+          for (Operation *user : res.getUsers()) {
+            auto it = opStage.find(user);
+            if (it == opStage.end() || perStep.contains(user))
+              continue;
+            if (!llvm::is_contained(holders, it->second))
+              holders.push_back(it->second);
+            // A forward value a backward op reads waits in its stage's
+            // stash while the stage runs the other micro-batches in flight.
+            if (forwardOfCut.contains(v.op) && !forwardOfCut.contains(user) &&
+                !llvm::is_contained(stashes, it->second)) {
+              stashes.push_back(it->second);
+              for (size_t st = 0; st < bytes.size(); ++st)
+                addTerm(parts[it->second].stash, r.firstVar + st, bytes[st]);
+            }
+          }
+        for (int64_t h : holders) {
+          parts[h].lives.push_back({vi, def, last, &bytes, scale});
+          parts[h].profile[def] += full;
+          parts[h].profile[last + 1] -= full;
+        }
       }
     }
-    for (int64_t t = 1; t < numPoints; ++t)
-      profile[t] += profile[t - 1];
-    profile.pop_back();
-    // The busiest points, at most eight.
-    std::vector<int64_t> points(numPoints);
-    for (int64_t t = 0; t < numPoints; ++t)
-      points[t] = t;
-    llvm::sort(points, [&](int64_t a, int64_t b) { return profile[a] > profile[b]; });
-    points.resize(std::min<int64_t>(numPoints, 8));
-    for (int64_t t : points) {
-      std::map<int, double> row = fixed;
-      for (const Live &l : lives) {
-        if (l.def > t || l.last < t)
-          continue;
-        const Node &r = nodes[root[l.node]];
-        for (size_t st = 0; st < l.bytes.size(); ++st)
-          addTerm(row, r.firstVar + st, l.scale * l.bytes[st]);
-      }
-      memoryRows.emplace_back(row.begin(), row.end());
+    for (Part &part : parts) {
+      std::vector<double> &profile = part.profile;
+      for (int64_t t = 1; t < numPoints; ++t)
+        profile[t] += profile[t - 1];
+      profile.pop_back();
     }
   }
+  // What a stage holds at every point of the step, whatever the point.
+  auto fixedTerms = [&](size_t pi) {
+    const Part &part = parts[pi];
+    std::map<int, double> fixed = part.state;
+    for (const auto *m : {&part.weights, &part.held})
+      for (auto [var, bytes] : *m)
+        addTerm(fixed, var, bytes);
+    for (auto [var, bytes] : part.stash)
+      addTerm(fixed, var, (inFlight(pi) - 1) * bytes);
+    return fixed;
+  };
+  // The row of stage `pi` at point `t`.
+  auto rowAt = [&](size_t pi, int64_t t) {
+    std::map<int, double> row = fixedTerms(pi);
+    for (const Live &l : parts[pi].lives) {
+      if (l.def > t || l.last < t)
+        continue;
+      const Node &r = nodes[root[l.node]];
+      for (size_t st = 0; st < l.bytes->size(); ++st)
+        addTerm(row, r.firstVar + st, l.scale * (*l.bytes)[st]);
+    }
+    return std::vector<std::pair<int, double>>(row.begin(), row.end());
+  };
 
   // Each edge gets a joint choice e(s, t) whose marginals are the two ends'
   // choices (Alpa's formulation; much tighter than y >= x_u + x_v - 1, so
@@ -852,20 +983,78 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   constraints += program.numConstraints();
   solver::BinaryProgram::Solution sol = program.solve(timeLimit);
   solverSeconds += sol.seconds;
-  auto overMemory = [&] {
-    for (const auto &row : memoryRows) {
-      double bytes = 0;
-      for (auto [var, coef] : row)
-        bytes += coef * sol.values[var];
-      if (bytes > memoryLimit / memoryScale * (1 + 1e-9))
-        return true;
-    }
-    return false;
+  // The memory rows are added lazily: most plans fit without them, and the
+  // program is much harder with them. The stage the solution overfills the
+  // most (at any point) gets rows at its busiest points (by replicated
+  // bytes, at most eight) and at the point where it holds the most, and the
+  // program is solved again, until every stage fits or eight rounds have
+  // passed.
+  const double limit = memoryLimit / memoryScale;
+  std::vector<bool> busiestAdded(numParts, false);
+  std::set<std::pair<size_t, int64_t>> rowsAdded;
+  auto addRow = [&](size_t pi, int64_t t) {
+    if (rowsAdded.insert({pi, t}).second)
+      program.addConstraint(rowAt(pi, t), -solver::BinaryProgram::kInfinity, limit);
   };
-  if (sol.feasible && !memoryRows.empty() && overMemory()) {
-    for (const auto &row : memoryRows)
-      program.addConstraint(row, -solver::BinaryProgram::kInfinity,
-                            memoryLimit / memoryScale);
+  // The point where stage `pi` holds the most under the solution, and how
+  // much it holds there.
+  auto fullestPoint = [&](size_t pi) -> std::pair<int64_t, double> {
+    const int64_t numPoints = position.size();
+    std::vector<double> diff(numPoints + 1, 0);
+    for (const Live &l : parts[pi].lives) {
+      const Node &r = nodes[root[l.node]];
+      double bytes = 0;
+      for (size_t st = 0; st < l.bytes->size(); ++st)
+        bytes += l.scale * (*l.bytes)[st] * sol.values[r.firstVar + st];
+      diff[l.def] += bytes;
+      diff[l.last + 1] -= bytes;
+    }
+    double fixed = 0;
+    for (auto [var, coef] : fixedTerms(pi))
+      fixed += coef * sol.values[var];
+    int64_t best = 0;
+    double live = 0, most = -1;
+    for (int64_t t = 0; t < numPoints; ++t) {
+      live += diff[t];
+      if (live > most) {
+        most = live;
+        best = t;
+      }
+    }
+    return {best, fixed + std::max(most, 0.0)};
+  };
+  for (int round = 0; memoryLimit > 0 && sol.feasible && round < 8; ++round) {
+    // The most overfilled stage only: the stages of a model's identical
+    // layers share their decisions, so one stage's rows mostly cover the
+    // others', and CBC slows down sharply with near-duplicate rows.
+    size_t worst = parts.size();
+    int64_t worstPoint = 0;
+    double worstBytes = limit * (1 + 1e-9);
+    for (size_t pi = 0; pi < parts.size(); ++pi) {
+      auto [t, bytes] = fullestPoint(pi);
+      if (bytes > worstBytes) {
+        worst = pi;
+        worstPoint = t;
+        worstBytes = bytes;
+      }
+    }
+    const bool added = worst < parts.size();
+    if (added && !busiestAdded[worst]) {
+      busiestAdded[worst] = true;
+      const std::vector<double> &profile = parts[worst].profile;
+      std::vector<int64_t> points(profile.size());
+      for (size_t p = 0; p < points.size(); ++p)
+        points[p] = static_cast<int64_t>(p);
+      const size_t k = std::min<size_t>(points.size(), 8);
+      std::partial_sort(points.begin(), points.begin() + k, points.end(),
+                        [&](int64_t a, int64_t b) { return profile[a] > profile[b]; });
+      for (size_t i = 0; i < k; ++i)
+        addRow(worst, points[i]);
+    }
+    if (added)
+      addRow(worst, worstPoint);
+    if (!added)
+      break;
     sol = program.solve(timeLimit);
     solverSeconds += sol.seconds;
   }
@@ -909,6 +1098,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // its last use).
   accounting = primary;
   std::vector<costmodel::LiveRange> live;
+  // Per stage, each distinct weight block once.
+  std::vector<int64_t> stageWeights(numParts, 0);
+  std::set<std::tuple<int64_t, const void *, std::string>> stageWeightBlocks;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
@@ -930,6 +1122,12 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
             weightBlocks.insert({operand.getAsOpaquePointer(), want.splitAxesText()})
                 .second)
           weightBytes += bytesOf(type, want.localShape(type.getShape(), meshShape));
+        if (primary && staged && operand.getDefiningOp<ConstantOp>() &&
+            stageWeightBlocks
+                .insert({stageOf(v), operand.getAsOpaquePointer(), want.splitAxesText()})
+                .second)
+          stageWeights[stageOf(v)] +=
+              bytesOf(type, want.localShape(type.getShape(), meshShape));
         continue;
       }
       auto [ui, result] = it->second;
@@ -970,6 +1168,28 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     // Unweighted: what one micro-batch's step (or the whole step) moves.
     communicationSeconds = intraHostSeconds + interHostSeconds;
     activationBytes = costmodel::peakLiveBytes(live);
+  }
+  if (primary && staged) {
+    // Each stage's bytes under the plan, its peak over all points.
+    auto chosenBytes = [&](const std::map<int, double> &terms) {
+      double bytes = 0;
+      for (auto [var, coef] : terms)
+        bytes += coef * sol.values[var];
+      return static_cast<int64_t>(std::llround(bytes));
+    };
+    for (auto [pi, part] : llvm::enumerate(parts)) {
+      std::vector<costmodel::LiveRange> ranges;
+      for (const Live &l : part.lives)
+        ranges.push_back({static_cast<int64_t>((*l.bytes)[chosen[l.node]]),
+                          l.def, l.last});
+      const int64_t stash = chosenBytes(part.stash);
+      stageStateBytes.push_back(chosenBytes(part.state));
+      stageWeightBytes.push_back(stageWeights[pi]);
+      stageStashBytes.push_back(stash);
+      stageActivationBytes.push_back(chosenBytes(part.held) +
+                                     (inFlight(pi) - 1) * stash +
+                                     costmodel::peakLiveBytes(ranges));
+    }
   }
   MLIRContext *ctx = func.getContext();
   // The arguments' layouts, set at once (one setArgAttr per argument
@@ -1115,6 +1335,8 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
     return module.emitError("bb-auto-shard: --stages and --microbatches must be "
                             "at least 1");
   Planner planner(loaded, *mesh, pinBatch, zero, limit, std::move(pinMap));
+  planner.stages = stages;
+  planner.microbatches = microbatches;
   if (stages > 1) {
     planner.stateScale = 1.0 / static_cast<double>(stages);
     planner.activationScale =
@@ -1139,9 +1361,21 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
   auto i64 = [&](StringRef key, int64_t v) {
     return b.getNamedAttr(key, b.getI64IntegerAttr(v));
   };
-  module->setAttr(
-      "bb.plan",
-      b.getDictionaryAttr(
+  auto i64s = [&](StringRef key, ArrayRef<int64_t> v) {
+    SmallVector<Attribute> list;
+    for (int64_t x : v)
+      list.push_back(b.getI64IntegerAttr(x));
+    return b.getNamedAttr(key, b.getArrayAttr(list));
+  };
+  NamedAttrList staged;
+  if (!planner.stageStateBytes.empty()) {
+    staged.push_back(i64s("pipeline_stage_state_bytes", planner.stageStateBytes));
+    staged.push_back(i64s("pipeline_stage_weight_bytes", planner.stageWeightBytes));
+    staged.push_back(
+        i64s("pipeline_stage_activation_bytes", planner.stageActivationBytes));
+    staged.push_back(i64s("pipeline_stage_stash_bytes", planner.stageStashBytes));
+  }
+  NamedAttrList plan(
           {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
            f64("compute_seconds", planner.computeSeconds),
            f64("communication_seconds", planner.communicationSeconds),
@@ -1160,7 +1394,9 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
                                                                     : "time limit")),
            f64("solver_seconds", planner.solverSeconds),
            i64("variables", planner.variables),
-           i64("constraints", planner.constraints)}));
+           i64("constraints", planner.constraints)});
+  plan.append(staged);
+  module->setAttr("bb.plan", plan.getDictionary(b.getContext()));
   return planner.computeSeconds + planner.communicationSeconds;
 }
 } // namespace

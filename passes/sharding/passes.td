@@ -28,17 +28,25 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     axis splits while earlier axes keep their choices and later ones stay
     unused. It is not guaranteed optimal; `search=exact` is.
 
-    Memory is a constraint, as in Alpa: at the (up to eight) program points
-    where the most bytes are live, the per-device bytes of state, weights
-    (counted once per consumer) and live activations under the chosen
-    shardings must fit `memory-fraction` of the device's memory.
+    Memory is a constraint, as in Alpa: the per-device bytes of state,
+    weights (counted once per consumer) and live activations under the
+    chosen shardings must fit `memory-fraction` of the device's memory.
+    The rows are added lazily: when the solution overfills a device at some
+    program point, rows at the (up to eight) points where the most bytes
+    are live and at that point join the program, which is solved again (at
+    most eight rounds).
 
     With `stages` = S > 1 the function is one micro-batch's step of a
     pipeline that bb-pipeline-stages will cut into S stages over meshes like
-    this one, run 1F1B over `microbatches` = M micro-batches. The memory rows
-    then count 1/S of the state and weights (each stage holds its share) and
-    min(S, M)/S of the live activations (the first stage keeps min(S, M)
-    micro-batches in flight, each with its 1/S of the activations). The
+    this one, run 1F1B over `microbatches` = M micro-batches. @train_step
+    is cut as bb-pipeline-stages cuts it, and each stage s gets its own
+    rows: its state (and the states it reads), its weights, its gradient
+    buffers (live through the step), its values live at the point, and
+    min(S - s, M) - 1 more copies of its stash (the micro-batches in
+    flight); each round adds the rows of the most overfilled stage. The
+    plan gets each stage's figures (`pipeline_stage_*_bytes`). Other
+    functions (@eval_step) count 1/S of the state and weights and
+    min(S, M)/S of the live activations. The
     objective weighs the per-step work (what lies downstream of a gradient:
     its reduction, the global norm, the optimizer update and the state's
     way back into its layout) 1/M against one micro-batch's forward and

@@ -21,8 +21,8 @@
 func.func @forward(%x: tensor<128x256xf32> {bb.name = "x"}) -> (tensor<128x256xf32> {bb.name = "y"}) {
   %w1 = bb.constant {bb.name = "W1"} dense<0.01> : tensor<256x256xf32>
   %w2 = bb.constant {bb.name = "W2"} dense<0.01> : tensor<256x256xf32>
-  %h = bb.matmul %x, %w1 : tensor<128x256xf32>, tensor<256x256xf32> -> tensor<128x256xf32>
-  %r = bb.relu %h : tensor<128x256xf32>
-  %y = bb.matmul %r, %w2 : tensor<128x256xf32>, tensor<256x256xf32> -> tensor<128x256xf32>
+  %h = bb.matmul %x, %w1 : tensor<128x256xf32>, tensor<256x256xf32> -> tensor<128x256xf32> loc("/layer.1/MatMul")
+  %r = bb.relu %h : tensor<128x256xf32> loc("/layer.1/Relu")
+  %y = bb.matmul %r, %w2 : tensor<128x256xf32>, tensor<256x256xf32> -> tensor<128x256xf32> loc("/layer.2/MatMul")
   return %y : tensor<128x256xf32>
 }

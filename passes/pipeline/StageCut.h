@@ -1,0 +1,56 @@
+//===- StageCut.h - which pipeline stage each op of @train_step runs on ---===//
+//
+// The cut bb-pipeline-stages carries out, computed without changing the IR,
+// so that bb-auto-shard can plan each stage's memory with the stages the
+// program will have. Every op of @train_step is per step (the norm and the
+// optimizer update, downstream of the gradients) or per micro-batch;
+// per-micro-batch ops are forward (the loss depends on them) or backward.
+// Forward ops go to the stage of their block (contiguous block ranges from a
+// min-max DP over block costs), never before their operands' stage; backward
+// ops to the stage of the forward op they differentiate (bb-autodiff gives
+// them its location), never after the stage of the gradients they consume.
+//
+//===----------------------------------------------------------------------===//
+#ifndef BB_PASSES_PIPELINE_STAGECUT_H
+#define BB_PASSES_PIPELINE_STAGECUT_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Operation.h"
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/SmallVector.h"
+
+#include <string>
+#include <vector>
+
+namespace mlir::bb {
+
+struct StageCut {
+  /// The per-micro-batch ops the loss depends on.
+  SetVector<Operation *> forward;
+  /// The ops downstream of a gradient: run once per step.
+  SetVector<Operation *> perStep;
+  /// The loss, the gradient norm, and the op taking its square root.
+  Value loss, norm;
+  Operation *sqrt = nullptr;
+  /// Blocks (layers, from ONNX node names) in forward order, their costs,
+  /// and the first block of each stage.
+  SmallVector<std::string> blocks;
+  SmallVector<double> blockCost;
+  std::vector<size_t> starts;
+  /// Per-micro-batch ops in program order, and the stage of each.
+  SmallVector<Operation *> ops;
+  llvm::DenseMap<Operation *, int64_t> stage;
+  /// An op of @train_step's body that runs once per micro-batch.
+  bool perMicrobatch(Operation *op) const;
+  Block *body = nullptr;
+};
+
+/// The cut of `train` (bb-train-step's @train_step) into `numStages`
+/// stages. Errors are reported on the IR, prefixed with `pass`.
+FailureOr<StageCut> cutStages(func::FuncOp train, int64_t numStages,
+                              StringRef pass);
+
+} // namespace mlir::bb
+
+#endif // BB_PASSES_PIPELINE_STAGECUT_H
