@@ -233,15 +233,14 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
   // After differentiation and the training step, so that the backward
   // pass's products are converted too and the master weights stay f32;
   // the cleanup's CSE then shares each tensor's bf16 copy.
+  const bool bf16 = options.precision == "bf16";
   auto addPrecision = [&] {
-    if (options.precision == "bf16") {
-      MixedPrecisionOptions mp;
-      mp.dtype = "bf16";
-      pm.addNestedPass<func::FuncOp>(createMixedPrecision(mp));
-    }
+    MixedPrecisionOptions mp;
+    mp.dtype = "bf16";
+    pm.addNestedPass<func::FuncOp>(createMixedPrecision(mp));
   };
   if (!gradients) {
-    if (options.precision == "bf16") {
+    if (bf16) {
       addPrecision();
       buildImportCleanupPipeline(pm);
     }
@@ -266,7 +265,8 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
     ts.gradClip = t.gradClip;
     pm.addPass(createTrainStep(ts));
   }
-  addPrecision();
+  if (bf16)
+    addPrecision();
   buildImportCleanupPipeline(pm);
   // After the cleanup, so that the copies are made of the ops CSE kept.
   if (options.train.enabled && options.train.recompute == "blocks")

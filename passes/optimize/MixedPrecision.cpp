@@ -28,13 +28,20 @@ Value bf16Constant(OpBuilder &b, ConstantOp cst, Type bf16) {
   auto type = cast<RankedTensorType>(cst.getType());
   auto narrow = RankedTensorType::get(type.getShape(), bf16);
   ElementsAttr value = cst.getValue();
-  if (auto dense = dyn_cast<DenseElementsAttr>(value)) {
+  // The runtimes' rounding, for inline constants as for weights files.
+  auto round = [](const APFloat &v) {
+    const uint16_t bits = ::bbrt::floatToBf16Bits(v.convertToFloat());
+    return APFloat(APFloat::BFloat(), APInt(16, bits));
+  };
+  if (auto dense = dyn_cast<DenseElementsAttr>(value);
+      dense && type.getElementType().isF32()) {
+    // A splat stays one value (iterating it would expand it).
+    if (dense.isSplat())
+      return b.create<ConstantOp>(
+          cst.getLoc(), DenseElementsAttr::get(narrow, round(dense.getSplatValue<APFloat>())));
     SmallVector<APFloat> values;
-    for (APFloat v : dense.getValues<APFloat>()) {
-      bool lost;
-      v.convert(APFloat::BFloat(), APFloat::rmNearestTiesToEven, &lost);
-      values.push_back(v);
-    }
+    for (const APFloat &v : dense.getValues<APFloat>())
+      values.push_back(round(v));
     return b.create<ConstantOp>(cst.getLoc(),
                                 DenseElementsAttr::get(narrow, values));
   }

@@ -31,3 +31,17 @@ func.func @forward(%x: tensor<4x8xf32> {bb.name = "x"}, %i: tensor<2x2xi32> {bb.
   %j = bb.matmul %i, %i : tensor<2x2xi32>, tensor<2x2xi32> -> tensor<2x2xi32>
   return %y, %j : tensor<4x4xf32>, tensor<2x2xi32>
 }
+
+// Constants are rounded as the runtimes round (to nearest, ties to even):
+// 1 + 2^-8 and 1 + 3 x 2^-8 lie halfway and go to 1 and 1 + 2^-6; a splat
+// stays a splat.
+// CHECK-LABEL: func.func @rounding
+// CHECK-DAG: bb.constant dense<1.000980e-01> : tensor<512x512xbf16>
+// CHECK-DAG: bb.constant dense<{{\[}}[1.000000e+00, 1.015630e+00], [1.000980e-01, -2.000000e+00]]> : tensor<2x2xbf16>
+func.func @rounding(%x: tensor<2x512xf32> {bb.name = "x"}, %a: tensor<2x2xf32> {bb.name = "a"}) -> (tensor<2x512xf32> {bb.name = "y"}, tensor<2x2xf32> {bb.name = "b"}) {
+  %s = bb.constant dense<0.1> : tensor<512x512xf32>
+  %y = bb.matmul %x, %s : tensor<2x512xf32>, tensor<512x512xf32> -> tensor<2x512xf32>
+  %c = bb.constant dense<[[1.00390625, 1.01171875], [0.1, -2.0]]> : tensor<2x2xf32>
+  %b = bb.matmul %a, %c : tensor<2x2xf32>, tensor<2x2xf32> -> tensor<2x2xf32>
+  return %y, %b : tensor<2x512xf32>, tensor<2x2xf32>
+}
