@@ -33,6 +33,9 @@ double mlir::bb::costmodel::opComputeTime(Operation *op,
     if (cluster::DType d = dtypeOf(operand);
         d == cluster::DType::BF16 || d == cluster::DType::F16)
       dtype = d;
+  // A TF32 product (bb.matmul's or bb.linear's `tf32`) at the TF32 rate.
+  if (op->hasAttr("tf32"))
+    dtype = cluster::DType::TF32;
   return computeTime(cluster, dtype, cost.getFlops(),
                      cost.getBytesRead() + cost.getBytesWritten());
 }

@@ -233,14 +233,14 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
   // After differentiation and the training step, so that the backward
   // pass's products are converted too and the master weights stay f32;
   // the cleanup's CSE then shares each tensor's bf16 copy.
-  const bool bf16 = options.precision == "bf16";
+  const bool reduced = options.precision != "fp32";
   auto addPrecision = [&] {
     MixedPrecisionOptions mp;
-    mp.dtype = "bf16";
+    mp.dtype = options.precision;
     pm.addNestedPass<func::FuncOp>(createMixedPrecision(mp));
   };
   if (!gradients) {
-    if (bf16) {
+    if (reduced) {
       addPrecision();
       buildImportCleanupPipeline(pm);
     }
@@ -265,7 +265,7 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
     ts.gradClip = t.gradClip;
     pm.addPass(createTrainStep(ts));
   }
-  if (bf16)
+  if (reduced)
     addPrecision();
   buildImportCleanupPipeline(pm);
   // After the cleanup, so that the copies are made of the ops CSE kept.

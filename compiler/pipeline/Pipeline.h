@@ -106,7 +106,7 @@ struct CompileOptions {
   std::vector<std::string> passPlugins;
   /// A textual pass pipeline run after import cleanup, e.g. "my-fusion".
   std::string extraPasses;
-  /// Matrix products: "fp32", or "bf16" (bb-mixed-precision after the
+  /// Matrix products: "fp32", "bf16" or "tf32" (bb-mixed-precision after the
   /// training step, or after import cleanup for inference).
   std::string precision = "fp32";
   GradientOptions grad;

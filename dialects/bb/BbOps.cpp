@@ -218,6 +218,18 @@ bool MatMulOp::isCompatibleReturnTypes(TypeRange inferred, TypeRange actual) {
          got.getElementType().isF32();
 }
 
+/// (C5) TF32 products take f32 operands.
+static LogicalResult checkTf32(Operation *op, bool tf32, Value lhs) {
+  if (tf32 && !cast<RankedTensorType>(lhs.getType()).getElementType().isF32())
+    return op->emitOpError("(C5) tf32 needs f32 operands, not ")
+           << lhs.getType();
+  return success();
+}
+
+LogicalResult MatMulOp::verify() {
+  return checkTf32(*this, getTf32(), getLhs());
+}
+
 int64_t MatMulOp::getContractionSize() {
   auto lhs = rankedType(getLhs());
   return lhs.getDimSize(getTransposeLhs() ? lhs.getRank() - 2
@@ -242,7 +254,7 @@ LogicalResult LinearOp::verify() {
       bias.getDimSize(0) != out.getDimSize(out.getRank() - 1))
     return emitOpError("(C2) bias ")
            << bias << " does not fit the output " << out;
-  return success();
+  return checkTf32(*this, getTf32(), getLhs());
 }
 
 int64_t LinearOp::getFlops() {

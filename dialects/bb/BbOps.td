@@ -251,18 +251,25 @@ def Bb_MatMulOp : Bb_Op<"matmul", [InferTypeOpAdaptorWithIsCompatible]> {
       are `bf16` or `f16`: the products are summed in f32 either way, and
       an `f32` result keeps that sum unrounded (bb-mixed-precision's
       matrix products; cuBLASLt's bf16 GEMM with an f32 output).
+    - (C5) `tf32` needs `f32` operands: they are multiplied at TF32
+      precision (each operand rounded to a 10-bit mantissa, to nearest with
+      ties away from zero, the products summed in f32: the tensor cores'
+      TF32 mode, `bbc --precision=tf32`).
 
     Example:
     ```mlir
     %y = bb.matmul %x, %w {transpose_rhs} : tensor<8x64xf32>, tensor<32x64xf32> -> tensor<8x32xf32>
     %z = bb.matmul %a, %b : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xf32>
+    %t = bb.matmul %x, %v {tf32} : tensor<8x64xf32>, tensor<64x32xf32> -> tensor<8x32xf32>
     ```
   }];
   let arguments = (ins Bb_Tensor:$lhs, Bb_Tensor:$rhs,
-                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs,
+                       UnitAttr:$tf32);
   let results = (outs Bb_Tensor:$output);
   let assemblyFormat =
       "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($output)";
+  let hasVerifier = 1;
   let extraClassDeclaration = [{
     int64_t getFlops();
     /// The contracted (K) dimension size.
@@ -283,8 +290,8 @@ def Bb_LinearOp : Bb_Op<"linear"> {
     (f32) result. Sharding rules and autodiff never see it.
 
     Constraints:
-    - (C1) lhs and rhs are a valid `bb.matmul` (its C1-C4) whose result type
-      is the output's.
+    - (C1) lhs and rhs are a valid `bb.matmul` (its C1-C5, `tf32`
+      included) whose result type is the output's.
     - (C2) bias has rank 1, the output's element type, and the output's
       last dimension.
 
@@ -294,7 +301,8 @@ def Bb_LinearOp : Bb_Op<"linear"> {
     ```
   }];
   let arguments = (ins Bb_Tensor:$lhs, Bb_Tensor:$rhs, Bb_FloatTensor:$bias,
-                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs);
+                       UnitAttr:$transpose_lhs, UnitAttr:$transpose_rhs,
+                       UnitAttr:$tf32);
   let results = (outs Bb_FloatTensor:$output);
   let assemblyFormat =
       "$lhs `,` $rhs `,` $bias attr-dict `:` functional-type(operands, results)";

@@ -190,11 +190,11 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
   } else if (op == "bb.matmul") {
     call.operand(ins[0]).operand(ins[1]).operand(out)
         .boolean(has("transpose_lhs")).boolean(has("transpose_rhs"))
-        .call("bbrt::matmul");
+        .boolean(has("tf32")).call("bbrt::matmul");
   } else if (op == "bb.linear") {
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .boolean(has("transpose_lhs")).boolean(has("transpose_rhs"))
-        .call("bbrt::linear");
+        .boolean(has("tf32")).call("bbrt::linear");
   } else if (op == "bb.conv") {
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .dims(arr("strides")).dims(arr("pads")).dims(arr("dilations"))

@@ -44,7 +44,8 @@ struct FuseLinearPass : mlir::bb::impl::FuseLinearBase<FuseLinearPass> {
       b.setInsertionPoint(add);
       auto linear = b.create<LinearOp>(
           product.getLoc(), add.getType(), product.getLhs(), product.getRhs(),
-          bias, product.getTransposeLhs(), product.getTransposeRhs());
+          bias, product.getTransposeLhs(), product.getTransposeRhs(),
+          product.getTf32());
       add.replaceAllUsesWith(linear.getResult());
       add.erase();
       product.erase();

@@ -74,18 +74,24 @@ struct MixedPrecisionPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (dtype != "bf16") {
+    if (dtype != "bf16" && dtype != "tf32") {
       func.emitError("bb-mixed-precision: --dtype=")
-          << dtype << ": expected bf16";
+          << dtype << ": expected bf16 or tf32";
       return signalPassFailure();
     }
-    Type narrow = BFloat16Type::get(&getContext());
     SmallVector<MatMulOp> products;
     func.walk([&](MatMulOp op) {
       if (op.getLhs().getType().getElementType().isF32() &&
           op.getRhs().getType().getElementType().isF32())
         products.push_back(op);
     });
+    // TF32: the operands stay f32 tensors; the product rounds them.
+    if (dtype == "tf32") {
+      for (MatMulOp op : products)
+        op.setTf32(true);
+      return;
+    }
+    Type narrow = BFloat16Type::get(&getContext());
     OpBuilder b(&getContext());
     // Each constant's bf16 copy, made once, next to it.
     llvm::DenseMap<Operation *, Value> copies;

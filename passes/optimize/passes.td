@@ -19,7 +19,7 @@ def FoldBatchNorm : Pass<"bb-fold-batch-norm", "func::FuncOp"> {
 }
 
 def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
-  let summary = "Matrix products on 16-bit float operands, summed in f32";
+  let summary = "Matrix products at reduced precision (bf16 or tf32 operands), summed in f32";
   let description = [{
     Each `bb.matmul` of f32 operands becomes a `bb.matmul` of their `bf16`
     copies (`bb.convert`, rounded to nearest even) with an f32 result: the
@@ -52,11 +52,19 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
     %wb = bb.convert %w : tensor<64x32xf32> -> tensor<64x32xbf16>
     %y = bb.matmul %xb, %wb : tensor<8x64xbf16>, tensor<64x32xbf16> -> tensor<8x32xf32>
     ```
+
+    With `dtype=tf32` the f32 products instead get `tf32` (bb.matmul C5):
+    the operands stay f32 tensors, and the product rounds them to TF32's
+    10-bit mantissa as it reads them (cuBLASLt's
+    `CUBLAS_COMPUTE_32F_FAST_TF32` on the GPU, 8x the f32 rate on an A100;
+    the CPU runtime rounds copies and multiplies in f32). Nothing is
+    converted and no weight changes; the weights file stays f32.
   }];
   let options = [
     Option<"dtype", "dtype", "std::string", "\"bf16\"",
-           "The operands' type: bf16 (f16 would need loss scaling, which "
-           "is not there)">,
+           "The products' precision: bf16 (bf16 operands) or tf32 (f32 "
+           "operands rounded in the product). f16 would need loss scaling, "
+           "which is not there">,
   ];
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }

@@ -2,6 +2,7 @@
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/core/KernelArgs.h"
+#include "runtime/core/TF32.h"
 #include "bbrt/io.h"
 
 namespace bbrt {
@@ -35,12 +36,35 @@ Tensor widened(const Tensor &t, std::vector<float> &buffer) {
   return Tensor(w, DType::F32, t.shape);
 }
 
+/// `t`'s f32 values rounded to TF32 into `buffer`, as an f32 tensor of the
+/// same shape.
+Tensor tf32Rounded(const Tensor &t, std::vector<float> &buffer) {
+  const int64_t n = t.numel();
+  buffer.resize(static_cast<size_t>(n));
+  const float *in = static_cast<const float *>(t.data);
+  float *r = buffer.data();
+  parallelFor(n, n >= (1 << 16), [&](int64_t i) { r[i] = roundToTf32(in[i]); });
+  return Tensor(r, DType::F32, t.shape);
+}
+
 } // namespace cpu
 
 using namespace cpu;
 
-void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+            bool tf32) {
   const char *k = "matmul";
+  if (tf32) {
+    // TF32 products (bb.matmul's tf32): the operands rounded as the tensor
+    // cores read them, then the f32 product.
+    if (a.dtype != DType::F32 || b.dtype != DType::F32 || out.dtype != DType::F32)
+      fail("%s: tf32 needs f32 operands and output (a %s, b %s, out %s)", k,
+           dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
+    checkData(k, "a", a);
+    checkData(k, "b", b);
+    static thread_local std::vector<float> ra, rb;
+    return matmul(tf32Rounded(a, ra), tf32Rounded(b, rb), out, transA, transB);
+  }
   if (a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
       (out.dtype == DType::F32 || out.dtype == DType::BF16)) {
     // bf16 operands (bb-mixed-precision): multiplied and summed in f32 like
@@ -194,9 +218,9 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
 }
 
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
-            bool transB) {
+            bool transB, bool tf32) {
   checkLinearBias(bias, out);
-  matmul(a, b, out, transA, transB);
+  matmul(a, b, out, transA, transB, tf32);
   binary(BinaryKind::Add, out, bias, out); // in place, the bias broadcast
 }
 

@@ -31,11 +31,12 @@ struct GemmKey {
   bool transA, transB; // of cuBLASLt's operands (b, a of bbrt::matmul)
   int64_t m, n, k, batch, strideA, strideB, strideC;
   bool bias; ///< with CUBLASLT_EPILOGUE_BIAS (bbrt::linear)
+  bool tf32; ///< f32 operands at TF32 (CUBLAS_COMPUTE_32F_FAST_TF32)
   bool operator<(const GemmKey &o) const {
     return std::tie(type, outType, transA, transB, m, n, k, batch, strideA,
-                    strideB, strideC, bias) <
+                    strideB, strideC, bias, tf32) <
            std::tie(o.type, o.outType, o.transA, o.transB, o.m, o.n, o.k,
-                    o.batch, o.strideA, o.strideB, o.strideC, o.bias);
+                    o.batch, o.strideA, o.strideB, o.strideC, o.bias, o.tf32);
   }
 };
 
@@ -76,10 +77,11 @@ const Gemm *gemmFor(const GemmKey &key) {
   Gemm g;
   const bool f64 = key.type == CUDA_R_64F;
   // Scale factors (alpha, beta) in the compute type: f64, or f32 for f32
-  // and bf16 operands.
+  // (TF32 too) and bf16 operands.
   checkBlas(cublasLtMatmulDescCreate(&g.desc,
                                      f64 ? CUBLAS_COMPUTE_64F
-                                         : CUBLAS_COMPUTE_32F,
+                                     : key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
+                                                : CUBLAS_COMPUTE_32F,
                                      f64 ? CUDA_R_64F : CUDA_R_32F),
             "cublasLtMatmulDescCreate");
   cublasOperation_t ta = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -144,9 +146,9 @@ const Gemm *gemmFor(const GemmKey &key) {
 void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
           bool transB, int64_t m, int64_t n, int64_t k, const void *A,
           const void *B, void *C, int64_t batch, int64_t strideA,
-          int64_t strideB, int64_t strideC, const void *bias) {
+          int64_t strideB, int64_t strideC, const void *bias, bool tf32) {
   const Gemm &g = *gemmFor({type, outType, transA, transB, m, n, k, batch,
-                            strideA, strideB, strideC, bias != nullptr});
+                            strideA, strideB, strideC, bias != nullptr, tf32});
   if (bias)
     checkBlas(cublasLtMatmulDescSetAttribute(
                   g.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
@@ -166,7 +168,11 @@ void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
 /// false, having launched nothing, when cuBLASLt has no bias epilogue for
 /// these shapes.
 bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
-             const void *bias) {
+             const void *bias, bool tf32) {
+  if (tf32 && (a.dtype != DType::F32 || b.dtype != DType::F32 ||
+               out.dtype != DType::F32))
+    fail("matmul: tf32 needs f32 operands and output (%s, %s, output %s)",
+         dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
   const bool bf16 = a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
                     (out.dtype == DType::F32 || out.dtype == DType::BF16);
   if (!bf16 && (a.dtype != b.dtype || a.dtype != out.dtype))
@@ -230,11 +236,11 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   if (bias) {
     // Every call below has this plan: is there a bias epilogue for it?
     GemmKey key = folded ? GemmKey{type, outType, transB, false, N, batch * M,
-                                   K, 1, 0, 0, 0, true}
+                                   K, 1, 0, 0, 0, true, tf32}
                  : strided ? GemmKey{type, outType, transB, transA, N, M, K,
-                                     batch, K * N, M * K, M * N, true}
+                                     batch, K * N, M * K, M * N, true, tf32}
                            : GemmKey{type, outType, transB, transA, N, M, K,
-                                     1, 0, 0, 0, true};
+                                     1, 0, 0, 0, true, tf32};
     if (!gemmFor(key))
       return false;
   }
@@ -242,10 +248,10 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   if (folded) {
     // Every output matrix uses the one b; a's batch folds into M.
     gemm(type, outType, transB, false, N, batch * M, K, b.data, a.data,
-         out.data, 1, 0, 0, 0, bias);
+         out.data, 1, 0, 0, 0, bias, tf32);
   } else if (strided) {
     gemm(type, outType, transB, transA, N, M, K, b.data, a.data, out.data,
-         batch, K * N, M * K, M * N, bias);
+         batch, K * N, M * K, M * N, bias, tf32);
   } else {
     // General broadcast: one call per output matrix.
     for (int64_t i = 0; i < batch; ++i) {
@@ -266,7 +272,8 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
       gemm(type, outType, transB, transA, N, M, K,
            static_cast<const char *>(b.data) + ib * K * N * es,
            static_cast<const char *>(a.data) + ia * M * K * es,
-           static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0, bias);
+           static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0, bias,
+           tf32);
     }
   }
   checkLaunch(bias ? "linear" : "matmul");
@@ -276,18 +283,19 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
 } // namespace
 } // namespace cuda
 
-void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB) {
-  cuda::product(a, b, out, transA, transB, nullptr);
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+            bool tf32) {
+  cuda::product(a, b, out, transA, transB, nullptr, tf32);
 }
 
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
-            bool transB) {
+            bool transB, bool tf32) {
   checkLinearBias(bias, out);
   // f32 outputs: the bias in cuBLASLt's epilogue where it has one.
   if (out.dtype == DType::F32 &&
-      cuda::product(a, b, out, transA, transB, bias.data))
+      cuda::product(a, b, out, transA, transB, bias.data, tf32))
     return;
-  matmul(a, b, out, transA, transB);
+  matmul(a, b, out, transA, transB, tf32);
   binary(BinaryKind::Add, out, bias, out);
 }
 

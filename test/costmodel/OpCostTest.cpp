@@ -20,11 +20,13 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
   ctx.loadAllAvailableDialects();
   OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"(
     func.func @f(%a: tensor<64x128xbf16>, %b: tensor<128x256xbf16>,
-                 %x: tensor<1024xf32>) -> (tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>) {
+                 %x: tensor<1024xf32>, %p: tensor<64x128xf32>, %q: tensor<128x256xf32>)
+        -> (tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>, tensor<64x256xf32>) {
       %c = bb.matmul %a, %b : tensor<64x128xbf16>, tensor<128x256xbf16> -> tensor<64x256xbf16>
       %y = bb.add %x, %x : tensor<1024xf32>, tensor<1024xf32> -> tensor<1024xf32>
       %d = bb.matmul %a, %b : tensor<64x128xbf16>, tensor<128x256xbf16> -> tensor<64x256xf32>
-      return %c, %y, %d : tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>
+      %t = bb.matmul %p, %q {tf32} : tensor<64x128xf32>, tensor<128x256xf32> -> tensor<64x256xf32>
+      return %c, %y, %d, %t : tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>, tensor<64x256xf32>
     }
   )",
                                                              &ctx);
@@ -35,7 +37,7 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
     if (op->getParentOp() && isa<func::FuncOp>(op->getParentOp()))
       ops.push_back(op);
   });
-  REQUIRE(ops.size() == 4);
+  REQUIRE(ops.size() == 5);
 
   CHECK(costmodel::dtypeOf(ops[0]->getResult(0).getType()) ==
         cluster::DType::BF16);
@@ -51,5 +53,11 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
   CHECK(costmodel::opComputeTime(ops[2], a100) ==
         Approx(costmodel::computeTime(a100, cluster::DType::BF16, matmulFlops,
                                       matmulBytes + 64 * 256 * 2.0)));
-  CHECK(costmodel::opComputeTime(ops[3], a100) == 0); // func.return
+  // A TF32 product: the TF32 rate (156 against 19.5 TFLOP/s), f32 bytes.
+  CHECK(costmodel::opComputeTime(ops[3], a100) ==
+        Approx(costmodel::computeTime(a100, cluster::DType::TF32, matmulFlops,
+                                      2 * matmulBytes)));
+  CHECK(costmodel::opComputeTime(ops[3], a100) <
+        costmodel::computeTime(a100, cluster::DType::F32, matmulFlops, 2 * matmulBytes));
+  CHECK(costmodel::opComputeTime(ops[4], a100) == 0); // func.return
 }

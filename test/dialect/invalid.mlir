@@ -200,6 +200,24 @@ func.func @matmul_c4_other(%a: tensor<2x8xbf16>, %b: tensor<8x4xbf16>) {
 
 // -----
 
+// bb.matmul C5: tf32 takes f32 operands
+func.func @matmul_c5(%a: tensor<2x8xbf16>, %b: tensor<8x4xbf16>) {
+  // expected-error @+1 {{'bb.matmul' op (C5) tf32 needs f32 operands, not 'tensor<2x8xbf16>'}}
+  %0 = bb.matmul %a, %b {tf32} : tensor<2x8xbf16>, tensor<8x4xbf16> -> tensor<2x4xf32>
+  return
+}
+
+// -----
+
+// bb.linear C1 (bb.matmul's C5): tf32 takes f32 operands
+func.func @linear_c5(%a: tensor<2x8xf64>, %b: tensor<8x4xf64>, %c: tensor<4xf64>) {
+  // expected-error @+1 {{'bb.linear' op (C5) tf32 needs f32 operands, not 'tensor<2x8xf64>'}}
+  %0 = bb.linear %a, %b, %c {tf32} : (tensor<2x8xf64>, tensor<8x4xf64>, tensor<4xf64>) -> tensor<2x4xf64>
+  return
+}
+
+// -----
+
 // bb.linear C1: the product is not the output
 func.func @linear_c1(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>, %c: tensor<4xf32>) {
   // expected-error @+1 {{'bb.linear' op (C1) the product is 'tensor<2x4xf32>', the output 'tensor<2x5xf32>'}}

@@ -12,9 +12,10 @@ For each model NAME (mlp, gpt2) this writes into test/models/NAME/train/:
   mlp:  x.npy [32, 64] f32, labels.npy [32] i64   (batch 4: 8 batches, wraps)
   gpt2: tokens.bin, 321 little-endian uint16 tokens in [0, 256)
         (batch 2 x seq 16: 10 batches, wraps)
-  RUN.json for every run (sgd, adamw; mlp sgd-bf16, gpt2 adamw-bf16 with
-                  --precision=bf16, every matrix product on bf16-rounded
-                  operands, the backward pass's too: Bf16Product):
+  RUN.json for every run (sgd, adamw; mlp sgd-bf16 and sgd-tf32, gpt2
+                  adamw-bf16 with --precision=bf16|tf32, every matrix
+                  product on rounded operands, the backward pass's too:
+                  rounded_product):
     bbc_flags     the bbc flags of that run (after MODEL.onnx, before -o):
                   --input-shape=..., --train, --loss=cross_entropy, optimizer
     binary_flags  data flags (paths relative to train/) and --steps 20
@@ -87,6 +88,9 @@ RUNS = collections.OrderedDict(
         sgd_bf16=collections.OrderedDict(
             optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-4, schedule="constant",
             precision="bf16"),
+        sgd_tf32=collections.OrderedDict(
+            optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-4, schedule="constant",
+            precision="tf32"),
     ),
     gpt2=collections.OrderedDict(
         sgd=collections.OrderedDict(
@@ -255,29 +259,45 @@ def _sum_to(t, shape):
     return t
 
 
-class Bf16Product(torch.autograd.Function):
-    """a @ b of bf16-rounded operands, summed in their float type: what
-    `bbc --precision=bf16` does to every matrix product (bb-mixed-precision
-    rounds the operands of the forward's and the backward's products; the
-    rest, and the parameters, stay in float)."""
+def _tf32(t):
+    """t rounded to TF32 (10 mantissa bits; to nearest, ties away from zero,
+    as the tensor cores and runtime/core/TF32.h round), back in t's type."""
+    bits = t.float().view(torch.int32).to(torch.int64) & 0xFFFFFFFF
+    finite = (bits & 0x7F800000) != 0x7F800000
+    rounded = torch.where(finite, (bits + 0x1000) & 0xFFFFE000, bits)
+    rounded = torch.where(rounded >= 2**31, rounded - 2**32, rounded)
+    return rounded.to(torch.int32).view(torch.float32).to(t.dtype)
 
-    @staticmethod
-    def forward(ctx, a, b):
-        a16, b16 = _bf16(a), _bf16(b)
-        ctx.save_for_backward(a16, b16)
-        return torch.matmul(a16, b16)
 
-    @staticmethod
-    def backward(ctx, g):
-        a16, b16 = ctx.saved_tensors
-        g16 = _bf16(g)
-        ga = torch.matmul(g16, b16.transpose(-1, -2))
-        gb = torch.matmul(a16.transpose(-1, -2), g16)
-        return _sum_to(ga, a16.shape), _sum_to(gb, b16.shape)
+def rounded_product(round_operand):
+    """a @ b of operands rounded by `round_operand`, summed in their float
+    type: what `bbc --precision=bf16|tf32` does to every matrix product
+    (bb-mixed-precision rounds the operands of the forward's and the
+    backward's products; the rest, and the parameters, stay in float)."""
+
+    class Product(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, a, b):
+            ar, br = round_operand(a), round_operand(b)
+            ctx.save_for_backward(ar, br)
+            return torch.matmul(ar, br)
+
+        @staticmethod
+        def backward(ctx, g):
+            ar, br = ctx.saved_tensors
+            gr = round_operand(g)
+            ga = torch.matmul(gr, br.transpose(-1, -2))
+            gb = torch.matmul(ar.transpose(-1, -2), gr)
+            return _sum_to(ga, ar.shape), _sum_to(gb, br.shape)
+
+    return Product
+
+
+PRODUCTS = dict(bf16=rounded_product(_bf16), tf32=rounded_product(_tf32))
 
 
 class precision:
-    """Within it, nn.Linear and `@` run as Bf16Product when `kind` is bf16."""
+    """Within it, nn.Linear and `@` run as PRODUCTS[kind] unless kind is fp32."""
 
     def __init__(self, kind):
         self.kind = kind
@@ -285,15 +305,15 @@ class precision:
     def __enter__(self):
         if self.kind == "fp32":
             return self
-        assert self.kind == "bf16", self.kind
+        product = PRODUCTS[self.kind]
         self.saved = (F.linear, torch.Tensor.__matmul__)
 
         def linear(x, w, b=None):
-            y = Bf16Product.apply(x, w.t())
+            y = product.apply(x, w.t())
             return y if b is None else y + b
 
         F.linear = linear
-        torch.Tensor.__matmul__ = lambda a, b: Bf16Product.apply(a, b)
+        torch.Tensor.__matmul__ = lambda a, b: product.apply(a, b)
         return self
 
     def __exit__(self, *exc):

@@ -1,6 +1,7 @@
 // RUN: bb-opt %s --bb-mixed-precision --cse | FileCheck %s
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=adamw" --bb-mixed-precision --cse | FileCheck %s --check-prefix=TRAIN
 // RUN: not bb-opt %s --bb-mixed-precision=dtype=f16 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: bb-opt %s --bb-mixed-precision=dtype=tf32 | FileCheck %s --check-prefix=TF32
 
 // Each f32 product takes bf16 copies of its operands and gives f32; CSE
 // leaves one copy of %x for both products that read it; a constant's copy
@@ -22,7 +23,17 @@
 // TRAIN-NOT: bb.matmul {{.*}}xf32>, tensor<{{.*}}xf32> ->
 // TRAIN: bb.adamw_update {{.*}} : tensor<8x8xf32>
 
-// BAD: error: bb-mixed-precision: --dtype=f16: expected bf16
+// BAD: error: bb-mixed-precision: --dtype=f16: expected bf16 or tf32
+
+// With dtype=tf32 the f32 products get `tf32` and keep their f32 operands (no
+// conversion, constants untouched); integer products are left alone.
+// TF32-LABEL: func.func @forward
+// TF32-NOT: bb.convert
+// TF32: %[[H:.*]] = bb.matmul %arg0, %{{.*}} {tf32} : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>
+// TF32: bb.matmul %{{.*}}, %arg0 {tf32, transpose_rhs} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x4xf32>
+// TF32: bb.matmul %arg1, %arg1 : tensor<2x2xi32>
+// TF32-LABEL: func.func @rounding
+// TF32: bb.constant dense<1.000000e-01> : tensor<512x512xf32>
 func.func @forward(%x: tensor<4x8xf32> {bb.name = "x"}, %i: tensor<2x2xi32> {bb.name = "i"}) -> (tensor<4x4xf32> {bb.name = "y"}, tensor<2x2xi32> {bb.name = "j"}) {
   %w = bb.constant {bb.name = "w"} dense<0.5> : tensor<8x8xf32>
   %h = bb.matmul %x, %w : tensor<4x8xf32>, tensor<8x8xf32> -> tensor<4x8xf32>

@@ -15,7 +15,7 @@
 // CPP: bbrt::Tensor [[XT:v[0-9]+]] = bbrt::Tensor([[XP]], bbrt::DType::F32, {2, 4});
 // CPP: bbrt::Tensor [[WT:v[0-9]+]] = bbrt::Tensor([[WP]], bbrt::DType::F32, {3, 4});
 // CPP: bbrt::Tensor [[YT:v[0-9]+]] = bbrt::Tensor([[YP]], bbrt::DType::F32, {2, 3});
-// CPP: bbrt::matmul([[XT]], [[WT]], [[YT]], false, true);
+// CPP: bbrt::matmul([[XT]], [[WT]], [[YT]], false, true, false);
 // CPP: bbrt::unary(bbrt::UnaryKind::HardSigmoid, [[YT]], [[YT2:v[0-9]+]], 2.000000030e-01f, 5.000000000e-01f);
 // The description comes last: weights, then each entry point.
 // CPP: void bb_describe(bbrt::ModelInfo* [[INFO:v[0-9]+]]) {

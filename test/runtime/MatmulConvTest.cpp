@@ -1,5 +1,10 @@
 // matmul, conv and pooling against naive loops.
 #include "TestUtil.h"
+#include "runtime/core/TF32.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
 
 using namespace bbrt;
 using namespace bbrt::test;
@@ -114,6 +119,60 @@ TEST_CASE("matmul of bf16 operands: f32 sums, an f32 or a rounded bf16 result",
   REQUIRE_THROWS_WITH(matmul(Tensor(f, DType::F32, {3, 4}), Tensor(f, DType::F32, {4, 3}),
                              Tensor(h, DType::BF16, {3, 3}), false, false),
                       Catch::Contains("dtypes differ"));
+}
+
+TEST_CASE("TF32 rounding: 10 mantissa bits, to nearest, ties away from zero",
+          "[matmul][tf32]") {
+  auto bits = [](float f) {
+    uint32_t x;
+    std::memcpy(&x, &f, 4);
+    return x;
+  };
+  auto of = [](uint32_t x) {
+    float f;
+    std::memcpy(&f, &x, 4);
+    return f;
+  };
+  REQUIRE(roundToTf32(1.0f) == 1.0f);
+  // 1 + 2^-11 is half a TF32 ulp above 1: away from zero, to 1 + 2^-10.
+  REQUIRE(roundToTf32(1.0f + 0x1p-11f) == 1.0f + 0x1p-10f);
+  REQUIRE(roundToTf32(-1.0f - 0x1p-11f) == -1.0f - 0x1p-10f);
+  // Just below half: down.
+  REQUIRE(roundToTf32(of(bits(1.0f + 0x1p-11f) - 1)) == 1.0f);
+  REQUIRE((bits(roundToTf32(0.1f)) & 0x1FFFu) == 0);
+  REQUIRE(std::fabs(roundToTf32(0.1f) - 0.1f) <= 0.1f * 0x1p-11f);
+  // Infinities and NaNs pass through; the largest finite f32 rounds up to
+  // infinity, as an f32 product that large would.
+  REQUIRE(std::isinf(roundToTf32(std::numeric_limits<float>::infinity())));
+  REQUIRE(std::isnan(roundToTf32(std::numeric_limits<float>::quiet_NaN())));
+  REQUIRE(std::isinf(roundToTf32(std::numeric_limits<float>::max())));
+}
+
+TEST_CASE("matmul at TF32: the product of the rounded operands",
+          "[matmul][tf32]") {
+  HostTensor a = random(DType::F32, {2, 5, 70}, -3, 3), b = random(DType::F32, {70, 9}, -3, 3);
+  HostTensor ra = zeros(DType::F32, {2, 5, 70}), rb = zeros(DType::F32, {70, 9});
+  for (int64_t i = 0; i < a.view().numel(); ++i)
+    static_cast<float *>(ra.data())[i] = roundToTf32(static_cast<float *>(a.data())[i]);
+  for (int64_t i = 0; i < b.view().numel(); ++i)
+    static_cast<float *>(rb.data())[i] = roundToTf32(static_cast<float *>(b.data())[i]);
+  HostTensor got = zeros(DType::F32, {2, 5, 9}), want = zeros(DType::F32, {2, 5, 9}),
+             full = zeros(DType::F32, {2, 5, 9});
+  matmul(a.view(), b.view(), got.view(), false, false, /*tf32=*/true);
+  matmul(ra.view(), rb.view(), want.view(), false, false);
+  matmul(a.view(), b.view(), full.view(), false, false);
+  REQUIRE(std::memcmp(got.data(), want.data(), 2 * 5 * 9 * sizeof(float)) == 0);
+  REQUIRE(std::memcmp(got.data(), full.data(), 2 * 5 * 9 * sizeof(float)) != 0);
+  // linear carries it too.
+  HostTensor bias = random(DType::F32, {9}), lin = zeros(DType::F32, {2, 5, 9});
+  linear(a.view(), b.view(), bias.view(), lin.view(), false, false, true);
+  binary(BinaryKind::Add, want.view(), bias.view(), want.view());
+  REQUIRE(std::memcmp(lin.data(), want.data(), 2 * 5 * 9 * sizeof(float)) == 0);
+  // f32 only.
+  double d[4] = {};
+  REQUIRE_THROWS_WITH(matmul(Tensor(d, DType::F64, {2, 2}), Tensor(d, DType::F64, {2, 2}),
+                             Tensor(d, DType::F64, {2, 2}), false, false, true),
+                      Catch::Contains("tf32 needs f32 operands"));
 }
 
 TEST_CASE("linear: the product plus the bias, to the bit", "[matmul][linear]") {

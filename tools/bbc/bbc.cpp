@@ -74,10 +74,11 @@ static cl::list<std::string> cudaArchs(
     cl::CommaSeparated, cl::value_desc("sm_XY"), cl::cat(bbcCategory));
 static cl::opt<std::string> precision(
     "precision",
-    cl::desc("Matrix products: fp32, or bf16 (bf16 operands summed in f32; "
+    cl::desc("Matrix products: fp32, bf16 (bf16 operands summed in f32) or "
+             "tf32 (f32 operands rounded to TF32 in the product); "
              "everything else, and in training the master weights, "
-             "gradients and optimizer state, stays f32; docs/training.md)"),
-    cl::init("fp32"), cl::value_desc("fp32|bf16"), cl::cat(bbcCategory));
+             "gradients and optimizer state, stays f32; docs/training.md"),
+    cl::init("fp32"), cl::value_desc("fp32|bf16|tf32"), cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -276,8 +277,8 @@ int main(int argc, char **argv) {
   bb::CompileOptions options;
   options.emit = emit;
   options.extraPasses = extraPasses;
-  if (precision != "fp32" && precision != "bf16")
-    return fail("--precision=" + precision + ": expected fp32 or bf16");
+  if (precision != "fp32" && precision != "bf16" && precision != "tf32")
+    return fail("--precision=" + precision + ": expected fp32, bf16 or tf32");
   options.precision = precision;
   options.grad.enabled = grad;
   options.grad.loss = lossKind;

@@ -248,13 +248,16 @@ void convert(Tensor in, Tensor out);
 /// Batched matmul: a [..., M, K] (or [..., K, M] if transA), b [..., K, N] (or
 /// [..., N, K] if transB), out [..., M, N]; batch dims broadcast. A rank-1 a
 /// is [K] (M dim absent from out), a rank-1 b is [K] (N dim absent).
-/// F32/F64 through BLAS; integer dtypes through plain loops.
-void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB);
+/// F32/F64 through BLAS; integer dtypes through plain loops. With `tf32`
+/// (f32 operands only) each operand is rounded to TF32 (core/TF32.h) and the
+/// products summed in f32: the CUDA runtime's tensor-core TF32 mode.
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+            bool tf32 = false);
 /// matmul, then out[..., n] += bias[n] (bb.linear): bias rank 1 of out's
 /// dtype (F32 or F64) and last dimension; the same bits as matmul and a
 /// broadcast add. The CUDA runtime adds it in cuBLASLt's epilogue.
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
-            bool transB);
+            bool transB, bool tf32 = false);
 
 /// N-d convolution, NCHW..., weight [F, C/group, K...], optional bias [F].
 /// pads: all begin pads then all end pads. Empty strides/pads/dilations mean
