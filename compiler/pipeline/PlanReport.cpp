@@ -94,6 +94,12 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   };
   llvm::json::Array stageMemory = i64Array("pipeline_stage_memory_bytes");
   llvm::json::Array stageStash = i64Array("pipeline_stage_stash_bytes");
+  // Of each stage's memory: its parameters and optimizer state, its weights,
+  // and the rest (one micro-batch's peak, the gradient buffers, the other
+  // micro-batches' stashes), as bb-auto-shard counted them.
+  llvm::json::Array stageState = i64Array("pipeline_stage_state_bytes");
+  llvm::json::Array stageWeights = i64Array("pipeline_stage_weight_bytes");
+  llvm::json::Array stageActivations = i64Array("pipeline_stage_activation_bytes");
   llvm::json::Array stageInFlight = i64Array("pipeline_stage_in_flight");
 
   func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
@@ -218,6 +224,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"stage_blocks", std::move(stageBlocks)},
       {"stage_memory_bytes", std::move(stageMemory)},
       {"stage_stash_bytes", std::move(stageStash)},
+      {"stage_state_bytes", std::move(stageState)},
+      {"stage_weight_bytes", std::move(stageWeights)},
+      {"stage_activation_bytes", std::move(stageActivations)},
       {"stage_microbatches_in_flight", std::move(stageInFlight)},
       {"layers", std::move(layers)},
       {"step_seconds", step},
