@@ -3,6 +3,7 @@
 
 #include "CbcModel.hpp"
 #include "CoinPackedMatrix.hpp"
+#include "ClpSimplex.hpp"
 #include "OsiClpSolverInterface.hpp"
 
 #include <chrono>
@@ -57,6 +58,12 @@ BinaryProgram::Solution BinaryProgram::solve(double timeLimitSeconds) const {
     if (integral[i])
       lp.setInteger(i);
   lp.messageHandler()->setLogLevel(0);
+  // The root LP too keeps to the time limit (CBC checks it between nodes
+  // only): with the memory rows of several pipeline stages, Clp's primal
+  // simplex was seen stalling for minutes in CBC's first solve (gpt-6.7b on
+  // p3.16xlarge:4). The dual simplex solves those LPs at once.
+  lp.setHintParam(OsiDoDualInInitial, true, OsiHintDo);
+  lp.getModelPtr()->setMaximumSeconds(timeLimitSeconds);
 
   CbcModel model(lp);
   model.setLogLevel(0);
