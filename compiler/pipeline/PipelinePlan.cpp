@@ -193,12 +193,10 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   };
   const std::vector<int64_t> stageState = stageFigures("pipeline_stage_state_bytes"),
                              stageWeights = stageFigures("pipeline_stage_weight_bytes"),
-                             stageActs = stageFigures("pipeline_stage_activation_bytes"),
-                             stageStash = stageFigures("pipeline_stage_stash_bytes");
+                             stageActs = stageFigures("pipeline_stage_activation_bytes");
   if (static_cast<int64_t>(stageState.size()) != S ||
       static_cast<int64_t>(stageWeights.size()) != S ||
-      static_cast<int64_t>(stageActs.size()) != S ||
-      static_cast<int64_t>(stageStash.size()) != S)
+      static_cast<int64_t>(stageActs.size()) != S)
     return makeError("pipeline stages: the plan has no memory figures for " +
                      std::to_string(S) + " stages (bb-auto-shard ran without "
                      "stages=" + std::to_string(S) + ")");

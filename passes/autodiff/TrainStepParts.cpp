@@ -16,15 +16,20 @@ SetVector<Operation *> mlir::bb::forwardOps(Value loss) {
   return forward;
 }
 
+Value mlir::bb::updateGradient(Operation *op) {
+  if (auto u = dyn_cast<AdamwUpdateOp>(op))
+    return u.getGrad();
+  if (auto u = dyn_cast<SgdUpdateOp>(op))
+    return u.getGrad();
+  return Value();
+}
+
 SetVector<Operation *> mlir::bb::perStepOps(Block &body) {
   // One walk for all the gradients: their users share the norm's chain.
   SmallVector<Value> work;
-  for (Operation &op : body) {
-    if (auto u = dyn_cast<AdamwUpdateOp>(op))
-      work.push_back(u.getGrad());
-    else if (auto u = dyn_cast<SgdUpdateOp>(op))
-      work.push_back(u.getGrad());
-  }
+  for (Operation &op : body)
+    if (Value g = updateGradient(&op))
+      work.push_back(g);
   SetVector<Operation *> perStep;
   while (!work.empty())
     for (Operation *user : work.pop_back_val().getUsers())

@@ -20,6 +20,10 @@ namespace mlir::bb {
 /// The ops `loss` depends on, itself included, constants left out.
 SetVector<Operation *> forwardOps(Value loss);
 
+/// The gradient operand of `op` when it is an SGD or AdamW update; null
+/// otherwise.
+Value updateGradient(Operation *op);
+
 /// The ops of `body` downstream of the gradient operand of an SGD or AdamW
 /// update, the terminator left out.
 SetVector<Operation *> perStepOps(Block &body);

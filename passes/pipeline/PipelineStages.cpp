@@ -160,15 +160,9 @@ void PipelineStagesPass::runOnOperation() {
 
   // The gradients (per micro-batch) and their parameters.
   llvm::MapVector<Value, Operation *> gradOf; // gradient -> update op
-  for (Operation &op : body.without_terminator()) {
-    Value g;
-    if (auto u = dyn_cast<SgdUpdateOp>(op))
-      g = u.getGrad();
-    else if (auto u = dyn_cast<AdamwUpdateOp>(op))
-      g = u.getGrad();
-    if (g)
+  for (Operation &op : body.without_terminator())
+    if (Value g = updateGradient(&op))
       gradOf[g] = &op;
-  }
 
   // The functions.
   OpBuilder mb(ctx);

@@ -288,11 +288,7 @@ LogicalResult Planner::cutIntoStages(func::FuncOp func) {
   // and the optimizer's moments, run there); a state nothing updates to
   // the first stage that reads it.
   for (Operation &op : body) {
-    Value g;
-    if (auto u = dyn_cast<SgdUpdateOp>(op))
-      g = u.getGrad();
-    else if (auto u = dyn_cast<AdamwUpdateOp>(op))
-      g = u.getGrad();
+    Value g = updateGradient(&op);
     auto it = g ? opStage.find(g.getDefiningOp()) : opStage.end();
     if (it == opStage.end())
       continue;
@@ -838,11 +834,11 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     const int64_t numPoints = position.size();
     for (Part &p : parts)
       p.profile.assign(numPoints + 1, 0);
+    const double stateShare = staged ? 1 : stateScale;
     for (auto [vi, v] : llvm::enumerate(nodes)) {
       const Node &r = nodes[root[vi]];
       const int64_t own = stageOf(v);
       Part &part = parts[own];
-      const double stateShare = staged ? 1 : stateScale;
       if (!v.op) {
         if (!func.getArgAttr(v.arg.getArgNumber(), "bb.state"))
           continue;
@@ -1038,8 +1034,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         worstBytes = bytes;
       }
     }
-    const bool added = worst < parts.size();
-    if (added && !busiestAdded[worst]) {
+    if (worst == parts.size())
+      break; // every stage fits
+    if (!busiestAdded[worst]) {
       busiestAdded[worst] = true;
       const std::vector<double> &profile = parts[worst].profile;
       std::vector<int64_t> points(profile.size());
@@ -1051,10 +1048,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       for (size_t i = 0; i < k; ++i)
         addRow(worst, points[i]);
     }
-    if (added)
-      addRow(worst, worstPoint);
-    if (!added)
-      break;
+    addRow(worst, worstPoint);
     sol = program.solve(timeLimit);
     solverSeconds += sol.seconds;
   }

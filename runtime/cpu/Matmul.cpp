@@ -3,7 +3,6 @@
 #include "runtime/cpu/Gemm.h"
 #include "runtime/core/KernelArgs.h"
 #include "runtime/core/TF32.h"
-#include "bbrt/io.h"
 
 namespace bbrt {
 namespace cpu {
@@ -25,15 +24,13 @@ void gemmInt(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T *A,
     }
 }
 
-/// `t`'s bf16 values widened into `buffer` (exactly: a bf16 is the upper
-/// half of an f32), as an f32 tensor of the same shape.
+/// `t`'s bf16 values widened into `buffer` by bbrt::convert (exactly: a
+/// bf16 is the upper half of an f32), as an f32 tensor of the same shape.
 Tensor widened(const Tensor &t, std::vector<float> &buffer) {
-  const int64_t n = t.numel();
-  buffer.resize(static_cast<size_t>(n));
-  const uint16_t *in = static_cast<const uint16_t *>(t.data);
-  float *w = buffer.data();
-  parallelFor(n, n >= (1 << 16), [&](int64_t i) { w[i] = bf16ToFloat(in[i]); });
-  return Tensor(w, DType::F32, t.shape);
+  buffer.resize(static_cast<size_t>(t.numel()));
+  Tensor w(buffer.data(), DType::F32, t.shape);
+  convert(t, w);
+  return w;
 }
 
 /// `t`'s f32 values rounded to TF32 into `buffer`, as an f32 tensor of the
@@ -78,10 +75,9 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     if (out.dtype == DType::F32)
       return matmul(fa, fb, out, transA, transB);
     wout.resize(static_cast<size_t>(out.numel()));
-    matmul(fa, fb, Tensor(wout.data(), DType::F32, out.shape), transA, transB);
-    uint16_t *o = static_cast<uint16_t *>(out.data);
-    parallelFor(out.numel(), out.numel() >= (1 << 16),
-                [&](int64_t i) { o[i] = floatToBf16(wout[i]); });
+    Tensor sum(wout.data(), DType::F32, out.shape);
+    matmul(fa, fb, sum, transA, transB);
+    convert(sum, out); // rounded to nearest even
     return;
   }
   if (a.dtype != b.dtype || a.dtype != out.dtype)
