@@ -929,20 +929,20 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       profile.pop_back();
     }
   }
-  // What a stage holds at every point of the step, whatever the point.
-  auto fixedTerms = [&](size_t pi) {
-    const Part &part = parts[pi];
-    std::map<int, double> fixed = part.state;
+  // What each stage holds at every point of the step, whatever the point.
+  std::vector<std::map<int, double>> fixedTerms(numParts);
+  for (auto [pi, part] : llvm::enumerate(parts)) {
+    std::map<int, double> &fixed = fixedTerms[pi];
+    fixed = part.state;
     for (const auto *m : {&part.weights, &part.held})
       for (auto [var, bytes] : *m)
         addTerm(fixed, var, bytes);
     for (auto [var, bytes] : part.stash)
       addTerm(fixed, var, (inFlight(pi) - 1) * bytes);
-    return fixed;
-  };
+  }
   // The row of stage `pi` at point `t`.
   auto rowAt = [&](size_t pi, int64_t t) {
-    std::map<int, double> row = fixedTerms(pi);
+    std::map<int, double> row = fixedTerms[pi];
     for (const Live &l : parts[pi].lives) {
       if (l.def > t || l.last < t)
         continue;
@@ -1006,7 +1006,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       diff[l.last + 1] -= bytes;
     }
     double fixed = 0;
-    for (auto [var, coef] : fixedTerms(pi))
+    for (auto [var, coef] : fixedTerms[pi])
       fixed += coef * sol.values[var];
     int64_t best = 0;
     double live = 0, most = -1;
