@@ -1,6 +1,8 @@
 //===- BinaryProgram.cpp - 0-1 integer programs solved by COIN-OR CBC ------===//
 #include "compiler/solver/BinaryProgram.h"
 
+#include "CbcHeuristic.hpp"
+#include "CbcHeuristicFPump.hpp"
 #include "CbcModel.hpp"
 #include "CoinPackedMatrix.hpp"
 #include "ClpSimplex.hpp"
@@ -69,6 +71,15 @@ BinaryProgram::Solution BinaryProgram::solve(double timeLimitSeconds) const {
   model.setLogLevel(0);
   model.messageHandler()->setLogLevel(0);
   model.setMaximumSeconds(timeLimitSeconds);
+  // Primal heuristics (CbcModel runs none unless given): rounding, and the
+  // feasibility pump. Without them the memory rows (dense knapsack rows
+  // over the choice variables) left CBC to find its first incumbent by
+  // branching: 30.5 s for the 23 programs of one 175B pipelined plan and its
+  // refinement, 5.1 s with them, each solved to optimality.
+  CbcRounding rounding(model);
+  model.addHeuristic(&rounding);
+  CbcHeuristicFPump pump(model);
+  model.addHeuristic(&pump);
   model.branchAndBound();
 
   Solution s;
