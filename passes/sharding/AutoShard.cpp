@@ -145,6 +145,19 @@ private:
 
   double reshardCost(const TensorSharding &from, const TensorSharding &to,
                      RankedTensorType type);
+  /// enumerateStrategies(rule, meshShape) once per rule (`ruleKey`).
+  const SmallVector<Strategy> &strategiesOf(const OpRule &rule,
+                                            const void *ruleKey) {
+    auto [it, added] = strategyMemo.try_emplace(ruleKey);
+    if (added)
+      it->second = enumerateStrategies(rule, meshShape);
+    return it->second;
+  }
+  llvm::DenseMap<const void *, SmallVector<Strategy>> strategyMemo;
+  /// collective(): its time, and whether its group spans hosts.
+  std::map<std::tuple<int, SmallVector<int16_t, 4>, double>,
+           std::pair<double, bool>>
+      collectiveMemo;
   /// ruleFor(op), computed once per kind of op: the rule depends only on
   /// the op's name, attributes and types (all uniqued), which the layers
   /// of a model repeat.
@@ -166,11 +179,18 @@ private:
   }
   double collective(pb::CollectiveKind kind, ArrayRef<int16_t> axes,
                     double bytes) {
-    SmallVector<int64_t> a(axes.begin(), axes.end());
-    double t = costmodel::meshCollectiveTime(cluster, mesh, a, kind, bytes);
-    if (accounting) {
+    // Computed once per kind, axes and size: the layers repeat them.
+    auto [it, added] = collectiveMemo.try_emplace(
+        {static_cast<int>(kind), SmallVector<int16_t, 4>(axes), bytes});
+    if (added) {
+      SmallVector<int64_t> a(axes.begin(), axes.end());
+      it->second.first = costmodel::meshCollectiveTime(cluster, mesh, a, kind, bytes);
       auto group = mesh.groupOf(mesh.firstDevice(), a);
-      const bool inter = costmodel::groupLayout(cluster, group).spansHosts();
+      it->second.second = costmodel::groupLayout(cluster, group).spansHosts();
+    }
+    const double t = it->second.first;
+    if (accounting) {
+      const bool inter = it->second.second;
       (inter ? interHostSeconds : intraHostSeconds) += t;
       if (perStepEdge)
         (inter ? stepInterHostSeconds : stepIntraHostSeconds) += t;
@@ -374,9 +394,19 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
   // (Without it, a 13B model on g5.48xlarge:8, mesh [8, 8], got a 97 s step
   // with its optimizer state split over the hosts; Megatron's layout takes
   // 35 s.)
+  //
+  // An axis is not solved again while its subproblem is unchanged: the
+  // rounds' last axis has just been solved with the others as decided, and
+  // once every other axis has been tried since the last improvement, the
+  // descent has converged.
+  int64_t lastImproved = axes.back();
   for (int sweep = 0; sweep < 2; ++sweep) {
-    bool improved = false;
+    bool converged = false;
     for (int64_t current : axes) {
+      if (current == lastImproved) {
+        converged = true;
+        break;
+      }
       Filter filter = [&](size_t node, const Strategy &s) {
         for (size_t a = 0; a < s.size(); ++a)
           if (static_cast<int64_t>(a) != current && s[a] != decided[node][a])
@@ -391,10 +421,10 @@ LogicalResult Planner::plan(func::FuncOp func, double timeLimit,
       if (cost < objective * (1 - 1e-9)) {
         decided = std::move(chosen);
         objective = cost;
-        improved = true;
+        lastImproved = current;
       }
     }
-    if (!improved)
+    if (converged)
       break;
   }
   Filter exactly = [&](size_t node, const Strategy &s) {
@@ -413,6 +443,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   const bool primary = final && planned++ == 0;
   Block &body = func.getBody().front();
   std::vector<Node> nodes;
+  // Reserved: a Node's vectors are copied, not moved, when `nodes` grows
+  // (SmallVector's move is not noexcept).
+  nodes.reserve(body.getNumArguments() + body.getOperations().size());
   llvm::DenseMap<Value, std::pair<size_t, unsigned>> producer; // node, result
 
   // Arguments.
@@ -423,11 +456,11 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     n.rule = identityRule(type);
     n.ruleKey = type.getAsOpaquePointer();
     auto state = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.state");
-    SmallVector<Strategy> all = enumerateStrategies(n.rule, meshShape);
+    const SmallVector<Strategy> &all = strategiesOf(n.rule, n.ruleKey);
     auto pinnedAxisSplitsDim0 = [&](const Strategy &s) {
       return s[pinBatch] >= 0 && n.rule.loops[s[pinBatch]].dims[0] == 0;
     };
-    for (Strategy &s : all) {
+    for (const Strategy &s : all) {
       bool keep;
       if (!state) // inputs: replicated, or split along dim 0 when pinned
         keep = pinBatch < 0 ? llvm::all_of(s, [](int64_t l) { return l < 0; })
@@ -485,7 +518,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     Node n;
     n.op = &op;
     n.rule = ruleOf(&op, &n.ruleKey);
-    n.strategies = enumerateStrategies(n.rule, meshShape);
+    n.strategies = strategiesOf(n.rule, n.ruleKey);
     // A pinned weight: its consumers take it in the pinned layout.
     for (auto [i, operand] : llvm::enumerate(op.getOperands())) {
       auto cst = operand.getDefiningOp<ConstantOp>();
