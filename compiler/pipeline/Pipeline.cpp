@@ -392,6 +392,11 @@ mlir::bb::compileDifferentiated(ModuleOp differentiated,
   auto pm = makePassManager(*differentiated.getContext());
   if (!pm)
     return pm.takeError();
+  // A plan alone is bb-auto-shard's attributes on a module verified after
+  // the front end (the stage search plans a hundred copies of one);
+  // compiling the plan verifies it after each pass.
+  if (options.shard.planOnly)
+    (*pm)->enableVerifier(false);
   addBackEndPasses(**pm, options, stopAfter);
   if (auto err = runPasses(**pm, *module, modelPath))
     return std::move(err);
