@@ -187,16 +187,10 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // state, weights and gradient buffers, one micro-batch's peak, and its
   // stash for each further micro-batch in flight, 1F1B: min(S - s, M) in
   // all), with the stages of the cut above.
-  auto stageFigures = [&](StringRef key) -> std::vector<int64_t> {
-    std::vector<int64_t> v;
-    if (auto a = plan.getAs<ArrayAttr>(key))
-      for (Attribute x : a)
-        v.push_back(cast<IntegerAttr>(x).getInt());
-    return v;
-  };
-  const std::vector<int64_t> stageState = stageFigures("pipeline_stage_state_bytes"),
-                             stageWeights = stageFigures("pipeline_stage_weight_bytes"),
-                             stageActs = stageFigures("pipeline_stage_activation_bytes");
+  const std::vector<int64_t>
+      stageState = planI64Array(plan, "pipeline_stage_state_bytes"),
+      stageWeights = planI64Array(plan, "pipeline_stage_weight_bytes"),
+      stageActs = planI64Array(plan, "pipeline_stage_activation_bytes");
   if (static_cast<int64_t>(stageState.size()) != S ||
       static_cast<int64_t>(stageWeights.size()) != S ||
       static_cast<int64_t>(stageActs.size()) != S)
@@ -226,17 +220,17 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("state_bytes_per_device", b.getI64IntegerAttr(stageState[fullest]));
   list.set("weight_bytes_per_device", b.getI64IntegerAttr(stageWeights[fullest]));
   list.set("activation_bytes_per_device", b.getI64IntegerAttr(stageActs[fullest]));
-  SmallVector<Attribute> blocks, shares, memory, inFlight;
+  SmallVector<Attribute> blocks, shares;
+  SmallVector<int64_t> inFlight;
   for (int64_t s = 0; s < S; ++s) {
     blocks.push_back(b.getStringAttr(attr(s, "blocks")));
     shares.push_back(b.getF64FloatAttr(share[s]));
-    memory.push_back(b.getI64IntegerAttr(mem[s]));
-    inFlight.push_back(b.getI64IntegerAttr(std::min(S - s, M)));
+    inFlight.push_back(std::min(S - s, M));
   }
   list.set("pipeline_stage_blocks", b.getArrayAttr(blocks));
   list.set("pipeline_stage_shares", b.getArrayAttr(shares));
-  list.set("pipeline_stage_memory_bytes", b.getArrayAttr(memory));
-  list.set("pipeline_stage_in_flight", b.getArrayAttr(inFlight));
+  list.set("pipeline_stage_memory_bytes", b.getI64ArrayAttr(mem));
+  list.set("pipeline_stage_in_flight", b.getI64ArrayAttr(inFlight));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

@@ -50,6 +50,15 @@ int64_t mlir::bb::planI64(DictionaryAttr plan, StringRef key) {
   return a ? a.getInt() : 0;
 }
 
+std::vector<int64_t> mlir::bb::planI64Array(DictionaryAttr plan,
+                                            StringRef key) {
+  std::vector<int64_t> v;
+  if (auto a = plan.getAs<ArrayAttr>(key))
+    for (Attribute x : a)
+      v.push_back(cast<IntegerAttr>(x).getInt());
+  return v;
+}
+
 llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   auto plan = module->getAttrOfType<DictionaryAttr>("bb.plan");
   SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
@@ -87,9 +96,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   // micro-batch in flight holds, and how many are in flight at most.
   auto i64Array = [&](StringRef key) {
     llvm::json::Array out;
-    if (auto a = plan.getAs<ArrayAttr>(key))
-      for (Attribute v : a)
-        out.push_back(cast<IntegerAttr>(v).getInt());
+    for (int64_t v : planI64Array(plan, key))
+      out.push_back(v);
     return out;
   };
   llvm::json::Array stageMemory = i64Array("pipeline_stage_memory_bytes");

@@ -51,8 +51,11 @@ BinaryProgram::Solution BinaryProgram::solve(double timeLimitSeconds) const {
   std::vector<double> colLower(n, 0.0), colUpper(n, 1.0);
   // One solve at a time in the process: COIN-OR's thread safety across
   // models is not documented (the stage search plans on several threads).
+  // The wait for the lock is not the solve's time.
   static std::mutex solving;
+  auto waitFrom = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(solving);
+  start += std::chrono::steady_clock::now() - waitFrom;
   OsiClpSolverInterface lp;
   lp.loadProblem(matrix, colLower.data(), colUpper.data(), costs.data(),
                  rowLower.data(), rowUpper.data());

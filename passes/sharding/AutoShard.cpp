@@ -1389,10 +1389,7 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
     return b.getNamedAttr(key, b.getI64IntegerAttr(v));
   };
   auto i64s = [&](StringRef key, ArrayRef<int64_t> v) {
-    SmallVector<Attribute> list;
-    for (int64_t x : v)
-      list.push_back(b.getI64IntegerAttr(x));
-    return b.getNamedAttr(key, b.getArrayAttr(list));
+    return b.getNamedAttr(key, b.getI64ArrayAttr(v));
   };
   NamedAttrList staged;
   if (!planner.stageStateBytes.empty()) {
