@@ -95,10 +95,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   // Per stage of a pipelined plan: memory per device, the stash one
   // micro-batch in flight holds, and how many are in flight at most.
   auto i64Array = [&](StringRef key) {
-    llvm::json::Array out;
-    for (int64_t v : planI64Array(plan, key))
-      out.push_back(v);
-    return out;
+    return llvm::json::Array(planI64Array(plan, key));
   };
   llvm::json::Array stageMemory = i64Array("pipeline_stage_memory_bytes");
   llvm::json::Array stageStash = i64Array("pipeline_stage_stash_bytes");
