@@ -46,6 +46,11 @@ struct TrainOptions {
   double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8;
   double weightDecay = 0.0;
   double gradClip = 0.0;
+  /// Dynamic loss scaling (bb-train-step's loss-scale; `--precision=fp16`):
+  /// the initial scale, 0 for none, and the good steps after which it
+  /// doubles.
+  double lossScale = 0.0;
+  int64_t lossScaleWindow = 2000;
   /// Learning-rate schedule, applied by the training binary.
   std::string schedule = "constant";
   int64_t warmup = 0;
@@ -106,7 +111,7 @@ struct CompileOptions {
   std::vector<std::string> passPlugins;
   /// A textual pass pipeline run after import cleanup, e.g. "my-fusion".
   std::string extraPasses;
-  /// Matrix products: "fp32", "bf16" or "tf32" (bb-mixed-precision after the
+  /// Matrix products: "fp32", "bf16", "fp16" or "tf32" (bb-mixed-precision after the
   /// training step, or after import cleanup for inference).
   std::string precision = "fp32";
   GradientOptions grad;

@@ -197,12 +197,14 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   double bubble = f64("pipeline_bubble_seconds");
   double step = compute + comm + bubble;
   double flops = f64("model_flops");
-  // MFU against the peak of the products' type: bf16 or tf32 when
-  // bb-mixed-precision ran (--precision=bf16|tf32), else f32.
+  // MFU against the peak of the products' type: bf16, f16 or tf32 when
+  // bb-mixed-precision ran (--precision=bf16|fp16|tf32), else f32.
   cluster::DType productType = cluster::DType::F32;
   module.walk([&](MatMulOp op) {
     if (op.getLhs().getType().getElementType().isBF16())
       productType = cluster::DType::BF16;
+    else if (op.getLhs().getType().getElementType().isF16())
+      productType = cluster::DType::F16;
     else if (op.getTf32())
       productType = cluster::DType::TF32;
   });
@@ -249,6 +251,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"model_flops_per_second_per_device", perDevice},
       {"mfu", peak > 0 ? perDevice / peak : 0.0},
       {"precision", productType == cluster::DType::BF16   ? "bf16"
+                    : productType == cluster::DType::F16  ? "fp16"
                     : productType == cluster::DType::TF32 ? "tf32"
                                                           : "fp32"},
       {"state_bytes_per_device", state},

@@ -1064,8 +1064,11 @@ def Bb_SgdUpdateOp : Bb_Op<"sgd_update", [
     `new_param = param - lr * (nesterov ? g + momentum * new_momentum_buffer
     : new_momentum_buffer)`. This is PyTorch's SGD with dampening 0 (its
     first-step buffer `g` equals ours, which starts from zeros). `lr` and
-    `grad_scale` (the gradient clipping factor, 1 without clipping) are
-    runtime scalars, so a learning-rate schedule needs no recompilation.
+    `grad_scale` (the gradient clipping factor, 1 without clipping, divided
+    by the loss scale under loss scaling) are runtime scalars, so a
+    learning-rate schedule needs no recompilation. A non-finite `grad_scale`
+    skips the step: the results are `param` and `momentum_buffer` unchanged
+    (dynamic loss scaling's step whose gradients overflowed).
     Parameters and optimizer state are explicit values: the op returns the
     new ones; bufferization updates them in place.
 
@@ -1106,10 +1109,14 @@ def Bb_AdamwUpdateOp : Bb_Op<"adamw_update", [
     `new_exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g`,
     `new_param = param * (1 - lr * weight_decay) - lr / (1 - beta1^t) *
     new_exp_avg / (sqrt(new_exp_avg_sq) / sqrt(1 - beta2^t) + epsilon)`.
-    `lr`, `step` and `grad_scale` (the gradient clipping factor) are runtime
-    scalars; the bias corrections are computed in double precision, as
-    PyTorch does. Parameters and moments are explicit values: the op returns
-    the new ones; bufferization updates them in place.
+    `lr`, `step` and `grad_scale` (the gradient clipping factor, divided by
+    the loss scale under loss scaling) are runtime scalars; the bias
+    corrections are computed in double precision, as PyTorch does. A
+    non-finite `grad_scale` skips the step: the results are `param`,
+    `exp_avg` and `exp_avg_sq` unchanged (bb-train-step's dynamic loss
+    scaling passes NaN when the gradients overflowed). Parameters and
+    moments are explicit values: the op returns the new ones; bufferization
+    updates them in place.
 
     Constraints:
     - (C1) `param`, `grad`, both moments and the three results have one type.

@@ -116,10 +116,13 @@ struct AutodiffPass : mlir::bb::impl::AutodiffBase<AutodiffPass> {
         it->second = b.create<AddOp>(loc, it->second, g);
     };
     auto scalarType = cast<RankedTensorType>(lossValue.getType());
-    accumulate(lossValue, b.create<ConstantOp>(
-                              loc, DenseElementsAttr::get(
-                                       scalarType, b.getFloatAttr(
-                                                       scalarType.getElementType(), 1.0))));
+    // The seed, d loss / d loss = 1, marked for bb-train-step's loss
+    // scaling, which replaces it by the scale.
+    auto seed = b.create<ConstantOp>(
+        loc, DenseElementsAttr::get(
+                 scalarType, b.getFloatAttr(scalarType.getElementType(), 1.0)));
+    seed->setAttr("bb.loss_seed", b.getUnitAttr());
+    accumulate(lossValue, seed);
     SmallVector<Operation *> forwardOps;
     for (Operation &op : body.without_terminator())
       forwardOps.push_back(&op);

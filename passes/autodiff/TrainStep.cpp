@@ -6,6 +6,8 @@
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 
+#include <limits>
+
 namespace mlir::bb {
 #define GEN_PASS_DEF_TRAINSTEP
 #include "passes/autodiff/passes.h.inc"
@@ -173,6 +175,30 @@ void TrainStepPass::runOnOperation() {
     return signalPassFailure();
   }
   Value loss = ret.getOperand(0);
+  // Dynamic loss scaling multiplies the loss gradient's seed, which
+  // bb-autodiff marks.
+  ConstantOp seed;
+  if (lossScale > 0) {
+    if (lossScaleWindow < 1) {
+      module.emitError("bb-train-step: loss-scale-window must be at least 1");
+      return signalPassFailure();
+    }
+    for (auto cst : body.getOps<ConstantOp>())
+      if (cst->hasAttr("bb.loss_seed"))
+        seed = cst;
+    if (!seed) {
+      module.emitError("bb-train-step: loss-scale needs the loss gradient's "
+                       "seed, which bb-autodiff marks bb.loss_seed");
+      return signalPassFailure();
+    }
+  } else if (lossScale < 0) {
+    module.emitError("bb-train-step: loss-scale must not be negative");
+    return signalPassFailure();
+  } else {
+    // Unscaled: the seed stays 1, and its mark goes.
+    for (auto cst : body.getOps<ConstantOp>())
+      cst->removeAttr("bb.loss_seed");
+  }
   // bb-autodiff appended the labels argument.
   func.setArgAttr(func.getNumArguments() - 1, "bb.role",
                   StringAttr::get(&getContext(), "labels"));
@@ -215,7 +241,10 @@ void TrainStepPass::runOnOperation() {
          b.getNamedAttr("bb.role", b.getStringAttr(role))}));
   };
   scalarArg("lr", "lr");
-  if (optimizer == "adamw")
+  // Under loss scaling AdamW counts the steps it took (a skipped step does
+  // not count, as with PyTorch's GradScaler), so the count is state.
+  const bool stepArg = optimizer == "adamw" && lossScale == 0;
+  if (stepArg)
     scalarArg("step", "step");
   SmallVector<StringRef> stateSuffixes =
       optimizer == "sgd" ? SmallVector<StringRef>{"momentum"}
@@ -228,13 +257,43 @@ void TrainStepPass::runOnOperation() {
                           b.getStringAttr(t.name.getValue() + "#" + suffix)),
            b.getNamedAttr("bb.state", b.getStringAttr("optimizer"))}));
     }
+  // The loss scaler's state (rank-0 f32 values, bb.state = "scalar"):
+  // the scale, the steps since it last changed, and AdamW's step count.
+  auto scalarState = [&](StringRef name, double init) {
+    newTypes.push_back(scalarType);
+    newAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("bb.name", b.getStringAttr(uniqueArgName(func, name))),
+         b.getNamedAttr("bb.state", b.getStringAttr("scalar")),
+         b.getNamedAttr("bb.init",
+                        DenseElementsAttr::get(
+                            scalarType, b.getF32FloatAttr(init).getValue()))}));
+  };
+  const size_t scalerArgs = newTypes.size();
+  if (lossScale > 0) {
+    scalarState("loss_scale", lossScale);
+    scalarState("loss_scale#good_steps", 0);
+    if (optimizer == "adamw")
+      scalarState("adamw#step", 0);
+  }
   SmallVector<Location> newLocs(newTypes.size(), loc);
   SmallVector<BlockArgument> newArgs =
       appendArguments(func, newTypes, newAttrs, newLocs);
   Value lr = newArgs[0];
-  Value step = optimizer == "adamw" ? Value(newArgs[1]) : Value();
+  Value step = stepArg ? Value(newArgs[1]) : Value();
   ArrayRef<BlockArgument> stateArgs =
-      ArrayRef<BlockArgument>(newArgs).drop_front(optimizer == "adamw" ? 2 : 1);
+      ArrayRef<BlockArgument>(newArgs)
+          .take_front(scalerArgs)
+          .drop_front(stepArg ? 2 : 1);
+  BlockArgument scaleArg, goodArg, countArg;
+  if (lossScale > 0) {
+    scaleArg = newArgs[scalerArgs];
+    goodArg = newArgs[scalerArgs + 1];
+    if (optimizer == "adamw")
+      countArg = newArgs[scalerArgs + 2];
+    // The backward pass starts from the scale instead of 1.
+    seed.getResult().replaceAllUsesWith(scaleArg);
+    seed.erase();
+  }
 
   // Global gradient norm, and the clipping factor.
   Value sumSquares;
@@ -259,6 +318,15 @@ void TrainStepPass::runOnOperation() {
     sumSquares = sumSquares ? Value(b.create<AddOp>(gl, sumSquares, s)) : s;
   }
   Value norm = b.create<SqrtOp>(loc, sumSquares);
+  // Under loss scaling the gradients are the scale's multiple: the norm
+  // divided by it is theirs (exactly: the scale is a power of two).
+  Value finite;
+  if (scaleArg) {
+    finite = b.create<CompareOp>(
+        loc, ComparePredicate::lt, norm,
+        scalarF32(b, loc, std::numeric_limits<double>::infinity()));
+    norm = b.create<DivOp>(loc, norm, scaleArg);
+  }
   Value one = scalarF32(b, loc, 1.0);
   Value scale = one;
   if (gradClip > 0) {
@@ -267,6 +335,19 @@ void TrainStepPass::runOnOperation() {
         b.create<AddOp>(loc, norm, scalarF32(b, loc, 1e-6)));
     Value below = b.create<CompareOp>(loc, ComparePredicate::lt, factor, one);
     scale = b.create<SelectOp>(loc, below, factor, one);
+  }
+  if (scaleArg) {
+    // The updates take the gradients unscaled; a non-finite gradient scale
+    // skips them (bb.sgd_update, bb.adamw_update), and so a step whose
+    // gradients overflowed (an infinite or NaN norm) changes no parameter
+    // and no optimizer state.
+    scale = b.create<SelectOp>(
+        loc, finite, b.create<DivOp>(loc, scale, scaleArg),
+        scalarF32(b, loc, std::numeric_limits<double>::quiet_NaN()));
+    if (countArg) {
+      // AdamW's step number counts the steps taken.
+      step = b.create<AddOp>(loc, countArg, one);
+    }
   }
 
   // One update per parameter, returning the new state.
@@ -308,6 +389,31 @@ void TrainStepPass::runOnOperation() {
       returnState(op.getNewExpAvg(), m);
       returnState(op.getNewExpAvgSq(), v);
     }
+  }
+  if (scaleArg) {
+    // PyTorch's GradScaler: after an overflow the scale halves and the
+    // count of good steps restarts; after `window` good steps in a row it
+    // doubles.
+    Value zero = scalarF32(b, loc, 0.0);
+    Value good = b.create<AddOp>(loc, goodArg, one);
+    Value grow = b.create<CompareOp>(loc, ComparePredicate::ge, good,
+                                     scalarF32(b, loc, lossScaleWindow));
+    Value grown = b.create<SelectOp>(
+        loc, grow, b.create<MulOp>(loc, scaleArg, scalarF32(b, loc, 2.0)),
+        scaleArg);
+    Value halved = b.create<MulOp>(loc, scaleArg, scalarF32(b, loc, 0.5));
+    returnState(b.create<SelectOp>(loc, finite, grown, halved), scaleArg);
+    returnState(b.create<SelectOp>(loc, finite,
+                                   b.create<SelectOp>(loc, grow, zero, good),
+                                   zero),
+                goodArg);
+    if (countArg)
+      returnState(b.create<SelectOp>(loc, finite, step, countArg), countArg);
+    // The scale this step used, for the driver's log.
+    results.push_back(scaleArg);
+    resultAttrs.push_back(b.getDictionaryAttr(
+        {b.getNamedAttr("bb.name", b.getStringAttr("loss_scale")),
+         b.getNamedAttr("bb.role", b.getStringAttr("loss_scale"))}));
   }
   b.create<func::ReturnOp>(loc, results);
   ret.erase();

@@ -57,6 +57,19 @@ def TrainStep : Pass<"bb-train-step", "ModuleOp"> {
     `min(1, grad-clip / (norm + 1e-6))` before the update, as
     `torch.nn.utils.clip_grad_norm_` does.
 
+    With `loss-scale` > 0 (dynamic loss scaling, for f16 products) the
+    backward pass starts from the scale `S` instead of 1 (bb-autodiff's seed,
+    marked `bb.loss_seed`), so every gradient is S times the true one and
+    small ones survive f16. The reported norm is the scaled norm / S; the
+    updates take `grad_scale` = clip factor / S, or NaN when the scaled norm
+    is not finite, which skips every update of the step. The scaler is
+    state (`bb.state = "scalar"`): `loss_scale` (initially `loss-scale`)
+    halves after such a step and doubles after `loss-scale-window` good
+    steps in a row (`loss_scale#good_steps` counts them), as PyTorch's
+    GradScaler does; AdamW's step number is the state `adamw#step`, which
+    a skipped step does not advance, instead of the `step` argument. The
+    function returns the scale the step used last (`bb.role = "loss_scale"`).
+
     The result is one `bb` function holding forward, loss, backward and the
     update, `@train_step`, plus `@eval_step`: the same forward and loss on
     the same parameters without backward or update. Parameters whose
@@ -75,6 +88,10 @@ def TrainStep : Pass<"bb-train-step", "ModuleOp"> {
            "Decoupled (AdamW) or L2 (SGD) weight decay">,
     Option<"gradClip", "grad-clip", "double", "0.0",
            "Clip the global gradient norm to this value (0: no clipping)">,
+    Option<"lossScale", "loss-scale", "double", "0.0",
+           "Dynamic loss scaling from this initial scale (0: none)">,
+    Option<"lossScaleWindow", "loss-scale-window", "int64_t", "2000",
+           "Good steps in a row after which the loss scale doubles">,
   ];
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }

@@ -238,8 +238,9 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
     toErase.push_back(&op);
   }
 
-  // State updates not done in place are copied at the end; outputs get a
-  // buffer of their own each.
+  // Outputs get a buffer of their own each; then the state updates not
+  // done in place are copied, after the outputs have read any state they
+  // return (an output of a state argument is its value before the step).
   b.setInsertionPoint(ret);
   auto copy = [&](Value from, Value to) {
     b.create<bbrt::KernelOp>(ret.getLoc(), b.getStringAttr("bbrt.copy"),
@@ -247,12 +248,12 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
                              ValueRange{to}, DenseI64ArrayAttr());
   };
   int64_t outputIndex = 0;
+  SmallVector<std::pair<Value, Value>> stateCopies;
   for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
     Value buf = buffers.lookup(value);
-    auto update = updates.find(value);
-    if (update != updates.end()) {
+    if (func.getResultAttr(i, "bb.updates")) {
       if (!writtenInPlace.contains(value))
-        copy(buf, buffers.lookup(update->second));
+        stateCopies.push_back({buf, buffers.lookup(updates.lookup(value))});
       continue;
     }
     if (!ownBuffers.erase(buf)) {
@@ -268,6 +269,8 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         func.getResultAttrOfType<StringAttr>(i, "bb.role"));
     ++outputIndex;
   }
+  for (auto [from, to] : stateCopies)
+    copy(from, to);
   b.create<func::ReturnOp>(ret.getLoc());
   ret.erase();
   for (Operation *op : llvm::reverse(toErase))

@@ -1,4 +1,4 @@
-//===- MixedPrecision.cpp - bf16 operands for f32 matrix products ---------===//
+//===- MixedPrecision.cpp - bf16/f16 operands for f32 matrix products -----===//
 #include "passes/Passes.h"
 
 #include "dialects/bb/BbOps.h"
@@ -19,19 +19,32 @@ using namespace mlir::bb;
 
 namespace {
 
-/// A bf16 copy of f32 constant `cst`, made at compile time: a dense value
-/// stays dense, a resource blob (a weight) gets a bf16 blob of its own
-/// named NAME.bf16 (bb.name too, so the weights file holds the bf16 copy
-/// instead of the f32 one). Null when the values are not there (planning
-/// reads shapes only).
-Value bf16Constant(OpBuilder &b, ConstantOp cst, Type bf16) {
+/// The 16 bits of `f` rounded to nearest even into `narrow` (bf16 or f16),
+/// as the runtimes round (bbrt::convert).
+uint16_t narrowBits(float f, Type narrow) {
+  if (narrow.isBF16())
+    return ::bbrt::floatToBf16Bits(f);
+  APFloat v(f);
+  bool lost;
+  v.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
+  return static_cast<uint16_t>(v.bitcastToAPInt().getZExtValue());
+}
+
+/// A copy of f32 constant `cst` in `narrowType` (bf16 or f16), made at
+/// compile time: a dense value stays dense, a resource blob (a weight) gets
+/// a blob of its own named NAME.bf16 or NAME.f16 (bb.name too, so the
+/// weights file holds the copy instead of the f32 one). Null when the values
+/// are not there (planning reads shapes only).
+Value narrowConstant(OpBuilder &b, ConstantOp cst, Type narrowType) {
   auto type = cast<RankedTensorType>(cst.getType());
-  auto narrow = RankedTensorType::get(type.getShape(), bf16);
+  auto narrow = RankedTensorType::get(type.getShape(), narrowType);
   ElementsAttr value = cst.getValue();
+  const llvm::fltSemantics &semantics =
+      narrowType.isBF16() ? APFloat::BFloat() : APFloat::IEEEhalf();
   // The runtimes' rounding, for inline constants as for weights files.
-  auto round = [](const APFloat &v) {
-    const uint16_t bits = ::bbrt::floatToBf16Bits(v.convertToFloat());
-    return APFloat(APFloat::BFloat(), APInt(16, bits));
+  auto round = [&](const APFloat &v) {
+    return APFloat(semantics,
+                   APInt(16, narrowBits(v.convertToFloat(), narrowType)));
   };
   if (auto dense = dyn_cast<DenseElementsAttr>(value);
       dense && type.getElementType().isF32()) {
@@ -55,11 +68,12 @@ Value bf16Constant(OpBuilder &b, ConstantOp cst, Type bf16) {
   for (size_t i = 0; i < out.size(); ++i) {
     float f;
     std::memcpy(&f, bytes.data() + i * sizeof(float), sizeof(float));
-    out[i] = ::bbrt::floatToBf16Bits(f); // the runtimes' rounding
+    out[i] = narrowBits(f, narrowType); // the runtimes' rounding
   }
-  std::string name = res.getRawHandle().getKey().str() + ".bf16";
+  const std::string suffix = narrowType.isBF16() ? ".bf16" : ".f16";
+  std::string name = res.getRawHandle().getKey().str() + suffix;
   if (auto old = cst->getAttrOfType<StringAttr>("bb.name"))
-    name = old.str() + ".bf16";
+    name = old.str() + suffix;
   auto attr = DenseResourceElementsAttr::get(
       narrow, name,
       HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint16_t>(out)));
@@ -74,9 +88,9 @@ struct MixedPrecisionPass
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (dtype != "bf16" && dtype != "tf32") {
+    if (dtype != "bf16" && dtype != "f16" && dtype != "tf32") {
       func.emitError("bb-mixed-precision: --dtype=")
-          << dtype << ": expected bf16 or tf32";
+          << dtype << ": expected bf16, f16 or tf32";
       return signalPassFailure();
     }
     SmallVector<MatMulOp> products;
@@ -91,9 +105,10 @@ struct MixedPrecisionPass
         op.setTf32(true);
       return;
     }
-    Type narrow = BFloat16Type::get(&getContext());
+    Type narrow = dtype == "f16" ? Type(Float16Type::get(&getContext()))
+                                 : Type(BFloat16Type::get(&getContext()));
     OpBuilder b(&getContext());
-    // Each constant's bf16 copy, made once, next to it.
+    // Each constant's narrow copy, made once, next to it.
     llvm::DenseMap<Operation *, Value> copies;
     for (MatMulOp op : products) {
       b.setInsertionPoint(op);
@@ -103,7 +118,7 @@ struct MixedPrecisionPass
           if (added) {
             OpBuilder::InsertionGuard guard(b);
             b.setInsertionPointAfter(cst);
-            it->second = bf16Constant(b, cst, narrow);
+            it->second = narrowConstant(b, cst, narrow);
           }
           if (it->second)
             return it->second;

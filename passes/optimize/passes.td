@@ -19,7 +19,7 @@ def FoldBatchNorm : Pass<"bb-fold-batch-norm", "func::FuncOp"> {
 }
 
 def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
-  let summary = "Matrix products at reduced precision (bf16 or tf32 operands), summed in f32";
+  let summary = "Matrix products at reduced precision (bf16, f16 or tf32 operands), summed in f32";
   let description = [{
     Each `bb.matmul` of f32 operands becomes a `bb.matmul` of their `bf16`
     copies (`bb.convert`, rounded to nearest even) with an f32 result: the
@@ -36,6 +36,13 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
     into a bf16 blob named `NAME.bf16`, which the weights file then holds
     instead of the f32 one (half the bytes, and no conversion per call).
     Without the values (planning on shapes) the conversion stays an op.
+
+    With `dtype=f16` the copies are IEEE half (`f16`, rounded to nearest
+    even, NAME.f16 for weights): 11 bits of mantissa but only 5 of
+    exponent, so values above 65504 become infinite and those below 2^-24
+    vanish. Training in f16 therefore scales the loss (bb-train-step's
+    `loss-scale`): the backward pass's products then read gradients large
+    enough not to vanish, and a step whose gradients overflowed is skipped.
 
     This is where a GPU's tensor cores come in (cuBLASLt's bf16 GEMM with
     an f32 output, about 16x the f32 rate on an H100); the CPU runtime
@@ -62,9 +69,8 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
   }];
   let options = [
     Option<"dtype", "dtype", "std::string", "\"bf16\"",
-           "The products' precision: bf16 (bf16 operands) or tf32 (f32 "
-           "operands rounded in the product). f16 would need loss scaling, "
-           "which is not there">,
+           "The products' precision: bf16 or f16 (operands converted), or "
+           "tf32 (f32 operands rounded in the product)">,
   ];
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }

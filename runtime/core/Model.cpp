@@ -185,6 +185,7 @@ static const Role kInputRoles[] = {
     {"grad", false, true}};
 static const Role kOutputRoles[] = {
     {"loss", true},          {"grad_norm", true}, {"grad_sumsq", true},
+    {"loss_scale", true},
     {"stash", false, true},
     {"send", false, true},   {"grad", false, true}};
 

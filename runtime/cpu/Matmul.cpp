@@ -24,8 +24,9 @@ void gemmInt(bool ta, bool tb, int64_t M, int64_t N, int64_t K, const T *A,
     }
 }
 
-/// `t`'s bf16 values widened into `buffer` by bbrt::convert (exactly: a
-/// bf16 is the upper half of an f32), as an f32 tensor of the same shape.
+/// `t`'s bf16 or f16 values widened into `buffer` by bbrt::convert
+/// (exactly: every bf16 and f16 value is an f32 value), as an f32 tensor of
+/// the same shape.
 Tensor widened(const Tensor &t, std::vector<float> &buffer) {
   buffer.resize(static_cast<size_t>(t.numel()));
   Tensor w(buffer.data(), DType::F32, t.shape);
@@ -62,11 +63,12 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     static thread_local std::vector<float> ra, rb;
     return matmul(tf32Rounded(a, ra), tf32Rounded(b, rb), out, transA, transB);
   }
-  if (a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
-      (out.dtype == DType::F32 || out.dtype == DType::BF16)) {
-    // bf16 operands (bb-mixed-precision): multiplied and summed in f32 like
-    // a GPU's bf16 GEMM, through the f32 BLAS; a bf16 result is the f32 sum
-    // rounded to nearest even.
+  if ((a.dtype == DType::BF16 || a.dtype == DType::F16) &&
+      b.dtype == a.dtype &&
+      (out.dtype == DType::F32 || out.dtype == a.dtype)) {
+    // bf16 or f16 operands (bb-mixed-precision): multiplied and summed in
+    // f32 like a GPU's tensor-core GEMM, through the f32 BLAS (widening is
+    // exact); a bf16 or f16 result is the f32 sum rounded to nearest even.
     checkData(k, "a", a);
     checkData(k, "b", b);
     checkData(k, "output", out);
@@ -81,8 +83,8 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     return;
   }
   if (a.dtype != b.dtype || a.dtype != out.dtype)
-    fail("%s: dtypes differ (a %s, b %s, out %s; bf16 operands may give an "
-         "f32 output)",
+    fail("%s: dtypes differ (a %s, b %s, out %s; bf16 or f16 operands may "
+         "give an f32 output)",
          k, dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
   checkData(k, "a", a);
   checkData(k, "b", b);

@@ -11,6 +11,9 @@
 #include "runtime/cpu/Common.h"
 
 #include <cmath>
+#include <cstring>
+#include <initializer_list>
+#include <utility>
 
 namespace bbrt {
 namespace {
@@ -33,6 +36,18 @@ float scalarOf(const char *k, const char *what, const Tensor &t) {
   return *static_cast<const float *>(t.data);
 }
 
+/// A non-finite gradient scale skips the update (dynamic loss scaling's
+/// step whose gradients overflowed): the outputs are the inputs. Returns
+/// whether it did.
+bool skipped(float scale, std::initializer_list<std::pair<Tensor, Tensor>> io) {
+  if (std::isfinite(scale))
+    return false;
+  for (const auto &[in, out] : io)
+    if (out.data != in.data)
+      std::memcpy(out.data, in.data, static_cast<size_t>(in.nbytes()));
+  return true;
+}
+
 } // namespace
 
 void sgdUpdate(Tensor param, Tensor grad, Tensor buf, Tensor lr,
@@ -47,6 +62,8 @@ void sgdUpdate(Tensor param, Tensor grad, Tensor buf, Tensor lr,
   checkLike(k, "momentum buffer output", bufOut, param);
   const float rate = scalarOf(k, "lr", lr);
   const float scale = scalarOf(k, "gradScale", gradScale);
+  if (skipped(scale, {{param, paramOut}, {buf, bufOut}}))
+    return;
   const float *p = static_cast<const float *>(param.data);
   const float *g = static_cast<const float *>(grad.data);
   const float *b = static_cast<const float *>(buf.data);
@@ -83,6 +100,8 @@ void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor lr,
   const double rate = scalarOf(k, "lr", lr);
   const double t = scalarOf(k, "step", step);
   const float scale = scalarOf(k, "gradScale", gradScale);
+  if (skipped(scale, {{param, paramOut}, {m, mOut}, {v, vOut}}))
+    return;
   if (!(t >= 1))
     fail("%s: step %g is not a 1-based step number", k, t);
   // Per-step factors in double, then rounded once to float, as

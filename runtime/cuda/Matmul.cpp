@@ -6,9 +6,9 @@
 // other broadcasts is folded into M (a row-major [B, M, K] lhs is a
 // [B*M, K] matrix); equal batches run as one strided-batched call; any
 // other broadcast runs one call per output matrix. F32 computes in full
-// f32 (CUBLAS_COMPUTE_32F), F64 in f64; BF16 operands (bb-mixed-precision)
-// run on the tensor cores with f32 sums (CUBLAS_COMPUTE_32F) into an F32
-// or a BF16 output. bbrt::linear adds its bias in cuBLASLt's bias epilogue
+// f32 (CUBLAS_COMPUTE_32F), F64 in f64; BF16 or F16 operands
+// (bb-mixed-precision) run on the tensor cores with f32 sums
+// (CUBLAS_COMPUTE_32F) into an F32 output or one of the operands' type. bbrt::linear adds its bias in cuBLASLt's bias epilogue
 // (f32 outputs; where cuBLASLt has no such algorithm, or for f64, a
 // broadcast add follows the product). Algorithms are chosen once per shape
 // by cuBLASLt's heuristic and cached.
@@ -77,7 +77,7 @@ const Gemm *gemmFor(const GemmKey &key) {
   Gemm g;
   const bool f64 = key.type == CUDA_R_64F;
   // Scale factors (alpha, beta) in the compute type: f64, or f32 for f32
-  // (TF32 too) and bf16 operands.
+  // (TF32 too), bf16 and f16 operands.
   checkBlas(cublasLtMatmulDescCreate(&g.desc,
                                      f64 ? CUBLAS_COMPUTE_64F
                                      : key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
@@ -173,20 +173,25 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
                out.dtype != DType::F32))
     fail("matmul: tf32 needs f32 operands and output (%s, %s, output %s)",
          dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
-  const bool bf16 = a.dtype == DType::BF16 && b.dtype == DType::BF16 &&
-                    (out.dtype == DType::F32 || out.dtype == DType::BF16);
-  if (!bf16 && (a.dtype != b.dtype || a.dtype != out.dtype))
-    fail("matmul: dtypes differ (%s, %s, output %s; bf16 operands may give "
-         "an f32 output)",
+  // 16-bit operands (bf16 or f16) of one type, summed in f32.
+  const bool half = (a.dtype == DType::BF16 || a.dtype == DType::F16) &&
+                    b.dtype == a.dtype &&
+                    (out.dtype == DType::F32 || out.dtype == a.dtype);
+  if (!half && (a.dtype != b.dtype || a.dtype != out.dtype))
+    fail("matmul: dtypes differ (%s, %s, output %s; bf16 or f16 operands may "
+         "give an f32 output)",
          dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
-  if (!bf16 && a.dtype != DType::F32 && a.dtype != DType::F64)
+  if (!half && a.dtype != DType::F32 && a.dtype != DType::F64)
     fail("matmul: dtype %s is not supported by the CUDA runtime (f32, f64, "
-         "bf16)",
+         "bf16, f16)",
          dtypeName(a.dtype));
   if (a.shape.rank < 1 || b.shape.rank < 1)
     fail("matmul: operands must have rank >= 1");
   auto cudaType = [](DType d) {
-    return d == DType::F64 ? CUDA_R_64F : d == DType::BF16 ? CUDA_R_16BF : CUDA_R_32F;
+    return d == DType::F64    ? CUDA_R_64F
+           : d == DType::BF16 ? CUDA_R_16BF
+           : d == DType::F16  ? CUDA_R_16F
+                              : CUDA_R_32F;
   };
   const cudaDataType_t type = cudaType(a.dtype), outType = cudaType(out.dtype);
   // Matrix dims (a rank-1 operand is one row of a, one column of b).

@@ -3,7 +3,9 @@
 // The formulas of runtime/cpu/Optimizer.cpp, elementwise in f32; the scalar
 // inputs (lr, step, gradScale) live in device memory, so each thread reads
 // them and AdamW's per-step factors are computed in double per block, as
-// the CPU runtime computes them once per call.
+// the CPU runtime computes them once per call. A non-finite gradScale skips
+// the update (the outputs are the inputs; dynamic loss scaling's overflowed
+// steps), decided on the device, so the host never waits for it.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/Common.cuh"
@@ -12,11 +14,24 @@ namespace bbrt {
 namespace cuda {
 namespace {
 
+/// out = in, unless they are one buffer (the in-place update).
+__device__ void keep(const float *in, float *out, int64_t i) {
+  if (out != in)
+    out[i] = in[i];
+}
+
 __global__ void sgdKernel(const float *p, const float *g, const float *b,
                           const float *lr, const float *gradScale, float *po,
                           float *bo, int64_t n, float mu, float wd,
                           bool nesterov) {
   const float rate = *lr, scale = *gradScale;
+  if (!isfinite(scale)) {
+    BBRT_GRID_LOOP(i, n) {
+      keep(p, po, i);
+      keep(b, bo, i);
+    }
+    return;
+  }
   BBRT_GRID_LOOP(i, n) {
     const float pi = p[i];
     const float gi = g[i] * scale + wd * pi;
@@ -33,6 +48,14 @@ __global__ void adamwKernel(const float *p, const float *g, const float *m,
                             float eps, float weightDecay) {
   const double rate = *lr, t = *step;
   const float scale = *gradScale;
+  if (!isfinite(scale)) {
+    BBRT_GRID_LOOP(i, n) {
+      keep(p, po, i);
+      keep(m, mo, i);
+      keep(v, vo, i);
+    }
+    return;
+  }
   const float decay = static_cast<float>(1.0 - rate * weightDecay);
   const float stepSize = static_cast<float>(rate / (1.0 - pow(double(beta1), t)));
   const float bc2Sqrt = static_cast<float>(sqrt(1.0 - pow(double(beta2), t)));

@@ -190,6 +190,9 @@ struct StepIO {
   std::vector<TensorDecl> data; // inputs with role "" or "labels", in order
   const TensorDecl *lr = nullptr, *step = nullptr; // train_step only
   const TensorDecl *loss = nullptr, *gradNorm = nullptr;
+  /// The loss scale the step used (--precision=fp16's dynamic loss
+  /// scaling), or null.
+  const TensorDecl *lossScale = nullptr;
 };
 
 StepIO stepIO(const FunctionInfo &fn, bool training) {
@@ -213,6 +216,7 @@ StepIO stepIO(const FunctionInfo &fn, bool training) {
     io.step = fn.inputWithRole("step"); // only optimizers with bias correction
 
     io.gradNorm = need(fn.outputWithRole("grad_norm"), "output", "grad_norm");
+    io.lossScale = fn.outputWithRole("loss_scale");
   }
   return io;
 }
@@ -435,7 +439,8 @@ public:
     if (f_)
       fclose(f_);
   }
-  void open(const std::string &path) {
+  /// `scaled`: the rows have a loss_scale column (dynamic loss scaling).
+  void open(const std::string &path, bool scaled) {
     path_ = path;
     struct stat st;
     const bool fresh = stat(path.c_str(), &st) != 0 || st.st_size == 0;
@@ -443,7 +448,8 @@ public:
     if (!f_)
       fail("--log '%s': cannot open: %s", path.c_str(), strerror(errno));
     if (fresh)
-      line("step,loss,lr,grad_norm,ms\n");
+      line(scaled ? "step,loss,lr,grad_norm,ms,loss_scale\n"
+                  : "step,loss,lr,grad_norm,ms\n");
   }
   bool enabled() const { return f_ != nullptr; }
   void line(const char *fmt, ...) __attribute__((format(printf, 2, 3))) {
@@ -510,7 +516,7 @@ public:
     if (!o.checkpointDir.empty() && isRoot())
       makeDirs(o.checkpointDir, "checkpoint directory");
     if (!o.log.empty() && isRoot()) {
-      log_.open(o.log);
+      log_.open(o.log, train_.lossScale != nullptr);
       if (o.resume)
         log_.line("# resumed at step %lld\n", (long long)start_);
     }
@@ -531,7 +537,16 @@ public:
       loss = r.loss;
       window.add(r.ms);
       total.add(r.ms);
-      if (log_.enabled())
+      if (!std::isfinite(r.norm) && train_.lossScale) {
+        // Dynamic loss scaling: the gradients overflowed under this scale;
+        // the step changed nothing and the scale halves.
+        ++window.skipped;
+        ++total.skipped;
+      }
+      if (log_.enabled() && train_.lossScale)
+        log_.line("%lld,%.9g,%.9g,%.9g,%.3f,%.9g\n", (long long)c, r.loss,
+                  r.lr, r.norm, r.ms, r.scale);
+      else if (log_.enabled())
         log_.line("%lld,%.9g,%.9g,%.9g,%.3f\n", (long long)c, r.loss, r.lr,
                   r.norm, r.ms);
       if (!std::isfinite(r.loss))
@@ -578,10 +593,12 @@ private:
   struct StepResult {
     float loss, lr, norm;
     double ms;
+    float scale = NAN; ///< the loss scale, under dynamic loss scaling
   };
   struct Timing {
     double ms = 0;
     int64_t steps = 0;
+    int64_t skipped = 0; ///< steps whose scaled gradients overflowed
     void add(double stepMs) {
       ms += stepMs;
       ++steps;
@@ -607,6 +624,8 @@ private:
     r.loss = readScalar(ctx_.get(), *train_.loss);
     r.lr = lr;
     r.norm = readScalar(ctx_.get(), *train_.gradNorm);
+    if (train_.lossScale)
+      r.scale = readScalar(ctx_.get(), *train_.lossScale);
     r.ms = msSince(t0);
     return r;
   }
@@ -655,12 +674,19 @@ private:
     if (!isRoot())
       return;
     const double perStep = window.ms / window.steps;
+    // Under dynamic loss scaling: the scale of the last step, and how many
+    // steps since the last line were skipped.
+    const std::string scaling =
+        train_.lossScale
+            ? strformat(" | scale %.9g | %lld skipped", r.scale,
+                        (long long)window.skipped)
+            : std::string();
     fprintf(stderr,
             "step %lld/%lld | loss %.6f | lr %.3e | norm %.4f | %.3g ms | "
-            "%.0f %s/s\n",
+            "%.0f %s/s%s\n",
             (long long)c, o_.steps, r.loss, r.lr, r.norm, perStep,
             loader_->itemsPerBatch() * batchesPerStep_ * 1000.0 / perStep,
-            loader_->itemUnit());
+            loader_->itemUnit(), scaling.c_str());
   }
 
   void printSummary(double wallMs, const Timing &total, float loss) {
@@ -675,10 +701,15 @@ private:
     }
     const std::string resumed =
         start_ ? strformat(" (resumed at step %lld)", (long long)start_) : "";
+    const std::string skipped =
+        train_.lossScale
+            ? strformat(" | %lld skipped (gradients overflowed)",
+                        (long long)total.skipped)
+            : std::string();
     fprintf(stderr,
-            "done: %lld steps%s in %.2f s | %.3g ms/step | final loss %.6f\n",
+            "done: %lld steps%s in %.2f s | %.3g ms/step | final loss %.6f%s\n",
             (long long)total.steps, resumed.c_str(), wallMs / 1000.0,
-            total.ms / total.steps, loss);
+            total.ms / total.steps, loss, skipped.c_str());
   }
 
   void resume() {

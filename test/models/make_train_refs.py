@@ -12,16 +12,20 @@ For each model NAME (mlp, gpt2) this writes into test/models/NAME/train/:
   mlp:  x.npy [32, 64] f32, labels.npy [32] i64   (batch 4: 8 batches, wraps)
   gpt2: tokens.bin, 321 little-endian uint16 tokens in [0, 256)
         (batch 2 x seq 16: 10 batches, wraps)
-  RUN.json for every run (sgd, adamw; mlp sgd-bf16 and sgd-tf32, gpt2
-                  adamw-bf16 with --precision=bf16|tf32, every matrix
-                  product on rounded operands, the backward pass's too:
-                  rounded_product):
+  RUN.json for every run (sgd, adamw; mlp sgd-bf16, sgd-tf32 and sgd-fp16,
+                  gpt2 adamw-bf16 and adamw-fp16 with
+                  --precision=bf16|tf32|fp16, every matrix product on
+                  rounded operands, the backward pass's too:
+                  rounded_product; fp16 with LossScaler's dynamic loss
+                  scaling):
     bbc_flags     the bbc flags of that run (after MODEL.onnx, before -o):
                   --input-shape=..., --train, --loss=cross_entropy, optimizer
     binary_flags  data flags (paths relative to train/) and --steps 20
     losses        loss of each step's batch before that step's update
     lrs           learning rate used at each step
     grad_norms    total L2 norm of all trained gradients, before clipping
+                  (NaN or inf: a step whose scaled gradients overflowed)
+    loss_scales   fp16 runs: the loss scale each step used
     fp64_max_rel_loss_diff  how far this float32 trajectory is from the same
                   run in float64 (a floor for the tolerance of a check)
 
@@ -91,6 +95,13 @@ RUNS = collections.OrderedDict(
         sgd_tf32=collections.OrderedDict(
             optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-4, schedule="constant",
             precision="tf32"),
+        # f16 products with dynamic loss scaling, from a scale so large
+        # that the first steps' scaled gradients overflow f16 (skipped
+        # steps, halvings), and a short window so that it grows back within
+        # the 20 steps (and overflows again).
+        sgd_fp16=collections.OrderedDict(
+            optimizer="sgd", lr=0.05, momentum=0.9, weight_decay=1e-4, schedule="constant",
+            precision="fp16", loss_scale=2.0 ** 24, loss_scale_window=3),
     ),
     gpt2=collections.OrderedDict(
         sgd=collections.OrderedDict(
@@ -105,12 +116,19 @@ RUNS = collections.OrderedDict(
         adamw_bf16=collections.OrderedDict(
             optimizer="adamw", lr=3e-3, weight_decay=0.1, beta2=0.95, grad_clip=1.0,
             warmup=3, schedule="cosine", precision="bf16"),
+        # AdamW under loss scaling: a skipped step does not advance its step
+        # number (bias correction), as with PyTorch's GradScaler.
+        adamw_fp16=collections.OrderedDict(
+            optimizer="adamw", lr=3e-3, weight_decay=0.1, beta2=0.95, grad_clip=1.0,
+            warmup=3, schedule="cosine", precision="fp16", loss_scale=2.0 ** 22,
+            loss_scale_window=4),
     ),
 )
 
 DEFAULTS = dict(optimizer="sgd", lr=None, momentum=0.0, nesterov=False, weight_decay=0.0,
                 beta1=0.9, beta2=0.999, eps=1e-8, grad_clip=0.0, warmup=0,
-                schedule="constant", min_lr=None, decay_steps=None, precision="fp32")
+                schedule="constant", min_lr=None, decay_steps=None, precision="fp32",
+                loss_scale=65536.0, loss_scale_window=2000)
 
 INPUT_SHAPE = {"mlp": "x=4x64", "gpt2": "idx=2x16"}
 
@@ -249,6 +267,12 @@ def _bf16(t):
     return t.to(torch.bfloat16).to(t.dtype)
 
 
+def _fp16(t):
+    """t rounded to IEEE half (nearest even; beyond 65504 infinite), back in
+    t's type."""
+    return t.to(torch.float16).to(t.dtype)
+
+
 def _sum_to(t, shape):
     """t summed over the leading dims that broadcasting added to `shape`."""
     while t.dim() > len(shape):
@@ -293,7 +317,29 @@ def rounded_product(round_operand):
     return Product
 
 
-PRODUCTS = dict(bf16=rounded_product(_bf16), tf32=rounded_product(_tf32))
+PRODUCTS = dict(bf16=rounded_product(_bf16), fp16=rounded_product(_fp16),
+                tf32=rounded_product(_tf32))
+
+
+class LossScaler:
+    """Dynamic loss scaling as torch.amp.GradScaler does it (growth factor
+    2, backoff 0.5): the loss is multiplied by `scale` before backward, the
+    gradients divided by it after; a step whose gradients are not all finite
+    is skipped and halves the scale; `window` good steps in a row double
+    it."""
+
+    def __init__(self, c):
+        self.scale, self.window, self.good = c["loss_scale"], c["loss_scale_window"], 0
+
+    def update(self, finite):
+        if not finite:
+            self.scale *= 0.5
+            self.good = 0
+            return
+        self.good += 1
+        if self.good == self.window:
+            self.scale *= 2.0
+            self.good = 0
 
 
 class precision:
@@ -328,14 +374,18 @@ def total_norm(params):
                          if p.grad is not None))
 
 
-def train(model, c, loader, steps, manual=False, on_step=None):
+def train(model, c, loader, steps, manual=False, on_step=None, loss_scales=None):
     """Trains `steps` steps; returns (losses, lrs, grad_norms).
-    manual=True: the optimizer and clipping written out from their formulas."""
+    manual=True: the optimizer and clipping written out from their formulas.
+    loss_scales: a list that gets the loss scale of each step (fp16)."""
     params = [p for p in model.parameters() if p.requires_grad]
     dtype = params[0].dtype
     opt = None if manual else make_optimizer(params, c)
     state = [dict() for _ in params]
     losses, lrs, norms = [], [], []
+    scaler = LossScaler(c) if c["precision"] == "fp16" else None
+    scales = loss_scales if loss_scales is not None else []
+    taken = 0  # steps taken (under loss scaling, the skipped ones do not count)
     for s in range(steps):
         lr = lr_at(s, c)
         x, y = loader.next()
@@ -345,10 +395,25 @@ def train(model, c, loader, steps, manual=False, on_step=None):
             loss = loss_fn(model(x), y)
         for p in params:
             p.grad = None
-        loss.backward()
+        if scaler:
+            (loss * scaler.scale).backward()
+            for p in params:
+                p.grad.div_(scaler.scale)
+        else:
+            loss.backward()
         norm = total_norm(params)
+        if scaler:
+            scales.append(scaler.scale)
+            finite = math.isfinite(norm)
+            scaler.update(finite)
+            if not finite:  # skipped: no update, and AdamW's count stays
+                losses.append(loss.item())
+                lrs.append(lr)
+                norms.append(norm)
+                continue
+        taken += 1
         if manual:
-            manual_step(params, state, c, lr, s + 1, norm)
+            manual_step(params, state, c, lr, taken, norm)
         else:
             if c["grad_clip"] > 0:
                 torch.nn.utils.clip_grad_norm_(params, c["grad_clip"])
@@ -462,7 +527,9 @@ def main(argv):
         for run, cfg in RUNS[name].items():
             c = full_config(cfg, STEPS)
             torch.manual_seed(0)
-            losses, lrs, norms = train(build_module(name), c, make_loader(), STEPS)
+            scales = []
+            losses, lrs, norms = train(build_module(name), c, make_loader(), STEPS,
+                                       loss_scales=scales)
             l64, lr64, n64 = train(build_module(name, torch.float64), c, make_loader(), STEPS)
             rel = max(abs(p - q) / abs(q) for p, q in zip(losses, l64))
             if a.verify:
@@ -481,6 +548,10 @@ def main(argv):
                 grad_norms=[float(f"{v:.8g}") for v in norms],
                 fp64_max_rel_loss_diff=float(f"{rel:.2g}"),
             )
+            if scales:
+                # The loss scale each step used (non-finite grad_norms are
+                # the skipped steps).
+                doc["loss_scales"] = scales
             with open(os.path.join(out, run.replace("_", "-") + ".json"), "w") as f:
                 json.dump(doc, f, indent=1)
                 f.write("\n")

@@ -40,3 +40,24 @@ func.func @late_reader(%p: tensor<4xf32> {bb.name = "w", bb.state = "param", bb.
   %s = bb.reduce_sum %p {axes = array<i64: 0>} : tensor<4xf32> -> tensor<f32>
   return %s, %n : tensor<f32>, tensor<4xf32>
 }
+
+// A state argument returned as an output (the loss scale a step used) is
+// its value before the step: the output copies it before the update is
+// copied in. And a new value returned both as the state's update and as an
+// output (listed after it) is both.
+// CHECK-LABEL: func.func @old_and_new()
+// CHECK: %[[S:.*]] = bbrt.state {{[0-9]+}} "scale"
+// CHECK: %[[NEW:.*]] = memref.alloc() : memref<f32>
+// CHECK: bbrt.kernel "bb.neg" {} ins(%[[S]] : memref<f32>) outs(%[[NEW]] : memref<f32>)
+// CHECK: %[[OLD:.*]] = memref.alloc() : memref<f32>
+// CHECK: bbrt.kernel "bbrt.copy" {} ins(%[[S]] : memref<f32>) outs(%[[OLD]] : memref<f32>)
+// CHECK: bbrt.output 0 "used" %[[OLD]] : memref<f32>
+// CHECK: bbrt.output 1 "next" %[[NEW]] : memref<f32>
+// CHECK: bbrt.kernel "bbrt.copy" {} ins(%[[NEW]] : memref<f32>) outs(%[[S]] : memref<f32>)
+// CHECK-NEXT: return
+func.func @old_and_new(%s: tensor<f32> {bb.name = "scale", bb.state = "scalar", bb.init = dense<2.0> : tensor<f32>})
+    -> (tensor<f32> {bb.updates = 0 : i64}, tensor<f32> {bb.name = "used"},
+        tensor<f32> {bb.name = "next"}) {
+  %n = bb.neg %s : tensor<f32>
+  return %n, %s, %n : tensor<f32>, tensor<f32>, tensor<f32>
+}

@@ -1,6 +1,7 @@
 // RUN: bb-opt %s --bb-mixed-precision --cse | FileCheck %s
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=adamw" --bb-mixed-precision --cse | FileCheck %s --check-prefix=TRAIN
-// RUN: not bb-opt %s --bb-mixed-precision=dtype=f16 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: bb-opt %s --bb-mixed-precision=dtype=f16 --cse | FileCheck %s --check-prefix=F16
+// RUN: not bb-opt %s --bb-mixed-precision=dtype=fp8 2>&1 | FileCheck %s --check-prefix=BAD
 // RUN: bb-opt %s --bb-mixed-precision=dtype=tf32 | FileCheck %s --check-prefix=TF32
 
 // Each f32 product takes bf16 copies of its operands and gives f32; CSE
@@ -23,7 +24,20 @@
 // TRAIN-NOT: bb.matmul {{.*}}xf32>, tensor<{{.*}}xf32> ->
 // TRAIN: bb.adamw_update {{.*}} : tensor<8x8xf32>
 
-// BAD: error: bb-mixed-precision: --dtype=f16: expected bf16 or tf32
+// BAD: error: bb-mixed-precision: --dtype=fp8: expected bf16, f16 or tf32
+
+// With dtype=f16 the copies are IEEE half: 1 + 2^-8 and 1 + 3 x 2^-8 are
+// exact there (10 bits of mantissa), 0.1 rounds to nearest even; beyond
+// 65504 a value becomes infinite, below 2^-25 zero.
+// F16-LABEL: func.func @forward
+// F16-DAG: %[[XB:.*]] = bb.convert %arg0 : tensor<4x8xf32> -> tensor<4x8xf16>
+// F16-DAG: %[[WB:.*]] = bb.constant dense<5.000000e-01> : tensor<8x8xf16>
+// F16: bb.matmul %[[XB]], %[[WB]] : tensor<4x8xf16>, tensor<8x8xf16> -> tensor<4x8xf32>
+// F16-LABEL: func.func @rounding
+// F16-DAG: bb.constant dense<9.997550e-02> : tensor<512x512xf16>
+// F16-DAG: bb.constant dense<{{\[}}[1.003910e+00, 1.011720e+00], [9.997550e-02, -2.000000e+00]]> : tensor<2x2xf16>
+// F16-LABEL: func.func @range
+// F16: bb.constant dense<{{\[}}[0x7C00], [6.550400e+04], [0.000000e+00], [5.960460e-08]]> : tensor<4x1xf16>
 
 // With dtype=tf32 the f32 products get `tf32` and keep their f32 operands (no
 // conversion, constants untouched); integer products are left alone.
@@ -55,4 +69,11 @@ func.func @rounding(%x: tensor<2x512xf32> {bb.name = "x"}, %a: tensor<2x2xf32> {
   %c = bb.constant dense<[[1.00390625, 1.01171875], [0.1, -2.0]]> : tensor<2x2xf32>
   %b = bb.matmul %a, %c : tensor<2x2xf32>, tensor<2x2xf32> -> tensor<2x2xf32>
   return %y, %b : tensor<2x512xf32>, tensor<2x2xf32>
+}
+
+// f16's range (checked by the F16 run).
+func.func @range(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x1xf32> {bb.name = "y"}) {
+  %c = bb.constant dense<[[70000.0], [65504.0], [1.0e-8], [5.9604644775390625e-8]]> : tensor<4x1xf32>
+  %y = bb.matmul %x, %c : tensor<2x4xf32>, tensor<4x1xf32> -> tensor<2x1xf32>
+  return %y : tensor<2x1xf32>
 }

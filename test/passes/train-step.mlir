@@ -1,6 +1,34 @@
 // RUN: bb-opt %s -split-input-file --bb-autodiff="loss=mse" --bb-train-step="optimizer=sgd momentum=0.9 weight-decay=0.01" | FileCheck %s --check-prefix=SGD
 // RUN: bb-opt %s -split-input-file --bb-autodiff="loss=mse" --bb-train-step="optimizer=adamw grad-clip=1.0" | FileCheck %s --check-prefix=ADAMW
 // RUN: bb-opt %s -split-input-file --bb-autodiff="loss=mse" --bb-train-step="optimizer=adamw grad-clip=1.0" --canonicalize | FileCheck %s --check-prefix=EVAL
+// RUN: bb-opt %s -split-input-file --bb-autodiff="loss=mse" --bb-train-step="optimizer=sgd loss-scale=256 loss-scale-window=5" | FileCheck %s --check-prefix=SCALE
+
+// Dynamic loss scaling: the scaler's states; the backward pass starts from
+// the scale (the mean's gradient is scale / 8); the norm and the updates'
+// gradient scale are unscaled, NaN (a skipped update) when the scaled norm
+// is not finite; the scale halves then, or doubles after 5 good steps; the
+// function returns the scale it used.
+// SCALE-LABEL: func.func @train_step
+// SCALE-SAME: %[[S:[a-z0-9]+]]: tensor<f32> {bb.init = dense<2.560000e+02> : tensor<f32>, bb.name = "loss_scale", bb.state = "scalar"}
+// SCALE-SAME: %[[G:[a-z0-9]+]]: tensor<f32> {bb.init = dense<0.000000e+00> : tensor<f32>, bb.name = "loss_scale#good_steps", bb.state = "scalar"}
+// SCALE-SAME: {bb.name = "loss_scale", bb.role = "loss_scale"}
+// SCALE: bb.mul %[[S]], %{{.*}} : tensor<f32>, tensor<f32> -> tensor<f32>
+// SCALE: %[[SQ:.*]] = bb.sqrt
+// SCALE: %[[INF:.*]] = bb.constant dense<0x7F800000> : tensor<f32>
+// SCALE: %[[OK:.*]] = bb.compare <lt>, %[[SQ]], %[[INF]]
+// SCALE: %[[NORM:.*]] = bb.div %[[SQ]], %[[S]]
+// SCALE: %[[NAN:.*]] = bb.constant dense<0x7FC00000> : tensor<f32>
+// SCALE: %[[UN:.*]] = bb.div %{{.*}}, %[[S]]
+// SCALE: %[[GS:.*]] = bb.select %[[OK]], %[[UN]], %[[NAN]]
+// SCALE: bb.sgd_update {{.*}}, %[[GS]] :
+// SCALE: %[[GOOD:.*]] = bb.add %[[G]],
+// SCALE: %[[GROW:.*]] = bb.compare <ge>, %[[GOOD]], %{{.*}}
+// SCALE: %[[TWICE:.*]] = bb.mul %[[S]], %{{.*}}
+// SCALE: %[[GROWN:.*]] = bb.select %[[GROW]], %[[TWICE]], %[[S]]
+// SCALE: %[[HALF:.*]] = bb.mul %[[S]], %{{.*}}
+// SCALE: %[[NEWS:.*]] = bb.select %[[OK]], %[[GROWN]], %[[HALF]]
+// SCALE: return %{{.*}}, %[[NORM]], {{.*}}, %[[NEWS]], %{{.*}}, %[[S]] :
+// SCALE-LABEL: func.func @eval_step
 
 // y = x W + b with a mask `keep` that reaches the loss only through a
 // comparison: W and b become state arguments with their initial values, the

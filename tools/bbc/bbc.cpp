@@ -74,11 +74,13 @@ static cl::list<std::string> cudaArchs(
     cl::CommaSeparated, cl::value_desc("sm_XY"), cl::cat(bbcCategory));
 static cl::opt<std::string> precision(
     "precision",
-    cl::desc("Matrix products: fp32, bf16 (bf16 operands summed in f32) or "
-             "tf32 (f32 operands rounded to TF32 in the product); "
-             "everything else, and in training the master weights, "
-             "gradients and optimizer state, stays f32; docs/training.md"),
-    cl::init("fp32"), cl::value_desc("fp32|bf16|tf32"), cl::cat(bbcCategory));
+    cl::desc("Matrix products: fp32, bf16 or fp16 (bf16 or f16 operands "
+             "summed in f32; training in fp16 scales the loss) or tf32 (f32 "
+             "operands rounded to TF32 in the product); everything else, and "
+             "in training the master weights, gradients and optimizer state, "
+             "stays f32; docs/training.md"),
+    cl::init("fp32"), cl::value_desc("fp32|bf16|fp16|tf32"),
+    cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -159,6 +161,17 @@ static cl::opt<int64_t> decaySteps(
     cl::desc("Steps over which cosine/linear decay (default: the binary's "
              "--steps)"),
     cl::init(0), cl::cat(trainCategory));
+static cl::opt<double> lossScale(
+    "loss-scale",
+    cl::desc("--precision=fp16: the initial loss scale of dynamic loss "
+             "scaling (halved after a step whose gradients overflow, which is "
+             "skipped; doubled after --loss-scale-window good steps)"),
+    cl::init(65536.0), cl::cat(trainCategory));
+static cl::opt<int64_t> lossScaleWindow(
+    "loss-scale-window",
+    cl::desc("--precision=fp16: good steps in a row after which the loss "
+             "scale doubles"),
+    cl::init(2000), cl::cat(trainCategory));
 static cl::opt<std::string> recompute(
     "recompute",
     cl::desc("Activation recomputation: none, or blocks (each layer's forward "
@@ -277,8 +290,18 @@ int main(int argc, char **argv) {
   bb::CompileOptions options;
   options.emit = emit;
   options.extraPasses = extraPasses;
-  if (precision != "fp32" && precision != "bf16" && precision != "tf32")
-    return fail("--precision=" + precision + ": expected fp32, bf16 or tf32");
+  if (precision != "fp32" && precision != "bf16" && precision != "fp16" &&
+      precision != "tf32")
+    return fail("--precision=" + precision +
+                ": expected fp32, bf16, fp16 or tf32");
+  if ((lossScale.getNumOccurrences() || lossScaleWindow.getNumOccurrences()) &&
+      !(train && precision == "fp16"))
+    return fail("--loss-scale and --loss-scale-window need --train "
+                "--precision=fp16");
+  if (!(lossScale > 0) || lossScale > 3.0e38)
+    return fail("--loss-scale must be positive (and finite in f32)");
+  if (lossScaleWindow < 1)
+    return fail("--loss-scale-window must be at least 1");
   options.precision = precision;
   options.grad.enabled = grad;
   options.grad.loss = lossKind;
@@ -295,6 +318,10 @@ int main(int argc, char **argv) {
   options.train.epsilon = adamEps;
   options.train.weightDecay = weightDecay;
   options.train.gradClip = gradClip;
+  if (precision == "fp16") {
+    options.train.lossScale = lossScale;
+    options.train.lossScaleWindow = lossScaleWindow;
+  }
   options.train.recompute = recompute; // checked by the compiler
   options.train.schedule = schedule;
   options.train.warmup = warmup;
