@@ -270,8 +270,8 @@ void TrainStepPass::runOnOperation() {
   };
   const size_t scalerArgs = newTypes.size();
   if (lossScale > 0) {
-    scalarState("loss_scale", lossScale);
-    scalarState("loss_scale#good_steps", 0);
+    scalarState("loss_scaler#scale", lossScale);
+    scalarState("loss_scaler#good_steps", 0);
     if (optimizer == "adamw")
       scalarState("adamw#step", 0);
   }

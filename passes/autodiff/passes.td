@@ -63,9 +63,9 @@ def TrainStep : Pass<"bb-train-step", "ModuleOp"> {
     small ones survive f16. The reported norm is the scaled norm / S; the
     updates take `grad_scale` = clip factor / S, or NaN when the scaled norm
     is not finite, which skips every update of the step. The scaler is
-    state (`bb.state = "scalar"`): `loss_scale` (initially `loss-scale`)
+    state (`bb.state = "scalar"`): `loss_scaler#scale` (initially `loss-scale`)
     halves after such a step and doubles after `loss-scale-window` good
-    steps in a row (`loss_scale#good_steps` counts them), as PyTorch's
+    steps in a row (`loss_scaler#good_steps` counts them), as PyTorch's
     GradScaler does; AdamW's step number is the state `adamw#step`, which
     a skipped step does not advance, instead of the `step` argument. The
     function returns the scale the step used last (`bb.role = "loss_scale"`).

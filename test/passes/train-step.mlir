@@ -9,8 +9,8 @@
 // is not finite; the scale halves then, or doubles after 5 good steps; the
 // function returns the scale it used.
 // SCALE-LABEL: func.func @train_step
-// SCALE-SAME: %[[S:[a-z0-9]+]]: tensor<f32> {bb.init = dense<2.560000e+02> : tensor<f32>, bb.name = "loss_scale", bb.state = "scalar"}
-// SCALE-SAME: %[[G:[a-z0-9]+]]: tensor<f32> {bb.init = dense<0.000000e+00> : tensor<f32>, bb.name = "loss_scale#good_steps", bb.state = "scalar"}
+// SCALE-SAME: %[[S:[a-z0-9]+]]: tensor<f32> {bb.init = dense<2.560000e+02> : tensor<f32>, bb.name = "loss_scaler#scale", bb.state = "scalar"}
+// SCALE-SAME: %[[G:[a-z0-9]+]]: tensor<f32> {bb.init = dense<0.000000e+00> : tensor<f32>, bb.name = "loss_scaler#good_steps", bb.state = "scalar"}
 // SCALE-SAME: {bb.name = "loss_scale", bb.role = "loss_scale"}
 // SCALE: bb.mul %[[S]], %{{.*}} : tensor<f32>, tensor<f32> -> tensor<f32>
 // SCALE: %[[SQ:.*]] = bb.sqrt
