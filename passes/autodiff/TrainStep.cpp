@@ -268,7 +268,7 @@ void TrainStepPass::runOnOperation() {
                         DenseElementsAttr::get(
                             scalarType, b.getF32FloatAttr(init).getValue()))}));
   };
-  const size_t scalerArgs = newTypes.size();
+  const size_t firstScalerArg = newTypes.size();
   if (lossScale > 0) {
     scalarState("loss_scaler#scale", lossScale);
     scalarState("loss_scaler#good_steps", 0);
@@ -282,14 +282,14 @@ void TrainStepPass::runOnOperation() {
   Value step = stepArg ? Value(newArgs[1]) : Value();
   ArrayRef<BlockArgument> stateArgs =
       ArrayRef<BlockArgument>(newArgs)
-          .take_front(scalerArgs)
+          .take_front(firstScalerArg)
           .drop_front(stepArg ? 2 : 1);
   BlockArgument scaleArg, goodArg, countArg;
   if (lossScale > 0) {
-    scaleArg = newArgs[scalerArgs];
-    goodArg = newArgs[scalerArgs + 1];
+    scaleArg = newArgs[firstScalerArg];
+    goodArg = newArgs[firstScalerArg + 1];
     if (optimizer == "adamw")
-      countArg = newArgs[scalerArgs + 2];
+      countArg = newArgs[firstScalerArg + 2];
     // The backward pass starts from the scale instead of 1.
     seed.getResult().replaceAllUsesWith(scaleArg);
     seed.erase();
@@ -319,7 +319,8 @@ void TrainStepPass::runOnOperation() {
   }
   Value norm = b.create<SqrtOp>(loc, sumSquares);
   // Under loss scaling the gradients are the scale's multiple: the norm
-  // divided by it is theirs (exactly: the scale is a power of two).
+  // divided by it is theirs (exactly when the scale is a power of two, as
+  // the default and every halving or doubling of one is).
   Value finite;
   if (scaleArg) {
     finite = b.create<CompareOp>(
