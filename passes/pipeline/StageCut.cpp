@@ -49,9 +49,6 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
       cut.norm = ret.getOperand(i);
   }
   auto sqrt = cut.norm ? cut.norm.getDefiningOp<SqrtOp>() : SqrtOp();
-  // Under loss scaling the reported norm is the scaled one over the scale.
-  if (auto div = cut.norm ? cut.norm.getDefiningOp<DivOp>() : DivOp(); div && !sqrt)
-    sqrt = div.getLhs().getDefiningOp<SqrtOp>();
   if (!cut.loss || !sqrt)
     return train.emitError(pass)
            << ": @train_step has no loss or no gradient norm result";

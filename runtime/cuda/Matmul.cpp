@@ -8,7 +8,8 @@
 // other broadcast runs one call per output matrix. F32 computes in full
 // f32 (CUBLAS_COMPUTE_32F), F64 in f64; BF16 or F16 operands
 // (bb-mixed-precision) run on the tensor cores with f32 sums
-// (CUBLAS_COMPUTE_32F) into an F32 output or one of the operands' type. bbrt::linear adds its bias in cuBLASLt's bias epilogue
+// (CUBLAS_COMPUTE_32F) into an F32 output or one of the operands' type.
+// bbrt::linear adds its bias in cuBLASLt's bias epilogue
 // (f32 outputs; where cuBLASLt has no such algorithm, or for f64, a
 // broadcast add follows the product). Algorithms are chosen once per shape
 // by cuBLASLt's heuristic and cached.

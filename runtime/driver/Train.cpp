@@ -543,12 +543,10 @@ public:
         ++window.skipped;
         ++total.skipped;
       }
-      if (log_.enabled() && train_.lossScale)
-        log_.line("%lld,%.9g,%.9g,%.9g,%.3f,%.9g\n", (long long)c, r.loss,
-                  r.lr, r.norm, r.ms, r.scale);
-      else if (log_.enabled())
-        log_.line("%lld,%.9g,%.9g,%.9g,%.3f\n", (long long)c, r.loss, r.lr,
-                  r.norm, r.ms);
+      if (log_.enabled())
+        log_.line("%lld,%.9g,%.9g,%.9g,%.3f%s\n", (long long)c, r.loss, r.lr,
+                  r.norm, r.ms,
+                  train_.lossScale ? strformat(",%.9g", r.scale).c_str() : "");
       if (!std::isfinite(r.loss))
         stopDiverged(c, r.loss);
       if (c % o_.printEvery == 0 || c == o_.steps) {
