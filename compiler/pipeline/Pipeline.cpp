@@ -210,13 +210,6 @@ mlir::bb::importModel(MLIRContext &context, const std::string &modelPath,
   if (pipelined) {
     if (!options.train.enabled)
       return makeError("pipeline stages (--strategy pp=N) need --train");
-    // Planning only costs the products; the stages' functions have no loss
-    // scaler yet.
-    if (options.train.lossScale > 0 && !options.shard.planOnly)
-      return makeError("--precision=fp16 training is not supported with "
-                       "pipeline stages yet (its dynamic loss scaling runs "
-                       "in an unpipelined @train_step); plan it with bbc "
-                       "plan, or train with --precision=bf16");
     // Pins name layouts on a stage's mesh, which plans and partitioned
     // stages (with tp or zero) have; stages of one rank have nothing to pin.
     if (!options.shard.pins.empty() && !options.shard.partitionedStages() &&
@@ -274,12 +267,7 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
     ts.epsilon = t.epsilon;
     ts.weightDecay = t.weightDecay;
     ts.gradClip = t.gradClip;
-    // A pipelined plan costs the f16 products without the scaler (a few
-    // scalar ops per step): the stage cut has no place for it yet, and
-    // such plans are not compiled (importModel).
-    const bool pipelinedPlan =
-        options.shard.pipelineStages > 1 && options.shard.planOnly;
-    ts.lossScale = pipelinedPlan ? 0 : t.lossScale;
+    ts.lossScale = t.lossScale;
     ts.lossScaleWindow = t.lossScaleWindow;
     pm.addPass(createTrainStep(ts));
   }

@@ -3,6 +3,8 @@
 
 #include "dialects/bb/BbOps.h"
 #include "mlir/Analysis/SliceAnalysis.h"
+#include "mlir/Interfaces/FunctionInterfaces.h"
+#include "llvm/ADT/DenseSet.h"
 
 using namespace mlir;
 
@@ -35,5 +37,40 @@ SetVector<Operation *> mlir::bb::perStepOps(Block &body) {
     for (Operation *user : work.pop_back_val().getUsers())
       if (!user->hasTrait<OpTrait::IsTerminator>() && perStep.insert(user))
         llvm::append_range(work, user->getResults());
+
+  // Ops of state and the step's scalars alone (no data), used only by the
+  // above and by the step's results: the loss scaler's bookkeeping (the
+  // good-step count, the grown and halved scale) and AdamW's step count
+  // under loss scaling. They have one value per step, however many
+  // micro-batches it has.
+  auto func = dyn_cast<FunctionOpInterface>(body.getParentOp());
+  auto stepArgument = [&](BlockArgument a) {
+    if (!func || a.getOwner() != &body)
+      return false;
+    if (func.getArgAttr(a.getArgNumber(), "bb.state"))
+      return true;
+    auto role = func.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.role");
+    return role && (role.getValue() == "lr" || role.getValue() == "step");
+  };
+  llvm::DenseSet<Operation *> ofStepValues;
+  for (Operation &op : body.without_terminator()) {
+    if (isa<ConstantOp>(op) || perStep.contains(&op) || op.getNumRegions())
+      continue;
+    if (llvm::all_of(op.getOperands(), [&](Value v) {
+          if (auto a = dyn_cast<BlockArgument>(v))
+            return stepArgument(a);
+          Operation *def = v.getDefiningOp();
+          return isa<ConstantOp>(def) || ofStepValues.contains(def);
+        }))
+      ofStepValues.insert(&op);
+  }
+  // Users come after their operands: one walk backwards settles them.
+  for (Operation &op : llvm::reverse(body.without_terminator()))
+    if (ofStepValues.contains(&op) && !op.use_empty() &&
+        llvm::all_of(op.getUsers(), [&](Operation *user) {
+          return user->hasTrait<OpTrait::IsTerminator>() ||
+                 perStep.contains(user);
+        }))
+      perStep.insert(&op);
   return perStep;
 }

@@ -4,7 +4,9 @@
 // bb-auto-shard) tell @train_step's ops apart the same way:
 //   forward:  the ops the loss depends on (the per-micro-batch forward);
 //   per step: the ops downstream of an optimizer update's gradient (global
-//             norm, clipping, the updates), which run once per step.
+//             norm, clipping, the updates), and the ops of state alone that
+//             only they and the results use (the loss scaler's), which run
+//             once per step.
 // What is neither is the backward.
 //
 //===----------------------------------------------------------------------===//
@@ -25,7 +27,9 @@ SetVector<Operation *> forwardOps(Value loss);
 Value updateGradient(Operation *op);
 
 /// The ops of `body` downstream of the gradient operand of an SGD or AdamW
-/// update, the terminator left out.
+/// update, and those computed from state, the learning rate, the step
+/// number and constants alone whose users are all such ops or the
+/// terminator; the terminator left out.
 SetVector<Operation *> perStepOps(Block &body);
 
 } // namespace mlir::bb

@@ -246,6 +246,37 @@ void PipelineStagesPass::runOnOperation() {
     return arg;
   };
 
+  // Under dynamic loss scaling the backward pass starts from the loss scale
+  // (the state @train_step returns as its `loss_scale`). A micro-batch's
+  // loss is the mean over its share of the batch, so its backward starts
+  // from that share of the scale, scale / (micro-batches x replicas), and
+  // the schedule sums the gradients instead of averaging them: the
+  // activations' gradients are then those of the unpipelined step, and
+  // overflow f16 under the same scales.
+  BlockArgument lossScale;
+  for (unsigned i = 0; i < train.getNumResults(); ++i)
+    if (auto role = train.getResultAttrOfType<StringAttr>(i, "bb.role");
+        role && role.getValue() == "loss_scale") {
+      lossScale = dyn_cast<BlockArgument>(ret.getOperand(i));
+      if (!lossScale) {
+        train.emitError("bb-pipeline-stages: the loss_scale result is not a "
+                        "state argument");
+        return signalPassFailure();
+      }
+    }
+  auto seedShare = [&](Part &p) {
+    Value scale = argument(p, lossScale);
+    Location loc = train.getLoc();
+    auto scalar = RankedTensorType::get({}, Float32Type::get(ctx));
+    Value parts = p.builder.create<ConstantOp>(
+        loc, DenseElementsAttr::get(
+                 scalar, p.builder
+                             .getF32FloatAttr(static_cast<float>(
+                                 microbatches * dataParallel))
+                             .getValue()));
+    p.mapping.map(lossScale, p.builder.create<DivOp>(loc, scale, parts));
+  };
+
   // Forward parts in stage order, then backward parts from the last stage:
   // the order the schedule runs one micro-batch in, so every crossing's
   // source function exists when its destination asks for it.
@@ -263,7 +294,10 @@ void PipelineStagesPass::runOnOperation() {
             return op->emitError("bb-pipeline-stages: per-micro-batch op "
                                  "uses the ")
                    << role.getValue();
-          argument(p, a);
+          if (a == lossScale && !fwd)
+            seedShare(p);
+          else
+            argument(p, a);
         } else if (auto c = v.getDefiningOp<ConstantOp>()) {
           constant(p, c);
         } else {
@@ -355,12 +389,33 @@ void PipelineStagesPass::runOnOperation() {
     p.addResult(p.mapping.lookup(norm), named("grad_norm", "grad_norm"));
     for (unsigned i = 0; i < train.getNumResults(); ++i) {
       auto k = train.getResultAttrOfType<IntegerAttr>(i, "bb.updates");
+      auto role = train.getResultAttrOfType<StringAttr>(i, "bb.role");
+      if (role && role.getValue() == "loss_scale") {
+        // The scale the step used, for the driver's log: every stage
+        // reads it to unscale its gradients.
+        if (failed(materialize(ret.getOperand(i))))
+          return signalPassFailure();
+        p.addResult(p.mapping.lookup(ret.getOperand(i)),
+                    train.getResultAttrDict(i));
+        continue;
+      }
       if (!k)
         continue;
       Operation *update = ret.getOperand(i).getDefiningOp();
-      Value g = update ? update->getOperand(1) : Value();
-      if (!g || !gradOf.count(g) || stage[g.getDefiningOp()] != s)
+      if (!update)
         continue;
+      if (Value g = updateGradient(update)) {
+        // A parameter and its optimizer state: its gradient's stage.
+        if (!gradOf.count(g) || stage[g.getDefiningOp()] != s)
+          continue;
+      } else if (!perStep.contains(update) || s != 0) {
+        // State of the step without a gradient (the loss scaler's, AdamW's
+        // count under loss scaling): the first stage updates it and sends
+        // the new value to the stages that read it (as a shared
+        // parameter's); every stage computes the same decisions from the
+        // global sum of squares.
+        continue;
+      }
       if (failed(materialize(ret.getOperand(i))))
         return signalPassFailure();
       Value arg = p.mapping.lookup(body.getArgument(k.getInt()));
@@ -428,6 +483,8 @@ void PipelineStagesPass::runOnOperation() {
   str("pipeline.stages", std::to_string(numStages));
   str("pipeline.microbatches", std::to_string(microbatches));
   str("pipeline.data_parallel", std::to_string(dataParallel));
+  // How the schedule combines the micro-batches' and replicas' gradients.
+  str("pipeline.gradients", lossScale ? "sum" : "mean");
   auto sortedJoin = [](const llvm::StringSet<> &set) {
     SmallVector<StringRef> keys;
     for (auto &e : set)
@@ -448,9 +505,14 @@ void PipelineStagesPass::runOnOperation() {
     snprintf(share, sizeof share, "%.3f", total > 0 ? stageCost[s] / total : 0.0);
     str(prefix + "share", share);
     str(prefix + "owns", sortedJoin(owns[s]));
+    // A state the stage's update reads but does not update (the loss
+    // scale, on every stage but the first) is read too.
     llvm::StringSet<> reads = fwdParts[s]->statesRead;
     for (auto &e : bwdParts[s]->statesRead)
       reads.insert(e.getKey());
+    for (auto &e : updateParts[s]->statesRead)
+      if (!owns[s].contains(e.getKey()))
+        reads.insert(e.getKey());
     str(prefix + "reads", sortedJoin(reads));
   }
   module->setAttr("bb.attributes", attrs.getDictionary(ctx));

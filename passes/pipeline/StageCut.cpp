@@ -48,7 +48,12 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
     if (role && role.getValue() == "grad_norm")
       cut.norm = ret.getOperand(i);
   }
-  auto sqrt = cut.norm ? cut.norm.getDefiningOp<SqrtOp>() : SqrtOp();
+  // The norm is the square root of the sum of squares, divided by the
+  // loss scale under dynamic loss scaling.
+  Value root = cut.norm;
+  if (auto div = root ? root.getDefiningOp<DivOp>() : DivOp())
+    root = div->getOperand(0);
+  auto sqrt = root ? root.getDefiningOp<SqrtOp>() : SqrtOp();
   if (!cut.loss || !sqrt)
     return train.emitError(pass)
            << ": @train_step has no loss or no gradient norm result";

@@ -30,7 +30,9 @@ struct StageCut {
   SetVector<Operation *> forward;
   /// The ops downstream of a gradient: run once per step.
   SetVector<Operation *> perStep;
-  /// The loss, the gradient norm, and the op taking its square root.
+  /// The loss, the gradient norm, and the op taking the square root of the
+  /// gradients' sum of squares (the norm itself, or what it divides by the
+  /// loss scale).
   Value loss, norm;
   Operation *sqrt = nullptr;
   /// Blocks (layers, from ONNX node names) in forward order, their costs,

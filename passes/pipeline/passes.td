@@ -41,10 +41,22 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     A fourth function per stage, `@stage<s>_gradsq`, returns the sum of
     squares of the stage's gradients (role `grad_sumsq`).
 
+    Under dynamic loss scaling (`bb-train-step` with `loss-scale`, whose
+    `@train_step` returns the scale it used with role `loss_scale`), the
+    backward of each micro-batch starts from the scale divided by
+    micro-batches x data-parallel, its share of the batch's loss, and
+    `pipeline.gradients` is `sum` (else `mean`): the driver sums the
+    micro-batches' and replicas' gradients instead of averaging them, so the
+    backward's values are those of the unpipelined step. The state of the
+    step that has no gradient (the scaler's, AdamW's count) is updated by
+    the first stage, which owns it; every update function that reads the
+    scale returns it with role `loss_scale`.
+
     The module gets a `mesh.mesh @pipeline` of shape
     `stages x data-parallel` (world rank = stage * data-parallel + replica)
     and `bb.attributes` entries `pipeline.*` that the driver reads: stages,
-    micro-batches, data parallelism, and per stage its blocks, the share of
+    micro-batches, data parallelism, how gradients combine (`gradients`),
+    and per stage its blocks, the share of
     the cost, the states it owns (`owns`) and the states it reads (`reads`).
     `@eval_step` is kept whole (it runs after the states are gathered on
     stage 0).

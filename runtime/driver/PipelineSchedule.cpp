@@ -242,6 +242,15 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                  d.name.c_str(), dtypeName(d.dtype));
       grads_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
     }
+  // "mean": each micro-batch's backward starts from 1, and the schedule
+  // averages; "sum": it starts from the micro-batch's share of the loss
+  // (dynamic loss scaling), and the schedule sums.
+  const auto how = info.attributes.find("pipeline.gradients");
+  sumGradients_ = how != info.attributes.end() && how->second == "sum";
+  BBRT_CHECK(how == info.attributes.end() || sumGradients_ ||
+                 how->second == "mean",
+             "the model's pipeline.gradients is '%s', not 'sum' or 'mean'",
+             how->second.c_str());
   scale_ = DeviceBuffer(sizeof(float));
   writeScalarF32(scale_.data(), 1.0f / static_cast<float>(micro_));
   totals_ = DeviceBuffer(2 * sizeof(double));
@@ -311,14 +320,16 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   for (int64_t m = micro_ - warmup; m < micro_; ++m)
     run(*bwd_, m);
 
-  // 3. Gradients averaged over micro-batches and replicas, the global norm,
-  // the update.
+  // 3. Gradients averaged (or summed) over micro-batches and replicas, the
+  // global norm, the update.
   const Tensor scale(scale_.data(), DType::F32, {});
   for (auto &[name, buf] : grads_) {
     Tensor g = floats(buf);
-    binary(BinaryKind::Mul, g, scale, g);
+    if (!sumGradients_)
+      binary(BinaryKind::Mul, g, scale, g);
     if (dp_ > 1)
-      net().allReduce(ctx_, g, ReduceKind::Mean, {1});
+      net().allReduce(ctx_, g, sumGradients_ ? ReduceKind::Sum : ReduceKind::Mean,
+                      {1});
   }
   auto gradInputs = [&](const FunctionInfo &fn) {
     for (const TensorDecl &d : fn.inputs)
@@ -362,6 +373,8 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   BBRT_CHECK(norm, "function '%s' has no grad_norm output",
              update_->name.c_str());
   r.gradNorm = readScalarF32(arenaTensor(ctx_, *norm).data);
+  if (const TensorDecl *used = update_->outputWithRole("loss_scale"))
+    r.lossScale = readScalarF32(arenaTensor(ctx_, *used).data);
 
   // 4. New values of shared parameters to the stages that read them.
   for (size_t k = 0; k < info_.states.size(); ++k) {
@@ -378,6 +391,10 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   }
   net().waitSends(ctx_);
   return r;
+}
+
+bool PipelineSchedule::lossScaled() const {
+  return update_->outputWithRole("loss_scale") != nullptr;
 }
 
 Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {

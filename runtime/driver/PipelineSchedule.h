@@ -37,6 +37,7 @@
 
 #include <map>
 #include <string>
+#include <cmath>
 #include <vector>
 
 namespace bbrt {
@@ -63,7 +64,11 @@ public:
 
   struct Result {
     float loss, gradNorm;
+    /// The loss scale the step used (dynamic loss scaling), else NaN.
+    float lossScale = NAN;
   };
+  /// Whether the stages scale the loss dynamically (--precision=fp16).
+  bool lossScaled() const;
   /// One training step at learning rate `lr`, 1-based step number `step`.
   Result step(DataLoader &loader, float lr, float step);
 
@@ -119,6 +124,7 @@ private:
   std::map<std::string, std::vector<DeviceBuffer>> stash_; // name -> [slot]
   std::map<std::string, DeviceBuffer> grads_;     // accumulated, by name
   DeviceBuffer scale_;  // f32 1 / micro-batches
+  bool sumGradients_ = false; // pipeline.gradients = "sum"
   DeviceBuffer totals_; // f64 [gradient sum of squares, loss]
   double lossSum_ = 0;
 };

@@ -509,6 +509,7 @@ public:
     } else {
       ctx_ = createContext(info, weights);
     }
+    scaled_ = pipeline_ ? pipeline_->lossScaled() : train_.lossScale != nullptr;
     if (o.resume)
       resume();
     // Created only now that every check has passed: a failed start leaves
@@ -516,7 +517,7 @@ public:
     if (!o.checkpointDir.empty() && isRoot())
       makeDirs(o.checkpointDir, "checkpoint directory");
     if (!o.log.empty() && isRoot()) {
-      log_.open(o.log, train_.lossScale != nullptr);
+      log_.open(o.log, scaled_);
       if (o.resume)
         log_.line("# resumed at step %lld\n", (long long)start_);
     }
@@ -537,7 +538,7 @@ public:
       loss = r.loss;
       window.add(r.ms);
       total.add(r.ms);
-      if (!std::isfinite(r.norm) && train_.lossScale) {
+      if (!std::isfinite(r.norm) && scaled_) {
         // Dynamic loss scaling: the gradients overflowed under this scale;
         // the step changed nothing and the scale halves.
         ++window.skipped;
@@ -546,7 +547,7 @@ public:
       if (log_.enabled())
         log_.line("%lld,%.9g,%.9g,%.9g,%.3f%s\n", (long long)c, r.loss, r.lr,
                   r.norm, r.ms,
-                  train_.lossScale ? strformat(",%.9g", r.scale).c_str() : "");
+                  scaled_ ? strformat(",%.9g", r.scale).c_str() : "");
       if (!std::isfinite(r.loss))
         stopDiverged(c, r.loss);
       if (c % o_.printEvery == 0 || c == o_.steps) {
@@ -574,6 +575,8 @@ private:
   const ModelInfo &info_;
   const Options &o_;
   StepIO train_, eval_;
+  /// Whether the step scales the loss dynamically (a loss_scale output).
+  bool scaled_ = false;
   /// Batches of the compiled size a step reads (PipelineSchedule.h).
   const int64_t batchesPerStep_;
   Schedule schedule_;
@@ -611,7 +614,7 @@ private:
     if (pipeline_) {
       const PipelineSchedule::Result p =
           pipeline_->step(*loader_, lr, static_cast<float>(s + 1));
-      return {p.loss, lr, p.gradNorm, msSince(t0)};
+      return {p.loss, lr, p.gradNorm, msSince(t0), p.lossScale};
     }
     batch_->next(*loader_);
     writeScalar(ctx_.get(), *train_.lr, lr);
@@ -675,7 +678,7 @@ private:
     // Under dynamic loss scaling: the scale of the last step, and how many
     // steps since the last line were skipped.
     const std::string scaling =
-        train_.lossScale
+        scaled_
             ? strformat(" | scale %.9g | %lld skipped", r.scale,
                         (long long)window.skipped)
             : std::string();
@@ -700,7 +703,7 @@ private:
     const std::string resumed =
         start_ ? strformat(" (resumed at step %lld)", (long long)start_) : "";
     const std::string skipped =
-        train_.lossScale
+        scaled_
             ? strformat(" | %lld skipped (gradients overflowed)",
                         (long long)total.skipped)
             : std::string();

@@ -1,6 +1,7 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd grad-clip=1.0" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4" | FileCheck %s
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-pipeline-stages="stages=2 data-parallel=2" | FileCheck %s --check-prefix=TWO
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0" --bb-pipeline-stages="stages=3 keep-sharding=true" | FileCheck %s --check-prefix=KEEP
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=adamw loss-scale=1024 loss-scale-window=3" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4 data-parallel=2" | FileCheck %s --check-prefix=SCALED
 
 // Three blocks (embed, mid, head; the first component of the node names),
 // W tied between the first and the last. With three stages each block is a
@@ -9,7 +10,7 @@
 // received) comes through the stash. W's gradient is summed on stage 0,
 // which owns W (and its momentum) and updates it; stage 2 reads W and sends
 // its share of the gradient to stage 0.
-// CHECK: module attributes {bb.attributes = {pipeline.data_parallel = "1", pipeline.microbatches = "4",
+// CHECK: module attributes {bb.attributes = {pipeline.data_parallel = "1", pipeline.gradients = "mean", pipeline.microbatches = "4",
 // CHECK-SAME: pipeline.stage0.blocks = "embed", pipeline.stage0.owns = "W,W#momentum", pipeline.stage0.reads = "W",
 // CHECK-SAME: pipeline.stage1.blocks = "mid", pipeline.stage1.owns = "V,V#momentum", pipeline.stage1.reads = "V",
 // CHECK-SAME: pipeline.stage2.blocks = "head", pipeline.stage2.owns = "", pipeline.stage2.reads = "W", pipeline.stage2.share = "{{.*}}", pipeline.stages = "3"}}
@@ -97,6 +98,32 @@
 // KEEP-SAME: {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, [[G]]>}) -> (tensor<f32> {bb.name = "grad_sumsq", bb.role = "grad_sumsq"})
 // KEEP: bb.mul {{.*}}bb.strategy = array<i64: 0>
 // KEEP: bb.reduce_sum {{.*}}bb.strategy = array<i64: 0>
+
+// Dynamic loss scaling: each micro-batch's backward starts from its share
+// of the batch's loss, scale / (4 micro-batches x 2 replicas), and the
+// schedule sums the gradients. The first stage owns the scaler's state and
+// AdamW's count and updates them; every stage reads the scale to unscale
+// its gradients and returns the scale it used.
+// SCALED: pipeline.gradients = "sum"
+// SCALED-SAME: pipeline.stage0.owns = "W,W#exp_avg,W#exp_avg_sq,adamw#step,loss_scaler#good_steps,loss_scaler#scale"
+// SCALED-SAME: pipeline.stage1.owns = "V,V#exp_avg,V#exp_avg_sq", pipeline.stage1.reads = "V,adamw#step,loss_scaler#scale"
+// SCALED-SAME: pipeline.stage2.owns = "", pipeline.stage2.reads = "W,loss_scaler#scale"
+// SCALED-LABEL: func.func @stage2_backward(
+// SCALED-SAME: %[[S:.*]]: tensor<f32> {bb.init = dense<1.024000e+03> : tensor<f32>, bb.name = "loss_scaler#scale", bb.state = "scalar"}
+// SCALED: %[[PARTS:.*]] = bb.constant dense<8.000000e+00>
+// SCALED: %[[SEED:.*]] = bb.div %[[S]], %[[PARTS]]
+// SCALED: bb.mul %[[SEED]],
+// SCALED-LABEL: func.func @stage0_update(
+// SCALED-SAME: -> (tensor<f32> {bb.name = "grad_norm", bb.role = "grad_norm"}, {{.*}}, tensor<f32> {bb.name = "loss_scaler#scale", bb.updates = 2 : i64}, tensor<f32> {bb.name = "loss_scaler#good_steps", bb.updates = 8 : i64}, tensor<f32> {bb.name = "adamw#step", bb.updates = 7 : i64}, tensor<f32> {bb.name = "loss_scale", bb.role = "loss_scale"})
+// SCALED-LABEL: func.func @stage1_update(
+// SCALED-SAME: -> (tensor<f32> {bb.name = "grad_norm", bb.role = "grad_norm"}, tensor<4x4xf32> {bb.name = "V", bb.updates = 3 : i64}, tensor<4x4xf32> {bb.name = "V#exp_avg", bb.updates = 4 : i64}, tensor<4x4xf32> {bb.name = "V#exp_avg_sq", bb.updates = 5 : i64}, tensor<f32> {bb.name = "loss_scale", bb.role = "loss_scale"})
+// SCALED: %[[ROOT:.*]] = bb.sqrt
+// SCALED: bb.div %[[ROOT]],
+// SCALED: %[[T:.*]] = bb.add %{{.*}}, %{{.*}} : tensor<f32>
+// SCALED: %[[GS:.*]] = bb.select
+// SCALED: bb.adamw_update {{.*}}, %[[T]], %[[GS]]
+// SCALED-LABEL: func.func @stage2_update(
+// SCALED-SAME: -> (tensor<f32> {bb.name = "grad_norm", bb.role = "grad_norm"}, tensor<f32> {bb.name = "loss_scale", bb.role = "loss_scale"})
 
 func.func @forward(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x4xf32> {bb.name = "y"}) {
   %w = bb.constant {bb.name = "W"} dense<0.5> : tensor<4x4xf32> loc("W")
