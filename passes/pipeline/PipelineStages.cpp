@@ -277,6 +277,23 @@ void PipelineStagesPass::runOnOperation() {
     p.mapping.map(lossScale, p.builder.create<DivOp>(loc, scale, parts));
   };
 
+  // A value of state alone (StageCut::ofState) another function needs is
+  // computed again there, from the states it reads.
+  std::function<void(Part &, Value)> recompute = [&](Part &p, Value v) {
+    Operation *def = v.getDefiningOp();
+    for (Value o : def->getOperands()) {
+      if (p.mapping.contains(o))
+        continue;
+      if (auto a = dyn_cast<BlockArgument>(o))
+        argument(p, a);
+      else if (auto c = o.getDefiningOp<ConstantOp>())
+        constant(p, c);
+      else
+        recompute(p, o);
+    }
+    p.builder.clone(*def, p.mapping);
+  };
+
   // Forward parts in stage order, then backward parts from the last stage:
   // the order the schedule runs one micro-batch in, so every crossing's
   // source function exists when its destination asks for it.
@@ -300,6 +317,9 @@ void PipelineStagesPass::runOnOperation() {
             argument(p, a);
         } else if (auto c = v.getDefiningOp<ConstantOp>()) {
           constant(p, c);
+        } else if (cut.ofState.contains(v.getDefiningOp()) &&
+                   partOf(v.getDefiningOp()) != &p) {
+          recompute(p, v);
         } else {
           Operation *def = v.getDefiningOp();
           Part *from = partOf(def);

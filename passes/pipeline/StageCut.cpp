@@ -104,6 +104,15 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   for (Operation &op : body.without_terminator())
     if (cut.perMicrobatch(&op))
       cut.ops.push_back(&op);
+  for (Operation *op : cut.ops)
+    if (forward.contains(op) && op->getNumRegions() == 0 &&
+        llvm::all_of(op->getOperands(), [&](Value v) {
+          if (auto a = dyn_cast<BlockArgument>(v))
+            return static_cast<bool>(train.getArgAttr(a.getArgNumber(), "bb.state"));
+          Operation *def = v.getDefiningOp();
+          return isa<ConstantOp>(def) || cut.ofState.contains(def);
+        }))
+      cut.ofState.insert(op);
   SmallVector<Operation *> pending;
   for (Operation *op : cut.ops) {
     const bool fwd = forward.contains(op);

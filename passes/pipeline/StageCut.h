@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Operation.h"
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -43,6 +44,11 @@ struct StageCut {
   /// Per-micro-batch ops in program order, and the stage of each.
   SmallVector<Operation *> ops;
   llvm::DenseMap<Operation *, int64_t> stage;
+  /// Forward ops computed from state and constants alone (a weight's f16 or
+  /// bf16 copy, a transposed weight): the same for every micro-batch, so a
+  /// stage function that needs one from another function computes it again
+  /// instead of stashing or receiving it per micro-batch.
+  llvm::DenseSet<Operation *> ofState;
   /// An op of @train_step's body that runs once per micro-batch.
   bool perMicrobatch(Operation *op) const;
   Block *body = nullptr;

@@ -212,6 +212,9 @@ private:
   llvm::DenseMap<Operation *, int64_t> opStage;
   llvm::DenseMap<Value, int64_t> argStage;
   SetVector<Operation *> forwardOfCut;
+  /// Forward ops of state alone, which stages compute again rather than
+  /// stash (StageCut::ofState).
+  llvm::DenseSet<Operation *> ofStateOfCut;
   int64_t inFlight(int64_t stage) const {
     return std::min(stages - stage, microbatches);
   }
@@ -296,6 +299,7 @@ LogicalResult Planner::cutIntoStages(func::FuncOp func) {
   opStage.clear();
   argStage.clear();
   forwardOfCut.clear();
+  ofStateOfCut.clear();
   if (stages < 2 || func.getSymName() != "train_step")
     return success();
   FailureOr<StageCut> cut = cutStages(func, stages, "bb-auto-shard");
@@ -303,6 +307,7 @@ LogicalResult Planner::cutIntoStages(func::FuncOp func) {
     return failure();
   opStage = std::move(cut->stage);
   forwardOfCut = std::move(cut->forward);
+  ofStateOfCut = std::move(cut->ofState);
   Block &body = *cut->body;
   // A state belongs to the stage that computes its gradient (its update,
   // and the optimizer's moments, run there); a state nothing updates to
@@ -941,7 +946,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
               holders.push_back(it->second);
             // A forward value a backward op reads waits in its stage's
             // stash while the stage runs the other micro-batches in flight.
+            // One of state alone is computed again instead (StageCut).
             if (forwardOfCut.contains(v.op) && !forwardOfCut.contains(user) &&
+                !ofStateOfCut.contains(v.op) &&
                 !llvm::is_contained(stashes, it->second)) {
               stashes.push_back(it->second);
               for (size_t st = 0; st < bytes.size(); ++st)
