@@ -1,6 +1,7 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd grad-clip=1.0" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4" | FileCheck %s
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-pipeline-stages="stages=2 data-parallel=2" | FileCheck %s --check-prefix=TWO
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0" --bb-pipeline-stages="stages=3 keep-sharding=true" | FileCheck %s --check-prefix=KEEP
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --bb-mixed-precision=dtype=bf16 --canonicalize --bb-pipeline-stages="stages=3 microbatches=4" | FileCheck %s --check-prefix=COPY
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=adamw loss-scale=1024 loss-scale-window=3" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4 data-parallel=2" | FileCheck %s --check-prefix=SCALED
 
 // Three blocks (embed, mid, head; the first component of the node names),
@@ -98,6 +99,19 @@
 // KEEP-SAME: {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, [[G]]>}) -> (tensor<f32> {bb.name = "grad_sumsq", bb.role = "grad_sumsq"})
 // KEEP: bb.mul {{.*}}bb.strategy = array<i64: 0>
 // KEEP: bb.reduce_sum {{.*}}bb.strategy = array<i64: 0>
+
+// A weight's bf16 copy is computed from the weight alone: the backward that
+// needs it converts the weight again instead of stashing the forward's copy
+// per micro-batch (or receiving it, for W on the head's stage).
+// COPY-NOT: xbf16> {bb.name = "{{(stash|xfer)}}
+// COPY-LABEL: func.func @stage1_backward(
+// COPY-SAME: %[[V:arg[0-9]+]]: tensor<4x4xf32> {bb.init = dense<2.500000e-01> : tensor<4x4xf32>, bb.name = "V", bb.state = "param"}
+// COPY: %[[VC:.*]] = bb.convert %[[V]] : tensor<4x4xf32> -> tensor<4x4xbf16>
+// COPY: bb.matmul %{{.*}}, %[[VC]] {transpose_rhs}
+// COPY-LABEL: func.func @stage2_backward(
+// COPY-SAME: %[[W:arg[0-9]+]]: tensor<4x4xf32> {bb.init = dense<5.000000e-01> : tensor<4x4xf32>, bb.name = "W", bb.state = "param"}
+// COPY: %[[WC:.*]] = bb.convert %[[W]] : tensor<4x4xf32> -> tensor<4x4xbf16>
+// COPY: bb.matmul %{{.*}}, %[[WC]] :
 
 // Dynamic loss scaling: each micro-batch's backward starts from its share
 // of the batch's loss, scale / (4 micro-batches x 2 replicas), and the
