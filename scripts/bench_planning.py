@@ -30,11 +30,14 @@ so the comparison says what the search finds beyond Megatron's layouts.
 
 A pair may name its own batch (sequences of 1024 or 2048 tokens):
 gpt-13b@p3.16xlarge:8@128; --recompute=blocks plans every configuration,
-searched and grid, with activation recomputation.
+searched and grid, with activation recomputation; --precision=fp16 (or
+bf16, tf32) plans every configuration with those products (V100s, the p3
+preset, have no bf16), MFU against that precision's peak.
 
 usage: /usr/bin/python3 scripts/bench_planning.py [--bbc PATH] [--batch 8]
            [--pairs gpt2-124m@dgx-a100-80g:1[@BATCH] ...] [--no-sweep] [--json]
            [--baseline grid|megatron] [--recompute none|blocks]
+           [--precision fp32|bf16|fp16|tf32]
 """
 import argparse
 import json
@@ -114,6 +117,8 @@ def main():
     ap.add_argument("--time-limit", type=float, default=60)
     ap.add_argument("--json", action="store_true")
     ap.add_argument("--recompute", choices=("none", "blocks"), default="none")
+    ap.add_argument("--precision", choices=("fp32", "bf16", "fp16", "tf32"),
+                    default="fp32")
     ap.add_argument("--baseline", choices=("grid", "megatron"), default="grid",
                     help="grid: the search fills every grid point's layouts; "
                     "megatron: Megatron-LM's parameter layouts pinned")
@@ -132,11 +137,13 @@ def main():
                            check=True, capture_output=True)
         seq = 1024 if preset.startswith("gpt2") else 2048
         shape = ["--input-shape=idx=%dx%d" % (batch, seq),
-                 "--recompute=" + args.recompute]
+                 "--recompute=" + args.recompute,
+                 "--precision=" + args.precision]
         searched = plan(args.bbc, model, cluster,
                         shape + ["--mesh=auto", "--stages=auto"], args.time_limit)
         row = {"model": preset, "cluster": cluster, "batch": batch,
-               "recompute": args.recompute, "searched": searched}
+               "recompute": args.recompute, "precision": args.precision,
+               "searched": searched}
         if not args.no_sweep:
             hosts = int(cluster.split(":")[1]) if ":" in cluster else 1
             devices = hosts * DEVICES_PER_HOST

@@ -168,12 +168,16 @@ def prepare(a):
     # point-to-point transfers over MPI, staged through host memory. No
     # collective, so no NCCL communicator (NCCL refuses two ranks on one
     # GPU). Skipped there when MPI is missing.
-    run = json.load(open(os.path.join(MODELS, "gpt2", "train", "adamw.json")))
-    add("gpt2-train-adamw-pp2", [os.path.join(MODELS, "gpt2", "gpt2.onnx"),
-                                 *run["bbc_flags"], "--strategy=pp=2,microbatches=2"],
-        run["binary_flags"], "train",
-        {"rtol": 1e-4, "losses": run["losses"], "grad_norms": run.get("grad_norms")},
-        [(os.path.join(MODELS, "gpt2", "train", "tokens.bin"), "tokens.bin")], ranks=2)
+    # The same with f16 products and dynamic loss scaling: each micro-batch
+    # starts from its share of the scale, the first stage owns the scaler
+    # (test/e2e/precision-fp16.test; rtol as the unpipelined fp16 run's).
+    for opt, rtol in (("adamw", 1e-4), ("adamw-fp16", 3e-4)):
+        run = json.load(open(os.path.join(MODELS, "gpt2", "train", f"{opt}.json")))
+        add(f"gpt2-train-{opt}-pp2", [os.path.join(MODELS, "gpt2", "gpt2.onnx"),
+                                      *run["bbc_flags"], "--strategy=pp=2,microbatches=2"],
+            run["binary_flags"], "train",
+            {"rtol": rtol, "losses": run["losses"], "grad_norms": run.get("grad_norms")},
+            [(os.path.join(MODELS, "gpt2", "train", "tokens.bin"), "tokens.bin")], ranks=2)
     bench = None
     if not a.no_bench:
         bench = prepare_bench(bbc, os.path.join(out, "bench-gpt2-124m"))
