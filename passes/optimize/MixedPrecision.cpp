@@ -5,7 +5,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
-#include "runtime/core/BFloat16.h"
+#include "runtime/core/Float16.h"
 
 #include <cstring>
 
@@ -22,12 +22,7 @@ namespace {
 /// The 16 bits of `f` rounded to nearest even into `narrow` (bf16 or f16),
 /// as the runtimes round (bbrt::convert).
 uint16_t narrowBits(float f, Type narrow) {
-  if (narrow.isBF16())
-    return ::bbrt::floatToBf16Bits(f);
-  APFloat v(f);
-  bool lost;
-  v.convert(APFloat::IEEEhalf(), APFloat::rmNearestTiesToEven, &lost);
-  return static_cast<uint16_t>(v.bitcastToAPInt().getZExtValue());
+  return narrow.isBF16() ? ::bbrt::floatToBf16Bits(f) : ::bbrt::floatToHalfBits(f);
 }
 
 /// A copy of f32 constant `cst` in `narrowType` (bf16 or f16), made at
