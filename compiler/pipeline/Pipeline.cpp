@@ -428,11 +428,10 @@ llvm::Expected<int64_t> mlir::bb::buildProgram(ModuleOp module,
       arena = std::max(arena, size.getInt());
   if (arena < 0)
     return makeError("internal error: the module is not at stage bbrt");
-  // The trained parameters: states initialized from the model's
-  // initializers, which a training program imports as resources (the loss
-  // scaler's states start from inline values and are not the model's).
+  // The trained parameters (not the optimizer's or the loss scaler's
+  // state): the model's initializers that --export writes back.
   module.walk([&](bbrt::StateOp s) {
-    if (s.getInit() && isa<DenseResourceElementsAttr>(*s.getInit()))
+    if (s.getKind() == "param")
       trained.insert(s.getName());
   });
   auto weights = collectWeights(module);

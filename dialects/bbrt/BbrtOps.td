@@ -60,7 +60,11 @@ def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
     it. Its initial value is `init` (written to the safetensors file under
     `name`), or zeros without `init`. `index` is shared by every entry point
     of the module. With `sharding` (as for `bbrt.weight`), each process holds
-    its block of the state; `init` is the whole tensor.
+    its block of the state; `init` is the whole tensor. `kind` is the
+    `bb.state` of the argument it comes from: `param` (a trained parameter
+    of the model, which `--export` writes back into the ONNX file),
+    `optimizer` (a moment) or `scalar` (the loss scaler's values, AdamW's
+    count).
 
     Example:
     ```mlir
@@ -69,7 +73,8 @@ def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
   }];
   let arguments = (ins I64Attr:$index, StrAttr:$name,
                        OptionalAttr<ElementsAttr>:$init,
-                       OptionalAttr<StrAttr>:$sharding);
+                       OptionalAttr<StrAttr>:$sharding,
+                       OptionalAttr<StrAttr>:$kind);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
 }

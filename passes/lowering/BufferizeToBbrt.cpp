@@ -155,7 +155,8 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
           func.getLoc(), bufferType(arg.getType()),
           b.getI64IntegerAttr(it->second.first), name, init,
           shardingText(func.getArgAttrOfType<mesh::MeshShardingAttr>(
-              i, "bb.sharding")));
+              i, "bb.sharding")),
+          func.getArgAttrOfType<StringAttr>(i, "bb.state"));
       buffers.map(arg, buf);
       continue;
     }

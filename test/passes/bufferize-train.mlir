@@ -1,11 +1,11 @@
 // RUN: bb-opt %s --bb-bufferize | FileCheck %s
 
-// State arguments become bbrt.state, numbered by name across functions;
+// State arguments become bbrt.state (of their bb.state kind), numbered by name across functions;
 // an update that is the last user of the old value writes in place; one
 // that is not is copied into the state at the end.
 // CHECK-LABEL: func.func @train_step()
-// CHECK-DAG: %[[P:.*]] = bbrt.state 0 "w" {init = dense<1.000000e+00> : tensor<4xf32>} : memref<4xf32>
-// CHECK-DAG: %[[M:.*]] = bbrt.state 1 "w#momentum" : memref<4xf32>
+// CHECK-DAG: %[[P:.*]] = bbrt.state 0 "w" {init = dense<1.000000e+00> : tensor<4xf32>, kind = "param"} : memref<4xf32>
+// CHECK-DAG: %[[M:.*]] = bbrt.state 1 "w#momentum" {kind = "optimizer"} : memref<4xf32>
 // CHECK-DAG: %[[G:.*]] = bbrt.input 0 "g" : memref<4xf32>
 // CHECK-DAG: %[[LR:.*]] = bbrt.input 1 "lr" {role = "lr"} : memref<f32>
 // CHECK: bbrt.kernel "bb.sgd_update" {momentum = 0.899999976 : f32, weight_decay = 0.000000e+00 : f32} ins(%[[P]], %[[G]], %[[M]], %[[LR]], %{{.*}} : {{.*}}) outs(%[[P]], %[[M]] : memref<4xf32>, memref<4xf32>)
