@@ -106,6 +106,16 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   llvm::json::Array stageWeights = i64Array("pipeline_stage_weight_bytes");
   llvm::json::Array stageActivations = i64Array("pipeline_stage_activation_bytes");
   llvm::json::Array stageInFlight = i64Array("pipeline_stage_in_flight");
+  // The devices (ranks) of each stage, consecutive, and the hosts they are
+  // on: [first, last] of each.
+  llvm::json::Array stageRanks, stageHosts;
+  if (stages > 1)
+    for (int64_t st = 0, per = devices / stages; st < stages; ++st) {
+      const int64_t first = st * per, last = first + per - 1;
+      stageRanks.push_back(llvm::json::Array{first, last});
+      stageHosts.push_back(
+          llvm::json::Array{cluster->hostOf(first), cluster->hostOf(last)});
+    }
 
   func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
   bool training = static_cast<bool>(main);
@@ -235,6 +245,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"stage_weight_bytes", std::move(stageWeights)},
       {"stage_activation_bytes", std::move(stageActivations)},
       {"stage_microbatches_in_flight", std::move(stageInFlight)},
+      {"stage_ranks", std::move(stageRanks)},
+      {"stage_hosts", std::move(stageHosts)},
       {"layers", std::move(layers)},
       {"step_seconds", step},
       {"compute_seconds", compute},
@@ -342,20 +354,45 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
      << ", activations " << bytes(num("activation_bytes_per_device")) << ") of "
      << bytes(num("memory_capacity_bytes"))
      << (r.getBoolean("fits").value_or(false) ? "" : "  DOES NOT FIT") << "\n";
+  // A pipelined plan: per stage its devices, its blocks, and what each of
+  // its devices holds.
   const llvm::json::Array *stageMemory = r.getArray("stage_memory_bytes");
   const llvm::json::Array *stageStash = r.getArray("stage_stash_bytes");
   const llvm::json::Array *inFlight = r.getArray("stage_microbatches_in_flight");
-  if (stageMemory && stageStash && inFlight && !stageMemory->empty() &&
-      stageMemory->size() == stageStash->size() &&
-      stageMemory->size() == inFlight->size()) {
-    os << "per stage: memory per device (stash per micro-batch x micro-batches "
-          "in flight):";
-    for (size_t s = 0; s < stageMemory->size(); ++s)
-      os << (s ? "," : "") << " " << s << ": "
+  const llvm::json::Array *stageRanks = r.getArray("stage_ranks");
+  const llvm::json::Array *stageHosts = r.getArray("stage_hosts");
+  const llvm::json::Array *stageBlocks = r.getArray("stage_blocks");
+  const size_t numStages = stageMemory ? stageMemory->size() : 0;
+  auto sized = [&](const llvm::json::Array *a) { return a && a->size() == numStages; };
+  if (numStages > 1 && sized(stageStash) && sized(inFlight) && sized(stageRanks) &&
+      sized(stageHosts) && sized(stageBlocks)) {
+    auto range = [](const llvm::json::Value &v, StringRef what) {
+      const llvm::json::Array *a = v.getAsArray();
+      int64_t first = a && a->size() == 2 ? (*a)[0].getAsInteger().value_or(0) : 0;
+      int64_t last = a && a->size() == 2 ? (*a)[1].getAsInteger().value_or(0) : 0;
+      return first == last ? (what + " " + Twine(first)).str()
+                           : (what + "s " + Twine(first) + "-" + Twine(last)).str();
+    };
+    os << "per stage (memory per device: stash per micro-batch x micro-batches "
+          "in flight):\n";
+    for (size_t s = 0; s < numStages; ++s) {
+      const llvm::json::Array *blocks = (*stageBlocks)[s].getAsArray();
+      std::string blockText;
+      if (blocks && !blocks->empty()) {
+        auto name = [&](size_t i) {
+          return (*blocks)[i].getAsString().value_or("").str();
+        };
+        blockText = blocks->size() == 1
+                        ? name(0)
+                        : name(0) + " .. " + name(blocks->size() - 1) + " (" +
+                              std::to_string(blocks->size()) + " blocks)";
+      }
+      os << "  stage " << s << ": " << range((*stageRanks)[s], "rank") << " ("
+         << range((*stageHosts)[s], "host") << "): " << blockText << "; "
          << bytes((*stageMemory)[s].getAsInteger().value_or(0)) << " ("
          << bytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
-         << (*inFlight)[s].getAsInteger().value_or(0) << ")";
-    os << "\n";
+         << (*inFlight)[s].getAsInteger().value_or(0) << ")\n";
+    }
   }
   if (const llvm::json::Object *s = r.getObject("solver"))
     os << "solver: " << s->getString("status").value_or("") << " in "
