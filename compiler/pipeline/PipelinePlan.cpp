@@ -156,15 +156,36 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
                KstepInter = f64("step_communication_inter_host_seconds");
   const double Kintra = f64("communication_intra_host_seconds") - KstepIntra,
                Kinter = f64("communication_inter_host_seconds") - KstepInter;
-  const double C = f64("compute_seconds") - Cstep, K = Kintra + Kinter;
+  const double C = f64("compute_seconds") - Cstep;
+  // Each stage's micro-batch work under the plan, as bb-auto-shard booked
+  // it per stage (its ops' compute and the layout changes into them); a
+  // plan without those figures splits the whole by the cut's cost shares.
+  std::vector<double> stageC = planF64Array(plan, "pipeline_stage_compute_seconds"),
+                      stageKintra = planF64Array(
+                          plan, "pipeline_stage_communication_intra_host_seconds"),
+                      stageKinter = planF64Array(
+                          plan, "pipeline_stage_communication_inter_host_seconds");
+  const bool booked = llvm::all_of(
+      std::initializer_list<size_t>{stageC.size(), stageKintra.size(),
+                                    stageKinter.size()},
+      [&](size_t n) { return static_cast<int64_t>(n) == S; });
+  if (!booked) {
+    stageC.assign(S, 0);
+    stageKintra.assign(S, 0);
+    stageKinter.assign(S, 0);
+    for (int64_t s = 0; s < S; ++s) {
+      stageC[s] = share[s] * C;
+      stageKintra[s] = share[s] * Kintra;
+      stageKinter[s] = share[s] * Kinter;
+    }
+  }
   std::vector<double> slot(S);
   for (int64_t s = 0; s < S; ++s)
-    slot[s] = share[s] * (C + K) + p2p[s];
+    slot[s] = stageC[s] + stageKintra[s] + stageKinter[s] + p2p[s];
   int64_t worst = 0;
   for (int64_t s = 1; s < S; ++s)
     if (slot[s] > slot[worst])
       worst = s;
-  const double w = share[worst];
   auto stateShareOf = [&](int64_t s) {
     return totalState > 0 ? stateBytes[s] / totalState : 1.0 / S;
   };
@@ -173,9 +194,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     if (stateShareOf(s) > stateShareOf(slowestUpdate))
       slowestUpdate = s;
   const double u = stateShareOf(slowestUpdate);
-  const double compute = M * w * C + u * Cstep;
-  double intra = M * w * Kintra + u * KstepIntra,
-         inter = M * w * Kinter + u * KstepInter;
+  const double compute = M * stageC[worst] + u * Cstep;
+  double intra = M * stageKintra[worst] + u * KstepIntra,
+         inter = M * stageKinter[worst] + u * KstepInter;
   (p2pInter[worst] ? inter : intra) += M * p2p[worst];
   const double comm = intra + inter;
   const double pipeline = costmodel::pipelineStepTime(slot, M);
@@ -231,6 +252,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("pipeline_stage_shares", b.getArrayAttr(shares));
   list.set("pipeline_stage_memory_bytes", b.getI64ArrayAttr(mem));
   list.set("pipeline_stage_in_flight", b.getI64ArrayAttr(inFlight));
+  // One micro-batch's forward and backward on each stage, its sends
+  // included: the slots of the schedule.
+  list.set("pipeline_stage_slot_seconds", b.getF64ArrayAttr(slot));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

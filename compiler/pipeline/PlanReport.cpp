@@ -59,6 +59,14 @@ std::vector<int64_t> mlir::bb::planI64Array(DictionaryAttr plan,
   return v;
 }
 
+std::vector<double> mlir::bb::planF64Array(DictionaryAttr plan, StringRef key) {
+  std::vector<double> v;
+  if (auto a = plan.getAs<ArrayAttr>(key))
+    for (Attribute x : a)
+      v.push_back(cast<FloatAttr>(x).getValueAsDouble());
+  return v;
+}
+
 llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   auto plan = module->getAttrOfType<DictionaryAttr>("bb.plan");
   SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
@@ -106,6 +114,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   llvm::json::Array stageWeights = i64Array("pipeline_stage_weight_bytes");
   llvm::json::Array stageActivations = i64Array("pipeline_stage_activation_bytes");
   llvm::json::Array stageInFlight = i64Array("pipeline_stage_in_flight");
+  llvm::json::Array stageSlot(planF64Array(plan, "pipeline_stage_slot_seconds"));
   // The devices (ranks) of each stage, consecutive, and the hosts they are
   // on: [first, last] of each.
   llvm::json::Array stageRanks, stageHosts;
@@ -245,6 +254,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       {"stage_weight_bytes", std::move(stageWeights)},
       {"stage_activation_bytes", std::move(stageActivations)},
       {"stage_microbatches_in_flight", std::move(stageInFlight)},
+      {"stage_slot_seconds", std::move(stageSlot)},
       {"stage_ranks", std::move(stageRanks)},
       {"stage_hosts", std::move(stageHosts)},
       {"layers", std::move(layers)},
@@ -362,10 +372,11 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
   const llvm::json::Array *stageRanks = r.getArray("stage_ranks");
   const llvm::json::Array *stageHosts = r.getArray("stage_hosts");
   const llvm::json::Array *stageBlocks = r.getArray("stage_blocks");
+  const llvm::json::Array *stageSlot = r.getArray("stage_slot_seconds");
   const size_t numStages = stageMemory ? stageMemory->size() : 0;
   auto sized = [&](const llvm::json::Array *a) { return a && a->size() == numStages; };
   if (numStages > 1 && sized(stageStash) && sized(inFlight) && sized(stageRanks) &&
-      sized(stageHosts) && sized(stageBlocks)) {
+      sized(stageHosts) && sized(stageBlocks) && sized(stageSlot)) {
     auto range = [](const llvm::json::Value &v, StringRef what) {
       const llvm::json::Array *a = v.getAsArray();
       int64_t first = a && a->size() == 2 ? (*a)[0].getAsInteger().value_or(0) : 0;
@@ -373,8 +384,8 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
       return first == last ? (what + " " + Twine(first)).str()
                            : (what + "s " + Twine(first) + "-" + Twine(last)).str();
     };
-    os << "per stage (memory per device: stash per micro-batch x micro-batches "
-          "in flight):\n";
+    os << "per stage (a micro-batch's forward, backward and sends; memory per "
+          "device: stash per micro-batch x micro-batches in flight):\n";
     for (size_t s = 0; s < numStages; ++s) {
       const llvm::json::Array *blocks = (*stageBlocks)[s].getAsArray();
       std::string blockText;
@@ -389,6 +400,7 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
       }
       os << "  stage " << s << ": " << range((*stageRanks)[s], "rank") << " ("
          << range((*stageHosts)[s], "host") << "): " << blockText << "; "
+         << ms((*stageSlot)[s].getAsNumber().value_or(0)) << "; "
          << bytes((*stageMemory)[s].getAsInteger().value_or(0)) << " ("
          << bytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
          << (*inFlight)[s].getAsInteger().value_or(0) << ")\n";

@@ -23,8 +23,10 @@ llvm::Expected<llvm::json::Object> planReport(ModuleOp module);
 /// bb.plan's float / integer entry `key`; 0 when absent.
 double planF64(DictionaryAttr plan, StringRef key);
 int64_t planI64(DictionaryAttr plan, StringRef key);
-/// bb.plan's integer array `key` (per pipeline stage); empty when absent.
+/// bb.plan's integer / float array `key` (per pipeline stage); empty when
+/// absent.
 std::vector<int64_t> planI64Array(DictionaryAttr plan, StringRef key);
+std::vector<double> planF64Array(DictionaryAttr plan, StringRef key);
 
 /// The same for people: a table and a summary.
 void printPlanReport(const llvm::json::Object &report, llvm::raw_ostream &os);

@@ -127,6 +127,12 @@ public:
   /// micro-batch.
   std::vector<int64_t> stageStateBytes, stageWeightBytes, stageActivationBytes,
       stageStashBytes;
+  /// The pipelined step's per-micro-batch work per stage under the plan
+  /// (the per-step part left out): compute, and communication within and
+  /// between hosts, each op's and each layout change into it on the op's
+  /// stage.
+  std::vector<double> stageComputeSeconds, stageIntraHostSeconds,
+      stageInterHostSeconds;
 
 private:
   /// Which strategies a round may choose, per node index.
@@ -194,6 +200,8 @@ private:
       (inter ? interHostSeconds : intraHostSeconds) += t;
       if (perStepEdge)
         (inter ? stepInterHostSeconds : stepIntraHostSeconds) += t;
+      else if (bookingStage >= 0)
+        (inter ? stageInterHostSeconds : stageIntraHostSeconds)[bookingStage] += t;
     }
     return t;
   }
@@ -236,6 +244,9 @@ private:
   bool accounting = false;
   /// While accounting: the edge being booked leads into per-step work.
   bool perStepEdge = false;
+  /// While accounting a pipelined step: the stage a per-micro-batch edge
+  /// is booked on (-1: none).
+  int64_t bookingStage = -1;
   int planned = 0;
   std::set<std::pair<const void *, std::string>> weightBlocks;
   /// Where each state (by name) lives, once a function has placed it.
@@ -1134,6 +1145,11 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   std::vector<costmodel::LiveRange> live;
   // Per stage, each distinct weight block once.
   std::vector<int64_t> stageWeights(numParts, 0);
+  if (primary && staged) {
+    stageComputeSeconds.assign(numParts, 0);
+    stageIntraHostSeconds.assign(numParts, 0);
+    stageInterHostSeconds.assign(numParts, 0);
+  }
   std::set<std::tuple<int64_t, const void *, std::string>> stageWeightBlocks;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
@@ -1141,6 +1157,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     perStepEdge = perStep.contains(v.op);
     if (primary && perStepEdge)
       stepComputeSeconds += nodeCompute[vi][chosen[vi]];
+    bookingStage = primary && staged ? stageOf(v) : -1;
+    if (bookingStage >= 0 && !perStepEdge)
+      stageComputeSeconds[bookingStage] += nodeCompute[vi][chosen[vi]];
     // Model FLOPs (for MFU) leave out recomputation; its time is counted.
     if (auto cost = dyn_cast<CostOpInterface>(v.op);
         cost && primary && !v.op->hasAttr("bb.recomputed"))
@@ -1190,6 +1209,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     // New state going back to its argument's layout: once per step.
     perStepEdge = static_cast<bool>(
         func.getResultAttrOfType<IntegerAttr>(i, "bb.updates"));
+    bookingStage = primary && staged ? stageOf(nodes[ui]) : -1;
     if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates")) {
       size_t ai = producer.lookup(body.getArgument(k.getInt())).first;
       to = nodes[ai].produced(0, type.getRank(), chosen[ai]);
@@ -1198,6 +1218,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   }
   accounting = false;
   perStepEdge = false;
+  bookingStage = -1;
   if (primary) {
     // Unweighted: what one micro-batch's step (or the whole step) moves.
     communicationSeconds = intraHostSeconds + interHostSeconds;
@@ -1405,6 +1426,15 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
     staged.push_back(
         i64s("pipeline_stage_activation_bytes", planner.stageActivationBytes));
     staged.push_back(i64s("pipeline_stage_stash_bytes", planner.stageStashBytes));
+    auto f64s = [&](StringRef key, ArrayRef<double> v) {
+      return b.getNamedAttr(key, b.getF64ArrayAttr(v));
+    };
+    staged.push_back(f64s("pipeline_stage_compute_seconds",
+                          planner.stageComputeSeconds));
+    staged.push_back(f64s("pipeline_stage_communication_intra_host_seconds",
+                          planner.stageIntraHostSeconds));
+    staged.push_back(f64s("pipeline_stage_communication_inter_host_seconds",
+                          planner.stageInterHostSeconds));
   }
   NamedAttrList plan(
           {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
