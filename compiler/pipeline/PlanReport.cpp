@@ -6,6 +6,8 @@
 #include "dialects/bb/BbOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "passes/autodiff/TrainStepParts.h"
+#include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
 #include "llvm/Support/Format.h"
 
@@ -86,18 +88,15 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   int64_t devices = stages;
   for (int64_t d : meshShape)
     devices *= d;
-  std::map<std::string, int64_t> stageOfBlock;
   llvm::json::Array stageBlocks;
   if (auto blocks = plan.getAs<ArrayAttr>("pipeline_stage_blocks"))
-    for (auto [s, a] : llvm::enumerate(blocks)) {
+    for (Attribute a : blocks) {
       SmallVector<StringRef> names;
       cast<StringAttr>(a).getValue().split(names, ',', -1, false);
       llvm::json::Array list;
       for (StringRef n : names)
         list.push_back(n.str());
       stageBlocks.push_back(std::move(list));
-      for (StringRef n : names)
-        stageOfBlock[n.str()] = static_cast<int64_t>(s);
     }
 
   // Per stage of a pipelined plan: memory per device, the stash one
@@ -133,9 +132,23 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   if (!main)
     return makeError("the module has neither @train_step nor @forward");
 
+  // Each op's pipeline stage, as bb-pipeline-stages cuts the step (an
+  // optimizer update on the stage of its gradient; the norm, on none).
+  llvm::DenseMap<Operation *, int64_t> opStage;
+  if (stages > 1 && training) {
+    FailureOr<StageCut> cut = cutStages(main, stages, "plan report");
+    if (failed(cut))
+      return makeError("the plan's pipeline stages cannot be cut again");
+    opStage = std::move(cut->stage);
+    for (Operation *op : cut->perStep)
+      if (Value g = updateGradient(op))
+        if (auto it = opStage.find(g.getDefiningOp()); it != opStage.end())
+          opStage[op] = it->second;
+  }
+
   // Layers.
   struct Group {
-    int64_t stage = 0; // its block's (bb-pipeline-stages)
+    int64_t stage = -1, lastStage = -1; // the stages its ops run on
     int64_t ops = 0;
     double flops = 0, topFlops = -1;
     std::string topOp, sharding;
@@ -147,15 +160,13 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
       continue;
     std::string key = groupOf(&op);
     auto [it, added] = groups.try_emplace(key);
-    if (added) {
-      // A layer lies in one block; the other groups ("/", "(other)",
-      // "optimizer") span stages and are listed under 0.
-      auto stage = key == layerOf(&op) ? stageOfBlock.find(blockOf(&op))
-                                       : stageOfBlock.end();
-      it->second.stage = stage == stageOfBlock.end() ? 0 : stage->second;
+    if (added)
       order.push_back(key);
-    }
     Group &g = it->second;
+    if (auto st = opStage.find(&op); st != opStage.end()) {
+      g.stage = g.stage < 0 ? st->second : std::min(g.stage, st->second);
+      g.lastStage = std::max(g.lastStage, st->second);
+    }
     ++g.ops;
     double flops = 0;
     if (auto cost = dyn_cast<CostOpInterface>(op))
@@ -189,7 +200,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
                                         {"flops", g.flops},
                                         {"costliest_op", g.topOp},
                                         {"sharding", g.sharding},
-                                        {"stage", g.stage},
+                                        {"stage", std::max<int64_t>(g.stage, 0)},
+                                        {"last_stage", std::max<int64_t>(g.lastStage, 0)},
                                         {"devices", devices / stages}});
   }
 
@@ -339,9 +351,13 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
   if (const llvm::json::Array *layers = r.getArray("layers"))
     for (const llvm::json::Value &v : *layers) {
       const llvm::json::Object *l = v.getAsObject();
+      const int64_t first = l->getInteger("stage").value_or(0),
+                    last = l->getInteger("last_stage").value_or(first);
       os << llvm::formatv("{0,-22} {1,5} {2,6} {3,12}  {4}: {5}\n",
                           l->getString("layer").value_or(""),
-                          l->getInteger("stage").value_or(0),
+                          first == last ? std::to_string(first)
+                                        : std::to_string(first) + "-" +
+                                              std::to_string(last),
                           l->getInteger("ops").value_or(0),
                           human(l->getNumber("flops").value_or(0), ""),
                           l->getString("costliest_op").value_or(""),
