@@ -186,17 +186,38 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   for (int64_t s = 1; s < S; ++s)
     if (slot[s] > slot[worst])
       worst = s;
-  auto stateShareOf = [&](int64_t s) {
-    return totalState > 0 ? stateBytes[s] / totalState : 1.0 / S;
-  };
-  int64_t slowestUpdate = 0;
-  for (int64_t s = 1; s < S; ++s)
-    if (stateShareOf(s) > stateShareOf(slowestUpdate))
-      slowestUpdate = s;
-  const double u = stateShareOf(slowestUpdate);
-  const double compute = M * stageC[worst] + u * Cstep;
-  double intra = M * stageKintra[worst] + u * KstepIntra,
-         inter = M * stageKinter[worst] + u * KstepInter;
+  // The once-per-step work after the micro-batches: each stage its own
+  // (as booked per stage), the slowest one's counts; without those figures,
+  // the share of the stage holding the most state.
+  double updateC = 0, updateKintra = 0, updateKinter = 0;
+  const std::vector<double>
+      stepC = planF64Array(plan, "pipeline_stage_step_compute_seconds"),
+      stepKintra =
+          planF64Array(plan, "pipeline_stage_step_communication_intra_host_seconds"),
+      stepKinter =
+          planF64Array(plan, "pipeline_stage_step_communication_inter_host_seconds");
+  if (static_cast<int64_t>(stepC.size()) == S &&
+      static_cast<int64_t>(stepKintra.size()) == S &&
+      static_cast<int64_t>(stepKinter.size()) == S) {
+    int64_t slowest = 0;
+    auto work = [&](int64_t s) { return stepC[s] + stepKintra[s] + stepKinter[s]; };
+    for (int64_t s = 1; s < S; ++s)
+      if (work(s) > work(slowest))
+        slowest = s;
+    updateC = stepC[slowest];
+    updateKintra = stepKintra[slowest];
+    updateKinter = stepKinter[slowest];
+  } else {
+    double u = 0;
+    for (int64_t s = 0; s < S; ++s)
+      u = std::max(u, totalState > 0 ? stateBytes[s] / totalState : 1.0 / S);
+    updateC = u * Cstep;
+    updateKintra = u * KstepIntra;
+    updateKinter = u * KstepInter;
+  }
+  const double compute = M * stageC[worst] + updateC;
+  double intra = M * stageKintra[worst] + updateKintra,
+         inter = M * stageKinter[worst] + updateKinter;
   (p2pInter[worst] ? inter : intra) += M * p2p[worst];
   const double comm = intra + inter;
   const double pipeline = costmodel::pipelineStepTime(slot, M);
@@ -234,7 +255,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("communication_inter_host_seconds", b.getF64FloatAttr(inter));
   list.set("pipeline_bubble_seconds", b.getF64FloatAttr(bubble));
   list.set("pipeline_update_seconds",
-           b.getF64FloatAttr(u * (Cstep + KstepIntra + KstepInter)));
+           b.getF64FloatAttr(updateC + updateKintra + updateKinter));
   list.set("pipeline_stages", b.getI64IntegerAttr(S));
   list.set("microbatches", b.getI64IntegerAttr(M));
   list.set("model_flops", b.getF64FloatAttr(M * f64("model_flops")));

@@ -133,6 +133,10 @@ public:
   /// stage.
   std::vector<double> stageComputeSeconds, stageIntraHostSeconds,
       stageInterHostSeconds;
+  /// The same for the once-per-step work (the stage's updates and what
+  /// leads into them), booked apart.
+  std::vector<double> stageStepComputeSeconds, stageStepIntraHostSeconds,
+      stageStepInterHostSeconds;
 
 private:
   /// Which strategies a round may choose, per node index.
@@ -200,8 +204,10 @@ private:
       (inter ? interHostSeconds : intraHostSeconds) += t;
       if (perStepEdge)
         (inter ? stepInterHostSeconds : stepIntraHostSeconds) += t;
-      else if (bookingStage >= 0)
-        (inter ? stageInterHostSeconds : stageIntraHostSeconds)[bookingStage] += t;
+      if (bookingStage >= 0)
+        (perStepEdge ? (inter ? stageStepInterHostSeconds : stageStepIntraHostSeconds)
+                     : (inter ? stageInterHostSeconds : stageIntraHostSeconds))
+            [bookingStage] += t;
     }
     return t;
   }
@@ -1145,11 +1151,11 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   std::vector<costmodel::LiveRange> live;
   // Per stage, each distinct weight block once.
   std::vector<int64_t> stageWeights(numParts, 0);
-  if (primary && staged) {
-    stageComputeSeconds.assign(numParts, 0);
-    stageIntraHostSeconds.assign(numParts, 0);
-    stageInterHostSeconds.assign(numParts, 0);
-  }
+  if (primary && staged)
+    for (auto *v : {&stageComputeSeconds, &stageIntraHostSeconds,
+                    &stageInterHostSeconds, &stageStepComputeSeconds,
+                    &stageStepIntraHostSeconds, &stageStepInterHostSeconds})
+      v->assign(numParts, 0);
   std::set<std::tuple<int64_t, const void *, std::string>> stageWeightBlocks;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
@@ -1158,8 +1164,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     if (primary && perStepEdge)
       stepComputeSeconds += nodeCompute[vi][chosen[vi]];
     bookingStage = primary && staged ? stageOf(v) : -1;
-    if (bookingStage >= 0 && !perStepEdge)
-      stageComputeSeconds[bookingStage] += nodeCompute[vi][chosen[vi]];
+    if (bookingStage >= 0)
+      (perStepEdge ? stageStepComputeSeconds : stageComputeSeconds)[bookingStage] +=
+          nodeCompute[vi][chosen[vi]];
     // Model FLOPs (for MFU) leave out recomputation; its time is counted.
     if (auto cost = dyn_cast<CostOpInterface>(v.op);
         cost && primary && !v.op->hasAttr("bb.recomputed"))
@@ -1435,6 +1442,12 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
                           planner.stageIntraHostSeconds));
     staged.push_back(f64s("pipeline_stage_communication_inter_host_seconds",
                           planner.stageInterHostSeconds));
+    staged.push_back(f64s("pipeline_stage_step_compute_seconds",
+                          planner.stageStepComputeSeconds));
+    staged.push_back(f64s("pipeline_stage_step_communication_intra_host_seconds",
+                          planner.stageStepIntraHostSeconds));
+    staged.push_back(f64s("pipeline_stage_step_communication_inter_host_seconds",
+                          planner.stageStepInterHostSeconds));
   }
   NamedAttrList plan(
           {b.getNamedAttr("cluster", b.getStringAttr(cluster)),
