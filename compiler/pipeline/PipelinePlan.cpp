@@ -409,7 +409,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
                      llvm::toString(module.takeError()) + ")";
           continue;
         }
-        auto report = planReport(**module);
+        auto report = planReport(**module, /*withLayers=*/false);
         if (!report) {
           out.line = cand.name + ": " + llvm::toString(report.takeError());
           continue;
@@ -491,7 +491,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
                     llvm::toString(module.takeError()) + ")");
       continue;
     }
-    auto report = planReport(**module);
+    auto report = planReport(**module, /*withLayers=*/false);
     if (!report)
       return report.takeError();
     const double step = report->getNumber("step_seconds").value_or(0);

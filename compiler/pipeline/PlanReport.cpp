@@ -69,7 +69,8 @@ std::vector<double> mlir::bb::planF64Array(DictionaryAttr plan, StringRef key) {
   return v;
 }
 
-llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
+llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
+                                                        bool withLayers) {
   auto plan = module->getAttrOfType<DictionaryAttr>("bb.plan");
   SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
   if (!plan || meshes.empty())
@@ -135,7 +136,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   // Each op's pipeline stage, as bb-pipeline-stages cuts the step (an
   // optimizer update on the stage of its gradient; the norm, on none).
   llvm::DenseMap<Operation *, int64_t> opStage;
-  if (stages > 1 && training) {
+  if (withLayers && stages > 1 && training) {
     FailureOr<StageCut> cut = cutStages(main, stages, "plan report");
     if (failed(cut))
       return makeError("the plan's pipeline stages cannot be cut again");
@@ -156,6 +157,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module) {
   std::map<std::string, Group> groups;
   std::vector<std::string> order;
   for (Operation &op : main.getBody().front().without_terminator()) {
+    if (!withLayers)
+      break;
     if (isa<ConstantOp>(op))
       continue;
     std::string key = groupOf(&op);

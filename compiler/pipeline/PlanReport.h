@@ -18,7 +18,10 @@ namespace mlir::bb {
 /// time (compute, communication per link kind, pipeline bubble), throughput
 /// (tokens or samples per second, model FLOP/s per device, MFU) and memory
 /// per device (state, activations, capacity); the solver's statistics.
-llvm::Expected<llvm::json::Object> planReport(ModuleOp module);
+/// Without `withLayers`, the per-layer table is left out (what the stage
+/// search reads of each candidate needs none of it).
+llvm::Expected<llvm::json::Object> planReport(ModuleOp module,
+                                              bool withLayers = true);
 
 /// bb.plan's float / integer entry `key`; 0 when absent.
 double planF64(DictionaryAttr plan, StringRef key);
