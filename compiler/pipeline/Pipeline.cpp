@@ -129,6 +129,7 @@ static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
   as.shardPins = llvm::join(o.pins, ";");
   as.timeLimit = o.timeLimit;
   as.refine = o.refine;
+  as.pruneAbove = o.pruneAbove;
   if (o.pipelineStages > 1) {
     as.stages = o.pipelineStages;
     as.microbatches = o.microbatches;

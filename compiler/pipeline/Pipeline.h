@@ -74,6 +74,9 @@ struct ShardOptions {
   /// bb-auto-shard's refinement of its axis-wise plan (on by default; the
   /// stage search plans its candidates without it and refines the choice).
   bool refine = true;
+  /// bb-auto-shard's prune-above: the stage search gives up on a candidate
+  /// whose step is shown to be slower than this (seconds; 0: never).
+  double pruneAbove = 0;
   /// Stop after planning (`bbc plan`): the module keeps its global shapes
   /// and carries the plan as annotations.
   bool planOnly = false;

@@ -15,7 +15,9 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <atomic>
+#include <cstring>
 #include <map>
+#include <mutex>
 #include <thread>
 
 using namespace mlir;
@@ -367,8 +369,28 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     bool fits = false;
   };
   std::vector<Outcome> outcomes(candidates.size());
-  // Groups of consecutive candidates with one micro-batch count, the
-  // largest first (they are handed out in that order).
+  // The fitting steps found so far, fastest first: once there are as many
+  // as the choice refines (or one without refinement), a candidate whose
+  // step is shown to be slower than the last of them cannot be chosen, and
+  // bb-auto-shard gives up on it before its memory rows (its prune-above).
+  // The choice is the same as without pruning; only the log shows which
+  // candidates were given up on, which depends on the order they finish in.
+  // (The best three are refined below, the best one without refinement.)
+  const size_t kept = options.shard.refine ? 3 : 1;
+  std::mutex fittingMutex;
+  std::vector<double> fitting;
+  auto pruneBound = [&] {
+    std::lock_guard<std::mutex> lock(fittingMutex);
+    return fitting.size() >= kept ? fitting[kept - 1] : 0.0;
+  };
+  auto found = [&](double step) {
+    std::lock_guard<std::mutex> lock(fittingMutex);
+    fitting.insert(llvm::upper_bound(fitting, step), step);
+  };
+  // Groups of consecutive candidates with one micro-batch count, the most
+  // micro-batches first (they are handed out in that order): deep
+  // pipelines with many micro-batches tend to be fast, and the steps they
+  // find let the slow candidates be given up on early.
   std::vector<std::pair<size_t, size_t>> groups;
   for (size_t i = 0; i < candidates.size();) {
     size_t j = i;
@@ -379,9 +401,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     groups.push_back({i, j});
     i = j;
   }
-  llvm::stable_sort(groups, [](auto a, auto b) {
-    return a.second - a.first > b.second - b.first;
-  });
+  std::reverse(groups.begin(), groups.end());
   std::atomic<size_t> nextGroup{0};
   auto planGroups = [&](MLIRContext &ctx) {
     for (size_t g; (g = nextGroup++) < groups.size();) {
@@ -402,11 +422,19 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
                      std::to_string(blocks) + " blocks)";
           continue;
         }
+        CompileOptions pruned = cand.options;
+        pruned.shard.pruneAbove = pruneBound();
         auto module =
-            compileDifferentiated(**front, modelPath, cand.options, EmitStage::Bb);
+            compileDifferentiated(**front, modelPath, pruned, EmitStage::Bb);
         if (!module) {
-          out.line = cand.name + ": no plan (" +
-                     llvm::toString(module.takeError()) + ")";
+          std::string error = llvm::toString(module.takeError());
+          const size_t at = error.find("bb-auto-shard: pruned: ");
+          out.line = at != std::string::npos
+                         ? cand.name + ": given up (" +
+                               error.substr(at + strlen("bb-auto-shard: pruned: ")) +
+                               ", slower than " + std::to_string(kept) +
+                               " plans found)"
+                         : cand.name + ": no plan (" + error + ")";
           continue;
         }
         auto report = planReport(**module, /*withLayers=*/false);
@@ -417,6 +445,8 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
         out.planned = true;
         out.step = report->getNumber("step_seconds").value_or(0);
         out.fits = report->getBoolean("fits").value_or(false);
+        if (out.fits)
+          found(out.step);
         out.line = llvm::formatv("{0}: {1:F3} ms per step{2}", cand.name,
                                  out.step * 1e3,
                                  out.fits ? "" : ", does not fit")
@@ -468,13 +498,12 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     return a.fits != b.fits ? a.fits : a.step < b.step;
   });
   const bool refine = options.shard.refine;
-  constexpr size_t kRefined = 3;
   mlir::bb::StageSearchResult best;
   double bestTime = 0;
   bool bestFits = false;
   // One front end per micro-batch count among them.
   std::map<int64_t, OwningOpRef<ModuleOp>> fronts;
-  for (size_t r = 0; r < std::min(refine ? kRefined : 1, results.size()); ++r) {
+  for (size_t r = 0; r < std::min(kept, results.size()); ++r) {
     const Candidate &cand = candidates[results[r].index];
     CompileOptions again = cand.options;
     again.shard.refine = refine;

@@ -121,6 +121,8 @@ public:
   /// an average stage's.
   int64_t stages = 1, microbatches = 1;
   double stateScale = 1, activationScale = 1, stepWeight = 1;
+  /// The `prune-above` option (seconds of pipelined step; 0: off).
+  double pruneAbove = 0;
   /// The pipelined step's bytes per device, per stage, under the plan: its
   /// state, its weights, and the rest (one micro-batch's peak, the gradient
   /// buffers, the other micro-batches' stashes); and its stash per
@@ -1093,6 +1095,17 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     }
     if (worst == parts.size())
       break; // every stage fits
+    // Rows only add cost, so this objective bounds the plan's from below,
+    // and M / S times it bounds its pipelined step: M slots of at least the
+    // average stage's micro-batch work, and an update of at least the
+    // average stage's (the objective weighs the per-step work 1/M).
+    const double stepAtLeast = static_cast<double>(microbatches) /
+                               static_cast<double>(stages) * sol.objective;
+    if (primary && pruneAbove > 0 && stepAtLeast > pruneAbove)
+      return func.emitError("bb-auto-shard: pruned: the step is at least ")
+             << llvm::formatv("{0:F3}", stepAtLeast * 1e3)
+             << " ms, above prune-above ("
+             << llvm::formatv("{0:F3}", pruneAbove * 1e3) << " ms)";
     if (!busiestAdded[worst]) {
       busiestAdded[worst] = true;
       const std::vector<double> &profile = parts[worst].profile;
@@ -1405,6 +1418,7 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
         static_cast<double>(std::min(stages, microbatches)) / static_cast<double>(stages);
   }
   planner.stepWeight = 1.0 / static_cast<double>(microbatches);
+  planner.pruneAbove = pruneAbove;
   // The training step places the state; evaluation follows it.
   SmallVector<func::FuncOp> funcs(module.getOps<func::FuncOp>());
   llvm::stable_sort(funcs, [](func::FuncOp a, func::FuncOp b) {

@@ -95,6 +95,11 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     Option<"refine", "refine", "bool", "true",
            "axiswise: after the rounds, re-solve each axis with the others "
            "kept while the step gets cheaper">,
+    Option<"pruneAbove", "prune-above", "double", "0.0",
+           "Give up on @train_step (error `pruned`) once its plan needs "
+           "memory rows and its step is shown to be above this many "
+           "seconds: microbatches / stages times the objective of the last "
+           "solve, a lower bound on the pipelined step (0: never)">,
   ];
   let dependentDialects = ["::mlir::mesh::MeshDialect"];
 }

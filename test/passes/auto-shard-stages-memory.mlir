@@ -1,6 +1,9 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto memory-fraction=0" | FileCheck %s --check-prefix=FREE
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=1" | FileCheck %s --check-prefixes=FREE,ONE
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=2" | FileCheck %s --check-prefix=TWO
+// RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=2 prune-above=1e-6" 2>&1 | FileCheck %s --check-prefix=PRUNED
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=2 prune-above=1e6" | FileCheck %s --check-prefix=TWO
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=1 prune-above=1e-6" | FileCheck %s --check-prefixes=FREE,ONE
 // RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=3" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // RUN: not bb-opt %s --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=0" 2>&1 | FileCheck %s --check-prefix=BAD
 
@@ -26,6 +29,13 @@
 // which let the replicated plan through.)
 // TWO: pipeline_stage_activation_bytes = [919552, 462852]
 // TWO: bb.strategy
+
+// prune-above (the stage search's bound): a plan that needs memory rows is
+// given up on when microbatches / stages times its objective so far, a
+// lower bound on its pipelined step, is above the bound; with a bound
+// above it the plan is the same; one that fits without rows is never
+// given up on.
+// PRUNED: error: bb-auto-shard: pruned: the step is at least {{[0-9.]+}} ms, above prune-above (0.001 ms)
 
 // BLOCKS: error: bb-auto-shard: the model has 2 blocks (layers, from its ONNX node names), fewer than the 3 pipeline stages
 // BAD: error: bb-auto-shard: --stages and --microbatches must be at least 1
