@@ -28,6 +28,10 @@ namespace mlir::bb {
 #define GEN_PASS_DECL
 #include "passes/pipeline/passes.h.inc"
 
+/// How bb-auto-shard's error begins when it gives up on a plan above its
+/// `prune-above` bound (the stage search tells those from real failures).
+inline constexpr llvm::StringLiteral kAutoShardPruned = "bb-auto-shard: pruned: ";
+
 /// Adds the passes that clean freshly imported IR: fold, fuse, deduplicate.
 void buildImportCleanupPipeline(OpPassManager &pm);
 

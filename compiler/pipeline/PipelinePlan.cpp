@@ -15,9 +15,9 @@
 #include "llvm/Support/FormatVariadic.h"
 
 #include <atomic>
-#include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 using namespace mlir;
@@ -105,8 +105,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     return static_cast<double>(tensorBytes(RankedTensorType::get(local, type.getElementType())));
   };
 
-  // Per stage: cost share, state bytes, and what it sends and to whom.
-  std::vector<double> share(S), stateBytes(S, 0), p2p(S, 0);
+  // Per stage: cost share, and what it sends and to whom.
+  std::vector<double> share(S), p2p(S, 0);
   std::vector<bool> p2pInter(S, false);
   std::map<std::string, int64_t> receiver;
   for (auto f : (*copy).getOps<func::FuncOp>())
@@ -116,15 +116,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         int64_t s = std::stoll(f.getSymName().drop_front(5).str());
         receiver[f.getArgAttrOfType<StringAttr>(i, "bb.name").getValue().str()] = s;
       }
-  double totalState = 0;
   for (int64_t s = 0; s < S; ++s) {
     share[s] = std::stod(attr(s, "share"));
     std::string prefix = "stage" + std::to_string(s) + "_";
-    if (auto update = (*copy).lookupSymbol<func::FuncOp>(prefix + "update"))
-      for (unsigned i = 0; i < update.getNumArguments(); ++i)
-        if (update.getArgAttr(i, "bb.state"))
-          stateBytes[s] += tensorBytes(update.getArgument(i).getType());
-    totalState += stateBytes[s];
     for (const char *part : {"forward", "backward"}) {
       auto f = (*copy).lookupSymbol<func::FuncOp>(prefix + part);
       if (!f)
@@ -147,79 +141,42 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     }
   }
 
-  auto f64 = [&](StringRef key) { return planF64(plan, key); };
-  auto i64 = [&](StringRef key) { return planI64(plan, key); };
-  // The plan's figures split into what every micro-batch costs (forward
-  // and backward) and what the step costs once (the gradients' reduction,
-  // the global norm and the optimizer update, after the last micro-batch;
-  // each stage its share of the state's).
-  const double Cstep = f64("step_compute_seconds"),
-               KstepIntra = f64("step_communication_intra_host_seconds"),
-               KstepInter = f64("step_communication_inter_host_seconds");
-  const double Kintra = f64("communication_intra_host_seconds") - KstepIntra,
-               Kinter = f64("communication_inter_host_seconds") - KstepInter;
-  const double C = f64("compute_seconds") - Cstep;
-  // Each stage's micro-batch work under the plan, as bb-auto-shard booked
-  // it per stage (its ops' compute and the layout changes into them); a
-  // plan without those figures splits the whole by the cut's cost shares.
-  std::vector<double> stageC = planF64Array(plan, "pipeline_stage_compute_seconds"),
-                      stageKintra = planF64Array(
-                          plan, "pipeline_stage_communication_intra_host_seconds"),
-                      stageKinter = planF64Array(
-                          plan, "pipeline_stage_communication_inter_host_seconds");
-  const bool booked = llvm::all_of(
-      std::initializer_list<size_t>{stageC.size(), stageKintra.size(),
-                                    stageKinter.size()},
-      [&](size_t n) { return static_cast<int64_t>(n) == S; });
-  if (!booked) {
-    stageC.assign(S, 0);
-    stageKintra.assign(S, 0);
-    stageKinter.assign(S, 0);
-    for (int64_t s = 0; s < S; ++s) {
-      stageC[s] = share[s] * C;
-      stageKintra[s] = share[s] * Kintra;
-      stageKinter[s] = share[s] * Kinter;
-    }
-  }
+  // Each stage's work under the plan, as bb-auto-shard booked it (its ops'
+  // compute and the layout changes into them): one micro-batch's forward
+  // and backward, and the once-per-step work after the micro-batches (the
+  // gradients' reduction, the global norm and the optimizer update).
+  struct StageWork {
+    std::vector<double> compute, intra, inter;
+    double total(int64_t s) const { return compute[s] + intra[s] + inter[s]; }
+  };
+  auto stageWork = [&](StringRef prefix) -> std::optional<StageWork> {
+    StageWork w{planF64Array(plan, (prefix + "compute_seconds").str()),
+                planF64Array(plan, (prefix + "communication_intra_host_seconds").str()),
+                planF64Array(plan, (prefix + "communication_inter_host_seconds").str())};
+    for (const std::vector<double> *v : {&w.compute, &w.intra, &w.inter})
+      if (static_cast<int64_t>(v->size()) != S)
+        return std::nullopt;
+    return w;
+  };
+  const std::optional<StageWork> micro = stageWork("pipeline_stage_"),
+                                 perStep = stageWork("pipeline_stage_step_");
+  if (!micro || !perStep)
+    return makeError("pipeline stages: the plan has no work figures for " +
+                     std::to_string(S) + " stages (bb-auto-shard ran without "
+                     "stages=" + std::to_string(S) + ")");
   std::vector<double> slot(S);
   for (int64_t s = 0; s < S; ++s)
-    slot[s] = stageC[s] + stageKintra[s] + stageKinter[s] + p2p[s];
-  int64_t worst = 0;
-  for (int64_t s = 1; s < S; ++s)
+    slot[s] = micro->total(s) + p2p[s];
+  int64_t worst = 0, slowestUpdate = 0;
+  for (int64_t s = 1; s < S; ++s) {
     if (slot[s] > slot[worst])
       worst = s;
-  // The once-per-step work after the micro-batches: each stage its own
-  // (as booked per stage), the slowest one's counts; without those figures,
-  // the share of the stage holding the most state.
-  double updateC = 0, updateKintra = 0, updateKinter = 0;
-  const std::vector<double>
-      stepC = planF64Array(plan, "pipeline_stage_step_compute_seconds"),
-      stepKintra =
-          planF64Array(plan, "pipeline_stage_step_communication_intra_host_seconds"),
-      stepKinter =
-          planF64Array(plan, "pipeline_stage_step_communication_inter_host_seconds");
-  if (static_cast<int64_t>(stepC.size()) == S &&
-      static_cast<int64_t>(stepKintra.size()) == S &&
-      static_cast<int64_t>(stepKinter.size()) == S) {
-    int64_t slowest = 0;
-    auto work = [&](int64_t s) { return stepC[s] + stepKintra[s] + stepKinter[s]; };
-    for (int64_t s = 1; s < S; ++s)
-      if (work(s) > work(slowest))
-        slowest = s;
-    updateC = stepC[slowest];
-    updateKintra = stepKintra[slowest];
-    updateKinter = stepKinter[slowest];
-  } else {
-    double u = 0;
-    for (int64_t s = 0; s < S; ++s)
-      u = std::max(u, totalState > 0 ? stateBytes[s] / totalState : 1.0 / S);
-    updateC = u * Cstep;
-    updateKintra = u * KstepIntra;
-    updateKinter = u * KstepInter;
+    if (perStep->total(s) > perStep->total(slowestUpdate))
+      slowestUpdate = s;
   }
-  const double compute = M * stageC[worst] + updateC;
-  double intra = M * stageKintra[worst] + updateKintra,
-         inter = M * stageKinter[worst] + updateKinter;
+  const double compute = M * micro->compute[worst] + perStep->compute[slowestUpdate];
+  double intra = M * micro->intra[worst] + perStep->intra[slowestUpdate],
+         inter = M * micro->inter[worst] + perStep->inter[slowestUpdate];
   (p2pInter[worst] ? inter : intra) += M * p2p[worst];
   const double comm = intra + inter;
   const double pipeline = costmodel::pipelineStepTime(slot, M);
@@ -257,10 +214,10 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("communication_inter_host_seconds", b.getF64FloatAttr(inter));
   list.set("pipeline_bubble_seconds", b.getF64FloatAttr(bubble));
   list.set("pipeline_update_seconds",
-           b.getF64FloatAttr(updateC + updateKintra + updateKinter));
+           b.getF64FloatAttr(perStep->total(slowestUpdate)));
   list.set("pipeline_stages", b.getI64IntegerAttr(S));
   list.set("microbatches", b.getI64IntegerAttr(M));
-  list.set("model_flops", b.getF64FloatAttr(M * f64("model_flops")));
+  list.set("model_flops", b.getF64FloatAttr(M * planF64(plan, "model_flops")));
   list.set("state_bytes_per_device", b.getI64IntegerAttr(stageState[fullest]));
   list.set("weight_bytes_per_device", b.getI64IntegerAttr(stageWeights[fullest]));
   list.set("activation_bytes_per_device", b.getI64IntegerAttr(stageActs[fullest]));
@@ -428,10 +385,10 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
             compileDifferentiated(**front, modelPath, pruned, EmitStage::Bb);
         if (!module) {
           std::string error = llvm::toString(module.takeError());
-          const size_t at = error.find("bb-auto-shard: pruned: ");
+          const size_t at = error.find(kAutoShardPruned);
           out.line = at != std::string::npos
                          ? cand.name + ": given up (" +
-                               error.substr(at + strlen("bb-auto-shard: pruned: ")) +
+                               error.substr(at + kAutoShardPruned.size()) +
                                ", slower than " + std::to_string(kept) +
                                " plans found)"
                          : cand.name + ": no plan (" + error + ")";

@@ -129,16 +129,15 @@ public:
   /// micro-batch.
   std::vector<int64_t> stageStateBytes, stageWeightBytes, stageActivationBytes,
       stageStashBytes;
-  /// The pipelined step's per-micro-batch work per stage under the plan
-  /// (the per-step part left out): compute, and communication within and
-  /// between hosts, each op's and each layout change into it on the op's
-  /// stage.
-  std::vector<double> stageComputeSeconds, stageIntraHostSeconds,
-      stageInterHostSeconds;
-  /// The same for the once-per-step work (the stage's updates and what
-  /// leads into them), booked apart.
-  std::vector<double> stageStepComputeSeconds, stageStepIntraHostSeconds,
-      stageStepInterHostSeconds;
+  /// Seconds of work per pipeline stage: compute, and communication within
+  /// and between hosts.
+  struct StageSeconds {
+    std::vector<double> compute, intraHost, interHost;
+  };
+  /// The pipelined step's work per stage under the plan, each op's and each
+  /// layout change into it on the op's stage: one micro-batch's, and the
+  /// once-per-step work (the stage's updates and what leads into them).
+  StageSeconds microbatchWork, stepWork;
 
 private:
   /// Which strategies a round may choose, per node index.
@@ -206,10 +205,10 @@ private:
       (inter ? interHostSeconds : intraHostSeconds) += t;
       if (perStepEdge)
         (inter ? stepInterHostSeconds : stepIntraHostSeconds) += t;
-      if (bookingStage >= 0)
-        (perStepEdge ? (inter ? stageStepInterHostSeconds : stageStepIntraHostSeconds)
-                     : (inter ? stageInterHostSeconds : stageIntraHostSeconds))
-            [bookingStage] += t;
+      if (bookingStage >= 0) {
+        StageSeconds &work = perStepEdge ? stepWork : microbatchWork;
+        (inter ? work.interHost : work.intraHost)[bookingStage] += t;
+      }
     }
     return t;
   }
@@ -252,8 +251,8 @@ private:
   bool accounting = false;
   /// While accounting: the edge being booked leads into per-step work.
   bool perStepEdge = false;
-  /// While accounting a pipelined step: the stage a per-micro-batch edge
-  /// is booked on (-1: none).
+  /// While accounting a pipelined step: the stage the edge is booked on
+  /// (-1: none).
   int64_t bookingStage = -1;
   int planned = 0;
   std::set<std::pair<const void *, std::string>> weightBlocks;
@@ -1102,7 +1101,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     const double stepAtLeast = static_cast<double>(microbatches) /
                                static_cast<double>(stages) * sol.objective;
     if (primary && pruneAbove > 0 && stepAtLeast > pruneAbove)
-      return func.emitError("bb-auto-shard: pruned: the step is at least ")
+      return func.emitError(kAutoShardPruned) << "the step is at least "
              << llvm::formatv("{0:F3}", stepAtLeast * 1e3)
              << " ms, above prune-above ("
              << llvm::formatv("{0:F3}", pruneAbove * 1e3) << " ms)";
@@ -1165,10 +1164,9 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // Per stage, each distinct weight block once.
   std::vector<int64_t> stageWeights(numParts, 0);
   if (primary && staged)
-    for (auto *v : {&stageComputeSeconds, &stageIntraHostSeconds,
-                    &stageInterHostSeconds, &stageStepComputeSeconds,
-                    &stageStepIntraHostSeconds, &stageStepInterHostSeconds})
-      v->assign(numParts, 0);
+    for (StageSeconds *work : {&microbatchWork, &stepWork})
+      for (auto *v : {&work->compute, &work->intraHost, &work->interHost})
+        v->assign(numParts, 0);
   std::set<std::tuple<int64_t, const void *, std::string>> stageWeightBlocks;
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
@@ -1178,7 +1176,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       stepComputeSeconds += nodeCompute[vi][chosen[vi]];
     bookingStage = primary && staged ? stageOf(v) : -1;
     if (bookingStage >= 0)
-      (perStepEdge ? stageStepComputeSeconds : stageComputeSeconds)[bookingStage] +=
+      (perStepEdge ? stepWork : microbatchWork).compute[bookingStage] +=
           nodeCompute[vi][chosen[vi]];
     // Model FLOPs (for MFU) leave out recomputation; its time is counted.
     if (auto cost = dyn_cast<CostOpInterface>(v.op);
@@ -1447,21 +1445,15 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
     staged.push_back(
         i64s("pipeline_stage_activation_bytes", planner.stageActivationBytes));
     staged.push_back(i64s("pipeline_stage_stash_bytes", planner.stageStashBytes));
-    auto f64s = [&](StringRef key, ArrayRef<double> v) {
-      return b.getNamedAttr(key, b.getF64ArrayAttr(v));
-    };
-    staged.push_back(f64s("pipeline_stage_compute_seconds",
-                          planner.stageComputeSeconds));
-    staged.push_back(f64s("pipeline_stage_communication_intra_host_seconds",
-                          planner.stageIntraHostSeconds));
-    staged.push_back(f64s("pipeline_stage_communication_inter_host_seconds",
-                          planner.stageInterHostSeconds));
-    staged.push_back(f64s("pipeline_stage_step_compute_seconds",
-                          planner.stageStepComputeSeconds));
-    staged.push_back(f64s("pipeline_stage_step_communication_intra_host_seconds",
-                          planner.stageStepIntraHostSeconds));
-    staged.push_back(f64s("pipeline_stage_step_communication_inter_host_seconds",
-                          planner.stageStepInterHostSeconds));
+    for (auto [prefix, work] :
+         {std::pair<std::string, const Planner::StageSeconds *>{
+              "pipeline_stage_", &planner.microbatchWork},
+          {"pipeline_stage_step_", &planner.stepWork}})
+      for (auto [key, v] : {std::pair{"compute_seconds", &work->compute},
+                            {"communication_intra_host_seconds", &work->intraHost},
+                            {"communication_inter_host_seconds", &work->interHost}})
+        staged.push_back(
+            b.getNamedAttr(prefix + key, b.getF64ArrayAttr(*v)));
   }
   NamedAttrList plan(
           {b.getNamedAttr("cluster", b.getStringAttr(cluster)),

@@ -35,9 +35,9 @@
 #include "bbrt/model.h"
 #include "runtime/driver/DataLoader.h"
 
+#include <cmath>
 #include <map>
 #include <string>
-#include <cmath>
 #include <vector>
 
 namespace bbrt {
