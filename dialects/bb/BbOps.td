@@ -94,6 +94,14 @@ def Bb_ConstantOp : Bb_Op<"constant", [ConstantLike, InferTypeOpAdaptor]> {
   let assemblyFormat = "attr-dict $value";
   let hasFolder = 1;
   let hasVerifier = 1;
+  let builders = [
+    // A rank-0 f32 constant (the passes' scalars: seeds, scales, bounds).
+    OpBuilder<(ins "float":$scalar), [{
+      build($_builder, $_state, DenseElementsAttr::get(
+          RankedTensorType::get({}, $_builder.getF32Type()),
+          $_builder.getF32FloatAttr(scalar).getValue()));
+    }]>
+  ];
   let extraClassDeclaration = [{
     int64_t getFlops() { return 0; }
     int64_t getBytesRead() { return 0; }

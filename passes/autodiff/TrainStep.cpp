@@ -39,9 +39,7 @@ bool isZeroConstant(Value v) {
 }
 
 Value scalarF32(OpBuilder &b, Location loc, double v) {
-  auto type = RankedTensorType::get({}, b.getF32Type());
-  return b.create<ConstantOp>(
-      loc, DenseElementsAttr::get(type, b.getF32FloatAttr(v).getValue()));
+  return b.create<ConstantOp>(loc, static_cast<float>(v));
 }
 
 /// A name for a new argument that no argument of `func` has yet.

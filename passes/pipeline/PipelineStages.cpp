@@ -267,13 +267,8 @@ void PipelineStagesPass::runOnOperation() {
   auto seedShare = [&](Part &p) {
     Value scale = argument(p, lossScale);
     Location loc = train.getLoc();
-    auto scalar = RankedTensorType::get({}, Float32Type::get(ctx));
     Value parts = p.builder.create<ConstantOp>(
-        loc, DenseElementsAttr::get(
-                 scalar, p.builder
-                             .getF32FloatAttr(static_cast<float>(
-                                 microbatches * dataParallel))
-                             .getValue()));
+        loc, static_cast<float>(microbatches * dataParallel));
     p.mapping.map(lossScale, p.builder.create<DivOp>(loc, scale, parts));
   };
 
@@ -480,8 +475,7 @@ void PipelineStagesPass::runOnOperation() {
       sum = sum ? Value(b.create<AddOp>(loc, sum, v)) : v;
     }
     if (!sum)
-      sum = b.create<ConstantOp>(
-          loc, DenseElementsAttr::get(scalarType, b.getF32FloatAttr(0).getValue()));
+      sum = b.create<ConstantOp>(loc, 0.0f);
     p.addResult(sum, named("grad_sumsq", "grad_sumsq"));
   }
   for (auto &p : fwdParts)

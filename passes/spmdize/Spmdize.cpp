@@ -175,10 +175,8 @@ Value Partitioner::rewriteCrossEntropy(OpBuilder &b, Operation *op,
   Value total = b.create<mesh::AllReduceOp>(loc, scalar, meshName(), axes,
                                             count, mesh::ReductionKind::Sum);
   // With no counted label anywhere, both are 0: divide by 1 instead.
-  Value zero = b.create<ConstantOp>(
-      loc, DenseElementsAttr::get(scalar, b.getF32FloatAttr(0).getValue()));
-  Value one = b.create<ConstantOp>(
-      loc, DenseElementsAttr::get(scalar, b.getF32FloatAttr(1).getValue()));
+  Value zero = b.create<ConstantOp>(loc, 0.0f);
+  Value one = b.create<ConstantOp>(loc, 1.0f);
   Value some = b.create<CompareOp>(loc, ComparePredicate::gt, total, zero);
   Value divisor = b.create<SelectOp>(loc, some, total, one);
   if (auto ce = dyn_cast<CrossEntropyOp>(op)) {
