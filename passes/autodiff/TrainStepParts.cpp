@@ -26,6 +26,31 @@ Value mlir::bb::updateGradient(Operation *op) {
   return Value();
 }
 
+llvm::DenseSet<Operation *> mlir::bb::stepInvariantOps(Block &body) {
+  auto func = dyn_cast<FunctionOpInterface>(body.getParentOp());
+  auto stepArgument = [&](BlockArgument a) {
+    if (!func || a.getOwner() != &body)
+      return false;
+    if (func.getArgAttr(a.getArgNumber(), "bb.state"))
+      return true;
+    auto role = func.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.role");
+    return role && (role.getValue() == "lr" || role.getValue() == "step");
+  };
+  llvm::DenseSet<Operation *> invariant;
+  for (Operation &op : body.without_terminator()) {
+    if (isa<ConstantOp>(op) || op.getNumRegions())
+      continue;
+    if (llvm::all_of(op.getOperands(), [&](Value v) {
+          if (auto a = dyn_cast<BlockArgument>(v))
+            return stepArgument(a);
+          Operation *def = v.getDefiningOp();
+          return isa<ConstantOp>(def) || invariant.contains(def);
+        }))
+      invariant.insert(&op);
+  }
+  return invariant;
+}
+
 SetVector<Operation *> mlir::bb::perStepOps(Block &body) {
   // One walk for all the gradients: their users share the norm's chain.
   SmallVector<Value> work;
@@ -38,32 +63,11 @@ SetVector<Operation *> mlir::bb::perStepOps(Block &body) {
       if (!user->hasTrait<OpTrait::IsTerminator>() && perStep.insert(user))
         llvm::append_range(work, user->getResults());
 
-  // Ops of state and the step's scalars alone (no data), used only by the
-  // above and by the step's results: the loss scaler's bookkeeping (the
-  // good-step count, the grown and halved scale) and AdamW's step count
-  // under loss scaling. They have one value per step, however many
-  // micro-batches it has.
-  auto func = dyn_cast<FunctionOpInterface>(body.getParentOp());
-  auto stepArgument = [&](BlockArgument a) {
-    if (!func || a.getOwner() != &body)
-      return false;
-    if (func.getArgAttr(a.getArgNumber(), "bb.state"))
-      return true;
-    auto role = func.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.role");
-    return role && (role.getValue() == "lr" || role.getValue() == "step");
-  };
-  llvm::DenseSet<Operation *> ofStepValues;
-  for (Operation &op : body.without_terminator()) {
-    if (isa<ConstantOp>(op) || perStep.contains(&op) || op.getNumRegions())
-      continue;
-    if (llvm::all_of(op.getOperands(), [&](Value v) {
-          if (auto a = dyn_cast<BlockArgument>(v))
-            return stepArgument(a);
-          Operation *def = v.getDefiningOp();
-          return isa<ConstantOp>(def) || ofStepValues.contains(def);
-        }))
-      ofStepValues.insert(&op);
-  }
+  // Ops of state and the step's scalars alone, used only by the above and
+  // by the step's results: the loss scaler's bookkeeping (the good-step
+  // count, the grown and halved scale) and AdamW's step count under loss
+  // scaling.
+  llvm::DenseSet<Operation *> ofStepValues = stepInvariantOps(body);
   // Users come after their operands: one walk backwards settles them.
   for (Operation &op : llvm::reverse(body.without_terminator()))
     if (ofStepValues.contains(&op) && !op.use_empty() &&

@@ -15,6 +15,7 @@
 
 #include "mlir/IR/Block.h"
 #include "mlir/IR/Value.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/SetVector.h"
 
 namespace mlir::bb {
@@ -25,6 +26,11 @@ SetVector<Operation *> forwardOps(Value loss);
 /// The gradient operand of `op` when it is an SGD or AdamW update; null
 /// otherwise.
 Value updateGradient(Operation *op);
+
+/// The ops of `body` computed from state, the learning rate, the step
+/// number and constants alone (no data): they have one value per step,
+/// however many micro-batches it has. Constants left out.
+llvm::DenseSet<Operation *> stepInvariantOps(Block &body);
 
 /// The ops of `body` downstream of the gradient operand of an SGD or AdamW
 /// update, and those computed from state, the learning rate, the step

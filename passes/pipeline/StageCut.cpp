@@ -104,14 +104,9 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   for (Operation &op : body.without_terminator())
     if (cut.perMicrobatch(&op))
       cut.ops.push_back(&op);
+  llvm::DenseSet<Operation *> invariant = stepInvariantOps(body);
   for (Operation *op : cut.ops)
-    if (forward.contains(op) && op->getNumRegions() == 0 &&
-        llvm::all_of(op->getOperands(), [&](Value v) {
-          if (auto a = dyn_cast<BlockArgument>(v))
-            return static_cast<bool>(train.getArgAttr(a.getArgNumber(), "bb.state"));
-          Operation *def = v.getDefiningOp();
-          return isa<ConstantOp>(def) || cut.ofState.contains(def);
-        }))
+    if (forward.contains(op) && invariant.contains(op))
       cut.ofState.insert(op);
   SmallVector<Operation *> pending;
   for (Operation *op : cut.ops) {
