@@ -91,6 +91,7 @@ void *scratch(size_t bytes, int which) {
 
 using cuda::check;
 
+void prepareProcess(char **) {}
 const char *backendName() { return "cuda"; }
 bool deviceMemoryIsHost() { return false; }
 

@@ -302,6 +302,7 @@ int run(int argc, char **argv) {
 } // namespace
 
 int main(int argc, char **argv) {
+  bbrt::prepareProcess(argv);
   try {
     const int rc = run(argc, argv);
     finalizeDistributed();

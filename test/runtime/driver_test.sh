@@ -85,4 +85,28 @@ mkdir "$T/bare" && cp "$M" "$T/bare/mlp"
 expect_error "mlp: error: cannot open weights file '$T/bare/mlp.safetensors': No such file or directory" \
   "$T/bare/mlp" --input x="$T/x.npy"
 
+# 7. OpenBLAS's kernels (runtime/cpu/Device.cpp prepareProcess): a program
+# whose OpenBLAS fell back to Prescott's on a CPU with AVX2 or AVX-512 runs
+# itself again with kernels for those; a user's OPENBLAS_CORETYPE stands.
+cores="$(OPENBLAS_VERBOSE=2 "$M" --input x="$T/x.npy" --output-dir "$T/out7" 2>&1 >/dev/null |
+  sed -n 's/^Core: //p' | tr '\n' ' ')"
+check_outputs "$T/out7"
+if grep -qw avx2 /proc/cpuinfo && grep -qw fma /proc/cpuinfo; then
+  case "$cores" in
+    "Prescott "?*) ;;              # the fallback, then the program run again
+    "Prescott ") fail "OpenBLAS fell back to Prescott and the program was not run again" ;;
+    *) ;;                           # OpenBLAS knew this CPU: nothing to do
+  esac
+  want=SkylakeX
+  for f in avx512f avx512bw avx512dq avx512vl avx512cd; do
+    grep -qw $f /proc/cpuinfo || want=Haswell
+  done
+  case "$cores" in "Prescott "*) [ "$cores" = "Prescott $want " ] ||
+    fail "kernels after the fallback: '$cores', expected 'Prescott $want '" ;; esac
+fi
+cores="$(OPENBLAS_CORETYPE=Prescott OPENBLAS_VERBOSE=2 "$M" --input x="$T/x.npy" \
+  --output-dir "$T/out7b" 2>&1 >/dev/null | sed -n 's/^Core: //p' | tr '\n' ' ')"
+[ "$cores" = "Prescott " ] || fail "OPENBLAS_CORETYPE=Prescott gave kernels '$cores'"
+check_outputs "$T/out7b"
+
 finish driver_test

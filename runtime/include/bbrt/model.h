@@ -70,6 +70,11 @@ private:
   size_t n_ = 0;
 };
 
+/// Called first in main, before MPI or any thread starts: the CPU runtime
+/// runs the program again (same arguments, OPENBLAS_CORETYPE set) when
+/// OpenBLAS fell back to generic kernels on a CPU with AVX2 or AVX-512
+/// (runtime/cpu/Device.cpp); the CUDA runtime does nothing.
+void prepareProcess(char **argv);
 /// Which runtime this program linked: "cpu" or "cuda".
 const char *backendName();
 /// True when kernels work on host memory (the CPU runtime): then device
