@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cblas.h>
+#include <strings.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -234,9 +235,24 @@ BBRT_CLONES void smallSgemm(bool ta, bool tb, int64_t M, int64_t N, int64_t K,
     smallNN<false>(M, N, K, A, lda, B, ldb, beta, C, ldc);
 }
 
+/// Whether OpenBLAS runs AVX-512 kernels. Ours are AVX2 at most: against
+/// OpenBLAS's AVX2 (Haswell) kernels they tie or win below kSmallGemmMax,
+/// against its AVX-512 (SkylakeX) ones they lose at every size measured
+/// (1.3-2.5x, one thread, on this VM; they beat the Prescott fallback 2-4x).
+bool blasHasAvx512() {
+  static const bool yes = [] {
+    const char *core = openblas_get_corename();
+    for (const char *name : {"SkylakeX", "Cooperlake", "SapphireRapids"})
+      if (core && strcasecmp(core, name) == 0)
+        return true;
+    return false;
+  }();
+  return yes;
+}
+
 /// Whether the small kernels beat OpenBLAS here.
 inline bool useSmall(bool ta, bool tb, int64_t M, int64_t N, int64_t K) {
-  if (M == 0 || N == 0)
+  if (M == 0 || N == 0 || blasHasAvx512())
     return false;
   if (ta && tb)
     return false;

@@ -1,8 +1,10 @@
 //===- Loss.cpp - training kernels: losses and the gradient of gather -----===//
 #include "runtime/cpu/Common.h"
+#include "runtime/cpu/Simd.h"
 
 #include <cmath>
 #include <cstring>
+#include <vector>
 
 namespace bbrt {
 namespace {
@@ -31,21 +33,42 @@ void checkLoss(const char *k, const Tensor &logits, const Tensor &labels,
               (long long)labels.numel(), (long long)rows);
 }
 
-/// log(sum(exp(x - max))) + max over one row, in double.
-double logSumExp(const float *x, int64_t n) {
-  float mx = -INFINITY;
+/// e[j] = exp(x[j] - m) over one row of n, m its maximum; returns the sum
+/// of e: the exponentials in float (simd::expf, about 1 ulp, as softmax),
+/// their sum in double.
+BBRT_CLONES double expRow(const float *x, float *e, int64_t n, float &max) {
+  const float m = cpu::simd::maxOf(x, n); // a local: e cannot alias it
   for (int64_t j = 0; j < n; ++j)
-    mx = std::max(mx, x[j]);
-  double sum = 0;
+    e[j] = cpu::simd::expf(x[j] - m);
+  max = m;
+  return cpu::simd::sumToDouble(e, n);
+}
+
+/// e[j] *= s over one row.
+BBRT_CLONES void scaleRow(float *e, int64_t n, float s) {
   for (int64_t j = 0; j < n; ++j)
-    sum += std::exp(static_cast<double>(x[j]) - mx);
-  return std::log(sum) + mx;
+    e[j] *= s;
 }
 
 void checkLabel(const char *k, int64_t label, int64_t classes, int64_t row) {
   if (label < 0 || label >= classes)
     fail("%s: label %lld at position %lld is outside [0, %lld)", k,
               (long long)label, (long long)row, (long long)classes);
+}
+
+/// Checks every label (before the parallel loops, which must not throw);
+/// returns how many rows count (label != ignoreIndex).
+int64_t checkLabels(const char *k, const Tensor &labels, int64_t rows,
+                    int64_t classes, int64_t ignoreIndex) {
+  int64_t count = 0;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t label = labelAt(labels, r);
+    if (label == ignoreIndex)
+      continue;
+    checkLabel(k, label, classes, r);
+    ++count;
+  }
+  return count;
 }
 
 } // namespace
@@ -56,18 +79,27 @@ void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex)
   checkLoss(k, logits, labels, rows, classes);
   checkDType(k, "output", out, DType::F32);
   checkData(k, "output", out);
+  const int64_t count = checkLabels(k, labels, rows, classes, ignoreIndex);
   const float *x = static_cast<const float *>(logits.data);
+  // Each row's term, then their sum in row order: the same loss whatever
+  // the thread count.
+  std::vector<double> terms(static_cast<size_t>(rows), 0.0);
+  cpu::parallelRange(rows, rows * classes >= cpu::kParallelMinHeavy,
+                [&](int64_t r0, int64_t r1) {
+    std::vector<float> e(static_cast<size_t>(classes));
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t label = labelAt(labels, r);
+      if (label == ignoreIndex)
+        continue;
+      const float *row = x + r * classes;
+      float m;
+      const double sum = expRow(row, e.data(), classes, m);
+      terms[r] = std::log(sum) + m - row[label];
+    }
+  });
   double total = 0;
-  int64_t count = 0;
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t label = labelAt(labels, r);
-    if (label == ignoreIndex)
-      continue;
-    checkLabel(k, label, classes, r);
-    const float *row = x + r * classes;
-    total += logSumExp(row, classes) - row[label];
-    ++count;
-  }
+  for (double t : terms)
+    total += t;
   *static_cast<float *>(out.data) =
       count ? static_cast<float>(total / count) : 0.0f;
 }
@@ -84,29 +116,25 @@ void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
   if (!(out.shape == logits.shape))
     fail("%s: output %s is not the logits' shape %s", k,
               formatDims(out.shape).c_str(), formatDims(logits.shape).c_str());
-  int64_t count = 0;
-  for (int64_t r = 0; r < rows; ++r)
-    count += labelAt(labels, r) != ignoreIndex;
+  const int64_t count = checkLabels(k, labels, rows, classes, ignoreIndex);
   const double scale =
       count ? *static_cast<const float *>(grad.data) / static_cast<double>(count)
             : 0.0;
   const float *x = static_cast<const float *>(logits.data);
   float *y = static_cast<float *>(out.data);
-#pragma omp parallel for schedule(static) if (rows * classes >= (1 << 16))
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t label = labelAt(labels, r);
+  cpu::parallelFor(rows, rows * classes >= cpu::kParallelMinHeavy, [&](int64_t r) {
+    const int64_t label = labelAt(labels, r);
     float *dst = y + r * classes;
     if (label == ignoreIndex) {
       std::memset(dst, 0, sizeof(float) * classes);
-      continue;
+      return;
     }
-    checkLabel(k, label, classes, r);
-    const float *row = x + r * classes;
-    double lse = logSumExp(row, classes);
-    for (int64_t j = 0; j < classes; ++j)
-      dst[j] = static_cast<float>(std::exp(row[j] - lse) * scale);
+    // softmax(row) * scale, minus scale at the label.
+    float m;
+    const double sum = expRow(x + r * classes, dst, classes, m);
+    scaleRow(dst, classes, static_cast<float>(scale / sum));
     dst[label] -= static_cast<float>(scale);
-  }
+  });
 }
 
 void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
