@@ -320,7 +320,9 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     // Batch norm folding assumes inference statistics; gradients need them.
     if (!gradients)
       buildInferenceOptimizationPipeline(pm);
-    // On the per-rank program: the bias adds into the products' epilogues.
+    // On the per-rank program: weight gradients summed over the batch as one
+    // product each, then the bias adds into the products' epilogues.
+    pm.addNestedPass<func::FuncOp>(createFuseBatchSum());
     pm.addNestedPass<func::FuncOp>(createFuseLinear());
     buildBufferizePipeline(pm);
   }

@@ -95,4 +95,42 @@ def FuseLinear : Pass<"bb-fuse-linear", "func::FuncOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def FuseBatchSum : Pass<"bb-fuse-batch-sum", "func::FuncOp"> {
+  let summary = "A batched product summed over its batch, as one product";
+  let description = [{
+    `bb.reduce_sum(bb.matmul(l, r) {transpose_lhs})` over every batch axis
+    becomes one product of the operands with their batch stacked into the
+    contraction: for `l : [b..., k, m]` and `r : [b..., k, n]` (equal batch
+    dimensions, no broadcasting, `r` not transposed),
+    `sum_b l_b^T r_b = L^T R` with `L = reshape(l) : [B*k, m]` and
+    `R = reshape(r) : [B*k, n]`, which are views of the same bytes. The
+    product must have no other user; a `keepdims` sum gets its shape back
+    through a reshape.
+
+    Reverse-mode autodiff writes every weight gradient of a batched
+    activation as such a sum (the gradient of `x @ W` over a batch of
+    sequences). The rewrite drops the batched product's result (B times the
+    weight's size: 50 MB for a 384x8192 LM head at batch 4) and the pass
+    that sums it, and gives the GEMM one long contraction instead of B
+    short ones. The sums are ordered differently, so the result may differ
+    in the last bits.
+
+    It runs on the per-rank program just before bufferization, as
+    bb-fuse-linear does, so the sharding passes never see the merged form.
+
+    Example:
+    ```mlir
+    %p = bb.matmul %x, %dy {transpose_lhs} : tensor<4x256x384xf32>, tensor<4x256x1536xf32> -> tensor<4x384x1536xf32>
+    %dw = bb.reduce_sum %p {axes = array<i64: 0>} : tensor<4x384x1536xf32> -> tensor<384x1536xf32>
+    ```
+    becomes
+    ```mlir
+    %x2 = bb.reshape %x : tensor<4x256x384xf32> -> tensor<1024x384xf32>
+    %dy2 = bb.reshape %dy : tensor<4x256x1536xf32> -> tensor<1024x1536xf32>
+    %dw = bb.matmul %x2, %dy2 {transpose_lhs} : tensor<1024x384xf32>, tensor<1024x1536xf32> -> tensor<384x1536xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 #endif // BB_PASSES_OPTIMIZE_PASSES_TD
