@@ -17,7 +17,8 @@ ran (OPENBLAS_CORETYPE), since Debian's PyTorch links OpenBLAS too. Prints media
 losses of both (they must agree: same weights, same first batch) and peak RSS.
 
 usage: /usr/bin/python3 scripts/bench_training.py [--steps 50] [--threads 2]
-           [--bbc PATH] [--models mlp gpt2] [--json] [--torch-only]
+           [--bbc PATH] [--models mlp gpt2 gpt-small] [--json] [--torch-only]
+           [--bbc-flag FLAG ...]
        (needs `scripts/install_deps.sh --models` for torch and onnx)
 --json prints the rows as JSON instead of the table; --torch-only skips bbc.
 """
@@ -157,7 +158,7 @@ def run_bb(a, name, work, data_flags):
     flags = R.bbc_flags("gpt2" if name == "gpt-small" else name, OPTIMIZER)
     flags[0] = f"--input-shape={shape}"
     subprocess.run([a.bbc, model_path(name, work), "-o", exe,
-                    "--cxx-flags=-O3 -march=native"] + flags,
+                    "--cxx-flags=-O3 -march=native"] + flags + a.bbc_flag,
                    capture_output=True, text=True, check=True)
     log = os.path.join(work, f"{name}.csv")
     r = subprocess.run(["/usr/bin/time", "-f", "%M", exe] + data_flags +
@@ -183,6 +184,8 @@ def main():
     p.add_argument("--bbc", default=os.path.join(ROOT, "bazel-bin/tools/bbc/bbc"))
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
     p.add_argument("--json", action="store_true", help="print JSON instead of the table")
+    p.add_argument("--bbc-flag", action="append", default=[],
+                   help="extra bbc flag (repeatable), e.g. --bbc-flag=--fuse-elementwise=false")
     p.add_argument("--torch-only", action="store_true", help="skip bbc (PyTorch half only)")
     p.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     a = p.parse_args()

@@ -381,7 +381,8 @@ def build(d, sdk, nvcc, archs, source="gen", ranks=1):
         mpi = [*mpi, "-lnccl"]
     obj = os.path.join(d, source + ".o")
     sh([nvcc, "-std=c++17", "-O2", *[f"-gencode=arch=compute_{x[3:]},code={x}" for x in archs],
-        "-c", os.path.join(d, source + ".cpp"), "-I" + os.path.join(sdk, "include"), "-o", obj])
+        "-x", "cu", "-c", os.path.join(d, source + ".cpp"), "-I" + os.path.join(sdk, "include"),
+        "-o", obj])  # -x cu: the fused elementwise kernels (bbrt/fused.h) are device code
     cuda_lib = os.path.join(os.path.dirname(os.path.dirname(nvcc)), "lib64")
     exe = os.path.join(d, "gpu" if source == "gen" else source)
     sh(["g++", "-o", exe, obj, os.path.join(sdk, "lib", "libbbrt_cuda.a"),

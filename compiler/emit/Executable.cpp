@@ -116,16 +116,22 @@ llvm::Error bb::compileAndLink(const std::string &cppPath,
   if (!cuda) {
     for (auto f : flags)
       link.push_back(f.str());
-    for (const std::string &a : {std::string("-fopenmp"), std::string("-o"),
-                                 exePath, cppPath, include})
+    // The runtime's own flags for float code (runtime/BUILD.bazel): no
+    // traps or errno to keep, so loops with float selects and math calls
+    // (the fused kernels' bodies) vectorize; rounding is unchanged.
+    for (const std::string &a :
+         {std::string("-fopenmp"), std::string("-fno-trapping-math"),
+          std::string("-fno-math-errno"), std::string("-o"), exePath, cppPath,
+          include})
       link.push_back(a);
     link.push_back(options.runtimeSdk + "/lib/libbbrt_cpu.a");
   } else {
-    // nvcc compiles (driving the host compiler); the generated C++ itself
-    // has no device code (the kernels are in the runtime, built for the
-    // SDK's architectures), and -gencode states the ones the program is
-    // for. The host compiler links, so that --as-needed keeps MPI and NCCL
-    // out of programs without a mesh (nvcc reorders linker flags).
+    // nvcc compiles (driving the host compiler) the generated C++ as CUDA
+    // (-x cu): its fused elementwise kernels (bbrt/fused.h) are device code,
+    // built for the -gencode architectures, which must be ones the SDK's
+    // kernels were built for too. The host compiler links, so that
+    // --as-needed keeps MPI and NCCL out of programs without a mesh (nvcc
+    // reorders linker flags).
     auto nvcc = llvm::sys::findProgramByName("nvcc", {"/usr/local/cuda/bin"});
     if (!nvcc)
       return makeError("--target=cuda: nvcc not found (on PATH or in "
@@ -150,7 +156,8 @@ llvm::Error bb::compileAndLink(const std::string &cppPath,
       compile.push_back("-gencode=arch=compute_" + a.substr(3) + ",code=" + a);
     }
     object = exePath + ".o";
-    for (const std::string &a : {std::string("-c"), cppPath, include,
+    for (const std::string &a : {std::string("-x"), std::string("cu"),
+                                 std::string("-c"), cppPath, include,
                                  std::string("-o"), object})
       compile.push_back(a);
     if (auto err = runTool(compile, "nvcc"))

@@ -324,6 +324,9 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     // product each, then the bias adds into the products' epilogues.
     pm.addNestedPass<func::FuncOp>(createFuseBatchSum());
     pm.addNestedPass<func::FuncOp>(createFuseLinear());
+    // Then the elementwise chains, one generated kernel each.
+    if (options.fuseElementwise)
+      pm.addNestedPass<func::FuncOp>(createFuseElementwise());
     buildBufferizePipeline(pm);
   }
 }

@@ -117,6 +117,8 @@ struct CompileOptions {
   /// Matrix products: "fp32", "bf16", "fp16" or "tf32" (bb-mixed-precision after the
   /// training step, or after import cleanup for inference).
   std::string precision = "fp32";
+  /// bb-fuse-elementwise on the per-rank program (bbc --fuse-elementwise).
+  bool fuseElementwise = true;
   GradientOptions grad;
   TrainOptions train;
   ShardOptions shard;

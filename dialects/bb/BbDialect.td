@@ -24,6 +24,9 @@ def Bb_Dialect : Dialect {
     Broadcasting follows NumPy/ONNX multidirectional rules: shapes are aligned
     on the right and a dimension of size 1 stretches to the other.
   }];
+  // The scalar bodies of bb.fused_elementwise.
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
   let hasConstantMaterializer = 1;
   let useDefaultAttributePrinterParser = 1;
   let usePropertiesForAttributes = 1;

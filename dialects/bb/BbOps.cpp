@@ -6,6 +6,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/bb/BbOps.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/PatternMatch.h"
@@ -669,6 +670,38 @@ LogicalResult BroadcastToOp::verify() {
       ArrayRef<int64_t>(*joined) != out.getShape())
     return emitOpError("(C1) ") << in << " does not broadcast to " << out;
   return success();
+}
+
+LogicalResult FusedElementwiseOp::verify() {
+  auto out = cast<RankedTensorType>(getOutput().getType());
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("(C1) the body has ")
+           << body.getNumArguments() << " arguments for " << getInputs().size()
+           << " inputs";
+  for (auto [i, input] : llvm::enumerate(getInputs())) {
+    auto t = cast<RankedTensorType>(input.getType());
+    if (body.getArgument(i).getType() != t.getElementType())
+      return emitOpError("(C1) body argument ")
+             << i << " has type " << body.getArgument(i).getType()
+             << ", input " << i << " has elements of " << t.getElementType();
+    auto joined = broadcastShapes(t.getShape(), out.getShape());
+    if (failed(joined) || ArrayRef<int64_t>(*joined) != out.getShape())
+      return emitOpError("(C2) input ")
+             << i << " of type " << t << " does not broadcast to " << out;
+  }
+  auto yield = dyn_cast<YieldOp>(body.getTerminator());
+  if (!yield || yield.getValue().getType() != out.getElementType())
+    return emitOpError("(C3) the body must end with bb.yield of ")
+           << out.getElementType();
+  return success();
+}
+
+int64_t FusedElementwiseOp::getFlops() {
+  int64_t ops = 0;
+  for (Operation &op : getBody().front().without_terminator())
+    ops += !isa<arith::ConstantOp>(op);
+  return ops * cast<RankedTensorType>(getOutput().getType()).getNumElements();
 }
 
 LogicalResult TriluOp::verify() {

@@ -14,6 +14,7 @@ include "mlir/IR/OpBase.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/ControlFlowInterfaces.td"
 
 //===----------------------------------------------------------------------===//
 // Type constraints
@@ -1154,6 +1155,73 @@ def Bb_AdamwUpdateOp : Bb_Op<"adamw_update", [
     /// operations per element.
     int64_t getFlops() { return 12 * getParam().getType().getNumElements(); }
   }];
+}
+
+//===----------------------------------------------------------------------===//
+// Fused elementwise chains
+//===----------------------------------------------------------------------===//
+
+def Bb_FusedElementwiseOp : Bb_Op<"fused_elementwise",
+    [IsolatedFromAbove, SingleBlock]> {
+  let summary = "a chain of elementwise ops as one kernel: a scalar body at every element";
+  let description = [{
+    `output[i] = body(inputs[0][i], ..., inputs[n-1][i])` at every index `i`
+    of the result, where each input broadcasts to the result's shape (NumPy
+    rules: shapes align on the right, size-1 and missing dimensions stretch).
+    The body is one block with a scalar argument per input (of the input's
+    element type) and `arith` and `math` ops, ended by `bb.yield` of a value
+    of the result's element type.
+
+    bb-fuse-elementwise makes these from chains of elementwise bb ops on the
+    per-rank program, after sharding: the chain then reads its inputs and
+    writes its result once, instead of writing and reading back every
+    intermediate tensor. Code generation writes the body as a C++ function
+    and instantiates the runtime's fused kernel (bbrt/fused.h) with it, a
+    loop on the CPU and a CUDA kernel on GPUs.
+
+    Constraints:
+    - (C1) the body has one argument per input, of the input's element type.
+    - (C2) every input's shape broadcasts to the result's shape.
+    - (C3) the body ends with `bb.yield` of the result's element type.
+
+    Example (`x + b` and its exact GELU, the bias along the last dimension):
+    ```mlir
+    %y = bb.fused_elementwise %x, %b : tensor<8x64xf32>, tensor<64xf32> -> tensor<8x64xf32> {
+    ^bb0(%v: f32, %c: f32):
+      %s = arith.addf %v, %c : f32
+      %k = arith.constant 0.707106769 : f32
+      %h = arith.constant 5.000000e-01 : f32
+      %one = arith.constant 1.000000e+00 : f32
+      %t = arith.mulf %s, %k : f32
+      %e = math.erf %t : f32
+      %u = arith.addf %e, %one : f32
+      %p = arith.mulf %s, %h : f32
+      %r = arith.mulf %p, %u : f32
+      bb.yield %r : f32
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Bb_Tensor>:$inputs);
+  let results = (outs Bb_Tensor:$output);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat =
+      "$inputs attr-dict `:` type($inputs) `->` type($output) $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// One operation per body op and result element.
+    int64_t getFlops();
+  }];
+}
+
+def Bb_YieldOp : Op<Bb_Dialect, "yield", [Pure, Terminator, ReturnLike]> {
+  let summary = "the value of a bb.fused_elementwise body at one element";
+  let description = [{
+    Ends the body of `bb.fused_elementwise` (and of `bbrt.fused_elementwise`,
+    its bufferized form) with the element's value.
+    Example: `bb.yield %r : f32`
+  }];
+  let arguments = (ins AnyType:$value);
+  let assemblyFormat = "$value attr-dict `:` type($value)";
 }
 
 #endif // BB_OPS_TD

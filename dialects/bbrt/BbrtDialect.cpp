@@ -16,6 +16,21 @@ void BbrtDialect::initialize() {
       >();
 }
 
+LogicalResult FusedElementwiseOp::verify() {
+  Block &body = getBody().front();
+  if (body.getNumArguments() != getInputs().size())
+    return emitOpError("the body has ")
+           << body.getNumArguments() << " arguments for " << getInputs().size()
+           << " inputs";
+  auto out = cast<MemRefType>(getOutput().getType());
+  Operation *end = body.empty() ? nullptr : &body.back();
+  if (!end || !end->hasTrait<OpTrait::IsTerminator>() ||
+      end->getNumOperands() != 1 ||
+      end->getOperand(0).getType() != out.getElementType())
+    return emitOpError("the body must yield one ") << out.getElementType();
+  return success();
+}
+
 LogicalResult ViewOp::verify() {
   auto in = getSource().getType(), out = getResult().getType();
   if (in.getElementType() != out.getElementType() ||

@@ -164,4 +164,35 @@ def Bbrt_KernelOp : Bbrt_Op<"kernel", [AttrSizedOperandSegments]> {
   }];
 }
 
+def Bbrt_FusedElementwiseOp : Bbrt_Op<"fused_elementwise",
+    [IsolatedFromAbove, SingleBlock]> {
+  let summary = "one call of the runtime's fused elementwise kernel with a scalar body";
+  let description = [{
+    Writes `output[i] = body(inputs[0][i], ...)` at every index of `output`,
+    each input broadcast to its shape: `bb.fused_elementwise` on buffers,
+    with the same body (`arith` and `math` ops on the inputs' elements,
+    ended by `bb.yield`). Code generation writes the body as a C++
+    function and instantiates `bbrt::fusedElementwise` (bbrt/fused.h) with
+    it.
+
+    Example:
+    ```mlir
+    bbrt.fused_elementwise ins(%x, %b : memref<8x64xf32>, memref<64xf32>)
+        outs(%y : memref<8x64xf32>) {
+    ^bb0(%v: f32, %c: f32):
+      %s = arith.addf %v, %c : f32
+      bb.yield %s : f32
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyStaticShapeMemRef>:$inputs,
+                       AnyStaticShapeMemRef:$output);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `ins` `(` $inputs `:` type($inputs) `)`
+    `outs` `(` $output `:` type($output) `)` attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // BBRT_OPS_TD

@@ -228,6 +228,14 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         outs.push_back(buf);
         buffers.map(result, buf);
       }
+      if (auto fused = dyn_cast<FusedElementwiseOp>(op)) {
+        // The runtime's fused kernel with the same scalar body.
+        auto call = b.create<bbrt::FusedElementwiseOp>(loc, ins, outs.front());
+        IRMapping same;
+        fused.getBody().cloneInto(&call.getBody(), same);
+        toErase.push_back(&op);
+        continue;
+      }
       SmallVector<int64_t> absent = absentOptionals(&op);
       b.create<bbrt::KernelOp>(
           loc, b.getStringAttr(op.getName().getStringRef()),

@@ -9,10 +9,15 @@
 
 #include "dialects/bb/BbOps.h"
 #include "dialects/bbrt/BbrtDialect.h"
+#include "mlir/Conversion/ArithToEmitC/ArithToEmitC.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/EmitC/IR/EmitC.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/Transforms/DialectConversion.h"
 #include "passes/sharding/ShardingRules.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -77,12 +82,18 @@ public:
     }
     return opaque(s + "\"");
   }
+  /// A template argument of the callee (`callee<text>(...)`).
+  CallBuilder &templateArg(const Twine &text) {
+    templateArgs.push_back(emitc::OpaqueAttr::get(b.getContext(), text.str()));
+    return *this;
+  }
   Value call(StringRef callee, Type result = {}) {
     SmallVector<Type> results;
     if (result)
       results.push_back(result);
-    auto op = b.create<emitc::CallOpaqueOp>(loc, results, callee, operands,
-                                            b.getArrayAttr(args));
+    auto op = b.create<emitc::CallOpaqueOp>(
+        loc, results, callee, operands, b.getArrayAttr(args),
+        templateArgs.empty() ? ArrayAttr() : b.getArrayAttr(templateArgs));
     return result ? op.getResult(0) : Value();
   }
 
@@ -90,8 +101,79 @@ private:
   OpBuilder &b;
   Location loc;
   SmallVector<Attribute> args;
+  SmallVector<Attribute> templateArgs;
   SmallVector<Value> operands;
 };
+
+/// math.* in a fused body -> a call of bbrt/fused.h's function of that name.
+template <typename MathOp>
+struct MathToCall : OpConversionPattern<MathOp> {
+  MathToCall(MLIRContext *ctx, StringRef callee)
+      : OpConversionPattern<MathOp>(ctx), callee(callee.str()) {}
+  LogicalResult
+  matchAndRewrite(MathOp op, typename MathOp::Adaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<emitc::CallOpaqueOp>(
+        op, op->getResultTypes(), callee, adaptor.getOperands());
+    return success();
+  }
+  std::string callee;
+};
+
+/// arith.negf -> emitc.unary_minus (-x, -0 for 0, as the runtime's Neg).
+struct NegFToUnaryMinus : OpConversionPattern<arith::NegFOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(arith::NegFOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<emitc::UnaryMinusOp>(op, op.getType(),
+                                                     adaptor.getOperand());
+    return success();
+  }
+};
+
+/// The body of `fused` as a C++ function of its elements at the module's
+/// start (after `after`): `BBRT_FUSED float NAME(float v0, ...)`, arith ops
+/// through upstream's arith-to-emitc patterns, math ops as calls of
+/// bbrt/fused.h's functions.
+FailureOr<emitc::FuncOp> emitFusedBody(bbrt::FusedElementwiseOp fused,
+                                       StringRef name, OpBuilder &at) {
+  MLIRContext *ctx = fused.getContext();
+  Block &body = fused.getBody().front();
+  auto yield = body.getTerminator();
+  auto fn = at.create<emitc::FuncOp>(
+      fused.getLoc(), name,
+      FunctionType::get(ctx, body.getArgumentTypes(),
+                        {yield->getOperand(0).getType()}));
+  fn.setSpecifiersAttr(at.getStrArrayAttr({"BBRT_FUSED"}));
+  Block *entry = fn.addEntryBlock();
+  IRMapping map;
+  map.map(body.getArguments(), entry->getArguments());
+  OpBuilder b = OpBuilder::atBlockEnd(entry);
+  for (Operation &op : body.without_terminator())
+    b.clone(op, map);
+  b.create<emitc::ReturnOp>(yield->getLoc(), map.lookup(yield->getOperand(0)));
+
+  TypeConverter types;
+  types.addConversion([](Type t) { return t; });
+  RewritePatternSet patterns(ctx);
+  populateArithToEmitCPatterns(types, patterns);
+  patterns.add<NegFToUnaryMinus>(ctx);
+  patterns.add<MathToCall<math::ExpOp>>(ctx, "bbrt::fused::exp");
+  patterns.add<MathToCall<math::LogOp>>(ctx, "bbrt::fused::log");
+  patterns.add<MathToCall<math::SqrtOp>>(ctx, "bbrt::fused::sqrt");
+  patterns.add<MathToCall<math::ErfOp>>(ctx, "bbrt::fused::erf");
+  patterns.add<MathToCall<math::TanhOp>>(ctx, "bbrt::fused::tanh");
+  patterns.add<MathToCall<math::AbsFOp>>(ctx, "bbrt::fused::abs");
+  patterns.add<MathToCall<math::PowFOp>>(ctx, "bbrt::fused::pow");
+  ConversionTarget target(*ctx);
+  target.addLegalDialect<emitc::EmitCDialect>();
+  target.addIllegalDialect<arith::ArithDialect, math::MathDialect>();
+  if (failed(applyFullConversion(fn, target, std::move(patterns))))
+    return fused.emitError("bbrt-to-emitc: the fused body has an op that "
+                           "C++ emission does not support");
+  return fn;
+}
 
 std::string dtypeOf(Type t) {
   std::string name;
@@ -118,6 +200,12 @@ struct ConvertBbrtToEmitCPass
   LogicalResult convertKernel(bbrt::KernelOp kernel, OpBuilder &b,
                               llvm::function_ref<Value(Value)> tensorOf,
                               Value none, Value context);
+
+  /// Where the fused bodies' functions are made (at the module's end; they
+  /// move before the entry points at the end), and those made.
+  std::optional<OpBuilder> bodies;
+  SmallVector<Operation *> fusedBodyFns;
+  int fusedBodies = 0;
 };
 
 LogicalResult ConvertBbrtToEmitCPass::convertKernel(
@@ -371,6 +459,14 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
 
   b.setInsertionPointToStart(module.getBody());
   b.create<emitc::IncludeOp>(loc, "bbrt/bbrt.h", /*is_standard_include=*/false);
+  bool anyFused = false;
+  module.walk([&](bbrt::FusedElementwiseOp) { anyFused = true; });
+  if (anyFused)
+    b.create<emitc::IncludeOp>(loc, "bbrt/fused.h", /*is_standard_include=*/false);
+  bodies.emplace(ctx);
+  bodies->setInsertionPointToEnd(module.getBody());
+  fusedBodyFns.clear();
+  fusedBodies = 0;
 
   // bb_describe comes last, after the entry points it refers to.
   b.setInsertionPointToEnd(module.getBody());
@@ -443,6 +539,16 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   for (func::FuncOp func : funcs)
     if (failed(convertFunction(func, d, info)))
       return signalPassFailure();
+  // The fused bodies' functions come first, after the includes.
+  Operation *first = nullptr;
+  for (Operation &op : *module.getBody())
+    if (!isa<emitc::IncludeOp>(op)) {
+      first = &op;
+      break;
+    }
+  for (Operation *fn : fusedBodyFns)
+    if (fn != first)
+      fn->moveBefore(first);
 
   if (auto attrs = module->getAttrOfType<DictionaryAttr>("bb.attributes"))
     for (NamedAttribute a : attrs)
@@ -533,6 +639,17 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
     } else if (auto kernel = dyn_cast<bbrt::KernelOp>(op)) {
       if (failed(convertKernel(kernel, f, tensorOf, none, context)))
         return failure();
+    } else if (auto fused = dyn_cast<bbrt::FusedElementwiseOp>(op)) {
+      std::string body = "bb_fused" + std::to_string(fusedBodies++);
+      FailureOr<emitc::FuncOp> fn = emitFusedBody(fused, body, *bodies);
+      if (failed(fn))
+        return failure();
+      fusedBodyFns.push_back(*fn);
+      CallBuilder call(f, l);
+      call.operand(tensorOf(fused.getOutput()));
+      for (Value input : fused.getInputs())
+        call.operand(tensorOf(input));
+      call.templateArg(body).call("bbrt::fusedElementwise");
     } else if (!isa<func::ReturnOp>(op)) {
       return op.emitError("bbrt-to-emitc: unexpected op");
     }

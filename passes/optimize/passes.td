@@ -133,4 +133,49 @@ def FuseBatchSum : Pass<"bb-fuse-batch-sum", "func::FuncOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def FuseElementwise : Pass<"bb-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Chains of elementwise ops as one bb.fused_elementwise each";
+  let description = [{
+    Groups f32 elementwise ops (add, sub, mul, div, pow, neg, abs, sqrt,
+    exp, log, erf, tanh, sigmoid, relu) into `bb.fused_elementwise` ops whose
+    scalar bodies (`arith` and `math` ops) compute the whole chain at one
+    element. A group grows from its last op backwards through the producers
+    of its operands; a producer joins when it has the last op's shape (a
+    value that broadcasts into the chain is an input, never recomputed per
+    element) and every user of its result is in the group (the
+    intermediate tensor then disappears). Values from outside the group
+    are the fused op's inputs and may broadcast; splat f32 constants become
+    `arith.constant` in the body. Groups of one op stay as they are.
+
+    The chain then costs one pass over memory instead of one per op: on a
+    GPU that is the elementwise part's whole cost, on the CPU the
+    intermediates' stores and loads. The body computes what the ops
+    compute, with the runtimes' own functions (bbrt/fused.h), in float.
+
+    It runs on the per-rank program just before bufferization, after
+    bb-fuse-linear (the bias adds are in the products then), so the
+    sharding passes never see fused ops.
+
+    Example:
+    ```mlir
+    %0 = bb.sub %x, %m : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+    %1 = bb.mul %0, %r : tensor<4x8xf32>, tensor<4x1xf32> -> tensor<4x8xf32>
+    %2 = bb.mul %1, %g : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+    ```
+    becomes
+    ```mlir
+    %2 = bb.fused_elementwise %x, %m, %r, %g : tensor<4x8xf32>, tensor<4x1xf32>, tensor<4x1xf32>, tensor<8xf32> -> tensor<4x8xf32> {
+    ^bb0(%a: f32, %b: f32, %c: f32, %d: f32):
+      %s = arith.subf %a, %b : f32
+      %t = arith.mulf %s, %c : f32
+      %u = arith.mulf %t, %d : f32
+      bb.yield %u : f32
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 #endif // BB_PASSES_OPTIMIZE_PASSES_TD

@@ -1006,3 +1006,39 @@ func.func @recompute_barrier_c1(%x: tensor<2x4xf32>) {
   %0 = "bb.recompute_barrier"(%x) : (tensor<2x4xf32>) -> tensor<4x2xf32>
   return
 }
+
+// -----
+
+// bb.fused_elementwise C1: one body argument per input, of its element type
+func.func @fused_args(%x: tensor<4xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{(C1) the body has 2 arguments for 1 inputs}}
+  %0 = bb.fused_elementwise %x : tensor<4xf32> -> tensor<4xf32> {
+  ^bb0(%a: f32, %b: f32):
+    bb.yield %a : f32
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// bb.fused_elementwise C2: inputs broadcast to the result
+func.func @fused_broadcast(%x: tensor<3xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{(C2) input 0 of type 'tensor<3xf32>' does not broadcast to 'tensor<4xf32>'}}
+  %0 = bb.fused_elementwise %x : tensor<3xf32> -> tensor<4xf32> {
+  ^bb0(%a: f32):
+    bb.yield %a : f32
+  }
+  return %0 : tensor<4xf32>
+}
+
+// -----
+
+// bb.fused_elementwise C3: the body yields the result's element type
+func.func @fused_yield(%x: tensor<4xf32>) -> tensor<4xf64> {
+  // expected-error @+1 {{(C3) the body must end with bb.yield of 'f64'}}
+  %0 = bb.fused_elementwise %x : tensor<4xf32> -> tensor<4xf64> {
+  ^bb0(%a: f32):
+    bb.yield %a : f32
+  }
+  return %0 : tensor<4xf64>
+}

@@ -81,6 +81,12 @@ static cl::opt<std::string> precision(
              "stays f32; docs/training.md"),
     cl::init("fp32"), cl::value_desc("fp32|bf16|fp16|tf32"),
     cl::cat(bbcCategory));
+static cl::opt<bool> fuseElementwise(
+    "fuse-elementwise",
+    cl::desc("Chains of elementwise ops as one generated kernel each "
+             "(bb-fuse-elementwise; --fuse-elementwise=false runs them op "
+             "by op)"),
+    cl::init(true), cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -303,6 +309,7 @@ int main(int argc, char **argv) {
   if (lossScaleWindow < 1)
     return fail("--loss-scale-window must be at least 1");
   options.precision = precision;
+  options.fuseElementwise = fuseElementwise;
   options.grad.enabled = grad;
   options.grad.loss = lossKind;
   options.grad.labels = labelsName;

@@ -1,0 +1,189 @@
+//===- FuseElementwise.cpp - elementwise chains -> bb.fused_elementwise ---===//
+//
+// Groups grow backwards from a root (an f32 elementwise op) through the
+// producers of its operands: a producer joins when it is f32 elementwise
+// too, has the root's shape (so nothing is computed twice under
+// broadcasting), and every user of its result is already in the group (so
+// the intermediate tensor disappears). Values from outside become the
+// fused op's inputs, which may broadcast; splat f32 constants become
+// arith.constant in the body instead.
+//
+//===----------------------------------------------------------------------===//
+#include "passes/Passes.h"
+
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/IRMapping.h"
+#include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/TypeSwitch.h"
+
+namespace mlir::bb {
+#define GEN_PASS_DEF_FUSEELEMENTWISE
+#include "passes/optimize/passes.h.inc"
+} // namespace mlir::bb
+
+using namespace mlir;
+using namespace mlir::bb;
+
+namespace {
+
+/// What the runtime's fused kernel takes at most (bbrt/fused.h).
+constexpr unsigned kMaxFusedInputs = 16;
+
+bool isF32Tensor(Type t) {
+  auto r = dyn_cast<RankedTensorType>(t);
+  return r && r.getElementType().isF32();
+}
+
+/// An elementwise op the body can express, on f32 tensors.
+bool fusible(Operation *op) {
+  if (!isa<AddOp, SubOp, MulOp, DivOp, PowOp, NegOp, AbsOp, SqrtOp, ExpOp,
+           LogOp, ErfOp, TanhOp, SigmoidOp, ReluOp>(op))
+    return false;
+  return llvm::all_of(op->getOperandTypes(), isF32Tensor) &&
+         isF32Tensor(op->getResult(0).getType());
+}
+
+/// The splat f32 value of a constant operand, if it is one.
+std::optional<APFloat> splatValue(Value v) {
+  auto cst = v.getDefiningOp<ConstantOp>();
+  if (!cst || !isF32Tensor(cst.getType()))
+    return std::nullopt;
+  auto dense = dyn_cast<DenseElementsAttr>(cst.getValue());
+  if (!dense || !dense.isSplat())
+    return std::nullopt;
+  return dense.getSplatValue<APFloat>();
+}
+
+/// The scalar form of elementwise `op` on `args`, as the runtime's kernels
+/// compute it (runtime/cpu/Elementwise.cpp: sigmoid is 1 / (1 + e^-x), relu
+/// x > 0 ? x : 0).
+Value scalarOf(OpBuilder &b, Location loc, Operation *op, ValueRange args) {
+  auto f32 = [&](float v) {
+    return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(v));
+  };
+  return llvm::TypeSwitch<Operation *, Value>(op)
+      .Case([&](AddOp) { return b.create<arith::AddFOp>(loc, args[0], args[1]); })
+      .Case([&](SubOp) { return b.create<arith::SubFOp>(loc, args[0], args[1]); })
+      .Case([&](MulOp) { return b.create<arith::MulFOp>(loc, args[0], args[1]); })
+      .Case([&](DivOp) { return b.create<arith::DivFOp>(loc, args[0], args[1]); })
+      .Case([&](PowOp) { return b.create<math::PowFOp>(loc, args[0], args[1]); })
+      .Case([&](NegOp) { return b.create<arith::NegFOp>(loc, args[0]); })
+      .Case([&](AbsOp) { return b.create<math::AbsFOp>(loc, args[0]); })
+      .Case([&](SqrtOp) { return b.create<math::SqrtOp>(loc, args[0]); })
+      .Case([&](ExpOp) { return b.create<math::ExpOp>(loc, args[0]); })
+      .Case([&](LogOp) { return b.create<math::LogOp>(loc, args[0]); })
+      .Case([&](ErfOp) { return b.create<math::ErfOp>(loc, args[0]); })
+      .Case([&](TanhOp) { return b.create<math::TanhOp>(loc, args[0]); })
+      .Case([&](SigmoidOp) {
+        Value e = b.create<math::ExpOp>(loc, b.create<arith::NegFOp>(loc, args[0]));
+        Value one = f32(1.f);
+        return b.create<arith::DivFOp>(loc, one, b.create<arith::AddFOp>(loc, one, e));
+      })
+      .Case([&](ReluOp) {
+        Value zero = f32(0.f);
+        Value positive = b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OGT,
+                                                 args[0], zero);
+        return b.create<arith::SelectOp>(loc, positive, args[0], zero);
+      })
+      .Default([](Operation *) { return Value(); });
+}
+
+struct FuseElementwisePass
+    : mlir::bb::impl::FuseElementwiseBase<FuseElementwisePass> {
+  void runOnOperation() override {
+    for (Block &block : getOperation().getBody())
+      fuseBlock(block);
+  }
+
+  void fuseBlock(Block &block);
+};
+
+void FuseElementwisePass::fuseBlock(Block &block) {
+  llvm::DenseSet<Operation *> taken;
+  SmallVector<Operation *> roots;
+  for (Operation &op : llvm::reverse(block))
+    roots.push_back(&op);
+  OpBuilder b(&getContext());
+  for (Operation *root : roots) {
+    if (taken.contains(root) || !fusible(root))
+      continue;
+    auto shape = cast<RankedTensorType>(root->getResult(0).getType()).getShape();
+    // Grow until no producer joins.
+    llvm::SetVector<Operation *> group;
+    group.insert(root);
+    for (bool grew = true; grew;) {
+      grew = false;
+      for (size_t i = 0; i < group.size(); ++i)
+        for (Value operand : group[i]->getOperands()) {
+          Operation *p = operand.getDefiningOp();
+          if (!p || group.contains(p) || taken.contains(p) ||
+              p->getBlock() != &block || !fusible(p) ||
+              cast<RankedTensorType>(p->getResult(0).getType()).getShape() != shape ||
+              !llvm::all_of(p->getUsers(), [&](Operation *u) {
+                return group.contains(u);
+              }))
+            continue;
+          group.insert(p);
+          grew = true;
+        }
+    }
+    if (group.size() < 2)
+      continue;
+    SmallVector<Operation *> ops(group.begin(), group.end());
+    llvm::sort(ops, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+
+    // Inputs: operands from outside the group that are not splat constants.
+    llvm::SetVector<Value> inputs;
+    for (Operation *op : ops)
+      for (Value operand : op->getOperands())
+        if (!group.contains(operand.getDefiningOp()) && !splatValue(operand))
+          inputs.insert(operand);
+    if (inputs.empty() || inputs.size() > kMaxFusedInputs)
+      continue;
+
+    b.setInsertionPoint(root);
+    auto fused = b.create<FusedElementwiseOp>(
+        root->getLoc(), root->getResult(0).getType(), inputs.getArrayRef());
+    Block *body = b.createBlock(&fused.getBody());
+    IRMapping scalars;
+    for (Value input : inputs)
+      scalars.map(input, body->addArgument(b.getF32Type(), input.getLoc()));
+    for (Operation *op : ops) {
+      SmallVector<Value> args;
+      for (Value operand : op->getOperands()) {
+        if (Value s = scalars.lookupOrNull(operand)) {
+          args.push_back(s);
+          continue;
+        }
+        // A splat constant: its value, in the body.
+        args.push_back(b.create<arith::ConstantOp>(
+            op->getLoc(), b.getF32FloatAttr(splatValue(operand)->convertToFloat())));
+        scalars.map(operand, args.back());
+      }
+      scalars.map(op->getResult(0), scalarOf(b, op->getLoc(), op, args));
+    }
+    b.create<YieldOp>(root->getLoc(), scalars.lookup(root->getResult(0)));
+
+    root->getResult(0).replaceAllUsesWith(fused.getResult());
+    llvm::SetVector<Operation *> constants;
+    for (Operation *op : llvm::reverse(ops)) {
+      for (Value operand : op->getOperands())
+        if (auto cst = operand.getDefiningOp<ConstantOp>())
+          constants.insert(cst);
+      taken.insert(op);
+      op->erase();
+    }
+    // Constants now inlined into the body and used nowhere else.
+    for (Operation *cst : constants)
+      if (!taken.contains(cst) && cst->use_empty()) {
+        taken.insert(cst);
+        cst->erase();
+      }
+  }
+}
+
+} // namespace
