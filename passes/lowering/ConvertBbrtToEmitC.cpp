@@ -133,13 +133,21 @@ struct NegFToUnaryMinus : OpConversionPattern<arith::NegFOp> {
 };
 
 /// The body of `fused` as a C++ function of its elements at the module's
-/// start (after `after`): `BBRT_FUSED float NAME(float v0, ...)`, arith ops
-/// through upstream's arith-to-emitc patterns, math ops as calls of
-/// bbrt/fused.h's functions.
+/// end: `BBRT_FUSED float NAME(float v0, ...)`, arith ops through
+/// upstream's arith-to-emitc patterns, math ops as calls of bbrt/fused.h's
+/// functions.
 FailureOr<emitc::FuncOp> emitFusedBody(bbrt::FusedElementwiseOp fused,
-                                       StringRef name, OpBuilder &at) {
+                                       StringRef name) {
   MLIRContext *ctx = fused.getContext();
   Block &body = fused.getBody().front();
+  auto f32 = [](Value v) {
+    return cast<MemRefType>(v.getType()).getElementType().isF32();
+  };
+  if (!f32(fused.getOutput()) || !llvm::all_of(fused.getInputs(), f32))
+    return fused.emitError("bbrt-to-emitc: the runtime's fused kernel takes "
+                           "f32 buffers only");
+  auto at = OpBuilder::atBlockEnd(
+      fused->getParentOfType<ModuleOp>().getBody());
   auto yield = body.getTerminator();
   auto fn = at.create<emitc::FuncOp>(
       fused.getLoc(), name,
@@ -201,11 +209,9 @@ struct ConvertBbrtToEmitCPass
                               llvm::function_ref<Value(Value)> tensorOf,
                               Value none, Value context);
 
-  /// Where the fused bodies' functions are made (at the module's end; they
-  /// move before the entry points at the end), and those made.
-  std::optional<OpBuilder> bodies;
+  /// The fused bodies' functions made so far (at the module's end; they
+  /// move before the entry points when all are made).
   SmallVector<Operation *> fusedBodyFns;
-  int fusedBodies = 0;
 };
 
 LogicalResult ConvertBbrtToEmitCPass::convertKernel(
@@ -463,10 +469,7 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   module.walk([&](bbrt::FusedElementwiseOp) { anyFused = true; });
   if (anyFused)
     b.create<emitc::IncludeOp>(loc, "bbrt/fused.h", /*is_standard_include=*/false);
-  bodies.emplace(ctx);
-  bodies->setInsertionPointToEnd(module.getBody());
   fusedBodyFns.clear();
-  fusedBodies = 0;
 
   // bb_describe comes last, after the entry points it refers to.
   b.setInsertionPointToEnd(module.getBody());
@@ -640,8 +643,8 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
       if (failed(convertKernel(kernel, f, tensorOf, none, context)))
         return failure();
     } else if (auto fused = dyn_cast<bbrt::FusedElementwiseOp>(op)) {
-      std::string body = "bb_fused" + std::to_string(fusedBodies++);
-      FailureOr<emitc::FuncOp> fn = emitFusedBody(fused, body, *bodies);
+      std::string body = "bb_fused" + std::to_string(fusedBodyFns.size());
+      FailureOr<emitc::FuncOp> fn = emitFusedBody(fused, body);
       if (failed(fn))
         return failure();
       fusedBodyFns.push_back(*fn);
