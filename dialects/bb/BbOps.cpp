@@ -672,29 +672,97 @@ LogicalResult BroadcastToOp::verify() {
   return success();
 }
 
-LogicalResult FusedElementwiseOp::verify() {
-  auto out = cast<RankedTensorType>(getOutput().getType());
-  Block &body = getBody().front();
-  if (body.getNumArguments() != getInputs().size())
-    return emitOpError("(C1) the body has ")
-           << body.getNumArguments() << " arguments for " << getInputs().size()
+/// C1 and C3 of the fused ops: one body argument per input of its element
+/// type, a bb.yield of `element`.
+static LogicalResult verifyFusedBody(Operation *op, ValueRange inputs,
+                                     Block &body, Type element) {
+  if (body.getNumArguments() != inputs.size())
+    return op->emitOpError("(C1) the body has ")
+           << body.getNumArguments() << " arguments for " << inputs.size()
            << " inputs";
-  for (auto [i, input] : llvm::enumerate(getInputs())) {
+  for (auto [i, input] : llvm::enumerate(inputs)) {
     auto t = cast<RankedTensorType>(input.getType());
     if (body.getArgument(i).getType() != t.getElementType())
-      return emitOpError("(C1) body argument ")
+      return op->emitOpError("(C1) body argument ")
              << i << " has type " << body.getArgument(i).getType()
              << ", input " << i << " has elements of " << t.getElementType();
+  }
+  auto yield = body.empty() ? YieldOp() : dyn_cast<YieldOp>(body.back());
+  if (!yield || yield.getValue().getType() != element)
+    return op->emitOpError("(C3) the body must end with bb.yield of ")
+           << element;
+  return success();
+}
+
+LogicalResult FusedElementwiseOp::verify() {
+  auto out = cast<RankedTensorType>(getOutput().getType());
+  if (failed(verifyFusedBody(*this, getInputs(), getBody().front(),
+                             out.getElementType())))
+    return failure();
+  for (auto [i, input] : llvm::enumerate(getInputs())) {
+    auto t = cast<RankedTensorType>(input.getType());
     auto joined = broadcastShapes(t.getShape(), out.getShape());
     if (failed(joined) || ArrayRef<int64_t>(*joined) != out.getShape())
       return emitOpError("(C2) input ")
              << i << " of type " << t << " does not broadcast to " << out;
   }
-  auto yield = dyn_cast<YieldOp>(body.getTerminator());
-  if (!yield || yield.getValue().getType() != out.getElementType())
-    return emitOpError("(C3) the body must end with bb.yield of ")
-           << out.getElementType();
   return success();
+}
+
+SmallVector<int64_t> FusedReduceOp::getIterationShape() {
+  SmallVector<int64_t> shape;
+  for (Value input : getInputs()) {
+    auto joined = broadcastShapes(shape, rankedType(input).getShape());
+    if (failed(joined))
+      return {};
+    shape = *joined;
+  }
+  return shape;
+}
+
+LogicalResult FusedReduceOp::verify() {
+  auto out = cast<RankedTensorType>(getOutput().getType());
+  if (failed(verifyFusedBody(*this, getInputs(), getBody().front(),
+                             out.getElementType())))
+    return failure();
+  SmallVector<int64_t> shape;
+  for (Value input : getInputs()) {
+    auto joined = broadcastShapes(shape, rankedType(input).getShape());
+    if (failed(joined))
+      return emitOpError("(C2) input shapes ")
+             << shapeStr(shape) << " and "
+             << shapeStr(rankedType(input).getShape())
+             << " are not broadcast-compatible";
+    shape = *joined;
+  }
+  ArrayRef<int64_t> axes = getAxes();
+  SmallVector<int64_t> want;
+  for (int64_t d = 0, k = 0; d < static_cast<int64_t>(shape.size()); ++d) {
+    const bool reduced = k < static_cast<int64_t>(axes.size()) && axes[k] == d;
+    if (reduced)
+      ++k;
+    if (!reduced || getKeepdims())
+      want.push_back(reduced ? 1 : shape[d]);
+  }
+  bool sorted = llvm::all_of(axes, [&](int64_t a) {
+    return a >= 0 && a < static_cast<int64_t>(shape.size());
+  });
+  for (size_t i = 1; i < axes.size(); ++i)
+    sorted = sorted && axes[i - 1] < axes[i];
+  if (!sorted || ArrayRef<int64_t>(want) != out.getShape())
+    return emitOpError("(C4) reducing the iteration shape ")
+           << shapeStr(shape) << " over axes [" << axes
+           << "] does not give " << out;
+  return success();
+}
+
+int64_t FusedReduceOp::getFlops() {
+  int64_t ops = 1, n = 1;
+  for (Operation &op : getBody().front().without_terminator())
+    ops += !isa<arith::ConstantOp>(op);
+  for (int64_t d : getIterationShape())
+    n *= d;
+  return ops * n;
 }
 
 int64_t FusedElementwiseOp::getFlops() {

@@ -1213,11 +1213,58 @@ def Bb_FusedElementwiseOp : Bb_Op<"fused_elementwise",
   }];
 }
 
+def Bb_FusedReduceOp : Bb_Op<"fused_reduce", [IsolatedFromAbove, SingleBlock]> {
+  let summary = "a chain of elementwise ops summed over some axes, as one kernel";
+  let description = [{
+    The sum (or with `mean`, the mean) over `axes` of `body(inputs...)`
+    evaluated at every index of the iteration shape, the broadcast of the
+    inputs' shapes (NumPy rules); with `keepdims` the reduced dimensions
+    stay with size 1. The body is as in `bb.fused_elementwise`. Sums are
+    accumulated in double, as `bb.reduce_sum` does.
+
+    bb-fuse-elementwise makes these from a `bb.reduce_sum` or
+    `bb.reduce_mean` of a chain of elementwise ops (the sum of squares of
+    a gradient, a layer norm's row statistics): the chain's values are
+    summed as they are computed, never stored. The runtimes sum over
+    leading axes, trailing axes or all of them (after merging dimensions),
+    which are the only `axes` the pass makes.
+
+    Constraints:
+    - (C1) the body has one argument per input, of the input's element type.
+    - (C2) the inputs' shapes are broadcast-compatible.
+    - (C3) the body ends with `bb.yield` of the result's element type.
+    - (C4) `axes` are sorted, unique and in `[0, rank)` of the iteration
+      shape, and the result is the iteration shape reduced over them.
+
+    Example (a row's sum of squares):
+    ```mlir
+    %s = bb.fused_reduce %x {axes = array<i64: 1>, keepdims} : tensor<8x64xf32> -> tensor<8x1xf32> {
+    ^bb0(%v: f32):
+      %q = arith.mulf %v, %v : f32
+      bb.yield %q : f32
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<Bb_Tensor>:$inputs, DenseI64ArrayAttr:$axes,
+                       UnitAttr:$keepdims, UnitAttr:$mean);
+  let results = (outs Bb_Tensor:$output);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat =
+      "$inputs attr-dict `:` type($inputs) `->` type($output) $body";
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The broadcast of the inputs' shapes, over which the body runs.
+    SmallVector<int64_t> getIterationShape();
+    /// One operation per body op and iteration element, plus the sum.
+    int64_t getFlops();
+  }];
+}
+
 def Bb_YieldOp : Op<Bb_Dialect, "yield", [Pure, Terminator, ReturnLike]> {
   let summary = "the value of a bb.fused_elementwise body at one element";
   let description = [{
-    Ends the body of `bb.fused_elementwise` (and of `bbrt.fused_elementwise`,
-    its bufferized form) with the element's value.
+    Ends the body of `bb.fused_elementwise` and `bb.fused_reduce` (and of
+    their bufferized forms in bbrt) with the element's value.
     Example: `bb.yield %r : f32`
   }];
   let arguments = (ins AnyType:$value);

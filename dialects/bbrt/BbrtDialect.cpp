@@ -16,19 +16,30 @@ void BbrtDialect::initialize() {
       >();
 }
 
-LogicalResult FusedElementwiseOp::verify() {
-  Block &body = getBody().front();
-  if (body.getNumArguments() != getInputs().size())
-    return emitOpError("the body has ")
-           << body.getNumArguments() << " arguments for " << getInputs().size()
+/// The fused ops' body: one argument per input, a terminator yielding one
+/// value of the output's element type.
+static LogicalResult verifyFusedBody(Operation *op, ValueRange inputs,
+                                     Region &region, Value output) {
+  Block &body = region.front();
+  if (body.getNumArguments() != inputs.size())
+    return op->emitOpError("the body has ")
+           << body.getNumArguments() << " arguments for " << inputs.size()
            << " inputs";
-  auto out = cast<MemRefType>(getOutput().getType());
+  auto out = cast<MemRefType>(output.getType());
   Operation *end = body.empty() ? nullptr : &body.back();
   if (!end || !end->hasTrait<OpTrait::IsTerminator>() ||
       end->getNumOperands() != 1 ||
       end->getOperand(0).getType() != out.getElementType())
-    return emitOpError("the body must yield one ") << out.getElementType();
+    return op->emitOpError("the body must yield one ") << out.getElementType();
   return success();
+}
+
+LogicalResult FusedElementwiseOp::verify() {
+  return verifyFusedBody(*this, getInputs(), getBody(), getOutput());
+}
+
+LogicalResult FusedReduceOp::verify() {
+  return verifyFusedBody(*this, getInputs(), getBody(), getOutput());
 }
 
 LogicalResult ViewOp::verify() {

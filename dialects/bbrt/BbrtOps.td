@@ -195,4 +195,33 @@ def Bbrt_FusedElementwiseOp : Bbrt_Op<"fused_elementwise",
   let hasVerifier = 1;
 }
 
+def Bbrt_FusedReduceOp : Bbrt_Op<"fused_reduce", [IsolatedFromAbove, SingleBlock]> {
+  let summary = "one call of the runtime's fused reduction with a scalar body";
+  let description = [{
+    `bb.fused_reduce` on buffers: `output` is the sum (with `mean`, the
+    mean) over `axes` of the body at every index of the inputs' broadcast
+    shape. Code generation writes the body as a C++ function and
+    instantiates `bbrt::fusedReduce` (bbrt/fused.h) with it.
+
+    Example:
+    ```mlir
+    bbrt.fused_reduce ins(%x : memref<8x64xf32>) outs(%s : memref<8x1xf32>)
+        attributes {axes = array<i64: 1>} {
+    ^bb0(%v: f32):
+      %q = arith.mulf %v, %v : f32
+      bb.yield %q : f32
+    }
+    ```
+  }];
+  let arguments = (ins Variadic<AnyStaticShapeMemRef>:$inputs,
+                       AnyStaticShapeMemRef:$output, DenseI64ArrayAttr:$axes,
+                       UnitAttr:$mean);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `ins` `(` $inputs `:` type($inputs) `)`
+    `outs` `(` $output `:` type($output) `)` attr-dict-with-keyword $body
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // BBRT_OPS_TD

@@ -228,9 +228,17 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         outs.push_back(buf);
         buffers.map(result, buf);
       }
+      // The runtime's fused kernels with the same scalar body.
       if (auto fused = dyn_cast<FusedElementwiseOp>(op)) {
-        // The runtime's fused kernel with the same scalar body.
         auto call = b.create<bbrt::FusedElementwiseOp>(loc, ins, outs.front());
+        IRMapping same;
+        fused.getBody().cloneInto(&call.getBody(), same);
+        toErase.push_back(&op);
+        continue;
+      }
+      if (auto fused = dyn_cast<FusedReduceOp>(op)) {
+        auto call = b.create<bbrt::FusedReduceOp>(
+            loc, ins, outs.front(), fused.getAxesAttr(), fused.getMean());
         IRMapping same;
         fused.getBody().cloneInto(&call.getBody(), same);
         toErase.push_back(&op);

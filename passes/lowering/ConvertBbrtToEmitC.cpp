@@ -15,6 +15,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
+#include "mlir/Dialect/Traits.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -136,21 +137,22 @@ struct NegFToUnaryMinus : OpConversionPattern<arith::NegFOp> {
 /// end: `BBRT_FUSED float NAME(float v0, ...)`, arith ops through
 /// upstream's arith-to-emitc patterns, math ops as calls of bbrt/fused.h's
 /// functions.
-FailureOr<emitc::FuncOp> emitFusedBody(bbrt::FusedElementwiseOp fused,
+FailureOr<emitc::FuncOp> emitFusedBody(Operation *fused, ValueRange inputs,
+                                       Value output, Region &region,
                                        StringRef name) {
-  MLIRContext *ctx = fused.getContext();
-  Block &body = fused.getBody().front();
+  MLIRContext *ctx = fused->getContext();
+  Block &body = region.front();
   auto f32 = [](Value v) {
     return cast<MemRefType>(v.getType()).getElementType().isF32();
   };
-  if (!f32(fused.getOutput()) || !llvm::all_of(fused.getInputs(), f32))
-    return fused.emitError("bbrt-to-emitc: the runtime's fused kernel takes "
-                           "f32 buffers only");
+  if (!f32(output) || !llvm::all_of(inputs, f32))
+    return fused->emitError("bbrt-to-emitc: the runtime's fused kernel takes "
+                            "f32 buffers only");
   auto at = OpBuilder::atBlockEnd(
       fused->getParentOfType<ModuleOp>().getBody());
   auto yield = body.getTerminator();
   auto fn = at.create<emitc::FuncOp>(
-      fused.getLoc(), name,
+      fused->getLoc(), name,
       FunctionType::get(ctx, body.getArgumentTypes(),
                         {yield->getOperand(0).getType()}));
   fn.setSpecifiersAttr(at.getStrArrayAttr({"BBRT_FUSED"}));
@@ -178,8 +180,8 @@ FailureOr<emitc::FuncOp> emitFusedBody(bbrt::FusedElementwiseOp fused,
   target.addLegalDialect<emitc::EmitCDialect>();
   target.addIllegalDialect<arith::ArithDialect, math::MathDialect>();
   if (failed(applyFullConversion(fn, target, std::move(patterns))))
-    return fused.emitError("bbrt-to-emitc: the fused body has an op that "
-                           "C++ emission does not support");
+    return fused->emitError("bbrt-to-emitc: the fused body has an op that "
+                            "C++ emission does not support");
   return fn;
 }
 
@@ -466,7 +468,9 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   b.setInsertionPointToStart(module.getBody());
   b.create<emitc::IncludeOp>(loc, "bbrt/bbrt.h", /*is_standard_include=*/false);
   bool anyFused = false;
-  module.walk([&](bbrt::FusedElementwiseOp) { anyFused = true; });
+  module.walk([&](Operation *op) {
+    anyFused |= isa<bbrt::FusedElementwiseOp, bbrt::FusedReduceOp>(op);
+  });
   if (anyFused)
     b.create<emitc::IncludeOp>(loc, "bbrt/fused.h", /*is_standard_include=*/false);
   fusedBodyFns.clear();
@@ -642,17 +646,34 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
     } else if (auto kernel = dyn_cast<bbrt::KernelOp>(op)) {
       if (failed(convertKernel(kernel, f, tensorOf, none, context)))
         return failure();
-    } else if (auto fused = dyn_cast<bbrt::FusedElementwiseOp>(op)) {
+    } else if (isa<bbrt::FusedElementwiseOp, bbrt::FusedReduceOp>(op)) {
+      auto reduce = dyn_cast<bbrt::FusedReduceOp>(op);
+      auto elementwise = dyn_cast<bbrt::FusedElementwiseOp>(op);
+      ValueRange inputs = reduce ? reduce.getInputs() : elementwise.getInputs();
+      Value output = reduce ? reduce.getOutput() : elementwise.getOutput();
       std::string body = "bb_fused" + std::to_string(fusedBodyFns.size());
-      FailureOr<emitc::FuncOp> fn = emitFusedBody(fused, body);
+      FailureOr<emitc::FuncOp> fn = emitFusedBody(
+          &op, inputs, output, op.getRegion(0), body);
       if (failed(fn))
         return failure();
       fusedBodyFns.push_back(*fn);
       CallBuilder call(f, l);
-      call.operand(tensorOf(fused.getOutput()));
-      for (Value input : fused.getInputs())
+      call.operand(tensorOf(output));
+      if (reduce) {
+        // The iteration shape (the inputs' broadcast), the summed axes.
+        SmallVector<int64_t> shape;
+        for (Value input : inputs) {
+          SmallVector<int64_t> joined;
+          OpTrait::util::getBroadcastedShape(
+              shape, cast<MemRefType>(input.getType()).getShape(), joined);
+          shape = joined;
+        }
+        call.dims(shape).dims(reduce.getAxes()).boolean(reduce.getMean());
+      }
+      for (Value input : inputs)
         call.operand(tensorOf(input));
-      call.templateArg(body).call("bbrt::fusedElementwise");
+      call.templateArg(body).call(reduce ? "bbrt::fusedReduce"
+                                         : "bbrt::fusedElementwise");
     } else if (!isa<func::ReturnOp>(op)) {
       return op.emitError("bbrt-to-emitc: unexpected op");
     }

@@ -92,6 +92,32 @@ Value scalarOf(OpBuilder &b, Location loc, Operation *op, ValueRange args) {
       .Default([](Operation *) { return Value(); });
 }
 
+/// Whether a reduction of a chain can be one fused kernel: f32, over axes
+/// the runtimes sum (leading or trailing ones, or all), of a fusible op
+/// nothing else reads.
+bool fusibleReduction(Operation *op) {
+  auto reduce = dyn_cast<ReduceSumOp>(op);
+  auto mean = dyn_cast<ReduceMeanOp>(op);
+  if (!reduce && !mean)
+    return false;
+  Value input = op->getOperand(0);
+  Operation *producer = input.getDefiningOp();
+  if (!producer || !producer->hasOneUse() || !fusible(producer) ||
+      producer->getBlock() != op->getBlock() ||
+      !isF32Tensor(op->getResult(0).getType()))
+    return false;
+  ArrayRef<int64_t> axes = reduce ? reduce.getAxes() : mean.getAxes();
+  const int64_t rank = cast<RankedTensorType>(input.getType()).getRank();
+  bool leading = true, trailing = true;
+  for (auto [i, axis] : llvm::enumerate(axes)) {
+    leading = leading && axis == static_cast<int64_t>(i);
+    trailing = trailing &&
+               axis == rank - static_cast<int64_t>(axes.size()) +
+                           static_cast<int64_t>(i);
+  }
+  return !axes.empty() && (leading || trailing);
+}
+
 struct FuseElementwisePass
     : mlir::bb::impl::FuseElementwiseBase<FuseElementwisePass> {
   void runOnOperation() override {
@@ -100,7 +126,39 @@ struct FuseElementwisePass
   }
 
   void fuseBlock(Block &block);
+  /// `chainEnd` and the producers that join it (see the file comment), in
+  /// block order.
+  SmallVector<Operation *> grow(Operation *chainEnd,
+                                const llvm::DenseSet<Operation *> &taken);
 };
+
+SmallVector<Operation *>
+FuseElementwisePass::grow(Operation *chainEnd,
+                          const llvm::DenseSet<Operation *> &taken) {
+  auto shape =
+      cast<RankedTensorType>(chainEnd->getResult(0).getType()).getShape();
+  llvm::SetVector<Operation *> group;
+  group.insert(chainEnd);
+  for (bool grew = true; grew;) {
+    grew = false;
+    for (size_t i = 0; i < group.size(); ++i)
+      for (Value operand : group[i]->getOperands()) {
+        Operation *p = operand.getDefiningOp();
+        if (!p || group.contains(p) || taken.contains(p) ||
+            p->getBlock() != chainEnd->getBlock() || !fusible(p) ||
+            cast<RankedTensorType>(p->getResult(0).getType()).getShape() !=
+                shape ||
+            !llvm::all_of(p->getUsers(),
+                          [&](Operation *u) { return group.contains(u); }))
+          continue;
+        group.insert(p);
+        grew = true;
+      }
+  }
+  SmallVector<Operation *> ops(group.begin(), group.end());
+  llvm::sort(ops, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+  return ops;
+}
 
 void FuseElementwisePass::fuseBlock(Block &block) {
   llvm::DenseSet<Operation *> taken;
@@ -109,32 +167,17 @@ void FuseElementwisePass::fuseBlock(Block &block) {
     roots.push_back(&op);
   OpBuilder b(&getContext());
   for (Operation *root : roots) {
-    if (taken.contains(root) || !fusible(root))
+    if (taken.contains(root))
       continue;
-    auto shape = cast<RankedTensorType>(root->getResult(0).getType()).getShape();
-    // Grow until no producer joins.
-    llvm::SetVector<Operation *> group;
-    group.insert(root);
-    for (bool grew = true; grew;) {
-      grew = false;
-      for (size_t i = 0; i < group.size(); ++i)
-        for (Value operand : group[i]->getOperands()) {
-          Operation *p = operand.getDefiningOp();
-          if (!p || group.contains(p) || taken.contains(p) ||
-              p->getBlock() != &block || !fusible(p) ||
-              cast<RankedTensorType>(p->getResult(0).getType()).getShape() != shape ||
-              !llvm::all_of(p->getUsers(), [&](Operation *u) {
-                return group.contains(u);
-              }))
-            continue;
-          group.insert(p);
-          grew = true;
-        }
-    }
-    if (group.size() < 2)
+    // A chain alone (two ops or more), or a chain summed by `root`.
+    const bool reduction = fusibleReduction(root);
+    if (!reduction && !fusible(root))
       continue;
-    SmallVector<Operation *> ops(group.begin(), group.end());
-    llvm::sort(ops, [](Operation *x, Operation *y) { return x->isBeforeInBlock(y); });
+    Operation *chainEnd = reduction ? root->getOperand(0).getDefiningOp() : root;
+    SmallVector<Operation *> ops = grow(chainEnd, taken);
+    if (!reduction && ops.size() < 2)
+      continue;
+    llvm::DenseSet<Operation *> group(ops.begin(), ops.end());
 
     // Inputs: operands from outside the group that are not splat constants.
     llvm::SetVector<Value> inputs;
@@ -144,11 +187,38 @@ void FuseElementwisePass::fuseBlock(Block &block) {
           inputs.insert(operand);
     if (inputs.empty() || inputs.size() > kMaxFusedInputs)
       continue;
+    // A reduction's iteration shape must be the chain's (an input of it
+    // could otherwise be broadcast further by another input).
+    if (reduction) {
+      SmallVector<int64_t> shape;
+      for (Value input : inputs)
+        shape = *broadcastShapes(shape,
+                                 cast<RankedTensorType>(input.getType()).getShape());
+      if (ArrayRef<int64_t>(shape) !=
+          cast<RankedTensorType>(chainEnd->getResult(0).getType()).getShape())
+        continue;
+    }
 
     b.setInsertionPoint(root);
-    auto fused = b.create<FusedElementwiseOp>(
-        root->getLoc(), root->getResult(0).getType(), inputs.getArrayRef());
-    Block *body = b.createBlock(&fused.getBody());
+    Operation *fused;
+    Region *region;
+    if (reduction) {
+      auto sum = dyn_cast<ReduceSumOp>(root);
+      auto mean = dyn_cast<ReduceMeanOp>(root);
+      auto op = b.create<FusedReduceOp>(
+          root->getLoc(), root->getResult(0).getType(), inputs.getArrayRef(),
+          sum ? sum.getAxesAttr() : mean.getAxesAttr(),
+          sum ? sum.getKeepdims() : mean.getKeepdims(),
+          /*mean=*/static_cast<bool>(mean));
+      fused = op;
+      region = &op.getBody();
+    } else {
+      auto op = b.create<FusedElementwiseOp>(
+          root->getLoc(), root->getResult(0).getType(), inputs.getArrayRef());
+      fused = op;
+      region = &op.getBody();
+    }
+    Block *body = b.createBlock(region);
     IRMapping scalars;
     for (Value input : inputs)
       scalars.map(input, body->addArgument(b.getF32Type(), input.getLoc()));
@@ -166,9 +236,11 @@ void FuseElementwisePass::fuseBlock(Block &block) {
       }
       scalars.map(op->getResult(0), scalarOf(b, op->getLoc(), op, args));
     }
-    b.create<YieldOp>(root->getLoc(), scalars.lookup(root->getResult(0)));
+    b.create<YieldOp>(chainEnd->getLoc(), scalars.lookup(chainEnd->getResult(0)));
 
-    root->getResult(0).replaceAllUsesWith(fused.getResult());
+    root->getResult(0).replaceAllUsesWith(fused->getResult(0));
+    if (reduction)
+      ops.push_back(root); // erased first
     llvm::SetVector<Operation *> constants;
     for (Operation *op : llvm::reverse(ops)) {
       for (Value operand : op->getOperands())

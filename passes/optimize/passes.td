@@ -134,7 +134,7 @@ def FuseBatchSum : Pass<"bb-fuse-batch-sum", "func::FuncOp"> {
 }
 
 def FuseElementwise : Pass<"bb-fuse-elementwise", "func::FuncOp"> {
-  let summary = "Chains of elementwise ops as one bb.fused_elementwise each";
+  let summary = "Chains of elementwise ops, and sums of them, as one fused op each";
   let description = [{
     Groups f32 elementwise ops (add, sub, mul, div, pow, neg, abs, sqrt,
     exp, log, erf, tanh, sigmoid, relu) into `bb.fused_elementwise` ops whose
@@ -146,6 +146,12 @@ def FuseElementwise : Pass<"bb-fuse-elementwise", "func::FuncOp"> {
     intermediate tensor then disappears). Values from outside the group
     are the fused op's inputs and may broadcast; splat f32 constants become
     `arith.constant` in the body. Groups of one op stay as they are.
+
+    A `bb.reduce_sum` or `bb.reduce_mean` over leading or trailing axes (or
+    all) of such a chain, whose value nothing else reads, becomes one
+    `bb.fused_reduce` with the chain as its body (even a chain of one op:
+    a gradient's sum of squares, a layer norm's row statistics), so the
+    chain's values are summed as they are computed and never stored.
 
     The chain then costs one pass over memory instead of one per op: on a
     GPU that is the elementwise part's whole cost, on the CPU the

@@ -14,5 +14,7 @@ void *fusedStream() { return cuda::stream(); }
 
 void checkFusedLaunch(const char *what) { cuda::checkLaunch(what); }
 
+void *fusedScratch(size_t bytes) { return cuda::scratch(bytes, 1); }
+
 } // namespace detail
 } // namespace bbrt

@@ -1042,3 +1042,15 @@ func.func @fused_yield(%x: tensor<4xf32>) -> tensor<4xf64> {
   }
   return %0 : tensor<4xf64>
 }
+
+// -----
+
+// bb.fused_reduce C4: the result is the iteration shape reduced over axes
+func.func @fused_reduce_shape(%x: tensor<4x8xf32>) -> tensor<8xf32> {
+  // expected-error @+1 {{(C4) reducing the iteration shape [4x8] over axes [1] does not give 'tensor<8xf32>'}}
+  %0 = bb.fused_reduce %x {axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<8xf32> {
+  ^bb0(%a: f32):
+    bb.yield %a : f32
+  }
+  return %0 : tensor<8xf32>
+}

@@ -72,3 +72,51 @@ func.func @boundaries(%x: tensor<4x8xf32>, %y: tensor<4x8xf32>, %z: tensor<4x1xf
   %7 = bb.add %6, %i : tensor<4x8xi64>, tensor<4x8xi64> -> tensor<4x8xi64>
   return %0, %2, %3, %5, %7 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf64>, tensor<4x8xi64>
 }
+
+// A sum of a chain becomes one bb.fused_reduce: a gradient's sum of
+// squares over all axes, a row mean of a product (layer norm's backward),
+// a sum over the leading axes (a bias gradient of a scaled value), and a
+// lone product summed.
+// CHECK-LABEL: func.func @reductions
+// CHECK: %[[Q:.*]] = bb.fused_reduce %arg0 {axes = array<i64: 0, 1>} : tensor<4x8xf32> -> tensor<f32> {
+// CHECK-NEXT: ^bb0(%[[G:.*]]: f32):
+// CHECK-NEXT: %[[S:.*]] = arith.mulf %[[G]], %[[G]] : f32
+// CHECK-NEXT: bb.yield %[[S]] : f32
+// CHECK: %[[M:.*]] = bb.fused_reduce %arg0, %arg1 {axes = array<i64: 1>, keepdims, mean} : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x1xf32>
+// CHECK: %[[C:.*]] = bb.fused_reduce %arg0 {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<8xf32>
+// CHECK: arith.constant 2.000000e+00 : f32
+// CHECK: %[[P:.*]] = bb.fused_reduce %arg0, %arg2 {axes = array<i64: 1>} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4xf32>
+// CHECK-NOT: bb.reduce
+// CHECK-NOT: bb.mul
+// CHECK: return %[[Q]], %[[M]], %[[C]], %[[P]]
+func.func @reductions(%g: tensor<4x8xf32>, %w: tensor<8xf32>, %y: tensor<4x8xf32>) -> (tensor<f32>, tensor<4x1xf32>, tensor<8xf32>, tensor<4xf32>) {
+  %two = bb.constant dense<2.000000e+00> : tensor<f32>
+  %0 = bb.mul %g, %g : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  %1 = bb.reduce_sum %0 {axes = array<i64: 0, 1>} : tensor<4x8xf32> -> tensor<f32>
+  %2 = bb.mul %g, %w : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32>
+  %3 = bb.reduce_mean %2 {axes = array<i64: 1>, keepdims} : tensor<4x8xf32> -> tensor<4x1xf32>
+  %4 = bb.mul %g, %two : tensor<4x8xf32>, tensor<f32> -> tensor<4x8xf32>
+  %5 = bb.reduce_sum %4 {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<8xf32>
+  %6 = bb.mul %g, %y : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<4x8xf32>
+  %7 = bb.reduce_sum %6 {axes = array<i64: 1>} : tensor<4x8xf32> -> tensor<4xf32>
+  return %1, %3, %5, %7 : tensor<f32>, tensor<4x1xf32>, tensor<8xf32>, tensor<4xf32>
+}
+
+// Left as they are: a sum over a middle axis (the runtimes sum leading or
+// trailing axes), a sum of a value used elsewhere too, a sum of a value
+// that is not computed elementwise, and a max.
+// CHECK-LABEL: func.func @reductions_kept
+// CHECK: bb.reduce_sum %{{.*}} {axes = array<i64: 1>} : tensor<2x4x8xf32>
+// CHECK: bb.reduce_sum %{{.*}} {axes = array<i64: 0>} : tensor<4x8xf32>
+// CHECK: bb.reduce_sum %arg1 {axes = array<i64: 0>}
+// CHECK: bb.reduce_max
+func.func @reductions_kept(%x: tensor<2x4x8xf32>, %g: tensor<4x8xf32>) -> (tensor<2x8xf32>, tensor<8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>) {
+  %0 = bb.exp %x : tensor<2x4x8xf32>
+  %1 = bb.reduce_sum %0 {axes = array<i64: 1>} : tensor<2x4x8xf32> -> tensor<2x8xf32>
+  %2 = bb.exp %g : tensor<4x8xf32>
+  %3 = bb.reduce_sum %2 {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<8xf32>
+  %4 = bb.reduce_sum %g {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<8xf32>
+  %5 = bb.exp %g : tensor<4x8xf32>
+  %6 = bb.reduce_max %5 {axes = array<i64: 0>} : tensor<4x8xf32> -> tensor<8xf32>
+  return %1, %3, %2, %4, %6 : tensor<2x8xf32>, tensor<8xf32>, tensor<4x8xf32>, tensor<8xf32>, tensor<8xf32>
+}

@@ -75,8 +75,73 @@ TEST_CASE("fusedElementwise rejects inputs that do not broadcast", "[fused]") {
   const Tensor in[] = {bad.view()};
   REQUIRE_THROWS_WITH(planFused(out.view(), in, 1),
                       "fusedElementwise: input 0 of shape 3x8 does not "
-                      "broadcast to the output's 4x8");
+                      "broadcast to 4x8");
   const Tensor wrong[] = {ints.view()};
   REQUIRE_THROWS_WITH(planFused(out.view(), wrong, 1),
                       "fusedElementwise: input has dtype i32, expected f32");
+}
+
+namespace {
+
+BBRT_FUSED float product(float a, float b) { return a * b; }
+
+/// The sum (or mean) over `axes` of a * b on `shape`, by naive loops.
+std::vector<double> reduceReference(const HostTensor &a, const HostTensor &b,
+                                    const Dims &shape, const Dims &axes,
+                                    bool mean, int64_t kept) {
+  std::vector<double> want(static_cast<size_t>(kept), 0.0);
+  int64_t idx[kMaxRank], reduced = 1;
+  for (int i = 0; i < axes.rank; ++i)
+    reduced *= shape.d[axes.d[i]];
+  for (int64_t i = 0; i < shape.numel(); ++i) {
+    unravel(shape, i, idx);
+    int64_t o = 0;
+    for (int d = 0; d < shape.rank; ++d) {
+      bool summed = false;
+      for (int j = 0; j < axes.rank; ++j)
+        summed = summed || axes.d[j] == d;
+      if (!summed)
+        o = o * shape.d[d] + idx[d];
+    }
+    want[o] += at(a, bcastOffset(a.shape, idx, shape.rank)) *
+               at(b, bcastOffset(b.shape, idx, shape.rank));
+  }
+  if (mean)
+    for (double &w : want)
+      w /= double(reduced);
+  return want;
+}
+
+void checkReduce(const Dims &shape, const Dims &a, const Dims &b,
+                 const Dims &axes, bool mean) {
+  HostTensor x = random(DType::F32, a), y = random(DType::F32, b);
+  int64_t kept = 1;
+  for (int d = 0; d < shape.rank; ++d) {
+    bool summed = false;
+    for (int j = 0; j < axes.rank; ++j)
+      summed = summed || axes.d[j] == d;
+    kept *= summed ? 1 : shape.d[d];
+  }
+  HostTensor got = zeros(DType::F32, {kept});
+  fusedReduce<product>(got.view(), shape, axes, mean, x.view(), y.view());
+  requireClose(got, reduceReference(x, y, shape, axes, mean, kept), 1e-6, 1e-5);
+}
+
+} // namespace
+
+TEST_CASE("fusedReduce sums over trailing, leading or all axes", "[fused]") {
+  checkReduce({4, 33, 40}, {4, 33, 40}, {40}, {2}, false);       // rows
+  checkReduce({4, 33, 40}, {4, 33, 40}, {4, 33, 1}, {1, 2}, true); // rows, mean
+  checkReduce({4, 33, 40}, {4, 33, 40}, {40}, {0, 1}, false);    // columns
+  checkReduce({4, 700, 300}, {4, 700, 300}, {300}, {0, 1}, true); // parallel
+  checkReduce({3, 5000, 40}, {3, 5000, 40}, {}, {0, 1, 2}, false); // all
+  checkReduce({7}, {7}, {1}, {0}, false);
+}
+
+TEST_CASE("fusedReduce rejects axes in the middle", "[fused]") {
+  HostTensor x = zeros(DType::F32, {4, 8, 16}), out = zeros(DType::F32, {64});
+  REQUIRE_THROWS_WITH(
+      fusedReduce<product>(out.view(), Dims{4, 8, 16}, Dims{1}, false, x.view(),
+                           x.view()),
+      "fusedReduce: axes 1 of shape 4x8x16 are neither leading nor trailing");
 }

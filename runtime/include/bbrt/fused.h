@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <utility>
+#include <vector>
 
 #ifdef __CUDACC__
 #define BBRT_FUSED static inline __host__ __device__
@@ -51,6 +52,23 @@ struct FusedPlan {
 /// Checks the tensors of a fused kernel (F32 data; each input broadcasts to
 /// the output's shape) and plans the walk; throws Error otherwise.
 FusedPlan planFused(const Tensor &out, const Tensor *ins, int count);
+
+/// A fused reduction: the walk over the iteration shape, and how its linear
+/// index splits into the output's index `o` and the summed index `r`:
+/// trailing axes summed, i = o * reduced + r; leading ones, i = r * kept + o.
+struct FusedReducePlan {
+  FusedPlan walk;
+  bool trailing = true;
+  int64_t kept = 1, reduced = 1;
+  double scale = 1.0; // 1 / reduced for a mean
+};
+
+/// Checks the tensors of a fused reduction (F32 data; inputs broadcast to
+/// `shape`; `axes` sorted, leading or trailing or all of `shape`'s; `out`
+/// holds the kept elements) and plans it; throws Error otherwise.
+FusedReducePlan planFusedReduce(const Tensor &out, const Dims &shape,
+                                const Dims &axes, bool mean, const Tensor *ins,
+                                int count);
 
 namespace fused {
 
@@ -87,6 +105,9 @@ template <int N> struct FusedPointers {
 /// launch (throws Error naming `what`).
 void *fusedStream();
 void checkFusedLaunch(const char *what);
+/// Device scratch of the CUDA runtime (reused across calls, ordered on its
+/// stream).
+void *fusedScratch(size_t bytes);
 /// The CPU runtime: runs body(arg, begin, end) over ranges covering [0, n),
 /// on the runtime's threads when `n` elements of `work` operations each are
 /// worth it.
@@ -95,21 +116,119 @@ void fusedChunks(int64_t n, int64_t work, void (*body)(void *, int64_t, int64_t)
 
 #ifdef __CUDACC__
 
+/// The body at linear index i of the walk.
+template <auto F, size_t... I>
+__device__ inline float fusedValue(const FusedPlan &plan,
+                                   const FusedPointers<sizeof...(I)> &in,
+                                   int64_t i) {
+  int64_t off[sizeof...(I)] = {};
+  for (int d = plan.rank - 1; d >= 0; --d) {
+    const int64_t c = i % plan.dims[d];
+    i /= plan.dims[d];
+    ((off[I] += c * plan.strides[I][d]), ...);
+  }
+  return F(in.in[I][off[I]]...);
+}
+
 template <auto F, size_t... I>
 __global__ void fusedKernel(FusedPlan plan, float *out,
                             FusedPointers<sizeof...(I)> in) {
   const int64_t step = int64_t(blockDim.x) * gridDim.x;
   for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
-       i < plan.numel; i += step) {
-    int64_t off[sizeof...(I)] = {};
-    int64_t rest = i;
-    for (int d = plan.rank - 1; d >= 0; --d) {
-      const int64_t c = rest % plan.dims[d];
-      rest /= plan.dims[d];
-      ((off[I] += c * plan.strides[I][d]), ...);
-    }
-    out[i] = F(in.in[I][off[I]]...);
+       i < plan.numel; i += step)
+    out[i] = fusedValue<F, I...>(plan, in, i);
+}
+
+constexpr int kFusedReduceThreads = 256;
+
+/// Sums `partial` over the block's threads (in double); thread 0 gets it.
+__device__ inline double blockSum(double partial) {
+  __shared__ double sums[kFusedReduceThreads];
+  sums[threadIdx.x] = partial;
+  __syncthreads();
+  for (int w = kFusedReduceThreads / 2; w > 0; w /= 2) {
+    if (threadIdx.x < w)
+      sums[threadIdx.x] += sums[threadIdx.x + w];
+    __syncthreads();
   }
+  return sums[0];
+}
+
+/// Trailing axes summed: block b sums segment `b % segments` of output row
+/// `b / segments` into partial[b] (or, with one segment, the row into out).
+template <auto F, size_t... I>
+__global__ void fusedReduceRows(FusedReducePlan plan, float *out,
+                                FusedPointers<sizeof...(I)> in, int segments,
+                                double *partial) {
+  const int64_t o = blockIdx.x / segments, seg = blockIdx.x % segments;
+  const int64_t n = plan.reduced, per = (n + segments - 1) / segments;
+  const int64_t begin = seg * per, end = begin + per < n ? begin + per : n;
+  double acc = 0;
+  for (int64_t r = begin + threadIdx.x; r < end; r += kFusedReduceThreads)
+    acc += fusedValue<F, I...>(plan.walk, in, o * n + r);
+  acc = blockSum(acc);
+  if (threadIdx.x == 0) {
+    if (segments == 1)
+      out[o] = static_cast<float>(acc * plan.scale);
+    else
+      partial[blockIdx.x] = acc;
+  }
+}
+
+/// The segments' partial sums of each row, in order.
+__global__ void fusedReduceSegments(const double *partial, int segments,
+                                    double scale, float *out) {
+  double acc = 0;
+  for (int s = threadIdx.x; s < segments; s += kFusedReduceThreads)
+    acc += partial[blockIdx.x * segments + s];
+  acc = blockSum(acc);
+  if (threadIdx.x == 0)
+    out[blockIdx.x] = static_cast<float>(acc * scale);
+}
+
+/// Leading axes summed: one thread per output element, down the rows.
+template <auto F, size_t... I>
+__global__ void fusedReduceColumns(FusedReducePlan plan, float *out,
+                                   FusedPointers<sizeof...(I)> in) {
+  const int64_t o = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (o >= plan.kept)
+    return;
+  double acc = 0;
+  for (int64_t r = 0; r < plan.reduced; ++r)
+    acc += fusedValue<F, I...>(plan.walk, in, r * plan.kept + o);
+  out[o] = static_cast<float>(acc * plan.scale);
+}
+
+template <auto F, size_t... I>
+void runFusedReduce(const FusedReducePlan &plan, float *out,
+                    const FusedPointers<sizeof...(I)> &in,
+                    std::index_sequence<I...>) {
+  if (plan.kept == 0)
+    return;
+  auto stream = static_cast<cudaStream_t>(fusedStream());
+  const int threads = kFusedReduceThreads;
+  if (!plan.trailing) {
+    const int64_t blocks = (plan.kept + threads - 1) / threads;
+    fusedReduceColumns<F, I...><<<static_cast<unsigned>(blocks), threads, 0,
+                                  stream>>>(plan, out, in);
+  } else {
+    // Long rows of few outputs (a whole tensor's sum) are split into
+    // segments summed by separate blocks, then added in order.
+    int64_t segments = 1;
+    while (plan.kept * segments < 1024 && plan.reduced / segments > 65536)
+      segments *= 2;
+    double *partial = segments > 1 ? static_cast<double *>(fusedScratch(
+                                         sizeof(double) * plan.kept * segments))
+                                   : nullptr;
+    fusedReduceRows<F, I...><<<static_cast<unsigned>(plan.kept * segments),
+                               threads, 0, stream>>>(
+        plan, out, in, static_cast<int>(segments), partial);
+    if (segments > 1)
+      fusedReduceSegments<<<static_cast<unsigned>(plan.kept), threads, 0,
+                            stream>>>(partial, static_cast<int>(segments),
+                                      plan.scale, out);
+  }
+  checkFusedLaunch("fused reduction kernel");
 }
 
 template <auto F, size_t... I>
@@ -138,10 +257,12 @@ constexpr int64_t kFusedBlock = 256;
 #define BBRT_FUSED_CLONES
 #endif
 
+/// Writes the body's values at linear indices [begin, end) of the walk to
+/// out[i - outBase].
 template <auto F, size_t... I>
 BBRT_FUSED_CLONES void fusedRange(const FusedPlan &plan, float *out,
-                const FusedPointers<sizeof...(I)> &in, int64_t begin,
-                int64_t end) {
+                int64_t outBase, const FusedPointers<sizeof...(I)> &in,
+                int64_t begin, int64_t end) {
   constexpr int N = sizeof...(I);
   const int last = plan.rank - 1;
   const int64_t inner = plan.dims[last];
@@ -176,7 +297,7 @@ BBRT_FUSED_CLONES void fusedRange(const FusedPlan &plan, float *out,
       // memory plan may give it an input's bytes, read at the same index),
       // so the loop vectorizes whatever the cost model (the program is
       // compiled with -fopenmp).
-      float *o = out + i + b;
+      float *o = out + (i - outBase) + b;
 #pragma omp simd
       for (int64_t t = 0; t < n; ++t)
         o[t] = F(src[I][t]...);
@@ -196,14 +317,124 @@ void runFused(const FusedPlan &plan, float *out,
   fusedChunks(plan.numel, sizeof...(I) + 1,
               [](void *p, int64_t b, int64_t e) {
                 auto *a = static_cast<Args *>(p);
-                fusedRange<F, I...>(*a->plan, a->out, *a->in, b, e);
+                fusedRange<F, I...>(*a->plan, a->out, 0, *a->in, b, e);
               },
               &args);
+}
+
+/// Elements per chunk of a reduction: a fixed split (whatever the thread
+/// count), so that the sums come out the same on any number of threads.
+constexpr int64_t kFusedReduceChunk = 4096;
+
+/// The sum, in double, of the body over linear indices [begin, end).
+template <auto F, size_t... I>
+double fusedSum(const FusedPlan &walk, const FusedPointers<sizeof...(I)> &in,
+                int64_t begin, int64_t end) {
+  float values[kFusedReduceChunk];
+  double acc = 0;
+  for (int64_t b = begin; b < end; b += kFusedReduceChunk) {
+    const int64_t e = end - b < kFusedReduceChunk ? end : b + kFusedReduceChunk;
+    fusedRange<F, I...>(walk, values, b, in, b, e);
+    const int64_t n = e - b;
+#pragma omp simd reduction(+ : acc)
+    for (int64_t t = 0; t < n; ++t)
+      acc += values[t];
+  }
+  return acc;
+}
+
+template <auto F, size_t... I>
+void runFusedReduce(const FusedReducePlan &plan, float *out,
+                    const FusedPointers<sizeof...(I)> &in,
+                    std::index_sequence<I...>) {
+  struct Args {
+    const FusedReducePlan *plan;
+    float *out;
+    const FusedPointers<sizeof...(I)> *in;
+    double *partial;
+  } args{&plan, out, &in, nullptr};
+  const int64_t work = sizeof...(I) + 1;
+  if (plan.trailing && plan.kept > 1) {
+    // One output at a time per thread: its row's sum.
+    fusedChunks(plan.kept, plan.reduced * work,
+                [](void *p, int64_t b, int64_t e) {
+                  auto *a = static_cast<Args *>(p);
+                  const int64_t n = a->plan->reduced;
+                  for (int64_t o = b; o < e; ++o)
+                    a->out[o] = static_cast<float>(
+                        fusedSum<F, I...>(a->plan->walk, *a->in, o * n,
+                                          (o + 1) * n) *
+                        a->plan->scale);
+                },
+                &args);
+  } else if (plan.trailing) {
+    // One sum over everything: fixed chunks' sums, added in order.
+    const int64_t chunks =
+        (plan.reduced + kFusedReduceChunk - 1) / kFusedReduceChunk;
+    std::vector<double> partial(static_cast<size_t>(chunks > 0 ? chunks : 1), 0.0);
+    args.partial = partial.data();
+    fusedChunks(chunks, kFusedReduceChunk * work,
+                [](void *p, int64_t b, int64_t e) {
+                  auto *a = static_cast<Args *>(p);
+                  const int64_t n = a->plan->reduced;
+                  for (int64_t c = b; c < e; ++c) {
+                    const int64_t end = (c + 1) * kFusedReduceChunk;
+                    a->partial[c] = fusedSum<F, I...>(
+                        a->plan->walk, *a->in, c * kFusedReduceChunk,
+                        end < n ? end : n);
+                  }
+                },
+                &args);
+    double acc = 0;
+    for (double v : partial)
+      acc += v;
+    out[0] = static_cast<float>(acc * plan.scale);
+  } else {
+    // Leading axes: each thread takes whole columns blocks, down the rows.
+    const int64_t blocks = (plan.kept + kFusedBlock - 1) / kFusedBlock;
+    fusedChunks(blocks, plan.reduced * kFusedBlock * work,
+                [](void *p, int64_t b, int64_t e) {
+                  auto *a = static_cast<Args *>(p);
+                  const int64_t K = a->plan->kept;
+                  float values[kFusedBlock];
+                  double acc[kFusedBlock];
+                  for (int64_t blk = b; blk < e; ++blk) {
+                    const int64_t o0 = blk * kFusedBlock;
+                    const int64_t n = K - o0 < kFusedBlock ? K - o0 : kFusedBlock;
+                    for (int64_t t = 0; t < n; ++t)
+                      acc[t] = 0;
+                    for (int64_t r = 0; r < a->plan->reduced; ++r) {
+                      fusedRange<F, I...>(a->plan->walk, values, r * K + o0,
+                                          *a->in, r * K + o0, r * K + o0 + n);
+#pragma omp simd
+                      for (int64_t t = 0; t < n; ++t)
+                        acc[t] += values[t];
+                    }
+                    for (int64_t t = 0; t < n; ++t)
+                      a->out[o0 + t] = static_cast<float>(acc[t] * a->plan->scale);
+                  }
+                },
+                &args);
+  }
 }
 
 #endif
 
 } // namespace detail
+
+/// out = the sum (with `mean`, the mean) over `axes` of F(ins...) at every
+/// index of `shape`, each input broadcast to it; out holds the kept
+/// elements in order.
+template <auto F, typename... T>
+void fusedReduce(Tensor out, Dims shape, Dims axes, bool mean, T... ins) {
+  constexpr int N = sizeof...(T);
+  static_assert(N >= 1 && N <= kMaxFusedInputs, "1 to 16 fused inputs");
+  const Tensor all[N] = {ins...};
+  const FusedReducePlan plan = planFusedReduce(out, shape, axes, mean, all, N);
+  detail::FusedPointers<N> pointers{{static_cast<const float *>(ins.data)...}};
+  detail::runFusedReduce<F>(plan, static_cast<float *>(out.data), pointers,
+                            std::make_index_sequence<N>{});
+}
 
 /// out = F(ins...) at every element of out, each input broadcast to out's
 /// shape.
