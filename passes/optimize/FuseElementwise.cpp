@@ -1,12 +1,14 @@
-//===- FuseElementwise.cpp - elementwise chains -> bb.fused_elementwise ---===//
+//===- FuseElementwise.cpp - elementwise chains -> fused ops ---------------===//
 //
-// Groups grow backwards from a root (an f32 elementwise op) through the
-// producers of its operands: a producer joins when it is f32 elementwise
-// too, has the root's shape (so nothing is computed twice under
-// broadcasting), and every user of its result is already in the group (so
-// the intermediate tensor disappears). Values from outside become the
-// fused op's inputs, which may broadcast; splat f32 constants become
-// arith.constant in the body instead.
+// Groups grow backwards from the end of a chain (an f32 elementwise op)
+// through the producers of its operands: a producer joins when it is f32
+// elementwise too, has the chain end's shape (so nothing is computed twice
+// under broadcasting), and every user of its result is already in the
+// group (so the intermediate tensor disappears). Values from outside become
+// the fused op's inputs, which may broadcast; splat f32 constants become
+// arith.constant in the body instead. A chain of two ops or more becomes a
+// bb.fused_elementwise; a chain of any length summed by a reduce_sum or
+// reduce_mean over leading or trailing axes, a bb.fused_reduce.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
