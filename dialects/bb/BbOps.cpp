@@ -709,12 +709,12 @@ LogicalResult FusedElementwiseOp::verify() {
   return success();
 }
 
-SmallVector<int64_t> FusedReduceOp::getIterationShape() {
+FailureOr<SmallVector<int64_t>> FusedReduceOp::getIterationShape() {
   SmallVector<int64_t> shape;
   for (Value input : getInputs()) {
     auto joined = broadcastShapes(shape, rankedType(input).getShape());
     if (failed(joined))
-      return {};
+      return failure();
     shape = *joined;
   }
   return shape;
@@ -725,16 +725,16 @@ LogicalResult FusedReduceOp::verify() {
   if (failed(verifyFusedBody(*this, getInputs(), getBody().front(),
                              out.getElementType())))
     return failure();
-  SmallVector<int64_t> shape;
-  for (Value input : getInputs()) {
-    auto joined = broadcastShapes(shape, rankedType(input).getShape());
-    if (failed(joined))
-      return emitOpError("(C2) input shapes ")
-             << shapeStr(shape) << " and "
-             << shapeStr(rankedType(input).getShape())
-             << " are not broadcast-compatible";
-    shape = *joined;
+  FailureOr<SmallVector<int64_t>> iteration = getIterationShape();
+  if (failed(iteration)) {
+    std::string shapes;
+    for (Value input : getInputs())
+      shapes += (shapes.empty() ? "" : ", ") +
+                shapeStr(rankedType(input).getShape());
+    return emitOpError("(C2) input shapes ")
+           << shapes << " are not broadcast-compatible";
   }
+  ArrayRef<int64_t> shape = *iteration;
   ArrayRef<int64_t> axes = getAxes();
   SmallVector<int64_t> want;
   for (int64_t d = 0, k = 0; d < static_cast<int64_t>(shape.size()); ++d) {
@@ -760,7 +760,7 @@ int64_t FusedReduceOp::getFlops() {
   int64_t ops = 1, n = 1;
   for (Operation &op : getBody().front().without_terminator())
     ops += !isa<arith::ConstantOp>(op);
-  for (int64_t d : getIterationShape())
+  for (int64_t d : *getIterationShape())
     n *= d;
   return ops * n;
 }

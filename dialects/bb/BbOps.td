@@ -1253,8 +1253,9 @@ def Bb_FusedReduceOp : Bb_Op<"fused_reduce", [IsolatedFromAbove, SingleBlock]> {
       "$inputs attr-dict `:` type($inputs) `->` type($output) $body";
   let hasVerifier = 1;
   let extraClassDeclaration = [{
-    /// The broadcast of the inputs' shapes, over which the body runs.
-    SmallVector<int64_t> getIterationShape();
+    /// The broadcast of the inputs' shapes, over which the body runs
+    /// (failure when they do not broadcast: C2).
+    FailureOr<SmallVector<int64_t>> getIterationShape();
     /// One operation per body op and iteration element, plus the sum.
     int64_t getFlops();
   }];

@@ -228,19 +228,16 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         outs.push_back(buf);
         buffers.map(result, buf);
       }
-      // The runtime's fused kernels with the same scalar body.
-      if (auto fused = dyn_cast<FusedElementwiseOp>(op)) {
-        auto call = b.create<bbrt::FusedElementwiseOp>(loc, ins, outs.front());
+      // The runtime's fused kernels, with the same scalar body.
+      if (isa<FusedElementwiseOp, FusedReduceOp>(op)) {
+        auto reduce = dyn_cast<FusedReduceOp>(op);
+        Operation *call =
+            reduce ? b.create<bbrt::FusedReduceOp>(loc, ins, outs.front(),
+                                                  reduce.getAxesAttr(),
+                                                  reduce.getMean())
+                   : b.create<bbrt::FusedElementwiseOp>(loc, ins, outs.front());
         IRMapping same;
-        fused.getBody().cloneInto(&call.getBody(), same);
-        toErase.push_back(&op);
-        continue;
-      }
-      if (auto fused = dyn_cast<FusedReduceOp>(op)) {
-        auto call = b.create<bbrt::FusedReduceOp>(
-            loc, ins, outs.front(), fused.getAxesAttr(), fused.getMean());
-        IRMapping same;
-        fused.getBody().cloneInto(&call.getBody(), same);
+        op.getRegion(0).cloneInto(&call->getRegion(0), same);
         toErase.push_back(&op);
         continue;
       }

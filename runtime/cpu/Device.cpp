@@ -66,8 +66,9 @@ void initDevice(const ModelInfo &) {}
 // OpenBLAS as Debian builds it (DYNAMIC_ARCH) picks its kernels when it
 // loads, by the CPU's family and model, and falls back to the Prescott (SSE3)
 // kernels for a model newer than the library: OpenBLAS 0.3.21 on a Xeon of
-// family 6 model 207 (Emerald Rapids) ran a GPT training step 2.2x slower
-// than with the SkylakeX (AVX-512) kernels that CPU runs (docs/benchmarks.md).
+// family 6 model 207 (Emerald Rapids) ran a GPT training step 2.7-2.9x
+// slower than with the SkylakeX (AVX-512) kernels that CPU runs
+// (docs/benchmarks.md).
 // The kernels can be named only before OpenBLAS loads (OPENBLAS_CORETYPE),
 // and it loads before main, so a program that finds the fallback runs itself
 // again with them named after the CPU's features.

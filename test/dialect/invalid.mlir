@@ -1054,3 +1054,15 @@ func.func @fused_reduce_shape(%x: tensor<4x8xf32>) -> tensor<8xf32> {
   }
   return %0 : tensor<8xf32>
 }
+
+// -----
+
+// bb.fused_reduce C2: the inputs' shapes broadcast against each other
+func.func @fused_reduce_broadcast(%x: tensor<4x8xf32>, %y: tensor<3xf32>) -> tensor<4xf32> {
+  // expected-error @+1 {{(C2) input shapes [4x8], [3] are not broadcast-compatible}}
+  %0 = bb.fused_reduce %x, %y {axes = array<i64: 1>} : tensor<4x8xf32>, tensor<3xf32> -> tensor<4xf32> {
+  ^bb0(%a: f32, %b: f32):
+    bb.yield %a : f32
+  }
+  return %0 : tensor<4xf32>
+}

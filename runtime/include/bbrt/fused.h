@@ -39,9 +39,10 @@ namespace bbrt {
 
 constexpr int kMaxFusedInputs = 16;
 
-/// How a fused kernel walks its tensors: the output's dimensions with
-/// adjacent ones merged where every input allows it, and each input's
-/// element strides along them (0 where it broadcasts).
+/// How a fused kernel walks its tensors: the output's dimensions (a
+/// reduction's: its iteration shape's) with adjacent ones merged where every
+/// input allows it, and each input's element strides along them (0 where it
+/// broadcasts).
 struct FusedPlan {
   int rank = 0;
   int64_t numel = 0;
@@ -293,10 +294,10 @@ BBRT_FUSED_CLONES void fusedRange(const FusedPlan &plan, float *out,
                                     scratch[I][t] = v;
                                 }()),
        ...);
-      // The output never overlaps an input in a different element (the
-      // memory plan may give it an input's bytes, read at the same index),
-      // so the loop vectorizes whatever the cost model (the program is
-      // compiled with -fopenmp).
+      // The output never overlaps an input at a different element (it is
+      // an input's buffer only for a state updated in place, read at the
+      // same index), so the loop vectorizes whatever the cost model (the
+      // program is compiled with -fopenmp).
       float *o = out + (i - outBase) + b;
 #pragma omp simd
       for (int64_t t = 0; t < n; ++t)
