@@ -16,6 +16,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
 #include "mlir/Support/Timing.h"
 #include "mlir/Tools/Plugins/PassPlugin.h"
 #include "passes/Passes.h"
@@ -228,6 +229,11 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
                                         const CompileOptions &options) {
   const bool gradients = options.grad.enabled || options.train.enabled;
   buildImportCleanupPipeline(pm);
+  // Before differentiation, so that the backward pass is attention_grad.
+  if (options.fuseAttention) {
+    pm.addNestedPass<func::FuncOp>(createFuseAttention());
+    pm.addNestedPass<func::FuncOp>(createCanonicalizerPass());
+  }
   if (!options.extraPasses.empty()) {
     std::string err;
     llvm::raw_string_ostream os(err);

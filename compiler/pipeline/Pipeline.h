@@ -119,6 +119,9 @@ struct CompileOptions {
   std::string precision = "fp32";
   /// bb-fuse-elementwise on the per-rank program (bbc --fuse-elementwise).
   bool fuseElementwise = true;
+  /// bb-fuse-attention after import, before differentiation
+  /// (bbc --fuse-attention).
+  bool fuseAttention = true;
   GradientOptions grad;
   TrainOptions train;
   ShardOptions shard;

@@ -506,6 +506,20 @@ LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
         out.push_back(b.create<GatherOp>(loc, g, o.getIndices(), o.getAxisAttr()));
         return success();
       })
+      .Case([&](AttentionOp o) {
+        // Only the output carries a gradient (logsumexp is for the backward).
+        if (!g) {
+          out.append(o->getNumOperands(), Value());
+          return success();
+        }
+        auto grad = b.create<AttentionGradOp>(
+            loc, o.getQuery(), o.getKey(), o.getValue(), o.getLogsumexp(), g,
+            o.getMask(), o.getScaleAttr());
+        out.append({grad.getQueryGrad(), grad.getKeyGrad(), grad.getValueGrad()});
+        if (o.getMask())
+          out.push_back(Value());
+        return success();
+      })
       .Case([&](CrossEntropyOp o) {
         out.push_back(needed[0] ? Value(b.create<CrossEntropyGradOp>(
                                       loc, o.getLogits(), o.getLabels(), g,
@@ -542,5 +556,5 @@ void mlir::bb::attachAutodiffInterfaceModels(MLIRContext *context) {
             BatchNormOp, ReshapeOp, TransposeOp, BroadcastToOp, ConvertOp,
             ReduceSumOp, ReduceMeanOp, ReduceMaxOp, SoftmaxOp, LogSoftmaxOp,
             LayerNormOp, GatherOp, ScatterAddOp, SelectOp, ConcatOp, SliceOp,
-            TriluOp, CrossEntropyOp>(context);
+            TriluOp, CrossEntropyOp, AttentionOp>(context);
 }

@@ -867,6 +867,106 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
 }
 
 //===----------------------------------------------------------------------===//
+// Attention
+//===----------------------------------------------------------------------===//
+
+/// C1 and C2 of bb.attention (and bb.attention_grad): the output type
+/// [..., T, E] and the logsumexp type [..., T].
+static LogicalResult inferAttention(std::optional<Location> loc,
+                                    StringRef opName, Value query, Value key,
+                                    Value value, Value mask,
+                                    RankedTensorType &output,
+                                    RankedTensorType &logsumexp) {
+  auto q = rankedType(query), k = rankedType(key), v = rankedType(value);
+  auto fail = [&](const Twine &msg) {
+    return emitOptionalError(loc, opName, ": ", msg);
+  };
+  for (RankedTensorType t : {q, k, v})
+    if (!t.getElementType().isF32())
+      return fail("query, key and value must be f32 (C1)");
+  int64_t rank = q.getRank();
+  if (rank < 2 || k.getRank() != rank || v.getRank() != rank)
+    return fail("query " + shapeStr(q.getShape()) + ", key " +
+                shapeStr(k.getShape()) + " and value " +
+                shapeStr(v.getShape()) + " need one rank >= 2 (C1)");
+  ArrayRef<int64_t> qs = q.getShape(), ks = k.getShape(), vs = v.getShape();
+  if (qs.drop_back(2) != ks.drop_back(2) || qs.drop_back(2) != vs.drop_back(2) ||
+      ks.back() != qs.back() || vs[rank - 2] != ks[rank - 2])
+    return fail("query " + shapeStr(qs) + ", key " + shapeStr(ks) +
+                " and value " + shapeStr(vs) +
+                " are not [..., T, D], [..., S, D] and [..., S, E] (C1)");
+  SmallVector<int64_t> scores(qs.drop_back());
+  scores.push_back(ks[rank - 2]);
+  if (mask) {
+    ArrayRef<int64_t> ms = rankedType(mask).getShape();
+    auto joined = broadcastShapes(scores, ms);
+    if (static_cast<int64_t>(ms.size()) > rank || failed(joined) ||
+        ArrayRef<int64_t>(*joined) != ArrayRef<int64_t>(scores))
+      return fail("mask " + shapeStr(ms) + " does not broadcast to the scores " +
+                  shapeStr(scores) + " (C2)");
+  }
+  SmallVector<int64_t> out(qs.drop_back());
+  out.push_back(vs.back());
+  output = RankedTensorType::get(out, q.getElementType());
+  logsumexp = RankedTensorType::get(qs.drop_back(), q.getElementType());
+  return success();
+}
+
+static int64_t attentionProducts(Value query, Value key, Value value) {
+  auto q = rankedType(query);
+  int64_t S = rankedType(key).getShape().drop_back().back();
+  int64_t E = rankedType(value).getShape().back();
+  int64_t rows = q.getNumElements() / q.getShape().back(); // batch x T
+  return 2 * rows * S * (q.getShape().back() + E);
+}
+
+static int64_t attentionScores(Value query, Value key) {
+  auto q = rankedType(query);
+  return q.getNumElements() / q.getShape().back() *
+         rankedType(key).getShape().drop_back().back();
+}
+
+LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  RankedTensorType out, lse;
+  if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
+                            adaptor.getKey(), adaptor.getValue(),
+                            adaptor.getMask(), out, lse)))
+    return failure();
+  inferred.append({out, lse});
+  return success();
+}
+
+int64_t AttentionOp::getFlops() {
+  return attentionProducts(getQuery(), getKey(), getValue()) +
+         5 * attentionScores(getQuery(), getKey());
+}
+
+LogicalResult AttentionGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  RankedTensorType out, lse;
+  if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
+                            adaptor.getKey(), adaptor.getValue(),
+                            adaptor.getMask(), out, lse)))
+    return failure();
+  if (adaptor.getGrad().getType() != out || adaptor.getLogsumexp().getType() != lse)
+    return emitOptionalError(loc, getOperationName(), ": grad must be ", out,
+                             " and logsumexp ", lse);
+  inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
+                   adaptor.getValue().getType()});
+  return success();
+}
+
+int64_t AttentionGradOp::getFlops() {
+  // Scores, dP and dV are products over D, E and T: 5/2 of the forward's.
+  return attentionProducts(getQuery(), getKey(), getValue()) * 5 / 2 +
+         8 * attentionScores(getQuery(), getKey());
+}
+
+//===----------------------------------------------------------------------===//
 // Gradient ops of conv, pooling and slice
 //===----------------------------------------------------------------------===//
 

@@ -863,6 +863,92 @@ def Bb_CrossEntropyGradOp : Bb_Op<"cross_entropy_grad", [InferTypeOpAdaptor]> {
   }];
 }
 
+def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
+  let summary = "scaled dot-product attention, softmax over the keys";
+  let description = [{
+    For every index of the leading (batch) dimensions, which `query`
+    [..., T, D], `key` [..., S, D] and `value` [..., S, E] share:
+    `output = softmax(scale * query key^T) value` [..., T, E], the softmax
+    over the S keys, computed with each row's maximum subtracted. Where the
+    optional boolean `mask` (broadcast to [..., T, S]) is true, the score is
+    removed from the softmax (as if it were -inf); a query whose keys are
+    all removed gets 0. The second result, `logsumexp` [..., T], is
+    `log(sum(exp(scores)))` of each query row (-inf for a fully removed
+    row): what bb.attention_grad needs to recompute the probabilities.
+
+    The importer's clean-up (bb-fuse-attention) makes it from the exported
+    `MatMul(q, k^T) [* or / scalar] [Where(mask, -inf, .)] -> Softmax ->
+    MatMul(., v)`; no [..., T, S] tensor is kept for the backward pass.
+
+    Constraints:
+    - (C1) `query`, `key` and `value` are f32 of rank >= 2 with the same
+      leading dimensions; `key`'s last dimension is `query`'s, `value`'s
+      second to last is `key`'s.
+    - (C2) `mask` broadcasts to [..., T, S] (numpy rules, no more
+      dimensions than that).
+
+    Example:
+    ```mlir
+    %o, %lse = bb.attention %q, %k, %v mask %m {scale = 0.125 : f32}
+        : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1>
+        -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$query, Bb_FloatTensor:$key,
+                       Bb_FloatTensor:$value, Optional<Bb_BoolTensor>:$mask,
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale);
+  let results = (outs Bb_FloatTensor:$output, Bb_FloatTensor:$logsumexp);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` type($query) `,`
+    type($key) `,` type($value) (`,` type($mask)^)? `->` type(results)
+  }];
+  let extraClassDeclaration = [{
+    /// The two products, 2 T S (D + E) per batch index, and about 5
+    /// operations per score for the softmax.
+    int64_t getFlops();
+  }];
+}
+
+def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor]> {
+  let summary = "gradients of bb.attention";
+  let description = [{
+    Given a bb.attention's operands, its `logsumexp` result and the
+    gradient `grad` of its output, the gradients of `query`, `key` and
+    `value` (of their types). The probabilities are recomputed from the scores and
+    `logsumexp`: `P = exp(scale q k^T - logsumexp)` (0 where masked),
+    `dV = P^T grad`, `dP = grad V^T`,
+    `dS = P (dP - rowsum(P dP)) scale`, `dQ = dS K`, `dK = dS^T Q`.
+
+    Constraints: those of bb.attention; `grad` has the output's type and
+    `logsumexp` the second result's.
+
+    Example:
+    ```mlir
+    %dq, %dk, %dv = bb.attention_grad %q, %k, %v, %lse, %g mask %m {scale = 0.125 : f32}
+        : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>,
+          tensor<2x4x16xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1>
+        -> tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+    ```
+  }];
+  let arguments = (ins Bb_FloatTensor:$query, Bb_FloatTensor:$key,
+                       Bb_FloatTensor:$value,
+                       Bb_FloatTensor:$logsumexp, Bb_FloatTensor:$grad,
+                       Optional<Bb_BoolTensor>:$mask,
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale);
+  let results = (outs Bb_FloatTensor:$query_grad, Bb_FloatTensor:$key_grad,
+                      Bb_FloatTensor:$value_grad);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value `,` $logsumexp `,` $grad
+    (`mask` $mask^)? attr-dict `:` type($query) `,` type($key) `,`
+    type($value) `,` type($logsumexp) `,` type($grad)
+    (`,` type($mask)^)? `->` type(results)
+  }];
+  let extraClassDeclaration = [{
+    /// Five products (the scores again, dV, dP, dQ, dK) and the softmax's.
+    int64_t getFlops();
+  }];
+}
+
 def Bb_ConvInputGradOp : Bb_Op<"conv_input_grad", []> {
   let summary = "gradient of bb.conv with respect to its input (transposed convolution)";
   let description = [{

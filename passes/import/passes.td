@@ -19,6 +19,25 @@ def FuseGelu : Pass<"bb-fuse-gelu", "func::FuncOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def FuseAttention : Pass<"bb-fuse-attention", "func::FuncOp"> {
+  let summary = "Recognize exported scaled dot-product attention and replace it with bb.attention";
+  let description = [{
+    Matches `MatMul(q, k^T)`, optionally multiplied or divided by a splat
+    constant (the scale), optionally masked by `Where(mask, fill, .)` or
+    `Where(mask, ., fill)` with a fill of -1e9 or below (-inf, float32's
+    lowest), then `Softmax` over the last axis and `MatMul(., v)`, where
+    every intermediate has that one reader, q, k and v are f32 of one rank
+    with the same leading dimensions, and the mask broadcasts to the
+    scores. The chain becomes one `bb.attention` (a mask that keeps where
+    it is true is turned into one that removes, by inverting the
+    comparison that made it). Runs once, after the first import clean-up,
+    before differentiation (so the backward pass is `bb.attention_grad`,
+    which stores no [..., T, S] tensor); `bbc --fuse-attention=false`
+    turns it off.
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 def CostReport : Pass<"bb-cost-report", "func::FuncOp"> {
   let summary = "Print FLOPs and bytes moved per op kind, from the cost interface";
   let description = [{

@@ -34,12 +34,17 @@ MemRefType bufferType(Type tensorType) {
 }
 
 /// Operand positions of `op` that are optional and absent (conv and
-/// layer_norm bias), as positions in the bb op's full operand list.
+/// layer_norm bias, the attention ops' mask), as positions in the bb op's
+/// full operand list.
 SmallVector<int64_t> absentOptionals(Operation *op) {
   if (auto conv = dyn_cast<ConvOp>(op); conv && !conv.getBias())
     return {2};
   if (auto ln = dyn_cast<LayerNormOp>(op); ln && !ln.getBias())
     return {2};
+  if (auto a = dyn_cast<AttentionOp>(op); a && !a.getMask())
+    return {3};
+  if (auto g = dyn_cast<AttentionGradOp>(op); g && !g.getMask())
+    return {5};
   return {};
 }
 

@@ -354,6 +354,15 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .i64(has("ignore_index") ? i64("ignore_index") : -100)
         .call("bbrt::crossEntropyGrad");
+  } else if (op == "bb.attention" || op == "bb.attention_grad") {
+    // Operands in the bb op's order (the mask bbrt::none() when absent),
+    // then the results.
+    for (Value v : ins)
+      call.operand(v);
+    for (Value v : kernel.getOutputs())
+      call.operand(tensorOf(v));
+    call.f32(f32or("scale", 1.f))
+        .call(op == "bb.attention" ? "bbrt::attention" : "bbrt::attentionGrad");
   } else if (op == "bb.conv_input_grad" || op == "bb.conv_weight_grad") {
     call.operand(ins[0]).operand(ins[1]).operand(out)
         .dims(arr("strides")).dims(arr("pads")).dims(arr("dilations"))

@@ -180,6 +180,34 @@ OpRule crossEntropyRule(Operation *op, bool grad) {
   return rule;
 }
 
+/// attention and attention_grad: the leading (batch) dimensions, which
+/// every operand and result shares (the mask where it is not broadcast).
+/// The softmax over the keys does not split, and neither do the queries in
+/// the backward pass (each key's gradient sums over them).
+OpRule attentionRule(Operation *op) {
+  OpRule rule = emptyRule(op);
+  ArrayRef<int64_t> q = shapeOf(op->getOperand(0));
+  int64_t batch = static_cast<int64_t>(q.size()) - 2;
+  for (int64_t d = 0; d < batch; ++d) {
+    SmallVector<int64_t> dims;
+    for (Value v : op->getOperands()) {
+      ArrayRef<int64_t> shape = shapeOf(v);
+      if (!cast<RankedTensorType>(v.getType()).getElementType().isInteger(1)) {
+        dims.push_back(d); // q, k, v, logsumexp, the output's gradient
+        continue;
+      }
+      // The mask, right-aligned with [..., T, S]: a dimension it broadcasts
+      // along stays whole.
+      int64_t at = d - static_cast<int64_t>(q.size() - shape.size());
+      dims.push_back(at >= 0 && shape[at] == q[d] ? at : -1);
+    }
+    for (unsigned r = 0; r < op->getNumResults(); ++r)
+      dims.push_back(d);
+    rule.loops.push_back(makeLoop(q[d], dims));
+  }
+  return rule;
+}
+
 } // namespace
 
 OpRule sharding::ruleFor(Operation *op) {
@@ -190,6 +218,8 @@ OpRule sharding::ruleFor(Operation *op) {
       .Case([](ScatterAddOp o) { return scatterAddRule(o); })
       .Case([](CrossEntropyOp o) { return crossEntropyRule(o, false); })
       .Case([](CrossEntropyGradOp o) { return crossEntropyRule(o, true); })
+      .Case<AttentionOp, AttentionGradOp>(
+          [](Operation *o) { return attentionRule(o); })
       .Case([](TriluOp o) {
         int64_t rank = shapeOf(o.getResult()).size();
         return withoutDims(fromInterface(o), {rank - 1, rank - 2});

@@ -168,4 +168,90 @@ Geom checkAvgPoolGrad(const Tensor &dy, const Tensor &dx, const Dims &kernel,
                          Dims());
 }
 
+
+AttentionShape checkAttention(const char *k, const Tensor &q, const Tensor &key,
+                              const Tensor &v, const Tensor &mask,
+                              const Tensor &out, const Tensor &lse) {
+  checkDType(k, "query", q, DType::F32);
+  checkDType(k, "key", key, DType::F32);
+  checkDType(k, "value", v, DType::F32);
+  const int r = q.shape.rank;
+  auto shapes = [&] {
+    return strformat("query %s, key %s, value %s", formatDims(q.shape).c_str(),
+                     formatDims(key.shape).c_str(), formatDims(v.shape).c_str());
+  };
+  if (r < 2 || key.shape.rank != r || v.shape.rank != r)
+    fail("%s: %s need one rank >= 2", k, shapes().c_str());
+  AttentionShape a;
+  a.batchDims = r - 2;
+  for (int d = 0; d < r - 2; ++d) {
+    if (key.shape.d[d] != q.shape.d[d] || v.shape.d[d] != q.shape.d[d])
+      fail("%s: %s differ in their leading dims", k, shapes().c_str());
+    a.batchSize[d] = q.shape.d[d];
+    a.batch *= q.shape.d[d];
+  }
+  a.T = q.shape.d[r - 2];
+  a.D = q.shape.d[r - 1];
+  a.S = key.shape.d[r - 2];
+  a.E = v.shape.d[r - 1];
+  if (key.shape.d[r - 1] != a.D || v.shape.d[r - 2] != a.S)
+    fail("%s: %s are not [..., T, D], [..., S, D], [..., S, E]", k,
+         shapes().c_str());
+  Dims o = q.shape;
+  o.d[r - 1] = a.E;
+  if (out.shape != o)
+    fail("%s: output %s, expected %s", k, formatDims(out.shape).c_str(),
+         formatDims(o).c_str());
+  checkDType(k, "output", out, DType::F32);
+  Dims l = q.shape;
+  l.rank = r - 1;
+  if (lse.shape != l)
+    fail("%s: logsumexp %s, expected %s", k, formatDims(lse.shape).c_str(),
+         formatDims(l).c_str());
+  checkDType(k, "logsumexp", lse, DType::F32);
+  if (!mask.empty()) {
+    checkDType(k, "mask", mask, DType::Bool);
+    const int mr = mask.shape.rank;
+    if (mr > r)
+      fail("%s: mask %s has more dims than the scores", k,
+           formatDims(mask.shape).c_str());
+    // Strides of the mask, right-aligned with [..., T, S]; 0 where it
+    // broadcasts.
+    int64_t stride = 1;
+    int64_t strides[kMaxRank] = {};
+    for (int d = r - 1; d >= 0; --d) {
+      const int md = d - (r - mr);
+      const int64_t want = d == r - 1 ? a.S : d == r - 2 ? a.T : q.shape.d[d];
+      if (md < 0)
+        continue;
+      const int64_t have = mask.shape.d[md];
+      if (have != want && have != 1)
+        fail("%s: mask %s does not broadcast to the scores", k,
+             formatDims(mask.shape).c_str());
+      strides[d] = have == 1 ? 0 : stride;
+      stride *= have;
+    }
+    for (int d = 0; d < r - 2; ++d)
+      a.maskBatchStride[d] = strides[d];
+    a.maskT = strides[r - 2];
+    a.maskS = strides[r - 1];
+    a.hasMask = true;
+  }
+  return a;
+}
+
+void checkAttentionGrads(const Tensor &q, const Tensor &k, const Tensor &v,
+                         const Tensor &dq, const Tensor &dk, const Tensor &dv) {
+  const char *kn = "attentionGrad";
+  auto same = [&](const char *what, const Tensor &t, const Tensor &like) {
+    if (t.shape != like.shape)
+      fail("%s: %s %s, expected %s", kn, what, formatDims(t.shape).c_str(),
+           formatDims(like.shape).c_str());
+    checkDType(kn, what, t, DType::F32);
+  };
+  same("query gradient", dq, q);
+  same("key gradient", dk, k);
+  same("value gradient", dv, v);
+}
+
 } // namespace bbrt

@@ -46,6 +46,37 @@ struct ReduceDims {
 ReduceDims checkReduce(const char *kernel, const Tensor &x, const Tensor &out,
                        const Dims &axes);
 
+/// attention and attentionGrad: `batch` problems (the product of the
+/// leading dims) of T queries, S keys, D features per query and key, E per
+/// value; the mask's strides (0 where it broadcasts) over the leading dims,
+/// the queries and the keys, or no mask.
+struct AttentionShape {
+  int64_t batch = 1, T = 0, S = 0, D = 0, E = 0;
+  int batchDims = 0;
+  int64_t batchSize[kMaxRank] = {};
+  int64_t maskBatchStride[kMaxRank] = {};
+  int64_t maskT = 0, maskS = 0;
+  bool hasMask = false;
+  /// The mask's element offset of problem b's [T, S] block.
+  BBRT_HOST_DEVICE int64_t maskOffset(int64_t b) const {
+    int64_t off = 0;
+    for (int d = batchDims - 1; d >= 0; --d) {
+      off += (b % batchSize[d]) * maskBatchStride[d];
+      b /= batchSize[d];
+    }
+    return off;
+  }
+};
+/// Checks attention's operands (q, k, v, mask, out, lse; F32, a Bool mask
+/// broadcasting to [..., T, S]); attentionGrad passes dout as `out`.
+AttentionShape checkAttention(const char *kernel, const Tensor &q,
+                              const Tensor &k, const Tensor &v,
+                              const Tensor &mask, const Tensor &out,
+                              const Tensor &lse);
+/// attentionGrad's gradients dq, dk, dv: F32 of q's, k's and v's shapes.
+void checkAttentionGrads(const Tensor &q, const Tensor &k, const Tensor &v,
+                         const Tensor &dq, const Tensor &dk, const Tensor &dv);
+
 /// maxPool and avgPool (kernel `k`): out of x's dtype, both with data, and
 /// the window geometry (checkedPoolGeom).
 Geom checkPool(const char *k, const Tensor &x, const Tensor &out,

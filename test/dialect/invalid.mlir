@@ -1066,3 +1066,33 @@ func.func @fused_reduce_broadcast(%x: tensor<4x8xf32>, %y: tensor<3xf32>) -> ten
   }
   return %0 : tensor<4xf32>
 }
+
+// -----
+
+// bb.attention C1: the key's features are the query's
+func.func @attention_key_features(%q: tensor<2x4x8xf32>, %k: tensor<2x6x7xf32>, %v: tensor<2x6x5xf32>) {
+  // expected-error @+2 {{bb.attention: query [2x4x8], key [2x6x7] and value [2x6x5] are not [..., T, D], [..., S, D] and [..., S, E] (C1)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %o, %l = bb.attention %q, %k, %v : tensor<2x4x8xf32>, tensor<2x6x7xf32>, tensor<2x6x5xf32> -> tensor<2x4x5xf32>, tensor<2x4xf32>
+  return
+}
+
+// -----
+
+// bb.attention C2: the mask broadcasts to the scores [2x4x6]
+func.func @attention_mask(%q: tensor<2x4x8xf32>, %k: tensor<2x6x8xf32>, %v: tensor<2x6x5xf32>, %m: tensor<4x5xi1>) {
+  // expected-error @+2 {{bb.attention: mask [4x5] does not broadcast to the scores [2x4x6] (C2)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %o, %l = bb.attention %q, %k, %v mask %m : tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32>, tensor<4x5xi1> -> tensor<2x4x5xf32>, tensor<2x4xf32>
+  return
+}
+
+// -----
+
+// bb.attention_grad: the gradient has the output's type
+func.func @attention_grad_type(%q: tensor<2x4x8xf32>, %k: tensor<2x6x8xf32>, %v: tensor<2x6x5xf32>, %l: tensor<2x4xf32>, %g: tensor<2x4x8xf32>) {
+  // expected-error @+2 {{bb.attention_grad: grad must be 'tensor<2x4x5xf32>' and logsumexp 'tensor<2x4xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %dq, %dk, %dv = bb.attention_grad %q, %k, %v, %l, %g : tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32>, tensor<2x4xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32>
+  return
+}

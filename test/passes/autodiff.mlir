@@ -46,3 +46,19 @@ func.func @forward(%x: tensor<4xf32> {bb.name = "x"}) -> (tensor<4xf32> {bb.name
   %y = bb.select %mask, %sq, %x : tensor<4xi1>, tensor<4xf32>, tensor<4xf32> -> tensor<4xf32>
   return %y : tensor<4xf32>
 }
+
+// -----
+
+// bb.attention: one bb.attention_grad from the operands, the forward's
+// logsumexp and the output's gradient; the mask gets none.
+// MSE-LABEL: func.func @forward
+// MSE: %[[O:.*]], %[[L:.*]] = bb.attention %[[Q:.*]], %[[K:.*]], %[[V:.*]] mask %[[M:[^ ]*]] {scale = 5.000000e-01 : f32}
+// MSE: %[[DQ:.*]], %{{.*}}, %{{.*}} = bb.attention_grad %[[Q]], %[[K]], %[[V]], %[[L]], %{{.*}} mask %[[M]] {scale = 5.000000e-01 : f32}
+// MSE: bb.mul %[[DQ]], %{{.*}}
+func.func @forward(%x: tensor<2x4x8xf32> {bb.name = "x"}, %m: tensor<4x4xi1> {bb.name = "m"}) -> (tensor<2x4x8xf32> {bb.name = "y"}) {
+  %w = bb.constant {bb.name = "w"} dense<2.0> : tensor<8xf32>
+  %q = bb.mul %x, %w : tensor<2x4x8xf32>, tensor<8xf32> -> tensor<2x4x8xf32>
+  %o, %l = bb.attention %q, %x, %x mask %m {scale = 0.5 : f32}
+      : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<4x4xi1> -> tensor<2x4x8xf32>, tensor<2x4xf32>
+  return %o : tensor<2x4x8xf32>
+}

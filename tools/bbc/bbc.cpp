@@ -87,6 +87,12 @@ static cl::opt<bool> fuseElementwise(
              "(bb-fuse-elementwise; --fuse-elementwise=false runs them op "
              "by op)"),
     cl::init(true), cl::cat(bbcCategory));
+static cl::opt<bool> fuseAttention(
+    "fuse-attention",
+    cl::desc("Exported attention (MatMul, scale, mask, Softmax, MatMul) as "
+             "one bb.attention, whose backward stores no score matrix "
+             "(bb-fuse-attention; --fuse-attention=false keeps the ops)"),
+    cl::init(true), cl::cat(bbcCategory));
 static cl::list<std::string> inputShapes(
     "input-shape",
     cl::desc("Shape of a graph input, NAME=DxDx... (repeatable; symbolic "
@@ -310,6 +316,7 @@ int main(int argc, char **argv) {
     return fail("--loss-scale-window must be at least 1");
   options.precision = precision;
   options.fuseElementwise = fuseElementwise;
+  options.fuseAttention = fuseAttention;
   options.grad.enabled = grad;
   options.grad.loss = lossKind;
   options.grad.labels = labelsName;

@@ -326,6 +326,23 @@ void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex)
 void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
                       int64_t ignoreIndex);
 
+/// Scaled dot-product attention (bb.attention): for every index of the
+/// leading dims, which q [..., T, D], k [..., S, D] and v [..., S, E] share,
+/// out [..., T, E] = softmax(scale q k^T) v, the softmax over the S keys
+/// (max-subtracted, sums in double), and lse [..., T] the log of each
+/// query's sum of exp(scores) (the max included). `mask` (Bool, broadcast to
+/// [..., T, S], or none()) removes a score where it is true; a query with
+/// every key removed gets 0 and lse -inf. F32. No [T, S] tensor is stored:
+/// the CPU runtime takes 64 queries at a time, and only the keys up to the
+/// last one any of them keeps (a causal mask halves the work).
+void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
+               Tensor lse, float scale);
+/// Gradients of attention (bb.attention_grad) from its operands, its lse and
+/// the output's gradient dout: dq, dk, dv of q's, k's and v's shapes. The
+/// probabilities are recomputed from the scores and lse.
+void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
+                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale);
+
 /// Gradient of conv with respect to its input (a transposed convolution):
 /// dx [N, C, D...] from dy [N, F, O...] and w [F, C/group, K...], with conv's
 /// strides/pads/dilations/group; dx's shape gives the input size. Input

@@ -1,0 +1,147 @@
+// attention and attentionGrad against a double-precision reference: several
+// query blocks (T = 70 > 64), S != T, no mask, a causal mask (whose blocks
+// stop at the last kept key), a mask broadcast over the heads with a query
+// whose keys are all removed, and the operand errors.
+#include "TestUtil.h"
+
+#include <cmath>
+
+using namespace bbrt;
+using namespace bbrt::test;
+
+namespace {
+
+constexpr int64_t B = 2, H = 3, T = 70, S = 90, D = 16, E = 12;
+constexpr float kScale = 0.25f;
+
+enum class MaskKind { None, Causal, RandomPerBatch };
+
+/// Mask of shape [T, S] (causal: key j removed after query t + 20) or
+/// [B, 1, T, S] (random, with query 5 of batch 1 removing every key).
+HostTensor makeMask(MaskKind kind) {
+  if (kind == MaskKind::Causal) {
+    HostTensor m = zeros(DType::Bool, {T, S});
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t j = 0; j < S; ++j)
+        ptr<bool>(m)[t * S + j] = j > t + 20;
+    return m;
+  }
+  HostTensor m = zeros(DType::Bool, {B, 1, T, S});
+  HostTensor r = random(DType::F32, {B, 1, T, S}, 0, 1);
+  for (int64_t i = 0; i < B * T * S; ++i)
+    ptr<bool>(m)[i] = ptr<float>(r)[i] < 0.3f;
+  for (int64_t j = 0; j < S; ++j)
+    ptr<bool>(m)[(1 * T + 5) * S + j] = true;
+  return m;
+}
+
+bool isRemoved(MaskKind kind, const HostTensor &m, int64_t b, int64_t t,
+               int64_t j) {
+  if (kind == MaskKind::None)
+    return false;
+  if (kind == MaskKind::Causal)
+    return ptr<bool>(m)[t * S + j];
+  return ptr<bool>(m)[(b * T + t) * S + j];
+}
+
+void checkAttention(MaskKind kind) {
+  HostTensor q = random(DType::F32, {B, H, T, D}, -2, 2);
+  HostTensor k = random(DType::F32, {B, H, S, D}, -2, 2);
+  HostTensor v = random(DType::F32, {B, H, S, E});
+  HostTensor g = random(DType::F32, {B, H, T, E});
+  HostTensor mask = makeMask(kind);
+  Tensor maskView = kind == MaskKind::None ? none() : mask.view();
+  HostTensor out = zeros(DType::F32, {B, H, T, E}), lse = zeros(DType::F32, {B, H, T});
+  HostTensor dq = zeros(DType::F32, {B, H, T, D}), dk = zeros(DType::F32, {B, H, S, D}),
+             dv = zeros(DType::F32, {B, H, S, E});
+  attention(q.view(), k.view(), v.view(), maskView, out.view(), lse.view(), kScale);
+  attentionGrad(q.view(), k.view(), v.view(), lse.view(), g.view(), maskView,
+                dq.view(), dk.view(), dv.view(), kScale);
+
+  std::vector<double> rOut(B * H * T * E, 0.0), rLse(B * H * T, 0.0),
+      rDq(B * H * T * D, 0.0), rDk(B * H * S * D, 0.0), rDv(B * H * S * E, 0.0);
+  std::vector<double> p(S), dp(S);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h) {
+      const int64_t n = b * H + h;
+      for (int64_t t = 0; t < T; ++t) {
+        double mx = -INFINITY;
+        for (int64_t j = 0; j < S; ++j) {
+          double s = 0;
+          for (int64_t d = 0; d < D; ++d)
+            s += at(q, (n * T + t) * D + d) * at(k, (n * S + j) * D + d);
+          p[j] = isRemoved(kind, mask, b, t, j) ? -INFINITY : s * kScale;
+          mx = std::max(mx, p[j]);
+        }
+        if (mx == -INFINITY) { // every key removed: 0 out, 0 gradients
+          rLse[n * T + t] = -INFINITY;
+          continue;
+        }
+        double sum = 0;
+        for (int64_t j = 0; j < S; ++j)
+          sum += std::exp(p[j] - mx);
+        rLse[n * T + t] = mx + std::log(sum);
+        for (int64_t j = 0; j < S; ++j)
+          p[j] = std::exp(p[j] - mx) / sum;
+        double dot = 0;
+        for (int64_t j = 0; j < S; ++j) {
+          double gv = 0;
+          for (int64_t e = 0; e < E; ++e) {
+            rOut[(n * T + t) * E + e] += p[j] * at(v, (n * S + j) * E + e);
+            gv += at(g, (n * T + t) * E + e) * at(v, (n * S + j) * E + e);
+            rDv[(n * S + j) * E + e] += p[j] * at(g, (n * T + t) * E + e);
+          }
+          dp[j] = gv;
+          dot += p[j] * gv;
+        }
+        for (int64_t j = 0; j < S; ++j) {
+          const double ds = p[j] * (dp[j] - dot) * kScale;
+          for (int64_t d = 0; d < D; ++d) {
+            rDq[(n * T + t) * D + d] += ds * at(k, (n * S + j) * D + d);
+            rDk[(n * S + j) * D + d] += ds * at(q, (n * T + t) * D + d);
+          }
+        }
+      }
+    }
+  requireClose(out, rOut, 1e-5, 1e-4);
+  for (int64_t i = 0; i < B * H * T; ++i) {
+    if (rLse[i] == -INFINITY)
+      REQUIRE(at(lse, i) == -INFINITY);
+    else
+      REQUIRE(std::fabs(at(lse, i) - rLse[i]) <= 1e-5 + 1e-5 * std::fabs(rLse[i]));
+  }
+  requireClose(dq, rDq, 1e-5, 1e-4);
+  requireClose(dk, rDk, 1e-5, 1e-4);
+  requireClose(dv, rDv, 1e-5, 1e-4);
+}
+
+} // namespace
+
+TEST_CASE("attention and its gradients", "[attention]") {
+  SECTION("no mask") { checkAttention(MaskKind::None); }
+  SECTION("causal mask, blocks stop at the last kept key") {
+    checkAttention(MaskKind::Causal);
+  }
+  SECTION("mask per batch, broadcast over heads, a fully removed query") {
+    checkAttention(MaskKind::RandomPerBatch);
+  }
+}
+
+TEST_CASE("attention checks its operands", "[attention]") {
+  HostTensor q = random(DType::F32, {2, 4, 8}), k = random(DType::F32, {2, 6, 8}),
+             v = random(DType::F32, {2, 6, 5});
+  HostTensor out = zeros(DType::F32, {2, 4, 5}), lse = zeros(DType::F32, {2, 4});
+  HostTensor badMask = zeros(DType::Bool, {4, 5});
+  REQUIRE_THROWS_WITH(attention(q.view(), k.view(), v.view(), badMask.view(),
+                                out.view(), lse.view(), 1.f),
+                      "attention: mask 4x5 does not broadcast to the scores");
+  HostTensor k3 = random(DType::F32, {3, 6, 8});
+  REQUIRE_THROWS_WITH(
+      attention(q.view(), k3.view(), v.view(), none(), out.view(), lse.view(), 1.f),
+      "attention: query 2x4x8, key 3x6x8, value 2x6x5 differ in their "
+      "leading dims");
+  HostTensor badOut = zeros(DType::F32, {2, 4, 8});
+  REQUIRE_THROWS_WITH(attention(q.view(), k.view(), v.view(), none(),
+                                badOut.view(), lse.view(), 1.f),
+                      "attention: output 2x4x8, expected 2x4x5");
+}
