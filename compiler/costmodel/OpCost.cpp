@@ -3,6 +3,7 @@
 
 #include "compiler/costmodel/Roofline.h"
 #include "dialects/bb/BbInterfaces.h"
+#include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
@@ -36,6 +37,10 @@ double mlir::bb::costmodel::opComputeTime(Operation *op,
   // A TF32 product (bb.matmul's or bb.linear's `tf32`) at the TF32 rate.
   if (op->hasAttr("tf32"))
     dtype = cluster::DType::TF32;
+  // Attention's products at the rate of the type they round to.
+  if (auto products = op->getAttrOfType<TypeAttr>("products"))
+    dtype = isa<FloatTF32Type>(products.getValue()) ? cluster::DType::TF32
+                                                    : dtypeOf(products.getValue());
   return computeTime(cluster, dtype, cost.getFlops(),
                      cost.getBytesRead() + cost.getBytesWritten());
 }

@@ -514,7 +514,7 @@ LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
         }
         auto grad = b.create<AttentionGradOp>(
             loc, o.getQuery(), o.getKey(), o.getValue(), o.getLogsumexp(), g,
-            o.getMask(), o.getScaleAttr());
+            o.getMask(), o.getScaleAttr(), o.getProductsAttr());
         out.append({grad.getQueryGrad(), grad.getKeyGrad(), grad.getValueGrad()});
         if (o.getMask())
           out.push_back(Value());

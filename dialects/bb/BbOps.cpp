@@ -874,13 +874,15 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
 /// [..., T, E] and the logsumexp type [..., T].
 static LogicalResult inferAttention(std::optional<Location> loc,
                                     StringRef opName, Value query, Value key,
-                                    Value value, Value mask,
+                                    Value value, Value mask, TypeAttr products,
                                     RankedTensorType &output,
                                     RankedTensorType &logsumexp) {
   auto q = rankedType(query), k = rankedType(key), v = rankedType(value);
   auto fail = [&](const Twine &msg) {
     return emitOptionalError(loc, opName, ": ", msg);
   };
+  if (products && !isa<FloatTF32Type, BFloat16Type, Float16Type>(products.getValue()))
+    return fail("products must be tf32, bf16 or f16 (C3)");
   for (RankedTensorType t : {q, k, v})
     if (!t.getElementType().isF32())
       return fail("query, key and value must be f32 (C1)");
@@ -933,7 +935,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
   RankedTensorType out, lse;
   if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
                             adaptor.getKey(), adaptor.getValue(),
-                            adaptor.getMask(), out, lse)))
+                            adaptor.getMask(), adaptor.getProductsAttr(), out,
+                            lse)))
     return failure();
   inferred.append({out, lse});
   return success();
@@ -950,7 +953,8 @@ LogicalResult AttentionGradOp::inferReturnTypes(
   RankedTensorType out, lse;
   if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
                             adaptor.getKey(), adaptor.getValue(),
-                            adaptor.getMask(), out, lse)))
+                            adaptor.getMask(), adaptor.getProductsAttr(), out,
+                            lse)))
     return failure();
   if (adaptor.getGrad().getType() != out || adaptor.getLogsumexp().getType() != lse)
     return emitOptionalError(loc, getOperationName(), ": grad must be ", out,

@@ -876,6 +876,12 @@ def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
     `log(sum(exp(scores)))` of each query row (-inf for a fully removed
     row): what bb.attention_grad needs to recompute the probabilities.
 
+    With `products` (tf32, bf16 or f16; bb-mixed-precision sets it) the
+    operands of every matrix product inside (query and key for the scores,
+    the probabilities and value for the output) are rounded to that type
+    as bb.matmul's reduced-precision forms round them, and the products
+    summed in f32; the softmax stays f32.
+
     The importer's clean-up (bb-fuse-attention) makes it from the exported
     `MatMul(q, k^T) [* or / scalar] [Where(mask, -inf, .)] -> Softmax ->
     MatMul(., v)`; no [..., T, S] tensor is kept for the backward pass.
@@ -886,6 +892,7 @@ def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
       second to last is `key`'s.
     - (C2) `mask` broadcasts to [..., T, S] (numpy rules, no more
       dimensions than that).
+    - (C3) `products`, when present, is tf32, bf16 or f16.
 
     Example:
     ```mlir
@@ -896,7 +903,8 @@ def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
   }];
   let arguments = (ins Bb_FloatTensor:$query, Bb_FloatTensor:$key,
                        Bb_FloatTensor:$value, Optional<Bb_BoolTensor>:$mask,
-                       DefaultValuedAttr<F32Attr, "1.0">:$scale);
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale,
+                       OptionalAttr<TypeAttr>:$products);
   let results = (outs Bb_FloatTensor:$output, Bb_FloatTensor:$logsumexp);
   let assemblyFormat = [{
     $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` type($query) `,`
@@ -919,6 +927,9 @@ def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor]> {
     `dV = P^T grad`, `dP = grad V^T`,
     `dS = P (dP - rowsum(P dP)) scale`, `dQ = dS K`, `dK = dS^T Q`.
 
+    `products` rounds the operands of its five products as bb.attention's
+    does (the probabilities and `dS` among them).
+
     Constraints: those of bb.attention; `grad` has the output's type and
     `logsumexp` the second result's.
 
@@ -934,7 +945,8 @@ def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor]> {
                        Bb_FloatTensor:$value,
                        Bb_FloatTensor:$logsumexp, Bb_FloatTensor:$grad,
                        Optional<Bb_BoolTensor>:$mask,
-                       DefaultValuedAttr<F32Attr, "1.0">:$scale);
+                       DefaultValuedAttr<F32Attr, "1.0">:$scale,
+                       OptionalAttr<TypeAttr>:$products);
   let results = (outs Bb_FloatTensor:$query_grad, Bb_FloatTensor:$key_grad,
                       Bb_FloatTensor:$value_grad);
   let assemblyFormat = [{

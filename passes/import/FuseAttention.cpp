@@ -181,7 +181,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
                      : rewriter.create<TransposeOp>(loc, source, perm).getResult();
     }
     auto attention = rewriter.create<AttentionOp>(
-        loc, query, key, value, mask, rewriter.getF32FloatAttr(scale));
+        loc, query, key, value, mask, rewriter.getF32FloatAttr(scale),
+        /*products=*/TypeAttr());
     rewriter.replaceOp(pv, attention.getOutput());
     return success();
   }

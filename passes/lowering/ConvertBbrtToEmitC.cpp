@@ -361,7 +361,13 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
       call.operand(v);
     for (Value v : kernel.getOutputs())
       call.operand(tensorOf(v));
+    std::string products = "F32";
+    if (auto t = p.getAs<TypeAttr>("products"))
+      products = isa<FloatTF32Type>(t.getValue()) ? "TF32"
+                 : t.getValue().isBF16()          ? "BF16"
+                                                  : "F16";
     call.f32(f32or("scale", 1.f))
+        .opaque("bbrt::Products::" + products)
         .call(op == "bb.attention" ? "bbrt::attention" : "bbrt::attentionGrad");
   } else if (op == "bb.conv_input_grad" || op == "bb.conv_weight_grad") {
     call.operand(ins[0]).operand(ins[1]).operand(out)

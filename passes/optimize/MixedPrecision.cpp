@@ -94,6 +94,15 @@ struct MixedPrecisionPass
           op.getRhs().getType().getElementType().isF32())
         products.push_back(op);
     });
+    // Attention rounds its products' operands itself (its probabilities
+    // are made inside it).
+    Type productType = dtype == "f16"    ? Type(Float16Type::get(&getContext()))
+                       : dtype == "bf16" ? Type(BFloat16Type::get(&getContext()))
+                                         : Type(FloatTF32Type::get(&getContext()));
+    func.walk([&](Operation *op) {
+      if (isa<AttentionOp, AttentionGradOp>(op))
+        op->setAttr("products", TypeAttr::get(productType));
+    });
     // TF32: the operands stay f32 tensors; the product rounds them.
     if (dtype == "tf32") {
       for (MatMulOp op : products)

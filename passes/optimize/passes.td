@@ -44,6 +44,10 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
     `loss-scale`): the backward pass's products then read gradients large
     enough not to vanish, and a step whose gradients overflowed is skipped.
 
+    `bb.attention` and `bb.attention_grad` keep f32 operands and get
+    `products` of the type instead: they round their products' operands
+    themselves, the probabilities they make inside included.
+
     This is where a GPU's tensor cores come in (cuBLASLt's bf16 GEMM with
     an f32 output, about 16x the f32 rate on an H100); the CPU runtime
     widens the bf16 operands and multiplies in f32, which gives the same

@@ -9,9 +9,14 @@
 // skips the upper triangle's blocks. The backward pass recomputes the
 // probabilities from the scores and lse; it runs the blocks of one problem
 // in order, since every block adds to the problem's key and value gradients.
+// With reduced-precision products the operands of each product are rounded
+// copies (the probabilities and dS rounded after the softmax and its
+// gradient have used them in f32).
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/core/Float16.h"
 #include "runtime/core/KernelArgs.h"
+#include "runtime/core/TF32.h"
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/cpu/Simd.h"
@@ -100,10 +105,28 @@ BBRT_CLONES void scoreGradRow(const float *p, float *dp, int64_t n, float scale)
     dp[j] = p[j] * (dp[j] - d) * scale;
 }
 
+/// x rounded to `p` and back to f32.
+inline float rounded(Products p, float x) {
+  switch (p) {
+  case Products::TF32: return roundToTf32(x);
+  case Products::BF16: return bf16BitsToFloat(floatToBf16Bits(x));
+  case Products::F16: return halfBitsToFloat(floatToHalfBits(x));
+  case Products::F32: break;
+  }
+  return x;
+}
+
+/// n values of `src` rounded to `p` into `dst` (may be `src`); returns dst.
+float *roundInto(Products p, const float *src, float *dst, int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    dst[i] = rounded(p, src[i]);
+  return dst;
+}
+
 } // namespace
 
 void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
-               Tensor lse, float scale) {
+               Tensor lse, float scale, Products products) {
   const AttentionShape a = checkAttention("attention", q, k, v, mask, out, lse);
   const float *qp = static_cast<const float *>(q.data);
   const float *kp = static_cast<const float *>(k.data);
@@ -126,20 +149,29 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
       return;
     }
     float *s = scratch<float>(0, rows * used);
-    gemm(false, true, rows, used, a.D, qp + (b * a.T + t0) * a.D, a.D,
-         kp + b * a.S * a.D, a.D, 0.f, s, used);
+    const float *qb = qp + (b * a.T + t0) * a.D, *kb = kp + b * a.S * a.D,
+                *vb = vp + b * a.S * a.E;
+    if (products != Products::F32) { // rounded copies of the operands
+      float *copies = scratch<float>(1, rows * a.D + used * (a.D + a.E));
+      qb = roundInto(products, qb, copies, rows * a.D);
+      kb = roundInto(products, kb, copies + rows * a.D, used * a.D);
+      vb = roundInto(products, vb, copies + rows * a.D + used * a.D, used * a.E);
+    }
+    gemm(false, true, rows, used, a.D, qb, a.D, kb, a.D, 0.f, s, used);
     for (int64_t t = t0; t < t1; ++t) {
       float *row = s + (t - t0) * used;
       scaleAndMask(row, used, scale, maskRow(a, mask, b, t), a.maskS);
       lp[b * a.T + t] = softmaxRow(row, used);
     }
-    gemm(false, false, rows, a.E, used, s, used, vp + b * a.S * a.E, a.E, 0.f,
-         o, a.E);
+    if (products != Products::F32)
+      roundInto(products, s, s, rows * used);
+    gemm(false, false, rows, a.E, used, s, used, vb, a.E, 0.f, o, a.E);
   });
 }
 
 void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
-                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale) {
+                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale,
+                   Products products) {
   const AttentionShape a =
       checkAttention("attentionGrad", q, k, v, mask, dout, lse);
   checkAttentionGrads(q, k, v, dq, dk, dv);
@@ -153,12 +185,22 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
   float *dvp = static_cast<float *>(dv.data);
   const int64_t blocks = (a.T + kBlock - 1) / kBlock;
   const bool parallel = a.batch >= maxThreads();
+  const bool round = products != Products::F32;
   parallelForDynamic(a.batch, parallel, [&](int64_t b) {
     const float *qb = qp + b * a.T * a.D, *kb = kp + b * a.S * a.D,
                 *vb = vp + b * a.S * a.E, *gb = gp + b * a.T * a.E;
     float *dkb = dkp + b * a.S * a.D, *dvb = dvp + b * a.S * a.E;
     std::fill(dkb, dkb + a.S * a.D, 0.f);
     std::fill(dvb, dvb + a.S * a.E, 0.f);
+    // Rounded copies of the problem's operands (reduced-precision products).
+    if (round) {
+      float *copies = scratch<float>(2, (a.T + a.S) * (a.D + a.E));
+      qb = roundInto(products, qb, copies, a.T * a.D);
+      gb = roundInto(products, gb, copies + a.T * a.D, a.T * a.E);
+      kb = roundInto(products, kb, copies + a.T * (a.D + a.E), a.S * a.D);
+      vb = roundInto(products, vb, copies + a.T * (a.D + a.E) + a.S * a.D,
+                     a.S * a.E);
+    }
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t t0 = blk * kBlock, t1 = std::min(a.T, t0 + kBlock);
       const int64_t rows = t1 - t0;
@@ -178,13 +220,17 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
         scaleAndMask(row, used, scale, maskRow(a, mask, b, t), a.maskS);
         probabilitiesRow(row, used, lp[b * a.T + t]);
       }
-      // dV += P^T dO; dP = dO V^T; dS = P (dP - rowsum(P dP)) scale.
-      gemm(true, false, used, a.E, rows, p, used, gb + t0 * a.E, a.E, 1.f, dvb,
-           a.E);
+      // dP = dO V^T; dS = P (dP - rowsum(P dP)) scale; dV += P^T dO.
       gemm(false, true, rows, used, a.E, gb + t0 * a.E, a.E, vb, a.E, 0.f, dp,
            used);
       for (int64_t r = 0; r < rows; ++r)
         scoreGradRow(p + r * used, dp + r * used, used, scale);
+      if (round) {
+        roundInto(products, p, p, rows * used);
+        roundInto(products, dp, dp, rows * used);
+      }
+      gemm(true, false, used, a.E, rows, p, used, gb + t0 * a.E, a.E, 1.f, dvb,
+           a.E);
       // dQ = dS K; dK += dS^T Q.
       gemm(false, false, rows, a.D, used, dp, used, kb, a.D, 0.f, dqr, a.D);
       gemm(true, false, used, a.D, rows, dp, used, qb + t0 * a.D, a.D, 1.f, dkb,

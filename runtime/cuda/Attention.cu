@@ -7,7 +7,9 @@
 // the output one more product. The backward pass recomputes the
 // probabilities the same way, then dV = P^T dO, dP = dO V^T,
 // dS = P (dP - rowsum(P dP)) scale (a block per row), dQ = dS K,
-// dK = dS^T Q, each product one call per chunk. Unlike the CPU runtime it
+// dK = dS^T Q, each product one call per chunk. Reduced-precision products
+// (bb.attention's `products`) are cuBLASLt's f32 products that round their
+// operands on the tensor cores (matmulRounded). Unlike the CPU runtime it
 // computes the masked upper triangle of a causal mask too.
 //
 //===----------------------------------------------------------------------===//
@@ -114,7 +116,7 @@ Tensor slab(const Tensor &t, int64_t b0, int64_t n, int64_t rows, int64_t cols) 
 using namespace cuda;
 
 void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
-               Tensor lse, float scale) {
+               Tensor lse, float scale, Products products) {
   const AttentionShape a = checkAttention("attention", q, k, v, mask, out, lse);
   if (a.batch == 0 || a.T == 0)
     return;
@@ -124,20 +126,21 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
   for (int64_t b0 = 0; b0 < a.batch; b0 += chunk) {
     const int64_t n = std::min(chunk, a.batch - b0);
     Tensor scores(s, DType::F32, {n, a.T, a.S});
-    matmul(slab(q, b0, n, a.T, a.D), slab(k, b0, n, a.S, a.D), scores, false,
-           true, false);
+    matmulRounded(slab(q, b0, n, a.T, a.D), slab(k, b0, n, a.S, a.D), scores, false,
+           true, products);
     softmaxScoresKernel<<<static_cast<unsigned>(n * a.T), kThreads, 0,
                           stream()>>>(a, static_cast<const bool *>(mask.data),
                                       b0, s, static_cast<float *>(lse.data),
                                       scale);
     checkLaunch("attention");
-    matmul(scores, slab(v, b0, n, a.S, a.E), slab(out, b0, n, a.T, a.E), false,
-           false, false);
+    matmulRounded(scores, slab(v, b0, n, a.S, a.E), slab(out, b0, n, a.T, a.E), false,
+           false, products);
   }
 }
 
 void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
-                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale) {
+                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale,
+                   Products products) {
   const AttentionShape a =
       checkAttention("attentionGrad", q, k, v, mask, dout, lse);
   checkAttentionGrads(q, k, v, dq, dk, dv);
@@ -152,18 +155,18 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
     Tensor P(p, DType::F32, {n, a.T, a.S}), dP(dp, DType::F32, {n, a.T, a.S});
     Tensor qc = slab(q, b0, n, a.T, a.D), kc = slab(k, b0, n, a.S, a.D),
            vc = slab(v, b0, n, a.S, a.E), gc = slab(dout, b0, n, a.T, a.E);
-    matmul(qc, kc, P, false, true, false);
+    matmulRounded(qc, kc, P, false, true, products);
     probabilitiesKernel<<<blocksFor(n * a.T * a.S), kThreads, 0, stream()>>>(
         a, static_cast<const bool *>(mask.data), b0, n, p,
         static_cast<const float *>(lse.data), scale);
     checkLaunch("attentionGrad");
-    matmul(P, gc, slab(dv, b0, n, a.S, a.E), true, false, false);
-    matmul(gc, vc, dP, false, true, false);
+    matmulRounded(P, gc, slab(dv, b0, n, a.S, a.E), true, false, products);
+    matmulRounded(gc, vc, dP, false, true, products);
     scoreGradKernel<<<static_cast<unsigned>(n * a.T), kThreads, 0, stream()>>>(
         a.S, p, dp, scale);
     checkLaunch("attentionGrad");
-    matmul(dP, kc, slab(dq, b0, n, a.T, a.D), false, false, false);
-    matmul(dP, qc, slab(dk, b0, n, a.S, a.D), true, false, false);
+    matmulRounded(dP, kc, slab(dq, b0, n, a.T, a.D), false, false, products);
+    matmulRounded(dP, qc, slab(dk, b0, n, a.S, a.D), true, false, products);
   }
 }
 

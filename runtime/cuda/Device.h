@@ -43,6 +43,11 @@ enum ErrorCode : unsigned long long {
 /// The process's device-side error record.
 KernelError *kernelError();
 
+/// bbrt::matmul of f32 operands that cuBLASLt rounds to `products` on the
+/// tensor cores (CUBLAS_COMPUTE_32F_FAST_TF32, _16BF, _16F), f32 output.
+void matmulRounded(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+                   Products products);
+
 /// Throws bbrt::Error "WHAT: <CUDA's message>" unless rc is cudaSuccess.
 void check(cudaError_t rc, const char *what);
 void checkBlas(cublasStatus_t rc, const char *what);

@@ -32,12 +32,15 @@ struct GemmKey {
   bool transA, transB; // of cuBLASLt's operands (b, a of bbrt::matmul)
   int64_t m, n, k, batch, strideA, strideB, strideC;
   bool bias; ///< with CUBLASLT_EPILOGUE_BIAS (bbrt::linear)
-  bool tf32; ///< f32 operands at TF32 (CUBLAS_COMPUTE_32F_FAST_TF32)
+  /// f32 operands rounded inside cuBLASLt (CUBLAS_COMPUTE_32F_FAST_TF32,
+  /// _16BF, _16F); F32: none.
+  Products products;
   bool operator<(const GemmKey &o) const {
     return std::tie(type, outType, transA, transB, m, n, k, batch, strideA,
-                    strideB, strideC, bias, tf32) <
+                    strideB, strideC, bias, products) <
            std::tie(o.type, o.outType, o.transA, o.transB, o.m, o.n, o.k,
-                    o.batch, o.strideA, o.strideB, o.strideC, o.bias, o.tf32);
+                    o.batch, o.strideA, o.strideB, o.strideC, o.bias,
+                    o.products);
   }
 };
 
@@ -79,10 +82,13 @@ const Gemm *gemmFor(const GemmKey &key) {
   const bool f64 = key.type == CUDA_R_64F;
   // Scale factors (alpha, beta) in the compute type: f64, or f32 for f32
   // (TF32 too), bf16 and f16 operands.
-  checkBlas(cublasLtMatmulDescCreate(&g.desc,
-                                     f64 ? CUBLAS_COMPUTE_64F
-                                     : key.tf32 ? CUBLAS_COMPUTE_32F_FAST_TF32
-                                                : CUBLAS_COMPUTE_32F,
+  const cublasComputeType_t compute =
+      f64                                  ? CUBLAS_COMPUTE_64F
+      : key.products == Products::TF32     ? CUBLAS_COMPUTE_32F_FAST_TF32
+      : key.products == Products::BF16     ? CUBLAS_COMPUTE_32F_FAST_16BF
+      : key.products == Products::F16      ? CUBLAS_COMPUTE_32F_FAST_16F
+                                           : CUBLAS_COMPUTE_32F;
+  checkBlas(cublasLtMatmulDescCreate(&g.desc, compute,
                                      f64 ? CUDA_R_64F : CUDA_R_32F),
             "cublasLtMatmulDescCreate");
   cublasOperation_t ta = key.transA ? CUBLAS_OP_T : CUBLAS_OP_N;
@@ -147,9 +153,11 @@ const Gemm *gemmFor(const GemmKey &key) {
 void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
           bool transB, int64_t m, int64_t n, int64_t k, const void *A,
           const void *B, void *C, int64_t batch, int64_t strideA,
-          int64_t strideB, int64_t strideC, const void *bias, bool tf32) {
+          int64_t strideB, int64_t strideC, const void *bias,
+          Products products) {
   const Gemm &g = *gemmFor({type, outType, transA, transB, m, n, k, batch,
-                            strideA, strideB, strideC, bias != nullptr, tf32});
+                            strideA, strideB, strideC, bias != nullptr,
+                            products});
   if (bias)
     checkBlas(cublasLtMatmulDescSetAttribute(
                   g.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
@@ -169,10 +177,11 @@ void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
 /// false, having launched nothing, when cuBLASLt has no bias epilogue for
 /// these shapes.
 bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
-             const void *bias, bool tf32) {
-  if (tf32 && (a.dtype != DType::F32 || b.dtype != DType::F32 ||
-               out.dtype != DType::F32))
-    fail("matmul: tf32 needs f32 operands and output (%s, %s, output %s)",
+             const void *bias, Products products) {
+  if (products != Products::F32 &&
+      (a.dtype != DType::F32 || b.dtype != DType::F32 || out.dtype != DType::F32))
+    fail("matmul: tf32 (or rounded) products need f32 operands and output "
+         "(%s, %s, output %s)",
          dtypeName(a.dtype), dtypeName(b.dtype), dtypeName(out.dtype));
   // 16-bit operands (bf16 or f16) of one type, summed in f32.
   const bool half = (a.dtype == DType::BF16 || a.dtype == DType::F16) &&
@@ -242,11 +251,11 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   if (bias) {
     // Every call below has this plan: is there a bias epilogue for it?
     GemmKey key = folded ? GemmKey{type, outType, transB, false, N, batch * M,
-                                   K, 1, 0, 0, 0, true, tf32}
+                                   K, 1, 0, 0, 0, true, products}
                  : strided ? GemmKey{type, outType, transB, transA, N, M, K,
-                                     batch, K * N, M * K, M * N, true, tf32}
+                                     batch, K * N, M * K, M * N, true, products}
                            : GemmKey{type, outType, transB, transA, N, M, K,
-                                     1, 0, 0, 0, true, tf32};
+                                     1, 0, 0, 0, true, products};
     if (!gemmFor(key))
       return false;
   }
@@ -254,10 +263,10 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   if (folded) {
     // Every output matrix uses the one b; a's batch folds into M.
     gemm(type, outType, transB, false, N, batch * M, K, b.data, a.data,
-         out.data, 1, 0, 0, 0, bias, tf32);
+         out.data, 1, 0, 0, 0, bias, products);
   } else if (strided) {
     gemm(type, outType, transB, transA, N, M, K, b.data, a.data, out.data,
-         batch, K * N, M * K, M * N, bias, tf32);
+         batch, K * N, M * K, M * N, bias, products);
   } else {
     // General broadcast: one call per output matrix.
     for (int64_t i = 0; i < batch; ++i) {
@@ -279,19 +288,27 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
            static_cast<const char *>(b.data) + ib * K * N * es,
            static_cast<const char *>(a.data) + ia * M * K * es,
            static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0, bias,
-           tf32);
+           products);
     }
   }
   checkLaunch(bias ? "linear" : "matmul");
   return true;
 }
 
+Products tf32Products(bool tf32) { return tf32 ? Products::TF32 : Products::F32; }
+
 } // namespace
+
+void matmulRounded(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+                   Products products) {
+  product(a, b, out, transA, transB, nullptr, products);
+}
+
 } // namespace cuda
 
 void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
             bool tf32) {
-  cuda::product(a, b, out, transA, transB, nullptr, tf32);
+  cuda::product(a, b, out, transA, transB, nullptr, cuda::tf32Products(tf32));
 }
 
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
@@ -299,7 +316,8 @@ void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
   checkLinearBias(bias, out);
   // f32 outputs: the bias in cuBLASLt's epilogue where it has one.
   if (out.dtype == DType::F32 &&
-      cuda::product(a, b, out, transA, transB, bias.data, tf32))
+      cuda::product(a, b, out, transA, transB, bias.data,
+                    cuda::tf32Products(tf32)))
     return;
   matmul(a, b, out, transA, transB, tf32);
   binary(BinaryKind::Add, out, bias, out);

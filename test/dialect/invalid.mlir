@@ -1096,3 +1096,13 @@ func.func @attention_grad_type(%q: tensor<2x4x8xf32>, %k: tensor<2x6x8xf32>, %v:
   %dq, %dk, %dv = bb.attention_grad %q, %k, %v, %l, %g : tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32>, tensor<2x4xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32>
   return
 }
+
+// -----
+
+// bb.attention C3: products round to tf32, bf16 or f16
+func.func @attention_products(%q: tensor<2x4x8xf32>) {
+  // expected-error @+2 {{bb.attention: products must be tf32, bf16 or f16 (C3)}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %o, %l = bb.attention %q, %q, %q {products = f64} : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>, tensor<2x4xf32>
+  return
+}

@@ -77,3 +77,23 @@ func.func @range(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x1xf32> {bb.na
   %y = bb.matmul %x, %c : tensor<2x4xf32>, tensor<4x1xf32> -> tensor<2x1xf32>
   return %y : tensor<2x1xf32>
 }
+
+// Attention keeps its f32 operands and rounds inside (`products`), its
+// gradient too.
+// CHECK-LABEL: func.func @attention
+// CHECK: bb.attention %{{.*}}, %{{.*}}, %{{.*}} {products = bf16, scale = 5.000000e-01 : f32} : tensor<2x4x8xf32>
+// CHECK: bb.attention_grad {{.*}} {products = bf16, scale = 5.000000e-01 : f32} : tensor<2x4x8xf32>
+// F16-LABEL: func.func @attention
+// F16: bb.attention {{.*}}products = f16
+// F16: bb.attention_grad {{.*}}products = f16
+// TF32-LABEL: func.func @attention
+// TF32: bb.attention {{.*}}products = tf32
+// TF32: bb.attention_grad {{.*}}products = tf32
+func.func @attention(%x: tensor<2x4x8xf32> {bb.name = "x"}) -> (tensor<2x4x8xf32> {bb.name = "y"}, tensor<2x4x8xf32> {bb.name = "dx"}) {
+  %o, %l = bb.attention %x, %x, %x {scale = 0.5 : f32}
+      : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>, tensor<2x4xf32>
+  %dq, %dk, %dv = bb.attention_grad %x, %x, %x, %l, %o {scale = 0.5 : f32}
+      : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4xf32>, tensor<2x4x8xf32>
+      -> tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>
+  return %o, %dq : tensor<2x4x8xf32>, tensor<2x4x8xf32>
+}

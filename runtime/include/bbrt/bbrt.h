@@ -326,6 +326,12 @@ void crossEntropy(Tensor logits, Tensor labels, Tensor out, int64_t ignoreIndex)
 void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
                       int64_t ignoreIndex);
 
+/// What the operands of attention's matrix products are rounded to before
+/// they are multiplied, as matmul's reduced-precision forms round them (bf16
+/// and f16 to nearest even, TF32 as the tensor cores do); the sums are f32
+/// (bb.attention's `products`).
+enum class Products : int32_t { F32, TF32, BF16, F16 };
+
 /// Scaled dot-product attention (bb.attention): for every index of the
 /// leading dims, which q [..., T, D], k [..., S, D] and v [..., S, E] share,
 /// out [..., T, E] = softmax(scale q k^T) v, the softmax over the S keys
@@ -336,12 +342,13 @@ void crossEntropyGrad(Tensor logits, Tensor labels, Tensor grad, Tensor out,
 /// the CPU runtime takes 64 queries at a time, and only the keys up to the
 /// last one any of them keeps (a causal mask halves the work).
 void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
-               Tensor lse, float scale);
+               Tensor lse, float scale, Products products = Products::F32);
 /// Gradients of attention (bb.attention_grad) from its operands, its lse and
 /// the output's gradient dout: dq, dk, dv of q's, k's and v's shapes. The
 /// probabilities are recomputed from the scores and lse.
 void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
-                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale);
+                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale,
+                   Products products = Products::F32);
 
 /// Gradient of conv with respect to its input (a transposed convolution):
 /// dx [N, C, D...] from dy [N, F, O...] and w [F, C/group, K...], with conv's
