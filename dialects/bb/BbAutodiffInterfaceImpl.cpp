@@ -507,17 +507,25 @@ LogicalResult buildVjpImpl(Operation *op, OpBuilder &b, ArrayRef<Value> gs,
         return success();
       })
       .Case([&](AttentionOp o) {
-        // Only the output carries a gradient (logsumexp is for the backward).
+        // Only the output carries a gradient (logsumexp is for the backward);
+        // a bias that needs one gets the scores' gradient summed over the
+        // dimensions it broadcasts along.
         if (!g) {
           out.append(o->getNumOperands(), Value());
           return success();
         }
+        const bool biasGrad = o.getBias() && needed.back();
         auto grad = b.create<AttentionGradOp>(
             loc, o.getQuery(), o.getKey(), o.getValue(), o.getLogsumexp(), g,
-            o.getMask(), o.getScaleAttr(), o.getProductsAttr());
+            o.getMask(), o.getBias(), o.getScaleAttr(), o.getProductsAttr(),
+            biasGrad ? b.getUnitAttr() : UnitAttr());
         out.append({grad.getQueryGrad(), grad.getKeyGrad(), grad.getValueGrad()});
         if (o.getMask())
           out.push_back(Value());
+        if (o.getBias())
+          out.push_back(biasGrad ? unbroadcast(b, loc, grad.getBiasGrad(),
+                                               typeOf(o.getBias()))
+                                 : Value());
         return success();
       })
       .Case([&](CrossEntropyOp o) {

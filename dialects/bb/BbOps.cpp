@@ -874,8 +874,8 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
 /// [..., T, E] and the logsumexp type [..., T].
 static LogicalResult inferAttention(std::optional<Location> loc,
                                     StringRef opName, Value query, Value key,
-                                    Value value, Value mask, TypeAttr products,
-                                    RankedTensorType &output,
+                                    Value value, Value mask, Value bias,
+                                    TypeAttr products, RankedTensorType &output,
                                     RankedTensorType &logsumexp) {
   auto q = rankedType(query), k = rankedType(key), v = rankedType(value);
   auto fail = [&](const Twine &msg) {
@@ -899,13 +899,19 @@ static LogicalResult inferAttention(std::optional<Location> loc,
                 " are not [..., T, D], [..., S, D] and [..., S, E] (C1)");
   SmallVector<int64_t> scores(qs.drop_back());
   scores.push_back(ks[rank - 2]);
-  if (mask) {
-    ArrayRef<int64_t> ms = rankedType(mask).getShape();
+  for (auto [operand, what] : {std::pair(mask, "mask"), std::pair(bias, "bias")}) {
+    if (!operand)
+      continue;
+    auto t = rankedType(operand);
+    if (bias == operand && !t.getElementType().isF32())
+      return fail("bias must be f32 (C2)");
+    ArrayRef<int64_t> ms = t.getShape();
     auto joined = broadcastShapes(scores, ms);
     if (static_cast<int64_t>(ms.size()) > rank || failed(joined) ||
         ArrayRef<int64_t>(*joined) != ArrayRef<int64_t>(scores))
-      return fail("mask " + shapeStr(ms) + " does not broadcast to the scores " +
-                  shapeStr(scores) + " (C2)");
+      return fail(Twine(what) + " " + shapeStr(ms) +
+                  " does not broadcast to the scores " + shapeStr(scores) +
+                  " (C2)");
   }
   SmallVector<int64_t> out(qs.drop_back());
   out.push_back(vs.back());
@@ -935,8 +941,8 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
   RankedTensorType out, lse;
   if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
                             adaptor.getKey(), adaptor.getValue(),
-                            adaptor.getMask(), adaptor.getProductsAttr(), out,
-                            lse)))
+                            adaptor.getMask(), adaptor.getBias(),
+                            adaptor.getProductsAttr(), out, lse)))
     return failure();
   inferred.append({out, lse});
   return success();
@@ -953,14 +959,20 @@ LogicalResult AttentionGradOp::inferReturnTypes(
   RankedTensorType out, lse;
   if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
                             adaptor.getKey(), adaptor.getValue(),
-                            adaptor.getMask(), adaptor.getProductsAttr(), out,
-                            lse)))
+                            adaptor.getMask(), adaptor.getBias(),
+                            adaptor.getProductsAttr(), out, lse)))
     return failure();
   if (adaptor.getGrad().getType() != out || adaptor.getLogsumexp().getType() != lse)
     return emitOptionalError(loc, getOperationName(), ": grad must be ", out,
                              " and logsumexp ", lse);
   inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
                    adaptor.getValue().getType()});
+  if (adaptor.getWithBiasGrad()) { // the scores' gradient [..., T, S]
+    SmallVector<int64_t> scores(rankedType(adaptor.getQuery()).getShape().drop_back());
+    scores.push_back(rankedType(adaptor.getKey()).getShape().drop_back().back());
+    inferred.push_back(RankedTensorType::get(
+        scores, rankedType(adaptor.getQuery()).getElementType()));
+  }
   return success();
 }
 

@@ -863,18 +863,22 @@ def Bb_CrossEntropyGradOp : Bb_Op<"cross_entropy_grad", [InferTypeOpAdaptor]> {
   }];
 }
 
-def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
+def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor,
+                                             AttrSizedOperandSegments]> {
   let summary = "scaled dot-product attention, softmax over the keys";
   let description = [{
     For every index of the leading (batch) dimensions, which `query`
     [..., T, D], `key` [..., S, D] and `value` [..., S, E] share:
-    `output = softmax(scale * query key^T) value` [..., T, E], the softmax
-    over the S keys, computed with each row's maximum subtracted. Where the
-    optional boolean `mask` (broadcast to [..., T, S]) is true, the score is
-    removed from the softmax (as if it were -inf); a query whose keys are
-    all removed gets 0. The second result, `logsumexp` [..., T], is
-    `log(sum(exp(scores)))` of each query row (-inf for a fully removed
-    row): what bb.attention_grad needs to recompute the probabilities.
+    `output = softmax(scale * query key^T + bias) value` [..., T, E], the
+    softmax over the S keys, computed with each row's maximum subtracted.
+    The optional f32 `bias` (broadcast to [..., T, S]) is added to the
+    scaled scores (an additive mask of 0 and -inf, or position biases).
+    Where the optional boolean `mask` (broadcast to [..., T, S]) is true,
+    the score is removed from the softmax (as if it were -inf); a query
+    whose keys are all removed gets 0. The second result, `logsumexp`
+    [..., T], is `log(sum(exp(scores)))` of each query row (-inf for a
+    fully removed row): what bb.attention_grad needs to recompute the
+    probabilities.
 
     With `products` (tf32, bf16 or f16; bb-mixed-precision sets it) the
     operands of every matrix product inside (query and key for the scores,
@@ -883,32 +887,38 @@ def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
     summed in f32; the softmax stays f32.
 
     The importer's clean-up (bb-fuse-attention) makes it from the exported
-    `MatMul(q, k^T) [* or / scalar] [Where(mask, -inf, .)] -> Softmax ->
-    MatMul(., v)`; no [..., T, S] tensor is kept for the backward pass.
+    `MatMul(q, k^T) [* or / scalar] [+ bias] [Where(mask, -inf, .)] ->
+    Softmax -> MatMul(., v)`; no [..., T, S] tensor is kept for the
+    backward pass.
 
     Constraints:
     - (C1) `query`, `key` and `value` are f32 of rank >= 2 with the same
       leading dimensions; `key`'s last dimension is `query`'s, `value`'s
       second to last is `key`'s.
-    - (C2) `mask` broadcasts to [..., T, S] (numpy rules, no more
-      dimensions than that).
+    - (C2) `mask` and `bias` (f32) broadcast to [..., T, S] (numpy rules,
+      no more dimensions than that).
     - (C3) `products`, when present, is tf32, bf16 or f16.
 
     Example:
     ```mlir
     %o, %lse = bb.attention %q, %k, %v mask %m {scale = 0.125 : f32}
-        : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1>
+        : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> mask tensor<1x1x16x16xi1>
+        -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>
+    %o2, %lse2 = bb.attention %q, %k, %v bias %b {scale = 0.125 : f32}
+        : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> bias tensor<1x1x16x16xf32>
         -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>
     ```
   }];
   let arguments = (ins Bb_FloatTensor:$query, Bb_FloatTensor:$key,
                        Bb_FloatTensor:$value, Optional<Bb_BoolTensor>:$mask,
+                       Optional<Bb_FloatTensor>:$bias,
                        DefaultValuedAttr<F32Attr, "1.0">:$scale,
                        OptionalAttr<TypeAttr>:$products);
   let results = (outs Bb_FloatTensor:$output, Bb_FloatTensor:$logsumexp);
   let assemblyFormat = [{
-    $query `,` $key `,` $value (`mask` $mask^)? attr-dict `:` type($query) `,`
-    type($key) `,` type($value) (`,` type($mask)^)? `->` type(results)
+    $query `,` $key `,` $value (`mask` $mask^)? (`bias` $bias^)? attr-dict `:`
+    type($query) `,` type($key) `,` type($value) (`mask` type($mask)^)?
+    (`bias` type($bias)^)? `->` type(results)
   }];
   let extraClassDeclaration = [{
     /// The two products, 2 T S (D + E) per batch index, and about 5
@@ -917,15 +927,19 @@ def Bb_AttentionOp : Bb_Op<"attention", [InferTypeOpAdaptor]> {
   }];
 }
 
-def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor]> {
+def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor,
+                                                  AttrSizedOperandSegments]> {
   let summary = "gradients of bb.attention";
   let description = [{
     Given a bb.attention's operands, its `logsumexp` result and the
     gradient `grad` of its output, the gradients of `query`, `key` and
-    `value` (of their types). The probabilities are recomputed from the scores and
-    `logsumexp`: `P = exp(scale q k^T - logsumexp)` (0 where masked),
-    `dV = P^T grad`, `dP = grad V^T`,
-    `dS = P (dP - rowsum(P dP)) scale`, `dQ = dS K`, `dK = dS^T Q`.
+    `value` (of their types), and with `bias_grad` that of the scores,
+    [..., T, S] (the gradient of a `bias` before it is summed over the
+    dimensions it broadcasts along). The probabilities are recomputed from
+    the scores and `logsumexp`: `P = exp(scale q k^T + bias - logsumexp)`
+    (0 where masked), `dV = P^T grad`, `dP = grad V^T`,
+    `dB = P (dP - rowsum(P dP))`, `dS = dB scale`, `dQ = dS K`,
+    `dK = dS^T Q`.
 
     `products` rounds the operands of its five products as bb.attention's
     does (the probabilities and `dS` among them).
@@ -937,7 +951,7 @@ def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor]> {
     ```mlir
     %dq, %dk, %dv = bb.attention_grad %q, %k, %v, %lse, %g mask %m {scale = 0.125 : f32}
         : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>,
-          tensor<2x4x16xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1>
+          tensor<2x4x16xf32>, tensor<2x4x16x8xf32> mask tensor<1x1x16x16xi1>
         -> tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
     ```
   }];
@@ -945,15 +959,18 @@ def Bb_AttentionGradOp : Bb_Op<"attention_grad", [InferTypeOpAdaptor]> {
                        Bb_FloatTensor:$value,
                        Bb_FloatTensor:$logsumexp, Bb_FloatTensor:$grad,
                        Optional<Bb_BoolTensor>:$mask,
+                       Optional<Bb_FloatTensor>:$bias,
                        DefaultValuedAttr<F32Attr, "1.0">:$scale,
-                       OptionalAttr<TypeAttr>:$products);
+                       OptionalAttr<TypeAttr>:$products,
+                       UnitAttr:$with_bias_grad);
   let results = (outs Bb_FloatTensor:$query_grad, Bb_FloatTensor:$key_grad,
-                      Bb_FloatTensor:$value_grad);
+                      Bb_FloatTensor:$value_grad,
+                      Optional<Bb_FloatTensor>:$bias_grad);
   let assemblyFormat = [{
     $query `,` $key `,` $value `,` $logsumexp `,` $grad
-    (`mask` $mask^)? attr-dict `:` type($query) `,` type($key) `,`
-    type($value) `,` type($logsumexp) `,` type($grad)
-    (`,` type($mask)^)? `->` type(results)
+    (`mask` $mask^)? (`bias` $bias^)? attr-dict `:` type($query) `,`
+    type($key) `,` type($value) `,` type($logsumexp) `,` type($grad)
+    (`mask` type($mask)^)? (`bias` type($bias)^)? `->` type(results)
   }];
   let extraClassDeclaration = [{
     /// Five products (the scores again, dV, dP, dQ, dK) and the softmax's.

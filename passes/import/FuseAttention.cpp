@@ -1,8 +1,8 @@
 //===- FuseAttention.cpp - recognize exported attention subgraphs ----------===//
 //
 // Exporters write scaled dot-product attention as
-//   s = MatMul(q, k^T) [* c | / c] [Where(mask, -inf, s)] ; p = Softmax(s) ;
-//   o = MatMul(p, v)
+//   s = MatMul(q, k^T) [* c | / c] [+ bias] [Where(mask, -inf, s)] ;
+//   p = Softmax(s) ; o = MatMul(p, v)
 // This pass replaces each such chain with one bb.attention, so that no
 // [..., T, S] score tensor is kept for the backward pass (bb.attention_grad
 // recomputes the probabilities) and the runtimes can compute it block by
@@ -80,12 +80,35 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
         typeOf(value).getRank() != rank || !outType.getElementType().isF32())
       return failure();
 
-    // Softmax input: [select(mask, fill, .)] of [scale] of the product.
+    // Softmax input: [+ bias] [select(mask, fill, .)] [+ bias] of [scale]
+    // of the product (at most one bias; adding it after the mask changes
+    // nothing, as -inf + bias is -inf).
     Value scores = softmax.getInput();
-    Value mask;
+    Value mask, bias;
     CompareOp maskCompare; // set when the mask keeps where it is true
     Location loc = pv.getLoc();
     auto scoresType = typeOf(scores);
+    // An f32 bias added to the scores (an additive mask, position biases):
+    // the add's other operand, when it broadcasts into the scores.
+    auto peelBias = [&]() -> LogicalResult {
+      auto add = scores.getDefiningOp<AddOp>();
+      if (!add || bias)
+        return success();
+      if (!singleUse(add.getOutput()))
+        return failure();
+      for (auto [chain, other] : {std::pair(add.getLhs(), add.getRhs()),
+                                  std::pair(add.getRhs(), add.getLhs())}) {
+        if (typeOf(chain) != scoresType || !typeOf(other).getElementType().isF32() ||
+            !isa_and_nonnull<MulOp, DivOp, MatMulOp, SelectOp>(chain.getDefiningOp()))
+          continue;
+        bias = other;
+        scores = chain;
+        return success();
+      }
+      return failure();
+    };
+    if (failed(peelBias()))
+      return failure();
     if (auto select = scores.getDefiningOp<SelectOp>()) {
       if (!singleUse(select.getOutput()))
         return failure();
@@ -109,6 +132,8 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
           return failure();
       }
       scores = kept;
+      if (failed(peelBias()))
+        return failure();
     }
     double scale = 1.0;
     if (auto mul = scores.getDefiningOp<MulOp>()) {
@@ -145,8 +170,10 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
                       vs = typeOf(value).getShape();
     if (qs.drop_back(2) != ks.drop_back(2) || qs.drop_back(2) != vs.drop_back(2))
       return failure();
-    if (mask) {
-      ArrayRef<int64_t> ms = typeOf(mask).getShape();
+    for (Value operand : {mask, bias}) {
+      if (!operand)
+        continue;
+      ArrayRef<int64_t> ms = typeOf(operand).getShape();
       auto joined = broadcastShapes(scoresType.getShape(), ms);
       if (static_cast<int64_t>(ms.size()) > rank || failed(joined) ||
           ArrayRef<int64_t>(*joined) != scoresType.getShape())
@@ -181,7 +208,7 @@ struct FuseAttentionPattern : OpRewritePattern<MatMulOp> {
                      : rewriter.create<TransposeOp>(loc, source, perm).getResult();
     }
     auto attention = rewriter.create<AttentionOp>(
-        loc, query, key, value, mask, rewriter.getF32FloatAttr(scale),
+        loc, query, key, value, mask, bias, rewriter.getF32FloatAttr(scale),
         /*products=*/TypeAttr());
     rewriter.replaceOp(pv, attention.getOutput());
     return success();

@@ -23,7 +23,9 @@ def FuseAttention : Pass<"bb-fuse-attention", "func::FuncOp"> {
   let summary = "Recognize exported scaled dot-product attention and replace it with bb.attention";
   let description = [{
     Matches `MatMul(q, k^T)`, optionally multiplied or divided by a splat
-    constant (the scale), optionally masked by `Where(mask, fill, .)` or
+    constant (the scale), optionally plus an f32 tensor that broadcasts to
+    the scores (an additive mask or position bias; before or after the
+    mask), optionally masked by `Where(mask, fill, .)` or
     `Where(mask, ., fill)` with a fill of -1e9 or below (-inf, float32's
     lowest), then `Softmax` over the last axis and `MatMul(., v)`, where
     every intermediate has that one reader, q, k and v are f32 of one rank

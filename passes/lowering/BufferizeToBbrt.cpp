@@ -34,18 +34,27 @@ MemRefType bufferType(Type tensorType) {
 }
 
 /// Operand positions of `op` that are optional and absent (conv and
-/// layer_norm bias, the attention ops' mask), as positions in the bb op's
-/// full operand list.
+/// layer_norm bias, the attention ops' mask and bias), as positions in the
+/// bb op's full operand list.
 SmallVector<int64_t> absentOptionals(Operation *op) {
   if (auto conv = dyn_cast<ConvOp>(op); conv && !conv.getBias())
     return {2};
   if (auto ln = dyn_cast<LayerNormOp>(op); ln && !ln.getBias())
     return {2};
-  if (auto a = dyn_cast<AttentionOp>(op); a && !a.getMask())
-    return {3};
-  if (auto g = dyn_cast<AttentionGradOp>(op); g && !g.getMask())
-    return {5};
-  return {};
+  SmallVector<int64_t> absent;
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    if (!a.getMask())
+      absent.push_back(3);
+    if (!a.getBias())
+      absent.push_back(4);
+  }
+  if (auto g = dyn_cast<AttentionGradOp>(op)) {
+    if (!g.getMask())
+      absent.push_back(5);
+    if (!g.getBias())
+      absent.push_back(6);
+  }
+  return absent;
 }
 
 /// Module-wide numbering of weights (by value and sharding) and state (by
@@ -247,9 +256,13 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         continue;
       }
       SmallVector<int64_t> absent = absentOptionals(&op);
+      // The kernel's parameters: the op's attributes, without the operand
+      // segments of ops with several optional operands (absent says).
+      NamedAttrList params(op.getAttrDictionary());
+      params.erase("operandSegmentSizes");
       b.create<bbrt::KernelOp>(
           loc, b.getStringAttr(op.getName().getStringRef()),
-          op.getAttrDictionary(), ins, outs,
+          params.getDictionary(b.getContext()), ins, outs,
           absent.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(absent));
     } else {
       return op.emitError("bb-bufferize: cannot bufferize this op");

@@ -355,12 +355,15 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
         .i64(has("ignore_index") ? i64("ignore_index") : -100)
         .call("bbrt::crossEntropyGrad");
   } else if (op == "bb.attention" || op == "bb.attention_grad") {
-    // Operands in the bb op's order (the mask bbrt::none() when absent),
-    // then the results.
+    // Operands in the bb op's order (the mask and bias bbrt::none() when
+    // absent), then the results.
     for (Value v : ins)
       call.operand(v);
     for (Value v : kernel.getOutputs())
       call.operand(tensorOf(v));
+    // attention_grad without the scores' gradient (no trained bias).
+    if (op == "bb.attention_grad" && kernel.getOutputs().size() == 3)
+      call.operand(none);
     std::string products = "F32";
     if (auto t = p.getAs<TypeAttr>("products"))
       products = isa<FloatTF32Type>(t.getValue()) ? "TF32"

@@ -188,16 +188,26 @@ OpRule attentionRule(Operation *op) {
   OpRule rule = emptyRule(op);
   ArrayRef<int64_t> q = shapeOf(op->getOperand(0));
   int64_t batch = static_cast<int64_t>(q.size()) - 2;
+  // The mask and the bias broadcast to the scores [..., T, S].
+  Value mask, bias;
+  if (auto a = dyn_cast<AttentionOp>(op)) {
+    mask = a.getMask();
+    bias = a.getBias();
+  } else {
+    auto g = cast<AttentionGradOp>(op);
+    mask = g.getMask();
+    bias = g.getBias();
+  }
   for (int64_t d = 0; d < batch; ++d) {
     SmallVector<int64_t> dims;
     for (Value v : op->getOperands()) {
-      ArrayRef<int64_t> shape = shapeOf(v);
-      if (!cast<RankedTensorType>(v.getType()).getElementType().isInteger(1)) {
+      if (v != mask && v != bias) {
         dims.push_back(d); // q, k, v, logsumexp, the output's gradient
         continue;
       }
-      // The mask, right-aligned with [..., T, S]: a dimension it broadcasts
-      // along stays whole.
+      // Right-aligned with [..., T, S]: a dimension it broadcasts along
+      // stays whole.
+      ArrayRef<int64_t> shape = shapeOf(v);
       int64_t at = d - static_cast<int64_t>(q.size() - shape.size());
       dims.push_back(at >= 0 && shape[at] == q[d] ? at : -1);
     }

@@ -169,9 +169,47 @@ Geom checkAvgPoolGrad(const Tensor &dy, const Tensor &dx, const Dims &kernel,
 }
 
 
+namespace {
+
+/// The strides of `t` (kernel operand `what`), right-aligned with the
+/// scores [..., T, S]; 0 where it broadcasts.
+ScoreOperand scoreOperand(const char *k, const char *what, const Tensor &t,
+                          const Tensor &q, const AttentionShape &a) {
+  ScoreOperand o;
+  if (t.empty())
+    return o;
+  const int r = q.shape.rank, tr = t.shape.rank;
+  if (tr > r)
+    fail("%s: %s %s has more dims than the scores", k, what,
+         formatDims(t.shape).c_str());
+  int64_t stride = 1;
+  int64_t strides[kMaxRank] = {};
+  for (int d = r - 1; d >= 0; --d) {
+    const int td = d - (r - tr);
+    const int64_t want = d == r - 1 ? a.S : d == r - 2 ? a.T : q.shape.d[d];
+    if (td < 0)
+      continue;
+    const int64_t have = t.shape.d[td];
+    if (have != want && have != 1)
+      fail("%s: %s %s does not broadcast to the scores", k, what,
+           formatDims(t.shape).c_str());
+    strides[d] = have == 1 ? 0 : stride;
+    stride *= have;
+  }
+  for (int d = 0; d < r - 2; ++d)
+    o.batchStride[d] = strides[d];
+  o.t = strides[r - 2];
+  o.s = strides[r - 1];
+  o.present = true;
+  return o;
+}
+
+} // namespace
+
 AttentionShape checkAttention(const char *k, const Tensor &q, const Tensor &key,
                               const Tensor &v, const Tensor &mask,
-                              const Tensor &out, const Tensor &lse) {
+                              const Tensor &bias, const Tensor &out,
+                              const Tensor &lse) {
   checkDType(k, "query", q, DType::F32);
   checkDType(k, "key", key, DType::F32);
   checkDType(k, "value", v, DType::F32);
@@ -209,49 +247,34 @@ AttentionShape checkAttention(const char *k, const Tensor &q, const Tensor &key,
     fail("%s: logsumexp %s, expected %s", k, formatDims(lse.shape).c_str(),
          formatDims(l).c_str());
   checkDType(k, "logsumexp", lse, DType::F32);
-  if (!mask.empty()) {
+  if (!mask.empty())
     checkDType(k, "mask", mask, DType::Bool);
-    const int mr = mask.shape.rank;
-    if (mr > r)
-      fail("%s: mask %s has more dims than the scores", k,
-           formatDims(mask.shape).c_str());
-    // Strides of the mask, right-aligned with [..., T, S]; 0 where it
-    // broadcasts.
-    int64_t stride = 1;
-    int64_t strides[kMaxRank] = {};
-    for (int d = r - 1; d >= 0; --d) {
-      const int md = d - (r - mr);
-      const int64_t want = d == r - 1 ? a.S : d == r - 2 ? a.T : q.shape.d[d];
-      if (md < 0)
-        continue;
-      const int64_t have = mask.shape.d[md];
-      if (have != want && have != 1)
-        fail("%s: mask %s does not broadcast to the scores", k,
-             formatDims(mask.shape).c_str());
-      strides[d] = have == 1 ? 0 : stride;
-      stride *= have;
-    }
-    for (int d = 0; d < r - 2; ++d)
-      a.maskBatchStride[d] = strides[d];
-    a.maskT = strides[r - 2];
-    a.maskS = strides[r - 1];
-    a.hasMask = true;
-  }
+  if (!bias.empty())
+    checkDType(k, "bias", bias, DType::F32);
+  a.mask = scoreOperand(k, "mask", mask, q, a);
+  a.bias = scoreOperand(k, "bias", bias, q, a);
   return a;
 }
 
-void checkAttentionGrads(const Tensor &q, const Tensor &k, const Tensor &v,
-                         const Tensor &dq, const Tensor &dk, const Tensor &dv) {
+void checkAttentionGrads(const AttentionShape &a, const Tensor &q,
+                         const Tensor &k, const Tensor &v, const Tensor &dq,
+                         const Tensor &dk, const Tensor &dv,
+                         const Tensor &dbias) {
   const char *kn = "attentionGrad";
-  auto same = [&](const char *what, const Tensor &t, const Tensor &like) {
-    if (t.shape != like.shape)
+  auto same = [&](const char *what, const Tensor &t, const Dims &like) {
+    if (t.shape != like)
       fail("%s: %s %s, expected %s", kn, what, formatDims(t.shape).c_str(),
-           formatDims(like.shape).c_str());
+           formatDims(like).c_str());
     checkDType(kn, what, t, DType::F32);
   };
-  same("query gradient", dq, q);
-  same("key gradient", dk, k);
-  same("value gradient", dv, v);
+  same("query gradient", dq, q.shape);
+  same("key gradient", dk, k.shape);
+  same("value gradient", dv, v.shape);
+  if (!dbias.empty()) {
+    Dims scores = q.shape;
+    scores.d[scores.rank - 1] = a.S;
+    same("scores gradient", dbias, scores);
+  }
 }
 
 } // namespace bbrt

@@ -46,36 +46,46 @@ struct ReduceDims {
 ReduceDims checkReduce(const char *kernel, const Tensor &x, const Tensor &out,
                        const Dims &axes);
 
+/// An attention operand broadcast to the scores [..., T, S] (the mask, the
+/// bias): its element strides over the leading dims, the queries and the
+/// keys (0 where it broadcasts); absent when not given.
+struct ScoreOperand {
+  bool present = false;
+  int64_t batchStride[kMaxRank] = {};
+  int64_t t = 0, s = 0;
+};
+
 /// attention and attentionGrad: `batch` problems (the product of the
 /// leading dims) of T queries, S keys, D features per query and key, E per
-/// value; the mask's strides (0 where it broadcasts) over the leading dims,
-/// the queries and the keys, or no mask.
+/// value; the mask and the bias.
 struct AttentionShape {
   int64_t batch = 1, T = 0, S = 0, D = 0, E = 0;
   int batchDims = 0;
   int64_t batchSize[kMaxRank] = {};
-  int64_t maskBatchStride[kMaxRank] = {};
-  int64_t maskT = 0, maskS = 0;
-  bool hasMask = false;
-  /// The mask's element offset of problem b's [T, S] block.
-  BBRT_HOST_DEVICE int64_t maskOffset(int64_t b) const {
+  ScoreOperand mask, bias;
+  /// The element offset of problem b's [T, S] block in `o`.
+  BBRT_HOST_DEVICE int64_t offset(const ScoreOperand &o, int64_t b) const {
     int64_t off = 0;
     for (int d = batchDims - 1; d >= 0; --d) {
-      off += (b % batchSize[d]) * maskBatchStride[d];
+      off += (b % batchSize[d]) * o.batchStride[d];
       b /= batchSize[d];
     }
     return off;
   }
 };
-/// Checks attention's operands (q, k, v, mask, out, lse; F32, a Bool mask
-/// broadcasting to [..., T, S]); attentionGrad passes dout as `out`.
+/// Checks attention's operands (q, k, v; F32, a Bool mask and an F32 bias
+/// broadcasting to [..., T, S], out, lse); attentionGrad passes dout as
+/// `out`.
 AttentionShape checkAttention(const char *kernel, const Tensor &q,
                               const Tensor &k, const Tensor &v,
-                              const Tensor &mask, const Tensor &out,
-                              const Tensor &lse);
-/// attentionGrad's gradients dq, dk, dv: F32 of q's, k's and v's shapes.
-void checkAttentionGrads(const Tensor &q, const Tensor &k, const Tensor &v,
-                         const Tensor &dq, const Tensor &dk, const Tensor &dv);
+                              const Tensor &mask, const Tensor &bias,
+                              const Tensor &out, const Tensor &lse);
+/// attentionGrad's gradients dq, dk, dv: F32 of q's, k's and v's shapes;
+/// dbias (when given) F32 of the scores' shape [..., T, S].
+void checkAttentionGrads(const AttentionShape &a, const Tensor &q,
+                         const Tensor &k, const Tensor &v, const Tensor &dq,
+                         const Tensor &dk, const Tensor &dv,
+                         const Tensor &dbias);
 
 /// maxPool and avgPool (kernel `k`): out of x's dtype, both with data, and
 /// the window geometry (checkedPoolGeom).

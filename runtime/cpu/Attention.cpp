@@ -6,7 +6,7 @@
 // bbrt::softmax computes it: the row's maximum subtracted, simd::expf, the
 // sum in double), then the product with the values. The scores go only as
 // far as the last key that a query of the block keeps, so a causal mask
-// skips the upper triangle's blocks. The backward pass recomputes the
+// (boolean, or an additive bias of -inf) skips the upper triangle's blocks. The backward pass recomputes the
 // probabilities from the scores and lse; it runs the blocks of one problem
 // in order, since every block adds to the problem's key and value gradients.
 // With reduced-precision products the operands of each product are rounded
@@ -32,24 +32,28 @@ namespace {
 
 constexpr int64_t kBlock = 64;
 
-/// The mask row of query t of problem b (kept where false), or null.
-const bool *maskRow(const AttentionShape &a, const Tensor &mask, int64_t b,
-                    int64_t t) {
-  if (!a.hasMask)
+/// The row of query t of problem b in a mask or bias (stride o.s), or null.
+template <typename T>
+const T *scoreRow(const AttentionShape &a, const ScoreOperand &o,
+                  const Tensor &t, int64_t b, int64_t q) {
+  if (!o.present)
     return nullptr;
-  return static_cast<const bool *>(mask.data) + a.maskOffset(b) + t * a.maskT;
+  return static_cast<const T *>(t.data) + a.offset(o, b) + q * o.t;
 }
 
-/// One past the last key that any of queries [t0, t1) keeps.
-int64_t keysUsed(const AttentionShape &a, const Tensor &mask, int64_t b,
-                 int64_t t0, int64_t t1) {
-  if (!a.hasMask)
+/// One past the last key that any of queries [t0, t1) keeps: not removed
+/// by the mask, and not given a bias of -inf (an additive causal mask).
+int64_t keysUsed(const AttentionShape &a, const Tensor &mask, const Tensor &bias,
+                 int64_t b, int64_t t0, int64_t t1) {
+  if (!a.mask.present && !a.bias.present)
     return a.S;
   int64_t used = 0;
   for (int64_t t = t0; t < t1 && used < a.S; ++t) {
-    const bool *m = maskRow(a, mask, b, t);
+    const bool *m = scoreRow<bool>(a, a.mask, mask, b, t);
+    const float *x = scoreRow<float>(a, a.bias, bias, b, t);
     for (int64_t j = a.S - 1; j >= used; --j)
-      if (!m[j * a.maskS]) {
+      if ((!m || !m[j * a.mask.s]) &&
+          (!x || x[j * a.bias.s] != -std::numeric_limits<float>::infinity())) {
         used = j + 1;
         break;
       }
@@ -57,11 +61,16 @@ int64_t keysUsed(const AttentionShape &a, const Tensor &mask, int64_t b,
   return used;
 }
 
-/// Scales one row of n scores and sets the removed ones to -inf.
-BBRT_CLONES void scaleAndMask(float *s, int64_t n, float scale, const bool *m,
+/// Scales one row of n scores, adds the bias row (stride bS) and sets the
+/// removed ones to -inf.
+BBRT_CLONES void scaleAndMask(float *s, int64_t n, float scale,
+                              const float *bias, int64_t bS, const bool *m,
                               int64_t mS) {
   for (int64_t j = 0; j < n; ++j)
     s[j] *= scale;
+  if (bias)
+    for (int64_t j = 0; j < n; ++j)
+      s[j] += bias[j * bS];
   if (m)
     for (int64_t j = 0; j < n; ++j)
       if (m[j * mS])
@@ -95,12 +104,17 @@ BBRT_CLONES void probabilitiesRow(float *s, int64_t n, float lse) {
     s[j] = simd::expf(s[j] - lse);
 }
 
-/// dS = P (dP - sum(P dP)) scale over one row, into dp.
-BBRT_CLONES void scoreGradRow(const float *p, float *dp, int64_t n, float scale) {
+/// dB = P (dP - sum(P dP)) over one row, into `db` when given, and
+/// dS = dB scale into dp.
+BBRT_CLONES void scoreGradRow(const float *p, float *dp, int64_t n, float scale,
+                              float *db) {
   double dot = 0;
   for (int64_t j = 0; j < n; ++j)
     dot += double(p[j]) * double(dp[j]);
   const float d = float(dot);
+  if (db)
+    for (int64_t j = 0; j < n; ++j)
+      db[j] = p[j] * (dp[j] - d);
   for (int64_t j = 0; j < n; ++j)
     dp[j] = p[j] * (dp[j] - d) * scale;
 }
@@ -125,9 +139,10 @@ float *roundInto(Products p, const float *src, float *dst, int64_t n) {
 
 } // namespace
 
-void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
-               Tensor lse, float scale, Products products) {
-  const AttentionShape a = checkAttention("attention", q, k, v, mask, out, lse);
+void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor bias,
+               Tensor out, Tensor lse, float scale, Products products) {
+  const AttentionShape a =
+      checkAttention("attention", q, k, v, mask, bias, out, lse);
   const float *qp = static_cast<const float *>(q.data);
   const float *kp = static_cast<const float *>(k.data);
   const float *vp = static_cast<const float *>(v.data);
@@ -140,7 +155,7 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
   parallelForDynamic(a.batch * blocks, parallel, [&](int64_t task) {
     const int64_t b = task / blocks, t0 = task % blocks * kBlock;
     const int64_t t1 = std::min(a.T, t0 + kBlock), rows = t1 - t0;
-    const int64_t used = keysUsed(a, mask, b, t0, t1);
+    const int64_t used = keysUsed(a, mask, bias, b, t0, t1);
     float *o = op + (b * a.T + t0) * a.E;
     if (used == 0) {
       std::fill(o, o + rows * a.E, 0.f);
@@ -160,7 +175,8 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
     gemm(false, true, rows, used, a.D, qb, a.D, kb, a.D, 0.f, s, used);
     for (int64_t t = t0; t < t1; ++t) {
       float *row = s + (t - t0) * used;
-      scaleAndMask(row, used, scale, maskRow(a, mask, b, t), a.maskS);
+      scaleAndMask(row, used, scale, scoreRow<float>(a, a.bias, bias, b, t),
+                   a.bias.s, scoreRow<bool>(a, a.mask, mask, b, t), a.mask.s);
       lp[b * a.T + t] = softmaxRow(row, used);
     }
     if (products != Products::F32)
@@ -170,11 +186,12 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
 }
 
 void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
-                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale,
-                   Products products) {
+                   Tensor mask, Tensor bias, Tensor dq, Tensor dk, Tensor dv,
+                   Tensor dbias, float scale, Products products) {
   const AttentionShape a =
-      checkAttention("attentionGrad", q, k, v, mask, dout, lse);
-  checkAttentionGrads(q, k, v, dq, dk, dv);
+      checkAttention("attentionGrad", q, k, v, mask, bias, dout, lse);
+  checkAttentionGrads(a, q, k, v, dq, dk, dv, dbias);
+  float *dbp = static_cast<float *>(dbias.data);
   const float *qp = static_cast<const float *>(q.data);
   const float *kp = static_cast<const float *>(k.data);
   const float *vp = static_cast<const float *>(v.data);
@@ -204,8 +221,13 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
     for (int64_t blk = 0; blk < blocks; ++blk) {
       const int64_t t0 = blk * kBlock, t1 = std::min(a.T, t0 + kBlock);
       const int64_t rows = t1 - t0;
-      const int64_t used = keysUsed(a, mask, b, t0, t1);
+      const int64_t used = keysUsed(a, mask, bias, b, t0, t1);
       float *dqr = dqp + (b * a.T + t0) * a.D;
+      // The scores' gradient: 0 beyond the keys the block uses.
+      float *dbr = dbp ? dbp + (b * a.T + t0) * a.S : nullptr;
+      if (dbr)
+        for (int64_t r = 0; r < rows; ++r)
+          std::fill(dbr + r * a.S + used, dbr + (r + 1) * a.S, 0.f);
       if (used == 0) {
         std::fill(dqr, dqr + rows * a.D, 0.f);
         continue;
@@ -217,14 +239,16 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
            used);
       for (int64_t t = t0; t < t1; ++t) {
         float *row = p + (t - t0) * used;
-        scaleAndMask(row, used, scale, maskRow(a, mask, b, t), a.maskS);
+        scaleAndMask(row, used, scale, scoreRow<float>(a, a.bias, bias, b, t),
+                     a.bias.s, scoreRow<bool>(a, a.mask, mask, b, t), a.mask.s);
         probabilitiesRow(row, used, lp[b * a.T + t]);
       }
       // dP = dO V^T; dS = P (dP - rowsum(P dP)) scale; dV += P^T dO.
       gemm(false, true, rows, used, a.E, gb + t0 * a.E, a.E, vb, a.E, 0.f, dp,
            used);
       for (int64_t r = 0; r < rows; ++r)
-        scoreGradRow(p + r * used, dp + r * used, used, scale);
+        scoreGradRow(p + r * used, dp + r * used, used, scale,
+                     dbr ? dbr + r * a.S : nullptr);
       if (round) {
         roundInto(products, p, p, rows * used);
         roundInto(products, dp, dp, rows * used);

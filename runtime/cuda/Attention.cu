@@ -28,14 +28,27 @@ constexpr size_t kScratchBytes = size_t(256) << 20;
 /// Whether score (t, j) of problem b is removed.
 __device__ bool removed(const AttentionShape &a, const bool *mask, int64_t b,
                         int64_t t, int64_t j) {
-  return a.hasMask && mask[a.maskOffset(b) + t * a.maskT + j * a.maskS];
+  return a.mask.present &&
+         mask[a.offset(a.mask, b) + t * a.mask.t + j * a.mask.s];
+}
+
+/// Scaled score (t, j) of problem b with its bias added (-inf if removed).
+__device__ float scaled(const AttentionShape &a, const bool *mask,
+                        const float *bias, int64_t b, int64_t t, int64_t j,
+                        float s, float scale) {
+  if (removed(a, mask, b, t, j))
+    return -INFINITY;
+  s *= scale;
+  if (a.bias.present)
+    s += bias[a.offset(a.bias, b) + t * a.bias.t + j * a.bias.s];
+  return s;
 }
 
 /// One block per query row of problems [b0, b0 + count): scales and masks
 /// the row's scores in `s` and turns them into probabilities; writes lse.
 __global__ void softmaxScoresKernel(AttentionShape a, const bool *mask,
-                                    int64_t b0, float *s, float *lse,
-                                    float scale) {
+                                    const float *bias, int64_t b0, float *s,
+                                    float *lse, float scale) {
   __shared__ double sharedD[32];
   __shared__ float sharedF[32];
   const int64_t row = blockIdx.x; // within the chunk
@@ -43,7 +56,7 @@ __global__ void softmaxScoresKernel(AttentionShape a, const bool *mask,
   float *r = s + row * a.S;
   float m = -INFINITY;
   for (int64_t j = threadIdx.x; j < a.S; j += blockDim.x) {
-    const float v = removed(a, mask, b, t, j) ? -INFINITY : r[j] * scale;
+    const float v = scaled(a, mask, bias, b, t, j, r[j], scale);
     r[j] = v;
     m = (v > m || isnan(v)) ? v : m;
   }
@@ -69,23 +82,24 @@ __global__ void softmaxScoresKernel(AttentionShape a, const bool *mask,
     lse[b * a.T + t] = m + float(::log(sum));
 }
 
-/// P = exp(scale s - lse) (0 where removed) over the chunk's scores.
+/// P = exp(scale s + bias - lse) (0 where removed) over the chunk's scores.
 __global__ void probabilitiesKernel(AttentionShape a, const bool *mask,
-                                    int64_t b0, int64_t count, float *s,
-                                    const float *lse, float scale) {
+                                    const float *bias, int64_t b0,
+                                    int64_t count, float *s, const float *lse,
+                                    float scale) {
   BBRT_GRID_LOOP(i, count * a.T * a.S) {
     const int64_t row = i / a.S, j = i % a.S;
     const int64_t b = b0 + row / a.T, t = row % a.T;
     const float l = lse[b * a.T + t];
-    s[i] = removed(a, mask, b, t, j) || l == -INFINITY
-               ? 0.f
-               : expf(s[i] * scale - l);
+    const float v = scaled(a, mask, bias, b, t, j, s[i], scale);
+    s[i] = v == -INFINITY || l == -INFINITY ? 0.f : expf(v - l);
   }
 }
 
-/// dS = P (dP - rowsum(P dP)) scale, in dp; a block per row.
+/// dB = P (dP - rowsum(P dP)) into db (when given), dS = dB scale in dp; a
+/// block per row.
 __global__ void scoreGradKernel(int64_t S, const float *p, float *dp,
-                                float scale) {
+                                float *db, float scale) {
   __shared__ double shared[32];
   const float *pr = p + blockIdx.x * S;
   float *dr = dp + blockIdx.x * S;
@@ -93,8 +107,12 @@ __global__ void scoreGradKernel(int64_t S, const float *p, float *dp,
   for (int64_t j = threadIdx.x; j < S; j += blockDim.x)
     dot += double(pr[j]) * double(dr[j]);
   const float d = float(blockSum(dot, shared));
-  for (int64_t j = threadIdx.x; j < S; j += blockDim.x)
-    dr[j] = pr[j] * (dr[j] - d) * scale;
+  for (int64_t j = threadIdx.x; j < S; j += blockDim.x) {
+    const float g = pr[j] * (dr[j] - d);
+    if (db)
+      db[blockIdx.x * S + j] = g;
+    dr[j] = g * scale;
+  }
 }
 
 /// Problems per chunk: as many as fit kScratchBytes of scores, at least 1.
@@ -115,9 +133,10 @@ Tensor slab(const Tensor &t, int64_t b0, int64_t n, int64_t rows, int64_t cols) 
 
 using namespace cuda;
 
-void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
-               Tensor lse, float scale, Products products) {
-  const AttentionShape a = checkAttention("attention", q, k, v, mask, out, lse);
+void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor bias,
+               Tensor out, Tensor lse, float scale, Products products) {
+  const AttentionShape a =
+      checkAttention("attention", q, k, v, mask, bias, out, lse);
   if (a.batch == 0 || a.T == 0)
     return;
   const int64_t chunk = chunkOf(a);
@@ -130,8 +149,8 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
            true, products);
     softmaxScoresKernel<<<static_cast<unsigned>(n * a.T), kThreads, 0,
                           stream()>>>(a, static_cast<const bool *>(mask.data),
-                                      b0, s, static_cast<float *>(lse.data),
-                                      scale);
+                                      static_cast<const float *>(bias.data), b0,
+                                      s, static_cast<float *>(lse.data), scale);
     checkLaunch("attention");
     matmulRounded(scores, slab(v, b0, n, a.S, a.E), slab(out, b0, n, a.T, a.E), false,
            false, products);
@@ -139,11 +158,11 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
 }
 
 void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
-                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale,
-                   Products products) {
+                   Tensor mask, Tensor bias, Tensor dq, Tensor dk, Tensor dv,
+                   Tensor dbias, float scale, Products products) {
   const AttentionShape a =
-      checkAttention("attentionGrad", q, k, v, mask, dout, lse);
-  checkAttentionGrads(q, k, v, dq, dk, dv);
+      checkAttention("attentionGrad", q, k, v, mask, bias, dout, lse);
+  checkAttentionGrads(a, q, k, v, dq, dk, dv, dbias);
   if (a.batch == 0)
     return;
   const int64_t chunk = chunkOf(a);
@@ -157,13 +176,16 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
            vc = slab(v, b0, n, a.S, a.E), gc = slab(dout, b0, n, a.T, a.E);
     matmulRounded(qc, kc, P, false, true, products);
     probabilitiesKernel<<<blocksFor(n * a.T * a.S), kThreads, 0, stream()>>>(
-        a, static_cast<const bool *>(mask.data), b0, n, p,
+        a, static_cast<const bool *>(mask.data),
+        static_cast<const float *>(bias.data), b0, n, p,
         static_cast<const float *>(lse.data), scale);
     checkLaunch("attentionGrad");
     matmulRounded(P, gc, slab(dv, b0, n, a.S, a.E), true, false, products);
     matmulRounded(gc, vc, dP, false, true, products);
     scoreGradKernel<<<static_cast<unsigned>(n * a.T), kThreads, 0, stream()>>>(
-        a.S, p, dp, scale);
+        a.S, p, dp,
+        dbias.empty() ? nullptr : static_cast<float *>(dbias.data) + b0 * a.T * a.S,
+        scale);
     checkLaunch("attentionGrad");
     matmulRounded(dP, kc, slab(dq, b0, n, a.T, a.D), false, false, products);
     matmulRounded(dP, qc, slab(dk, b0, n, a.S, a.D), true, false, products);

@@ -1083,7 +1083,7 @@ func.func @attention_key_features(%q: tensor<2x4x8xf32>, %k: tensor<2x6x7xf32>, 
 func.func @attention_mask(%q: tensor<2x4x8xf32>, %k: tensor<2x6x8xf32>, %v: tensor<2x6x5xf32>, %m: tensor<4x5xi1>) {
   // expected-error @+2 {{bb.attention: mask [4x5] does not broadcast to the scores [2x4x6] (C2)}}
   // expected-error @+1 {{failed to infer returned types}}
-  %o, %l = bb.attention %q, %k, %v mask %m : tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32>, tensor<4x5xi1> -> tensor<2x4x5xf32>, tensor<2x4xf32>
+  %o, %l = bb.attention %q, %k, %v mask %m : tensor<2x4x8xf32>, tensor<2x6x8xf32>, tensor<2x6x5xf32> mask tensor<4x5xi1> -> tensor<2x4x5xf32>, tensor<2x4xf32>
   return
 }
 

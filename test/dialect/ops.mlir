@@ -265,14 +265,14 @@ func.func @gradients(%x: tensor<1x4x8x8xf32>, %w: tensor<6x2x3x3xf32>, %dy: tens
 
 // CHECK-LABEL: func.func @attention
 func.func @attention(%q: tensor<2x4x16x8xf32>, %k: tensor<2x4x16x8xf32>, %v: tensor<2x4x16x8xf32>, %m: tensor<1x1x16x16xi1>) {
-  // CHECK: %[[O:.*]], %[[L:.*]] = bb.attention %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {scale = 1.250000e-01 : f32} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1> -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>
+  // CHECK: %[[O:.*]], %[[L:.*]] = bb.attention %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} {scale = 1.250000e-01 : f32} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> mask tensor<1x1x16x16xi1> -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>
   %o, %l = bb.attention %q, %k, %v mask %m {scale = 0.125 : f32}
-      : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1>
+      : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> mask tensor<1x1x16x16xi1>
       -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>
-  // CHECK: bb.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %[[L]], %[[O]] mask %{{.*}} {scale = 1.250000e-01 : f32} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16xf32>, tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1> -> tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
+  // CHECK: bb.attention_grad %{{.*}}, %{{.*}}, %{{.*}}, %[[L]], %[[O]] mask %{{.*}} {scale = 1.250000e-01 : f32} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16xf32>, tensor<2x4x16x8xf32> mask tensor<1x1x16x16xi1> -> tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
   %dq, %dk, %dv = bb.attention_grad %q, %k, %v, %l, %o mask %m {scale = 0.125 : f32}
       : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16xf32>,
-        tensor<2x4x16x8xf32>, tensor<1x1x16x16xi1>
+        tensor<2x4x16x8xf32> mask tensor<1x1x16x16xi1>
       -> tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>
   // CHECK: bb.attention %{{.*}}, %{{.*}}, %{{.*}} : tensor<2x4x16x8xf32>
   %o2, %l2 = bb.attention %q, %k, %v : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>, tensor<2x4x16xf32>

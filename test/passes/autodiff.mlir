@@ -59,6 +59,20 @@ func.func @forward(%x: tensor<2x4x8xf32> {bb.name = "x"}, %m: tensor<4x4xi1> {bb
   %w = bb.constant {bb.name = "w"} dense<2.0> : tensor<8xf32>
   %q = bb.mul %x, %w : tensor<2x4x8xf32>, tensor<8xf32> -> tensor<2x4x8xf32>
   %o, %l = bb.attention %q, %x, %x mask %m {scale = 0.5 : f32}
-      : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<4x4xi1> -> tensor<2x4x8xf32>, tensor<2x4xf32>
+      : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32> mask tensor<4x4xi1> -> tensor<2x4x8xf32>, tensor<2x4xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// -----
+
+// A trained bias of bb.attention (here a parameter broadcast over the batch)
+// gets the scores' gradient summed over the dimensions it broadcasts along.
+// MSE-LABEL: func.func @forward
+// MSE: %{{.*}}, %{{.*}}, %{{.*}}, %[[DB:.*]] = bb.attention_grad {{.*}} bias %{{.*}} {with_bias_grad}
+// MSE: bb.reduce_sum %[[DB]] {axes = array<i64: 0>, keepdims} : tensor<2x4x4xf32> -> tensor<1x4x4xf32>
+func.func @forward(%x: tensor<2x4x8xf32> {bb.name = "x"}) -> (tensor<2x4x8xf32> {bb.name = "y"}) {
+  %b = bb.constant {bb.name = "b"} dense<0.5> : tensor<1x4x4xf32>
+  %o, %l = bb.attention %x, %x, %x bias %b
+      : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32> bias tensor<1x4x4xf32> -> tensor<2x4x8xf32>, tensor<2x4xf32>
   return %o : tensor<2x4x8xf32>
 }

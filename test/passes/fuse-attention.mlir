@@ -61,6 +61,45 @@ func.func @keep_mask(%q: tensor<2x10x8xf32>, %kt: tensor<2x8x12xf32>,
 
 // -----
 
+// scripts/make_gpt_onnx.py's additive causal mask (0 or -inf, a float
+// initializer) becomes the bias.
+// CHECK-LABEL: func.func @additive_mask
+// CHECK-SAME: (%[[Q:.*]]: tensor<2x4x16x8xf32>, %[[K:.*]]: tensor<2x4x16x8xf32>, %[[V:.*]]: tensor<2x4x16x8xf32>, %[[B:.*]]: tensor<1x1x16x16xf32>)
+// CHECK-NEXT: %[[O:.*]], %{{.*}} = bb.attention %[[Q]], %[[K]], %[[V]] bias %[[B]] {scale = 2.500000e-01 : f32}
+// CHECK-NEXT: return %[[O]]
+func.func @additive_mask(%q: tensor<2x4x16x8xf32>, %k: tensor<2x4x16x8xf32>,
+                         %v: tensor<2x4x16x8xf32>, %b: tensor<1x1x16x16xf32>) -> tensor<2x4x16x8xf32> {
+  %c = bb.constant dense<0.25> : tensor<f32>
+  %s = bb.matmul %q, %k {transpose_rhs} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x16xf32>
+  %s2 = bb.mul %s, %c : tensor<2x4x16x16xf32>, tensor<f32> -> tensor<2x4x16x16xf32>
+  %s3 = bb.add %s2, %b : tensor<2x4x16x16xf32>, tensor<1x1x16x16xf32> -> tensor<2x4x16x16xf32>
+  %p = bb.softmax %s3 {axis = -1 : i64} : tensor<2x4x16x16xf32>
+  %o = bb.matmul %p, %v : tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+  return %o : tensor<2x4x16x8xf32>
+}
+
+// -----
+
+// Hugging Face's order: the causal mask by Where, then the padding mask
+// added (bias first in the add).
+// CHECK-LABEL: func.func @mask_then_bias
+// CHECK: bb.attention %{{.*}}, %{{.*}}, %{{.*}} mask %{{.*}} bias %{{.*}} {scale = 1.250000e-01 : f32} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> mask tensor<16x16xi1> bias tensor<2x1x1x16xf32>
+// CHECK-NOT: bb.softmax
+func.func @mask_then_bias(%q: tensor<2x4x16x8xf32>, %k: tensor<2x4x16x8xf32>, %v: tensor<2x4x16x8xf32>,
+                          %m: tensor<16x16xi1>, %pad: tensor<2x1x1x16xf32>) -> tensor<2x4x16x8xf32> {
+  %c = bb.constant dense<8.0> : tensor<f32>
+  %lowest = bb.constant dense<-3.40282347E+38> : tensor<f32>
+  %s = bb.matmul %q, %k {transpose_rhs} : tensor<2x4x16x8xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x16xf32>
+  %s2 = bb.div %s, %c : tensor<2x4x16x16xf32>, tensor<f32> -> tensor<2x4x16x16xf32>
+  %s3 = bb.select %m, %lowest, %s2 : tensor<16x16xi1>, tensor<f32>, tensor<2x4x16x16xf32> -> tensor<2x4x16x16xf32>
+  %s4 = bb.add %pad, %s3 : tensor<2x1x1x16xf32>, tensor<2x4x16x16xf32> -> tensor<2x4x16x16xf32>
+  %p = bb.softmax %s4 {axis = -1 : i64} : tensor<2x4x16x16xf32>
+  %o = bb.matmul %p, %v : tensor<2x4x16x16xf32>, tensor<2x4x16x8xf32> -> tensor<2x4x16x8xf32>
+  return %o : tensor<2x4x16x8xf32>
+}
+
+// -----
+
 // What stays: the probabilities are also returned (the model outputs its
 // attention weights); a fill that does not remove (0); the softmax over
 // the queries; the key broadcast over the batch.
@@ -106,6 +145,22 @@ func.func @key_broadcast(%q: tensor<2x4x8xf32>, %kt: tensor<1x8x4xf32>,
                          %v: tensor<2x4x8xf32>) -> tensor<2x4x8xf32> {
   %s = bb.matmul %q, %kt : tensor<2x4x8xf32>, tensor<1x8x4xf32> -> tensor<2x4x4xf32>
   %p = bb.softmax %s {axis = -1 : i64} : tensor<2x4x4xf32>
+  %o = bb.matmul %p, %v : tensor<2x4x4xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>
+  return %o : tensor<2x4x8xf32>
+}
+
+// The bias added before the scale (scaled with the scores): not the op's
+// order.
+// CHECK-LABEL: func.func @bias_before_scale
+// CHECK-NOT: bb.attention
+// CHECK: bb.softmax
+func.func @bias_before_scale(%q: tensor<2x4x8xf32>, %kt: tensor<2x8x4xf32>,
+                             %v: tensor<2x4x8xf32>, %b: tensor<4x4xf32>) -> tensor<2x4x8xf32> {
+  %c = bb.constant dense<0.5> : tensor<f32>
+  %s = bb.matmul %q, %kt : tensor<2x4x8xf32>, tensor<2x8x4xf32> -> tensor<2x4x4xf32>
+  %s2 = bb.add %s, %b : tensor<2x4x4xf32>, tensor<4x4xf32> -> tensor<2x4x4xf32>
+  %s3 = bb.mul %s2, %c : tensor<2x4x4xf32>, tensor<f32> -> tensor<2x4x4xf32>
+  %p = bb.softmax %s3 {axis = -1 : i64} : tensor<2x4x4xf32>
   %o = bb.matmul %p, %v : tensor<2x4x4xf32>, tensor<2x4x8xf32> -> tensor<2x4x8xf32>
   return %o : tensor<2x4x8xf32>
 }

@@ -1,7 +1,8 @@
 // attention and attentionGrad against a double-precision reference: several
 // query blocks (T = 70 > 64), S != T, no mask, a causal mask (whose blocks
 // stop at the last kept key), a mask broadcast over the heads with a query
-// whose keys are all removed, and the operand errors.
+// whose keys are all removed, a bias per head (broadcast over the batch)
+// with the scores' gradient, and the operand errors.
 #include "TestUtil.h"
 
 #include <cmath>
@@ -14,7 +15,8 @@ namespace {
 constexpr int64_t B = 2, H = 3, T = 70, S = 90, D = 16, E = 12;
 constexpr float kScale = 0.25f;
 
-enum class MaskKind { None, Causal, RandomPerBatch };
+/// CausalBias: no boolean mask; the bias is -inf after query t + 20.
+enum class MaskKind { None, Causal, RandomPerBatch, CausalBias };
 
 /// Mask of shape [T, S] (causal: key j removed after query t + 20) or
 /// [B, 1, T, S] (random, with query 5 of batch 1 removing every key).
@@ -37,29 +39,40 @@ HostTensor makeMask(MaskKind kind) {
 
 bool isRemoved(MaskKind kind, const HostTensor &m, int64_t b, int64_t t,
                int64_t j) {
-  if (kind == MaskKind::None)
+  if (kind == MaskKind::None || kind == MaskKind::CausalBias)
     return false;
   if (kind == MaskKind::Causal)
     return ptr<bool>(m)[t * S + j];
   return ptr<bool>(m)[(b * T + t) * S + j];
 }
 
-void checkAttention(MaskKind kind) {
+void checkAttention(MaskKind kind, bool withBias) {
   HostTensor q = random(DType::F32, {B, H, T, D}, -2, 2);
   HostTensor k = random(DType::F32, {B, H, S, D}, -2, 2);
   HostTensor v = random(DType::F32, {B, H, S, E});
   HostTensor g = random(DType::F32, {B, H, T, E});
   HostTensor mask = makeMask(kind);
-  Tensor maskView = kind == MaskKind::None ? none() : mask.view();
+  Tensor maskView =
+      kind == MaskKind::None || kind == MaskKind::CausalBias ? none() : mask.view();
+  HostTensor bias = random(DType::F32, {H, T, S}, -1, 1);
+  if (kind == MaskKind::CausalBias)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t j = t + 21; j < S; ++j)
+          ptr<float>(bias)[(h * T + t) * S + j] = -INFINITY;
+  Tensor biasView = withBias ? bias.view() : none();
   HostTensor out = zeros(DType::F32, {B, H, T, E}), lse = zeros(DType::F32, {B, H, T});
   HostTensor dq = zeros(DType::F32, {B, H, T, D}), dk = zeros(DType::F32, {B, H, S, D}),
-             dv = zeros(DType::F32, {B, H, S, E});
-  attention(q.view(), k.view(), v.view(), maskView, out.view(), lse.view(), kScale);
+             dv = zeros(DType::F32, {B, H, S, E}), db = zeros(DType::F32, {B, H, T, S});
+  attention(q.view(), k.view(), v.view(), maskView, biasView, out.view(),
+            lse.view(), kScale);
   attentionGrad(q.view(), k.view(), v.view(), lse.view(), g.view(), maskView,
-                dq.view(), dk.view(), dv.view(), kScale);
+                biasView, dq.view(), dk.view(), dv.view(),
+                withBias ? db.view() : none(), kScale);
 
   std::vector<double> rOut(B * H * T * E, 0.0), rLse(B * H * T, 0.0),
-      rDq(B * H * T * D, 0.0), rDk(B * H * S * D, 0.0), rDv(B * H * S * E, 0.0);
+      rDq(B * H * T * D, 0.0), rDk(B * H * S * D, 0.0), rDv(B * H * S * E, 0.0),
+      rDb(B * H * T * S, 0.0);
   std::vector<double> p(S), dp(S);
   for (int64_t b = 0; b < B; ++b)
     for (int64_t h = 0; h < H; ++h) {
@@ -70,7 +83,8 @@ void checkAttention(MaskKind kind) {
           double s = 0;
           for (int64_t d = 0; d < D; ++d)
             s += at(q, (n * T + t) * D + d) * at(k, (n * S + j) * D + d);
-          p[j] = isRemoved(kind, mask, b, t, j) ? -INFINITY : s * kScale;
+          const double add = withBias ? at(bias, (h * T + t) * S + j) : 0.0;
+          p[j] = isRemoved(kind, mask, b, t, j) ? -INFINITY : s * kScale + add;
           mx = std::max(mx, p[j]);
         }
         if (mx == -INFINITY) { // every key removed: 0 out, 0 gradients
@@ -95,6 +109,7 @@ void checkAttention(MaskKind kind) {
           dot += p[j] * gv;
         }
         for (int64_t j = 0; j < S; ++j) {
+          rDb[(n * T + t) * S + j] = p[j] * (dp[j] - dot);
           const double ds = p[j] * (dp[j] - dot) * kScale;
           for (int64_t d = 0; d < D; ++d) {
             rDq[(n * T + t) * D + d] += ds * at(k, (n * S + j) * D + d);
@@ -113,17 +128,26 @@ void checkAttention(MaskKind kind) {
   requireClose(dq, rDq, 1e-5, 1e-4);
   requireClose(dk, rDk, 1e-5, 1e-4);
   requireClose(dv, rDv, 1e-5, 1e-4);
+  if (withBias)
+    requireClose(db, rDb, 1e-5, 1e-4);
 }
 
 } // namespace
 
 TEST_CASE("attention and its gradients", "[attention]") {
-  SECTION("no mask") { checkAttention(MaskKind::None); }
+  SECTION("no mask") { checkAttention(MaskKind::None, false); }
   SECTION("causal mask, blocks stop at the last kept key") {
-    checkAttention(MaskKind::Causal);
+    checkAttention(MaskKind::Causal, false);
   }
   SECTION("mask per batch, broadcast over heads, a fully removed query") {
-    checkAttention(MaskKind::RandomPerBatch);
+    checkAttention(MaskKind::RandomPerBatch, false);
+  }
+  SECTION("bias per head and the scores' gradient") {
+    checkAttention(MaskKind::None, true);
+  }
+  SECTION("bias and causal mask") { checkAttention(MaskKind::Causal, true); }
+  SECTION("additive causal mask (-inf in the bias)") {
+    checkAttention(MaskKind::CausalBias, true);
   }
 }
 
@@ -133,15 +157,20 @@ TEST_CASE("attention checks its operands", "[attention]") {
   HostTensor out = zeros(DType::F32, {2, 4, 5}), lse = zeros(DType::F32, {2, 4});
   HostTensor badMask = zeros(DType::Bool, {4, 5});
   REQUIRE_THROWS_WITH(attention(q.view(), k.view(), v.view(), badMask.view(),
-                                out.view(), lse.view(), 1.f),
+                                none(), out.view(), lse.view(), 1.f),
                       "attention: mask 4x5 does not broadcast to the scores");
   HostTensor k3 = random(DType::F32, {3, 6, 8});
   REQUIRE_THROWS_WITH(
-      attention(q.view(), k3.view(), v.view(), none(), out.view(), lse.view(), 1.f),
+      attention(q.view(), k3.view(), v.view(), none(), none(), out.view(),
+                lse.view(), 1.f),
       "attention: query 2x4x8, key 3x6x8, value 2x6x5 differ in their "
       "leading dims");
   HostTensor badOut = zeros(DType::F32, {2, 4, 8});
-  REQUIRE_THROWS_WITH(attention(q.view(), k.view(), v.view(), none(),
+  REQUIRE_THROWS_WITH(attention(q.view(), k.view(), v.view(), none(), none(),
                                 badOut.view(), lse.view(), 1.f),
                       "attention: output 2x4x8, expected 2x4x5");
+  HostTensor badBias = zeros(DType::F32, {3, 4, 6});
+  REQUIRE_THROWS_WITH(attention(q.view(), k.view(), v.view(), none(),
+                                badBias.view(), out.view(), lse.view(), 1.f),
+                      "attention: bias 3x4x6 does not broadcast to the scores");
 }

@@ -336,19 +336,23 @@ enum class Products : int32_t { F32, TF32, BF16, F16 };
 /// leading dims, which q [..., T, D], k [..., S, D] and v [..., S, E] share,
 /// out [..., T, E] = softmax(scale q k^T) v, the softmax over the S keys
 /// (max-subtracted, sums in double), and lse [..., T] the log of each
-/// query's sum of exp(scores) (the max included). `mask` (Bool, broadcast to
-/// [..., T, S], or none()) removes a score where it is true; a query with
-/// every key removed gets 0 and lse -inf. F32. No [T, S] tensor is stored:
+/// query's sum of exp(scores) (the max included). `bias` (F32, broadcast to
+/// [..., T, S], or none()) is added to the scaled scores; `mask` (Bool,
+/// broadcast likewise, or none()) removes a score where it is true; a query
+/// with every key removed gets 0 and lse -inf. F32. No [T, S] tensor is stored:
 /// the CPU runtime takes 64 queries at a time, and only the keys up to the
 /// last one any of them keeps (a causal mask halves the work).
-void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor out,
-               Tensor lse, float scale, Products products = Products::F32);
+void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor bias,
+               Tensor out, Tensor lse, float scale,
+               Products products = Products::F32);
 /// Gradients of attention (bb.attention_grad) from its operands, its lse and
-/// the output's gradient dout: dq, dk, dv of q's, k's and v's shapes. The
-/// probabilities are recomputed from the scores and lse.
+/// the output's gradient dout: dq, dk, dv of q's, k's and v's shapes, and
+/// (unless none()) dbias, the scores' gradient [..., T, S] (a trained
+/// bias's, before it is summed over its broadcast dims). The probabilities
+/// are recomputed from the scores and lse.
 void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
-                   Tensor mask, Tensor dq, Tensor dk, Tensor dv, float scale,
-                   Products products = Products::F32);
+                   Tensor mask, Tensor bias, Tensor dq, Tensor dk, Tensor dv,
+                   Tensor dbias, float scale, Products products = Products::F32);
 
 /// Gradient of conv with respect to its input (a transposed convolution):
 /// dx [N, C, D...] from dy [N, F, O...] and w [F, C/group, K...], with conv's
