@@ -71,7 +71,7 @@ func.func @forward(%x: tensor<2x4x8xf32> {bb.name = "x"}, %m: tensor<4x4xi1> {bb
 // MSE: %{{.*}}, %{{.*}}, %{{.*}}, %[[DB:.*]] = bb.attention_grad {{.*}} bias %{{.*}} {with_bias_grad}
 // MSE: bb.reduce_sum %[[DB]] {axes = array<i64: 0>, keepdims} : tensor<2x4x4xf32> -> tensor<1x4x4xf32>
 func.func @forward(%x: tensor<2x4x8xf32> {bb.name = "x"}) -> (tensor<2x4x8xf32> {bb.name = "y"}) {
-  %b = bb.constant {bb.name = "b"} dense<0.5> : tensor<1x4x4xf32>
+  %b = bb.constant {bb.name = "pos_bias"} dense<0.5> : tensor<1x4x4xf32>
   %o, %l = bb.attention %x, %x, %x bias %b
       : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32> bias tensor<1x4x4xf32> -> tensor<2x4x8xf32>, tensor<2x4xf32>
   return %o : tensor<2x4x8xf32>
