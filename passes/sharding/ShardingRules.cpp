@@ -181,15 +181,20 @@ OpRule crossEntropyRule(Operation *op, bool grad) {
 }
 
 /// attention and attention_grad: the leading (batch) dimensions, which
-/// every operand and result shares (the mask where it is not broadcast).
-/// The softmax over the keys does not split, and neither do the queries in
-/// the backward pass (each key's gradient sums over them).
+/// every operand and result shares (the mask and bias where they do not
+/// broadcast), and the queries: each query's row needs all keys and values
+/// (which stay whole), and in the backward pass the key and value
+/// gradients sum over the queries (partial sums when the queries are
+/// split). The softmax over the keys does not split.
 OpRule attentionRule(Operation *op) {
   OpRule rule = emptyRule(op);
   ArrayRef<int64_t> q = shapeOf(op->getOperand(0));
-  int64_t batch = static_cast<int64_t>(q.size()) - 2;
-  // The mask and the bias broadcast to the scores [..., T, S].
+  const int64_t rank = static_cast<int64_t>(q.size()), batch = rank - 2;
+  // The mask and the bias broadcast to the scores [..., T, S]; the key and
+  // value (and their gradients) have no query dimension.
+  Value key = op->getOperand(1), value = op->getOperand(2);
   Value mask, bias;
+  SmallVector<Value> whole = {key, value};
   if (auto a = dyn_cast<AttentionOp>(op)) {
     mask = a.getMask();
     bias = a.getBias();
@@ -197,24 +202,36 @@ OpRule attentionRule(Operation *op) {
     auto g = cast<AttentionGradOp>(op);
     mask = g.getMask();
     bias = g.getBias();
+    whole.append({g.getKeyGrad(), g.getValueGrad()});
   }
-  for (int64_t d = 0; d < batch; ++d) {
+  // The dimension of `v` that dimension d of the scores indexes, or -1.
+  auto scoresDim = [&](Value v, int64_t d, int64_t extent) -> int64_t {
+    ArrayRef<int64_t> shape = shapeOf(v);
+    int64_t at = d - static_cast<int64_t>(q.size() - shape.size());
+    return at >= 0 && shape[at] == extent ? at : -1;
+  };
+  auto dimsFor = [&](int64_t d, bool queries) {
     SmallVector<int64_t> dims;
-    for (Value v : op->getOperands()) {
-      if (v != mask && v != bias) {
-        dims.push_back(d); // q, k, v, logsumexp, the output's gradient
-        continue;
-      }
-      // Right-aligned with [..., T, S]: a dimension it broadcasts along
-      // stays whole.
-      ArrayRef<int64_t> shape = shapeOf(v);
-      int64_t at = d - static_cast<int64_t>(q.size() - shape.size());
-      dims.push_back(at >= 0 && shape[at] == q[d] ? at : -1);
-    }
-    for (unsigned r = 0; r < op->getNumResults(); ++r)
-      dims.push_back(d);
-    rule.loops.push_back(makeLoop(q[d], dims));
-  }
+    auto add = [&](Value v) {
+      if (v == mask || v == bias)
+        dims.push_back(scoresDim(v, d, q[d]));
+      else if (queries && llvm::is_contained(whole, v))
+        dims.push_back(-1);
+      else
+        dims.push_back(d); // lse [..., T] has the query dimension there too
+    };
+    for (Value v : op->getOperands())
+      add(v);
+    for (Value r : op->getResults())
+      add(r);
+    return dims;
+  };
+  for (int64_t d = 0; d < batch; ++d)
+    rule.loops.push_back(makeLoop(q[d], dimsFor(d, false)));
+  rule.loops.push_back(makeLoop(
+      q[rank - 2], dimsFor(rank - 2, true),
+      isa<AttentionGradOp>(op) ? std::optional(mesh::ReductionKind::Sum)
+                               : std::nullopt));
   return rule;
 }
 

@@ -76,3 +76,35 @@ module {
     return %b : tensor<4x8xf32>
   }
 }
+
+// -----
+
+// Attention split over its queries (loop 2 of [batch, heads, queries]): each
+// process takes its rows of q, of the mask and of the output gradient, the
+// whole k and v; the key and value gradients, sums over all queries, are
+// partial and all-reduced, the query gradient and the output gathered.
+// CHECK-LABEL: func.func @attention_queries
+// CHECK-DAG: %[[QS:.*]] = bb.shard_slice %arg0 <@mesh, {{\[\[\], \[\], \[0\]\]}}> : tensor<1x2x8x4xf32> -> tensor<1x2x4x4xf32>
+// CHECK-DAG: %[[MS:.*]] = bb.shard_slice %arg3 <@mesh, {{\[\[0\]\]}}> : tensor<8x8xi1> -> tensor<4x8xi1>
+// CHECK: %[[O:.*]], %[[L:.*]] = bb.attention %[[QS]], %arg1, %arg2 mask %[[MS]] {{.*}} -> tensor<1x2x4x4xf32>, tensor<1x2x4xf32>
+// CHECK: %[[DQ:.*]], %[[DK:.*]], %[[DV:.*]] = bb.attention_grad %[[QS]], %arg1, %arg2, %[[L]], %{{.*}} mask %[[MS]]
+// CHECK-DAG: mesh.all_reduce %[[DK]] on @mesh mesh_axes = [0] : tensor<1x2x8x4xf32>
+// CHECK-DAG: mesh.all_reduce %[[DV]] on @mesh mesh_axes = [0] : tensor<1x2x8x4xf32>
+// CHECK-DAG: mesh.all_gather %[[DQ]] on @mesh mesh_axes = [0] gather_axis = 2 : tensor<1x2x4x4xf32> -> tensor<1x2x8x4xf32>
+module {
+  mesh.mesh @mesh(shape = 2)
+  func.func @attention_queries(%q: tensor<1x2x8x4xf32> {bb.name = "q"}, %k: tensor<1x2x8x4xf32> {bb.name = "k"},
+                               %v: tensor<1x2x8x4xf32> {bb.name = "v"}, %m: tensor<8x8xi1> {bb.name = "m"},
+                               %g: tensor<1x2x8x4xf32> {bb.name = "g"})
+      -> (tensor<1x2x8x4xf32> {bb.name = "o"}, tensor<1x2x8x4xf32> {bb.name = "dq"},
+          tensor<1x2x8x4xf32> {bb.name = "dk"}, tensor<1x2x8x4xf32> {bb.name = "dv"}) {
+    %o, %l = bb.attention %q, %k, %v mask %m {bb.strategy = array<i64: 2>, scale = 0.5 : f32}
+        : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32> mask tensor<8x8xi1>
+        -> tensor<1x2x8x4xf32>, tensor<1x2x8xf32>
+    %dq, %dk, %dv = bb.attention_grad %q, %k, %v, %l, %g mask %m {bb.strategy = array<i64: 2>, scale = 0.5 : f32}
+        : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8xf32>,
+          tensor<1x2x8x4xf32> mask tensor<8x8xi1>
+        -> tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
+    return %o, %dq, %dk, %dv : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
+  }
+}

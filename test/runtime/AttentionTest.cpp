@@ -174,3 +174,60 @@ TEST_CASE("attention checks its operands", "[attention]") {
                                 badBias.view(), out.view(), lse.view(), 1.f),
                       "attention: bias 3x4x6 does not broadcast to the scores");
 }
+
+TEST_CASE("attention split over the queries adds up to the whole",
+          "[attention]") {
+  // What the sharding rule's query loop relies on: each half of the queries
+  // with its rows of the (causal) mask and the whole k and v gives its rows
+  // of the output and dq, and dk, dv are the sums of the halves'.
+  constexpr int64_t n = 2, t = 96, s = 96, d = 8;
+  HostTensor q = random(DType::F32, {n, t, d}), k = random(DType::F32, {n, s, d}),
+             v = random(DType::F32, {n, s, d}), g = random(DType::F32, {n, t, d});
+  HostTensor mask = zeros(DType::Bool, {t, s});
+  for (int64_t i = 0; i < t; ++i)
+    for (int64_t j = i + 1; j < s; ++j)
+      ptr<bool>(mask)[i * s + j] = true;
+  HostTensor out = zeros(DType::F32, {n, t, d}), lse = zeros(DType::F32, {n, t}),
+             dq = zeros(DType::F32, {n, t, d}), dk = zeros(DType::F32, {n, s, d}),
+             dv = zeros(DType::F32, {n, s, d});
+  attention(q.view(), k.view(), v.view(), mask.view(), none(), out.view(),
+            lse.view(), 0.5f);
+  attentionGrad(q.view(), k.view(), v.view(), lse.view(), g.view(), mask.view(),
+                none(), dq.view(), dk.view(), dv.view(), none(), 0.5f);
+  std::vector<double> sumDk(n * s * d, 0.0), sumDv(n * s * d, 0.0);
+  for (int64_t half = 0; half < 2; ++half) {
+    const int64_t h = t / 2, t0 = half * h;
+    // The half's rows of a [n, t, w] tensor.
+    auto rows = [&](const HostTensor &x, int64_t w) {
+      HostTensor r = zeros(DType::F32, {n, h, w});
+      for (int64_t b = 0; b < n; ++b)
+        for (int64_t i = 0; i < h * w; ++i)
+          ptr<float>(r)[b * h * w + i] = ptr<float>(x)[(b * t + t0) * w + i];
+      return r;
+    };
+    HostTensor qh = rows(q, d), gh = rows(g, d), mh = zeros(DType::Bool, {h, s});
+    for (int64_t i = 0; i < h * s; ++i)
+      ptr<bool>(mh)[i] = ptr<bool>(mask)[t0 * s + i];
+    HostTensor oh = zeros(DType::F32, {n, h, d}), lh = zeros(DType::F32, {n, h}),
+               dqh = zeros(DType::F32, {n, h, d}), dkh = zeros(DType::F32, {n, s, d}),
+               dvh = zeros(DType::F32, {n, s, d});
+    attention(qh.view(), k.view(), v.view(), mh.view(), none(), oh.view(),
+              lh.view(), 0.5f);
+    attentionGrad(qh.view(), k.view(), v.view(), lh.view(), gh.view(), mh.view(),
+                  none(), dqh.view(), dkh.view(), dvh.view(), none(), 0.5f);
+    HostTensor ow = rows(out, d), dqw = rows(dq, d);
+    std::vector<double> wantO, wantDq;
+    for (int64_t i = 0; i < n * h * d; ++i) {
+      wantO.push_back(at(ow, i));
+      wantDq.push_back(at(dqw, i));
+    }
+    requireClose(oh, wantO, 1e-6, 1e-5);
+    requireClose(dqh, wantDq, 1e-6, 1e-5);
+    for (int64_t i = 0; i < n * s * d; ++i) {
+      sumDk[i] += at(dkh, i);
+      sumDv[i] += at(dvh, i);
+    }
+  }
+  requireClose(dk, sumDk, 1e-6, 1e-5);
+  requireClose(dv, sumDv, 1e-6, 1e-5);
+}
