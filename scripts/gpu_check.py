@@ -189,7 +189,7 @@ def prepare(a):
 
 BENCH = {"preset": "gpt2-124m", "batch": 8, "seq": 1024, "steps": 30,
          "layers": 12, "d_model": 768, "heads": 12, "vocab": 50257}
-KEEP_BYTES = 65536  # tensors below this (and every non-f32 one) travel as they are
+KEEP_BYTES = 65536  # tensors below this (and every non-f32 one, and the mask) travel as they are
 
 
 def prepare_bench(bbc, d):
@@ -200,8 +200,11 @@ def prepare_bench(bbc, d):
     model = os.path.join(tmp, "gpt2-124m.onnx")
     sh([sys.executable, os.path.join(ROOT, "scripts", "make_gpt_onnx.py"), BENCH["preset"],
         "--with-weights", "--batch", str(BENCH["batch"]), "--force", "-o", model])
+    # The causal mask is a buffer, as in nanoGPT, not a parameter: frozen
+    # (trained, its gradient would be a [B, H, T, T] tensor per layer).
     flags = [model, f"--input-shape=idx={BENCH['batch']}x{BENCH['seq']}", "--train",
-             "--loss=cross_entropy", "--optimizer=adamw", "--lr=3e-4", "--weight-decay=0.1"]
+             "--loss=cross_entropy", "--optimizer=adamw", "--lr=3e-4", "--weight-decay=0.1",
+             "--freeze=causal_mask"]
     sh([bbc, *flags, "--emit=cpp", "-o", os.path.join(d, "gen.cpp")])
     sh([bbc, *flags, "--precision=bf16", "--emit=cpp", "-o", os.path.join(d, "gen-bf16.cpp")])
     exe = os.path.join(tmp, "prog")
@@ -214,7 +217,9 @@ def prepare_bench(bbc, d):
         if name == "__metadata__":
             continue
         b, e = t["data_offsets"]
-        t["keep"] = t["dtype"] != "F32" or e - b < KEEP_BYTES
+        # The mask travels as it is (4 MiB): random values would make
+        # attention non-causal.
+        t["keep"] = t["dtype"] != "F32" or e - b < KEEP_BYTES or name == "causal_mask"
         if t["keep"]:
             t["kept_at"] = len(kept)
             kept += raw[8 + n + b:8 + n + e]
