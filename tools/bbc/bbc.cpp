@@ -285,11 +285,17 @@ int main(int argc, char **argv) {
   registerTransformsPasses();
   mesh::registerMeshPasses();
   bb::registerAllPasses();
+  // --help lists bbc's own options; LLVM's and MLIR's (hundreds, from every
+  // linked backend) still parse and are listed by --help-hidden.
+  cl::HideUnrelatedOptions(
+      {&bbcCategory, &gradCategory, &trainCategory, &shardCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "bbc: the Bumblebee compiler. Imports an ONNX model into the bb dialect "
       "and compiles it.\n\n  bbc model.onnx --emit=bb -o model.mlir "
-      "--input-shape idx=2x128\n");
+      "--input-shape idx=2x128\n\nMLIR's options (--mlir-timing, "
+      "--mlir-print-ir-after-all, --mlir-print-debuginfo, ...) are listed by "
+      "--help-hidden.\n");
 
   if (listOps) {
     for (const std::string &op : bb::frontend::supportedOpTypes())
