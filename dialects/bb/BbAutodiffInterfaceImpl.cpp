@@ -112,46 +112,17 @@ Value softmaxVjp(OpBuilder &b, Location loc, Value y, Value g, int64_t axis) {
   return mul(b, loc, y, b.create<SubOp>(loc, g, s));
 }
 
-/// Layer norm over dims [axis, rank): recomputes mean and 1/std.
+/// Layer norm over dims [axis, rank): one bb.layer_norm_grad, which
+/// recomputes the statistics (the bias gradient is one of its results).
 LogicalResult layerNormVjp(LayerNormOp op, OpBuilder &b, Value g,
                            ArrayRef<bool> needed, SmallVectorImpl<Value> &out) {
-  Location loc = op.getLoc();
-  Value x = op.getInput();
-  auto type = typeOf(x);
-  int64_t axis = op.getNormalizedAxis();
-  SmallVector<int64_t> norm, batch;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    (d >= axis ? norm : batch).push_back(d);
-  Value mean = b.create<ReduceMeanOp>(loc, x, norm, true);
-  Value xc = b.create<SubOp>(loc, x, mean);
-  Value var = b.create<ReduceMeanOp>(loc, mul(b, loc, xc, xc), norm, true);
-  Value eps = scalar(b, loc, x, op.getEpsilon().convertToDouble());
-  Value rstd = b.create<DivOp>(
-      loc, scalar(b, loc, x, 1.0),
-      b.create<SqrtOp>(loc, b.create<AddOp>(loc, var, eps)));
-  Value xhat = mul(b, loc, xc, rstd);
-  Value gx, gscale, gbias;
-  if (needed[0]) {
-    Value dxhat = mul(b, loc, g, op.getScale());
-    Value m1 = b.create<ReduceMeanOp>(loc, dxhat, norm, true);
-    Value m2 = b.create<ReduceMeanOp>(loc, mul(b, loc, dxhat, xhat), norm, true);
-    Value inner = b.create<SubOp>(loc, b.create<SubOp>(loc, dxhat, m1),
-                                  mul(b, loc, xhat, m2));
-    gx = mul(b, loc, inner, rstd);
-  }
-  auto sumBatch = [&](Value v) -> Value {
-    if (batch.empty())
-      return v;
-    return b.create<ReduceSumOp>(loc, v, batch, false);
-  };
-  if (needed.size() > 1 && needed[1])
-    gscale = sumBatch(mul(b, loc, g, xhat));
-  if (needed.size() > 2 && needed[2])
-    gbias = sumBatch(g);
-  out.push_back(gx);
-  out.push_back(gscale);
+  auto grad = b.create<LayerNormGradOp>(op.getLoc(), op.getInput(),
+                                        op.getScale(), g, op.getAxisAttr(),
+                                        op.getEpsilonAttr());
+  out.push_back(needed[0] ? grad.getInputGrad() : Value());
+  out.push_back(needed.size() > 1 && needed[1] ? grad.getScaleGrad() : Value());
   if (op.getBias())
-    out.push_back(gbias);
+    out.push_back(needed.size() > 2 && needed[2] ? grad.getBiasGrad() : Value());
   return success();
 }
 

@@ -441,29 +441,59 @@ LogicalResult BatchNormOp::inferReturnTypes(MLIRContext *,
   return success();
 }
 
-LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
-                                            std::optional<Location> loc,
-                                            Adaptor adaptor,
-                                            SmallVectorImpl<Type> &inferred) {
-  auto in = rankedType(adaptor.getInput());
-  auto axis = normalizeAxis(adaptor.getAxis(), in.getRank());
-  if (failed(axis))
-    return emitOptionalError(loc, getOperationName(), ": (C1) axis ",
-                             static_cast<int64_t>(adaptor.getAxis()),
+/// C1 and C2 of bb.layer_norm (and bb.layer_norm_grad).
+static LogicalResult checkLayerNorm(std::optional<Location> loc,
+                                    StringRef opName, Value input, int64_t axis,
+                                    ValueRange scaleAndBias) {
+  auto in = rankedType(input);
+  auto normalizedAxis = normalizeAxis(axis, in.getRank());
+  if (failed(normalizedAxis))
+    return emitOptionalError(loc, opName, ": (C1) axis ", axis,
                              " is out of range for rank ", in.getRank());
-  ArrayRef<int64_t> normalized = in.getShape().drop_front(*axis);
-  for (Value v : {adaptor.getScale(), adaptor.getBias()}) {
+  ArrayRef<int64_t> normalized = in.getShape().drop_front(*normalizedAxis);
+  for (Value v : scaleAndBias) {
     if (!v)
       continue;
     auto t = rankedType(v);
     if (t.getShape() != normalized)
-      return emitOptionalError(loc, getOperationName(), ": (C2) scale/bias shape ",
+      return emitOptionalError(loc, opName, ": (C2) scale/bias shape ",
                                shapeStr(t.getShape()),
                                " is not the normalized shape ",
                                shapeStr(normalized));
   }
-  inferred.push_back(in);
   return success();
+}
+
+LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *,
+                                            std::optional<Location> loc,
+                                            Adaptor adaptor,
+                                            SmallVectorImpl<Type> &inferred) {
+  if (failed(checkLayerNorm(loc, getOperationName(), adaptor.getInput(),
+                            adaptor.getAxis(),
+                            {adaptor.getScale(), adaptor.getBias()})))
+    return failure();
+  inferred.push_back(adaptor.getInput().getType());
+  return success();
+}
+
+LogicalResult LayerNormGradOp::inferReturnTypes(
+    MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+    SmallVectorImpl<Type> &inferred) {
+  if (failed(checkLayerNorm(loc, getOperationName(), adaptor.getInput(),
+                            adaptor.getAxis(), {adaptor.getScale()})))
+    return failure();
+  if (adaptor.getGrad().getType() != adaptor.getInput().getType())
+    return emitOptionalError(loc, getOperationName(), ": grad ",
+                             adaptor.getGrad().getType(),
+                             " must have the input's type ",
+                             adaptor.getInput().getType());
+  inferred.append({adaptor.getInput().getType(), adaptor.getScale().getType(),
+                   adaptor.getScale().getType()});
+  return success();
+}
+
+int64_t LayerNormGradOp::getNormalizedAxis() {
+  return *normalizeAxis(getAxis(), rankedType(getInput()).getRank());
 }
 
 int64_t LayerNormOp::getNormalizedAxis() {

@@ -312,6 +312,15 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .i64(axis < 0 ? axis + rank : axis)
         .f32(has("epsilon") ? f32("epsilon") : 1e-5f).call("bbrt::layerNorm");
+  } else if (op == "bb.layer_norm_grad") {
+    int64_t rank = cast<MemRefType>(kernel.getInputs()[0].getType()).getRank();
+    int64_t axis = has("axis") ? i64("axis") : -1;
+    call.operand(ins[0]).operand(ins[1]).operand(ins[2]);
+    for (Value v : kernel.getOutputs())
+      call.operand(tensorOf(v));
+    call.i64(axis < 0 ? axis + rank : axis)
+        .f32(has("epsilon") ? f32("epsilon") : 1e-5f)
+        .call("bbrt::layerNormGrad");
   } else if (op == "bb.softmax" || op == "bb.log_softmax") {
     int64_t rank = cast<MemRefType>(kernel.getInputs()[0].getType()).getRank();
     int64_t axis = has("axis") ? i64("axis") : -1;

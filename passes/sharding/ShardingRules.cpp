@@ -235,6 +235,19 @@ OpRule attentionRule(Operation *op) {
   return rule;
 }
 
+/// layer_norm_grad: the rows (the dimensions before `axis`) split; the
+/// scale and bias gradients sum over them, so splitting a row loop leaves
+/// those partial. The normalized dimensions stay whole (row statistics).
+OpRule layerNormGradRule(LayerNormGradOp op) {
+  OpRule rule = emptyRule(op);
+  ArrayRef<int64_t> x = shapeOf(op.getInput());
+  for (int64_t d = 0; d < op.getNormalizedAxis(); ++d)
+    // input, scale, grad; input_grad, scale_grad, bias_grad.
+    rule.loops.push_back(makeLoop(x[d], {d, -1, d, d, -1, -1},
+                                  mesh::ReductionKind::Sum));
+  return rule;
+}
+
 } // namespace
 
 OpRule sharding::ruleFor(Operation *op) {
@@ -245,6 +258,7 @@ OpRule sharding::ruleFor(Operation *op) {
       .Case([](ScatterAddOp o) { return scatterAddRule(o); })
       .Case([](CrossEntropyOp o) { return crossEntropyRule(o, false); })
       .Case([](CrossEntropyGradOp o) { return crossEntropyRule(o, true); })
+      .Case([](LayerNormGradOp o) { return layerNormGradRule(o); })
       .Case<AttentionOp, AttentionGradOp>(
           [](Operation *o) { return attentionRule(o); })
       .Case([](TriluOp o) {

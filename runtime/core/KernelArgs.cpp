@@ -45,8 +45,8 @@ GatherShape checkGather(const Tensor &data, const Tensor &indices,
 }
 
 NormRows checkLayerNorm(const Tensor &x, const Tensor &scale,
-                        const Tensor &bias, const Tensor &out, int64_t axis) {
-  const char *k = "layerNorm";
+                        const Tensor &bias, const Tensor &out, int64_t axis,
+                        const char *k) {
   if (x.shape != out.shape || x.dtype != out.dtype)
     fail("%s: output %s %s differs from input %s %s", k, dtypeName(out.dtype),
          formatDims(out.shape).c_str(), dtypeName(x.dtype),
@@ -66,6 +66,33 @@ NormRows checkLayerNorm(const Tensor &x, const Tensor &scale,
            (long long)bias.numel(), (long long)n.D);
     checkDType(k, "bias", bias, x.dtype);
   }
+  return n;
+}
+
+NormRows checkLayerNormGrad(const Tensor &x, const Tensor &scale,
+                            const Tensor &dy, const Tensor &dx,
+                            const Tensor &dscale, const Tensor &dbias,
+                            int64_t axis) {
+  const char *k = "layerNormGrad";
+  const NormRows n = checkLayerNorm(x, scale, none(), dx, axis, k);
+  checkDType(k, "input", x, DType::F32);
+  if (dy.shape != x.shape)
+    fail("%s: output gradient %s differs from input %s", k,
+         formatDims(dy.shape).c_str(), formatDims(x.shape).c_str());
+  checkDType(k, "output gradient", dy, DType::F32);
+  for (const auto &[what, t] : {std::pair("scale gradient", &dscale),
+                                std::pair("bias gradient", &dbias)}) {
+    if (t->numel() != n.D)
+      fail("%s: %s has %lld elements, the normalized dims %lld", k, what,
+           (long long)t->numel(), (long long)n.D);
+    checkDType(k, what, *t, DType::F32);
+  }
+  for (const auto &[what, t] :
+       {std::pair("input", &x), std::pair("scale", &scale),
+        std::pair("output gradient", &dy), std::pair("input gradient", &dx),
+        std::pair("scale gradient", &dscale), std::pair("bias gradient", &dbias)})
+    if (t->numel() > 0 && t->empty())
+      fail("%s: %s has no data", k, what);
   return n;
 }
 

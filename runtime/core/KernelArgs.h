@@ -34,7 +34,14 @@ struct NormRows {
   int64_t rows = 0, D = 1;
 };
 NormRows checkLayerNorm(const Tensor &x, const Tensor &scale,
-                        const Tensor &bias, const Tensor &out, int64_t axis);
+                        const Tensor &bias, const Tensor &out, int64_t axis,
+                        const char *kernel = "layerNorm");
+/// layerNormGrad: x, scale, dy, dx as layerNorm's x, scale, out (dy and dx
+/// of x's shape), dscale and dbias of scale's; all F32 with data.
+NormRows checkLayerNormGrad(const Tensor &x, const Tensor &scale,
+                            const Tensor &dy, const Tensor &dx,
+                            const Tensor &dscale, const Tensor &dbias,
+                            int64_t axis);
 
 /// reduce over `axes` (sorted, unique, in range): which dims are reduced,
 /// how many elements each output reduces (count) and how many outputs

@@ -161,6 +161,77 @@ void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
   });
 }
 
+namespace {
+
+/// Rows per block of layerNormGrad's column sums (fixed, so the sums are
+/// the same on any thread count).
+constexpr int64_t kNormGradBlock = 64;
+
+/// layerNormGrad over rows [r0, r1): dx, and the rows' sums of dy * xhat
+/// and dy into colScale/colBias (double, D each).
+BBRT_CLONES void layerNormGradRowsF32(const float *xp, const float *sc,
+                                      const float *gp, float *dxp,
+                                      int64_t r0, int64_t r1, int64_t D,
+                                      float epsilon, double *colScale,
+                                      double *colBias) {
+  std::fill(colScale, colScale + D, 0.0);
+  std::fill(colBias, colBias + D, 0.0);
+  for (int64_t r = r0; r < r1; ++r) {
+    const float *xs = xp + r * D, *gs = gp + r * D;
+    float *dxs = dxp + r * D;
+    const double mean = simd::sumToDouble(xs, D) / double(D);
+    const double sq = simd::sqDevToDouble(xs, D, mean);
+    const float rstd = float(1.0 / std::sqrt(sq / double(D) + double(epsilon)));
+    // x - m is exact for x near the mean m (rounded to float); dm is what
+    // that rounding left out (a large common offset would shift xhat).
+    const float m = float(mean), dm = float(mean - double(m));
+    double s1 = 0, s2 = 0; // sums of g and g * xhat, g = dy * scale
+    for (int64_t i = 0; i < D; ++i) {
+      const float xhat = ((xs[i] - m) - dm) * rstd, g = gs[i] * sc[i];
+      s1 += g;
+      s2 += double(g) * xhat;
+      colScale[i] += double(gs[i]) * xhat;
+      colBias[i] += gs[i];
+    }
+    const float m1 = float(s1 / double(D)), m2 = float(s2 / double(D));
+    for (int64_t i = 0; i < D; ++i) {
+      const float xhat = ((xs[i] - m) - dm) * rstd;
+      dxs[i] = rstd * (gs[i] * sc[i] - m1 - xhat * m2);
+    }
+  }
+}
+
+} // namespace
+
+void layerNormGrad(Tensor x, Tensor scale, Tensor dy, Tensor dx, Tensor dscale,
+                   Tensor dbias, int64_t axis, float epsilon) {
+  const NormRows nr = checkLayerNormGrad(x, scale, dy, dx, dscale, dbias, axis);
+  const int64_t D = nr.D, rows = nr.rows;
+  const int64_t blocks = (rows + kNormGradBlock - 1) / kNormGradBlock;
+  // Per block of rows: its column sums (scale's, then bias's), added in
+  // block order at the end.
+  double *cols = scratch<double>(0, std::max<int64_t>(1, blocks) * 2 * D);
+  const float *xp = static_cast<const float *>(x.data),
+              *sc = static_cast<const float *>(scale.data),
+              *gp = static_cast<const float *>(dy.data);
+  float *dxp = static_cast<float *>(dx.data);
+  parallelFor(blocks, x.numel() >= kParallelMin / 4, [&](int64_t blk) {
+    const int64_t r0 = blk * kNormGradBlock;
+    layerNormGradRowsF32(xp, sc, gp, dxp, r0, std::min(rows, r0 + kNormGradBlock),
+                         D, epsilon, cols + blk * 2 * D, cols + blk * 2 * D + D);
+  });
+  float *ds = static_cast<float *>(dscale.data), *db = static_cast<float *>(dbias.data);
+  for (int64_t i = 0; i < D; ++i) {
+    double a = 0, c = 0;
+    for (int64_t blk = 0; blk < blocks; ++blk) {
+      a += cols[blk * 2 * D + i];
+      c += cols[blk * 2 * D + D + i];
+    }
+    ds[i] = float(a);
+    db[i] = float(c);
+  }
+}
+
 void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
   const char *k = log ? "logSoftmax" : "softmax";
   if (x.shape != out.shape || x.dtype != out.dtype)

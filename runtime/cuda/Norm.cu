@@ -3,7 +3,8 @@
 // Semantics of runtime/cpu/Norm.cpp: layer-norm statistics and softmax sums
 // in double; softmax subtracts the row maximum. Rows along the last dims
 // run one block per row; softmax over an inner axis runs one thread per
-// (outer, inner) column.
+// (outer, inner) column; layerNormGrad's column sums one thread per column,
+// its rows in order.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/core/KernelArgs.h"
@@ -34,6 +35,65 @@ __global__ void layerNormKernel(const T *x, T *y, const T *scale,
   for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
     T v = (xs[i] - m) * iv * scale[i];
     ys[i] = bias ? v + bias[i] : v;
+  }
+}
+
+/// layerNormGrad's dx, a block per row; the row's mean (as a float and
+/// what rounding left out) and 1/std into stats[3 row ..] for the column
+/// sums.
+__global__ void layerNormGradKernel(const float *x, const float *scale,
+                                    const float *dy, float *dx, float *stats,
+                                    int64_t D, float epsilon) {
+  __shared__ double shared[32];
+  const float *xs = x + blockIdx.x * D, *gs = dy + blockIdx.x * D;
+  float *dxs = dx + blockIdx.x * D;
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x)
+    s += double(xs[i]);
+  const double mean = blockSum(s, shared) / double(D);
+  double q = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    const double d = double(xs[i]) - mean;
+    q += d * d;
+  }
+  const float rstd = float(1.0 / sqrt(blockSum(q, shared) / double(D) + double(epsilon)));
+  // x - m is exact near the mean; dm is what rounding m left out.
+  const float m = float(mean), dm = float(mean - double(m));
+  double s1 = 0, s2 = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    const float xhat = ((xs[i] - m) - dm) * rstd, g = gs[i] * scale[i];
+    s1 += g;
+    s2 += double(g) * xhat;
+  }
+  const float m1 = float(blockSum(s1, shared) / double(D));
+  const float m2 = float(blockSum(s2, shared) / double(D));
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    const float xhat = ((xs[i] - m) - dm) * rstd;
+    dxs[i] = rstd * (gs[i] * scale[i] - m1 - xhat * m2);
+  }
+  if (threadIdx.x == 0) {
+    stats[3 * blockIdx.x] = m;
+    stats[3 * blockIdx.x + 1] = dm;
+    stats[3 * blockIdx.x + 2] = rstd;
+  }
+}
+
+/// layerNormGrad's dscale and dbias: a thread per column, the rows summed
+/// in order in double.
+__global__ void layerNormGradColumnsKernel(const float *x, const float *dy,
+                                           const float *stats, float *dscale,
+                                           float *dbias, int64_t rows,
+                                           int64_t D) {
+  BBRT_GRID_LOOP(j, D) {
+    double a = 0, c = 0;
+    for (int64_t r = 0; r < rows; ++r) {
+      const float xhat =
+          ((x[r * D + j] - stats[3 * r]) - stats[3 * r + 1]) * stats[3 * r + 2];
+      a += double(dy[r * D + j]) * xhat;
+      c += dy[r * D + j];
+    }
+    dscale[j] = float(a);
+    dbias[j] = float(c);
   }
 }
 
@@ -121,6 +181,29 @@ void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
         static_cast<const T *>(scale.data), static_cast<const T *>(bias.data),
         D, epsilon);
   });
+  checkLaunch(k);
+}
+
+void layerNormGrad(Tensor x, Tensor scale, Tensor dy, Tensor dx, Tensor dscale,
+                   Tensor dbias, int64_t axis, float epsilon) {
+  const char *k = "layerNormGrad";
+  const NormRows nr = checkLayerNormGrad(x, scale, dy, dx, dscale, dbias, axis);
+  const int64_t D = nr.D, rows = nr.rows;
+  if (D == 0)
+    return;
+  float *stats = static_cast<float *>(
+      cuda::scratch(sizeof(float) * 3 * std::max<int64_t>(1, rows), 0));
+  if (rows > 0) {
+    layerNormGradKernel<<<static_cast<unsigned>(rows), kThreads, 0, stream()>>>(
+        static_cast<const float *>(x.data), static_cast<const float *>(scale.data),
+        static_cast<const float *>(dy.data), static_cast<float *>(dx.data), stats,
+        D, epsilon);
+    checkLaunch(k);
+  }
+  layerNormGradColumnsKernel<<<blocksFor(D), kThreads, 0, stream()>>>(
+      static_cast<const float *>(x.data), static_cast<const float *>(dy.data),
+      stats, static_cast<float *>(dscale.data), static_cast<float *>(dbias.data),
+      rows, D);
   checkLaunch(k);
 }
 

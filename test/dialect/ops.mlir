@@ -279,3 +279,11 @@ func.func @attention(%q: tensor<2x4x16x8xf32>, %k: tensor<2x4x16x8xf32>, %v: ten
   return
 }
 
+// CHECK-LABEL: func.func @layer_norm_grad
+func.func @layer_norm_grad(%x: tensor<2x16x64xf32>, %g: tensor<64xf32>, %dy: tensor<2x16x64xf32>) {
+  // CHECK: bb.layer_norm_grad %{{.*}}, %{{.*}}, %{{.*}} {axis = 2 : i64} : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>)
+  %dx, %ds, %db = bb.layer_norm_grad %x, %g, %dy {axis = 2 : i64}
+      : (tensor<2x16x64xf32>, tensor<64xf32>, tensor<2x16x64xf32>) -> (tensor<2x16x64xf32>, tensor<64xf32>, tensor<64xf32>)
+  return
+}
+

@@ -76,3 +76,18 @@ func.func @forward(%x: tensor<2x4x8xf32> {bb.name = "x"}) -> (tensor<2x4x8xf32> 
       : tensor<2x4x8xf32>, tensor<2x4x8xf32>, tensor<2x4x8xf32> bias tensor<1x4x4xf32> -> tensor<2x4x8xf32>, tensor<2x4xf32>
   return %o : tensor<2x4x8xf32>
 }
+
+// -----
+
+// bb.layer_norm: one bb.layer_norm_grad gives the input's, the scale's and
+// the bias's gradients.
+// MSE-LABEL: func.func @forward
+// MSE: %{{.*}}, %[[GS:.*]], %[[GB:.*]] = bb.layer_norm_grad %{{.*}}, %{{.*}}, %{{.*}} : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<2x3x8xf32>) -> (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>)
+// MSE: return %{{.*}}, %[[GS]], %[[GB]]
+func.func @forward(%x: tensor<2x3x8xf32> {bb.name = "x"}) -> (tensor<2x3x8xf32> {bb.name = "y"}) {
+  %g = bb.constant {bb.name = "ln.weight"} dense<1.5> : tensor<8xf32>
+  %b = bb.constant {bb.name = "ln.bias"} dense<0.5> : tensor<8xf32>
+  %y = bb.layer_norm %x, %g, %b {axis = -1 : i64, epsilon = 1.0e-05 : f32}
+      : (tensor<2x3x8xf32>, tensor<8xf32>, tensor<8xf32>) -> tensor<2x3x8xf32>
+  return %y : tensor<2x3x8xf32>
+}

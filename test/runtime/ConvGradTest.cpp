@@ -6,25 +6,10 @@
 
 #include <algorithm>
 
-// The runtime links OpenMP; this test is compiled without -fopenmp.
-extern "C" {
-void omp_set_num_threads(int);
-int omp_get_max_threads(void);
-}
-
 using namespace bbrt;
 using namespace bbrt::test;
 
 namespace {
-
-/// Sets the OpenMP thread count for a scope.
-struct Threads {
-  int saved;
-  explicit Threads(int n) : saved(omp_get_max_threads()) {
-    omp_set_num_threads(n);
-  }
-  ~Threads() { omp_set_num_threads(saved); }
-};
 
 /// A tensor full of NaN: kernels must overwrite every element.
 HostTensor garbage(const Dims &shape) {

@@ -218,3 +218,69 @@ TEST_CASE("reduce Bool any/all and errors", "[reduce]") {
   REQUIRE_THROWS_WITH(reduce(ReduceKind::Sum, Tensor(x, DType::F32, {2, 3}), Tensor(y, DType::F32, {3}), {1}),
                       Catch::Contains("does not hold the kept dims"));
 }
+
+namespace {
+
+/// layerNormGrad against the formula in double (rows of D, `rows` of them),
+/// and the same bits on 1 and 2 threads.
+void checkLayerNormGrad(int64_t rows, int64_t D, double offset) {
+  HostTensor x = random(DType::F32, {rows, D}, offset - 2, offset + 2);
+  HostTensor sc = random(DType::F32, {D}, 0.5, 1.5), dy = random(DType::F32, {rows, D});
+  const float eps = 1e-5f;
+  std::vector<double> wantDx(rows * D), wantDs(D, 0.0), wantDb(D, 0.0);
+  for (int64_t r = 0; r < rows; ++r) {
+    double mean = 0, var = 0;
+    for (int64_t i = 0; i < D; ++i)
+      mean += at(x, r * D + i);
+    mean /= D;
+    for (int64_t i = 0; i < D; ++i)
+      var += (at(x, r * D + i) - mean) * (at(x, r * D + i) - mean);
+    const double rstd = 1 / std::sqrt(var / D + eps);
+    double m1 = 0, m2 = 0;
+    for (int64_t i = 0; i < D; ++i) {
+      const double xhat = (at(x, r * D + i) - mean) * rstd, g = at(dy, r * D + i) * at(sc, i);
+      m1 += g / D;
+      m2 += g * xhat / D;
+      wantDs[i] += at(dy, r * D + i) * xhat;
+      wantDb[i] += at(dy, r * D + i);
+    }
+    for (int64_t i = 0; i < D; ++i) {
+      const double xhat = (at(x, r * D + i) - mean) * rstd;
+      wantDx[r * D + i] = rstd * (at(dy, r * D + i) * at(sc, i) - m1 - xhat * m2);
+    }
+  }
+  HostTensor dx[2], ds[2], db[2];
+  for (int threads : {1, 2}) {
+    Threads t(threads);
+    HostTensor &a = dx[threads - 1], &b = ds[threads - 1], &c = db[threads - 1];
+    a = zeros(DType::F32, {rows, D});
+    b = zeros(DType::F32, {D});
+    c = zeros(DType::F32, {D});
+    layerNormGrad(x.view(), sc.view(), dy.view(), a.view(), b.view(), c.view(), -1, eps);
+  }
+  INFO("rows " << rows << " D " << D << " offset " << offset);
+  requireClose(dx[0], wantDx, 1e-5, 1e-4);
+  requireClose(ds[0], wantDs, 1e-4, 1e-5);
+  requireClose(db[0], wantDb, 1e-4, 1e-5);
+  for (int64_t i = 0; i < rows * D; ++i)
+    REQUIRE(at(dx[0], i) == at(dx[1], i));
+  for (int64_t i = 0; i < D; ++i) {
+    REQUIRE(at(ds[0], i) == at(ds[1], i));
+    REQUIRE(at(db[0], i) == at(db[1], i));
+  }
+}
+
+} // namespace
+
+TEST_CASE("layerNormGrad: the formula, the same on any thread count", "[norm]") {
+  checkLayerNormGrad(5, 7, 0);        // one block, odd row length
+  checkLayerNormGrad(200, 384, 0);    // several blocks of 64 rows, threads
+  checkLayerNormGrad(70, 64, 1000.0); // a large common offset
+  HostTensor x = random(DType::F32, {4, 8}), sc = random(DType::F32, {8});
+  HostTensor dx = zeros(DType::F32, {4, 8}), ds = zeros(DType::F32, {7}),
+             db = zeros(DType::F32, {8});
+  REQUIRE_THROWS_WITH(layerNormGrad(x.view(), sc.view(), x.view(), dx.view(),
+                                    ds.view(), db.view(), -1, 1e-5f),
+                      "layerNormGrad: scale gradient has 7 elements, the "
+                      "normalized dims 8");
+}

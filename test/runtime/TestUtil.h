@@ -14,6 +14,11 @@
 #include <string>
 #include <vector>
 
+extern "C" {
+void omp_set_num_threads(int);
+int omp_get_max_threads(void);
+}
+
 namespace bbrt {
 namespace test {
 
@@ -102,6 +107,16 @@ inline int64_t bcastOffset(const Dims &shape, const int64_t *outIdx,
   }
   return off;
 }
+
+/// Sets the runtime's OpenMP thread count for a scope (the tests are
+/// compiled without -fopenmp; the runtime links OpenMP).
+struct Threads {
+  int saved;
+  explicit Threads(int n) : saved(omp_get_max_threads()) {
+    omp_set_num_threads(n);
+  }
+  ~Threads() { omp_set_num_threads(saved); }
+};
 
 /// CHECKs |got - want| <= atol + rtol |want| element-wise (NaN matches NaN).
 inline void requireClose(const HostTensor &got, const std::vector<double> &want,

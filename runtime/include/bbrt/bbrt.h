@@ -281,6 +281,13 @@ void batchNorm(Tensor x, Tensor scale, Tensor bias, Tensor mean, Tensor var,
 /// scale/bias hold prod(dims[axis:]) elements; bias may be none().
 void layerNorm(Tensor x, Tensor scale, Tensor bias, Tensor out, int64_t axis,
                float epsilon);
+/// Gradients of layerNorm (bb.layer_norm_grad) from its input x, scale and
+/// the output's gradient dy: dx (x's shape), dscale and dbias (the
+/// normalized shape; the sums over the rows). Statistics recomputed in
+/// double; the column sums in double over fixed blocks of rows, so the
+/// same on any thread count. F32.
+void layerNormGrad(Tensor x, Tensor scale, Tensor dy, Tensor dx, Tensor dscale,
+                   Tensor dbias, int64_t axis, float epsilon);
 /// Along `axis` (negative counts from the end), max-subtracted.
 void softmax(Tensor x, Tensor out, int64_t axis, bool log);
 
