@@ -108,3 +108,24 @@ module {
     return %o, %dq, %dk, %dv : tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>, tensor<1x2x8x4xf32>
   }
 }
+
+// -----
+
+// Layer norm's backward split over its rows: each process its rows of x and
+// dy and dx; the scale and bias gradients, sums over all rows, all-reduced.
+// CHECK-LABEL: func.func @layer_norm_grad_rows
+// CHECK-DAG: %[[XS:.*]] = bb.shard_slice %arg0 <@mesh, {{\[\[0\]\]}}> : tensor<8x16xf32> -> tensor<4x16xf32>
+// CHECK: %[[DX:.*]], %[[DS:.*]], %[[DB:.*]] = bb.layer_norm_grad %[[XS]], %arg1, %{{.*}} : (tensor<4x16xf32>, tensor<16xf32>, tensor<4x16xf32>)
+// CHECK-DAG: mesh.all_reduce %[[DS]] on @mesh mesh_axes = [0] : tensor<16xf32>
+// CHECK-DAG: mesh.all_reduce %[[DB]] on @mesh mesh_axes = [0] : tensor<16xf32>
+// CHECK-DAG: mesh.all_gather %[[DX]] on @mesh mesh_axes = [0] gather_axis = 0 : tensor<4x16xf32> -> tensor<8x16xf32>
+module {
+  mesh.mesh @mesh(shape = 2)
+  func.func @layer_norm_grad_rows(%x: tensor<8x16xf32> {bb.name = "x"}, %g: tensor<16xf32> {bb.name = "g"},
+                                  %dy: tensor<8x16xf32> {bb.name = "dy"})
+      -> (tensor<8x16xf32> {bb.name = "dx"}, tensor<16xf32> {bb.name = "ds"}, tensor<16xf32> {bb.name = "db"}) {
+    %dx, %ds, %db = bb.layer_norm_grad %x, %g, %dy {bb.strategy = array<i64: 0>}
+        : (tensor<8x16xf32>, tensor<16xf32>, tensor<8x16xf32>) -> (tensor<8x16xf32>, tensor<16xf32>, tensor<16xf32>)
+    return %dx, %ds, %db : tensor<8x16xf32>, tensor<16xf32>, tensor<16xf32>
+  }
+}
