@@ -15,22 +15,31 @@ namespace bbrt {
 namespace cuda {
 namespace {
 
+/// The block's row of D values: its mean and 1/sqrt(variance + epsilon),
+/// in double (every thread gets them).
+template <typename T>
+__device__ void rowStats(const T *xs, int64_t D, float epsilon, double *shared,
+                         double &mean, double &inv) {
+  double s = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x)
+    s += double(xs[i]);
+  mean = blockSum(s, shared) / double(D);
+  double q = 0;
+  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
+    const double d = double(xs[i]) - mean;
+    q += d * d;
+  }
+  inv = 1.0 / sqrt(blockSum(q, shared) / double(D) + double(epsilon));
+}
+
 template <typename T>
 __global__ void layerNormKernel(const T *x, T *y, const T *scale,
                                 const T *bias, int64_t D, float epsilon) {
   __shared__ double shared[32];
   const T *xs = x + blockIdx.x * D;
   T *ys = y + blockIdx.x * D;
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < D; i += blockDim.x)
-    s += double(xs[i]);
-  const double mean = blockSum(s, shared) / double(D);
-  double q = 0;
-  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
-    const double d = double(xs[i]) - mean;
-    q += d * d;
-  }
-  const double inv = 1.0 / sqrt(blockSum(q, shared) / double(D) + double(epsilon));
+  double mean, inv;
+  rowStats(xs, D, epsilon, shared, mean, inv);
   const T m = T(mean), iv = T(inv);
   for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
     T v = (xs[i] - m) * iv * scale[i];
@@ -47,16 +56,9 @@ __global__ void layerNormGradKernel(const float *x, const float *scale,
   __shared__ double shared[32];
   const float *xs = x + blockIdx.x * D, *gs = dy + blockIdx.x * D;
   float *dxs = dx + blockIdx.x * D;
-  double s = 0;
-  for (int64_t i = threadIdx.x; i < D; i += blockDim.x)
-    s += double(xs[i]);
-  const double mean = blockSum(s, shared) / double(D);
-  double q = 0;
-  for (int64_t i = threadIdx.x; i < D; i += blockDim.x) {
-    const double d = double(xs[i]) - mean;
-    q += d * d;
-  }
-  const float rstd = float(1.0 / sqrt(blockSum(q, shared) / double(D) + double(epsilon)));
+  double mean, inv;
+  rowStats(xs, D, epsilon, shared, mean, inv);
+  const float rstd = float(inv);
   // x - m is exact near the mean; dm is what rounding m left out.
   const float m = float(mean), dm = float(mean - double(m));
   double s1 = 0, s2 = 0;
