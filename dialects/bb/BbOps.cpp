@@ -900,13 +900,14 @@ LogicalResult CrossEntropyGradOp::inferReturnTypes(
 // Attention
 //===----------------------------------------------------------------------===//
 
-/// C1 and C2 of bb.attention (and bb.attention_grad): the output type
-/// [..., T, E] and the logsumexp type [..., T].
+/// C1-C3 of bb.attention (and bb.attention_grad): the output type
+/// [..., T, E], the logsumexp type [..., T] and the scores' [..., T, S].
 static LogicalResult inferAttention(std::optional<Location> loc,
                                     StringRef opName, Value query, Value key,
                                     Value value, Value mask, Value bias,
                                     TypeAttr products, RankedTensorType &output,
-                                    RankedTensorType &logsumexp) {
+                                    RankedTensorType &logsumexp,
+                                    RankedTensorType &scoresType) {
   auto q = rankedType(query), k = rankedType(key), v = rankedType(value);
   auto fail = [&](const Twine &msg) {
     return emitOptionalError(loc, opName, ": ", msg);
@@ -947,6 +948,7 @@ static LogicalResult inferAttention(std::optional<Location> loc,
   out.push_back(vs.back());
   output = RankedTensorType::get(out, q.getElementType());
   logsumexp = RankedTensorType::get(qs.drop_back(), q.getElementType());
+  scoresType = RankedTensorType::get(scores, q.getElementType());
   return success();
 }
 
@@ -968,11 +970,11 @@ LogicalResult AttentionOp::inferReturnTypes(MLIRContext *,
                                             std::optional<Location> loc,
                                             Adaptor adaptor,
                                             SmallVectorImpl<Type> &inferred) {
-  RankedTensorType out, lse;
+  RankedTensorType out, lse, scores;
   if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
                             adaptor.getKey(), adaptor.getValue(),
                             adaptor.getMask(), adaptor.getBias(),
-                            adaptor.getProductsAttr(), out, lse)))
+                            adaptor.getProductsAttr(), out, lse, scores)))
     return failure();
   inferred.append({out, lse});
   return success();
@@ -986,23 +988,19 @@ int64_t AttentionOp::getFlops() {
 LogicalResult AttentionGradOp::inferReturnTypes(
     MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
     SmallVectorImpl<Type> &inferred) {
-  RankedTensorType out, lse;
+  RankedTensorType out, lse, scores;
   if (failed(inferAttention(loc, getOperationName(), adaptor.getQuery(),
                             adaptor.getKey(), adaptor.getValue(),
                             adaptor.getMask(), adaptor.getBias(),
-                            adaptor.getProductsAttr(), out, lse)))
+                            adaptor.getProductsAttr(), out, lse, scores)))
     return failure();
   if (adaptor.getGrad().getType() != out || adaptor.getLogsumexp().getType() != lse)
     return emitOptionalError(loc, getOperationName(), ": grad must be ", out,
                              " and logsumexp ", lse);
   inferred.append({adaptor.getQuery().getType(), adaptor.getKey().getType(),
                    adaptor.getValue().getType()});
-  if (adaptor.getWithBiasGrad()) { // the scores' gradient [..., T, S]
-    SmallVector<int64_t> scores(rankedType(adaptor.getQuery()).getShape().drop_back());
-    scores.push_back(rankedType(adaptor.getKey()).getShape().drop_back().back());
-    inferred.push_back(RankedTensorType::get(
-        scores, rankedType(adaptor.getQuery()).getElementType()));
-  }
+  if (adaptor.getWithBiasGrad()) // the scores' gradient
+    inferred.push_back(scores);
   return success();
 }
 

@@ -243,6 +243,12 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     return cast<DenseI64ArrayAttr>(p.get(name)).asArrayRef();
   };
   auto has = [&](StringRef name) { return static_cast<bool>(p.get(name)); };
+  // `axis` (default -1) made non-negative against the first input's rank.
+  auto normalizedAxis = [&]() {
+    int64_t rank = cast<MemRefType>(kernel.getInputs()[0].getType()).getRank();
+    int64_t axis = has("axis") ? i64("axis") : -1;
+    return axis < 0 ? axis + rank : axis;
+  };
 
   std::optional<StringRef> unary = llvm::StringSwitch<std::optional<StringRef>>(op)
       .Case("bb.neg", "Neg").Case("bb.abs", "Abs").Case("bb.sqrt", "Sqrt")
@@ -307,24 +313,18 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
         .operand(ins[4]).operand(out).f32(has("epsilon") ? f32("epsilon") : 1e-5f)
         .call("bbrt::batchNorm");
   } else if (op == "bb.layer_norm") {
-    int64_t rank = cast<MemRefType>(kernel.getInputs()[0].getType()).getRank();
-    int64_t axis = has("axis") ? i64("axis") : -1;
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
-        .i64(axis < 0 ? axis + rank : axis)
+        .i64(normalizedAxis())
         .f32(has("epsilon") ? f32("epsilon") : 1e-5f).call("bbrt::layerNorm");
   } else if (op == "bb.layer_norm_grad") {
-    int64_t rank = cast<MemRefType>(kernel.getInputs()[0].getType()).getRank();
-    int64_t axis = has("axis") ? i64("axis") : -1;
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]);
     for (Value v : kernel.getOutputs())
       call.operand(tensorOf(v));
-    call.i64(axis < 0 ? axis + rank : axis)
+    call.i64(normalizedAxis())
         .f32(has("epsilon") ? f32("epsilon") : 1e-5f)
         .call("bbrt::layerNormGrad");
   } else if (op == "bb.softmax" || op == "bb.log_softmax") {
-    int64_t rank = cast<MemRefType>(kernel.getInputs()[0].getType()).getRank();
-    int64_t axis = has("axis") ? i64("axis") : -1;
-    call.operand(ins[0]).operand(out).i64(axis < 0 ? axis + rank : axis)
+    call.operand(ins[0]).operand(out).i64(normalizedAxis())
         .boolean(op == "bb.log_softmax").call("bbrt::softmax");
   } else if (op == "bb.reduce_sum" || op == "bb.reduce_mean" ||
              op == "bb.reduce_max") {

@@ -6,9 +6,10 @@
 // bbrt::softmax computes it: the row's maximum subtracted, simd::expf, the
 // sum in double), then the product with the values. The scores go only as
 // far as the last key that a query of the block keeps, so a causal mask
-// (boolean, or an additive bias of -inf) skips the upper triangle's blocks. The backward pass recomputes the
-// probabilities from the scores and lse; it runs the blocks of one problem
-// in order, since every block adds to the problem's key and value gradients.
+// (boolean, or an additive bias of -inf) skips the upper triangle's blocks.
+// The backward pass recomputes the probabilities from the scores and lse;
+// it runs the blocks of one problem in order, since every block adds to the
+// problem's key and value gradients.
 // With reduced-precision products the operands of each product are rounded
 // copies (the probabilities and dS rounded after the softmax and its
 // gradient have used them in f32).

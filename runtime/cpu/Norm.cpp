@@ -25,17 +25,22 @@ inline void normalizeRow(const T *xs, T *ys, T m, T s, const T *sc,
       ys[i] = (xs[i] - m) * s * sc[i];
 }
 
+/// A row of D floats: its mean and 1/sqrt(variance + epsilon), in double.
+BBRT_INLINE void rowStats(const float *xs, int64_t D, float epsilon,
+                          double &mean, double &inv) {
+  mean = simd::sumToDouble(xs, D) / double(D);
+  const double sq = simd::sqDevToDouble(xs, D, mean);
+  inv = 1.0 / std::sqrt(sq / double(D) + double(epsilon));
+}
+
 /// f32 layerNorm of rows [r0, r1): statistics in double, vectorized.
 BBRT_CLONES void layerNormRowsF32(const float *xp, float *yp, const float *sc,
                                   const float *bi, int64_t r0, int64_t r1,
                                   int64_t D, float epsilon) {
   for (int64_t r = r0; r < r1; ++r) {
-    const float *xs = xp + r * D;
-    float *ys = yp + r * D;
-    const double mean = simd::sumToDouble(xs, D) / double(D);
-    const double sq = simd::sqDevToDouble(xs, D, mean);
-    const double inv = 1.0 / std::sqrt(sq / double(D) + double(epsilon));
-    normalizeRow(xs, ys, float(mean), float(inv), sc, bi, D);
+    double mean, inv;
+    rowStats(xp + r * D, D, epsilon, mean, inv);
+    normalizeRow(xp + r * D, yp + r * D, float(mean), float(inv), sc, bi, D);
   }
 }
 
@@ -179,9 +184,9 @@ BBRT_CLONES void layerNormGradRowsF32(const float *xp, const float *sc,
   for (int64_t r = r0; r < r1; ++r) {
     const float *xs = xp + r * D, *gs = gp + r * D;
     float *dxs = dxp + r * D;
-    const double mean = simd::sumToDouble(xs, D) / double(D);
-    const double sq = simd::sqDevToDouble(xs, D, mean);
-    const float rstd = float(1.0 / std::sqrt(sq / double(D) + double(epsilon)));
+    double mean, inv;
+    rowStats(xs, D, epsilon, mean, inv);
+    const float rstd = float(inv);
     // x - m is exact for x near the mean m (rounded to float); dm is what
     // that rounding left out (a large common offset would shift xhat).
     const float m = float(mean), dm = float(mean - double(m));
@@ -192,12 +197,11 @@ BBRT_CLONES void layerNormGradRowsF32(const float *xp, const float *sc,
       s2 += double(g) * xhat;
       colScale[i] += double(gs[i]) * xhat;
       colBias[i] += gs[i];
+      dxs[i] = xhat; // until the row's sums are known
     }
     const float m1 = float(s1 / double(D)), m2 = float(s2 / double(D));
-    for (int64_t i = 0; i < D; ++i) {
-      const float xhat = ((xs[i] - m) - dm) * rstd;
-      dxs[i] = rstd * (gs[i] * sc[i] - m1 - xhat * m2);
-    }
+    for (int64_t i = 0; i < D; ++i)
+      dxs[i] = rstd * (gs[i] * sc[i] - m1 - dxs[i] * m2);
   }
 }
 

@@ -145,15 +145,15 @@ void attention(Tensor q, Tensor k, Tensor v, Tensor mask, Tensor bias,
   for (int64_t b0 = 0; b0 < a.batch; b0 += chunk) {
     const int64_t n = std::min(chunk, a.batch - b0);
     Tensor scores(s, DType::F32, {n, a.T, a.S});
-    matmulRounded(slab(q, b0, n, a.T, a.D), slab(k, b0, n, a.S, a.D), scores, false,
-           true, products);
+    matmulRounded(slab(q, b0, n, a.T, a.D), slab(k, b0, n, a.S, a.D), scores,
+                  false, true, products);
     softmaxScoresKernel<<<static_cast<unsigned>(n * a.T), kThreads, 0,
                           stream()>>>(a, static_cast<const bool *>(mask.data),
                                       static_cast<const float *>(bias.data), b0,
                                       s, static_cast<float *>(lse.data), scale);
     checkLaunch("attention");
-    matmulRounded(scores, slab(v, b0, n, a.S, a.E), slab(out, b0, n, a.T, a.E), false,
-           false, products);
+    matmulRounded(scores, slab(v, b0, n, a.S, a.E), slab(out, b0, n, a.T, a.E),
+                  false, false, products);
   }
 }
 
