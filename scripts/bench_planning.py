@@ -4,8 +4,8 @@ throughput against Megatron-style dp x tp x pp x micro-batch grids.
 
 For each (model, cluster) pair: writes the model with scripts/make_gpt_onnx.py
 (symbolic batch; weights declared but absent: planning reads shapes only),
-runs `bbc plan MODEL --train --input-shape idx=BxT --cluster=C --mesh=auto
---stages=auto --json` (the searched plan: every (devices / k) x k mesh
+runs `bbc plan MODEL --train --input-shape idx=BxT --freeze=causal_mask
+--cluster=C --mesh=auto --stages=auto --json` (the searched plan: every (devices / k) x k mesh
 without stages, and 2, 4, 8, ... pipeline stages with 2S, 4S and 8S
 micro-batches and the most up to 16S whose micro-batch the stage mesh's
 outer axis splits), then, unless --no-sweep, every Megatron configuration
@@ -16,7 +16,9 @@ the same cost model (the inputs split over dp; the search fills in what the
 strategy leaves open, so these are Megatron plans or better). Prints one
 row per pair: search seconds, predicted step time, tokens/s, MFU,
 per-device memory and whether it fits, the best fitting grid configuration
-and the searched plan's throughput relative to it.
+and the searched plan's throughput relative to it; for a pipelined plan,
+what stages of unequal meshes could save at most (the plan report's
+"stage balance").
 
 --baseline megatron pins every grid point to Megatron-LM's parameter
 layouts instead (--shard, on the tp axis of each stage's dp x tp mesh; with
@@ -136,7 +138,11 @@ def main():
                             preset, "--symbolic", "--force", "-o", model],
                            check=True, capture_output=True)
         seq = 1024 if preset.startswith("gpt2") else 2048
+        # The causal mask is a buffer, not a parameter (make_gpt_onnx.py):
+        # trained, its [1, 1, T, T] gradient would be summed over every
+        # layer and sent back through every stage.
         shape = ["--input-shape=idx=%dx%d" % (batch, seq),
+                 "--freeze=causal_mask",
                  "--recompute=" + args.recompute,
                  "--precision=" + args.precision]
         searched = plan(args.bbc, model, cluster,
@@ -189,7 +195,7 @@ def main():
                 continue
             stages = s.get("pipeline_stages", 1)
             print("%-10s %-18s batch %-5d search %6.1f s  %s  step %9.2f ms  %10.0f tok/s  MFU %5.1f%%  "
-                  "mem %6.1f GiB %-4s  best grid: %s%s" % (
+                  "mem %6.1f GiB %-4s  best grid: %s%s%s" % (
                       preset, cluster, batch, s["seconds"],
                       "pp=%d,mb=%d" % (stages, s.get("microbatches", 1)) if stages > 1
                       else "no stages", s["step_seconds"] * 1e3,
@@ -197,7 +203,11 @@ def main():
                       s["memory_bytes_per_device"] / 2**30,
                       "fits" if s["fits"] else "OVER", best,
                       "  (searched/best %.3f)" % (s["throughput_per_second"] /
-                                                  b["throughput_per_second"]) if b else ""))
+                                                  b["throughput_per_second"]) if b else "",
+                      # What stages of unequal meshes could save at most.
+                      "  unequal meshes <= %.1f%%" % (
+                          100 * s["unequal_meshes_bound_seconds"] / s["step_seconds"])
+                      if stages > 1 else ""))
             sys.stdout.flush()
     if args.json:
         json.dump(rows, sys.stdout, indent=1)

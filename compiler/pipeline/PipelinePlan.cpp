@@ -235,6 +235,11 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // One micro-batch's forward and backward on each stage, its sends
   // included: the slots of the schedule.
   list.set("pipeline_stage_slot_seconds", b.getF64ArrayAttr(slot));
+  // Each stage's once-per-step work (the slowest one's is the step's).
+  SmallVector<double> update;
+  for (int64_t s = 0; s < S; ++s)
+    update.push_back(perStep->total(s));
+  list.set("pipeline_stage_update_seconds", b.getF64ArrayAttr(update));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

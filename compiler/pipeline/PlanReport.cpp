@@ -114,7 +114,28 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   llvm::json::Array stageWeights = i64Array("pipeline_stage_weight_bytes");
   llvm::json::Array stageActivations = i64Array("pipeline_stage_activation_bytes");
   llvm::json::Array stageInFlight = i64Array("pipeline_stage_in_flight");
-  llvm::json::Array stageSlot(planF64Array(plan, "pipeline_stage_slot_seconds"));
+  const std::vector<double> slots = planF64Array(plan, "pipeline_stage_slot_seconds"),
+                            updates = planF64Array(plan, "pipeline_stage_update_seconds");
+  llvm::json::Array stageSlot(slots), stageUpdate(updates);
+  // What stages of unequal meshes could save at most (Alpa's inter-op
+  // pass gives a stage any sub-mesh; here every stage has the same). With
+  // the cut's work W = the sum of the slots, no assignment of the same
+  // devices to stages makes the slowest slot shorter than W / S unless a
+  // stage's time falls faster than linearly with its devices, so at most
+  // (M + S - 1) (max - mean) of the slots is saved, and max - mean of the
+  // once-per-step work.
+  double balanceBound = 0;
+  auto slack = [](const std::vector<double> &v) {
+    double sum = 0, max = 0;
+    for (double x : v) {
+      sum += x;
+      max = std::max(max, x);
+    }
+    return max - sum / static_cast<double>(v.size());
+  };
+  if (stages > 1 && static_cast<int64_t>(slots.size()) == stages)
+    balanceBound = static_cast<double>(microbatches + stages - 1) * slack(slots) +
+                   (static_cast<int64_t>(updates.size()) == stages ? slack(updates) : 0);
   // The devices (ranks) of each stage, consecutive, and the hosts they are
   // on: [first, last] of each.
   llvm::json::Array stageRanks, stageHosts;
@@ -270,6 +291,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       {"stage_activation_bytes", std::move(stageActivations)},
       {"stage_microbatches_in_flight", std::move(stageInFlight)},
       {"stage_slot_seconds", std::move(stageSlot)},
+      {"stage_update_seconds", std::move(stageUpdate)},
+      {"unequal_meshes_bound_seconds", balanceBound},
       {"stage_ranks", std::move(stageRanks)},
       {"stage_hosts", std::move(stageHosts)},
       {"layers", std::move(layers)},
@@ -424,6 +447,11 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
          << bytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
          << (*inFlight)[s].getAsInteger().value_or(0) << ")\n";
     }
+    const double bound = num("unequal_meshes_bound_seconds");
+    os << "stage balance: stages of unequal meshes could save at most "
+       << ms(bound) << " per step ("
+       << llvm::formatv("{0:F1}", 100 * bound / std::max(1e-30, num("step_seconds")))
+       << "%), if a stage's time fell linearly with its devices\n";
   }
   if (const llvm::json::Object *s = r.getObject("solver"))
     os << "solver: " << s->getString("status").value_or("") << " in "

@@ -826,6 +826,52 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                                      type);
   }
 
+  // A pipelined step sends what one stage computes and another reads, once
+  // per micro-batch and receiving stage: each device its block under the
+  // producer's layout, to the same device of the other stage (as the
+  // binary does, and composePipelinePlan counts it). So the search weighs
+  // a split before a slow link against a replicated send. (Without it,
+  // GPT 6.7B's pp=8 plan on g5.48xlarge:4 sent the residual stream's
+  // gradient back between hosts whole from each device of a stage: 33 ms
+  // of a 180 ms slot.) Values of state alone are computed again, not sent.
+  // Stages are consecutive device ranges of the cluster; planned on a
+  // cluster that holds only one stage's mesh (bb-opt on its own), the links
+  // between stages are unknown and sends are not counted.
+  int64_t perStage = 1;
+  for (int64_t d : meshShape)
+    perStage *= d;
+  if (!opStage.empty() && cluster.deviceCount() >= stages * perStage) {
+    for (auto [ui, u] : llvm::enumerate(nodes)) {
+      if (!u.op || perStep.contains(u.op) || ofStateOfCut.contains(u.op))
+        continue;
+      auto from = opStage.find(u.op);
+      if (from == opStage.end())
+        continue;
+      for (auto [result, value] : llvm::enumerate(u.op->getResults())) {
+        auto type = dyn_cast<RankedTensorType>(value.getType());
+        if (!type)
+          continue;
+        std::set<int64_t> receivers;
+        for (Operation *user : value.getUsers())
+          if (auto to = opStage.find(user);
+              to != opStage.end() && !perStep.contains(user) &&
+              to->second != from->second)
+            receivers.insert(to->second);
+        for (int64_t to : receivers) {
+          const cluster::Link link =
+              cluster.linkBetween(from->second * perStage, to * perStage);
+          for (size_t s = 0; s < u.strategies.size(); ++s)
+            nodeCost[root[ui]][s] +=
+                link.latency +
+                static_cast<double>(bytesOf(
+                    type, u.produced(result, type.getRank(), s)
+                              .localShape(type.getShape(), meshShape))) /
+                    link.bandwidth;
+        }
+      }
+    }
+  }
+
   // The 0-1 program: one decision per root.
   for (auto [i, n] : llvm::enumerate(nodes)) {
     if (root[i] != i)
