@@ -10,11 +10,12 @@
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
+#include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
-#include "llvm/ADT/StringSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <atomic>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -34,20 +35,19 @@ static int64_t tensorBytes(Type type) {
          std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
 }
 
-/// The blocks of @train_step that bb-pipeline-stages can put on stages (an
-/// upper bound: it counts the forward pass's blocks, which every gradient
-/// and update op shares).
+/// The blocks of @train_step that bb-pipeline-stages can put on stages
+/// (layers and their halves, StageCut.h); when it cannot be cut, no bound
+/// (planning the candidate reports why).
 static int64_t countBlocks(ModuleOp module) {
   auto train = module.lookupSymbol<func::FuncOp>("train_step");
   if (!train)
     return 0;
-  llvm::StringSet<> blocks;
-  train.walk([&](Operation *op) {
-    std::string b = mlir::bb::sharding::blockOf(op);
-    if (!b.empty())
-      blocks.insert(b);
-  });
-  return static_cast<int64_t>(blocks.size());
+  ScopedDiagnosticHandler quiet(module.getContext(),
+                                [](Diagnostic &) { return success(); });
+  FailureOr<mlir::bb::StageCut> cut =
+      mlir::bb::cutStages(train, 1, "bb-pipeline-stages");
+  return succeeded(cut) ? static_cast<int64_t>(cut->blocks.size())
+                        : std::numeric_limits<int64_t>::max();
 }
 
 llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,

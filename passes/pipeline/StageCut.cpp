@@ -27,6 +27,20 @@ double opCost(Operation *op) {
 
 } // namespace
 
+std::string mlir::bb::cutUnitOf(Operation *op) {
+  std::string block = sharding::blockOf(op);
+  auto name = dyn_cast<NameLoc>(op->getLoc());
+  if (block.empty() || !name)
+    return block;
+  // The name is "/" + block + "/" + the rest; a rest of two or more
+  // components is inside a part of the block.
+  StringRef rest = name.getName().getValue().drop_front(1 + block.size());
+  if (!rest.consume_front("/"))
+    return block;
+  auto [part, tail] = rest.split('/');
+  return tail.empty() ? block : block + "/" + part.str();
+}
+
 bool StageCut::perMicrobatch(Operation *op) const {
   return op && !isa<ConstantOp>(op) && !perStep.contains(op) &&
          op->getBlock() == body;
@@ -65,26 +79,101 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
     if (cut.perStep.contains(op))
       return op->emitError(pass) << ": the loss depends on a gradient";
 
-  // Blocks, in order of first appearance in the forward pass, and their cost.
-  llvm::StringMap<size_t> blockIndex;
+  // Parts of layers (cutUnitOf), in order of first appearance in the
+  // forward pass, each with its layer and its cost.
+  llvm::StringMap<size_t> unitIndex;
+  SmallVector<std::string> units, unitBlock;
+  SmallVector<double> unitCost;
   for (Operation &op : body.without_terminator()) {
     if (!cut.forward.contains(&op))
       continue;
-    std::string b = sharding::blockOf(&op);
-    if (!b.empty() && blockIndex.try_emplace(b, cut.blocks.size()).second) {
-      cut.blocks.push_back(b);
-      cut.blockCost.push_back(0);
+    std::string u = cutUnitOf(&op);
+    if (!u.empty() && unitIndex.try_emplace(u, units.size()).second) {
+      units.push_back(u);
+      unitBlock.push_back(sharding::blockOf(&op));
+      unitCost.push_back(0);
     }
   }
   for (Operation &op : body.without_terminator()) {
-    auto it = blockIndex.find(sharding::blockOf(&op));
-    if (it != blockIndex.end() && !cut.perStep.contains(&op))
-      cut.blockCost[it->second] += opCost(&op);
+    auto it = unitIndex.find(cutUnitOf(&op));
+    if (it != unitIndex.end() && !cut.perStep.contains(&op))
+      unitCost[it->second] += opCost(&op);
+  }
+  const size_t numUnits = units.size();
+
+  // Where each forward op of the micro-batch runs in that order: its own
+  // part, or a later one its operands come from (a layer's second residual
+  // addition is named like its first but adds the MLP's output). The bytes
+  // crossing the boundary before part k: values made before it and read
+  // after it, except those of state alone (computed again, not sent).
+  llvm::DenseSet<Operation *> invariant = stepInvariantOps(body);
+  llvm::DenseMap<Operation *, size_t> position;
+  SmallVector<Operation *> positioned;
+  for (Operation &op : body.without_terminator()) {
+    if (!cut.forward.contains(&op) || !cut.perMicrobatch(&op))
+      continue;
+    auto it = unitIndex.find(cutUnitOf(&op));
+    size_t p = it == unitIndex.end() ? 0 : it->second;
+    for (Value v : op.getOperands())
+      if (auto d = position.find(v.getDefiningOp()); d != position.end())
+        p = std::max(p, d->second);
+    position[&op] = p;
+    positioned.push_back(&op);
+  }
+  std::vector<int64_t> crossing(numUnits + 1, 0);
+  for (Operation *op : positioned) {
+    if (invariant.contains(op))
+      continue;
+    const size_t p = position[op];
+    for (Value v : op->getResults()) {
+      size_t last = p;
+      for (Operation *user : v.getUsers())
+        if (auto q = position.find(user); q != position.end())
+          last = std::max(last, q->second);
+      auto type = dyn_cast<RankedTensorType>(v.getType());
+      if (last > p && type && type.hasStaticShape()) {
+        const int64_t bytes = type.getNumElements() *
+                              std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+        crossing[p + 1] += bytes;
+        crossing[last + 1] -= bytes;
+      }
+    }
+  }
+  for (size_t k = 1; k <= numUnits; ++k)
+    crossing[k] += crossing[k - 1];
+
+  // The blocks a stage may start at: a layer, or a part of one where no
+  // more bytes cross than at the layer's start (in a transformer layer, the
+  // MLP's half: only the residual stream crosses there, as between
+  // layers). Stages balance these blocks' costs.
+  // A block is named after its layer where it starts one, else after its
+  // costliest part ("transformer/h.3/mlp").
+  SmallVector<size_t> unitToBlock(numUnits);
+  size_t layerStart = 0, costliest = 0;
+  bool startsLayer = true;
+  for (size_t k = 0; k < numUnits; ++k) {
+    const bool newLayer = k == 0 || unitBlock[k] != unitBlock[k - 1];
+    if (newLayer)
+      layerStart = k;
+    if (newLayer || (layerStart > 0 && crossing[k] <= crossing[layerStart])) {
+      cut.blocks.push_back(newLayer ? unitBlock[k] : units[k]);
+      cut.blockCost.push_back(0);
+      costliest = k;
+      startsLayer = newLayer;
+    }
+    unitToBlock[k] = cut.blocks.size() - 1;
+    cut.blockCost.back() += unitCost[k];
+    if (unitCost[k] > unitCost[costliest]) {
+      costliest = k;
+      if (!startsLayer)
+        cut.blocks.back() = units[k];
+    }
   }
   if (static_cast<int64_t>(cut.blocks.size()) < numStages)
     return train.emitError(pass)
            << ": the model has " << cut.blocks.size()
-           << " blocks (layers, from its ONNX node names), fewer than the "
+           << " blocks (layers and their halves, from its ONNX node names), "
+              "fewer than the "
            << numStages << " pipeline stages";
   cut.starts = costmodel::balancedStages(cut.blockCost, numStages);
   SmallVector<int64_t> stageOfBlock(cut.blocks.size());
@@ -94,8 +183,8 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
       stageOfBlock[i] = s;
   }
   auto blockStage = [&](Operation *op) -> int64_t {
-    auto it = blockIndex.find(sharding::blockOf(op));
-    return it == blockIndex.end() ? -1 : stageOfBlock[it->second];
+    auto it = unitIndex.find(cutUnitOf(op));
+    return it == unitIndex.end() ? -1 : stageOfBlock[unitToBlock[it->second]];
   };
 
   // Stage of every per-micro-batch op.
@@ -104,14 +193,20 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   for (Operation &op : body.without_terminator())
     if (cut.perMicrobatch(&op))
       cut.ops.push_back(&op);
-  llvm::DenseSet<Operation *> invariant = stepInvariantOps(body);
   for (Operation *op : cut.ops)
     if (forward.contains(op) && invariant.contains(op))
       cut.ofState.insert(op);
+  // The stage of each named forward op, which its backward ops (bb-autodiff
+  // gives them its name) start from: its block's, or later where its
+  // operands are.
+  llvm::DenseMap<Location, int64_t> forwardStageAt;
   SmallVector<Operation *> pending;
   for (Operation *op : cut.ops) {
     const bool fwd = forward.contains(op);
     int64_t s = blockStage(op);
+    if (!fwd)
+      if (auto it = forwardStageAt.find(op->getLoc()); it != forwardStageAt.end())
+        s = it->second;
     int64_t bound = fwd ? -1 : std::numeric_limits<int64_t>::max();
     int64_t fwdOperands = -1;
     for (Value v : op->getOperands()) {
@@ -135,10 +230,15 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
       else if (bounded)
         s = std::min(s, bound);
     }
-    if (s < 0)
+    if (s < 0) {
       pending.push_back(op);
-    else
-      stage[op] = s;
+      continue;
+    }
+    stage[op] = s;
+    if (fwd && isa<NameLoc>(op->getLoc())) {
+      auto [it, added] = forwardStageAt.try_emplace(op->getLoc(), s);
+      it->second = std::max(it->second, s);
+    }
   }
   // Ops placed by nothing above take their users' stage: forward ops the
   // earliest (values flow forward), backward ops the latest.

@@ -5,8 +5,9 @@
 // program will have. Every op of @train_step is per step (the norm and the
 // optimizer update, downstream of the gradients) or per micro-batch;
 // per-micro-batch ops are forward (the loss depends on them) or backward.
-// Forward ops go to the stage of their block (contiguous block ranges from a
-// min-max DP over block costs), never before their operands' stage; backward
+// Forward ops go to the stage of their block (contiguous ranges of blocks,
+// parts of layers, from a min-max DP over their costs), never before their
+// operands' stage; backward
 // ops to the stage of the forward op they differentiate (bb-autodiff gives
 // them its location), never after the stage of the gradients they consume.
 //
@@ -36,8 +37,8 @@ struct StageCut {
   /// loss scale).
   Value loss, norm;
   Operation *sqrt = nullptr;
-  /// Blocks (layers, from ONNX node names) in forward order, their costs,
-  /// and the first block of each stage.
+  /// Blocks (cutUnitOf: layers and their parts) in forward order, their
+  /// costs, and the first block of each stage.
   SmallVector<std::string> blocks;
   SmallVector<double> blockCost;
   std::vector<size_t> starts;
@@ -53,6 +54,14 @@ struct StageCut {
   bool perMicrobatch(Operation *op) const;
   Block *body = nullptr;
 };
+
+/// The unit a cut balances, from `op`'s ONNX node name: its block
+/// (sharding::blockOf: a numbered layer, "transformer/h.3", or a module
+/// such as "lm_head") and, inside a layer, the next component of the name
+/// ("transformer/h.3/attn", "transformer/h.3/mlp"); ops directly under the
+/// layer (the residual additions) are the layer's own unit. So a stage may
+/// end between a layer's attention and its MLP. Empty without a name.
+std::string cutUnitOf(Operation *op);
 
 /// The cut of `train` (bb-train-step's @train_step) into `numStages`
 /// stages. Errors are reported on the IR, prefixed with `pass`.

@@ -37,7 +37,7 @@
 // given up on.
 // PRUNED: error: bb-auto-shard: pruned: the step is at least {{[0-9.]+}} ms, above prune-above (0.001 ms)
 
-// BLOCKS: error: bb-auto-shard: the model has 2 blocks (layers, from its ONNX node names), fewer than the 3 pipeline stages
+// BLOCKS: error: bb-auto-shard: the model has 2 blocks (layers and their halves, from its ONNX node names), fewer than the 3 pipeline stages
 // BAD: error: bb-auto-shard: --stages and --microbatches must be at least 1
 func.func @forward(%x: tensor<1024x16xf32> {bb.name = "x"}) -> (tensor<1024x16xf32> {bb.name = "y"}) {
   %w1 = bb.constant {bb.name = "w1"} dense<0.5> : tensor<16x64xf32>

@@ -3,7 +3,7 @@
 // RUN: not bb-opt %s --bb-autodiff="loss=mse" --bb-train-step --bb-pipeline-stages="stages=1" 2>&1 | FileCheck %s --check-prefix=ONE
 
 // NOTRAIN: error: bb-pipeline-stages: needs the @train_step that bb-train-step builds
-// BLOCKS: error: bb-pipeline-stages: the model has 2 blocks (layers, from its ONNX node names), fewer than the 3 pipeline stages
+// BLOCKS: error: bb-pipeline-stages: the model has 2 blocks (layers and their halves, from its ONNX node names), fewer than the 3 pipeline stages
 // ONE: error: bb-pipeline-stages: needs stages >= 2, microbatches >= 1 and data-parallel >= 1
 
 func.func @forward(%x: tensor<2x3xf32> {bb.name = "x"}) -> (tensor<2x3xf32> {bb.name = "y"}) {
