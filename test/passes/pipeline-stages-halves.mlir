@@ -1,4 +1,5 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-pipeline-stages="stages=2 microbatches=2" | FileCheck %s
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --cse --bb-recompute --canonicalize --cse --bb-pipeline-stages="stages=2 microbatches=2" | FileCheck %s --check-prefix=RECOMPUTE
 
 // A stage may end inside a layer where no more crosses than at the
 // layer's start. The blocks: the embedding, the residual layer's first
@@ -12,6 +13,10 @@
 // embedding, the MLP and the head, on one stage). The MLP half is named
 // after its costliest part. The second addition (named like the first,
 // but adding the MLP's output) runs on stage 1, and so does its backward.
+// Under recomputation a stage starts at a layer only (starting at the MLP
+// half, stage 1 would recompute the attention as well).
+// RECOMPUTE: pipeline.stage0.blocks = "embed,h.0"
+// RECOMPUTE-SAME: pipeline.stage1.blocks = "head"
 // CHECK: pipeline.stage0.blocks = "embed,h.0"
 // CHECK-SAME: pipeline.stage1.blocks = "h.0/mlp,head"
 
