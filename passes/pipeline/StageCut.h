@@ -6,10 +6,10 @@
 // optimizer update, downstream of the gradients) or per micro-batch;
 // per-micro-batch ops are forward (the loss depends on them) or backward.
 // Forward ops go to the stage of their block (contiguous ranges of blocks,
-// parts of layers, from a min-max DP over their costs), never before their
-// operands' stage; backward
-// ops to the stage of the forward op they differentiate (bb-autodiff gives
-// them its location), never after the stage of the gradients they consume.
+// layers and their halves, from a min-max DP over their costs), never
+// before their operands' stage; backward ops to the stage of the forward
+// op they differentiate (bb-autodiff gives them its location), never after
+// the stage of the gradients they consume.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BB_PASSES_PIPELINE_STAGECUT_H
@@ -37,8 +37,9 @@ struct StageCut {
   /// loss scale).
   Value loss, norm;
   Operation *sqrt = nullptr;
-  /// Blocks (cutUnitOf: layers and their parts) in forward order, their
-  /// costs, and the first block of each stage.
+  /// Blocks (layers, and the parts of layers where no more crosses than at
+  /// the layer's start: a transformer layer's MLP half) in forward order,
+  /// their costs, and the first block of each stage.
   SmallVector<std::string> blocks;
   SmallVector<double> blockCost;
   std::vector<size_t> starts;

@@ -832,7 +832,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // binary does, and composePipelinePlan counts it). So the search weighs
   // a split before a slow link against a replicated send. (Without it,
   // GPT 6.7B's pp=8 plan on g5.48xlarge:4 sent the residual stream's
-  // gradient back between hosts whole from each device of a stage: 33 ms
+  // gradient back between hosts whole from each device of a stage: 21 ms
   // of a 180 ms slot.) Values of state alone are computed again, not sent.
   // Stages are consecutive device ranges of the cluster; planned on a
   // cluster that holds only one stage's mesh (bb-opt on its own), the links
