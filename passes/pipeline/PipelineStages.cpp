@@ -159,10 +159,14 @@ void PipelineStagesPass::runOnOperation() {
   auto perMicrobatch = [&](Operation *op) { return cut.perMicrobatch(op); };
 
   // The gradients (per micro-batch) and their parameters.
-  llvm::MapVector<Value, Operation *> gradOf; // gradient -> update op
+  // Gradient -> the update ops reading it: parameters whose gradients are
+  // one value after CSE (two biases added into one sum, as a ResNet's
+  // residual addition does with its two batch norms) share it, and it
+  // counts once per parameter in the global norm.
+  llvm::MapVector<Value, SmallVector<Operation *, 1>> gradOf;
   for (Operation &op : body.without_terminator())
     if (Value g = updateGradient(&op))
-      gradOf[g] = &op;
+      gradOf[g].push_back(&op);
 
   // The functions.
   OpBuilder mb(ctx);
@@ -342,7 +346,8 @@ void PipelineStagesPass::runOnOperation() {
   SmallVector<SmallVector<Value>> stageGrads(numStages);
   llvm::DenseMap<Value, std::string> gradName;
   llvm::DenseMap<Value, sharding::TensorSharding> gradLayout;
-  for (auto &[g, update] : gradOf) {
+  for (auto &[g, updates] : gradOf) {
+    Operation *update = updates.front();
     Operation *def = g.getDefiningOp();
     if (!perMicrobatch(def) || forward.contains(def)) {
       update->emitError("bb-pipeline-stages: a gradient that is not computed "
@@ -472,6 +477,9 @@ void PipelineStagesPass::runOnOperation() {
               op->setAttr("bb.strategy", b.getDenseI64ArrayAttr(*st));
         v = red->getResult(0);
       }
+      if (const size_t readers = gradOf.lookup(g).size(); readers > 1)
+        v = b.create<MulOp>(loc, v,
+                            b.create<ConstantOp>(loc, static_cast<float>(readers)));
       sum = sum ? Value(b.create<AddOp>(loc, sum, v)) : v;
     }
     if (!sum)

@@ -81,8 +81,11 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
 
   // Parts of layers (cutUnitOf), in order of first appearance in the
   // forward pass, each with its layer and its cost.
+  // A part's label names a block that starts at it inside a layer: the
+  // part, or for the layer's own ops (its residual additions, a ReLU
+  // between parts) the first such op ("layer2/Relu").
   llvm::StringMap<size_t> unitIndex;
-  SmallVector<std::string> units, unitBlock;
+  SmallVector<std::string> units, unitBlock, unitLabel;
   SmallVector<double> unitCost;
   for (Operation &op : body.without_terminator()) {
     if (!cut.forward.contains(&op))
@@ -91,6 +94,10 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
     if (!u.empty() && unitIndex.try_emplace(u, units.size()).second) {
       units.push_back(u);
       unitBlock.push_back(sharding::blockOf(&op));
+      unitLabel.push_back(
+          u != unitBlock.back()
+              ? u
+              : cast<NameLoc>(op.getLoc()).getName().getValue().drop_front().str());
       unitCost.push_back(0);
     }
   }
@@ -162,7 +169,7 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
       layerStart = k;
     if (newLayer ||
         (!recomputed && layerStart > 0 && crossing[k] <= crossing[layerStart])) {
-      cut.blocks.push_back(newLayer ? unitBlock[k] : units[k]);
+      cut.blocks.push_back(newLayer ? unitBlock[k] : unitLabel[k]);
       cut.blockCost.push_back(0);
       costliest = k;
       startsLayer = newLayer;
@@ -172,7 +179,7 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
     if (unitCost[k] > unitCost[costliest]) {
       costliest = k;
       if (!startsLayer)
-        cut.blocks.back() = units[k];
+        cut.blocks.back() = unitLabel[k];
     }
   }
   if (static_cast<int64_t>(cut.blocks.size()) < numStages)
