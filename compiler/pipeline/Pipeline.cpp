@@ -282,8 +282,15 @@ llvm::Error mlir::bb::addFrontEndPasses(PassManager &pm,
     addPrecision();
   buildImportCleanupPipeline(pm);
   // After the cleanup, so that the copies are made of the ops CSE kept.
-  if (options.train.enabled && options.train.recompute == "blocks")
-    pm.addPass(createRecompute());
+  // A pipelined step recomputes each block of the stage cut (a layer's
+  // halves apart), so that stages may start at a layer's MLP half; an
+  // unpipelined one each layer, which keeps only the layers' inputs.
+  if (options.train.enabled && options.train.recompute == "blocks") {
+    RecomputeOptions recompute;
+    if (options.shard.pipelineStages > 1)
+      recompute.blocks = "cut";
+    pm.addPass(createRecompute(recompute));
+  }
   return llvm::Error::success();
 }
 

@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
+#include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
 
 #include "dialects/bb/BbOps.h"
@@ -20,6 +21,9 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/MapVector.h"
 #include "llvm/ADT/StringSet.h"
+
+#include <functional>
+#include <optional>
 
 namespace mlir::bb {
 #define GEN_PASS_DEF_RECOMPUTE
@@ -60,24 +64,52 @@ void RecomputePass::runOnOperation() {
   // Forward: the ops the loss depends on.
   SetVector<Operation *> forward = forwardOps(loss);
 
+  // The block of a forward op: its layer, or with blocks=cut its block of
+  // the pipeline cut (a layer's half); a gradient op's is its forward op's
+  // (bb-autodiff gives it that op's location). Only numbered layers count.
+  if (blocks != "layers" && blocks != "cut") {
+    module.emitError("bb-recompute: blocks=") << blocks
+                                               << ": expected layers or cut";
+    return signalPassFailure();
+  }
+  std::function<std::string(Operation *)> blockKey = [](Operation *op) {
+    return sharding::blockOf(op);
+  };
+  std::optional<StageCut> cut;
+  llvm::DenseMap<Location, std::string> blockAt;
+  if (blocks == "cut") {
+    FailureOr<StageCut> c = cutStages(train, 1, "bb-recompute");
+    if (failed(c))
+      return signalPassFailure();
+    cut = std::move(*c);
+    for (auto [op, b] : cut->blockOf)
+      if (isa<NameLoc>(op->getLoc()))
+        blockAt[op->getLoc()] = cut->blocks[b];
+    blockKey = [&](Operation *op) -> std::string {
+      if (auto it = cut->blockOf.find(op); it != cut->blockOf.end())
+        return cut->blocks[it->second];
+      return blockAt.lookup(op->getLoc());
+    };
+  }
+
   // Each block's forward ops, in program order.
-  llvm::MapVector<StringRef, SmallVector<Operation *>> blocks;
+  llvm::MapVector<StringRef, SmallVector<Operation *>> groups;
   llvm::StringSet<> names;
   for (Operation &op : body.without_terminator())
     if (forward.contains(&op)) {
-      std::string b = sharding::blockOf(&op);
+      std::string b = blockKey(&op);
       if (b.empty() || !llvm::any_of(b, llvm::isDigit))
         continue;
-      blocks[names.insert(b).first->getKey()].push_back(&op);
+      groups[names.insert(b).first->getKey()].push_back(&op);
     }
-  if (blocks.empty()) {
+  if (groups.empty()) {
     train.emitError("bb-recompute: the model has no blocks (ONNX node names "
                     "with a layer number, such as /transformer/h.3/...) to "
                     "recompute");
     return signalPassFailure();
   }
 
-  for (auto &[block, ops] : blocks) {
+  for (auto &[block, ops] : groups) {
     llvm::DenseSet<Operation *> inBlock(ops.begin(), ops.end());
     // Recomputed: the block's forward ops that depend, within the block, on
     // an activation it reads (a value computed outside the block). Ops on
@@ -112,7 +144,7 @@ void RecomputePass::runOnOperation() {
       for (OpOperand &use : op->getUses()) {
         Operation *user = use.getOwner();
         if (forward.contains(user) || user->getBlock() != &body ||
-            isa<func::ReturnOp>(user) || sharding::blockOf(user) != block)
+            isa<func::ReturnOp>(user) || blockKey(user) != block)
           continue;
         uses.push_back({user, use.getOperandNumber()});
         if (!first || user->isBeforeInBlock(first))
@@ -157,5 +189,7 @@ void RecomputePass::runOnOperation() {
       if (Value barrier = mapping.lookup(v); barrier.use_empty())
         barrier.getDefiningOp()->erase();
   }
+  if (cut)
+    train->setAttr(kRecomputedBlocks, UnitAttr::get(train.getContext()));
 }
 } // namespace

@@ -122,9 +122,21 @@ def Recompute : Pass<"bb-recompute", "ModuleOp"> {
     and carry the unit attribute `bb.recomputed` (bb-auto-shard counts
     their time but leaves their FLOPs out of the model FLOPs behind MFU).
 
+    With `blocks=cut` the blocks are those of the pipeline cut
+    (passes/pipeline/StageCut.h): layers, and the parts of layers where no
+    more bytes cross than at the layer's start (a transformer layer's MLP
+    half), so a layer split over two pipeline stages is recomputed on each
+    from its own half's input. The step then keeps each half's input
+    instead of each layer's; `@train_step` gets the unit attribute
+    `bb.recomputed_blocks`, which lets the cut start stages at halves.
+
     Errors: no `@train_step`; no result with `bb.role = "loss"`; no blocks
     (no node name with a layer number).
   }];
+  let options = [
+    Option<"blocks", "blocks", "std::string", "\"layers\"",
+           "what is recomputed as one: layers, or the blocks of the pipeline cut (cut)">,
+  ];
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 

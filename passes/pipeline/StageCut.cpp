@@ -155,11 +155,13 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   // layers). Stages balance these blocks' costs.
   // A block is named after its layer where it starts one, else after its
   // costliest part ("transformer/h.3/mlp"). Under activation recomputation
-  // (bb-recompute: each layer's forward runs again from its input before
-  // its backward) stages start at layers only: replaying a whole layer
-  // does not fit a layer split over two stages (GPT 13B on p3.16xlarge:8,
-  // pp=8, planned 13% slower with halves).
-  const bool recomputed = !body.getOps<RecomputeBarrierOp>().empty();
+  // of whole layers (bb-recompute: each layer's forward runs again from its
+  // input before its backward) stages start at layers only: replaying a
+  // whole layer does not fit a layer split over two stages (GPT 13B on
+  // p3.16xlarge:8, pp=8, planned 13% slower with halves). bb-recompute's
+  // blocks=cut recomputes each of these blocks instead.
+  const bool recomputed = !body.getOps<RecomputeBarrierOp>().empty() &&
+                          !train->hasAttr(kRecomputedBlocks);
   SmallVector<size_t> unitToBlock(numUnits);
   size_t layerStart = 0, costliest = 0;
   bool startsLayer = true;
@@ -195,6 +197,9 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
     for (size_t i = cut.starts[s]; i < end; ++i)
       stageOfBlock[i] = s;
   }
+  for (Operation *op : positioned)
+    if (auto it = unitIndex.find(cutUnitOf(op)); it != unitIndex.end())
+      cut.blockOf[op] = unitToBlock[position[op]];
   auto blockStage = [&](Operation *op) -> int64_t {
     auto it = unitIndex.find(cutUnitOf(op));
     return it == unitIndex.end() ? -1 : stageOfBlock[unitToBlock[it->second]];

@@ -43,6 +43,9 @@ struct StageCut {
   SmallVector<std::string> blocks;
   SmallVector<double> blockCost;
   std::vector<size_t> starts;
+  /// The block of each forward op of the micro-batch that has one: its own
+  /// part's, or a later one its operands come from.
+  llvm::DenseMap<Operation *, size_t> blockOf;
   /// Per-micro-batch ops in program order, and the stage of each.
   SmallVector<Operation *> ops;
   llvm::DenseMap<Operation *, int64_t> stage;
@@ -63,6 +66,10 @@ struct StageCut {
 /// layer (the residual additions) are the layer's own unit. So a stage may
 /// end between a layer's attention and its MLP. Empty without a name.
 std::string cutUnitOf(Operation *op);
+
+/// Set on @train_step by bb-recompute when it recomputes each block of the
+/// cut (a layer's halves apart) rather than each layer.
+inline constexpr llvm::StringLiteral kRecomputedBlocks = "bb.recomputed_blocks";
 
 /// The cut of `train` (bb-train-step's @train_step) into `numStages`
 /// stages. Errors are reported on the IR, prefixed with `pass`.

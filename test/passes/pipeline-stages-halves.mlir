@@ -1,5 +1,7 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-pipeline-stages="stages=2 microbatches=2" | FileCheck %s
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --cse --bb-recompute --canonicalize --cse --bb-pipeline-stages="stages=2 microbatches=2" | FileCheck %s --check-prefix=RECOMPUTE
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --cse --bb-recompute=blocks=cut --canonicalize --cse --bb-pipeline-stages="stages=2 microbatches=2" | FileCheck %s --check-prefix=CUT
+// RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --bb-recompute=blocks=halves 2>&1 | FileCheck %s --check-prefix=BADBLOCKS
 
 // A stage may end inside a layer where no more crosses than at the
 // layer's start. The blocks: the embedding, the residual layer's first
@@ -17,6 +19,19 @@
 // half, stage 1 would recompute the attention as well).
 // RECOMPUTE: pipeline.stage0.blocks = "embed,h.0"
 // RECOMPUTE-SAME: pipeline.stage1.blocks = "head"
+// Recomputing each block of the cut (bb-recompute blocks=cut, as bbc does
+// for pipelines) lets the stage start at the MLP half again: stage 1
+// recomputes the MLP half from its own input (x1, stashed), stage 0 the
+// attention from the layer's.
+// CUT: pipeline.stage0.blocks = "embed,h.0"
+// CUT-SAME: pipeline.stage1.blocks = "h.0/mlp,head"
+// CUT-LABEL: func.func @stage0_backward(
+// CUT: bb.recompute_barrier
+// CUT-NEXT: bb.tanh {{.*}}bb.recomputed
+// CUT-LABEL: func.func @stage1_backward(
+// CUT: bb.recompute_barrier
+// CUT-NEXT: bb.relu {{.*}}bb.recomputed
+// BADBLOCKS: error: bb-recompute: blocks=halves: expected layers or cut
 // CHECK: pipeline.stage0.blocks = "embed,h.0"
 // CHECK-SAME: pipeline.stage1.blocks = "h.0/mlp,head"
 
