@@ -15,17 +15,32 @@ std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> c
   for (size_t i = 0; i < n; ++i)
     prefix[i + 1] = prefix[i] + costs[i];
   const double inf = std::numeric_limits<double>::infinity();
-  // best[k][i]: the smallest largest sum of k ranges covering blocks [0, i);
-  // from[k][i]: where the last of those ranges starts.
-  std::vector<std::vector<double>> best(stages + 1, std::vector<double>(n + 1, inf));
+  // First the smallest largest sum: largest[k][i] for k ranges covering
+  // blocks [0, i).
+  std::vector<std::vector<double>> largest(stages + 1, std::vector<double>(n + 1, inf));
+  largest[0][0] = 0;
+  for (size_t k = 1; k <= stages; ++k)
+    for (size_t i = k; i <= n; ++i)
+      for (size_t j = k - 1; j < i; ++j)
+        largest[k][i] = std::min(largest[k][i],
+                                 std::max(largest[k - 1][j], prefix[i] - prefix[j]));
+  // Then, among the cuts with no range above it, the one with the smallest
+  // sum of squares: the spare work spread over the stages rather than piled
+  // on the first ones, whose 1F1B stash is the largest (ties: the later
+  // start). The bound allows for the sums' rounding.
+  const double limit = largest[stages][n] * (1 + 1e-12);
+  std::vector<std::vector<double>> squares(stages + 1, std::vector<double>(n + 1, inf));
   std::vector<std::vector<size_t>> from(stages + 1, std::vector<size_t>(n + 1, 0));
-  best[0][0] = 0;
+  squares[0][0] = 0;
   for (size_t k = 1; k <= stages; ++k)
     for (size_t i = k; i <= n; ++i)
       for (size_t j = k - 1; j < i; ++j) {
-        const double v = std::max(best[k - 1][j], prefix[i] - prefix[j]);
-        if (v <= best[k][i]) { // ties: the later start
-          best[k][i] = v;
+        const double c = prefix[i] - prefix[j];
+        if (c > limit || squares[k - 1][j] == inf)
+          continue;
+        const double v = squares[k - 1][j] + c * c;
+        if (v <= squares[k][i]) {
+          squares[k][i] = v;
           from[k][i] = j;
         }
       }

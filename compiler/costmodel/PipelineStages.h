@@ -20,8 +20,10 @@ namespace mlir::bb::costmodel {
 
 /// Cuts `costs` (one per block, in order) into `stages` non-empty contiguous
 /// ranges so that the largest range sum is as small as possible (dynamic
-/// programming, O(stages * blocks^2)); among equal cuts, the one whose later
-/// ranges start latest. Returns the first block of each range.
+/// programming, O(stages * blocks^2)); among those cuts, the one with the
+/// smallest sum of squared range sums (the rest of the work spread evenly),
+/// then the one whose later ranges start latest. Returns the first block of
+/// each range.
 /// Needs 1 <= stages <= costs.size().
 std::vector<size_t> balancedStages(llvm::ArrayRef<double> costs, size_t stages);
 

@@ -44,6 +44,23 @@ TEST_CASE("balanced stages: a heavy block gets a stage of its own",
   CHECK(starts.back() == 5);
 }
 
+TEST_CASE("balanced stages spread what the slowest stage leaves",
+          "[pipeline]") {
+  // Ten equal blocks on four stages: the slowest takes 3 whichever cut;
+  // the rest spread as 3, 3, 2, 2 (the later ranges start late), not
+  // 3, 3, 3, 1.
+  std::vector<double> costs(10, 1.0);
+  CHECK(balancedStages(costs, 4) == std::vector<size_t>{0, 3, 6, 8});
+  // 40 layers (and two light blocks) on 16 stages: none holds one block
+  // alone while others hold three.
+  std::vector<double> gpt(42, 1.0);
+  gpt.front() = 0.1;
+  gpt.back() = 0.5;
+  std::vector<double> sums = stageCosts(gpt, balancedStages(gpt, 16));
+  CHECK(*std::max_element(sums.begin(), sums.end()) == 3.0);
+  CHECK(*std::min_element(sums.begin(), sums.end()) >= 2.0);
+}
+
 TEST_CASE("balanced stages match exhaustive search", "[pipeline]") {
   // Deterministic pseudo-random costs.
   uint64_t x = 12345;
