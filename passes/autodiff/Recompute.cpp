@@ -3,9 +3,10 @@
 // See passes.td. Forward and backward are told apart as bb-pipeline-stages
 // does: forward ops are those the loss depends on; every other op is
 // backward or per step. Blocks are sharding::blockOf's (the ONNX node-name
-// path up to the first component with a layer number); bb-autodiff gives a
-// gradient op the location of the op it differentiates, so a block's
-// backward ops have its block too.
+// path up to the first component with a layer number), or with blocks=cut
+// the pipeline cut's (StageCut.h: a layer's halves apart); bb-autodiff
+// gives a gradient op the location of the op it differentiates, so a
+// block's backward ops have its block too.
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
