@@ -132,6 +132,25 @@ void checkAttention(MaskKind kind, bool withBias) {
     requireClose(db, rDb, 1e-5, 1e-4);
 }
 
+/// attention and attentionGrad (scale 0.5, no bias) of q [n, t, d], k and
+/// v [n, s, d] and [n, s, e], the output's gradient g and a mask [t, s].
+struct MaskedRun {
+  HostTensor out, lse, dq, dk, dv;
+};
+MaskedRun runMasked(const HostTensor &q, const HostTensor &k, const HostTensor &v,
+                    const HostTensor &g, const HostTensor &mask) {
+  const int64_t n = q.shape.d[0], t = q.shape.d[1], e = v.shape.d[2];
+  MaskedRun r{zeros(DType::F32, {n, t, e}), zeros(DType::F32, {n, t}),
+              zeros(DType::F32, q.shape), zeros(DType::F32, k.shape),
+              zeros(DType::F32, v.shape)};
+  attention(q.view(), k.view(), v.view(), mask.view(), none(), r.out.view(),
+            r.lse.view(), 0.5f);
+  attentionGrad(q.view(), k.view(), v.view(), r.lse.view(), g.view(),
+                mask.view(), none(), r.dq.view(), r.dk.view(), r.dv.view(),
+                none(), 0.5f);
+  return r;
+}
+
 } // namespace
 
 TEST_CASE("attention and its gradients", "[attention]") {
@@ -187,13 +206,7 @@ TEST_CASE("attention split over the queries adds up to the whole",
   for (int64_t i = 0; i < t; ++i)
     for (int64_t j = i + 1; j < s; ++j)
       ptr<bool>(mask)[i * s + j] = true;
-  HostTensor out = zeros(DType::F32, {n, t, d}), lse = zeros(DType::F32, {n, t}),
-             dq = zeros(DType::F32, {n, t, d}), dk = zeros(DType::F32, {n, s, d}),
-             dv = zeros(DType::F32, {n, s, d});
-  attention(q.view(), k.view(), v.view(), mask.view(), none(), out.view(),
-            lse.view(), 0.5f);
-  attentionGrad(q.view(), k.view(), v.view(), lse.view(), g.view(), mask.view(),
-                none(), dq.view(), dk.view(), dv.view(), none(), 0.5f);
+  const auto [out, lse, dq, dk, dv] = runMasked(q, k, v, g, mask);
   std::vector<double> sumDk(n * s * d, 0.0), sumDv(n * s * d, 0.0);
   for (int64_t half = 0; half < 2; ++half) {
     const int64_t h = t / 2, t0 = half * h;
@@ -208,13 +221,7 @@ TEST_CASE("attention split over the queries adds up to the whole",
     HostTensor qh = rows(q, d), gh = rows(g, d), mh = zeros(DType::Bool, {h, s});
     for (int64_t i = 0; i < h * s; ++i)
       ptr<bool>(mh)[i] = ptr<bool>(mask)[t0 * s + i];
-    HostTensor oh = zeros(DType::F32, {n, h, d}), lh = zeros(DType::F32, {n, h}),
-               dqh = zeros(DType::F32, {n, h, d}), dkh = zeros(DType::F32, {n, s, d}),
-               dvh = zeros(DType::F32, {n, s, d});
-    attention(qh.view(), k.view(), v.view(), mh.view(), none(), oh.view(),
-              lh.view(), 0.5f);
-    attentionGrad(qh.view(), k.view(), v.view(), lh.view(), gh.view(), mh.view(),
-                  none(), dqh.view(), dkh.view(), dvh.view(), none(), 0.5f);
+    const auto [oh, lh, dqh, dkh, dvh] = runMasked(qh, k, v, gh, mh);
     HostTensor ow = rows(out, d), dqw = rows(dq, d);
     std::vector<double> wantO, wantDq;
     for (int64_t i = 0; i < n * h * d; ++i) {
