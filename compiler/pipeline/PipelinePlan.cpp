@@ -6,6 +6,7 @@
 #include "compiler/cluster/Cluster.h"
 #include "compiler/costmodel/PipelineStages.h"
 #include "compiler/support/FirstDiagnostic.h"
+#include "dialects/bb/BbInterfaces.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/Pass/PassManager.h"
@@ -25,14 +26,6 @@ using namespace mlir;
 
 static llvm::Error makeError(const Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
-}
-
-static int64_t tensorBytes(Type type) {
-  auto t = dyn_cast<RankedTensorType>(type);
-  if (!t || !t.hasStaticShape())
-    return 0;
-  return t.getNumElements() *
-         std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
 }
 
 /// The blocks of @train_step that bb-pipeline-stages can put on stages
@@ -99,10 +92,11 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     auto type = cast<RankedTensorType>(f.getResultTypes()[result]);
     auto attr = f.getResultAttrOfType<mesh::MeshShardingAttr>(result, "bb.sharding");
     if (!attr)
-      return static_cast<double>(tensorBytes(type));
+      return static_cast<double>(getTensorBytes(type));
     auto local = sharding::TensorSharding::fromAttr(attr, type.getRank())
                      .localShape(type.getShape(), meshShape);
-    return static_cast<double>(tensorBytes(RankedTensorType::get(local, type.getElementType())));
+    return static_cast<double>(
+        getTensorBytes(RankedTensorType::get(local, type.getElementType())));
   };
 
   // Per stage: cost share, and what it sends and to whom.

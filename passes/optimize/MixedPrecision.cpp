@@ -109,8 +109,8 @@ struct MixedPrecisionPass
         op.setTf32(true);
       return;
     }
-    Type narrow = dtype == "f16" ? Type(Float16Type::get(&getContext()))
-                                 : Type(BFloat16Type::get(&getContext()));
+    // bf16 or f16 here: the products' type.
+    const Type narrow = productType;
     OpBuilder b(&getContext());
     // Each constant's narrow copy, made once, next to it.
     llvm::DenseMap<Operation *, Value> copies;

@@ -84,26 +84,35 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   // A part's label names a block that starts at it inside a layer: the
   // part, or for the layer's own ops (its residual additions, a ReLU
   // between parts) the first such op ("layer2/Relu").
+  // unitOf: the part of every op of the body named into one (a gradient
+  // op's is its forward op's).
   llvm::StringMap<size_t> unitIndex;
   SmallVector<std::string> units, unitBlock, unitLabel;
   SmallVector<double> unitCost;
+  llvm::DenseMap<Operation *, size_t> unitOf;
   for (Operation &op : body.without_terminator()) {
     if (!cut.forward.contains(&op))
       continue;
     std::string u = cutUnitOf(&op);
-    if (!u.empty() && unitIndex.try_emplace(u, units.size()).second) {
-      units.push_back(u);
-      unitBlock.push_back(sharding::blockOf(&op));
-      unitLabel.push_back(
-          u != unitBlock.back()
-              ? u
-              : cast<NameLoc>(op.getLoc()).getName().getValue().drop_front().str());
-      unitCost.push_back(0);
-    }
+    if (u.empty())
+      continue;
+    auto [it, added] = unitIndex.try_emplace(u, units.size());
+    unitOf[&op] = it->second;
+    if (!added)
+      continue;
+    units.push_back(u);
+    unitBlock.push_back(sharding::blockOf(&op));
+    unitLabel.push_back(
+        u != unitBlock.back()
+            ? u
+            : cast<NameLoc>(op.getLoc()).getName().getValue().drop_front().str());
+    unitCost.push_back(0);
   }
   for (Operation &op : body.without_terminator()) {
-    auto it = unitIndex.find(cutUnitOf(&op));
-    if (it != unitIndex.end() && !cut.perStep.contains(&op))
+    if (!cut.forward.contains(&op))
+      if (auto it = unitIndex.find(cutUnitOf(&op)); it != unitIndex.end())
+        unitOf[&op] = it->second;
+    if (auto it = unitOf.find(&op); it != unitOf.end() && !cut.perStep.contains(&op))
       unitCost[it->second] += opCost(&op);
   }
   const size_t numUnits = units.size();
@@ -119,8 +128,7 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   for (Operation &op : body.without_terminator()) {
     if (!cut.forward.contains(&op) || !cut.perMicrobatch(&op))
       continue;
-    auto it = unitIndex.find(cutUnitOf(&op));
-    size_t p = it == unitIndex.end() ? 0 : it->second;
+    size_t p = unitOf.lookup(&op);
     for (Value v : op.getOperands())
       if (auto d = position.find(v.getDefiningOp()); d != position.end())
         p = std::max(p, d->second);
@@ -137,10 +145,8 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
       for (Operation *user : v.getUsers())
         if (auto q = position.find(user); q != position.end())
           last = std::max(last, q->second);
-      auto type = dyn_cast<RankedTensorType>(v.getType());
-      if (last > p && type && type.hasStaticShape()) {
-        const int64_t bytes = type.getNumElements() *
-                              std::max<int64_t>(1, type.getElementTypeBitWidth() / 8);
+      if (last > p) {
+        const int64_t bytes = getTensorBytes(v.getType());
         crossing[p + 1] += bytes;
         crossing[last + 1] -= bytes;
       }
@@ -198,11 +204,11 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
       stageOfBlock[i] = s;
   }
   for (Operation *op : positioned)
-    if (auto it = unitIndex.find(cutUnitOf(op)); it != unitIndex.end())
+    if (unitOf.count(op))
       cut.blockOf[op] = unitToBlock[position[op]];
   auto blockStage = [&](Operation *op) -> int64_t {
-    auto it = unitIndex.find(cutUnitOf(op));
-    return it == unitIndex.end() ? -1 : stageOfBlock[unitToBlock[it->second]];
+    auto it = unitOf.find(op);
+    return it == unitOf.end() ? -1 : stageOfBlock[unitToBlock[it->second]];
   };
 
   // Stage of every per-micro-batch op.

@@ -39,7 +39,7 @@ int64_t bytesOf(RankedTensorType t, ArrayRef<int64_t> localShape) {
   int64_t n = 1;
   for (int64_t d : localShape)
     n *= d;
-  return n * std::max<int64_t>(1, t.getElementTypeBitWidth() / 8);
+  return n * getElementByteWidth(t.getElementType());
 }
 
 /// Appends a uniqued object's address to a memo key.
@@ -837,9 +837,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // Stages are consecutive device ranges of the cluster; planned on a
   // cluster that holds only one stage's mesh (bb-opt on its own), the links
   // between stages are unknown and sends are not counted.
-  int64_t perStage = 1;
-  for (int64_t d : meshShape)
-    perStage *= d;
+  const int64_t perStage = mesh.size();
   if (!opStage.empty() && cluster.deviceCount() >= stages * perStage) {
     for (auto [ui, u] : llvm::enumerate(nodes)) {
       if (!u.op || perStep.contains(u.op) || ofStateOfCut.contains(u.op))
