@@ -16,6 +16,7 @@ llvm_bin = os.path.join(runfiles, "llvm", "bin")
 tool_dirs = [
     os.path.join(workspace, "tools", "bbc"),
     os.path.join(workspace, "tools", "bb-opt"),
+    os.path.join(workspace, "tools", "bb-measure"),
     llvm_bin,
 ]
 config.environment["PATH"] = os.pathsep.join(tool_dirs + [os.environ.get("PATH", "")])

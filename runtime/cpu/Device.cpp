@@ -14,6 +14,7 @@
 #if defined(__x86_64__)
 #include <cpuid.h>
 #endif
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <strings.h>
@@ -45,6 +46,29 @@ DeviceBuffer::~DeviceBuffer() { std::free(p_); }
 
 const char *backendName() { return "cpu"; }
 bool deviceMemoryIsHost() { return true; }
+
+std::string deviceName() {
+  std::string model;
+  if (FILE *f = std::fopen("/proc/cpuinfo", "r")) {
+    char line[512];
+    while (model.empty() && std::fgets(line, sizeof line, f))
+      if (std::strncmp(line, "model name", 10) == 0)
+        if (const char *colon = std::strchr(line, ':')) {
+          model = colon + 1;
+          model.erase(0, model.find_first_not_of(" \t"));
+          model.erase(model.find_last_not_of(" \t\n") + 1);
+        }
+    std::fclose(f);
+  }
+  return model.empty() ? "CPU rank" : "CPU rank (" + model + ")";
+}
+
+int64_t deviceMemoryBytes() {
+  const long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  return pages > 0 && size > 0
+             ? static_cast<int64_t>(pages) * size / localWorldSize()
+             : 0;
+}
 
 void copyToDevice(void *dst, const void *src, size_t bytes) {
   if (bytes)

@@ -95,6 +95,23 @@ void prepareProcess(char **) {}
 const char *backendName() { return "cuda"; }
 bool deviceMemoryIsHost() { return false; }
 
+std::string deviceName() {
+  if (!cuda::state().ready)
+    fail("internal error: deviceName before initDevice");
+  cudaDeviceProp prop;
+  check(cudaGetDeviceProperties(&prop, cuda::state().device),
+        "cudaGetDeviceProperties");
+  return prop.name;
+}
+
+int64_t deviceMemoryBytes() {
+  if (!cuda::state().ready)
+    fail("internal error: deviceMemoryBytes before initDevice");
+  size_t freeBytes = 0, total = 0;
+  check(cudaMemGetInfo(&freeBytes, &total), "cudaMemGetInfo");
+  return static_cast<int64_t>(total);
+}
+
 void initDevice(const ModelInfo &) {
   cuda::State &s = cuda::state();
   if (s.ready)

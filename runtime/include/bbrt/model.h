@@ -77,6 +77,12 @@ private:
 void prepareProcess(char **argv);
 /// Which runtime this program linked: "cpu" or "cuda".
 const char *backendName();
+/// The device this process runs on, in words ("CPU rank (MODEL NAME)", the
+/// GPU's name), and its memory in bytes (a CPU rank: the host's physical
+/// memory over the ranks on the host). The CUDA runtime needs initDevice
+/// first (createContext calls it).
+std::string deviceName();
+int64_t deviceMemoryBytes();
 /// True when kernels work on host memory (the CPU runtime): then device
 /// pointers may be read and written directly.
 bool deviceMemoryIsHost();
