@@ -152,12 +152,40 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         return std::nullopt;
     return w;
   };
-  const std::optional<StageWork> micro = stageWork("pipeline_stage_"),
-                                 perStep = stageWork("pipeline_stage_step_");
+  std::optional<StageWork> micro = stageWork("pipeline_stage_"),
+                          perStep = stageWork("pipeline_stage_step_");
   if (!micro || !perStep)
     return makeError("pipeline stages: the plan has no work figures for " +
                      std::to_string(S) + " stages (bb-auto-shard ran without "
                      "stages=" + std::to_string(S) + ")");
+  // The driver's own work on the gradients (runtime/driver/
+  // PipelineSchedule.cpp), which the plan of one micro-batch does not
+  // have: after each micro-batch's backward but the first, an add of every
+  // gradient into its accumulator (read both, write one); once per step, the
+  // averaging by 1 / micro-batches (read and write). Each is one kernel per
+  // gradient over the device's block, at the device's memory bandwidth.
+  const bumblebee::cluster::Device &device = cluster->device();
+  std::vector<double> gradientBytes(S, 0), accumulate(S, 0);
+  for (int64_t s = 0; s < S; ++s) {
+    auto bwd = (*copy).lookupSymbol<func::FuncOp>("stage" + std::to_string(s) +
+                                                  "_backward");
+    if (!bwd)
+      continue;
+    double bytes = 0, kernels = 0;
+    for (unsigned i = 0; i < bwd.getNumResults(); ++i)
+      if (auto role = bwd.getResultAttrOfType<StringAttr>(i, "bb.role");
+          role && role.getValue() == "grad") {
+        bytes += localBytes(bwd, i);
+        kernels += 1;
+      }
+    const double overhead = kernels * device.launch_overhead();
+    gradientBytes[s] = bytes;
+    // Spread over the M slots (the first micro-batch's backward copies).
+    accumulate[s] = static_cast<double>(M - 1) / static_cast<double>(M) *
+                    (3 * bytes / device.memory_bandwidth() + overhead);
+    micro->compute[s] += accumulate[s];
+    perStep->compute[s] += 2 * bytes / device.memory_bandwidth() + overhead;
+  }
   std::vector<double> slot(S);
   for (int64_t s = 0; s < S; ++s)
     slot[s] = micro->total(s) + p2p[s];
@@ -234,6 +262,10 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   for (int64_t s = 0; s < S; ++s)
     update.push_back(perStep->total(s));
   list.set("pipeline_stage_update_seconds", b.getF64ArrayAttr(update));
+  // The gradients each device of a stage accumulates, and what adding one
+  // micro-batch's into them costs per slot (part of the slot's compute).
+  list.set("pipeline_stage_gradient_bytes", b.getF64ArrayAttr(gradientBytes));
+  list.set("pipeline_stage_accumulate_seconds", b.getF64ArrayAttr(accumulate));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

@@ -117,6 +117,10 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   const std::vector<double> slots = planF64Array(plan, "pipeline_stage_slot_seconds"),
                             updates = planF64Array(plan, "pipeline_stage_update_seconds");
   llvm::json::Array stageSlot(slots), stageUpdate(updates);
+  llvm::json::Array stageGradientBytes(
+      planF64Array(plan, "pipeline_stage_gradient_bytes"));
+  llvm::json::Array stageAccumulate(
+      planF64Array(plan, "pipeline_stage_accumulate_seconds"));
   // What stages of unequal meshes could save at most (Alpa's inter-op
   // pass gives a stage any sub-mesh; here every stage has the same). With
   // the cut's work W = the sum of the slots, no assignment of the same
@@ -292,6 +296,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       {"stage_microbatches_in_flight", std::move(stageInFlight)},
       {"stage_slot_seconds", std::move(stageSlot)},
       {"stage_update_seconds", std::move(stageUpdate)},
+      {"stage_gradient_bytes", std::move(stageGradientBytes)},
+      {"stage_accumulate_seconds", std::move(stageAccumulate)},
       {"unequal_meshes_bound_seconds", balanceBound},
       {"stage_ranks", std::move(stageRanks)},
       {"stage_hosts", std::move(stageHosts)},
