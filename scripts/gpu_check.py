@@ -33,6 +33,10 @@ Cases:
   - gpt2-train-adamw-pp2: gpt2 cut into two pipeline stages on two MPI
     ranks sharing the GPU (point-to-point over MPI through host memory),
     against PyTorch's losses; skipped where MPI is missing.
+  - measure: bb-measure (tools/bb-measure) built there with the CUDA
+    runtime and run on one rank: the GPU's matrix-product FLOP/s per
+    precision, memory bandwidth, kernel call cost and memory, printed next
+    to the dgx-h100 preset's figures.
 Prints one line per case and `N passed, M failed, K skipped`; exit 1 if any
 failed.
 """
@@ -178,6 +182,7 @@ def prepare(a):
             run["binary_flags"], "train",
             {"rtol": rtol, "losses": run["losses"], "grad_norms": run.get("grad_norms")},
             [(os.path.join(MODELS, "gpt2", "train", "tokens.bin"), "tokens.bin")], ranks=2)
+    prepare_measure(os.path.join(out, "measure"))
     bench = None
     if not a.no_bench:
         bench = prepare_bench(bbc, os.path.join(out, "bench-gpt2-124m"))
@@ -185,6 +190,65 @@ def prepare(a):
               open(os.path.join(out, "cases.json"), "w"), indent=1)
     size = sum(os.path.getsize(os.path.join(r, f)) for r, _, fs in os.walk(out) for f in fs)
     print(f"prepared {len(cases)} cases in {out} ({size / 2**20:.1f} MiB)")
+
+
+# bb-measure's sources (tools/bb-measure, runtime/measure) and the headers
+# they include beyond the SDK's, built on the GPU machine against the SDK's
+# CUDA library; and the preset its figures are compared with.
+MEASURE_SOURCES = ["tools/bb-measure/bb-measure.cpp", "runtime/measure/ClusterMeasure.cpp",
+                   "runtime/measure/ClusterMeasure.h", "runtime/driver/Cli.h",
+                   "runtime/core/Util.h", "compiler/cluster/presets/dgx-h100.textproto"]
+
+
+def prepare_measure(d):
+    for f in MEASURE_SOURCES:
+        os.makedirs(os.path.join(d, os.path.dirname(f)), exist_ok=True)
+        shutil.copy(os.path.join(ROOT, f), os.path.join(d, f))
+
+
+def device_figures(text):
+    """The device block of a cluster file: {field: number}."""
+    figures = {}
+    for key in ("f32", "tf32", "bf16", "f16", "memory_bytes", "memory_bandwidth",
+                "launch_overhead"):
+        m = re.search(r"\b%s:\s*([0-9.eE+-]+)" % key, text)
+        if m:
+            figures[key] = float(m.group(1))
+    return figures
+
+
+def run_measure(root, sdk, nvcc):
+    """bb-measure-cuda on one rank: the GPU's figures next to the dgx-h100
+    preset's (docs/cluster.md, "Measuring a cluster")."""
+    d = os.path.join(root, "measure")
+    mpi = mpi_link_flags()
+    if mpi is None:
+        print("SKIP measure: no MPI (mpicxx, mpirun) on this machine", flush=True)
+        return
+    cuda = os.path.dirname(os.path.dirname(nvcc))
+    exe = os.path.join(d, "bb-measure-cuda")
+    sh(["g++", "-std=c++17", "-O2", "-o", exe,
+        os.path.join(d, "tools/bb-measure/bb-measure.cpp"),
+        os.path.join(d, "runtime/measure/ClusterMeasure.cpp"),
+        "-I" + d, "-I" + os.path.join(sdk, "include"),
+        os.path.join(sdk, "lib", "libbbrt_cuda.a"), "-L" + os.path.join(cuda, "lib64"),
+        *mpi, "-lnccl", "-lcublasLt", "-lcudart", "-Wl,-rpath," + os.path.join(cuda, "lib64"),
+        "-lpthread", "-lm"])
+    out = os.path.join(d, "measured.textproto")
+    t0 = time.time()
+    sh([*mpirun(1), exe, "-o", out, "--name", "this-gpu"])
+    got = device_figures(open(out).read())
+    preset = device_figures(open(os.path.join(
+        d, "compiler/cluster/presets/dgx-h100.textproto")).read())
+    print(f"measure ({time.time() - t0:.0f} s): measured | dgx-h100 preset", flush=True)
+    for key, unit, scale in (("f32", "TFLOP/s", 1e12), ("tf32", "TFLOP/s", 1e12),
+                             ("bf16", "TFLOP/s", 1e12), ("f16", "TFLOP/s", 1e12),
+                             ("memory_bandwidth", "GB/s", 1e9),
+                             ("launch_overhead", "us", 1e-6),
+                             ("memory_bytes", "GiB", 2**30)):
+        p = preset.get(key)
+        print(f"measure {key}: {got.get(key, 0) / scale:.3g} {unit} | "
+              f"{p / scale if p else float('nan'):.3g} {unit}", flush=True)
 
 
 BENCH = {"preset": "gpt2-124m", "batch": 8, "seq": 1024, "steps": 30,
@@ -534,6 +598,11 @@ def run(a):
         passed += ok
         failed += not ok
         print(f"{'PASS' if ok else 'FAIL'} {c['name']}: {note}", flush=True)
+    if os.path.isdir(os.path.join(root, "measure")):
+        try:
+            run_measure(root, sdk, nvcc)
+        except RuntimeError as e:
+            print(f"measure: failed: {e}", flush=True)
     bench = json.load(open(os.path.join(root, "cases.json"))).get("bench")
     if bench and not a.no_bench:
         try:
