@@ -68,9 +68,12 @@ double mlir::bb::costmodel::pipelineStepTime(llvm::ArrayRef<double> stageTimes,
                                              int64_t microbatches) {
   if (stageTimes.empty())
     return 0;
-  const double slowest = *std::max_element(stageTimes.begin(), stageTimes.end());
-  return static_cast<double>(microbatches + static_cast<int64_t>(stageTimes.size()) - 1) *
-         slowest;
+  double sum = 0, slowest = 0;
+  for (double t : stageTimes) {
+    sum += t;
+    slowest = std::max(slowest, t);
+  }
+  return sum + static_cast<double>(microbatches - 1) * slowest;
 }
 
 double mlir::bb::costmodel::bubbleFraction(int64_t stages, int64_t microbatches) {

@@ -202,8 +202,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   (p2pInter[worst] ? inter : intra) += M * p2p[worst];
   const double comm = intra + inter;
   const double pipeline = costmodel::pipelineStepTime(slot, M);
-  // The step (the report adds it up): M slots and the bubble, then the
-  // slowest stage's update.
+  // The step (the report adds it up): M slots of the slowest stage and the
+  // bubble (the other stages' slots), then the slowest stage's update.
   const double bubble = pipeline - M * slot[worst];
 
   // Memory: the fullest stage, as bb-auto-shard counted each stage's (its

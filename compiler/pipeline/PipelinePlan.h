@@ -11,10 +11,11 @@
 //            tensors forward and their gradients back (each device its
 //            block under the plan's layout, to the same device of the
 //            other stage, as the binary does);
-//   step   = M slots + (S - 1) slots of bubble (1F1B), then the per-step
-//            work once (gradient reduction, global norm, optimizer update,
-//            which bb-auto-shard books apart as step_*): the share of the
-//            stage holding the most state;
+//   step   = M slots of the slowest stage, plus the other stages' slots
+//            once as bubble (1F1B: costmodel::pipelineStepTime), then the
+//            per-step work once (gradient reduction, global norm,
+//            optimizer update, which bb-auto-shard books apart as
+//            step_*): the slowest stage's;
 //   memory = per stage, what bb-auto-shard counted for it (its state,
 //            weights, gradient buffers, one micro-batch's peak, and its
 //            stash for each further micro-batch in flight, min(S - s, M) -

@@ -125,9 +125,10 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   // pass gives a stage any sub-mesh; here every stage has the same). With
   // the cut's work W = the sum of the slots, no assignment of the same
   // devices to stages makes the slowest slot shorter than W / S unless a
-  // stage's time falls faster than linearly with its devices, so at most
-  // (M + S - 1) (max - mean) of the slots is saved, and max - mean of the
-  // once-per-step work.
+  // stage's time falls faster than linearly with its devices, and the
+  // slots then still sum to W; of the step (the slots' sum, M - 1 more of
+  // the slowest, the once-per-step work) at most (M - 1) (max - mean) of
+  // the slots is saved, and max - mean of the once-per-step work.
   double balanceBound = 0;
   auto slack = [](const std::vector<double> &v) {
     double sum = 0, max = 0;
@@ -138,7 +139,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
     return max - sum / static_cast<double>(v.size());
   };
   if (stages > 1 && static_cast<int64_t>(slots.size()) == stages)
-    balanceBound = static_cast<double>(microbatches + stages - 1) * slack(slots) +
+    balanceBound = static_cast<double>(microbatches - 1) * slack(slots) +
                    (static_cast<int64_t>(updates.size()) == stages ? slack(updates) : 0);
   // The devices (ranks) of each stage, consecutive, and the hosts they are
   // on: [first, last] of each.

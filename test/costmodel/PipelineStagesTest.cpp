@@ -85,8 +85,12 @@ TEST_CASE("balanced stages match exhaustive search", "[pipeline]") {
 }
 
 TEST_CASE("1F1B step time and bubble", "[pipeline]") {
-  // 4 stages, 8 micro-batches: 11 slots of the slowest stage.
-  CHECK(pipelineStepTime({1.0, 2.0, 1.5, 1.0}, 8) == Approx(22.0));
+  // 4 stages, 8 micro-batches: every stage once (the first micro-batch through the pipeline and
+  // back), then 7 more of the slowest stage.
+  CHECK(pipelineStepTime({1.0, 2.0, 1.5, 1.0}, 8) == Approx(5.5 + 7 * 2.0));
+  // Equal stages: (M + S - 1) slots.
+  CHECK(pipelineStepTime({2.0, 2.0, 2.0, 2.0}, 8) == Approx(11 * 2.0));
+  CHECK(pipelineStepTime({3.0}, 5) == Approx(15.0));
   CHECK(bubbleFraction(4, 8) == Approx(3.0 / 11.0));
   CHECK(bubbleFraction(1, 8) == 0.0);
   // More micro-batches shrink the bubble.
