@@ -271,6 +271,78 @@ class TinyMobileNetV3(nn.Module):
 # --------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------
+# --------------------------------------------------------------------------
+# 5. llama (Llama-style decoder, plain torch)
+# --------------------------------------------------------------------------
+class RMSNorm(nn.Module):
+    def __init__(self, dim, eps=1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(dim))
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+def rotate_half(x):
+    half = x.shape[-1] // 2
+    return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+
+class LlamaBlock(nn.Module):
+    def __init__(self, dim, n_head, hidden):
+        super().__init__()
+        self.n_head = n_head
+        self.attention_norm = RMSNorm(dim)
+        self.wq = nn.Linear(dim, dim, bias=False)
+        self.wk = nn.Linear(dim, dim, bias=False)
+        self.wv = nn.Linear(dim, dim, bias=False)
+        self.wo = nn.Linear(dim, dim, bias=False)
+        self.ffn_norm = RMSNorm(dim)
+        self.w1 = nn.Linear(dim, hidden, bias=False)
+        self.w3 = nn.Linear(dim, hidden, bias=False)
+        self.w2 = nn.Linear(hidden, dim, bias=False)
+
+    def forward(self, x, cos, sin, mask):
+        B, T, C = x.shape
+        h = self.attention_norm(x)
+        q = self.wq(h).view(B, T, self.n_head, -1).transpose(1, 2)
+        k = self.wk(h).view(B, T, self.n_head, -1).transpose(1, 2)
+        v = self.wv(h).view(B, T, self.n_head, -1).transpose(1, 2)
+        q = q * cos + rotate_half(q) * sin
+        k = k * cos + rotate_half(k) * sin
+        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(q.shape[-1])) + mask
+        y = torch.softmax(att, dim=-1) @ v
+        x = x + self.wo(y.transpose(1, 2).reshape(B, T, C))
+        h = self.ffn_norm(x)
+        return x + self.w2(F.silu(self.w1(h)) * self.w3(h))
+
+
+class Llama(nn.Module):
+    def __init__(self, vocab_size=256, block_size=64, n_layer=2, n_head=4, dim=64, hidden=176):
+        super().__init__()
+        self.tok_embeddings = nn.Embedding(vocab_size, dim)
+        self.layers = nn.ModuleList([LlamaBlock(dim, n_head, hidden) for _ in range(n_layer)])
+        self.norm = RMSNorm(dim)
+        self.output = nn.Linear(dim, vocab_size, bias=False)
+        head = dim // n_head
+        inv = 1.0 / (10000 ** (torch.arange(0, head, 2).float() / head))
+        freqs = torch.outer(torch.arange(block_size).float(), inv)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        self.register_buffer("rope_cos", emb.cos())
+        self.register_buffer("rope_sin", emb.sin())
+        self.register_buffer(
+            "causal", torch.full((block_size, block_size), float("-inf")).triu(1))
+
+    def forward(self, idx):
+        T = idx.shape[1]
+        x = self.tok_embeddings(idx)
+        cos, sin, mask = self.rope_cos[:T], self.rope_sin[:T], self.causal[:T, :T]
+        for layer in self.layers:
+            x = layer(x, cos, sin, mask)
+        return self.output(self.norm(x))
+
+
 def randomize_bn(model, gen):
     """Non-trivial BN running stats and affine params, so BN matters numerically."""
     with torch.no_grad():
@@ -345,8 +417,26 @@ def build_mobilenet(gen, rng):
     )
 
 
+def build_llama(gen, rng):
+    model = Llama()
+    inputs = {"idx": rng.integers(0, 256, size=(2, 16), dtype=np.int64)}
+    return dict(
+        model=model, opset=17, inputs=inputs, output_names=["logits"],
+        dynamic_axes={"idx": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
+        extra_inputs=[{"idx": rng.integers(0, 256, size=(1, 7), dtype=np.int64)},
+                      {"idx": rng.integers(0, 256, size=(3, 64), dtype=np.int64)}],
+        rtol=1e-3, atol=1e-4,
+        description=("Tiny Llama-style decoder: vocab 256, dim 64, 4 heads, 2 pre-norm blocks, "
+                     "RMSNorm (Pow/ReduceMean/Sqrt/Reciprocal), rotary position embeddings from "
+                     "cos/sin buffers sliced to the sequence (Slice/Neg/Concat), causal -inf mask "
+                     "buffer added to the scores, SwiGLU MLP (SiLU as Sigmoid*x), no biases, "
+                     "untied LM head."),
+    )
+
+
 MODELS = collections.OrderedDict(
-    mlp=build_mlp, gpt2=build_gpt2, resnet=build_resnet, mobilenet=build_mobilenet
+    mlp=build_mlp, gpt2=build_gpt2, resnet=build_resnet, mobilenet=build_mobilenet,
+    llama=build_llama,
 )
 
 NP_DTYPE_NAMES = {np.dtype(np.float32): "float32", np.dtype(np.int64): "int64"}
