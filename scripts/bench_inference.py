@@ -28,6 +28,7 @@ MODELS = {
     "gpt2": "idx=2x16",
     "resnet": "x=2x3x32x32",
     "mobilenet": "x=2x3x32x32",
+    "llama": "idx=2x16",
 }
 
 

@@ -15,7 +15,7 @@ is the big part), so it travels with the working tree (`carry`).
 Cases:
   - op/<case>: every bb op's gradient model of test/e2e/gradcheck: loss and
     gradients against the CPU binary's;
-  - mlp, gpt2, mobilenet, resnet inference: outputs against the CPU
+  - mlp, gpt2, mobilenet, resnet, llama inference: outputs against the CPU
     binary's (which matches ONNX Runtime's in the CPU tests);
   - mlp, gpt2 training: 20 AdamW and SGD steps, and the --precision=bf16,
     fp16 and tf32 runs (tensor-core products), loss and gradient norm of
@@ -137,7 +137,7 @@ def prepare(a):
         ["--input", "idx=idx.npy"], "outputs", {"rtol": 1e-3, "atol": 1e-4, "bench": 200},
         [(os.path.join(MODELS, "gpt2", "idx.npy"), "idx.npy"),
          (os.path.join(MODELS, "gpt2", "gpt2.onnx"), "model.onnx")])
-    for model in ("mobilenet", "resnet"):
+    for model in ("mobilenet", "resnet", "llama"):
         d = os.path.join(MODELS, model)
         inputs = json.load(open(os.path.join(d, "meta.json")))["inputs"]
         shapes = [f"--input-shape={i['name']}=" + "x".join(map(str, i["shape"]))
