@@ -11,6 +11,8 @@
 #include "runtime/core/Util.h"
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -294,6 +296,8 @@ SafetensorsFile::SafetensorsFile(const std::string &path, const std::string &wha
       fail("header is not a JSON object");
     const unsigned char *data = base + 8 + n;
     uint64_t dataSize = size_ - 8 - n;
+    data_ = data;
+    dataSize_ = static_cast<size_t>(dataSize);
     for (const auto &kv : doc.fields) {
       const std::string &name = kv.first;
       const Json &v = kv.second;
@@ -370,6 +374,24 @@ const SafetensorsEntry *SafetensorsFile::find(const std::string &name) const {
   return it == tensors_.end() ? nullptr : &it->second;
 }
 
+bool SafetensorsFile::recordedChecksum(uint32_t &recorded) const {
+  auto it = meta_.find(kDataChecksum);
+  if (it == meta_.end())
+    return false;
+  unsigned long v = 0;
+  char *end = nullptr;
+  v = std::strtoul(it->second.c_str(), &end, 16);
+  BBRT_CHECK(it->second.size() == 8 && end && *end == '\0',
+             "%s: metadata %s is '%s', not 8 hex digits", path_.c_str(),
+             kDataChecksum, it->second.c_str());
+  recorded = static_cast<uint32_t>(v);
+  return true;
+}
+
+uint32_t SafetensorsFile::dataChecksum() const {
+  return crc32c(0, data_, dataSize_);
+}
+
 static std::string jsonQuote(const std::string &s) {
   std::string o = "\"";
   for (unsigned char c : s) {
@@ -383,17 +405,24 @@ static std::string jsonQuote(const std::string &s) {
 
 SafetensorsWriter::SafetensorsWriter(
     const std::string &path, std::vector<Entry> entries,
-    const std::map<std::string, std::string> &metadata)
+    const std::map<std::string, std::string> &metadata, bool checksum)
     : path_(path), entries_(std::move(entries)) {
   std::string hdr = "{";
   bool first = true;
-  if (!metadata.empty()) {
+  // The checksum's value is written last, over an 8-digit placeholder.
+  std::map<std::string, std::string> meta = metadata;
+  if (checksum)
+    meta[kDataChecksum] = "00000000";
+  if (!meta.empty()) {
     hdr += "\"__metadata__\":{";
     bool f2 = true;
-    for (const auto &m : metadata) {
+    for (const auto &m : meta) {
       if (!f2) hdr += ",";
       f2 = false;
-      hdr += jsonQuote(m.first) + ":" + jsonQuote(m.second);
+      hdr += jsonQuote(m.first) + ":";
+      if (checksum && m.first == kDataChecksum)
+        checksumAt_ = 8 + hdr.size() + 1; // past the length and the quote
+      hdr += jsonQuote(m.second);
     }
     hdr += "}";
     first = false;
@@ -436,6 +465,8 @@ void SafetensorsWriter::append(const Tensor &t) {
              formatDims(t.shape).c_str(), dtypeName(e.dtype),
              formatDims(e.shape).c_str());
   file_->write(t.data, static_cast<size_t>(t.nbytes()));
+  if (checksumAt_)
+    crc_ = crc32c(crc_, t.data, static_cast<size_t>(t.nbytes()));
   ++next_;
 }
 
@@ -443,6 +474,11 @@ void SafetensorsWriter::commit(bool durable) {
   BBRT_CHECK(next_ == entries_.size(),
              "'%s': %zu of %zu tensors written", path_.c_str(), next_,
              entries_.size());
+  if (checksumAt_) {
+    char hex[9];
+    std::snprintf(hex, sizeof hex, "%08x", crc_);
+    file_->writeAt(checksumAt_, hex, 8);
+  }
   file_->commit(durable);
 }
 

@@ -45,7 +45,7 @@ void writeCheckpoint(const std::string &path, Context *ctx,
         {"bb.model", meta.model},
     };
     writer = std::make_unique<SafetensorsWriter>(path, std::move(entries),
-                                                 metadata);
+                                                 metadata, /*checksum=*/true);
   }
   // One state at a time, gathered to rank 0 (in order, on every rank).
   for (size_t k = 0; k < states.size(); ++k) {
@@ -79,6 +79,17 @@ CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
   BBRT_CHECK(get("bb.format") == kFormat,
              "checkpoint '%s': format '%s' is not supported (%s is)",
              path.c_str(), get("bb.format").c_str(), kFormat);
+  // A checkpoint records the CRC-32C of its tensors' bytes (since
+  // 2026-12-07; older ones have none): a bit flipped on disk or in transit
+  // stops the resume instead of training on from damaged state.
+  if (uint32_t recorded = 0; file.recordedChecksum(recorded)) {
+    const uint32_t actual = file.dataChecksum();
+    BBRT_CHECK(actual == recorded,
+               "checkpoint '%s': its tensor data does not match the checksum "
+               "it was written with (%s %08x, the data's %08x): the file is "
+               "damaged; resume from another copy",
+               path.c_str(), kDataChecksum, recorded, actual);
+  }
   CheckpointMeta meta;
   meta.step = static_cast<int64_t>(number("bb.step"));
   meta.dataPosition = static_cast<int64_t>(number("bb.data_position"));

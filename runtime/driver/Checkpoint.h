@@ -3,7 +3,9 @@
 // A checkpoint is one .safetensors file holding every state tensor under its
 // name, with the training position in its metadata (all strings):
 //   bb.format=1, bb.step (steps completed), bb.data_position, bb.rng,
-//   bb.seed, bb.shuffle (0/1), bb.data (the --data arguments), bb.model.
+//   bb.seed, bb.shuffle (0/1), bb.data (the --data arguments), bb.model,
+//   and bb.data_crc32c (the CRC-32C of the tensors' bytes, checked on
+//   resume; absent from checkpoints written before 2026-12-07).
 //
 //===----------------------------------------------------------------------===//
 #ifndef BBRT_DRIVER_CHECKPOINT_H

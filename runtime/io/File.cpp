@@ -87,6 +87,21 @@ void AtomicFile::write(const void *data, size_t n) {
   }
 }
 
+void AtomicFile::writeAt(size_t offset, const void *data, size_t n) {
+  const char *p = static_cast<const char *>(data);
+  while (n > 0) {
+    ssize_t k = ::pwrite(fd_, p, n, static_cast<off_t>(offset));
+    if (k < 0) {
+      if (errno == EINTR)
+        continue;
+      fail("cannot write '%s': %s", path_.c_str(), strerror(errno));
+    }
+    p += k;
+    offset += static_cast<size_t>(k);
+    n -= static_cast<size_t>(k);
+  }
+}
+
 void AtomicFile::commit(bool durable) {
   if (durable && fsync(fd_) != 0)
     fail("cannot write '%s': fsync: %s", path_.c_str(), strerror(errno));

@@ -96,6 +96,33 @@ TEST_CASE("checkpoint round trip with metadata", "[checkpoint]") {
   CHECK(countEntries(dir) == 1);
 }
 
+TEST_CASE("a damaged checkpoint is refused by its checksum", "[checkpoint]") {
+  ModelInfo info = model();
+  auto ctx = createContext(info, "");
+  fillStates(ctx.get());
+  std::string dir = newTempDir("ckpt");
+  std::string path = checkpointPath(dir);
+  CheckpointMeta meta;
+  meta.step = 3;
+  meta.model = "ckpt-model";
+  writeCheckpoint(path, ctx.get(), meta);
+  uint32_t recorded = 0;
+  REQUIRE(SafetensorsFile(path, "checkpoint").recordedChecksum(recorded));
+  CHECK(readCheckpoint(path, ctx.get()).step == 3);
+  // One bit of the last tensor's bytes flipped: the shapes and metadata
+  // still read, the checksum does not match, and no state is touched.
+  std::string bytes = readFileBytes(path);
+  bytes[bytes.size() - 3] ^= 0x10;
+  writeFileAtomic(path, bytes);
+  HostTensor before(DType::F32, {3, 4});
+  std::memcpy(before.data(), ctx->states[0].data(), 48);
+  REQUIRE_THROWS_WITH(readCheckpoint(path, ctx.get()),
+                      Catch::StartsWith("checkpoint '" + path + "': its tensor data does not match the checksum "
+                                        "it was written with (bb.data_crc32c ") &&
+                          Catch::EndsWith("): the file is damaged; resume from another copy"));
+  CHECK(std::memcmp(before.data(), ctx->states[0].data(), 48) == 0);
+}
+
 TEST_CASE("reading a checkpoint checks tensors and metadata", "[checkpoint]") {
   ModelInfo info = model();
   auto ctx = createContext(info, "");

@@ -4,6 +4,7 @@
 #include "bbrt/model.h"
 #include "bbrt/safetensors.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <dirent.h>
 #include <sys/stat.h>
@@ -387,6 +388,46 @@ TEST_CASE("SafetensorsWriter: one tensor at a time, all or nothing", "[safetenso
     SafetensorsWriter w(path, {{"c", DType::F32, {1}}});
   }
   CHECK(SafetensorsFile(path).tensors().size() == 2);
+}
+
+TEST_CASE("CRC-32C: RFC 3720's vectors, in pieces too", "[crc]") {
+  const std::string digits = "123456789";
+  CHECK(crc32c(0, digits.data(), digits.size()) == 0xE3069283u);
+  std::string zeros(32, '\0'), ones(32, '\xff'), up(32, '\0');
+  for (int i = 0; i < 32; ++i)
+    up[i] = static_cast<char>(i);
+  CHECK(crc32c(0, zeros.data(), 32) == 0x8A9136AAu);
+  CHECK(crc32c(0, ones.data(), 32) == 0x62A8AB43u);
+  CHECK(crc32c(0, up.data(), 32) == 0x46DD794Eu);
+  CHECK(crc32c(0, nullptr, 0) == 0u);
+  // Continued over any split: the 8-byte steps and the tail agree.
+  for (size_t cut = 0; cut <= up.size(); ++cut)
+    CHECK(crc32c(crc32c(0, up.data(), cut), up.data() + cut, 32 - cut) == 0x46DD794Eu);
+}
+
+TEST_CASE("SafetensorsWriter: the data's checksum in the metadata", "[safetensors]") {
+  std::string path = tmpDir() + "/checksum.safetensors";
+  HostTensor a = random(DType::F32, {3, 4}), b = random(DType::I64, {5}, -9, 9);
+  {
+    SafetensorsWriter w(path, {{"a", DType::F32, {3, 4}}, {"b", DType::I64, {5}}},
+                        {{"bb.step", "7"}}, /*checksum=*/true);
+    w.append(a.view());
+    w.append(b.view());
+    w.commit();
+  }
+  SafetensorsFile f(path);
+  uint32_t recorded = 0;
+  REQUIRE(f.recordedChecksum(recorded));
+  const uint32_t want = crc32c(crc32c(0, a.data(), 48), b.data(), 40);
+  CHECK(recorded == want);
+  CHECK(f.dataChecksum() == want);
+  char hex[9];
+  std::snprintf(hex, sizeof hex, "%08x", want);
+  CHECK(f.metadata().at(kDataChecksum) == hex);
+  CHECK(f.metadata().at("bb.step") == "7");
+  // Without it, none is recorded.
+  writeSafetensors(path, {{"a", a.view()}});
+  CHECK_FALSE(SafetensorsFile(path).recordedChecksum(recorded));
 }
 
 namespace {

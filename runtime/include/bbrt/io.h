@@ -59,6 +59,8 @@ public:
   AtomicFile &operator=(const AtomicFile &) = delete;
   void write(const void *data, size_t n);
   void write(const std::string &s) { write(s.data(), s.size()); }
+  /// Overwrites `n` bytes already written, at byte `offset` of the file.
+  void writeAt(size_t offset, const void *data, size_t n);
   /// durable: fsync the file before the rename and the directory after it,
   /// so that after a crash `path` holds the old or the new bytes, whole.
   void commit(bool durable = false);
@@ -72,6 +74,10 @@ private:
 /// Writes `bytes` atomically to `path` (see AtomicFile).
 void writeFileAtomic(const std::string &path, const std::string &bytes,
                      bool durable = false);
+
+/// CRC-32C (Castagnoli) of `n` bytes, continuing from `crc` (0 to start):
+/// crc32c(crc32c(0, a, n), b, m) is the CRC of a then b.
+uint32_t crc32c(uint32_t crc, const void *data, size_t n);
 
 /// Float16 / bfloat16 <-> float (round to nearest even).
 float halfToFloat(uint16_t h);

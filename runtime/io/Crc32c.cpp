@@ -1,0 +1,85 @@
+//===- Crc32c.cpp - CRC-32C (Castagnoli) of byte ranges -------------------===//
+//
+// The checksum of checkpoints (driver/Checkpoint.cpp): the CPU's crc32
+// instruction where it has one (SSE4.2, about 10 GB/s on one core), else
+// a table, eight bytes a step. Both give the same values (RFC 3720's test
+// vectors, test/runtime/IoTest.cpp).
+//
+//===----------------------------------------------------------------------===//
+#include "bbrt/io.h"
+
+#include <array>
+#include <cstring>
+
+namespace bbrt {
+namespace {
+
+constexpr uint32_t kPoly = 0x82F63B78u; // reflected Castagnoli polynomial
+
+struct Tables {
+  uint32_t t[8][256];
+  Tables() {
+    for (uint32_t i = 0; i < 256; ++i) {
+      uint32_t c = i;
+      for (int k = 0; k < 8; ++k)
+        c = (c >> 1) ^ (kPoly & (0u - (c & 1u)));
+      t[0][i] = c;
+    }
+    for (uint32_t i = 0; i < 256; ++i)
+      for (int s = 1; s < 8; ++s)
+        t[s][i] = (t[s - 1][i] >> 8) ^ t[0][t[s - 1][i] & 0xFF];
+  }
+};
+
+uint32_t crcTable(uint32_t crc, const unsigned char *p, size_t n) {
+  static const Tables tables;
+  const auto &t = tables.t;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    v ^= crc;
+    crc = t[7][v & 0xFF] ^ t[6][(v >> 8) & 0xFF] ^ t[5][(v >> 16) & 0xFF] ^
+          t[4][(v >> 24) & 0xFF] ^ t[3][(v >> 32) & 0xFF] ^
+          t[2][(v >> 40) & 0xFF] ^ t[1][(v >> 48) & 0xFF] ^ t[0][v >> 56];
+    p += 8;
+    n -= 8;
+  }
+  while (n--)
+    crc = (crc >> 8) ^ t[0][(crc ^ *p++) & 0xFF];
+  return crc;
+}
+
+#if defined(__x86_64__)
+__attribute__((target("sse4.2"))) uint32_t crcHardware(uint32_t crc,
+                                                       const unsigned char *p,
+                                                       size_t n) {
+  uint64_t c = crc;
+  while (n >= 8) {
+    uint64_t v;
+    std::memcpy(&v, p, 8);
+    c = __builtin_ia32_crc32di(c, v);
+    p += 8;
+    n -= 8;
+  }
+  uint32_t c32 = static_cast<uint32_t>(c);
+  while (n--)
+    c32 = __builtin_ia32_crc32qi(c32, *p++);
+  return c32;
+}
+#endif
+
+} // namespace
+
+uint32_t crc32c(uint32_t crc, const void *data, size_t n) {
+  const auto *p = static_cast<const unsigned char *>(data);
+  crc = ~crc;
+#if defined(__x86_64__)
+  static const bool hardware = __builtin_cpu_supports("sse4.2");
+  crc = hardware ? crcHardware(crc, p, n) : crcTable(crc, p, n);
+#else
+  crc = crcTable(crc, p, n);
+#endif
+  return ~crc;
+}
+
+} // namespace bbrt
