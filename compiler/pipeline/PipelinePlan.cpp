@@ -391,14 +391,21 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   }
   std::reverse(groups.begin(), groups.end());
   std::atomic<size_t> nextGroup{0};
+  // Why the whole batch's graph could not be made (the plan without
+  // stages): an error in the model or the options themselves (a batch the
+  // model fixes otherwise), which every candidate shares.
+  std::string wholeBatchError;
   auto planGroups = [&](MLIRContext &ctx) {
     for (size_t g; (g = nextGroup++) < groups.size();) {
       auto [begin, end] = groups[g];
       auto front = differentiateModel(ctx, modelPath, candidates[begin].options);
       if (!front) {
         std::string error = llvm::toString(front.takeError());
-        for (size_t i = begin; i < end; ++i)
+        for (size_t i = begin; i < end; ++i) {
           outcomes[i].line = candidates[i].name + ": no plan (" + error + ")";
+          if (candidates[i].options.shard.pipelineStages <= 1)
+            wholeBatchError = error; // one group plans it, once
+        }
         continue;
       }
       const int64_t blocks = countBlocks(**front);
@@ -476,6 +483,10 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     log.push_back(out.line);
     if (out.planned)
       results.push_back({i, out.step, out.fits});
+  }
+  if (results.empty() && !wholeBatchError.empty()) {
+    log.clear(); // one error, not one per candidate
+    return makeError(wholeBatchError);
   }
   if (results.empty())
     return makeError("--stages=auto: no candidate has a plan");
