@@ -367,19 +367,25 @@ def build_mlp(gen, rng):
     )
 
 
-def build_gpt2(gen, rng):
-    model = GPT(vocab_size=256, block_size=64, n_layer=2, n_head=4, n_embd=64)
+def decoder_spec(model, rng, description):
+    """A decoder over 256 tokens: reference batch 2 x 16, dynamic batch and
+    sequence (checked at 1 x 7 and 3 x 64)."""
     inputs = {"idx": rng.integers(0, 256, size=(2, 16), dtype=np.int64)}
     return dict(
         model=model, opset=17, inputs=inputs, output_names=["logits"],
         dynamic_axes={"idx": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
         extra_inputs=[{"idx": rng.integers(0, 256, size=(1, 7), dtype=np.int64)},
                       {"idx": rng.integers(0, 256, size=(3, 64), dtype=np.int64)}],
-        rtol=1e-3, atol=1e-4,
-        description=("Tiny GPT-2 decoder: vocab 256, n_embd 64, 4 heads, 2 pre-LN blocks, "
-                     "block size 64 (max seq len), causal mask from a tril buffer + masked_fill, "
-                     "exact GELU, final LayerNorm, LM head tied to the token embedding."),
+        rtol=1e-3, atol=1e-4, description=description,
     )
+
+
+def build_gpt2(gen, rng):
+    return decoder_spec(
+        GPT(vocab_size=256, block_size=64, n_layer=2, n_head=4, n_embd=64), rng,
+        "Tiny GPT-2 decoder: vocab 256, n_embd 64, 4 heads, 2 pre-LN blocks, "
+        "block size 64 (max seq len), causal mask from a tril buffer + masked_fill, "
+        "exact GELU, final LayerNorm, LM head tied to the token embedding.")
 
 
 def build_resnet(gen, rng):
@@ -418,20 +424,13 @@ def build_mobilenet(gen, rng):
 
 
 def build_llama(gen, rng):
-    model = Llama()
-    inputs = {"idx": rng.integers(0, 256, size=(2, 16), dtype=np.int64)}
-    return dict(
-        model=model, opset=17, inputs=inputs, output_names=["logits"],
-        dynamic_axes={"idx": {0: "batch", 1: "seq"}, "logits": {0: "batch", 1: "seq"}},
-        extra_inputs=[{"idx": rng.integers(0, 256, size=(1, 7), dtype=np.int64)},
-                      {"idx": rng.integers(0, 256, size=(3, 64), dtype=np.int64)}],
-        rtol=1e-3, atol=1e-4,
-        description=("Tiny Llama-style decoder: vocab 256, dim 64, 4 heads, 2 pre-norm blocks, "
-                     "RMSNorm (Pow/ReduceMean/Sqrt/Reciprocal), rotary position embeddings from "
-                     "cos/sin buffers sliced to the sequence (Slice/Neg/Concat), causal -inf mask "
-                     "buffer added to the scores, SwiGLU MLP (SiLU as Sigmoid*x), no biases, "
-                     "untied LM head."),
-    )
+    return decoder_spec(
+        Llama(), rng,
+        "Tiny Llama-style decoder: vocab 256, dim 64, 4 heads, 2 pre-norm blocks, "
+        "RMSNorm (Pow/ReduceMean/Sqrt/Div), rotary position embeddings from "
+        "cos/sin buffers sliced to the sequence (Slice/Neg/Concat), causal -inf mask "
+        "buffer added to the scores, SwiGLU MLP (SiLU as Sigmoid*x), no biases, "
+        "untied LM head.")
 
 
 MODELS = collections.OrderedDict(
