@@ -2,14 +2,14 @@
 # The README's main command: installs prerequisites, builds the compiler and
 # runtime, compiles the built-in GPT-2-style model into a CPU executable, runs
 # it on the reference input and checks the result against ONNX Runtime's;
-# then compiles it for 2 MPI ranks with a searched sharding plan and checks
-# the sharded run too; then compiles it into a training binary and trains it
+# then measures 2 local MPI ranks (bb-measure), compiles the model for them
+# with a searched sharding plan and checks the sharded run too; then compiles it into a training binary and trains it
 # on a tiny English corpus (checkpointing, evaluating, exporting the trained
 # ONNX model), once on one process and once sharded over 2 ranks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
-bazel build //tools/bbc //tools/bb-opt //runtime:sdk 2>&1 | grep -E "ERROR|error:|Build completed" || true
+bazel build //tools/bbc //tools/bb-opt //tools/bb-measure //runtime:sdk 2>&1 | grep -E "ERROR|error:|Build completed" || true
 mkdir -p build
 model=test/models/gpt2
 set -x
@@ -20,9 +20,12 @@ build/gpt2 --input idx=$model/idx.npy --output-dir build/gpt2-out
 /usr/bin/python3 test/e2e/compare_npy.py build/gpt2-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
 build/gpt2 --input idx=$model/idx.npy --bench 20
 
-# Sharded: the plan for 2 local MPI ranks, its report, and the run.
-bazel-bin/tools/bbc/bbc plan $model/gpt2.onnx --input-shape idx=2x16 --cluster=cpu:2
-bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 --cluster=cpu:2 -o build/gpt2-2ranks
+# Sharded: the 2 local MPI ranks measured into a cluster file (devices,
+# links, collectives), the plan for them, its report, and the run.
+mpirun --allow-run-as-root --oversubscribe -np 2 bazel-bin/tools/bb-measure/bb-measure \
+    -o build/here.textproto --max-bytes 4194304
+bazel-bin/tools/bbc/bbc plan $model/gpt2.onnx --input-shape idx=2x16 --cluster=build/here.textproto
+bazel-bin/tools/bbc/bbc $model/gpt2.onnx --input-shape idx=2x16 --cluster=build/here.textproto -o build/gpt2-2ranks
 mpirun --allow-run-as-root --oversubscribe -np 2 build/gpt2-2ranks --input idx=$model/idx.npy --output-dir build/gpt2-2ranks-out
 /usr/bin/python3 test/e2e/compare_npy.py build/gpt2-2ranks-out/logits.npy $model/logits.npy --rtol 1e-3 --atol 1e-4
 
