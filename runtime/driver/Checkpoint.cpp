@@ -81,14 +81,19 @@ CheckpointMeta readCheckpoint(const std::string &path, Context *ctx) {
              path.c_str(), get("bb.format").c_str(), kFormat);
   // A checkpoint records the CRC-32C of its tensors' bytes (since
   // 2026-12-07; older ones have none): a bit flipped on disk or in transit
-  // stops the resume instead of training on from damaged state.
+  // stops the resume instead of training on from damaged state. Rank 0
+  // reads the whole file once and tells the others (every rank reads the
+  // same file, so every rank gets here with the same header); they read
+  // only their slices.
   if (uint32_t recorded = 0; file.recordedChecksum(recorded)) {
-    const uint32_t actual = file.dataChecksum();
-    BBRT_CHECK(actual == recorded,
-               "checkpoint '%s': its tensor data does not match the checksum "
-               "it was written with (%s %08x, the data's %08x): the file is "
-               "damaged; resume from another copy",
-               path.c_str(), kDataChecksum, recorded, actual);
+    const uint32_t actual = isRoot() ? file.dataChecksum() : recorded;
+    if (anyRank(actual != recorded))
+      fail("checkpoint '%s': its tensor data does not match the checksum "
+           "it was written with (%s %08x%s): the file is damaged; resume "
+           "from another copy",
+           path.c_str(), kDataChecksum, recorded,
+           isRoot() ? strformat(", the data's %08x", actual).c_str()
+                    : ", rank 0 found");
   }
   CheckpointMeta meta;
   meta.step = static_cast<int64_t>(number("bb.step"));
