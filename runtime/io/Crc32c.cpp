@@ -8,7 +8,6 @@
 //===----------------------------------------------------------------------===//
 #include "bbrt/io.h"
 
-#include <array>
 #include <cstring>
 
 namespace bbrt {

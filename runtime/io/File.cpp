@@ -73,10 +73,11 @@ AtomicFile::~AtomicFile() {
     unlink(tmp_.c_str());
 }
 
-void AtomicFile::write(const void *data, size_t n) {
+void AtomicFile::writeAll(const void *data, size_t n, int64_t offset) {
   const char *p = static_cast<const char *>(data);
   while (n > 0) {
-    ssize_t k = ::write(fd_, p, n);
+    ssize_t k = offset < 0 ? ::write(fd_, p, n)
+                           : ::pwrite(fd_, p, n, static_cast<off_t>(offset));
     if (k < 0) {
       if (errno == EINTR)
         continue;
@@ -84,22 +85,15 @@ void AtomicFile::write(const void *data, size_t n) {
     }
     p += k;
     n -= static_cast<size_t>(k);
+    if (offset >= 0)
+      offset += k;
   }
 }
 
+void AtomicFile::write(const void *data, size_t n) { writeAll(data, n, -1); }
+
 void AtomicFile::writeAt(size_t offset, const void *data, size_t n) {
-  const char *p = static_cast<const char *>(data);
-  while (n > 0) {
-    ssize_t k = ::pwrite(fd_, p, n, static_cast<off_t>(offset));
-    if (k < 0) {
-      if (errno == EINTR)
-        continue;
-      fail("cannot write '%s': %s", path_.c_str(), strerror(errno));
-    }
-    p += k;
-    offset += static_cast<size_t>(k);
-    n -= static_cast<size_t>(k);
-  }
+  writeAll(data, n, static_cast<int64_t>(offset));
 }
 
 void AtomicFile::commit(bool durable) {

@@ -66,6 +66,8 @@ public:
   void commit(bool durable = false);
 
 private:
+  /// Every byte of `data`, at the end (offset < 0) or at `offset`.
+  void writeAll(const void *data, size_t n, int64_t offset);
   std::string path_, tmp_;
   int fd_ = -1;
   bool committed_ = false;
