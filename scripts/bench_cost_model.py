@@ -51,10 +51,18 @@ def run(cmd, **kw):
 
 
 def ranks(values):
+    """Ranks from 0; tied values (the searched plan is often one of the
+    strategies) share the mean of their positions."""
     order = sorted(range(len(values)), key=lambda i: values[i])
     r = [0.0] * len(values)
-    for pos, i in enumerate(order):
-        r[i] = float(pos)
+    pos = 0
+    while pos < len(order):
+        end = pos
+        while end + 1 < len(order) and values[order[end + 1]] == values[order[pos]]:
+            end += 1
+        for k in range(pos, end + 1):
+            r[order[k]] = (pos + end) / 2
+        pos = end + 1
     return r
 
 
