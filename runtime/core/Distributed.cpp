@@ -10,6 +10,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <unistd.h>
 
 namespace bbrt {
 
@@ -98,14 +99,21 @@ void finalizeDistributed() {
     backend->finalize();
 }
 
+void awaitRootError() { usleep(10000000); }
+
 void fatalError(const std::string &prog, const std::string &msg) {
   std::fflush(stdout);
   if (distributed() && worldSize() > 1)
     backend->abort(prog, msg);
-  if (worldRank() == 0) {
-    std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), msg.c_str());
-    std::fflush(stderr);
+  const int64_t rank = worldRank();
+  if (rank != 0) {
+    // Launched, MPI not started (the world-size check): every rank usually
+    // fails alike, and this one must not end the job before rank 0 prints.
+    awaitRootError();
+    std::fprintf(stderr, "[rank %lld] ", (long long)rank);
   }
+  std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), msg.c_str());
+  std::fflush(stderr);
   std::exit(1);
 }
 

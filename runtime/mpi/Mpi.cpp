@@ -91,11 +91,7 @@ public:
       std::fprintf(stderr, "%s: error: %s\n", prog.c_str(), msg.c_str());
       std::fflush(stderr);
     } else {
-      // If rank 0 fails too (an error every rank hits), its abort ends this
-      // process during the wait, and the error is printed once. The wait is
-      // long enough for a rank 0 on a loaded, oversubscribed host to get
-      // there (2 s was seen not to be, with 8-rank tests in parallel).
-      usleep(10000000);
+      awaitRootError();
       std::fprintf(stderr, "[rank %d] %s: error: %s\n", rank_, prog.c_str(),
                    msg.c_str());
       std::fflush(stderr);

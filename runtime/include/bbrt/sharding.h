@@ -121,13 +121,19 @@ bool anyRank(bool flag);
 /// Finalizes MPI if it was started (also registered with atexit).
 void finalizeDistributed();
 
-/// The one-line error exit of a program (never returns). Without MPI: prints
-/// "PROG: error: MSG" on stderr (only on the launcher's rank 0, when started by
-/// mpirun without MPI) and exits 1. With MPI: rank 0 prints the line and calls
-/// MPI_Abort (every rank exits 1); another rank waits two seconds (in case rank
-/// 0 fails too, so that a deterministic error prints once), then prints
-/// "[rank R] PROG: error: MSG" and calls MPI_Abort.
+/// The one-line error exit of a program (never returns). Rank 0 prints
+/// "PROG: error: MSG" on stderr and exits 1 (with MPI: calls MPI_Abort, which
+/// ends every rank). Another rank of a launched job, with or without MPI
+/// started, first waits (awaitRootError) in case rank 0 fails too, so that an
+/// error every rank hits prints once; if it is still alive it prints
+/// "[rank R] PROG: error: MSG" and exits 1 (with MPI: MPI_Abort).
 [[noreturn]] void fatalError(const std::string &prog, const std::string &msg);
+/// A failing rank other than 0 waits here, long enough for a rank 0 on a
+/// loaded, oversubscribed host to fail too (2 s was seen not to be, with
+/// 8-rank tests in parallel): rank 0's exit makes the launcher end this
+/// process before it prints. Without the wait, its own exit could make the
+/// launcher kill rank 0 before rank 0 printed.
+void awaitRootError();
 
 /// Collective over the world (every rank calls it for the same tensor): the
 /// global tensor of weight/state `decl` whose local slice on each rank is
