@@ -42,6 +42,13 @@ double Cluster::peakFlops(DType type) const {
   return flops > 0 ? flops : peak.f32();
 }
 
+double Cluster::inPlaceBandwidth() const {
+  const auto &device = spec.device();
+  return device.memory_bandwidth_in_place() > 0
+             ? device.memory_bandwidth_in_place()
+             : device.memory_bandwidth();
+}
+
 Link Cluster::intraHostLink() const {
   const auto &link = spec.intra_host();
   return {link.kind(), link.bandwidth(), link.latency()};

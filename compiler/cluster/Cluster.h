@@ -49,6 +49,9 @@ public:
   const bumblebee::cluster::Device &device() const { return spec.device(); }
   /// Peak FLOP/s for `type`; types the file leaves at 0 run at the f32 rate.
   double peakFlops(DType type) const;
+  /// Bytes/s of a kernel that writes where it reads: the device's
+  /// memory_bandwidth_in_place, else its memory_bandwidth.
+  double inPlaceBandwidth() const;
 
   /// The link between two devices of one host.
   Link intraHostLink() const;

@@ -167,6 +167,8 @@ void checkDevice(Checker &c, const Scope &root, const pb::Cluster &cluster) {
           "must be positive, got " + std::to_string(d.memory_bytes()));
   c.positive(device, "memory_bandwidth", d.memory_bandwidth());
   c.nonNegative(device, "launch_overhead", d.launch_overhead());
+  c.nonNegative(device, "memory_bandwidth_in_place",
+                d.memory_bandwidth_in_place());
 }
 
 void checkLinks(Checker &c, const Scope &root, const pb::Cluster &cluster) {

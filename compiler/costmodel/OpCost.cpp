@@ -42,5 +42,6 @@ double mlir::bb::costmodel::opComputeTime(Operation *op,
     dtype = isa<FloatTF32Type>(products.getValue()) ? cluster::DType::TF32
                                                     : dtypeOf(products.getValue());
   return computeTime(cluster, dtype, cost.getFlops(),
-                     cost.getBytesRead() + cost.getBytesWritten());
+                     cost.getBytesRead() + cost.getBytesWritten(),
+                     cost.updatesInPlace());
 }

@@ -5,11 +5,12 @@
 
 double mlir::bb::costmodel::computeTime(const cluster::Cluster &cluster,
                                         cluster::DType type, double flops,
-                                        double bytes) {
+                                        double bytes, bool inPlace) {
   if (flops <= 0 && bytes <= 0)
     return 0;
   const auto &device = cluster.device();
-  return std::max(flops / cluster.peakFlops(type),
-                  bytes / device.memory_bandwidth()) +
+  const double bandwidth =
+      inPlace ? cluster.inPlaceBandwidth() : device.memory_bandwidth();
+  return std::max(flops / cluster.peakFlops(type), bytes / bandwidth) +
          device.launch_overhead();
 }

@@ -14,10 +14,12 @@
 namespace mlir::bb::costmodel {
 
 /// Seconds for `flops` FLOPs in `type` that move `bytes` to and from memory:
-///   max(flops / peakFlops(type), bytes / memory_bandwidth) + launch_overhead,
-/// and 0 for an op that does neither.
+///   max(flops / peakFlops(type), bytes / bandwidth) + launch_overhead,
+/// and 0 for an op that does neither. The bandwidth is memory_bandwidth, or
+/// for an op that writes where it reads (`inPlace`) the device's in-place
+/// bandwidth (Cluster::inPlaceBandwidth).
 double computeTime(const cluster::Cluster &cluster, cluster::DType type,
-                   double flops, double bytes);
+                   double flops, double bytes, bool inPlace = false);
 
 } // namespace mlir::bb::costmodel
 

@@ -162,10 +162,17 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // PipelineSchedule.cpp), which the plan of one micro-batch does not
   // have: after each micro-batch's backward but the first, an add of every
   // gradient into its accumulator (read both, write one); once per step, the
-  // averaging by 1 / micro-batches (read and write). Each is one kernel per
-  // gradient over the device's block, at the device's memory bandwidth.
+  // averaging by 1 / micro-batches (read and write), unless the gradients
+  // are summed (pipeline.gradients = sum, under loss scaling). Each is one
+  // kernel per gradient over the device's block, in place: at the device's
+  // in-place bandwidth.
   const bumblebee::cluster::Device &device = cluster->device();
-  std::vector<double> gradientBytes(S, 0), accumulate(S, 0);
+  const double bandwidth = cluster->inPlaceBandwidth();
+  bool averaged = true;
+  if (auto attrs = (*copy)->getAttrOfType<DictionaryAttr>("bb.attributes"))
+    if (auto how = attrs.getAs<StringAttr>("pipeline.gradients"))
+      averaged = how.getValue() != "sum";
+  std::vector<double> gradientBytes(S, 0), accumulate(S, 0), average(S, 0);
   for (int64_t s = 0; s < S; ++s) {
     auto bwd = (*copy).lookupSymbol<func::FuncOp>("stage" + std::to_string(s) +
                                                   "_backward");
@@ -182,9 +189,11 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     gradientBytes[s] = bytes;
     // Spread over the M slots (the first micro-batch's backward copies).
     accumulate[s] = static_cast<double>(M - 1) / static_cast<double>(M) *
-                    (3 * bytes / device.memory_bandwidth() + overhead);
+                    (3 * bytes / bandwidth + overhead);
     micro->compute[s] += accumulate[s];
-    perStep->compute[s] += 2 * bytes / device.memory_bandwidth() + overhead;
+    if (averaged)
+      average[s] = 2 * bytes / bandwidth + overhead;
+    perStep->compute[s] += average[s];
   }
   std::vector<double> slot(S);
   for (int64_t s = 0; s < S; ++s)
@@ -266,6 +275,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // micro-batch's into them costs per slot (part of the slot's compute).
   list.set("pipeline_stage_gradient_bytes", b.getF64ArrayAttr(gradientBytes));
   list.set("pipeline_stage_accumulate_seconds", b.getF64ArrayAttr(accumulate));
+  // And averaging them once per step (0 where they are summed).
+  list.set("pipeline_stage_average_seconds", b.getF64ArrayAttr(average));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

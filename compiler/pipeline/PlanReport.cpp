@@ -121,6 +121,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       planF64Array(plan, "pipeline_stage_gradient_bytes"));
   llvm::json::Array stageAccumulate(
       planF64Array(plan, "pipeline_stage_accumulate_seconds"));
+  llvm::json::Array stageAverage(
+      planF64Array(plan, "pipeline_stage_average_seconds"));
   // What stages of unequal meshes could save at most (Alpa's inter-op
   // pass gives a stage any sub-mesh; here every stage has the same). With
   // the cut's work W = the sum of the slots, no assignment of the same
@@ -299,6 +301,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       {"stage_update_seconds", std::move(stageUpdate)},
       {"stage_gradient_bytes", std::move(stageGradientBytes)},
       {"stage_accumulate_seconds", std::move(stageAccumulate)},
+      {"stage_average_seconds", std::move(stageAverage)},
       {"unequal_meshes_bound_seconds", balanceBound},
       {"stage_ranks", std::move(stageRanks)},
       {"stage_hosts", std::move(stageHosts)},

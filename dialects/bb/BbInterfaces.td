@@ -25,6 +25,12 @@ def Bb_CostOpInterface : OpInterface<"CostOpInterface"> {
     InterfaceMethod<"Bytes the op writes to its results.",
       "int64_t", "getBytesWritten", (ins), "",
       [{ return ::mlir::bb::detail::defaultBytesWritten($_op); }]>,
+    InterfaceMethod<[{Whether the op's results overwrite operands it reads
+      (bufferization gives them the operands' buffers): its traffic runs at
+      the device's in-place bandwidth, which on a CPU is higher, since the
+      lines written were just read.}],
+      "bool", "updatesInPlace", (ins), "",
+      [{ return false; }]>,
   ];
 }
 

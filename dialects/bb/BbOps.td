@@ -1257,6 +1257,8 @@ def Bb_SgdUpdateOp : Bb_Op<"sgd_update", [
   let extraClassDeclaration = [{
     /// Scale, decay, momentum, step: about 6 operations per element.
     int64_t getFlops() { return 6 * getParam().getType().getNumElements(); }
+    /// The parameter and its buffer are updated where they are.
+    bool updatesInPlace() { return true; }
   }];
 }
 
@@ -1306,6 +1308,8 @@ def Bb_AdamwUpdateOp : Bb_Op<"adamw_update", [
     /// Scale, two moment updates, decay, sqrt, divide, step: about 12
     /// operations per element.
     int64_t getFlops() { return 12 * getParam().getType().getNumElements(); }
+    /// The parameter and both moments are updated where they are.
+    bool updatesInPlace() { return true; }
   }];
 }
 

@@ -150,6 +150,15 @@ TEST_CASE("a cluster file: counts, hosts, links", "[file]") {
   CHECK(c->peakFlops(DType::BF16) == 4e12);
   CHECK(c->peakFlops(DType::F16) == 1e12);
   CHECK(c->device().launch_overhead() == 2e-6);
+  // No in-place figure: in-place kernels run at memory_bandwidth.
+  CHECK(c->inPlaceBandwidth() == 1e11);
+  llvm::Expected<Cluster> cpu = parseCluster(
+      edited("memory_bandwidth: 1e11\n",
+             "memory_bandwidth: 1e11\n  memory_bandwidth_in_place: 1.5e11\n"),
+      "c.textproto");
+  REQUIRE(bool(cpu));
+  CHECK(cpu->inPlaceBandwidth() == 1.5e11);
+  CHECK(cpu->device().memory_bandwidth() == 1e11);
   CHECK(c->linkBetween(1, 2).bandwidth == 1e11);
   Link inter = c->linkBetween(1, 5);
   CHECK(inter.kind == pb::ETHERNET);
@@ -245,6 +254,10 @@ TEST_CASE("semantic errors name the field and where it is", "[error]") {
   CHECK(errorOf(edited("memory_bandwidth: 1e11\n", "")) ==
         "c.textproto:4:1: device.memory_bandwidth: must be a positive number, "
         "got 0");
+  CHECK(errorOf(edited("launch_overhead: 2e-6",
+                       "memory_bandwidth_in_place: -2")) ==
+        "c.textproto:9:3: device.memory_bandwidth_in_place: must be a number "
+        ">= 0, got -2");
   CHECK(errorOf(edited("launch_overhead: 2e-6", "launch_overhead: -1")) ==
         "c.textproto:9:3: device.launch_overhead: must be a number >= 0, got "
         "-1");

@@ -4,6 +4,7 @@
 #include "compiler/costmodel/Roofline.h"
 
 #include "dialects/bb/BbDialect.h"
+#include "dialects/bb/BbOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Parser/Parser.h"
@@ -60,4 +61,47 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
   CHECK(costmodel::opComputeTime(ops[3], a100) <
         costmodel::computeTime(a100, cluster::DType::F32, matmulFlops, 2 * matmulBytes));
   CHECK(costmodel::opComputeTime(ops[4], a100) == 0); // func.return
+}
+
+TEST_CASE("an optimizer update is priced at the in-place bandwidth",
+          "[roofline][mlir]") {
+  DialectRegistry registry;
+  bb::registerAllDialects(registry);
+  MLIRContext ctx(registry);
+  ctx.loadAllAvailableDialects();
+  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"(
+    func.func @f(%p: tensor<1024xf32>, %g: tensor<1024xf32>, %m: tensor<1024xf32>,
+                 %v: tensor<1024xf32>, %lr: tensor<f32>, %t: tensor<f32>, %s: tensor<f32>)
+        -> (tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>) {
+      %p1, %m1, %v1 = bb.adamw_update %p, %g, %m, %v, %lr, %t, %s : tensor<1024xf32>
+      %y = bb.add %p, %g : tensor<1024xf32>, tensor<1024xf32> -> tensor<1024xf32>
+      return %p1, %m1, %v1, %y : tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>
+    }
+  )",
+                                                             &ctx);
+  REQUIRE(module);
+  cluster::Cluster cpu = bbtest::parsed(R"(name: "cpu"
+host_count: 1
+devices_per_host: 1
+device {
+  kind: "CPU rank"
+  peak_flops { f32: 1e11 }
+  memory_bytes: 1000000000
+  memory_bandwidth: 1e10
+  memory_bandwidth_in_place: 2e10
+  launch_overhead: 1e-6
+})");
+  std::vector<Operation *> ops;
+  module->walk([&](Operation *op) {
+    if (isa<bb::AdamwUpdateOp, bb::AddOp>(op))
+      ops.push_back(op);
+  });
+  REQUIRE(ops.size() == 2);
+  // Four arrays and three scalars read, three arrays written, in place.
+  const double bytes = 4 * 4096 + 3 * 4 + 3 * 4096;
+  CHECK(costmodel::opComputeTime(ops[0], cpu) ==
+        Approx(bytes / 2e10 + 1e-6));
+  // An add into a new tensor: the out-of-place bandwidth.
+  CHECK(costmodel::opComputeTime(ops[1], cpu) ==
+        Approx(3 * 4096 / 1e10 + 1e-6));
 }
