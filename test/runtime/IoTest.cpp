@@ -405,6 +405,25 @@ TEST_CASE("CRC-32C: RFC 3720's vectors, in pieces too", "[crc]") {
     CHECK(crc32c(crc32c(0, up.data(), cut), up.data() + cut, 32 - cut) == 0x46DD794Eu);
 }
 
+TEST_CASE("CRC-32C: long inputs (three streams, combined) equal short pieces",
+          "[crc]") {
+  // Pieces under the three-stream loop's 24 KiB run as one stream; the
+  // whole, 100 KiB and change, as four rounds of three and a tail.
+  std::vector<unsigned char> data(100 * 1024 + 13);
+  uint32_t x = 12345;
+  for (unsigned char &c : data) {
+    x = x * 1103515245u + 12345u;
+    c = static_cast<unsigned char>(x >> 24);
+  }
+  uint32_t pieces = 0;
+  for (size_t at = 0; at < data.size(); at += 1000)
+    pieces = crc32c(pieces, data.data() + at, std::min<size_t>(1000, data.size() - at));
+  CHECK(crc32c(0, data.data(), data.size()) == pieces);
+  // Started from a CRC, and from an odd offset.
+  CHECK(crc32c(crc32c(0, data.data(), 7), data.data() + 7, data.size() - 7) ==
+        pieces);
+}
+
 TEST_CASE("SafetensorsWriter: the data's checksum in the metadata", "[safetensors]") {
   std::string path = tmpDir() + "/checksum.safetensors";
   HostTensor a = random(DType::F32, {3, 4}), b = random(DType::I64, {5}, -9, 9);
