@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "passes/Passes.h"
 
+#include "dialects/bb/BbInterfaces.h"
 #include "dialects/bb/BbOps.h"
 #include "dialects/bbrt/BbrtDialect.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,6 +28,18 @@ using namespace mlir;
 using namespace mlir::bb;
 
 namespace {
+
+/// The work `op` does (its cost interface), kept on the kernel call that
+/// replaces it for the programs' `--profile` (bbrt.flops, bbrt.bytes).
+void keepCost(Operation *op, Operation *kernel) {
+  auto cost = dyn_cast<CostOpInterface>(op);
+  if (!cost)
+    return;
+  Builder b(op->getContext());
+  kernel->setAttr("bbrt.flops", b.getI64IntegerAttr(cost.getFlops()));
+  kernel->setAttr("bbrt.bytes", b.getI64IntegerAttr(cost.getBytesRead() +
+                                                    cost.getBytesWritten()));
+}
 
 MemRefType bufferType(Type tensorType) {
   auto t = cast<RankedTensorType>(tensorType);
@@ -252,6 +265,7 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
                    : b.create<bbrt::FusedElementwiseOp>(loc, ins, outs.front());
         IRMapping same;
         op.getRegion(0).cloneInto(&call->getRegion(0), same);
+        keepCost(&op, call);
         toErase.push_back(&op);
         continue;
       }
@@ -260,10 +274,11 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
       // segments of ops with several optional operands (absent says).
       NamedAttrList params(op.getAttrDictionary());
       params.erase("operandSegmentSizes");
-      b.create<bbrt::KernelOp>(
+      auto kernel = b.create<bbrt::KernelOp>(
           loc, b.getStringAttr(op.getName().getStringRef()),
           params.getDictionary(b.getContext()), ins, outs,
           absent.empty() ? DenseI64ArrayAttr() : b.getDenseI64ArrayAttr(absent));
+      keepCost(&op, kernel);
     } else {
       return op.emitError("bb-bufferize: cannot bufferize this op");
     }

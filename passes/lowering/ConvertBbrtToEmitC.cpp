@@ -201,6 +201,25 @@ std::string dtypeOf(Type t) {
   return "bbrt::DType::" + name;
 }
 
+/// `double t = bbrt::profileStart(ctx);` before a kernel call (bbrt.h).
+Value profileStart(OpBuilder &b, Location loc, Value context) {
+  return CallBuilder(b, loc).operand(context).call("bbrt::profileStart",
+                                                   b.getF64Type());
+}
+
+/// `bbrt::profileEnd(ctx, "bb.matmul", FLOPs, bytes, t);` after it, with
+/// the work bb-bufferize kept on `op` (bbrt.flops, bbrt.bytes; 0 if none).
+void profileEnd(OpBuilder &b, Operation *op, StringRef kind, Value context,
+                Value start) {
+  auto count = [&](StringRef name) {
+    auto attr = op->getAttrOfType<IntegerAttr>(name);
+    return std::to_string(attr ? attr.getInt() : 0) + ".0";
+  };
+  CallBuilder(b, op->getLoc()).operand(context).string(kind)
+      .opaque(count("bbrt.flops")).opaque(count("bbrt.bytes")).operand(start)
+      .call("bbrt::profileEnd");
+}
+
 struct ConvertBbrtToEmitCPass
     : mlir::bb::impl::ConvertBbrtToEmitCBase<ConvertBbrtToEmitCPass> {
   void runOnOperation() override;
@@ -671,9 +690,12 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
           .i64(arena.getOffset()).string(roleOf(output.getRoleAttr()))
           .call("bbrt::addOutput");
     } else if (auto kernel = dyn_cast<bbrt::KernelOp>(op)) {
+      Value start = profileStart(f, l, context);
       if (failed(convertKernel(kernel, f, tensorOf, none, context)))
         return failure();
+      profileEnd(f, &op, kernel.getOp(), context, start);
     } else if (isa<bbrt::FusedElementwiseOp, bbrt::FusedReduceOp>(op)) {
+      Value start = profileStart(f, l, context);
       auto reduce = dyn_cast<bbrt::FusedReduceOp>(op);
       auto elementwise = dyn_cast<bbrt::FusedElementwiseOp>(op);
       ValueRange inputs = reduce ? reduce.getInputs() : elementwise.getInputs();
@@ -701,6 +723,8 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
         call.operand(tensorOf(input));
       call.templateArg(body).call(reduce ? "bbrt::fusedReduce"
                                          : "bbrt::fusedElementwise");
+      profileEnd(f, &op, reduce ? "bb.fused_reduce" : "bb.fused_elementwise",
+                 context, start);
     } else if (!isa<func::ReturnOp>(op)) {
       return op.emitError("bbrt-to-emitc: unexpected op");
     }

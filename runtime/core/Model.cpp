@@ -388,11 +388,6 @@ Tensor stateTensor(Context *ctx, size_t index) {
   return Tensor(state(ctx, static_cast<int64_t>(index)), d.dtype, d.shape);
 }
 
-void runFunction(Context *ctx, const FunctionInfo &f) {
-  f.fn(ctx);
-  synchronizeDevice();
-}
-
 Tensor hostView(Tensor t, AlignedBuffer &storage) {
   if (deviceMemoryIsHost() || t.empty())
     return t;

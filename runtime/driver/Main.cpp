@@ -4,7 +4,7 @@
 // (Train.cpp); inference programs run their "forward" function:
 //
 //   ./NAME --input x=x.npy [--input name=file.pb ...] [--output-dir out/]
-//          [--bench N] [--threads T] [--weights FILE] [--help]
+//          [--bench N [--profile]] [--threads T] [--weights FILE] [--help]
 //
 // Every error is one line `NAME: error: ...` on stderr and exit code 1.
 //
@@ -45,7 +45,7 @@ std::string progName = "model";
 void usage(const ModelInfo &info, const FunctionInfo &forward, FILE *f) {
   fprintf(f,
           "usage: %s --input NAME=FILE ... [--output-dir DIR] [--bench N]\n"
-          "       [--threads T] [--weights FILE] [--help]\n"
+          "       [--profile] [--threads T] [--weights FILE] [--help]\n"
           "       (inputs may also be given as positional FILEs, in order)\n"
           "\n"
           "Runs the model%s%s on .npy or ONNX TensorProto (.pb) inputs and\n"
@@ -56,6 +56,8 @@ void usage(const ModelInfo &info, const FunctionInfo &forward, FILE *f) {
           "  --output-dir DIR   where outputs go (created if missing)\n"
           "  --bench N          run N times after a warm-up and print the\n"
           "                     latency; outputs written only with --output-dir\n"
+          "  --profile          with --bench: N more runs, timed per kernel kind\n"
+          "                     and printed (rank 0's) after the latency\n"
           "  --threads T        OpenMP and OpenBLAS threads (default: all "
           "cores)\n"
           "  --weights FILE     weights (default: %s.safetensors beside the "
@@ -93,6 +95,7 @@ struct Args {
   std::string outDir;
   bool haveOutDir = false;
   long long bench = 0;
+  bool profile = false;
   long long threads = 0;
   std::string weights;
   bool help = false;
@@ -132,6 +135,8 @@ Args parseArgs(int argc, char **argv) {
       std::string v = value(i, opt);
       if (!driver::parseInt(v, 1, 1000000000, a.bench))
         die("--bench wants a positive run count, got '" + v + "'");
+    } else if (opt == "--profile") {
+      a.profile = true;
     } else if (opt == "--threads") {
       std::string v = value(i, opt);
       if (!driver::parseInt(v, 1, 4096, a.threads))
@@ -144,6 +149,8 @@ Args parseArgs(int argc, char **argv) {
       die("unknown option '" + arg + "' (see --help)");
     }
   }
+  if (a.profile && a.bench == 0 && !a.help)
+    die("--profile times the runs of --bench: give --bench N too");
   return a;
 }
 
@@ -247,12 +254,22 @@ int runInference(const ModelInfo &info, const FunctionInfo &forward,
       auto t1 = std::chrono::steady_clock::now();
       ms.push_back(std::chrono::duration<double, std::milli>(t1 - t0).count());
     }
+    if (args.profile) {
+      // N more runs, each kernel timed alone (the device waits after each),
+      // so that the latency above is a normal run's.
+      ctx->profile = std::make_unique<Profile>();
+      for (long long r = 0; r < args.bench; ++r)
+        runFunction(ctx.get(), forward);
+    }
     std::sort(ms.begin(), ms.end());
     size_t n = ms.size();
     double median = n % 2 ? ms[n / 2] : 0.5 * (ms[n / 2 - 1] + ms[n / 2]);
     if (isRoot()) {
       printf("latency: min %.3f ms, median %.3f ms over %lld runs\n", ms[0],
              median, args.bench);
+      if (args.profile)
+        printf("\nprofile of rank 0, per run (kernels timed one at a time):\n%s",
+               formatProfile(*ctx->profile, args.bench, "run").c_str());
       fflush(stdout);
     }
   } else {

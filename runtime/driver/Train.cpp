@@ -79,6 +79,7 @@ struct Options {
   long long evalSteps = 10;
   std::string log;
   long long printEvery = 1;
+  bool profile = false;
   long long threads = 0;
   std::string weights;
   std::optional<double> lr, minLr;
@@ -153,6 +154,8 @@ Options parseOptions(int argc, char **argv) {
       o.log = text("a file");
     } else if (opt == "--print-every") {
       o.printEvery = count(1, "a positive step count");
+    } else if (opt == "--profile") {
+      o.profile = true;
     } else if (opt == "--threads") {
       std::string v = value();
       if (!parseInt(v, 1, 4096, o.threads))
@@ -380,6 +383,9 @@ void usage(const ModelInfo &info, const StepIO &train,
       "                        eval,STEP,loss\n"
       "  --export FILE.onnx    after training, write the ONNX model with the\n"
       "                        trained weights\n"
+      "  --profile             time every kernel call of the steps after the\n"
+      "                        first (one at a time) and print rank 0's time\n"
+      "                        per kernel kind and per function at the end\n"
       "\n",
       prog.c_str(), info.name.empty() ? "" : " ", info.name.c_str());
   fprintf(f, "model inputs (one batch):\n");
@@ -533,11 +539,17 @@ public:
     Timing window, total;
     float loss = NAN;
     for (int64_t s = start_; s < o_.steps; ++s) {
+      // --profile: the steps after the first (which warms up), or the only
+      // one.
+      if (o_.profile && !ctx_->profile && (s > start_ || s + 1 == o_.steps))
+        ctx_->profile = std::make_unique<Profile>();
       const StepResult r = step(s);
       const int64_t c = s + 1; // steps completed
       loss = r.loss;
       window.add(r.ms);
       total.add(r.ms);
+      if (ctx_->profile)
+        profiled_.add(r.ms);
       if (!std::isfinite(r.norm) && scaled_) {
         // Dynamic loss scaling: the gradients overflowed under this scale;
         // the step changed nothing and the scale halves.
@@ -554,8 +566,11 @@ public:
         printProgress(c, r, window);
         window = Timing();
       }
-      if (evalLoader_ && due(c, o_.evalEvery))
+      if (evalLoader_ && due(c, o_.evalEvery)) {
+        std::unique_ptr<Profile> paused = std::move(ctx_->profile);
         evaluate(c);
+        ctx_->profile = std::move(paused);
+      }
       if (!o_.checkpointDir.empty() && due(c, o_.checkpointEvery))
         checkpoint(c);
       if (c == o_.killAtStep)
@@ -566,9 +581,31 @@ public:
         return stopBySignal(c);
     }
     printSummary(msSince(begin), total, loss);
+    if (ctx_->profile)
+      printProfile();
     if (!o_.exportPath.empty())
       exportOnnx();
     return 0;
+  }
+
+  /// --profile's table on stderr (rank 0's), with the part of the steps
+  /// spent outside the entry functions (the driver's own work: a
+  /// pipeline's gradient accumulation, sends and receives, waiting).
+  void printProfile() {
+    if (!isRoot())
+      return;
+    const Profile &p = *ctx_->profile;
+    double inFunctions = 0;
+    for (const auto &[name, e] : p.functions)
+      inFunctions += e.seconds;
+    const double n = static_cast<double>(profiled_.steps);
+    fprintf(stderr,
+            "profile of rank 0 over %lld steps (kernels timed one at a time): "
+            "%.3f ms/step, of which %.3f in the functions below and %.3f "
+            "outside them\n%s",
+            (long long)profiled_.steps, profiled_.ms / n,
+            1e3 * inFunctions / n, profiled_.ms / n - 1e3 * inFunctions / n,
+            formatProfile(p, profiled_.steps, "step").c_str());
   }
 
 private:
@@ -605,6 +642,8 @@ private:
       ++steps;
     }
   };
+  /// --profile: the steps profiled and their time.
+  Timing profiled_;
 
   /// 0-based step s: the batch, the rate and the step number in, train_step,
   /// the loss and the gradient norm out.

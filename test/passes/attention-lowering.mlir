@@ -3,7 +3,7 @@
 
 // Bufferized: one kernel each, both results of the forward written (the
 // logsumexp too, which nothing reads here), the absent mask recorded.
-// BUF: bbrt.kernel "bb.attention" {scale = 1.250000e-01 : f32} ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x4x16x8xf32>, memref<2x4x16x8xf32>, memref<2x4x16x8xf32>) outs(%{{.*}}, %{{.*}} : memref<2x4x16x8xf32>, memref<2x4x16xf32>) {optional_absent = array<i64: 3, 4>}
+// BUF: bbrt.kernel "bb.attention" {scale = 1.250000e-01 : f32} ins(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x4x16x8xf32>, memref<2x4x16x8xf32>, memref<2x4x16x8xf32>) outs(%{{.*}}, %{{.*}} : memref<2x4x16x8xf32>, memref<2x4x16xf32>) {bbrt.bytes = 16896 : i64, bbrt.flops = 75776 : i64, optional_absent = array<i64: 3, 4>}
 // BUF: bbrt.kernel "bb.attention_grad" {products = bf16, scale = 1.250000e-01 : f32} ins(%{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} : memref<2x4x16x8xf32>, memref<2x4x16x8xf32>, memref<2x4x16x8xf32>, memref<2x4x16xf32>, memref<2x4x16x8xf32>, memref<1x1x16x16xi1>) outs(%{{.*}}, %{{.*}}, %{{.*}} : memref<2x4x16x8xf32>, memref<2x4x16x8xf32>, memref<2x4x16x8xf32>)
 
 // The calls take the operands in the op's order (a bbrt::none() tensor for the

@@ -7,7 +7,9 @@
 // BUF: %[[X:.*]] = bbrt.input 0 "x" : memref<4x8xf32>
 // BUF: %[[B:.*]] = bbrt.input 1 "b" : memref<8xf32>
 // BUF: %[[Y:.*]] = memref.alloc() : memref<4x8xf32>
-// BUF: bbrt.fused_elementwise ins(%[[X]], %[[B]] : memref<4x8xf32>, memref<8xf32>) outs(%[[Y]] : memref<4x8xf32>) {
+// The work the fused op does (its cost interface) stays with it, for the
+// programs' --profile: 5 FLOPs a element, two inputs and one output.
+// BUF: bbrt.fused_elementwise ins(%[[X]], %[[B]] : memref<4x8xf32>, memref<8xf32>) outs(%[[Y]] : memref<4x8xf32>) attributes {bbrt.bytes = 288 : i64, bbrt.flops = 160 : i64} {
 // BUF-NEXT: ^bb0(%[[V:.*]]: f32, %[[C:.*]]: f32):
 // BUF-NEXT: %[[S:.*]] = arith.addf %[[V]], %[[C]] : f32
 // BUF-NEXT: %[[N:.*]] = arith.negf %[[S]] : f32
@@ -33,8 +35,11 @@
 // CPP: BBRT_FUSED float bb_fused0(float [[V:v[0-9]+]], float [[C:v[0-9]+]]) {
 // CPP: bbrt::fused::exp(
 // CPP: return
-// CPP: void bb_forward(
+// CPP: void bb_forward(bbrt::Context* [[CTX:v[0-9]+]])
+// The call is bracketed for --profile, with its FLOPs and bytes.
+// CPP: double [[T:v[0-9]+]] = bbrt::profileStart([[CTX]]);
 // CPP: bbrt::fusedElementwise<bb_fused0>([[Y:v[0-9]+]], [[X:v[0-9]+]], [[B:v[0-9]+]]);
+// CPP-NEXT: bbrt::profileEnd([[CTX]], "bb.fused_elementwise", 160.0, 288.0, [[T]]);
 module {
   func.func @forward(%x: tensor<4x8xf32> {bb.name = "x"}, %b: tensor<8xf32> {bb.name = "b"}) -> (tensor<4x8xf32> {bb.name = "y"}) {
     %0 = bb.fused_elementwise %x, %b : tensor<4x8xf32>, tensor<8xf32> -> tensor<4x8xf32> {

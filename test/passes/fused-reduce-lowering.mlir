@@ -2,7 +2,7 @@
 // RUN: bb-opt %s --bb-bufferize --bbrt-plan-memory --bbrt-to-emitc | mlir-translate --mlir-to-cpp | FileCheck %s --check-prefix=CPP
 
 // Bufferized, the fused reduction keeps its body, axes and mean.
-// BUF: bbrt.fused_reduce ins(%{{.*}}, %{{.*}} : memref<4x8xf32>, memref<8xf32>) outs(%{{.*}} : memref<4x1xf32>) attributes {axes = array<i64: 1>, mean} {
+// BUF: bbrt.fused_reduce ins(%{{.*}}, %{{.*}} : memref<4x8xf32>, memref<8xf32>) outs(%{{.*}} : memref<4x1xf32>) attributes {axes = array<i64: 1>, bbrt.bytes = 176 : i64, bbrt.flops = 64 : i64, mean} {
 // BUF-NEXT: ^bb0(%[[A:.*]]: f32, %[[B:.*]]: f32):
 // BUF-NEXT: %[[P:.*]] = arith.mulf %[[A]], %[[B]] : f32
 // BUF-NEXT: bb.yield %[[P]] : f32

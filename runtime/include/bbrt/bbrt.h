@@ -135,6 +135,14 @@ const void *weight(Context *ctx, int64_t index);
 /// Pointer to state number `index` (64-byte aligned, writable, kept across
 /// calls).
 void *state(Context *ctx, int64_t index);
+/// Brackets of every kernel call. Without a profile in the Context
+/// (`--profile`, bbrt/model.h) they do nothing; with one, the start waits
+/// for the device and reads the clock, and the end waits again and books
+/// the call's seconds, FLOPs and bytes (the op's cost interface, counted by
+/// the compiler) under `op`, the bb op the kernel runs.
+double profileStart(Context *ctx);
+void profileEnd(Context *ctx, const char *op, double flops, double bytes,
+                double start);
 
 //===--- collectives and sharding -------------------------------------------===//
 //

@@ -144,6 +144,17 @@ struct ModelInfo {
 /// inside its arena, known roles with their dtypes and shapes.
 void validateModel(const ModelInfo &info);
 
+/// Where a program's time goes (`--profile`; runtime/core/Profile.cpp): per
+/// kernel kind (the bb op it runs, e.g. "bb.matmul") and per entry
+/// function, the calls, the seconds and the work the compiler counted.
+struct Profile {
+  struct Entry {
+    int64_t calls = 0;
+    double seconds = 0, flops = 0, bytes = 0;
+  };
+  std::map<std::string, Entry> kernels, functions;
+};
+
 struct Context {
   const ModelInfo *info = nullptr;
   DeviceBuffer arena; // as large as the largest function's (one runs at a time)
@@ -158,6 +169,9 @@ struct Context {
   std::vector<bool> heldStates;
   /// This process's place in the mesh; null when the model declares none.
   std::unique_ptr<MeshState> mesh;
+  /// Set: every kernel call and function run is timed into it (the device
+  /// synchronized around each, so kernels do not overlap).
+  std::unique_ptr<Profile> profile;
   Context();
   ~Context();
 };
@@ -195,6 +209,13 @@ Tensor stateTensor(Context *ctx, size_t index);
 
 /// Runs entry function `f` on ctx and waits until it has finished.
 void runFunction(Context *ctx, const FunctionInfo &f);
+
+/// The profile as a table: per kernel kind, then per function, by time,
+/// with calls and milliseconds per step or run (`per`, of which there were
+/// `count`), the share of the kernels' time, and the FLOP/s and bytes/s
+/// achieved.
+std::string formatProfile(const Profile &profile, int64_t count,
+                          const char *per);
 /// A host-memory view of device tensor `t`: `t` itself when device memory
 /// is host memory, else a copy of it in `storage`.
 Tensor hostView(Tensor t, AlignedBuffer &storage);
