@@ -46,14 +46,19 @@ int countEntries(const std::string &dir) {
   return n;
 }
 
-} // namespace
-
-TEST_CASE("checkpoint round trip with metadata", "[checkpoint]") {
+/// What every case starts from: the model, its context, a fresh directory
+/// and the checkpoint path in it.
+struct CheckpointFixture {
   ModelInfo info = model();
-  auto ctx = createContext(info, "");
-  fillStates(ctx.get());
+  std::unique_ptr<Context> ctx = createContext(info, "");
   std::string dir = newTempDir("ckpt");
   std::string path = checkpointPath(dir);
+};
+
+} // namespace
+
+TEST_CASE_METHOD(CheckpointFixture, "checkpoint round trip with metadata", "[checkpoint]") {
+  fillStates(ctx.get());
   CHECK(path == dir + "/checkpoint.safetensors");
   CheckpointMeta meta;
   meta.step = 120;
@@ -96,12 +101,8 @@ TEST_CASE("checkpoint round trip with metadata", "[checkpoint]") {
   CHECK(countEntries(dir) == 1);
 }
 
-TEST_CASE("a damaged checkpoint is refused by its checksum", "[checkpoint]") {
-  ModelInfo info = model();
-  auto ctx = createContext(info, "");
+TEST_CASE_METHOD(CheckpointFixture, "a damaged checkpoint is refused by its checksum", "[checkpoint]") {
   fillStates(ctx.get());
-  std::string dir = newTempDir("ckpt");
-  std::string path = checkpointPath(dir);
   CheckpointMeta meta;
   meta.step = 3;
   meta.model = "ckpt-model";
@@ -123,11 +124,7 @@ TEST_CASE("a damaged checkpoint is refused by its checksum", "[checkpoint]") {
   CHECK(std::memcmp(before.data(), ctx->states[0].data(), 48) == 0);
 }
 
-TEST_CASE("reading a checkpoint checks tensors and metadata", "[checkpoint]") {
-  ModelInfo info = model();
-  auto ctx = createContext(info, "");
-  std::string dir = newTempDir("ckpt");
-  std::string path = checkpointPath(dir);
+TEST_CASE_METHOD(CheckpointFixture, "reading a checkpoint checks tensors and metadata", "[checkpoint]") {
   HostTensor w = random(DType::F32, {3, 4}), c(DType::I64, {2});
   const std::map<std::string, std::string> md = {{"bb.format", "1"},   {"bb.step", "5"},
                                                  {"bb.data_position", "0"}, {"bb.rng", "1"},
