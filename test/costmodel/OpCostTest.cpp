@@ -13,13 +13,28 @@ using namespace mlir;
 using namespace mlir::bb;
 using Catch::Detail::Approx;
 
+namespace {
+
+/// An MLIR context with every dialect bb programs use, loaded.
+struct Context {
+  DialectRegistry registry;
+  MLIRContext ctx;
+  Context() {
+    bb::registerAllDialects(registry);
+    ctx.appendDialectRegistry(registry);
+    ctx.loadAllAvailableDialects();
+  }
+  OwningOpRef<ModuleOp> parse(StringRef text) {
+    return parseSourceString<ModuleOp>(text, &ctx);
+  }
+};
+
+} // namespace
+
 TEST_CASE("opComputeTime reads the cost interface and the element type",
           "[roofline][mlir]") {
-  DialectRegistry registry;
-  bb::registerAllDialects(registry);
-  MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"(
+  Context c;
+  OwningOpRef<ModuleOp> module = c.parse(R"(
     func.func @f(%a: tensor<64x128xbf16>, %b: tensor<128x256xbf16>,
                  %x: tensor<1024xf32>, %p: tensor<64x128xf32>, %q: tensor<128x256xf32>)
         -> (tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>, tensor<64x256xf32>) {
@@ -29,8 +44,7 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
       %t = bb.matmul %p, %q {tf32} : tensor<64x128xf32>, tensor<128x256xf32> -> tensor<64x256xf32>
       return %c, %y, %d, %t : tensor<64x256xbf16>, tensor<1024xf32>, tensor<64x256xf32>, tensor<64x256xf32>
     }
-  )",
-                                                             &ctx);
+  )");
   REQUIRE(module);
   cluster::Cluster a100 = bbtest::preset("dgx-a100-80g");
   std::vector<Operation *> ops;
@@ -65,11 +79,8 @@ TEST_CASE("opComputeTime reads the cost interface and the element type",
 
 TEST_CASE("an optimizer update is priced at the in-place bandwidth",
           "[roofline][mlir]") {
-  DialectRegistry registry;
-  bb::registerAllDialects(registry);
-  MLIRContext ctx(registry);
-  ctx.loadAllAvailableDialects();
-  OwningOpRef<ModuleOp> module = parseSourceString<ModuleOp>(R"(
+  Context c;
+  OwningOpRef<ModuleOp> module = c.parse(R"(
     func.func @f(%p: tensor<1024xf32>, %g: tensor<1024xf32>, %m: tensor<1024xf32>,
                  %v: tensor<1024xf32>, %lr: tensor<f32>, %t: tensor<f32>, %s: tensor<f32>)
         -> (tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>) {
@@ -77,20 +88,9 @@ TEST_CASE("an optimizer update is priced at the in-place bandwidth",
       %y = bb.add %p, %g : tensor<1024xf32>, tensor<1024xf32> -> tensor<1024xf32>
       return %p1, %m1, %v1, %y : tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>, tensor<1024xf32>
     }
-  )",
-                                                             &ctx);
+  )");
   REQUIRE(module);
-  cluster::Cluster cpu = bbtest::parsed(R"(name: "cpu"
-host_count: 1
-devices_per_host: 1
-device {
-  kind: "CPU rank"
-  peak_flops { f32: 1e11 }
-  memory_bytes: 1000000000
-  memory_bandwidth: 1e10
-  memory_bandwidth_in_place: 2e10
-  launch_overhead: 1e-6
-})");
+  cluster::Cluster cpu = bbtest::inPlaceCpu();
   std::vector<Operation *> ops;
   module->walk([&](Operation *op) {
     if (isa<bb::AdamwUpdateOp, bb::AddOp>(op))

@@ -28,17 +28,7 @@ TEST_CASE("an elementwise add is memory bound", "[roofline]") {
 
 TEST_CASE("an op that writes where it reads runs at the in-place bandwidth",
           "[roofline]") {
-  cluster::Cluster cpu = bbtest::parsed(R"(name: "cpu"
-host_count: 1
-devices_per_host: 1
-device {
-  kind: "CPU rank"
-  peak_flops { f32: 1e11 }
-  memory_bytes: 1000000000
-  memory_bandwidth: 1e10
-  memory_bandwidth_in_place: 2e10
-  launch_overhead: 1e-6
-})");
+  cluster::Cluster cpu = bbtest::inPlaceCpu();
   // AdamW over 1M f32 elements: 4 arrays read, 3 written.
   CHECK(costmodel::computeTime(cpu, DType::F32, 12e6, 28e6, /*inPlace=*/true) ==
         Approx(28e6 / 2e10 + 1e-6));
