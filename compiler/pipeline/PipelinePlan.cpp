@@ -31,6 +31,12 @@ static llvm::Error makeError(const Twine &msg) {
 /// The blocks of @train_step that bb-pipeline-stages can put on stages
 /// (layers and their halves, StageCut.h); when it cannot be cut, no bound
 /// (planning the candidate reports why).
+/// One plan a search tries: its name in the log and its options.
+struct PlanCandidate {
+  std::string name;
+  mlir::bb::CompileOptions options;
+};
+
 static int64_t countBlocks(ModuleOp module) {
   auto train = module.lookupSymbol<func::FuncOp>("train_step");
   if (!train)
@@ -281,82 +287,23 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   return llvm::Error::success();
 }
 
-llvm::Expected<mlir::bb::StageSearchResult>
-mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath,
-                              const CompileOptions &options,
-                              std::vector<std::string> &log) {
-  auto cluster = cluster::loadCluster(options.shard.cluster);
-  if (!cluster)
-    return cluster.takeError();
-  if (!options.train.enabled)
-    return makeError("--stages=auto plans training (--train)");
-  // Checked once here, not once per candidate.
-  if (auto err = checkRecompute(options.train))
-    return std::move(err);
-  if (options.import.inputShapes.empty())
-    return makeError("--stages=auto needs the batch size: give the inputs' "
-                     "shapes with --input-shape");
-  const int64_t batch = options.import.inputShapes.begin()->second.at(0);
-  const int64_t devices = cluster->deviceCount(),
-                perHost = cluster->devicesPerHost();
-
-  struct Candidate {
-    std::string name;
-    CompileOptions options;
-  };
-  // Candidates are planned on shapes alone.
-  CompileOptions base = options;
-  base.shard.planOnly = true;
-  base.import.shapesOnly = true;
-  base.shard.refine = false; // the chosen one is refined below
-  std::vector<Candidate> candidates = {{"no pipeline stages", base}};
-  for (int64_t S = 2; S <= devices; S *= 2) {
-    if (devices % S)
-      continue;
-    const int64_t n = devices / S;
-    // Stage meshes (n / k) x k, k dividing a host's devices (the inner
-    // axis stays within a host), as --mesh=auto tries them.
-    for (int64_t k = 1; k <= std::min(n, perHost); ++k) {
-      if (perHost % k || n % k || (k > 1 && k == n)) // 1 x n is [n]
-        continue;
-      // 2S, 4S and 8S micro-batches, and the most (up to 16S) whose
-      // micro-batch the mesh's outer axis splits evenly: 1536 sequences on
-      // 16 stages of 8 x 8 make 128 micro-batches of 12, which 8 does not
-      // divide, and 192 of 8 (the best GPT-3 175B plan here).
-      SmallVector<int64_t, 4> counts = {2 * S, 4 * S, 8 * S};
-      const int64_t outer = n / k;
-      for (int64_t M = 16 * S; M > 2 * S; --M)
-        if (batch % M == 0 && (batch / M) % outer == 0) {
-          if (!llvm::is_contained(counts, M))
-            counts.push_back(M);
-          break;
-        }
-      for (int64_t M : counts) {
-        if (batch % M)
-          continue;
-        CompileOptions c = base;
-        ShardOptions &o = c.shard;
-        o.pipelineStages = S;
-        o.microbatches = M;
-        o.pinBatch = -1;
-        o.zero = false;
-        o.planStages = true;
-        o.dataParallel = n / k;
-        o.tensorParallel = k;
-        o.mesh = k == 1 ? std::to_string(n)
-                        : std::to_string(n / k) + "x" + std::to_string(k);
-        candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
-                                  std::to_string(M) + ", stage mesh " + o.mesh,
-                              std::move(c)});
-      }
-    }
-  }
-
+/// Plans `candidates` (shapes only, unrefined) on one thread per core, one
+/// front end (import, differentiation, recomputation) per micro-batch
+/// count, then plans the best three again (refined when `options` says so)
+/// and returns the best of those: fitting first, then the fastest. `log`
+/// gets a line per candidate and per refined one; `what` names the search
+/// in errors.
+static llvm::Expected<mlir::bb::StageSearchResult>
+planCandidates(MLIRContext &context, const std::string &modelPath,
+               const mlir::bb::CompileOptions &options,
+               std::vector<PlanCandidate> candidates,
+               std::vector<std::string> &log, llvm::StringRef what) {
+  using namespace mlir::bb;
   // Candidates with the same micro-batch count import the same graph: the
   // front end (import, differentiation, recomputation) runs once per count,
   // and each candidate plans a copy. Stage counts above the model's blocks
   // cannot be cut and are not planned.
-  llvm::stable_sort(candidates, [](const Candidate &a, const Candidate &b) {
+  llvm::stable_sort(candidates, [](const PlanCandidate &a, const PlanCandidate &b) {
     return a.options.shard.microbatches < b.options.shard.microbatches;
   });
   // What planning each candidate gave: its log line and, when it has a
@@ -421,7 +368,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
       }
       const int64_t blocks = countBlocks(**front);
       for (size_t i = begin; i < end; ++i) {
-        const Candidate &cand = candidates[i];
+        const PlanCandidate &cand = candidates[i];
         Outcome &out = outcomes[i];
         if (cand.options.shard.pipelineStages > blocks) {
           out.line = cand.name + ": not planned (the model has " +
@@ -500,7 +447,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     return makeError(wholeBatchError);
   }
   if (results.empty())
-    return makeError("--stages=auto: no candidate has a plan");
+    return makeError(what + ": no candidate has a plan");
   // The best few (fitting first, then by step time) are planned again in
   // the caller's context, with bb-auto-shard's refinement; the best of
   // those is kept. Without refinement, the best one as it was.
@@ -514,7 +461,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   // One front end per micro-batch count among them.
   std::map<int64_t, OwningOpRef<ModuleOp>> fronts;
   for (size_t r = 0; r < std::min(kept, results.size()); ++r) {
-    const Candidate &cand = candidates[results[r].index];
+    const PlanCandidate &cand = candidates[results[r].index];
     CompileOptions again = cand.options;
     again.shard.refine = refine;
     OwningOpRef<ModuleOp> &front = fronts[again.shard.microbatches];
@@ -552,6 +499,140 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     }
   }
   if (!best.plan)
-    return makeError("--stages=auto: no candidate has a plan");
+    return makeError(what + ": no candidate has a plan");
   return best;
+}
+
+llvm::Expected<mlir::bb::StageSearchResult>
+mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath,
+                              const CompileOptions &options,
+                              std::vector<std::string> &log) {
+  auto cluster = cluster::loadCluster(options.shard.cluster);
+  if (!cluster)
+    return cluster.takeError();
+  if (!options.train.enabled)
+    return makeError("--stages=auto plans training (--train)");
+  // Checked once here, not once per candidate.
+  if (auto err = checkRecompute(options.train))
+    return std::move(err);
+  if (options.import.inputShapes.empty())
+    return makeError("--stages=auto needs the batch size: give the inputs' "
+                     "shapes with --input-shape");
+  const int64_t batch = options.import.inputShapes.begin()->second.at(0);
+  const int64_t devices = cluster->deviceCount(),
+                perHost = cluster->devicesPerHost();
+
+  // Candidates are planned on shapes alone.
+  CompileOptions base = options;
+  base.shard.planOnly = true;
+  base.import.shapesOnly = true;
+  base.shard.refine = false; // the chosen one is refined below
+  std::vector<PlanCandidate> candidates = {{"no pipeline stages", base}};
+  for (int64_t S = 2; S <= devices; S *= 2) {
+    if (devices % S)
+      continue;
+    const int64_t n = devices / S;
+    // Stage meshes (n / k) x k, k dividing a host's devices (the inner
+    // axis stays within a host), as --mesh=auto tries them.
+    for (int64_t k = 1; k <= std::min(n, perHost); ++k) {
+      if (perHost % k || n % k || (k > 1 && k == n)) // 1 x n is [n]
+        continue;
+      // 2S, 4S and 8S micro-batches, and the most (up to 16S) whose
+      // micro-batch the mesh's outer axis splits evenly: 1536 sequences on
+      // 16 stages of 8 x 8 make 128 micro-batches of 12, which 8 does not
+      // divide, and 192 of 8 (the best GPT-3 175B plan here).
+      SmallVector<int64_t, 4> counts = {2 * S, 4 * S, 8 * S};
+      const int64_t outer = n / k;
+      for (int64_t M = 16 * S; M > 2 * S; --M)
+        if (batch % M == 0 && (batch / M) % outer == 0) {
+          if (!llvm::is_contained(counts, M))
+            counts.push_back(M);
+          break;
+        }
+      for (int64_t M : counts) {
+        if (batch % M)
+          continue;
+        CompileOptions c = base;
+        ShardOptions &o = c.shard;
+        o.pipelineStages = S;
+        o.microbatches = M;
+        o.pinBatch = -1;
+        o.zero = false;
+        o.planStages = true;
+        o.dataParallel = n / k;
+        o.tensorParallel = k;
+        o.mesh = k == 1 ? std::to_string(n)
+                        : std::to_string(n / k) + "x" + std::to_string(k);
+        candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
+                                  std::to_string(M) + ", stage mesh " + o.mesh,
+                              std::move(c)});
+      }
+    }
+  }
+
+  return planCandidates(context, modelPath, options, std::move(candidates),
+                        log, "--stages=auto");
+}
+
+llvm::Expected<mlir::bb::StageSearchResult>
+mlir::bb::planStrategyGrid(MLIRContext &context, const std::string &modelPath,
+                           const CompileOptions &options,
+                           std::vector<std::string> &log) {
+  auto cluster = cluster::loadCluster(options.shard.cluster);
+  if (!cluster)
+    return cluster.takeError();
+  if (!options.train.enabled)
+    return makeError("--baseline=grid plans training (--train)");
+  if (options.import.inputShapes.empty())
+    return makeError("--baseline=grid needs the batch size: give the inputs' "
+                     "shapes with --input-shape");
+  const int64_t batch = options.import.inputShapes.begin()->second.at(0);
+  const int64_t devices = cluster->deviceCount(),
+                perHost = cluster->devicesPerHost();
+  CompileOptions base = options;
+  base.shard = ShardOptions();
+  base.shard.cluster = options.shard.cluster;
+  base.shard.timeLimit = options.shard.timeLimit;
+  base.shard.planOnly = true;
+  base.shard.refine = false; // the best are refined by planCandidates
+  base.import.shapesOnly = true;
+  std::vector<PlanCandidate> candidates;
+  for (int64_t T = 1; T <= perHost; ++T) {
+    if (perHost % T || devices % T)
+      continue;
+    for (int64_t P = 1; P * T <= devices; P *= 2) {
+      if (devices % (P * T))
+        continue;
+      const int64_t D = devices / (P * T);
+      SmallVector<int64_t, 4> counts = {1};
+      if (P > 1) {
+        counts = {2 * P, 4 * P, 8 * P};
+        for (int64_t M = 16 * P; M > 2 * P; --M)
+          if (batch % (M * D) == 0) {
+            if (!llvm::is_contained(counts, M))
+              counts.push_back(M);
+            break;
+          }
+      }
+      for (int64_t M : counts) {
+        if (batch % (M * D))
+          continue;
+        std::string strategy =
+            "dp=" + std::to_string(D) + ",tp=" + std::to_string(T);
+        if (P > 1)
+          strategy += ",pp=" + std::to_string(P) +
+                      ",microbatches=" + std::to_string(M);
+        CompileOptions c = base;
+        if (llvm::Error err = parseStrategy(strategy, c.shard))
+          return std::move(err);
+        candidates.push_back({strategy, std::move(c)});
+      }
+    }
+  }
+  if (candidates.empty())
+    return makeError("--baseline=grid: no dp x tp x pp configuration splits "
+                     "the batch of " + std::to_string(batch) + " over " +
+                     std::to_string(devices) + " devices");
+  return planCandidates(context, modelPath, options, std::move(candidates), log,
+                        "--baseline=grid");
 }

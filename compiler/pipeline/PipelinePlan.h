@@ -59,6 +59,20 @@ planWithStageSearch(MLIRContext &context, const std::string &modelPath,
                     const CompileOptions &options,
                     std::vector<std::string> &log);
 
+/// `bbc plan --baseline=grid`: what a skilled engineer would configure by
+/// hand, searched exhaustively under the same cost model: every
+/// Megatron-style `--strategy=dp=D,tp=T[,pp=P,microbatches=M]` on the
+/// cluster (T dividing a host's devices, P a power of two up to the model's
+/// blocks, P x D x T the devices; M = 2P, 4P and 8P and the most up to 16P
+/// whose micro-batch dp splits, each dividing the batch; P = 1: one batch,
+/// split over dp), the search filling in what the strategy leaves open (so
+/// each is a Megatron plan or better). Planned as --stages=auto plans its
+/// candidates (without `options`' --shard pins); the fastest that fits,
+/// else the fastest. `log` gets a line per configuration.
+llvm::Expected<StageSearchResult>
+planStrategyGrid(MLIRContext &context, const std::string &modelPath,
+                 const CompileOptions &options, std::vector<std::string> &log);
+
 } // namespace mlir::bb
 
 #endif // BB_COMPILER_PIPELINE_PIPELINEPLAN_H

@@ -463,6 +463,17 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
        << llvm::formatv("{0:F1}", 100 * bound / std::max(1e-30, num("step_seconds")))
        << "%), if a stage's time fell linearly with its devices\n";
   }
+  // --baseline=grid: the best hand configuration under the same model.
+  if (const llvm::json::Object *b = r.getObject("baseline"))
+    os << "baseline: the best dp x tp x pp configuration, "
+       << b->getString("strategy").value_or("") << ": "
+       << ms(b->getNumber("step_seconds").value_or(0)) << " per step, "
+       << human(b->getNumber("throughput_per_second").value_or(0), "")
+       << str("throughput_unit") << "/s"
+       << (b->getBoolean("fits").value_or(false) ? "" : " (does not fit)")
+       << "; this plan is "
+       << llvm::formatv("{0:F3}", b->getNumber("speedup").value_or(0))
+       << "x its throughput\n";
   if (const llvm::json::Object *s = r.getObject("solver"))
     os << "solver: " << s->getString("status").value_or("") << " in "
        << llvm::formatv("{0:F2}", s->getNumber("seconds").value_or(0)) << " s ("

@@ -224,6 +224,12 @@ static cl::opt<std::string> stagesSearch(
              "... stages, 2, 4 and 8 micro-batches per stage) and keeps the "
              "fastest plan that fits (bbc plan reports it; bbc compiles it)"),
     cl::value_desc("auto"), cl::cat(shardCategory));
+static cl::opt<std::string> baseline(
+    "baseline",
+    cl::desc("bbc plan --train: 'grid' also plans every Megatron-style "
+             "dp x tp x pp x micro-batch configuration on the cluster and "
+             "reports the best against the plan (slow: dozens of plans)"),
+    cl::value_desc("grid"), cl::cat(shardCategory));
 static cl::opt<bool> listOps("list-ops",
                              cl::desc("Print the supported ONNX op types and exit"),
                              cl::cat(bbcCategory));
@@ -253,6 +259,27 @@ static int plan(MLIRContext &context, const bb::CompileOptions &options) {
   auto report = bb::planReport(**module);
   if (!report)
     return fail(llvm::toString(report.takeError()));
+  if (baseline == "grid") {
+    std::vector<std::string> log;
+    auto grid = bb::planStrategyGrid(context, inputFile, options, log);
+    for (const std::string &line : log)
+      llvm::outs() << "baseline " << line << "\n";
+    llvm::outs() << "\n";
+    if (!grid)
+      return fail(llvm::toString(grid.takeError()));
+    auto best = bb::planReport(*grid->plan, /*withLayers=*/false);
+    if (!best)
+      return fail(llvm::toString(best.takeError()));
+    const double mine = report->getNumber("step_seconds").value_or(0),
+                 theirs = best->getNumber("step_seconds").value_or(0);
+    (*report)["baseline"] = llvm::json::Object{
+        {"strategy", grid->choice},
+        {"step_seconds", theirs},
+        {"throughput_per_second",
+         best->getNumber("throughput_per_second").value_or(0)},
+        {"fits", best->getBoolean("fits").value_or(false)},
+        {"speedup", mine > 0 ? theirs / mine : 0.0}};
+  }
   if (!planJson.empty()) {
     std::string error;
     auto out = openOutputFile(planJson, &error);
@@ -414,6 +441,12 @@ int main(int argc, char **argv) {
     if (options.shard.cluster.empty())
       return fail("--stages=auto needs --cluster");
   }
+  if (!baseline.empty() && baseline != "grid")
+    return fail("--baseline=" + baseline + ": expected grid");
+  if (!baseline.empty() && !planMode)
+    return fail("--baseline=grid is for bbc plan");
+  if (!baseline.empty() && !options.train.enabled)
+    return fail("--baseline=grid plans training: give --train");
   if (planMode) {
     if (options.shard.cluster.empty())
       return fail("bbc plan needs --cluster=SPEC (or --strategy)");
