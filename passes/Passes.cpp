@@ -34,6 +34,7 @@ void buildInferenceOptimizationPipeline(OpPassManager &pm) {
   OpPassManager &fn = pm.nest<func::FuncOp>();
   fn.addPass(createFoldBatchNorm());
   fn.addPass(createCanonicalizerPass());
+  fn.addPass(createFuseConvRelu());
 }
 
 void buildBufferizePipeline(OpPassManager &pm) {
@@ -51,7 +52,8 @@ void registerAllPasses() {
   registerBbPipelinePasses();
   PassPipelineRegistration<>(
       "bb-optimize-inference",
-      "Inference-only graph optimizations (batch norm folding)",
+      "Inference-only graph optimizations (batch norm folding, conv + ReLU "
+      "fusion)",
       buildInferenceOptimizationPipeline);
   PassPipelineRegistration<>(
       "bb-lower-to-bbrt",

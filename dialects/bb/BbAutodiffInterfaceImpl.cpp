@@ -166,6 +166,9 @@ LogicalResult batchNormVjp(BatchNormOp op, OpBuilder &b, Value g,
 /// bias gradient sums over images and output positions.
 LogicalResult convVjp(ConvOp op, OpBuilder &b, Value g, ArrayRef<bool> needed,
                       SmallVectorImpl<Value> &out) {
+  if (op.getRelu())
+    return op.emitError("a convolution fused with its ReLU (bb-fuse-conv-relu, "
+                        "an inference pass) has no gradient here");
   Location loc = op.getLoc();
   Value gx, gw, gbias;
   if (needed[0])

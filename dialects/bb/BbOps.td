@@ -328,7 +328,9 @@ def Bb_ConvOp : Bb_Op<"conv", [InferTypeOpAdaptor]> {
     into [N, F, O1, ...] where
     `Oi = floor((Di + pad_begin_i + pad_end_i - dilation_i*(Ki-1) - 1) / stride_i) + 1`,
     plus `bias` [F] when present (ONNX Conv; `group = C` is depthwise).
-    `pads` lists all begin pads, then all end pads.
+    `pads` lists all begin pads, then all end pads. With `relu`, the output
+    is `max(0, .)` of that (bb-fuse-conv-relu: the kernel applies it to each
+    block it has written, while the block is in cache; inference only).
 
     Constraints:
     - (C1) input and weight have the same rank >= 3.
@@ -349,7 +351,8 @@ def Bb_ConvOp : Bb_Op<"conv", [InferTypeOpAdaptor]> {
                        Optional<Bb_FloatTensor>:$bias,
                        DenseI64ArrayAttr:$strides, DenseI64ArrayAttr:$pads,
                        DenseI64ArrayAttr:$dilations,
-                       DefaultValuedAttr<I64Attr, "1">:$group);
+                       DefaultValuedAttr<I64Attr, "1">:$group,
+                       UnitAttr:$relu);
   let results = (outs Bb_FloatTensor:$output);
   let assemblyFormat = "$input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)";
   let extraClassDeclaration = [{

@@ -319,7 +319,8 @@ LogicalResult ConvertBbrtToEmitCPass::convertKernel(
   } else if (op == "bb.conv") {
     call.operand(ins[0]).operand(ins[1]).operand(ins[2]).operand(out)
         .dims(arr("strides")).dims(arr("pads")).dims(arr("dilations"))
-        .i64(has("group") ? i64("group") : 1).call("bbrt::conv");
+        .i64(has("group") ? i64("group") : 1).boolean(has("relu"))
+        .call("bbrt::conv");
   } else if (op == "bb.max_pool") {
     call.operand(ins[0]).operand(out).dims(arr("kernel_shape"))
         .dims(arr("strides")).dims(arr("pads")).call("bbrt::maxPool");

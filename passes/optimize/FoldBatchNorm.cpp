@@ -102,7 +102,8 @@ struct FoldBatchNormIntoConv : OpRewritePattern<BatchNormOp> {
         name + ".bias");
     rewriter.replaceOpWithNewOp<ConvOp>(
         bn, bn.getType(), conv.getInput(), w, b, conv.getStridesAttr(),
-        conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupAttr());
+        conv.getPadsAttr(), conv.getDilationsAttr(), conv.getGroupAttr(),
+        conv.getReluAttr());
     rewriter.eraseOp(conv);
     return success();
   }

@@ -79,6 +79,22 @@ def MixedPrecision : Pass<"bb-mixed-precision", "func::FuncOp"> {
   let dependentDialects = ["::mlir::bb::BbDialect"];
 }
 
+def FuseConvRelu : Pass<"bb-fuse-conv-relu", "func::FuncOp"> {
+  let summary = "A convolution and the ReLU applied to it, as one bb.conv {relu}";
+  let description = [{
+    `bb.relu(bb.conv(...))` becomes `bb.conv(...) {relu}` when the
+    convolution has no other user: the kernel applies `max(0, .)` to each
+    block of its output as it finishes it, instead of a separate pass over
+    the whole output (ONNX Runtime fuses the same). The result is the same
+    to the bit. Inference only (bb-optimize-inference, after batch norm
+    folding, so that conv, batch norm, ReLU fuse into one kernel); it runs
+    on the per-rank program, where a convolution whose partial sums are
+    reduced across ranks is followed by that reduction, not the ReLU, and
+    keeps it apart.
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 def FuseLinear : Pass<"bb-fuse-linear", "func::FuncOp"> {
   let summary = "A matrix product and the bias added to it, as one bb.linear";
   let description = [{

@@ -296,10 +296,21 @@ BBRT_CLONES void sumPlane(const Geom &g, const PadGeom &pg, const double *P,
   windowPlaneT<double, WinOp::Sum>(g, pg, P, nullptr, 0.0, out);
 }
 
+/// max(0, .) over `rows` runs of `cols` elements `stride` apart: a block a
+/// task has just written (bb.conv {relu}), while it is in cache.
+template <typename T>
+void reluBlock(T *y, int64_t rows, int64_t cols, int64_t stride) {
+  for (int64_t r = 0; r < rows; ++r) {
+    T *p = y + r * stride;
+    for (int64_t i = 0; i < cols; ++i)
+      p[i] = p[i] > T(0) ? p[i] : T(0);
+  }
+}
+
 /// Depthwise (one input channel per group), any channel multiplier.
 template <typename T>
 void depthwise(const Geom &g, int64_t F, const T *x, const T *w, const T *bias,
-               T *y) {
+               T *y, bool relu) {
   const int64_t mult = F / g.C, K = g.kSize(), O = g.outSize();
   const int64_t planes = g.N * F;
   const PadGeom pg = padGeom(g);
@@ -313,6 +324,8 @@ void depthwise(const Geom &g, int64_t F, const T *x, const T *w, const T *bias,
       copyInterior(g, pg, cmap.data(), x + (n * g.C + c) * g.inSize(), P, 0,
                    pg.ext[1]);
       dwPlane(g, pg, P, w + f * K, bias ? bias[f] : T(0), y + p * O);
+      if (relu)
+        reluBlock(y + p * O, 1, O, O);
     }
   });
 }
@@ -465,11 +478,11 @@ constexpr int64_t kColBlockBytes = int64_t(192) << 10;
 
 template <typename T>
 void convImpl(const Geom &g, int64_t F, int64_t group, const T *x, const T *w,
-              const T *bias, T *y) {
+              const T *bias, T *y, bool relu) {
   const int64_t Cg = g.C / group, Fg = F / group;
   const int64_t K = g.kSize(), O = g.outSize(), I = g.inSize();
   if (Cg == 1 && group > 1) {
-    depthwise(g, F, x, w, bias, y);
+    depthwise(g, F, x, w, bias, y, relu);
     return;
   }
   bool pointwise = K == 1;
@@ -513,10 +526,12 @@ void convImpl(const Geom &g, int64_t F, int64_t group, const T *x, const T *w,
         const int64_t img = t / nb, b = t % nb;
         const int64_t n = img / group, gi = img % group;
         const int64_t r0 = b * rpb, r1 = std::min(rows, r0 + rpb);
+        T *yg = y + (n * F + gi * Fg) * O;
         convRowsF32(g, pg, cmap.data(), off.data(), Cg,
                     x + (n * g.C + gi * Cg) * I, w + gi * Fg * CK,
-                    bias ? bias + gi * Fg : nullptr, Fg,
-                    y + (n * F + gi * Fg) * O, r0, r1);
+                    bias ? bias + gi * Fg : nullptr, Fg, yg, r0, r1);
+        if (relu)
+          reluBlock(yg + r0 * W, Fg, (r1 - r0) * W, O);
       });
       return;
     }
@@ -543,6 +558,8 @@ void convImpl(const Geom &g, int64_t F, int64_t group, const T *x, const T *w,
       im2colRows(g, pg, cmap.data(), xg, Cg, r0, r1, col, P);
       gemm(false, false, Fg, cols, CK, wg, CK, col, cols, beta, yb, O);
     }
+    if (relu)
+      reluBlock(yb, Fg, cols, O);
   });
 }
 
@@ -552,7 +569,7 @@ void convImpl(const Geom &g, int64_t F, int64_t group, const T *x, const T *w,
 using namespace cpu;
 
 void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
-          Dims dilations, int64_t group) {
+          Dims dilations, int64_t group, bool relu) {
   const char *k = "conv";
   if (x.dtype != w.dtype || x.dtype != out.dtype ||
       (!bias.empty() && bias.dtype != x.dtype))
@@ -572,11 +589,11 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
   switch (x.dtype) {
   case DType::F32:
     return convImpl(g, F, group, (const float *)x.data, (const float *)w.data,
-                    (const float *)bias.data, (float *)out.data);
+                    (const float *)bias.data, (float *)out.data, relu);
   case DType::F64:
     return convImpl(g, F, group, (const double *)x.data,
                     (const double *)w.data, (const double *)bias.data,
-                    (double *)out.data);
+                    (double *)out.data, relu);
   default:
     unsupported(k, x.dtype);
   }

@@ -295,7 +295,7 @@ int64_t chunkOf(const Geom &g) {
 using namespace cuda;
 
 void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
-          Dims dilations, int64_t group) {
+          Dims dilations, int64_t group, bool relu) {
   const char *k = "conv";
   checkF32(k, {&x, &w, &bias, &out});
   Geom g = checkedConvGeom(k, "output", x, w, out, strides, pads, dilations,
@@ -312,6 +312,8 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
         static_cast<const float *>(x.data), static_cast<const float *>(w.data),
         bp, static_cast<float *>(out.data), g, F, group);
     checkLaunch(k);
+    if (relu) // bb.conv {relu}: a pass over the output (not yet an epilogue)
+      unary(UnaryKind::Relu, out, out);
     return;
   }
   const int64_t K = g.C * g.kSize(), P = g.outSize(), chunk = chunkOf(g);
@@ -330,6 +332,8 @@ void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
     const Tensor y(out.data, DType::F32, {g.N, F, P});
     binary(BinaryKind::Add, y, Tensor(bias.data, DType::F32, {F, 1}), y);
   }
+  if (relu) // bb.conv {relu}: a pass over the output (not yet an epilogue)
+    unary(UnaryKind::Relu, out, out);
 }
 
 void convInputGrad(Tensor dy, Tensor w, Tensor dx, Dims strides, Dims pads,

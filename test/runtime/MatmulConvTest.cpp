@@ -277,7 +277,17 @@ void checkConv(const ConvCase &c, DType dt = DType::F32) {
   conv(x.view(), w.view(), c.bias ? b.view() : none(), out.view(),
        Dims(c.strides.data(), sr), Dims(c.pads.data(), 2 * sr), Dims(c.dil.data(), sr), c.group);
   INFO("x " << formatDims(c.x) << " w " << formatDims(c.w) << " group " << c.group);
-  requireClose(out, refConv(x, w, c.bias ? &b : nullptr, os, c), 1e-4, 1e-4);
+  std::vector<double> want = refConv(x, w, c.bias ? &b : nullptr, os, c);
+  requireClose(out, want, 1e-4, 1e-4);
+  // With relu (bb.conv {relu}): max(0, .) of the same, on every path
+  // (implicit f32, im2col, pointwise, depthwise, f64).
+  HostTensor fused = zeros(dt, os);
+  conv(x.view(), w.view(), c.bias ? b.view() : none(), fused.view(),
+       Dims(c.strides.data(), sr), Dims(c.pads.data(), 2 * sr), Dims(c.dil.data(), sr), c.group,
+       /*relu=*/true);
+  for (double &v : want)
+    v = v > 0 ? v : 0;
+  requireClose(fused, want, 1e-4, 1e-4);
 }
 
 } // namespace

@@ -269,9 +269,9 @@ void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
 
 /// N-d convolution, NCHW..., weight [F, C/group, K...], optional bias [F].
 /// pads: all begin pads then all end pads. Empty strides/pads/dilations mean
-/// 1s/0s/1s.
+/// 1s/0s/1s. With `relu`, out = max(0, conv) (bb.conv {relu}).
 void conv(Tensor x, Tensor w, Tensor bias, Tensor out, Dims strides, Dims pads,
-          Dims dilations, int64_t group);
+          Dims dilations, int64_t group, bool relu = false);
 /// Pools over the spatial dims of x [N, C, ...]; out's shape fixes the output
 /// size (ceil_mode windows that run past the padded end are clipped).
 /// Positions in the padding never win a max.
