@@ -165,6 +165,15 @@ void attentionGrad(Tensor q, Tensor k, Tensor v, Tensor lse, Tensor dout,
   checkAttentionGrads(a, q, k, v, dq, dk, dv, dbias);
   if (a.batch == 0)
     return;
+  if (a.T == 0 || a.S == 0) {
+    // No query or no key: every gradient is zero (and a grid of n * T
+    // blocks would be empty, which CUDA refuses).
+    for (Tensor *t : {&dq, &dk, &dv, &dbias})
+      if (!t->empty() && t->nbytes() > 0)
+        cuda::check(cudaMemsetAsync(t->data, 0, t->nbytes(), stream()),
+                    "attentionGrad");
+    return;
+  }
   const int64_t chunk = chunkOf(a);
   const size_t bytes = size_t(chunk) * a.T * a.S * sizeof(float);
   float *p = static_cast<float *>(cuda::scratch(bytes, 0));

@@ -111,6 +111,17 @@ template <typename F> void byWord(int64_t bytes, const char *what, F &&f) {
   }
 }
 
+/// Records what a kernel found wrong in its data, if nothing was recorded
+/// before (the host reports it at synchronizeDevice).
+__device__ inline void report(KernelError *e, ErrorCode code, long long a,
+                              long long b, long long c) {
+  if (atomicCAS(&e->code, 0ull, static_cast<unsigned long long>(code)) == 0) {
+    e->a = a;
+    e->b = b;
+    e->c = c;
+  }
+}
+
 /// Product of dims [from, to).
 inline int64_t product(const Dims &s, int from, int to) {
   int64_t p = 1;

@@ -383,7 +383,12 @@ void convWeightGrad(Tensor x, Tensor dy, Tensor dw, Dims strides, Dims pads,
   }
   // dw [F, K] = sum over images of dy_n [F, P] x col_n^T [P, K]: per chunk,
   // [nb, F, K] products reduced over the chunk, chunks added up.
-  const int64_t K = g.C * g.kSize(), P = g.outSize(), chunk = chunkOf(g);
+  // The chunk's [nb, F, K] products are within the same budget as its
+  // columns (a ResNet-50 3x3 layer of 512 filters at batch 256 would
+  // otherwise take 2.4 GB of scratch, kept for the run).
+  const int64_t K = g.C * g.kSize(), P = g.outSize();
+  const int64_t chunk = std::max<int64_t>(
+      1, std::min<int64_t>(chunkOf(g), kColBudget / std::max<int64_t>(F * K, 1)));
   float *col = static_cast<float *>(scratch(sizeof(float) * chunk * K * P, 1));
   float *parts = static_cast<float *>(scratch(sizeof(float) * (chunk + 1) * F * K, 0));
   float *sum = parts + chunk * F * K;

@@ -13,15 +13,6 @@ namespace bbrt {
 namespace cuda {
 namespace {
 
-__device__ void report(KernelError *e, ErrorCode code, long long a,
-                       long long b, long long c) {
-  if (atomicCAS(&e->code, 0ull, static_cast<unsigned long long>(code)) == 0) {
-    e->a = a;
-    e->b = b;
-    e->c = c;
-  }
-}
-
 __device__ int64_t indexAt(const void *idx, bool i64, int64_t j) {
   return i64 ? static_cast<const int64_t *>(idx)[j]
              : static_cast<const int32_t *>(idx)[j];
@@ -112,6 +103,8 @@ Indexer sliceIndexer(const char *what, const Tensor &in, const Tensor &out,
     const int64_t dim = in.shape.d[d], cnt = out.shape.d[d];
     int64_t s = starts.d[d];
     const int64_t st = strides.rank ? strides.d[d] : 1;
+    if (st == 0) // as the CPU: sliceGrad's threads would race on one element
+      fail("%s: stride 0 in dim %d", what, d);
     if (s < 0)
       s += dim;
     if (cnt > 0) {
@@ -215,7 +208,9 @@ void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
   const int a = static_cast<int>(normAxis(k, axis, r));
   int64_t outStrides[kMaxRank];
   rowMajorStrides(out.shape, outStrides);
-  int64_t offset = 0;
+  // Every input checked, and their sum, before any copy is launched (a
+  // copy past the output's end would write into its neighbours).
+  int64_t sum = 0;
   for (int i = 0; i < count; ++i) {
     const Tensor &t = inputs[i];
     if (t.dtype != out.dtype)
@@ -228,6 +223,14 @@ void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
       fail("%s: input %d of shape %s does not fit output %s along axis %lld",
            k, i, formatDims(t.shape).c_str(), formatDims(out.shape).c_str(),
            (long long)axis);
+    sum += t.shape.d[a];
+  }
+  if (sum != out.shape.d[a])
+    fail("%s: inputs sum to %lld along axis %lld, output has %lld", k,
+         (long long)sum, (long long)axis, (long long)out.shape.d[a]);
+  int64_t offset = 0;
+  for (int i = 0; i < count; ++i) {
+    const Tensor &t = inputs[i];
     Indexer ix;
     ix.rank = r;
     for (int d = 0; d < r; ++d) {
@@ -237,9 +240,6 @@ void concatN(Tensor out, int64_t axis, const Tensor *inputs, int count) {
     stridedCopy(t, out, ix, offset * outStrides[a], true, k);
     offset += t.shape.d[a];
   }
-  if (offset != out.shape.d[a])
-    fail("%s: inputs sum to %lld along axis %lld, output has %lld", k,
-         (long long)offset, (long long)axis, (long long)out.shape.d[a]);
 }
 
 void slice(Tensor in, Tensor out, Dims starts, Dims strides) {

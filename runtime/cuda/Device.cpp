@@ -9,6 +9,7 @@
 #include "runtime/cuda/Device.h"
 #include "bbrt/model.h"
 
+#include <cstring>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -130,7 +131,11 @@ void initDevice(const ModelInfo &) {
   cuda::checkBlas(cublasLtCreate(&s.blasLt), "cublasLtCreate");
   check(cudaMalloc(&s.workspace, s.workspaceSize), "cuBLASLt workspace");
   check(cudaMalloc(&s.error, sizeof(cuda::KernelError)), "error record");
-  check(cudaMemset(s.error, 0, sizeof(cuda::KernelError)), "error record");
+  // On the process's stream (non-blocking, so not ordered with the legacy
+  // default stream that cudaMemset would use).
+  check(cudaMemsetAsync(s.error, 0, sizeof(cuda::KernelError), s.stream),
+        "error record");
+  check(cudaStreamSynchronize(s.stream), "error record");
   s.ready = true;
 }
 
@@ -205,12 +210,19 @@ int numThreads() { return 1; }
 void synchronizeDevice() {
   // Errors of asynchronous kernels surface here.
   check(cudaStreamSynchronize(cuda::stream()), "GPU kernels");
+  // The record read and reset on the kernels' own stream: the legacy
+  // default stream's copies and sets are not ordered with it, and a kernel
+  // launched after the reset could record an error the reset then erased.
   cuda::KernelError e;
-  check(cudaMemcpy(&e, cuda::kernelError(), sizeof e, cudaMemcpyDeviceToHost),
+  check(cudaMemcpyAsync(&e, cuda::kernelError(), sizeof e,
+                        cudaMemcpyDeviceToHost, cuda::stream()),
         "error record");
+  check(cudaStreamSynchronize(cuda::stream()), "error record");
   if (e.code == cuda::kNoError)
     return;
-  check(cudaMemset(cuda::kernelError(), 0, sizeof e), "error record");
+  check(cudaMemsetAsync(cuda::kernelError(), 0, sizeof e, cuda::stream()),
+        "error record");
+  check(cudaStreamSynchronize(cuda::stream()), "error record");
   switch (e.code) {
   case cuda::kGatherIndex:
     fail("gather: index %lld is out of range for an axis of size %lld", e.a,
@@ -221,6 +233,11 @@ void synchronizeDevice() {
   case cuda::kScatterIndex:
     fail("scatterAdd: index %lld is out of range for an axis of size %lld",
          e.a, e.b);
+  case cuda::kAdamStep: {
+    double t;
+    std::memcpy(&t, &e.a, sizeof t);
+    fail("adamwUpdate: step %g is not a 1-based step number", t);
+  }
   default:
     fail("a GPU kernel reported error %llu", e.code);
   }

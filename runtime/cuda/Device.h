@@ -39,6 +39,7 @@ enum ErrorCode : unsigned long long {
   kGatherIndex = 1,  // a: index, b: axis size
   kLabel = 2,        // a: label, b: classes, c: row
   kScatterIndex = 3, // a: index, b: axis size
+  kAdamStep = 4,     // a: the step number's bits as a double (see Device.cpp)
 };
 /// The process's device-side error record.
 KernelError *kernelError();

@@ -8,6 +8,8 @@
 #include "runtime/core/IntMath.h"
 #include "runtime/cuda/Common.cuh"
 
+#include <algorithm>
+#include <cmath>
 #include <limits>
 #include <type_traits>
 
@@ -65,8 +67,8 @@ __global__ void unaryFloatKernel(UnaryKind k, const T *x, T *y, int64_t n,
 }
 
 template <typename T>
-__global__ void unaryIntKernel(UnaryKind k, const T *x, T *y, int64_t n,
-                               double lo, double hi) {
+__global__ void unaryIntKernel(UnaryKind k, const T *x, T *y, int64_t n, T lo,
+                               T hi) {
   using U = typename std::make_unsigned<T>::type;
   BBRT_GRID_LOOP(i, n) {
     const T v = x[i];
@@ -76,7 +78,7 @@ __global__ void unaryIntKernel(UnaryKind k, const T *x, T *y, int64_t n,
     case UnaryKind::Sign: y[i] = T((v > 0) - (v < 0)); break;
     case UnaryKind::Relu: y[i] = v > 0 ? v : T(0); break;
     case UnaryKind::Clip:
-      y[i] = double(v) < lo ? T(lo) : (double(v) > hi ? T(hi) : v);
+      y[i] = v < lo ? lo : (v > hi ? hi : v);
       break;
     default: y[i] = v;
     }
@@ -105,9 +107,13 @@ void launchUnaryInt(UnaryKind k, const Tensor &in, const Tensor &out,
       k != UnaryKind::Relu && k != UnaryKind::Clip)
     fail("unary %s: unsupported dtype %s", unaryName(k), dtypeName(in.dtype));
   const int64_t n = in.numel();
+  // Clip's float bounds clamped into T's range, then rounded inwards (as
+  // the CPU runtime does): i32 clip(1, 1.5) is 2, not 1.
+  const double lo = std::max<double>(alpha, double(std::numeric_limits<T>::lowest()));
+  const double hi = std::min<double>(beta, double(std::numeric_limits<T>::max()));
   unaryIntKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(
       k, static_cast<const T *>(in.data), static_cast<T *>(out.data), n,
-      double(alpha), double(beta));
+      T(std::ceil(lo)), T(std::floor(hi)));
 }
 
 //===--- binary -----------------------------------------------------------===//
@@ -366,6 +372,7 @@ void binary(BinaryKind kind, Tensor a, Tensor b, Tensor out) {
   case DType::F32: launchBinary<float>(kind, a, b, out, ix, same); break;
   case DType::F64: launchBinary<double>(kind, a, b, out, ix, same); break;
   case DType::I8: launchBinary<int8_t>(kind, a, b, out, ix, same); break;
+  case DType::U8: launchBinary<uint8_t>(kind, a, b, out, ix, same); break;
   case DType::I16: launchBinary<int16_t>(kind, a, b, out, ix, same); break;
   case DType::I32: launchBinary<int32_t>(kind, a, b, out, ix, same); break;
   case DType::I64: launchBinary<int64_t>(kind, a, b, out, ix, same); break;

@@ -20,11 +20,7 @@ __device__ int64_t labelAt(const void *labels, bool i64, int64_t r) {
 
 __device__ void reportLabel(KernelError *e, long long label, long long classes,
                             long long row) {
-  if (atomicCAS(&e->code, 0ull, static_cast<unsigned long long>(kLabel)) == 0) {
-    e->a = label;
-    e->b = classes;
-    e->c = row;
-  }
+  report(e, kLabel, label, classes, row);
 }
 
 /// log(sum(exp(x - max))) + max over one row, by the block.

@@ -19,6 +19,9 @@
 #include "bbrt/bbrt.h"
 #include "runtime/core/KernelArgs.h"
 
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
 #include <map>
 #include <tuple>
 
@@ -35,12 +38,17 @@ struct GemmKey {
   /// f32 operands rounded inside cuBLASLt (CUBLAS_COMPUTE_32F_FAST_TF32,
   /// _16BF, _16F); F32: none.
   Products products;
+  /// Bytes every matrix pointer of the calls is aligned to (a power of two,
+  /// at most 256): cuBLASLt's heuristic otherwise assumes 256 and may pick
+  /// an algorithm that fails on the 64-byte aligned arena buffers and the
+  /// per-matrix offsets of a broadcast product.
+  uint32_t align;
   bool operator<(const GemmKey &o) const {
     return std::tie(type, outType, transA, transB, m, n, k, batch, strideA,
-                    strideB, strideC, bias, products) <
+                    strideB, strideC, bias, products, align) <
            std::tie(o.type, o.outType, o.transA, o.transB, o.m, o.n, o.k,
                     o.batch, o.strideA, o.strideB, o.strideC, o.bias,
-                    o.products);
+                    o.products, o.align);
   }
 };
 
@@ -126,6 +134,14 @@ const Gemm *gemmFor(const GemmKey &key) {
   checkBlas(cublasLtMatmulPreferenceSetAttribute(
                 pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws),
             "workspace size");
+  for (cublasLtMatmulPreferenceAttributes_t a :
+       {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES,
+        CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES})
+    checkBlas(cublasLtMatmulPreferenceSetAttribute(pref, a, &key.align,
+                                                   sizeof key.align),
+              "pointer alignment");
   cublasLtMatmulHeuristicResult_t result;
   int found = 0;
   checkBlas(cublasLtMatmulAlgoGetHeuristic(blasLt(), g.desc, g.a, g.b, g.c,
@@ -148,16 +164,29 @@ const Gemm *gemmFor(const GemmKey &key) {
   return &cache.emplace(key, g).first->second;
 }
 
+/// The largest power of two, at most 256, dividing every one of `values`
+/// (addresses and byte offsets).
+uint32_t alignmentOf(std::initializer_list<uint64_t> values) {
+  uint64_t align = 256;
+  for (uint64_t v : values)
+    if (v != 0)
+      align = std::min<uint64_t>(align, v & (~v + 1)); // the lowest set bit
+  return static_cast<uint32_t>(align);
+}
+
+uint64_t address(const void *p) { return reinterpret_cast<uintptr_t>(p); }
+
 /// Column-major C (m x n) = op(A) op(B) (+ bias[row] when `bias`), `batch`
-/// times with the strides. The plan must exist (gemmFor probed it).
+/// times with the strides, every pointer aligned to `align` bytes. The plan
+/// must exist (gemmFor probed it).
 void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
           bool transB, int64_t m, int64_t n, int64_t k, const void *A,
           const void *B, void *C, int64_t batch, int64_t strideA,
           int64_t strideB, int64_t strideC, const void *bias,
-          Products products) {
+          Products products, uint32_t align) {
   const Gemm &g = *gemmFor({type, outType, transA, transB, m, n, k, batch,
                             strideA, strideB, strideC, bias != nullptr,
-                            products});
+                            products, align});
   if (bias)
     checkBlas(cublasLtMatmulDescSetAttribute(
                   g.desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias),
@@ -248,14 +277,26 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   const int64_t es = dtypeSize(a.dtype), os = dtypeSize(out.dtype);
   const bool folded = nb == 1 && !transA,
              strided = !folded && na == batch && nb == batch;
+  // What every matrix of the calls below is aligned to: the base pointers,
+  // and for more than one matrix their offsets.
+  const uint32_t align =
+      folded ? alignmentOf({address(a.data), address(b.data), address(out.data)})
+             : alignmentOf({address(a.data), address(b.data), address(out.data),
+                            uint64_t(K * N * es), uint64_t(M * K * es),
+                            uint64_t(M * N * os)});
   if (bias) {
+    // cuBLASLt's bias epilogue wants a 16-byte aligned bias; else the
+    // caller adds it.
+    if (address(bias) % 16 != 0)
+      return false;
     // Every call below has this plan: is there a bias epilogue for it?
     GemmKey key = folded ? GemmKey{type, outType, transB, false, N, batch * M,
-                                   K, 1, 0, 0, 0, true, products}
+                                   K, 1, 0, 0, 0, true, products, align}
                  : strided ? GemmKey{type, outType, transB, transA, N, M, K,
-                                     batch, K * N, M * K, M * N, true, products}
+                                     batch, K * N, M * K, M * N, true, products,
+                                     align}
                            : GemmKey{type, outType, transB, transA, N, M, K,
-                                     1, 0, 0, 0, true, products};
+                                     1, 0, 0, 0, true, products, align};
     if (!gemmFor(key))
       return false;
   }
@@ -263,10 +304,10 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   if (folded) {
     // Every output matrix uses the one b; a's batch folds into M.
     gemm(type, outType, transB, false, N, batch * M, K, b.data, a.data,
-         out.data, 1, 0, 0, 0, bias, products);
+         out.data, 1, 0, 0, 0, bias, products, align);
   } else if (strided) {
     gemm(type, outType, transB, transA, N, M, K, b.data, a.data, out.data,
-         batch, K * N, M * K, M * N, bias, products);
+         batch, K * N, M * K, M * N, bias, products, align);
   } else {
     // General broadcast: one call per output matrix.
     for (int64_t i = 0; i < batch; ++i) {
@@ -288,7 +329,7 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
            static_cast<const char *>(b.data) + ib * K * N * es,
            static_cast<const char *>(a.data) + ia * M * K * es,
            static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0, bias,
-           products);
+           products, align);
     }
   }
   checkLaunch(bias ? "linear" : "matmul");

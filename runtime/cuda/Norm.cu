@@ -215,7 +215,9 @@ void softmax(Tensor x, Tensor out, int64_t axis, bool log) {
     fail("%s: output %s differs from input %s", k,
          formatDims(out.shape).c_str(), formatDims(x.shape).c_str());
   const int a = static_cast<int>(normAxis(k, axis, x.shape.rank));
-  const int64_t outer = product(x.shape, 0, a), A = x.shape.d[a],
+  // A rank-0 tensor is one row of one element (as the CPU runtime has it).
+  const int64_t outer = product(x.shape, 0, a),
+                A = x.shape.rank ? x.shape.d[a] : 1,
                 inner = product(x.shape, a + 1, x.shape.rank);
   if (x.numel() == 0)
     return;

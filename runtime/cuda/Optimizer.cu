@@ -45,10 +45,18 @@ __global__ void adamwKernel(const float *p, const float *g, const float *m,
                             const float *v, const float *lr, const float *step,
                             const float *gradScale, float *po, float *mo,
                             float *vo, int64_t n, float beta1, float beta2,
-                            float eps, float weightDecay) {
+                            float eps, float weightDecay, KernelError *err) {
   const double rate = *lr, t = *step;
   const float scale = *gradScale;
-  if (!isfinite(scale)) {
+  // The CPU runtime's check: step 0 (or NaN) would divide by 1 - beta1^0 =
+  // 0 and turn every parameter into inf or NaN. Reported, state kept.
+  const bool badStep = isfinite(scale) && !(t >= 1);
+  if (badStep && blockIdx.x == 0 && threadIdx.x == 0) {
+    long long bits;
+    memcpy(&bits, &t, sizeof bits);
+    report(err, kAdamStep, bits, 0, 0);
+  }
+  if (!isfinite(scale) || badStep) {
     BBRT_GRID_LOOP(i, n) {
       keep(p, po, i);
       keep(m, mo, i);
@@ -141,7 +149,8 @@ void adamwUpdate(Tensor param, Tensor grad, Tensor m, Tensor v, Tensor lr,
       static_cast<const float *>(step.data),
       static_cast<const float *>(gradScale.data),
       static_cast<float *>(paramOut.data), static_cast<float *>(mOut.data),
-      static_cast<float *>(vOut.data), n, beta1, beta2, eps, weightDecay);
+      static_cast<float *>(vOut.data), n, beta1, beta2, eps, weightDecay,
+      kernelError());
   checkLaunch(k);
 }
 
