@@ -5,8 +5,14 @@
 #include "runtime/core/Util.h"
 #include "runtime/driver/Cli.h"
 
+#include <algorithm>
+#include <cerrno>
 #include <cstring>
+#include <dirent.h>
+#include <fcntl.h>
 #include <map>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -18,6 +24,87 @@ static const char *const kFormat = "1";
 
 std::string checkpointPath(const std::string &dir) {
   return dir + "/checkpoint.safetensors";
+}
+
+namespace {
+
+/// fsync of `dir`, so that links made and removed in it survive a crash.
+void syncDirectory(const std::string &dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd < 0 || fsync(fd) != 0) {
+    const int err = errno;
+    if (fd >= 0)
+      close(fd);
+    fail("cannot sync checkpoint directory '%s': %s", dir.c_str(),
+         strerror(err));
+  }
+  close(fd);
+}
+
+} // namespace
+
+std::vector<std::pair<int64_t, std::string>>
+keptCheckpoints(const std::string &dir) {
+  std::vector<std::pair<int64_t, std::string>> kept;
+  DIR *d = opendir(dir.c_str());
+  if (!d)
+    return kept;
+  while (dirent *e = readdir(d)) {
+    const std::string name = e->d_name;
+    const std::string prefix = "checkpoint-", suffix = ".safetensors";
+    if (name.size() <= prefix.size() + suffix.size() ||
+        name.compare(0, prefix.size(), prefix) != 0 ||
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0)
+      continue;
+    unsigned long long step;
+    if (parseUint64(name.substr(prefix.size(),
+                                name.size() - prefix.size() - suffix.size()),
+                    step))
+      kept.push_back({static_cast<int64_t>(step), dir + "/" + name});
+  }
+  closedir(d);
+  std::sort(kept.begin(), kept.end(),
+            [](const auto &a, const auto &b) { return a.first > b.first; });
+  return kept;
+}
+
+void keepLatestCheckpoint(const std::string &dir, int64_t step) {
+  const std::string latest = checkpointPath(dir);
+  struct stat st;
+  if (step < 0 || stat(latest.c_str(), &st) != 0)
+    return; // nothing this run wrote or resumed from
+  try {
+    SafetensorsFile file(latest, "checkpoint");
+    auto it = file.metadata().find("bb.step");
+    unsigned long long recorded = 0;
+    if (it == file.metadata().end() || !parseUint64(it->second, recorded) ||
+        static_cast<int64_t>(recorded) != step)
+      return; // not the one this run vouches for: replaced, not kept
+  } catch (const Error &) {
+    return; // unreadable: replaced, not kept
+  }
+  const std::string kept = dir + "/checkpoint-" + std::to_string(step) + ".safetensors";
+  if (link(latest.c_str(), kept.c_str()) != 0) {
+    if (errno == EEXIST)
+      return; // kept already (the run resumed from it)
+    fail("cannot keep checkpoint '%s' as '%s': %s", latest.c_str(),
+         kept.c_str(), strerror(errno));
+  }
+  syncDirectory(dir);
+}
+
+void pruneKeptCheckpoints(const std::string &dir, int64_t keep) {
+  std::vector<std::pair<int64_t, std::string>> kept = keptCheckpoints(dir);
+  bool removed = false;
+  for (size_t i = static_cast<size_t>(std::max<int64_t>(keep - 1, 0));
+       i < kept.size(); ++i) {
+    if (unlink(kept[i].second.c_str()) != 0 && errno != ENOENT)
+      fail("cannot remove old checkpoint '%s': %s", kept[i].second.c_str(),
+           strerror(errno));
+    removed = true;
+  }
+  if (removed)
+    syncDirectory(dir);
 }
 
 Tensor gatherState(Context *ctx, size_t index, const StateFetch &fetch,

@@ -16,6 +16,8 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace bbrt {
 namespace driver {
@@ -32,6 +34,22 @@ struct CheckpointMeta {
 
 /// DIR/checkpoint.safetensors.
 std::string checkpointPath(const std::string &dir);
+
+/// --keep-checkpoints K: besides DIR/checkpoint.safetensors (the latest),
+/// the K - 1 before it as DIR/checkpoint-STEP.safetensors. Rank 0 calls
+/// keepLatestCheckpoint before a new checkpoint replaces the latest: a hard
+/// link (no copy) to it under its step, when that is `step` (the checkpoint
+/// this run wrote or resumed from: not a damaged one it fell back from, nor
+/// another run's) and no file of that name exists; and pruneKeptCheckpoints
+/// after the new one is written:
+/// removes all but the newest K - 1 kept ones. Both make the directory
+/// durable. A kept checkpoint is a checkpoint like the latest (--resume
+/// falls back to the newest readable one when the latest cannot be read).
+void keepLatestCheckpoint(const std::string &dir, int64_t step);
+void pruneKeptCheckpoints(const std::string &dir, int64_t keep);
+/// DIR's kept checkpoints, newest (highest step) first.
+std::vector<std::pair<int64_t, std::string>>
+keptCheckpoints(const std::string &dir);
 
 /// This process's block of state number `index`, as the gather to rank 0
 /// takes it (gatherToRoot in bbrt/sharding.h); `scratch` may hold it. By

@@ -72,6 +72,7 @@ struct Options {
   std::optional<long long> batch, seq;
   std::string checkpointDir;
   long long checkpointEvery = 0; // 0: only after the last step
+  long long keepCheckpoints = 1;  // the latest and the K - 1 before it
   bool resume = false;
   unsigned long long seed = 1337;
   bool shuffle = false;
@@ -138,6 +139,8 @@ Options parseOptions(int argc, char **argv) {
       o.checkpointDir = text("a directory");
     } else if (opt == "--checkpoint-every") {
       o.checkpointEvery = count(1, "a positive step count");
+    } else if (opt == "--keep-checkpoints") {
+      o.keepCheckpoints = count(1, "a positive checkpoint count");
     } else if (opt == "--resume") {
       o.resume = true;
     } else if (opt == "--seed") {
@@ -369,6 +372,9 @@ void usage(const ModelInfo &info, const StepIO &train,
       "  --checkpoint-dir D    write D/checkpoint.safetensors after the last "
       "step\n"
       "  --checkpoint-every K  ... and every K steps\n"
+      "  --keep-checkpoints K  keep the K - 1 before the latest too, as\n"
+      "                        D/checkpoint-STEP.safetensors (--resume falls\n"
+      "                        back to them when the latest cannot be read)\n"
       "  --resume              continue from D/checkpoint.safetensors up to "
       "--steps\n"
       "  --kill-at-step N      for tests: SIGKILL the process after step N\n"
@@ -485,6 +491,8 @@ public:
     schedule_ = resolveSchedule(info, o);
     BBRT_CHECK(o.checkpointEvery == 0 || !o.checkpointDir.empty(),
                "--checkpoint-every needs --checkpoint-dir");
+    BBRT_CHECK(o.keepCheckpoints == 1 || !o.checkpointDir.empty(),
+               "--keep-checkpoints needs --checkpoint-dir");
     BBRT_CHECK(!o.resume || !o.checkpointDir.empty(),
                "--resume needs --checkpoint-dir");
     BBRT_CHECK(o.evalEvery == 0 || !o.evalData.empty(),
@@ -753,18 +761,37 @@ private:
   }
 
   void resume() {
-    const std::string path = checkpointPath(o_.checkpointDir);
+    const std::string latest = checkpointPath(o_.checkpointDir);
     struct stat st;
-    if (stat(path.c_str(), &st) != 0)
+    if (stat(latest.c_str(), &st) != 0)
       fail("--resume: there is no checkpoint '%s'; start the run without "
            "--resume",
-           path.c_str());
+           latest.c_str());
+    // The latest, else (kept by --keep-checkpoints) the newest older one
+    // that reads: a damaged latest checkpoint costs the steps since the one
+    // before it, not the run. Nothing is restored from one that fails.
+    std::vector<std::string> paths = {latest};
+    for (const auto &kept : keptCheckpoints(o_.checkpointDir))
+      paths.push_back(kept.second);
     CheckpointMeta meta;
-    try {
-      meta = readCheckpoint(path, ctx_.get());
-    } catch (const Error &e) {
-      fail("--resume: %s", e.what());
+    std::string path, firstError;
+    for (const std::string &p : paths) {
+      try {
+        meta = readCheckpoint(p, ctx_.get());
+        path = p;
+        break;
+      } catch (const Error &e) {
+        if (firstError.empty())
+          firstError = e.what();
+      }
     }
+    if (path.empty())
+      fail("--resume: %s", firstError.c_str());
+    if (path != latest && isRoot())
+      fprintf(stderr,
+              "--resume: the latest checkpoint cannot be used (%s); resuming "
+              "from the kept checkpoint '%s'\n",
+              firstError.c_str(), path.c_str());
     BBRT_CHECK(meta.step <= o_.steps,
                "--resume: checkpoint '%s' is at step %lld, past --steps %lld",
                path.c_str(), (long long)meta.step, o_.steps);
@@ -806,8 +833,14 @@ private:
     for (const std::string &d : o_.data)
       meta.data += (meta.data.empty() ? "" : " ") + d;
     meta.model = info_.name;
+    // --keep-checkpoints: the latest stays, as checkpoint-STEP, until the
+    // new one is written; then all but the newest K - 1 kept go.
+    if (o_.keepCheckpoints > 1 && isRoot())
+      keepLatestCheckpoint(o_.checkpointDir, lastCheckpoint_);
     writeCheckpoint(checkpointPath(o_.checkpointDir), ctx_.get(), meta,
                     stateFetch());
+    if (o_.keepCheckpoints > 1 && isRoot())
+      pruneKeptCheckpoints(o_.checkpointDir, o_.keepCheckpoints);
     lastCheckpoint_ = c;
   }
 
