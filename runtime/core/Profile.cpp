@@ -1,8 +1,8 @@
 //===- Profile.cpp - time per kernel kind and per entry function ----------===//
 //
-// `--profile` (driver/Cli.cpp) sets a Profile in the Context; the generated
-// code's profileStart/profileEnd around each kernel call and runFunction
-// book into it. The device is synchronized at both ends, so on a GPU the
+// `--profile` (driver/Train.cpp, driver/Main.cpp) sets a Profile in the
+// Context; the generated code's profileStart/profileEnd around each kernel
+// call and runFunction book into it. The device is synchronized at both ends, so on a GPU the
 // figures are each kernel's alone, without the overlap of a normal run.
 //
 //===----------------------------------------------------------------------===//

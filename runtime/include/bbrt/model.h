@@ -207,7 +207,8 @@ Tensor arenaTensor(Context *ctx, const TensorDecl &decl);
 /// The Tensor of state number `index`.
 Tensor stateTensor(Context *ctx, size_t index);
 
-/// Runs entry function `f` on ctx and waits until it has finished.
+/// Runs entry function `f` on ctx and waits until it has finished (timed
+/// into ctx->profile when there is one: core/Profile.cpp).
 void runFunction(Context *ctx, const FunctionInfo &f);
 
 /// The profile as a table: per kernel kind, then per function, by time,
