@@ -89,6 +89,8 @@ public:
   std::string describe() const;
   /// Whether this process is its stage's first rank.
   bool firstRankOfStage() const { return local_ == 0; }
+  /// This process's stage.
+  int64_t stage() const { return stage_; }
 
 private:
   struct Transfer {

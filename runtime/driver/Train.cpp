@@ -27,6 +27,7 @@
 #include "bbrt/safetensors.h"
 #include "bbrt/sharding.h"
 #include "bbrt/train.h"
+#include "runtime/core/Distributed.h"
 #include "runtime/core/Util.h"
 #include "runtime/driver/Checkpoint.h"
 #include "runtime/driver/Cli.h"
@@ -391,7 +392,8 @@ void usage(const ModelInfo &info, const StepIO &train,
       "                        trained weights\n"
       "  --profile             time every kernel call of the steps after the\n"
       "                        first (one at a time) and print rank 0's time\n"
-      "                        per kernel kind and per function at the end\n"
+      "                        (each pipeline stage's) per kernel kind and per\n"
+      "                        function at the end\n"
       "\n",
       prog.c_str(), info.name.empty() ? "" : " ", info.name.c_str());
   fprintf(f, "model inputs (one batch):\n");
@@ -596,24 +598,55 @@ public:
     return 0;
   }
 
-  /// --profile's table on stderr (rank 0's), with the part of the steps
-  /// spent outside the entry functions (the driver's own work: a
-  /// pipeline's gradient accumulation, sends and receives, waiting).
+  /// --profile's tables on stderr: rank 0's, and for a pipeline every
+  /// stage's first rank's (gathered to rank 0, which prints them in stage
+  /// order), each with the part of the steps spent outside the entry
+  /// functions (the driver's own work: a pipeline's gradient accumulation,
+  /// sends and receives, waiting for the other stages).
   void printProfile() {
-    if (!isRoot())
-      return;
     const Profile &p = *ctx_->profile;
     double inFunctions = 0;
     for (const auto &[name, e] : p.functions)
       inFunctions += e.seconds;
     const double n = static_cast<double>(profiled_.steps);
-    fprintf(stderr,
-            "profile of rank 0 over %lld steps (kernels timed one at a time): "
-            "%.3f ms/step, of which %.3f in the functions below and %.3f "
-            "outside them\n%s",
-            (long long)profiled_.steps, profiled_.ms / n,
-            1e3 * inFunctions / n, profiled_.ms / n - 1e3 * inFunctions / n,
-            formatProfile(p, profiled_.steps, "step").c_str());
+    const std::string who =
+        pipeline_ ? strformat("stage %lld (rank %lld)",
+                              (long long)pipeline_->stage(),
+                              (long long)worldRank())
+                  : std::string("rank 0");
+    std::string text = strformat(
+        "profile of %s over %lld steps (kernels timed one at a time): "
+        "%.3f ms/step, of which %.3f in the functions below and %.3f "
+        "outside them\n%s",
+        who.c_str(), (long long)profiled_.steps, profiled_.ms / n,
+        1e3 * inFunctions / n, profiled_.ms / n - 1e3 * inFunctions / n,
+        formatProfile(p, profiled_.steps, "step").c_str());
+    if (pipeline_ && distributed()) {
+      // Every rank sends a fixed-size block (empty but for the stages'
+      // first ranks); ranks are stage-major, so rank order is stage order.
+      constexpr int64_t kBlock = 16 << 10;
+      if (!pipeline_->firstRankOfStage())
+        text.clear();
+      if (static_cast<int64_t>(text.size()) >= kBlock)
+        text = text.substr(0, kBlock - 16) + "\n(truncated)\n";
+      std::vector<char> mine(kBlock, 0), all;
+      std::memcpy(mine.data(), text.data(), text.size());
+      if (isRoot())
+        all.resize(static_cast<size_t>(kBlock * worldSize()));
+      distributedBackend()->gather(mine.data(), kBlock, DType::U8,
+                                   isRoot() ? all.data() : nullptr);
+      if (!isRoot())
+        return;
+      text.clear();
+      for (int64_t r = 0; r < worldSize(); ++r) {
+        const char *block = all.data() + r * kBlock;
+        const std::string part(block, strnlen(block, kBlock));
+        if (!part.empty())
+          text += (text.empty() ? "" : "\n") + part;
+      }
+    }
+    if (isRoot())
+      fprintf(stderr, "%s", text.c_str());
   }
 
 private:
