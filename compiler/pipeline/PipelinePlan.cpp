@@ -503,24 +503,37 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
   return best;
 }
 
+/// What a search over whole-step plans (`what`: --stages=auto,
+/// --baseline=grid) needs first: a training step, the cluster, the batch;
+/// the options' own errors once here, not once per candidate.
+struct SearchSetup {
+  int64_t batch, devices, perHost;
+};
+static llvm::Expected<SearchSetup>
+searchSetup(const mlir::bb::CompileOptions &options, llvm::StringRef what) {
+  auto cluster = mlir::bb::cluster::loadCluster(options.shard.cluster);
+  if (!cluster)
+    return cluster.takeError();
+  if (!options.train.enabled)
+    return makeError(what + " plans training (--train)");
+  if (auto err = mlir::bb::checkRecompute(options.train))
+    return std::move(err);
+  if (options.import.inputShapes.empty())
+    return makeError(what + " needs the batch size: give the inputs' "
+                            "shapes with --input-shape");
+  return SearchSetup{options.import.inputShapes.begin()->second.at(0),
+                     cluster->deviceCount(), cluster->devicesPerHost()};
+}
+
 llvm::Expected<mlir::bb::StageSearchResult>
 mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath,
                               const CompileOptions &options,
                               std::vector<std::string> &log) {
-  auto cluster = cluster::loadCluster(options.shard.cluster);
-  if (!cluster)
-    return cluster.takeError();
-  if (!options.train.enabled)
-    return makeError("--stages=auto plans training (--train)");
-  // Checked once here, not once per candidate.
-  if (auto err = checkRecompute(options.train))
-    return std::move(err);
-  if (options.import.inputShapes.empty())
-    return makeError("--stages=auto needs the batch size: give the inputs' "
-                     "shapes with --input-shape");
-  const int64_t batch = options.import.inputShapes.begin()->second.at(0);
-  const int64_t devices = cluster->deviceCount(),
-                perHost = cluster->devicesPerHost();
+  auto setup = searchSetup(options, "--stages=auto");
+  if (!setup)
+    return setup.takeError();
+  const int64_t batch = setup->batch, devices = setup->devices,
+                perHost = setup->perHost;
 
   // Candidates are planned on shapes alone.
   CompileOptions base = options;
@@ -578,17 +591,11 @@ llvm::Expected<mlir::bb::StageSearchResult>
 mlir::bb::planStrategyGrid(MLIRContext &context, const std::string &modelPath,
                            const CompileOptions &options,
                            std::vector<std::string> &log) {
-  auto cluster = cluster::loadCluster(options.shard.cluster);
-  if (!cluster)
-    return cluster.takeError();
-  if (!options.train.enabled)
-    return makeError("--baseline=grid plans training (--train)");
-  if (options.import.inputShapes.empty())
-    return makeError("--baseline=grid needs the batch size: give the inputs' "
-                     "shapes with --input-shape");
-  const int64_t batch = options.import.inputShapes.begin()->second.at(0);
-  const int64_t devices = cluster->deviceCount(),
-                perHost = cluster->devicesPerHost();
+  auto setup = searchSetup(options, "--baseline=grid");
+  if (!setup)
+    return setup.takeError();
+  const int64_t batch = setup->batch, devices = setup->devices,
+                perHost = setup->perHost;
   CompileOptions base = options;
   base.shard = ShardOptions();
   base.shard.cluster = options.shard.cluster;
