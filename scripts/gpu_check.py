@@ -414,6 +414,14 @@ def run_bench(root, b, sdk, nvcc, archs):
         steps = read_log(os.path.join(d, exe + ".csv"))
         ms = sorted(v[3] for s, v in steps.items() if s > 3)
         rows[name] = ms[len(ms) // 2]
+    # Where the bf16 step's time goes, per kernel kind (--profile: every
+    # kernel timed alone, so the profiled steps are slower than the above).
+    r = subprocess.run([os.path.join(d, "gen-bf16"), "--data", "tokens.bin", "--steps", "4",
+                        "--weights", "prog.safetensors", "--print-every", "4", "--profile"],
+                       cwd=d, capture_output=True, text=True)
+    at = r.stderr.find("profile of")
+    print("bench profile, bf16:\n" + (r.stderr[at:] if at >= 0 else r.stderr[-2000:]),
+          flush=True)
     try:
         rows.update(torch_bench(b, 10))
     except Exception as e:  # noqa: BLE001 - report and go on
