@@ -28,15 +28,33 @@ static llvm::Error makeError(const Twine &msg) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), msg.str());
 }
 
-/// The blocks of @train_step that bb-pipeline-stages can put on stages
-/// (layers and their halves, StageCut.h); when it cannot be cut, no bound
-/// (planning the candidate reports why).
 /// One plan a search tries: its name in the log and its options.
 struct PlanCandidate {
   std::string name;
   mlir::bb::CompileOptions options;
 };
 
+/// Micro-batch counts a search tries on P pipeline stages: 2P, 4P and 8P,
+/// and the most up to 16P that splits `batch` into micro-batches the
+/// stage mesh's outer (data-parallel) axis of `outer` devices splits
+/// evenly: 1536 sequences on 16 stages of 8 x 8 make 128 micro-batches of
+/// 12, which 8 does not divide, and 192 of 8 (the best GPT-3 175B plan
+/// here). The caller drops those the batch does not allow.
+static SmallVector<int64_t, 4> microbatchCounts(int64_t P, int64_t batch,
+                                                int64_t outer) {
+  SmallVector<int64_t, 4> counts = {2 * P, 4 * P, 8 * P};
+  for (int64_t M = 16 * P; M > 2 * P; --M)
+    if (batch % (M * outer) == 0) {
+      if (!llvm::is_contained(counts, M))
+        counts.push_back(M);
+      break;
+    }
+  return counts;
+}
+
+/// The blocks of @train_step that bb-pipeline-stages can put on stages
+/// (layers and their halves, StageCut.h); when it cannot be cut, no bound
+/// (planning the candidate reports why).
 static int64_t countBlocks(ModuleOp module) {
   auto train = module.lookupSymbol<func::FuncOp>("train_step");
   if (!train)
@@ -550,19 +568,7 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     for (int64_t k = 1; k <= std::min(n, perHost); ++k) {
       if (perHost % k || n % k || (k > 1 && k == n)) // 1 x n is [n]
         continue;
-      // 2S, 4S and 8S micro-batches, and the most (up to 16S) whose
-      // micro-batch the mesh's outer axis splits evenly: 1536 sequences on
-      // 16 stages of 8 x 8 make 128 micro-batches of 12, which 8 does not
-      // divide, and 192 of 8 (the best GPT-3 175B plan here).
-      SmallVector<int64_t, 4> counts = {2 * S, 4 * S, 8 * S};
-      const int64_t outer = n / k;
-      for (int64_t M = 16 * S; M > 2 * S; --M)
-        if (batch % M == 0 && (batch / M) % outer == 0) {
-          if (!llvm::is_contained(counts, M))
-            counts.push_back(M);
-          break;
-        }
-      for (int64_t M : counts) {
+      for (int64_t M : microbatchCounts(S, batch, n / k)) {
         if (batch % M)
           continue;
         CompileOptions c = base;
@@ -612,15 +618,8 @@ mlir::bb::planStrategyGrid(MLIRContext &context, const std::string &modelPath,
         continue;
       const int64_t D = devices / (P * T);
       SmallVector<int64_t, 4> counts = {1};
-      if (P > 1) {
-        counts = {2 * P, 4 * P, 8 * P};
-        for (int64_t M = 16 * P; M > 2 * P; --M)
-          if (batch % (M * D) == 0) {
-            if (!llvm::is_contained(counts, M))
-              counts.push_back(M);
-            break;
-          }
-      }
+      if (P > 1)
+        counts = microbatchCounts(P, batch, D);
       for (int64_t M : counts) {
         if (batch % (M * D))
           continue;
