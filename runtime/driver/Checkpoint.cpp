@@ -1,5 +1,6 @@
 //===- Checkpoint.cpp - training checkpoints ------------------------------===//
 #include "runtime/driver/Checkpoint.h"
+#include "bbrt/io.h"
 #include "bbrt/safetensors.h"
 #include "bbrt/sharding.h"
 #include "runtime/core/Util.h"
@@ -9,11 +10,10 @@
 #include <cerrno>
 #include <cstring>
 #include <dirent.h>
-#include <fcntl.h>
 #include <map>
+#include <memory>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <memory>
 #include <utility>
 #include <vector>
 
@@ -28,17 +28,10 @@ std::string checkpointPath(const std::string &dir) {
 
 namespace {
 
-/// fsync of `dir`, so that links made and removed in it survive a crash.
-void syncDirectory(const std::string &dir) {
-  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-  if (fd < 0 || fsync(fd) != 0) {
-    const int err = errno;
-    if (fd >= 0)
-      close(fd);
-    fail("cannot sync checkpoint directory '%s': %s", dir.c_str(),
-         strerror(err));
-  }
-  close(fd);
+/// syncDirectory (bbrt/io.h) of a checkpoint directory, or the error.
+void syncCheckpointDirectory(const std::string &dir) {
+  if (int e = syncDirectory(dir))
+    fail("cannot sync checkpoint directory '%s': %s", dir.c_str(), strerror(e));
 }
 
 } // namespace
@@ -90,7 +83,7 @@ void keepLatestCheckpoint(const std::string &dir, int64_t step) {
     fail("cannot keep checkpoint '%s' as '%s': %s", latest.c_str(),
          kept.c_str(), strerror(errno));
   }
-  syncDirectory(dir);
+  syncCheckpointDirectory(dir);
 }
 
 void pruneKeptCheckpoints(const std::string &dir, int64_t keep) {
@@ -104,7 +97,7 @@ void pruneKeptCheckpoints(const std::string &dir, int64_t keep) {
     removed = true;
   }
   if (removed)
-    syncDirectory(dir);
+    syncCheckpointDirectory(dir);
 }
 
 Tensor gatherState(Context *ctx, size_t index, const StateFetch &fetch,

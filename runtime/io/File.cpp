@@ -108,17 +108,23 @@ void AtomicFile::commit(bool durable) {
   committed_ = true;
   if (durable) {
     // The rename itself is only on disk once the directory is.
-    std::string dir = dirName(path_);
-    int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd) != 0) {
-      int e = errno;
-      if (dfd >= 0)
-        close(dfd);
+    const std::string dir = dirName(path_);
+    if (int e = syncDirectory(dir))
       fail("cannot write '%s': fsync of '%s': %s", path_.c_str(), dir.c_str(),
            strerror(e));
-    }
-    close(dfd);
   }
+}
+
+int syncDirectory(const std::string &dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0 || fsync(fd) != 0) {
+    const int e = errno;
+    if (fd >= 0)
+      close(fd);
+    return e;
+  }
+  close(fd);
+  return 0;
 }
 
 void writeFileAtomic(const std::string &path, const std::string &bytes,

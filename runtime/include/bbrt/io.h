@@ -73,6 +73,10 @@ private:
   bool committed_ = false;
 };
 
+/// fsync of directory `dir`, so that the names made, renamed and removed in
+/// it survive a crash: 0, or the errno of the open or fsync that failed.
+int syncDirectory(const std::string &dir);
+
 /// Writes `bytes` atomically to `path` (see AtomicFile).
 void writeFileAtomic(const std::string &path, const std::string &bytes,
                      bool durable = false);
