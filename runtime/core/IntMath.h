@@ -3,6 +3,8 @@
 // Both runtimes' binary kernels: division by zero gives 0 instead of
 // trapping, the minimum divided by -1 wraps, Mod takes the divisor's sign
 // (ONNX fmod=0), negative exponents give 0 unless the base is 1 or -1.
+// Clip of an integer tensor takes float bounds clamped into T's range and
+// rounded inwards.
 //
 //===----------------------------------------------------------------------===//
 #ifndef BBRT_CORE_INTMATH_H
@@ -10,6 +12,9 @@
 
 #include "runtime/core/HostDevice.h"
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <type_traits>
 
 namespace bbrt {
@@ -51,6 +56,15 @@ template <typename T> BBRT_HOST_DEVICE T intPow(T base, T e) {
     e >>= 1;
   }
   return T(r);
+}
+
+/// Clip's float bounds for integers of type T: clamped into T's range, then
+/// rounded inwards (clip(1, 1.5) of an i32 is 2).
+template <typename T> void intClipBounds(double lo, double hi, T &l, T &h) {
+  lo = std::max<double>(lo, double(std::numeric_limits<T>::lowest()));
+  hi = std::min<double>(hi, double(std::numeric_limits<T>::max()));
+  l = T(std::ceil(lo));
+  h = T(std::floor(hi));
 }
 
 } // namespace bbrt

@@ -214,10 +214,8 @@ void unaryInt(UnaryKind kind, const T *x, T *y, int64_t n, float alpha,
   case UnaryKind::Relu:
     return mapLoop(x, y, n, L, [](T v) { return v > 0 ? v : T(0); });
   case UnaryKind::Clip: {
-    // Bounds come as floats; clamp them into T's range first.
-    double lo = std::max<double>(alpha, double(std::numeric_limits<T>::lowest()));
-    double hi = std::min<double>(beta, double(std::numeric_limits<T>::max()));
-    T l = T(std::ceil(lo)), h = T(std::floor(hi));
+    T l = 0, h = 0;
+    intClipBounds(alpha, beta, l, h);
     return mapLoop(x, y, n, L, [=](T v) { return v < l ? l : (v > h ? h : v); });
   }
   default:

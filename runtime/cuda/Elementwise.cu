@@ -8,8 +8,6 @@
 #include "runtime/core/IntMath.h"
 #include "runtime/cuda/Common.cuh"
 
-#include <algorithm>
-#include <cmath>
 #include <limits>
 #include <type_traits>
 
@@ -107,13 +105,10 @@ void launchUnaryInt(UnaryKind k, const Tensor &in, const Tensor &out,
       k != UnaryKind::Relu && k != UnaryKind::Clip)
     fail("unary %s: unsupported dtype %s", unaryName(k), dtypeName(in.dtype));
   const int64_t n = in.numel();
-  // Clip's float bounds clamped into T's range, then rounded inwards (as
-  // the CPU runtime does): i32 clip(1, 1.5) is 2, not 1.
-  const double lo = std::max<double>(alpha, double(std::numeric_limits<T>::lowest()));
-  const double hi = std::min<double>(beta, double(std::numeric_limits<T>::max()));
+  T lo = 0, hi = 0;
+  intClipBounds(alpha, beta, lo, hi);
   unaryIntKernel<T><<<blocksFor(n), kThreads, 0, stream()>>>(
-      k, static_cast<const T *>(in.data), static_cast<T *>(out.data), n,
-      T(std::ceil(lo)), T(std::floor(hi)));
+      k, static_cast<const T *>(in.data), static_cast<T *>(out.data), n, lo, hi);
 }
 
 //===--- binary -----------------------------------------------------------===//

@@ -18,11 +18,6 @@ __device__ int64_t labelAt(const void *labels, bool i64, int64_t r) {
              : static_cast<const int32_t *>(labels)[r];
 }
 
-__device__ void reportLabel(KernelError *e, long long label, long long classes,
-                            long long row) {
-  report(e, kLabel, label, classes, row);
-}
-
 /// log(sum(exp(x - max))) + max over one row, by the block.
 __device__ double rowLogSumExp(const float *row, int64_t classes,
                                double *shared, float *sharedF) {
@@ -52,7 +47,7 @@ __global__ void rowLossKernel(const float *x, const void *labels, bool i64,
   }
   if (label < 0 || label >= classes) {
     if (threadIdx.x == 0) {
-      reportLabel(err, label, classes, r);
+      report(err, kLabel, label, classes, r);
       rowLoss[2 * r] = rowLoss[2 * r + 1] = 0;
     }
     return;
@@ -101,7 +96,7 @@ __global__ void gradKernel(const float *x, const void *labels, bool i64,
   float *dst = y + r * classes;
   if (label == ignoreIndex || label < 0 || label >= classes) {
     if (label != ignoreIndex && threadIdx.x == 0)
-      reportLabel(err, label, classes, r);
+      report(err, kLabel, label, classes, r);
     for (int64_t j = threadIdx.x; j < classes; j += blockDim.x)
       dst[j] = 0;
     return;

@@ -172,6 +172,18 @@ TEST_CASE("unary integer and bool kinds", "[unary]") {
   CHECK(yi[0] == -2);
   CHECK(yi[1] == 5);
   CHECK(yi[2] == 6);
+  // Float bounds round inwards (intClipBounds, shared with the CUDA
+  // runtime): clip(1.5, 4.5) of 1, 2 and 5 is 2, 2 and 4; a bound beyond
+  // the type's range is clamped to it.
+  int32_t ci[3] = {1, 2, 5}, co[3];
+  unary(UnaryKind::Clip, Tensor(ci, DType::I32, {3}), Tensor(co, DType::I32, {3}), 1.5f, 4.5f);
+  CHECK(co[0] == 2);
+  CHECK(co[1] == 2);
+  CHECK(co[2] == 4);
+  int8_t c8[2] = {-100, 100}, o8[2];
+  unary(UnaryKind::Clip, Tensor(c8, DType::I8, {2}), Tensor(o8, DType::I8, {2}), -1000.f, 1000.f);
+  CHECK(o8[0] == -100);
+  CHECK(o8[1] == 100);
   uint8_t b[3] = {0, 1, 1}, nb[3];
   unary(UnaryKind::Not, Tensor(b, DType::Bool, {3}), Tensor(nb, DType::Bool, {3}));
   CHECK(nb[0] == 1);
