@@ -35,8 +35,8 @@ using namespace mlir::bb;
 namespace {
 
 /// The layout bb-auto-shard's plan leaves result `v` in (replicated without
-/// a plan), reduced where partial.
-sharding::TensorSharding producedSharding(Value v) {
+/// a plan), reduced where partial unless `keepPartial`.
+sharding::TensorSharding producedSharding(Value v, bool keepPartial = false) {
   auto type = cast<RankedTensorType>(v.getType());
   sharding::TensorSharding s = sharding::TensorSharding::replicated(type.getRank());
   Operation *def = v.getDefiningOp();
@@ -47,7 +47,8 @@ sharding::TensorSharding producedSharding(Value v) {
     s = sharding::resultSharding(sharding::ruleFor(def), strategy,
                                  cast<OpResult>(v).getResultNumber(), type.getRank());
   }
-  s.partialAxes.clear();
+  if (!keepPartial)
+    s.partialAxes.clear();
   return s;
 }
 
@@ -345,7 +346,12 @@ void PipelineStagesPass::runOnOperation() {
                   named("loss", "loss"));
   SmallVector<SmallVector<Value>> stageGrads(numStages);
   llvm::DenseMap<Value, std::string> gradName;
-  llvm::DenseMap<Value, sharding::TensorSharding> gradLayout;
+  // A gradient leaves the backward as its producer leaves it, partial sums
+  // included: the driver accumulates it over the micro-batches and the
+  // stage's gradsq function reduces it to the layout the update wants
+  // (gradLayout) once per step, as the cost model prices it, instead of
+  // once per micro-batch.
+  llvm::DenseMap<Value, sharding::TensorSharding> gradLayout, gradProduced;
   for (auto &[g, updates] : gradOf) {
     Operation *update = updates.front();
     Operation *def = g.getDefiningOp();
@@ -365,8 +371,10 @@ void PipelineStagesPass::runOnOperation() {
     }
     gradName[g] = ("grad:" + pname.getValue()).str();
     gradLayout[g] = wantedSharding(update, 1);
+    gradProduced[g] = producedSharding(g, /*keepPartial=*/true);
     Part &p = *partOf(def);
-    p.addResult(p.mapping.lookup(g), named(gradName[g], "grad", &gradLayout[g]));
+    p.addResult(p.mapping.lookup(g),
+                named(gradName[g], "grad", &gradProduced[g]));
     stageGrads[stage[def]].push_back(g);
   }
 
@@ -397,7 +405,8 @@ void PipelineStagesPass::runOnOperation() {
       }
       if (!perStep.contains(def) && def != sqrt)
         return def->emitError("bb-pipeline-stages: internal error: the update "
-                              "needs a per-micro-batch value");
+                              "needs a per-micro-batch value (")
+               << def->getName() << ")";
       for (Value o : def->getOperands())
         if (failed(materialize(o)))
           return failure();
@@ -461,7 +470,12 @@ void PipelineStagesPass::runOnOperation() {
     Location loc = train.getLoc();
     Value sum;
     for (Value g : stageGrads[s]) {
-      Value arg = p.addArg(g.getType(), named(gradName[g], "grad", &gradLayout[g]));
+      // The accumulated gradient, reduced (or relaid) once, for the norm
+      // and the update both.
+      Value arg = p.addArg(g.getType(),
+                           named(gradName[g], "grad", &gradProduced[g]));
+      if (keepSharding && gradProduced[g] != gradLayout[g])
+        p.addResult(arg, named(gradName[g], "grad", &gradLayout[g]));
       int64_t rank = cast<RankedTensorType>(g.getType()).getRank();
       Operation *sq = b.create<MulOp>(loc, arg, arg);
       Value v = sq->getResult(0);

@@ -39,7 +39,11 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     after each update.
 
     A fourth function per stage, `@stage<s>_gradsq`, returns the sum of
-    squares of the stage's gradients (role `grad_sumsq`).
+    squares of the stage's gradients (role `grad_sumsq`), given the
+    accumulated gradients; where those are not yet what the update takes
+    (partial sums, see keep-sharding below) it also returns each such
+    gradient as the update takes it (role `grad`, same name), and the
+    driver passes that to the update.
 
     Under dynamic loss scaling (`bb-train-step` with `loss-scale`, whose
     `@train_step` returns the scale it used with role `loss_scale`), the
@@ -63,11 +67,17 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
 
     With `keep-sharding`, the module instead carries a `bb-auto-shard` plan
     of the micro-batch step on one stage's mesh: states keep their
-    `bb.sharding`, ops their `bb.strategy`, and every crossing, stash and
-    gradient gets the layout its producer leaves it in (reduced where
-    partial; a gradient the layout its update wants), as `bb.sharding` on
-    both sides, which `bb-spmdize` then treats as per-rank blocks. No mesh is
-    added; `bb-pipeline-mesh` prepends the stage axis after partitioning.
+    `bb.sharding`, ops their `bb.strategy`, and every crossing and stash
+    gets the layout its producer leaves it in (reduced where partial), as
+    `bb.sharding` on both sides, which `bb-spmdize` then treats as per-rank
+    blocks. A gradient leaves the backward as its producer leaves it,
+    partial sums included (a weight's gradient summed over a split batch,
+    where the plan did not reduce it per micro-batch): the driver
+    accumulates the partial sums over the micro-batches and
+    `@stage<s>_gradsq` reduces them to the layout the update wants once per
+    step (all-reduce, or reduce-scatter where the update is split), which
+    is how bb-auto-shard prices that reduction. No mesh is added;
+    `bb-pipeline-mesh` prepends the stage axis after partitioning.
   }];
   let options = [
     Option<"stages", "stages", "int64_t", "2", "Number of pipeline stages">,

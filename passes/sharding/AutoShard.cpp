@@ -16,6 +16,7 @@
 #include "passes/sharding/ShardingRules.h"
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 #include <unordered_map>
@@ -34,6 +35,11 @@ using namespace mlir::bb::sharding;
 namespace pb = bumblebee::cluster;
 
 namespace {
+
+/// The cost of a layout change planReshard cannot make (canReshard): the
+/// program gets no joint choice for it, and a strategy whose own cost is
+/// impossible is fixed at 0.
+constexpr double kImpossible = std::numeric_limits<double>::infinity();
 
 int64_t bytesOf(RankedTensorType t, ArrayRef<int64_t> localShape) {
   int64_t n = 1;
@@ -266,6 +272,8 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
                             RankedTensorType type) {
   if (from == to)
     return 0;
+  if (!canReshard(from, to))
+    return kImpossible;
   // The memo's key: both layouts and the (uniqued) type, as bytes. Printing
   // them instead made this a fifth of the planning time.
   std::string key;
@@ -778,6 +786,17 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       auto it = producer.find(operand);
       if (it == producer.end())
         continue; // a constant
+      // An operand the op reads twice in the same layout (x * x) is
+      // resharded once (the partitioner reuses the first).
+      auto type = cast<RankedTensorType>(operand.getType());
+      if (llvm::any_of(llvm::seq<unsigned>(0, i), [&](unsigned j) {
+            return v.op->getOperand(j) == operand &&
+                   llvm::all_of(v.strategies, [&](const Strategy &t) {
+                     return operandSharding(v.rule, t, j, type.getRank()) ==
+                            operandSharding(v.rule, t, i, type.getRank());
+                   });
+          }))
+        continue;
       auto [ui, result] = it->second;
       auto [memo, added] = edgeMemo.try_emplace(
           {cls[ui], result, cls[vi], static_cast<unsigned>(i)});
@@ -876,8 +895,13 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       continue;
     n.firstVar = program.numVariables();
     std::vector<std::pair<int, double>> one;
-    for (size_t s = 0; s < n.strategies.size(); ++s)
-      one.push_back({program.addVariable(nodeCost[i][s]), 1.0});
+    for (size_t s = 0; s < n.strategies.size(); ++s) {
+      const bool impossible = nodeCost[i][s] >= kImpossible;
+      int x = program.addVariable(impossible ? 0 : nodeCost[i][s]);
+      if (impossible)
+        program.addConstraint({{x, 1.0}}, 0, 0);
+      one.push_back({x, 1.0});
+    }
     program.addConstraint(one, 1, 1);
   }
   // Program points, for liveness (memory rows, and the plan's activations).
@@ -1064,6 +1088,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         colsV(v.strategies.size());
     for (size_t s = 0; s < u.strategies.size(); ++s)
       for (size_t t = 0; t < v.strategies.size(); ++t) {
+        if (e.cost[s][t] == kImpossible)
+          continue; // no joint choice: the pair cannot be chosen
         int y = program.addVariable(e.cost[s][t], /*continuous=*/true);
         rowsU[s].push_back({y, 1.0});
         colsV[t].push_back({y, 1.0});
@@ -1212,6 +1238,13 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       for (auto *v : {&work->compute, &work->intraHost, &work->interHost})
         v->assign(numParts, 0);
   std::set<std::tuple<int64_t, const void *, std::string>> stageWeightBlocks;
+  std::set<std::tuple<const void *, bool, std::string>> booked;
+  auto partialText = [](const TensorSharding &t) {
+    std::string text = " partial";
+    for (int16_t a : t.partialAxes)
+      text += " " + std::to_string(a);
+    return text;
+  };
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
@@ -1246,9 +1279,16 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         continue;
       }
       auto [ui, result] = it->second;
-      reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]),
-                  operandSharding(v.rule, v.strategies[chosen[vi]], i,
-                                  type.getRank()),
+      // The partitioner reshards a value to one layout once per function:
+      // book it once per value, layout and kind of work (per micro-batch
+      // or per step, which run as different functions in a pipeline).
+      TensorSharding want =
+          operandSharding(v.rule, v.strategies[chosen[vi]], i, type.getRank());
+      if (!booked.insert({operand.getAsOpaquePointer(), perStepEdge,
+                          want.splitAxesText() + partialText(want)})
+               .second)
+        continue;
+      reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]), want,
                   type);
     }
     for (auto [i, r] : llvm::enumerate(v.op->getResults())) {

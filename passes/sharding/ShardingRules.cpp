@@ -104,7 +104,11 @@ OpRule fromInterface(Operation *op) {
 
 /// Reshape: input dim i and result dim j split alike when the dims before
 /// them hold the same number of elements; then a split of dim i into k
-/// blocks is a split of dim j into k blocks (k divides both).
+/// blocks is a split of dim j into k blocks (k divides both). A reshape
+/// that only adds or drops unit dimensions (a weight's gradient summed over
+/// the batch with keepdims, then reshaped to the weight's shape) may also
+/// pass partial sums through, so that a pipeline stage can accumulate them
+/// over its micro-batches and reduce once per step.
 OpRule reshapeRule(ReshapeOp op) {
   OpRule rule = emptyRule(op);
   ArrayRef<int64_t> in = shapeOf(op.getInput()), out = shapeOf(op.getResult());
@@ -116,6 +120,18 @@ OpRule reshapeRule(ReshapeOp op) {
     if (j < static_cast<int64_t>(out.size()) && outBefore == before &&
         in[i] > 1 && out[j] > 1)
       rule.loops.push_back(makeLoop(std::gcd(in[i], out[j]), {i, j}));
+  }
+  auto nonUnit = [](ArrayRef<int64_t> shape) {
+    SmallVector<int64_t> dims;
+    for (int64_t d : shape)
+      if (d != 1)
+        dims.push_back(d);
+    return dims;
+  };
+  if (nonUnit(in) == nonUnit(out)) {
+    Loop through = makeLoop(0, {-1, -1}, mesh::ReductionKind::Sum);
+    through.passesPartial = true;
+    rule.loops.push_back(through);
   }
   return rule;
 }
@@ -321,6 +337,10 @@ mesh::MeshShardingAttr TensorSharding::toAttr(FlatSymbolRefAttr meshSym) const {
   // Trailing replicated dims are left out, as MLIR prints them.
   while (!split.empty() && split.back().empty())
     split.pop_back();
+  // MLIR 19 prints no split axes as `[]` but parses only `[[]]` when
+  // partial axes follow: keep one empty entry, which reads back.
+  if (split.empty() && !partialAxes.empty() && !dimAxes.empty())
+    split.push_back(mesh::MeshAxesAttr::get(ctx, {}));
   return mesh::MeshShardingAttr::get(ctx, meshSym, split, partialAxes,
                                      partialKind);
 }
@@ -388,6 +408,12 @@ std::string sharding::splitAxesText(mesh::MeshShardingAttr attr) {
       .splitAxesText();
 }
 
+bool sharding::canReshard(const TensorSharding &from, const TensorSharding &to) {
+  return to.partialAxes.empty() ||
+         (to.partialAxes == from.partialAxes &&
+          to.partialKind == from.partialKind);
+}
+
 SmallVector<ReshardStep, 2> sharding::planReshard(const TensorSharding &from,
                                                const TensorSharding &to,
                                                ArrayRef<int64_t> shape,
@@ -401,8 +427,8 @@ SmallVector<ReshardStep, 2> sharding::planReshard(const TensorSharding &from,
     steps.push_back({kind, SmallVector<int16_t>(axes), dim, toDim, cur, after});
     cur = std::move(after);
   };
-  // 1. Partial values.
-  if (!cur.partialAxes.empty()) {
+  // 1. Partial values (unless `to` keeps them).
+  if (!cur.partialAxes.empty() && to.partialAxes.empty()) {
     SmallVector<int16_t> axes = cur.partialAxes;
     int64_t parts = 1;
     for (int16_t a : axes)
@@ -523,7 +549,7 @@ static TensorSharding shardingOf(const OpRule &rule, const Strategy &s,
     int64_t dim = loop.dims[tensor];
     if (dim >= 0)
       t.dimAxes[dim].push_back(static_cast<int16_t>(axis));
-    else if (isResult && loop.reduction) {
+    else if (loop.reduction && (isResult || (loop.passesPartial && tensor == 0))) {
       t.partialAxes.push_back(static_cast<int16_t>(axis));
       t.partialKind = *loop.reduction;
     }

@@ -34,6 +34,12 @@ struct Loop {
   /// For each operand, then each result: the tensor dimension this loop
   /// indexes, or -1.
   SmallVector<int64_t> dims;
+  /// A loop of no dimension through which partial sums pass: splitting it
+  /// over an axis takes operand 0 partial over that axis and leaves the
+  /// result partial too (`reduction` says how), without reducing it first.
+  /// For linear ops (a reshape), where reducing later is reducing the same.
+  /// Its extent is 0: any split divides it.
+  bool passesPartial = false;
 };
 
 /// The splittable loops of an op (loops that cannot be split are left out).
@@ -112,13 +118,19 @@ struct ReshardStep {
   TensorSharding before, after;
 };
 
+/// Whether planReshard can turn `from` into `to`: a layout whose partial
+/// sums a consumer takes as they are (Loop::passesPartial) is only reached
+/// from the same partial sums; reducing is one way.
+bool canReshard(const TensorSharding &from, const TensorSharding &to);
+
 /// The collectives that turn layout `from` into `to` for a tensor of global
 /// shape `shape`: partial values are all-reduced, or reduce-scattered when
 /// `to` splits one dimension that nothing splits yet over exactly their
 /// axes; splits `to` does not extend are moved by an all-to-all when `to`
 /// wants the same axes on a dimension nothing splits yet, and all-gathered
 /// otherwise. What remains (axes `to` adds beyond the last layout) is this
-/// process's block: a slice, no communication.
+/// process's block: a slice, no communication. Partial sums `to` keeps
+/// (canReshard) stay unreduced; the splits move alike.
 SmallVector<ReshardStep, 2> planReshard(const TensorSharding &from,
                                      const TensorSharding &to,
                                      ArrayRef<int64_t> shape,

@@ -53,6 +53,9 @@ private:
   /// or slices that takes.
   Value reshard(OpBuilder &b, Location loc, Local from, const TensorSharding &to,
                 RankedTensorType global);
+  Value reshardUncached(OpBuilder &b, Location loc, TensorSharding cur,
+                        Value v, const TensorSharding &to,
+                        RankedTensorType global);
   /// Cross-entropy (and its gradient) over split positions.
   Value rewriteCrossEntropy(OpBuilder &b, Operation *op, ArrayRef<Value> operands,
                             const TensorSharding &labels, Type resultType);
@@ -66,6 +69,8 @@ private:
   llvm::DenseMap<Value, Local> locals;
   /// One shard_slice per (value, sharding): constants feed many consumers.
   std::map<std::pair<const void *, std::string>, Value> slices;
+  /// One reshard per (value, target layout).
+  std::map<std::pair<const void *, std::string>, Value> resharded;
 };
 
 Value Partitioner::reshard(OpBuilder &b, Location loc, Local from,
@@ -74,6 +79,26 @@ Value Partitioner::reshard(OpBuilder &b, Location loc, Local from,
   Value v = from.value;
   if (cur == to)
     return v;
+  // A value resharded the same way twice (a gradient that a stage's norm
+  // and its update both want reduced) is resharded once: the first time is
+  // earlier in the block, so it dominates the later use.
+  std::string key = to.splitAxesText() + " partial";
+  for (int16_t a : to.partialAxes)
+    key += " " + std::to_string(a);
+  if (!to.partialAxes.empty())
+    key += " kind " + std::to_string(static_cast<int>(to.partialKind));
+  auto memoKey = std::make_pair(v.getAsOpaquePointer(), key);
+  if (auto it = resharded.find(memoKey); it != resharded.end())
+    return it->second;
+  Value result = reshardUncached(b, loc, cur, v, to, global);
+  resharded[memoKey] = result;
+  return result;
+}
+
+Value Partitioner::reshardUncached(OpBuilder &b, Location loc,
+                                   TensorSharding cur, Value v,
+                                   const TensorSharding &to,
+                                   RankedTensorType global) {
   auto typeOf = [&](const TensorSharding &s) {
     return RankedTensorType::get(s.localShape(global.getShape(), meshShape),
                                  global.getElementType());
@@ -217,9 +242,13 @@ LogicalResult Partitioner::run(func::FuncOp func) {
     if (auto attr = func.getArgAttrOfType<mesh::MeshShardingAttr>(
             arg.getArgNumber(), "bb.sharding"))
       s = TensorSharding::fromAttr(attr, rank);
-    if (!s.partialAxes.empty())
+    // A pipeline stage's accumulated gradient may arrive unreduced: the
+    // stage reduces it once per step, not once per micro-batch.
+    auto role = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(), "bb.role");
+    if (!s.partialAxes.empty() && !(role && role.getValue() == "grad"))
       return func.emitError("bb-spmdize: argument ")
-             << arg.getArgNumber() << " cannot be partial";
+             << arg.getArgNumber() << " cannot be partial (only a gradient "
+                                     "can)";
     if (!arrivesAsBlock(func, arg.getArgNumber()) && !s.isReplicated()) {
       // Inputs arrive whole on every process; the sharding says which block
       // the program works on.
@@ -277,6 +306,9 @@ LogicalResult Partitioner::run(func::FuncOp func) {
     for (auto [i, operand] : llvm::enumerate(op->getOperands())) {
       auto type = cast<RankedTensorType>(operand.getType());
       TensorSharding want = operandSharding(rule, strategy, i, type.getRank());
+      if (!canReshard(locals.lookup(operand).sharding, want))
+        return op->emitError("bb-spmdize: operand ")
+               << i << " takes partial sums its producer does not leave";
       operands.push_back(reshard(b, loc, locals.lookup(operand), want, type));
     }
     SmallVector<TensorSharding> resultShardings;
@@ -332,6 +364,9 @@ LogicalResult Partitioner::run(func::FuncOp func) {
       want = TensorSharding::fromAttr(attr, type.getRank());
     else if (auto k = func.getResultAttrOfType<IntegerAttr>(i, "bb.updates"))
       want = locals.lookup(body.getArgument(k.getInt())).sharding;
+    if (!canReshard(locals.lookup(v).sharding, want))
+      return func.emitError("bb-spmdize: result ")
+             << i << " is declared partial sums its producer does not leave";
     results.push_back(reshard(b, ret.getLoc(), locals.lookup(v), want, type));
     // Not results.back()'s type: an argument returned as it is gets its
     // local type only below.

@@ -31,7 +31,10 @@ def Spmdize : Pass<"bb-spmdize", "ModuleOp"> {
     types and keep `bb.sharding`, which bufferization passes on to the
     runtime so each process loads only its slice; so do the arguments that
     pipeline stages pass between their functions (roles `recv`, `stash`,
-    `grad`), whose producers return them as blocks of the same layout. Other arguments (model
+    `grad`), whose producers return them as blocks of the same layout; a
+    `grad` argument may be partial (a stage's accumulated gradient, reduced
+    where its consumers want it). A value resharded the same way for two
+    consumers is resharded once. Other arguments (model
     inputs, labels) arrive whole on every process; their `bb.sharding` only
     says which block the program works on (a `bb.shard_slice` at entry).
   }];

@@ -242,6 +242,14 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                  d.name.c_str(), dtypeName(d.dtype));
       grads_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
     }
+  for (const TensorDecl &d : gradsq_->outputs)
+    if (d.role == "grad") {
+      BBRT_CHECK(grads_.count(d.name) && d.dtype == DType::F32,
+                 "function '%s' reduces gradient '%s', which stage %lld's "
+                 "backward does not compute",
+                 gradsq_->name.c_str(), d.name.c_str(), (long long)stage_);
+      reduced_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
+    }
   // "mean": each micro-batch's backward starts from 1, and the schedule
   // averages; "sum": it starts from the micro-batch's share of the loss
   // (dynamic loss scaling), and the schedule sums.
@@ -331,10 +339,14 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
       net().allReduce(ctx_, g, sumGradients_ ? ReduceKind::Sum : ReduceKind::Mean,
                       {1});
   }
+  // A gradient the stage's gradsq function reduces (partial sums within a
+  // partitioned stage, reduced once per step) reaches the update from there.
   auto gradInputs = [&](const FunctionInfo &fn) {
     for (const TensorDecl &d : fn.inputs)
       if (d.role == "grad") {
-        auto it = grads_.find(d.name);
+        auto it = reduced_.find(d.name);
+        if (&fn == gradsq_ || it == reduced_.end())
+          it = grads_.find(d.name);
         BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
                    "function '%s' takes gradient '%s', which stage %lld's "
                    "backward does not compute",
@@ -345,6 +357,10 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   };
   gradInputs(*gradsq_);
   runFunction(ctx_, *gradsq_);
+  for (const TensorDecl &d : gradsq_->outputs)
+    if (d.role == "grad")
+      copyOnDevice(reduced_.at(d.name).data(), arenaTensor(ctx_, d).data,
+                   static_cast<size_t>(d.nbytes()));
   const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
   BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());
   double totals[2] = {readScalarF32(arenaTensor(ctx_, *sq).data),

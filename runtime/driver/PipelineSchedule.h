@@ -18,7 +18,10 @@
 //      computes for them without waiting;
 //   3. averages the gradients over the micro-batches and the replicas
 //      (all-reduce over dp), sums their squares (stage<s>_gradsq) over the
-//      stages for the global norm, and runs its stage's update;
+//      stages for the global norm, and runs its stage's update; in a
+//      partitioned stage the backward leaves a gradient as partial sums
+//      where its plan does, and stage<s>_gradsq reduces it once per step
+//      and returns it for the update;
 //   4. sends the parameters it owns to the stages that also read them (tied
 //      weights).
 // The loss of a step is the mean of the last stage's micro-batch losses,
@@ -125,6 +128,8 @@ private:
   // Device memory (DeviceBuffer: host memory in the CPU runtime).
   std::map<std::string, std::vector<DeviceBuffer>> stash_; // name -> [slot]
   std::map<std::string, DeviceBuffer> grads_;     // accumulated, by name
+  // Reduced by the gradsq function (where the backward leaves partial sums).
+  std::map<std::string, DeviceBuffer> reduced_;
   DeviceBuffer scale_;  // f32 1 / micro-batches
   bool sumGradients_ = false; // pipeline.gradients = "sum"
   DeviceBuffer totals_; // f64 [gradient sum of squares, loss]

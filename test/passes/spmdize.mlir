@@ -129,3 +129,30 @@ module {
     return %dx, %ds, %db : tensor<8x16xf32>, tensor<16xf32>, tensor<16xf32>
   }
 }
+
+// -----
+
+// A reshape of unit dimensions passes partial sums through (strategy 1: the
+// reshape rule's passesPartial loop): the matmul's partial sums (the batch
+// split) are reshaped, not reduced; the result, declared partial, leaves
+// as it is, and the second result, declared reduced, is all-reduced once
+// though two consumers (the product x * x, the return) want it reduced.
+// CHECK-LABEL: func.func @reshape_passes_partial
+// CHECK-SAME: -> (tensor<1x8x8xf32> {bb.name = "partial", bb.sharding = #mesh.shard<@mesh, {{\[\[\]\]}}, partial = sum[0]>}
+// CHECK: %[[P:.*]] = bb.matmul {{.*}} : tensor<2x8xf32>, tensor<2x8xf32> -> tensor<8x8xf32>
+// CHECK: %[[R:.*]] = bb.reshape %[[P]] : tensor<8x8xf32> -> tensor<1x8x8xf32>
+// CHECK: %[[A:.*]] = mesh.all_reduce %[[R]] on @mesh mesh_axes = [0]
+// CHECK-NOT: mesh.all_reduce
+// CHECK: bb.mul %[[A]], %[[A]]
+// CHECK: return %[[R]], %[[A]], %{{.*}} : tensor<1x8x8xf32>, tensor<1x8x8xf32>, tensor<1x8x8xf32>
+module {
+  mesh.mesh @mesh(shape = 2)
+  func.func @reshape_passes_partial(%x: tensor<4x8xf32> {bb.name = "x"}, %dy: tensor<4x8xf32> {bb.name = "dy"})
+      -> (tensor<1x8x8xf32> {bb.name = "partial", bb.sharding = #mesh.shard<@mesh, [[]], partial = sum[0]>},
+          tensor<1x8x8xf32> {bb.name = "reduced"}, tensor<1x8x8xf32> {bb.name = "squared"}) {
+    %p = bb.matmul %x, %dy {bb.strategy = array<i64: 2>, transpose_lhs} : tensor<4x8xf32>, tensor<4x8xf32> -> tensor<8x8xf32>
+    %r = bb.reshape %p {bb.strategy = array<i64: 1>} : tensor<8x8xf32> -> tensor<1x8x8xf32>
+    %s = bb.mul %r, %r : tensor<1x8x8xf32>, tensor<1x8x8xf32> -> tensor<1x8x8xf32>
+    return %r, %r, %s : tensor<1x8x8xf32>, tensor<1x8x8xf32>, tensor<1x8x8xf32>
+  }
+}
