@@ -741,6 +741,34 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       nodeCost[root[i]][s] += w * nodeCompute[i][s];
     }
   }
+  // In a pipeline the driver adds each micro-batch's gradients into their
+  // accumulators after every micro-batch but the first (read both, write
+  // one) and averages them once per step (read, write), over each device's
+  // block: a gradient left as whole partial sums costs more there than a
+  // reduced block. PipelinePlan books this work after the cut; here it
+  // weighs the layouts.
+  if (!opStage.empty()) {
+    const double bandwidth = cluster.inPlaceBandwidth();
+    const double accumulateWeight =
+        static_cast<double>(microbatches - 1) / static_cast<double>(microbatches);
+    for (auto [i, n] : llvm::enumerate(nodes)) {
+      if (!n.op || perStep.contains(n.op))
+        continue;
+      for (OpResult res : n.op->getResults()) {
+        if (llvm::none_of(res.getUsers(),
+                          [&](Operation *u) { return perStep.contains(u); }))
+          continue;
+        auto type = cast<RankedTensorType>(res.getType());
+        for (size_t s = 0; s < n.strategies.size(); ++s) {
+          const double bytes = static_cast<double>(bytesOf(
+              type, n.produced(res.getResultNumber(), type.getRank(), s)
+                        .localShape(type.getShape(), meshShape)));
+          nodeCost[root[i]][s] +=
+              (3 * accumulateWeight + 2 * stepWeight) * bytes / bandwidth;
+        }
+      }
+    }
+  }
   // Edges: (producer node, result) -> (consumer node, operand), costed.
   struct Edge {
     size_t from, to;

@@ -1,16 +1,20 @@
-// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0 stages=2 microbatches=4" --bb-pipeline-stages="stages=2 microbatches=4 keep-sharding=true" | FileCheck %s
-// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0 stages=2 microbatches=4" --bb-pipeline-stages="stages=2 microbatches=4 keep-sharding=true" | bb-opt --bb-spmdize | FileCheck %s --check-prefix=SPMD
-// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0 stages=2 microbatches=4" | FileCheck %s --check-prefix=PLAN
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0 stages=2 microbatches=8" --bb-pipeline-stages="stages=2 microbatches=8 keep-sharding=true" | FileCheck %s
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0 stages=2 microbatches=8" --bb-pipeline-stages="stages=2 microbatches=8 keep-sharding=true" | bb-opt --bb-spmdize | FileCheck %s --check-prefix=SPMD
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0 stages=2 microbatches=8" | FileCheck %s --check-prefix=PLAN
 
 // A stage's mesh splits the batch, so each weight's gradient (a product
 // summed over the batch with keepdims, then reshaped to the weight's shape)
-// is a partial sum on each rank. With 4 micro-batches bb-auto-shard lets
+// is a partial sum on each rank. With 8 micro-batches bb-auto-shard lets
 // the partial sums pass through the reshape (a reshape of unit dimensions
 // only may, ShardingRules' passesPartial loop) rather than reduce-scatter
-// them after every micro-batch: reduced once per step they cost a quarter.
+// them after every micro-batch: reduced once per step they cost an eighth,
+// which outweighs accumulating whole partial sums instead of half blocks
+// (with 4 micro-batches it does not, and W's gradient is reduce-scattered
+// after each).
 // The backward returns them partial; the driver adds the micro-batches'
 // partial sums, and the stage's gradsq function reduces them once per step
-// (reduce-scatter: the plan splits the update) and returns them, reduced,
+// (reduce-scatter where the plan splits the update, W; all-reduce where it
+// does not, B) and returns them, reduced,
 // for the norm and the update. (The partitioner reads the printed plan back:
 // a partial layout of no split prints as [[]], which parses.) Until 2026-12-07 (session 16) every
 // micro-batch's backward reduced its gradients, M times a step, while the
@@ -24,12 +28,12 @@
 // CHECK-SAME: %{{.*}}: tensor<32x32xf32> {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, {{\[\[0\]\]}}>}
 // CHECK-LABEL: func.func @stage0_gradsq(
 // CHECK-SAME: %[[W:.*]]: tensor<32x32xf32> {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, {{\[\[\]\]}}, partial = sum[0]>}, %[[B:.*]]: tensor<32xf32> {bb.name = "grad:B", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, {{\[\[\]\]}}, partial = sum[0]>})
-// CHECK-SAME: -> (tensor<32x32xf32> {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, {{\[\[0\]\]}}>}, tensor<32xf32> {bb.name = "grad:B", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, {{\[\[0\]\]}}>}, tensor<f32> {bb.name = "grad_sumsq", bb.role = "grad_sumsq"})
+// CHECK-SAME: -> (tensor<32x32xf32> {bb.name = "grad:W", bb.role = "grad", bb.sharding = #mesh.shard<@mesh, {{\[\[0\]\]}}>}, tensor<32xf32> {bb.name = "grad:B", bb.role = "grad"}, tensor<f32> {bb.name = "grad_sumsq", bb.role = "grad_sumsq"})
 // CHECK: bb.mul %[[W]], %[[W]]
 // CHECK: return %[[W]], %[[B]],
 
 // Partitioned: no collective on a gradient in the backward; one
-// reduce-scatter per gradient in gradsq, which the norm and the returned
+// reduction per gradient in gradsq, which the norm and the returned
 // gradient share.
 // SPMD-LABEL: func.func @stage0_backward(
 // SPMD-NOT: mesh.{{(all_reduce|reduce_scatter)}}
@@ -39,10 +43,10 @@
 // SPMD: return
 // SPMD-LABEL: func.func @stage0_gradsq(
 // SPMD: mesh.reduce_scatter %arg0 on @mesh mesh_axes = [0] scatter_axis = 0 : tensor<32x32xf32> -> tensor<16x32xf32>
-// SPMD: mesh.reduce_scatter %arg1 on @mesh mesh_axes = [0] scatter_axis = 0 : tensor<32xf32> -> tensor<16xf32>
-// SPMD-NOT: mesh.reduce_scatter
+// SPMD: mesh.all_reduce %arg1 on @mesh mesh_axes = [0] : tensor<32xf32> -> tensor<32xf32>
+// SPMD-NOT: mesh.{{(all_reduce|reduce_scatter)}} %arg
 // SPMD: return
-// SPMD-SAME: tensor<16x32xf32>, tensor<16xf32>, tensor<f32>
+// SPMD-SAME: tensor<16x32xf32>, tensor<32xf32>, tensor<f32>
 
 func.func @forward(%x: tensor<64x8x32xf32> {bb.name = "x"}) -> (tensor<64x8x32xf32> {bb.name = "y"}) {
   %w = bb.constant {bb.name = "W"} dense<0.05> : tensor<32x32xf32> loc("W")
