@@ -727,6 +727,15 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   auto weightOf = [&](Operation *consumer) {
     return consumer && perStep.contains(consumer) ? stepWeight : 1.0;
   };
+  // In a pipeline, the per-step ops other than the updates (the global
+  // norm's) read a gradient as its update takes it: bb-pipeline-stages'
+  // gradsq reduces it once into that layout and computes the norm there.
+  // Their reads cost nothing beyond the update's, which is priced.
+  auto readsUpdatedGradient = [&](Operation *consumer, Value operand) {
+    Operation *def = operand.getDefiningOp();
+    return !opStage.empty() && perStep.contains(consumer) &&
+           !updateGradient(consumer) && def && !perStep.contains(def);
+  };
   std::vector<std::vector<double>> nodeCost(nodes.size());
   std::vector<std::vector<double>> nodeCompute(nodes.size());
   for (auto [i, n] : llvm::enumerate(nodes)) {
@@ -824,6 +833,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                             operandSharding(v.rule, t, i, type.getRank());
                    });
           }))
+        continue;
+      if (readsUpdatedGradient(v.op, operand))
         continue;
       auto [ui, result] = it->second;
       auto [memo, added] = edgeMemo.try_emplace(
@@ -1267,12 +1278,6 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
         v->assign(numParts, 0);
   std::set<std::tuple<int64_t, const void *, std::string>> stageWeightBlocks;
   std::set<std::tuple<const void *, bool, std::string>> booked;
-  auto partialText = [](const TensorSharding &t) {
-    std::string text = " partial";
-    for (int16_t a : t.partialAxes)
-      text += " " + std::to_string(a);
-    return text;
-  };
   for (auto [vi, v] : llvm::enumerate(nodes)) {
     if (!v.op)
       continue;
@@ -1310,10 +1315,12 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       // The partitioner reshards a value to one layout once per function:
       // book it once per value, layout and kind of work (per micro-batch
       // or per step, which run as different functions in a pipeline).
+      if (readsUpdatedGradient(v.op, operand))
+        continue;
       TensorSharding want =
           operandSharding(v.rule, v.strategies[chosen[vi]], i, type.getRank());
       if (!booked.insert({operand.getAsOpaquePointer(), perStepEdge,
-                          want.splitAxesText() + partialText(want)})
+                          want.layoutText()})
                .second)
         continue;
       reshardCost(nodes[ui].produced(result, type.getRank(), chosen[ui]), want,

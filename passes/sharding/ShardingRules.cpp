@@ -329,6 +329,16 @@ std::string TensorSharding::splitAxesText() const {
   return s + "]";
 }
 
+std::string TensorSharding::layoutText() const {
+  std::string text = splitAxesText();
+  if (partialAxes.empty())
+    return text;
+  text += " partial";
+  for (int16_t a : partialAxes)
+    text += " " + std::to_string(a);
+  return text + " kind " + std::to_string(static_cast<int>(partialKind));
+}
+
 mesh::MeshShardingAttr TensorSharding::toAttr(FlatSymbolRefAttr meshSym) const {
   MLIRContext *ctx = meshSym.getContext();
   SmallVector<mesh::MeshAxesAttr> split;

@@ -76,6 +76,9 @@ struct TensorSharding {
                                   ArrayRef<int64_t> meshShape) const;
   /// MLIR mesh syntax, e.g. "[[0], [], [1]]" (no partial axes).
   std::string splitAxesText() const;
+  /// splitAxesText() and the partial axes and kind: equal texts, equal
+  /// layouts (a key for memos).
+  std::string layoutText() const;
   mesh::MeshShardingAttr toAttr(FlatSymbolRefAttr mesh) const;
   static TensorSharding fromAttr(mesh::MeshShardingAttr attr, int64_t rank);
   /// Parses the splitAxesText() syntax, "[[0], [], [1]]" (trailing

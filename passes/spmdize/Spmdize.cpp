@@ -82,12 +82,7 @@ Value Partitioner::reshard(OpBuilder &b, Location loc, Local from,
   // A value resharded the same way twice (a gradient that a stage's norm
   // and its update both want reduced) is resharded once: the first time is
   // earlier in the block, so it dominates the later use.
-  std::string key = to.splitAxesText() + " partial";
-  for (int16_t a : to.partialAxes)
-    key += " " + std::to_string(a);
-  if (!to.partialAxes.empty())
-    key += " kind " + std::to_string(static_cast<int>(to.partialKind));
-  auto memoKey = std::make_pair(v.getAsOpaquePointer(), key);
+  auto memoKey = std::make_pair(v.getAsOpaquePointer(), to.layoutText());
   if (auto it = resharded.find(memoKey); it != resharded.end())
     return it->second;
   Value result = reshardUncached(b, loc, cur, v, to, global);

@@ -1,5 +1,6 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-link.textproto" | FileCheck %s --check-prefix=TP
-// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-link.textproto stages=2 microbatches=4" | FileCheck %s --check-prefix=TP
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-link.textproto stages=2 microbatches=3" | FileCheck %s --check-prefix=TP
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-link.textproto stages=2 microbatches=4" | FileCheck %s --check-prefix=DP
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-link.textproto stages=2 microbatches=16" | FileCheck %s --check-prefix=DP
 
 // Two 256 x 256 layers on two devices over a 100 MB/s link. Megatron's
@@ -7,9 +8,13 @@
 // micro-batch's 128 KiB output; splitting the batch all-reduces the two
 // gradients (512 KiB) once per step, after the last micro-batch. As one
 // micro-batch's step of a pipeline the gradients' reduction and the update
-// weigh 1/microbatches: with 16 micro-batches the batch split is cheaper,
-// with 4 (or unpipelined) the tensor split. (bb-auto-shard once weighed
-// the per-step work like a micro-batch's and chose the tensor split at 16.)
+// weigh 1/microbatches: with 4 or 16 micro-batches the batch split is
+// cheaper, with 3 (or unpipelined) the tensor split. (bb-auto-shard once
+// weighed the per-step work like a micro-batch's and chose the tensor split
+// at 16; until session 16 it also priced the global norm's reads of the
+// gradients as reductions of their own, though the pipeline's gradsq
+// computes the norm on the gradients reduced for the update, and chose the
+// tensor split at 4.)
 // The plan's figures are unweighted; the per-step part (the gradients'
 // reduction, 2 x 256 KiB over 100 MB/s, and the layout changes around the
 // update: some milliseconds) is booked apart for the pipeline's composition.

@@ -8,9 +8,10 @@
 // the partial sums pass through the reshape (a reshape of unit dimensions
 // only may, ShardingRules' passesPartial loop) rather than reduce-scatter
 // them after every micro-batch: reduced once per step they cost an eighth,
-// which outweighs accumulating whole partial sums instead of half blocks
-// (with 4 micro-batches it does not, and W's gradient is reduce-scattered
-// after each).
+// which outweighs accumulating whole partial sums instead of half blocks.
+// (The norm reads the reduced gradients: the plan does not price its reads
+// apart. Until it stopped doing so, the same session, 4 micro-batches
+// still reduce-scattered W's gradient after each.)
 // The backward returns them partial; the driver adds the micro-batches'
 // partial sums, and the stage's gradsq function reduces them once per step
 // (reduce-scatter where the plan splits the update, W; all-reduce where it
