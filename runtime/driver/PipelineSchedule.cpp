@@ -244,11 +244,13 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
     }
   for (const TensorDecl &d : gradsq_->outputs)
     if (d.role == "grad") {
-      BBRT_CHECK(grads_.count(d.name) && d.dtype == DType::F32,
+      auto it = grads_.find(d.name);
+      BBRT_CHECK(it != grads_.end() && d.dtype == DType::F32 &&
+                     static_cast<size_t>(d.nbytes()) <= it->second.size(),
                  "function '%s' reduces gradient '%s', which stage %lld's "
                  "backward does not compute",
                  gradsq_->name.c_str(), d.name.c_str(), (long long)stage_);
-      reduced_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
+      reducedBytes_[d.name] = static_cast<size_t>(d.nbytes());
     }
   // "mean": each micro-batch's backward starts from 1, and the schedule
   // averages; "sum": it starts from the micro-batch's share of the loss
@@ -340,26 +342,30 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
                       {1});
   }
   // A gradient the stage's gradsq function reduces (partial sums within a
-  // partitioned stage, reduced once per step) reaches the update from there.
+  // partitioned stage, reduced once per step) goes back into its
+  // accumulator (its block is no larger), which the update then reads; the
+  // next step's first micro-batch overwrites it whole.
   auto gradInputs = [&](const FunctionInfo &fn) {
     for (const TensorDecl &d : fn.inputs)
       if (d.role == "grad") {
-        auto it = reduced_.find(d.name);
-        if (&fn == gradsq_ || it == reduced_.end())
-          it = grads_.find(d.name);
-        BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
+        auto it = grads_.find(d.name);
+        auto reduced = reducedBytes_.find(d.name);
+        const size_t bytes = it == grads_.end() ? 0
+                             : &fn != gradsq_ && reduced != reducedBytes_.end()
+                                 ? reduced->second
+                                 : it->second.size();
+        BBRT_CHECK(it != grads_.end() && bytes == (size_t)d.nbytes(),
                    "function '%s' takes gradient '%s', which stage %lld's "
                    "backward does not compute",
                    fn.name.c_str(), d.name.c_str(), (long long)stage_);
-        copyOnDevice(arenaTensor(ctx_, d).data, it->second.data(),
-                     it->second.size());
+        copyOnDevice(arenaTensor(ctx_, d).data, it->second.data(), bytes);
       }
   };
   gradInputs(*gradsq_);
   runFunction(ctx_, *gradsq_);
   for (const TensorDecl &d : gradsq_->outputs)
     if (d.role == "grad")
-      copyOnDevice(reduced_.at(d.name).data(), arenaTensor(ctx_, d).data,
+      copyOnDevice(grads_.at(d.name).data(), arenaTensor(ctx_, d).data,
                    static_cast<size_t>(d.nbytes()));
   const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
   BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());

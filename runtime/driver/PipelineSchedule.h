@@ -128,8 +128,9 @@ private:
   // Device memory (DeviceBuffer: host memory in the CPU runtime).
   std::map<std::string, std::vector<DeviceBuffer>> stash_; // name -> [slot]
   std::map<std::string, DeviceBuffer> grads_;     // accumulated, by name
-  // Reduced by the gradsq function (where the backward leaves partial sums).
-  std::map<std::string, DeviceBuffer> reduced_;
+  // Bytes of the gradients the gradsq function reduces (where the backward
+  // leaves partial sums), which it writes back into their accumulators.
+  std::map<std::string, size_t> reducedBytes_;
   DeviceBuffer scale_;  // f32 1 / micro-batches
   bool sumGradients_ = false; // pipeline.gradients = "sum"
   DeviceBuffer totals_; // f64 [gradient sum of squares, loss]
