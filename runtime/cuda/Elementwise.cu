@@ -124,8 +124,12 @@ template <typename T> __device__ T arith(BinaryKind k, T x, T y) {
     case BinaryKind::Sub: return x - y;
     case BinaryKind::Mul: return x * y;
     case BinaryKind::Div: return x / y;
-    case BinaryKind::Pow:
-      return y == T(2) ? x * x : (y == T(1) ? x : pow(x, y));
+    case BinaryKind::Pow: // the CPU runtime's shortcuts for these exponents
+      return y == T(2)     ? x * x
+             : y == T(3)   ? x * x * x
+             : y == T(1)   ? x
+             : y == T(0.5) ? sqrt(x)
+                           : pow(x, y);
     case BinaryKind::Max: return x < y || isnan(y) ? y : x;
     case BinaryKind::Min: return y < x || isnan(y) ? y : x;
     case BinaryKind::Mod: return fmod(x, y);
@@ -275,6 +279,19 @@ __global__ void convertKernel(const I *in, O *out, int64_t n) {
     } else if constexpr (std::is_integral<I>::value &&
                          std::is_same<O, bool>::value) {
       out[i] = in[i] != 0;
+    } else if constexpr (std::is_integral<I>::value &&
+                         std::is_same<O, float>::value) {
+      // One rounding, as the CPU runtime's static_cast: through a double,
+      // an int64 above 2^53 would round twice.
+      out[i] = float(in[i]);
+    } else if constexpr (std::is_integral<I>::value &&
+                         (std::is_same<O, __half>::value ||
+                          std::is_same<O, __nv_bfloat16>::value)) {
+      // As the CPU runtime: to float, then to the 16-bit type.
+      if constexpr (std::is_same<O, __half>::value)
+        out[i] = __float2half(float(in[i]));
+      else
+        out[i] = __float2bfloat16(float(in[i]));
     } else if constexpr (std::is_same<O, __half>::value) {
       out[i] = __float2half(float(loadAsDouble(in, i)));
     } else if constexpr (std::is_same<O, __nv_bfloat16>::value) {

@@ -50,8 +50,16 @@ __device__ typename Acc<T>::type combine(ReduceKind k,
   using A = typename Acc<T>::type;
   switch (k) {
   case ReduceKind::Sum:
-  case ReduceKind::Mean: return a + A(v);
-  case ReduceKind::Prod: return a * A(v);
+  case ReduceKind::Mean:
+    if constexpr (std::is_floating_point<T>::value)
+      return a + A(v);
+    else // wrapping, as the CPU runtime's uint64 sum (no signed overflow)
+      return A(uint64_t(a) + uint64_t(A(v)));
+  case ReduceKind::Prod:
+    if constexpr (std::is_floating_point<T>::value)
+      return a * A(v);
+    else
+      return A(uint64_t(a) * uint64_t(A(v)));
   case ReduceKind::Max:
     if constexpr (std::is_floating_point<T>::value)
       return (A(v) > a || isnan(A(v))) ? A(v) : a;
