@@ -89,6 +89,15 @@ void profileEnd(Context *ctx, const char *op, double flops, double bytes,
   e.bytes += bytes;
 }
 
+void profileDriver(Context *ctx, const char *what, double start) {
+  if (!ctx->profile)
+    return;
+  synchronizeDevice();
+  Profile::Entry &e = ctx->profile->driver[what];
+  e.calls += 1;
+  e.seconds += now() - start;
+}
+
 void runFunction(Context *ctx, const FunctionInfo &f) {
   const double t0 = ctx->profile ? now() : 0;
   f.fn(ctx);
@@ -111,6 +120,13 @@ std::string formatProfile(const Profile &profile, int64_t count,
   appendTable(out, "kernel", profile.kernels, count, per, kernels, true);
   out += "\n";
   appendTable(out, "function", profile.functions, count, per, functions, false);
+  if (!profile.driver.empty()) {
+    double driver = 0;
+    for (const auto &[name, e] : profile.driver)
+      driver += e.seconds;
+    out += "\n";
+    appendTable(out, "driver", profile.driver, count, per, driver, false);
+  }
   return out;
 }
 

@@ -266,6 +266,24 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
   totals_ = DeviceBuffer(2 * sizeof(double));
 }
 
+namespace {
+/// Books the driver's work in its scope under `what` (--profile's driver
+/// table; nothing without a profile).
+class DriverWork {
+public:
+  DriverWork(Context *ctx, const char *what)
+      : ctx_(ctx), what_(what), start_(profileStart(ctx)) {}
+  ~DriverWork() { profileDriver(ctx_, what_, start_); }
+  DriverWork(const DriverWork &) = delete;
+  DriverWork &operator=(const DriverWork &) = delete;
+
+private:
+  Context *ctx_;
+  const char *what_;
+  double start_;
+};
+} // namespace
+
 void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
   for (const TensorDecl &d : fn.inputs) {
     Tensor t = arenaTensor(ctx_, d);
@@ -277,11 +295,14 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
                  "function '%s' input '%s' is not one of the micro-batch's "
                  "data inputs",
                  fn.name.c_str(), d.name.c_str());
+      DriverWork w(ctx_, "copy the micro-batch in");
       copyToDevice(t.data, batch_[m][i].data(), static_cast<size_t>(d.nbytes()));
     } else if (d.role == "stash") {
+      DriverWork w(ctx_, "copy stashes");
       copyOnDevice(t.data, stash_.at(d.name)[slotOf(m)].data(),
                    static_cast<size_t>(d.nbytes()));
     } else if (d.role == "recv") {
+      DriverWork w(ctx_, "receive from other stages (and wait)");
       const Transfer &x = transfers_.at(d.name);
       net().recv(ctx_, t, rankOf(x.from), x.tag);
     }
@@ -294,14 +315,17 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
   for (const TensorDecl &d : fn.outputs) {
     Tensor t = arenaTensor(ctx_, d);
     if (d.role == "send") {
+      DriverWork w(ctx_, "post sends");
       const Transfer &x = transfers_.at(d.name);
       net().postSend(ctx_, t, rankOf(x.to), x.tag);
     } else if (d.role == "stash") {
+      DriverWork w(ctx_, "copy stashes");
       copyOnDevice(stash_.at(d.name)[slotOf(m)].data(), t.data,
                    static_cast<size_t>(d.nbytes()));
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
     } else if (d.role == "grad") {
+      DriverWork w(ctx_, "accumulate gradients");
       Tensor acc = floats(grads_.at(d.name));
       Tensor g(t.data, DType::F32, acc.shape);
       if (m == 0)
@@ -335,17 +359,22 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   const Tensor scale(scale_.data(), DType::F32, {});
   for (auto &[name, buf] : grads_) {
     Tensor g = floats(buf);
-    if (!sumGradients_)
+    if (!sumGradients_) {
+      DriverWork w(ctx_, "average gradients");
       binary(BinaryKind::Mul, g, scale, g);
-    if (dp_ > 1)
+    }
+    if (dp_ > 1) {
+      DriverWork w(ctx_, "all-reduce gradients over replicas");
       net().allReduce(ctx_, g, sumGradients_ ? ReduceKind::Sum : ReduceKind::Mean,
                       {1});
+    }
   }
   // A gradient the stage's gradsq function reduces (partial sums within a
   // partitioned stage, reduced once per step) goes back into its
   // accumulator (its block is no larger), which the update then reads; the
   // next step's first micro-batch overwrites it whole.
   auto gradInputs = [&](const FunctionInfo &fn) {
+    DriverWork w(ctx_, "copy gradients");
     for (const TensorDecl &d : fn.inputs)
       if (d.role == "grad") {
         auto it = grads_.find(d.name);
@@ -364,19 +393,24 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   gradInputs(*gradsq_);
   runFunction(ctx_, *gradsq_);
   for (const TensorDecl &d : gradsq_->outputs)
-    if (d.role == "grad")
+    if (d.role == "grad") {
+      DriverWork w(ctx_, "copy gradients");
       copyOnDevice(grads_.at(d.name).data(), arenaTensor(ctx_, d).data,
                    static_cast<size_t>(d.nbytes()));
+    }
   const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
   BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());
   double totals[2] = {readScalarF32(arenaTensor(ctx_, *sq).data),
                       lossSum_ / static_cast<double>(micro_)};
   Tensor tot(totals_.data(), DType::F64, {2});
-  copyToDevice(tot.data, totals, sizeof totals);
-  net().allReduce(ctx_, tot, ReduceKind::Sum, {0}); // over the stages
-  if (dp_ > 1)
-    net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
-  copyToHost(totals, tot.data, sizeof totals);
+  {
+    DriverWork w(ctx_, "norm and loss over stages (and wait)");
+    copyToDevice(tot.data, totals, sizeof totals);
+    net().allReduce(ctx_, tot, ReduceKind::Sum, {0}); // over the stages
+    if (dp_ > 1)
+      net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
+    copyToHost(totals, tot.data, sizeof totals);
+  }
   gradInputs(*update_);
   for (const TensorDecl &d : update_->inputs) {
     Tensor t = arenaTensor(ctx_, d);
@@ -399,6 +433,7 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
     r.lossScale = readScalarF32(arenaTensor(ctx_, *used).data);
 
   // 4. New values of shared parameters to the stages that read them.
+  DriverWork shared(ctx_, "shared parameters, sends' completion");
   for (size_t k = 0; k < info_.states.size(); ++k) {
     const int tag = kRefreshTag + static_cast<int>(k % kTagRange);
     if (ownerOf_[k] == stage_)

@@ -146,14 +146,21 @@ void validateModel(const ModelInfo &info);
 
 /// Where a program's time goes (`--profile`; runtime/core/Profile.cpp): per
 /// kernel kind (the bb op it runs, e.g. "bb.matmul") and per entry
-/// function, the calls, the seconds and the work the compiler counted.
+/// function, the calls, the seconds and the work the compiler counted; and
+/// the driver's own work between the functions by what it does (a
+/// pipeline's receives, gradient accumulation, copies: profileDriver).
 struct Profile {
   struct Entry {
     int64_t calls = 0;
     double seconds = 0, flops = 0, bytes = 0;
   };
-  std::map<std::string, Entry> kernels, functions;
+  std::map<std::string, Entry> kernels, functions, driver;
 };
+
+/// Books the driver's work `what` since `start` (profileStart) into
+/// ctx->profile->driver, after waiting for the device; nothing without a
+/// profile.
+void profileDriver(Context *ctx, const char *what, double start);
 
 struct Context {
   const ModelInfo *info = nullptr;
@@ -214,7 +221,8 @@ void runFunction(Context *ctx, const FunctionInfo &f);
 /// The profile as a table: per kernel kind, then per function, by time,
 /// with calls and milliseconds per step or run (`per`, of which there were
 /// `count`), the share of the kernels' time, and the FLOP/s and bytes/s
-/// achieved.
+/// achieved; then the driver's work, if any was booked (its share: of the
+/// driver's time).
 std::string formatProfile(const Profile &profile, int64_t count,
                           const char *per);
 /// A host-memory view of device tensor `t`: `t` itself when device memory
