@@ -550,6 +550,15 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     n.op = &op;
     n.rule = ruleOf(&op, &n.ruleKey);
     n.strategies = strategiesOf(n.rule, n.ruleKey);
+    // Partial sums passed through (a reshape's) only pay off where a
+    // pipeline accumulates them: without stages they are left out, which
+    // keeps the program smaller.
+    if (opStage.empty())
+      llvm::erase_if(n.strategies, [&](const Strategy &st) {
+        return llvm::any_of(st, [&](int64_t l) {
+          return l >= 0 && n.rule.loops[l].passesPartial;
+        });
+      });
     // A pinned weight: its consumers take it in the pinned layout.
     for (auto [i, operand] : llvm::enumerate(op.getOperands())) {
       auto cst = operand.getDefiningOp<ConstantOp>();
