@@ -318,6 +318,7 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     ps.keepSharding = true;
     pm.addPass(createPipelineStages(ps));
     pm.addPass(createSpmdize());
+    pm.addNestedPass<func::FuncOp>(createMergeAllReduces());
     PipelineMeshOptions pmesh;
     pmesh.stages = so.pipelineStages;
     pm.addPass(createPipelineMesh(pmesh));
@@ -326,6 +327,7 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     pm.addPass(createAutoShard(autoShardOptions(so)));
     if (!options.shard.planOnly) {
       pm.addPass(createSpmdize());
+      pm.addNestedPass<func::FuncOp>(createMergeAllReduces());
       buildImportCleanupPipeline(pm);
     }
   }

@@ -42,4 +42,33 @@ def Spmdize : Pass<"bb-spmdize", "ModuleOp"> {
                            "::mlir::mesh::MeshDialect"];
 }
 
+def MergeAllReduces : Pass<"bb-merge-all-reduces", "::mlir::func::FuncOp"> {
+  let summary = "One all-reduce for a sum of all-reduced values";
+  let description = [{
+    After `bb-spmdize`: a sum of values each summed over the same mesh axes
+    (`mesh.all_reduce` with `sum`, used only by the sum) is the all-reduce
+    of their local sum, one collective instead of several. The global
+    norm's sum of squares is such a sum: one all-reduce per gradient split
+    over the mesh became one for them all. Rewrites, to a fixed point,
+    `bb.add(all_reduce(a), all_reduce(b))` into `all_reduce(bb.add(a, b))`,
+    and `bb.add(bb.add(x, all_reduce(a)), all_reduce(b))` (either operand
+    order) into `bb.add(x, all_reduce(bb.add(a, b)))`, where every value
+    has the same type (no broadcasting) and the inner sum is used only
+    there. The additions run in another order: the result may differ in
+    the last bits.
+
+    Example:
+    ```mlir
+    %ra = mesh.all_reduce %a on @mesh mesh_axes = [0] : tensor<f32> -> tensor<f32>
+    %rb = mesh.all_reduce %b on @mesh mesh_axes = [0] : tensor<f32> -> tensor<f32>
+    %s = bb.add %ra, %rb : tensor<f32>, tensor<f32> -> tensor<f32>
+    // becomes
+    %t = bb.add %a, %b : tensor<f32>, tensor<f32> -> tensor<f32>
+    %s = mesh.all_reduce %t on @mesh mesh_axes = [0] : tensor<f32> -> tensor<f32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect",
+                           "::mlir::mesh::MeshDialect"];
+}
+
 #endif // BB_PASSES_SPMDIZE_PASSES_TD
