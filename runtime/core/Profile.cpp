@@ -77,36 +77,37 @@ double profileStart(Context *ctx) {
   return now();
 }
 
+namespace {
+/// Waits for the device, then books one call since `start` into `entry`.
+Profile::Entry &book(Profile::Entry &entry, double start) {
+  synchronizeDevice();
+  entry.calls += 1;
+  entry.seconds += now() - start;
+  return entry;
+}
+} // namespace
+
 void profileEnd(Context *ctx, const char *op, double flops, double bytes,
                 double start) {
   if (!ctx->profile)
     return;
-  synchronizeDevice();
-  Profile::Entry &e = ctx->profile->kernels[op];
-  e.calls += 1;
-  e.seconds += now() - start;
+  Profile::Entry &e = book(ctx->profile->kernels[op], start);
   e.flops += flops;
   e.bytes += bytes;
 }
 
 void profileDriver(Context *ctx, const char *what, double start) {
-  if (!ctx->profile)
-    return;
-  synchronizeDevice();
-  Profile::Entry &e = ctx->profile->driver[what];
-  e.calls += 1;
-  e.seconds += now() - start;
+  if (ctx->profile)
+    book(ctx->profile->driver[what], start);
 }
 
 void runFunction(Context *ctx, const FunctionInfo &f) {
   const double t0 = ctx->profile ? now() : 0;
   f.fn(ctx);
-  synchronizeDevice();
-  if (ctx->profile) {
-    Profile::Entry &e = ctx->profile->functions[f.name];
-    e.calls += 1;
-    e.seconds += now() - t0;
-  }
+  if (ctx->profile)
+    book(ctx->profile->functions[f.name], t0);
+  else
+    synchronizeDevice();
 }
 
 std::string formatProfile(const Profile &profile, int64_t count,
