@@ -197,6 +197,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     if (auto how = attrs.getAs<StringAttr>("pipeline.gradients"))
       averaged = how.getValue() != "sum";
   std::vector<double> gradientBytes(S, 0), accumulate(S, 0), average(S, 0);
+  // Per stage, its gradients and those it accumulates as partial sums and
+  // reduces once per step (the rest are reduced after every micro-batch).
+  SmallVector<int64_t> gradients(S, 0), reducedOnce(S, 0);
   for (int64_t s = 0; s < S; ++s) {
     auto bwd = (*copy).lookupSymbol<func::FuncOp>("stage" + std::to_string(s) +
                                                   "_backward");
@@ -208,6 +211,11 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
           role && role.getValue() == "grad") {
         bytes += localBytes(bwd, i);
         kernels += 1;
+        gradients[s] += 1;
+        if (auto attr = bwd.getResultAttrOfType<mesh::MeshShardingAttr>(
+                i, "bb.sharding");
+            attr && !attr.getPartialAxes().empty())
+          reducedOnce[s] += 1;
       }
     const double overhead = kernels * device.launch_overhead();
     gradientBytes[s] = bytes;
@@ -301,6 +309,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   list.set("pipeline_stage_accumulate_seconds", b.getF64ArrayAttr(accumulate));
   // And averaging them once per step (0 where they are summed).
   list.set("pipeline_stage_average_seconds", b.getF64ArrayAttr(average));
+  list.set("pipeline_stage_gradients", b.getI64ArrayAttr(gradients));
+  list.set("pipeline_stage_gradients_reduced_once",
+           b.getI64ArrayAttr(reducedOnce));
   module->setAttr("bb.plan", list.getDictionary(ctx));
   return llvm::Error::success();
 }

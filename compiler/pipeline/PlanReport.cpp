@@ -123,6 +123,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       planF64Array(plan, "pipeline_stage_accumulate_seconds"));
   llvm::json::Array stageAverage(
       planF64Array(plan, "pipeline_stage_average_seconds"));
+  llvm::json::Array stageGradients = i64Array("pipeline_stage_gradients");
+  llvm::json::Array stageReducedOnce =
+      i64Array("pipeline_stage_gradients_reduced_once");
   // What stages of unequal meshes could save at most (Alpa's inter-op
   // pass gives a stage any sub-mesh; here every stage has the same). With
   // the cut's work W = the sum of the slots, no assignment of the same
@@ -302,6 +305,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       {"stage_gradient_bytes", std::move(stageGradientBytes)},
       {"stage_accumulate_seconds", std::move(stageAccumulate)},
       {"stage_average_seconds", std::move(stageAverage)},
+      {"stage_gradients", std::move(stageGradients)},
+      {"stage_gradients_reduced_once", std::move(stageReducedOnce)},
       {"unequal_meshes_bound_seconds", balanceBound},
       {"stage_ranks", std::move(stageRanks)},
       {"stage_hosts", std::move(stageHosts)},
@@ -456,6 +461,20 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
          << bytes((*stageMemory)[s].getAsInteger().value_or(0)) << " ("
          << bytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
          << (*inFlight)[s].getAsInteger().value_or(0) << ")\n";
+    }
+    // Which gradients each stage reduces once per step (accumulated as
+    // partial sums) rather than after every micro-batch.
+    const llvm::json::Array *grads = r.getArray("stage_gradients");
+    const llvm::json::Array *once = r.getArray("stage_gradients_reduced_once");
+    if (sized(grads) && sized(once)) {
+      int64_t total = 0, deferred = 0;
+      for (size_t s = 0; s < numStages; ++s) {
+        total += (*grads)[s].getAsInteger().value_or(0);
+        deferred += (*once)[s].getAsInteger().value_or(0);
+      }
+      os << "gradients: " << deferred << " of " << total
+         << " accumulated as partial sums and reduced once per step, the "
+            "rest reduced after every micro-batch\n";
     }
     const double bound = num("unequal_meshes_bound_seconds");
     os << "stage balance: stages of unequal meshes could save at most "
