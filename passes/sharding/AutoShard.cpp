@@ -736,6 +736,15 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   auto weightOf = [&](Operation *consumer) {
     return consumer && perStep.contains(consumer) ? stepWeight : 1.0;
   };
+  // A gradient: a per-micro-batch result the per-step part reads. In a
+  // pipeline it is summed over the micro-batches into a buffer that lives
+  // through the step.
+  auto isGradient = [&](Value res) {
+    Operation *def = res.getDefiningOp();
+    return def && !perStep.contains(def) &&
+           llvm::any_of(res.getUsers(),
+                        [&](Operation *user) { return perStep.contains(user); });
+  };
   // In a pipeline, the per-step ops other than the updates (the global
   // norm's) read a gradient as its update takes it: bb-pipeline-stages'
   // gradsq reduces it once into that layout and computes the norm there.
@@ -770,11 +779,10 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     const double accumulateWeight =
         static_cast<double>(microbatches - 1) / static_cast<double>(microbatches);
     for (auto [i, n] : llvm::enumerate(nodes)) {
-      if (!n.op || perStep.contains(n.op))
+      if (!n.op)
         continue;
       for (OpResult res : n.op->getResults()) {
-        if (llvm::none_of(res.getUsers(),
-                          [&](Operation *u) { return perStep.contains(u); }))
+        if (!isGradient(res))
           continue;
         auto type = cast<RankedTensorType>(res.getType());
         for (size_t s = 0; s < n.strategies.size(); ++s) {
@@ -850,7 +858,6 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
           {cls[ui], result, cls[vi], static_cast<unsigned>(i)});
       std::vector<std::vector<double>> &c = memo->second;
       if (added) {
-        auto type = cast<RankedTensorType>(operand.getType());
         const Node &u = nodes[ui];
         c.assign(u.strategies.size(), std::vector<double>(v.strategies.size()));
         for (size_t s = 0; s < u.strategies.size(); ++s) {
@@ -1053,13 +1060,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
                 bytesOf(type, v.produced(i, type.getRank(), st)
                                   .localShape(type.getShape(), meshShape)));
         const std::vector<double> &bytes = memo->second;
-        // In a pipeline a gradient (what the per-step part reads) is summed
-        // over the micro-batches into a buffer that lives through the step.
-        const bool gradient =
-            llvm::any_of(res.getUsers(), [&](Operation *user) {
-              return perStep.contains(user);
-            }) &&
-            !perStep.contains(v.op);
+        const bool gradient = isGradient(res);
         if (gradient && staged) {
           for (size_t st = 0; st < bytes.size(); ++st)
             addTerm(part.held, r.firstVar + st, bytes[st]);

@@ -34,15 +34,15 @@ bool sameReduction(mesh::AllReduceOp a, mesh::AllReduceOp b) {
          a.getMeshAxes() == b.getMeshAxes() && a.getType() == b.getType();
 }
 
-/// all_reduce(a.input + b.input), built before `at`; a and b erased.
+/// all_reduce(a.input + b.input), built before `at` (the caller erases a
+/// and b once nothing uses them).
 Value mergeInto(PatternRewriter &rw, Operation *at, mesh::AllReduceOp a,
                 mesh::AllReduceOp b) {
   rw.setInsertionPoint(at);
   Value sum = rw.create<AddOp>(at->getLoc(), a.getInput(), b.getInput());
-  Value merged = rw.create<mesh::AllReduceOp>(
-      at->getLoc(), a.getType(), a.getMesh(), a.getMeshAxes(), sum,
-      mesh::ReductionKind::Sum);
-  return merged;
+  return rw.create<mesh::AllReduceOp>(at->getLoc(), a.getType(), a.getMesh(),
+                                      a.getMeshAxes(), sum,
+                                      mesh::ReductionKind::Sum);
 }
 
 /// add(all_reduce(a), all_reduce(b)) -> all_reduce(add(a, b)).

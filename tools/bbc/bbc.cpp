@@ -239,15 +239,22 @@ static int fail(const std::string &message) {
   return 1;
 }
 
+/// A search's log, one line per plan it tried, each after `prefix`, then a
+/// blank line.
+static void printSearchLog(llvm::StringRef prefix,
+                           const std::vector<std::string> &log) {
+  for (const std::string &line : log)
+    llvm::outs() << prefix << " " << line << "\n";
+  llvm::outs() << "\n";
+}
+
 /// `bbc plan ...`: plan only, and report the plan.
 static int plan(MLIRContext &context, const bb::CompileOptions &options) {
   llvm::Expected<OwningOpRef<ModuleOp>> module = OwningOpRef<ModuleOp>();
   if (stagesSearch == "auto") {
     std::vector<std::string> log;
     auto found = bb::planWithStageSearch(context, inputFile, options, log);
-    for (const std::string &line : log)
-      llvm::outs() << "candidate " << line << "\n";
-    llvm::outs() << "\n";
+    printSearchLog("candidate", log);
     if (!found)
       return fail(llvm::toString(found.takeError()));
     module = std::move(found->plan);
@@ -262,9 +269,7 @@ static int plan(MLIRContext &context, const bb::CompileOptions &options) {
   if (baseline == "grid") {
     std::vector<std::string> log;
     auto grid = bb::planStrategyGrid(context, inputFile, options, log);
-    for (const std::string &line : log)
-      llvm::outs() << "baseline " << line << "\n";
-    llvm::outs() << "\n";
+    printSearchLog("baseline", log);
     if (!grid)
       return fail(llvm::toString(grid.takeError()));
     auto best = bb::planReport(*grid->plan, /*withLayers=*/false);
