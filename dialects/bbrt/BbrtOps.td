@@ -95,6 +95,25 @@ def Bbrt_ArenaOp : Bbrt_Op<"arena", [Pure]> {
   let assemblyFormat = "$offset attr-dict `:` type($buffer)";
 }
 
+def Bbrt_BoundOutputOp : Bbrt_Op<"bound_output", [Pure]> {
+  let summary = "the buffer of output `index`, which the driver always binds";
+  let description = [{
+    An output the training driver always binds to memory of its own before
+    the run (`bindOutput`: a pipeline stage's stash, written straight into
+    its micro-batch's slot), so it has no place in the arena. Produced by
+    the memory planner from the `memref.alloc` of an output with role
+    `stash`.
+
+    Example:
+    ```mlir
+    %s = bbrt.bound_output 2 : memref<4x16xf32>
+    ```
+  }];
+  let arguments = (ins I64Attr:$index);
+  let results = (outs AnyStaticShapeMemRef:$buffer);
+  let assemblyFormat = "$index attr-dict `:` type($buffer)";
+}
+
 def Bbrt_InputOp : Bbrt_Op<"input"> {
   let summary = "the buffer holding graph input `index`";
   let description = [{
@@ -102,7 +121,9 @@ def Bbrt_InputOp : Bbrt_Op<"input"> {
     lives for the whole run. `role` tells a training driver what to put
     there: `labels`, `lr` (the learning rate) or `step` (the 1-based step
     number); model inputs have none. The memory planner sets `offset`, its place in
-    the arena.
+    the arena, or -1 for an input the driver always binds (`bindInput`:
+    role `stash`, read from its micro-batch's slot, and role `grad`, read
+    from its accumulator).
 
     Example:
     ```mlir

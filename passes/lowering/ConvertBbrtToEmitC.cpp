@@ -652,6 +652,11 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
   auto roleOf = [](StringAttr role) {
     return role ? role.getValue() : StringRef();
   };
+  // An output's buffer is reached through bbrt::outputBuffer, which a
+  // driver may bind elsewhere (a pipeline's stash slots, gradients).
+  llvm::DenseMap<Value, int64_t> outputOf;
+  for (auto output : func.getBody().front().getOps<bbrt::OutputOp>())
+    outputOf[output.getBuffer()] = output.getIndex();
 
   for (Operation &op : func.getBody().front()) {
     Location l = op.getLoc();
@@ -661,18 +666,30 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
         }))
       return op.emitError("bbrt-to-emitc: unsupported element type");
     if (auto arena = dyn_cast<bbrt::ArenaOp>(op)) {
-      pointers[arena.getBuffer()] = CallBuilder(f, l).operand(context)
-          .i64(arena.getOffset()).call("bbrt::arena", voidPtr);
+      auto output = outputOf.find(arena.getBuffer());
+      pointers[arena.getBuffer()] =
+          output == outputOf.end()
+              ? CallBuilder(f, l).operand(context).i64(arena.getOffset())
+                    .call("bbrt::arena", voidPtr)
+              : CallBuilder(f, l).operand(context).i64(output->second)
+                    .i64(arena.getOffset())
+                    .call("bbrt::outputBuffer", voidPtr);
+    } else if (auto bound = dyn_cast<bbrt::BoundOutputOp>(op)) {
+      pointers[bound.getBuffer()] = CallBuilder(f, l).operand(context)
+          .i64(bound.getIndex()).i64(-1)
+          .call("bbrt::outputBuffer", voidPtr);
     } else if (auto input = dyn_cast<bbrt::InputOp>(op)) {
       if (!input.getOffset())
         return input.emitError("bbrt-to-emitc: input has no planned offset");
       auto type = cast<MemRefType>(input.getType());
       CallBuilder(d, l).operand(info).string(input.getName())
           .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
-          .i64(*input.getOffset()).string(roleOf(input.getRoleAttr()))
+          .i64(input.getOffsetAttr().getInt())
+          .string(roleOf(input.getRoleAttr()))
           .call("bbrt::addInput");
       pointers[input.getBuffer()] = CallBuilder(f, l).operand(context)
-          .i64(*input.getOffset()).call("bbrt::arena", voidPtr);
+          .i64(input.getIndex()).i64(input.getOffsetAttr().getInt())
+          .call("bbrt::inputBuffer", voidPtr);
     } else if (auto weight = dyn_cast<bbrt::WeightOp>(op)) {
       pointers[weight.getBuffer()] = CallBuilder(f, l).operand(context)
           .i64(weight.getIndex()).call("bbrt::weight", constVoidPtr);
@@ -684,11 +701,13 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
     } else if (auto output = dyn_cast<bbrt::OutputOp>(op)) {
       auto type = cast<MemRefType>(output.getBuffer().getType());
       auto arena = output.getBuffer().getDefiningOp<bbrt::ArenaOp>();
-      if (!arena)
+      auto bound = output.getBuffer().getDefiningOp<bbrt::BoundOutputOp>();
+      if (!arena && !(bound && bound.getIndex() == output.getIndex()))
         return output.emitError("bbrt-to-emitc: output is not an arena buffer");
       CallBuilder(d, l).operand(info).string(output.getName())
           .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
-          .i64(arena.getOffset()).string(roleOf(output.getRoleAttr()))
+          .i64(arena ? arena.getOffset() : -1)
+          .string(roleOf(output.getRoleAttr()))
           .call("bbrt::addOutput");
     } else if (auto kernel = dyn_cast<bbrt::KernelOp>(op)) {
       Value start = profileStart(f, l, context);

@@ -40,9 +40,41 @@ struct PlanMemoryPass : mlir::bb::impl::PlanMemoryBase<PlanMemoryPass> {
     int64_t last = 0;
     for (Operation &op : body)
       position[&op] = last++;
+    // What the pipeline driver always binds gets no arena place: stashes
+    // (role `stash`, in and out: their micro-batch's slot) and gradient
+    // inputs (role `grad`: the accumulators gradsq and the update read).
+    auto is = [](StringAttr role, StringRef what) {
+      return role && role.getValue() == what;
+    };
+    llvm::DenseMap<Value, int64_t> boundOutput; // alloc -> output index
+    for (auto output : body.getOps<bbrt::OutputOp>())
+      if (is(output.getRoleAttr(), "stash"))
+        boundOutput[output.getBuffer()] = output.getIndex();
+    OpBuilder b(func.getContext());
+    for (Operation &op : llvm::make_early_inc_range(body)) {
+      if (auto input = dyn_cast<bbrt::InputOp>(op);
+          input && (is(input.getRoleAttr(), "stash") ||
+                    is(input.getRoleAttr(), "grad"))) {
+        input.setOffsetAttr(b.getI64IntegerAttr(-1));
+      } else if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
+        auto bound = boundOutput.find(alloc.getResult());
+        if (bound == boundOutput.end())
+          continue;
+        b.setInsertionPoint(alloc);
+        Value buf = b.create<bbrt::BoundOutputOp>(
+            alloc.getLoc(), alloc.getType(),
+            b.getI64IntegerAttr(bound->second));
+        alloc.getResult().replaceAllUsesWith(buf);
+        alloc.erase();
+      }
+    }
+
     SmallVector<Buffer> buffers;
     llvm::DenseMap<Value, size_t> rootOf;
     for (Operation &op : body) {
+      if (auto input = dyn_cast<bbrt::InputOp>(op);
+          input && input.getOffsetAttr() && input.getOffsetAttr().getInt() < 0)
+        continue;
       if (isa<memref::AllocOp, bbrt::InputOp>(op)) {
         auto type = cast<MemRefType>(op.getResult(0).getType());
         int64_t bytes = type.getNumElements() *
@@ -97,7 +129,6 @@ struct PlanMemoryPass : mlir::bb::impl::PlanMemoryBase<PlanMemoryPass> {
       placed.push_back(i);
     }
 
-    OpBuilder b(func.getContext());
     for (Buffer &buf : buffers) {
       if (auto input = dyn_cast<bbrt::InputOp>(buf.def)) {
         input.setOffsetAttr(b.getI64IntegerAttr(buf.offset));

@@ -36,8 +36,11 @@ def PlanMemory : Pass<"bbrt-plan-memory", "func::FuncOp"> {
     end) and assigns offsets greedily, largest buffer first, at the lowest
     64-byte-aligned offset that overlaps no placed buffer with an overlapping
     live range. `memref.alloc`s become `bbrt.arena` ops and inputs get their
-    offset. The function gets `bbrt.arena_size` (bytes) and
-    `bbrt.unplanned_size` (the sum of all buffers, for comparison).
+    offset. What the pipeline driver always binds gets no place: stashes
+    (inputs and outputs with role `stash`, bound to a micro-batch's slot)
+    and gradient inputs (role `grad`, bound to the accumulators): such
+    inputs get offset -1, such outputs' allocs become `bbrt.bound_output`. The function gets `bbrt.arena_size` (bytes) and
+    `bbrt.unplanned_size` (the sum of the planned buffers, for comparison).
   }];
   let options = [
     Option<"alignment", "alignment", "int64_t", "64",

@@ -235,6 +235,11 @@ void validateModel(const ModelInfo &info) {
         BBRT_CHECK(names.insert(d.name).second,
                    "model declares %s '%s' twice", what, d.name.c_str());
         checkShape(d, what);
+        // A stash, and a gradient input, is always bound by the driver
+        // (bindInput/bindOutput) and has no arena place.
+        if (d.offset == -1 &&
+            (d.role == "stash" || (d.role == "grad" && *what == 'i')))
+          continue;
         BBRT_CHECK(d.offset >= 0 && d.offset + d.nbytes() <= f.arenaSize,
                    "model's %s '%s' (%lld bytes at offset %lld) lies outside "
                    "the arena of %lld bytes of function '%s'",
@@ -357,6 +362,66 @@ void *arena(Context *ctx, int64_t offset) {
   return static_cast<char *>(ctx->arena.data()) + offset;
 }
 
+namespace {
+void *boundOr(Context *ctx, const std::vector<void *> &bound, int64_t index,
+              int64_t offset, const char *what) {
+  if (index >= 0 && index < static_cast<int64_t>(bound.size()) &&
+      bound[index])
+    return bound[index];
+  if (offset < 0) {
+    const FunctionInfo *f = ctx->running;
+    const std::vector<TensorDecl> *decls =
+        !f ? nullptr : *what == 'i' ? &f->inputs : &f->outputs;
+    fail("%s %lld ('%s') of function '%s' has no place in the arena and "
+         "was not bound (bind%s)",
+         what, (long long)index,
+         decls && index >= 0 && index < (int64_t)decls->size()
+             ? (*decls)[index].name.c_str()
+             : "?",
+         f ? f->name.c_str() : "?", *what == 'i' ? "Input" : "Output");
+  }
+  return arena(ctx, offset);
+}
+void bind(std::vector<void *> &bound, size_t index, void *memory) {
+  if (bound.size() <= index)
+    bound.resize(index + 1, nullptr);
+  bound[index] = memory;
+}
+} // namespace
+
+void *inputBuffer(Context *ctx, int64_t index, int64_t offset) {
+  return boundOr(ctx, ctx->boundInputs, index, offset, "input");
+}
+
+void *outputBuffer(Context *ctx, int64_t index, int64_t offset) {
+  return boundOr(ctx, ctx->boundOutputs, index, offset, "output");
+}
+
+void bindInput(Context *ctx, size_t index, void *memory) {
+  bind(ctx->boundInputs, index, memory);
+}
+
+void bindOutput(Context *ctx, size_t index, void *memory) {
+  bind(ctx->boundOutputs, index, memory);
+}
+
+void clearBindings(Context *ctx) {
+  ctx->boundInputs.clear();
+  ctx->boundOutputs.clear();
+}
+
+Tensor inputTensor(Context *ctx, const FunctionInfo &fn, size_t index) {
+  const TensorDecl &d = fn.inputs.at(index);
+  return Tensor(inputBuffer(ctx, static_cast<int64_t>(index), d.offset),
+                d.dtype, d.shape);
+}
+
+Tensor outputTensor(Context *ctx, const FunctionInfo &fn, size_t index) {
+  const TensorDecl &d = fn.outputs.at(index);
+  return Tensor(outputBuffer(ctx, static_cast<int64_t>(index), d.offset),
+                d.dtype, d.shape);
+}
+
 const void *weight(Context *ctx, int64_t index) {
   if (index < 0 || index >= static_cast<int64_t>(ctx->weights.size()))
     fail("weight index %lld outside the model's %zu weights",
@@ -380,6 +445,9 @@ bool holdsState(const Context *ctx, size_t index) {
 }
 
 Tensor arenaTensor(Context *ctx, const TensorDecl &decl) {
+  BBRT_CHECK(decl.offset >= 0,
+             "'%s' (role %s) has no place in the arena: the driver binds it",
+             decl.name.c_str(), decl.role.c_str());
   return Tensor(arena(ctx, decl.offset), decl.dtype, decl.shape);
 }
 

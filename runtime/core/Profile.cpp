@@ -103,6 +103,11 @@ void profileDriver(Context *ctx, const char *what, double start) {
 
 void runFunction(Context *ctx, const FunctionInfo &f) {
   const double t0 = ctx->profile ? now() : 0;
+  struct Running { // what inputBuffer/outputBuffer name in their errors
+    Context *ctx;
+    ~Running() { ctx->running = nullptr; }
+  } running{ctx};
+  ctx->running = &f;
   f.fn(ctx);
   if (ctx->profile)
     book(ctx->profile->functions[f.name], t0);

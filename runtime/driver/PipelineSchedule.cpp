@@ -285,8 +285,9 @@ private:
 } // namespace
 
 void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
-  for (const TensorDecl &d : fn.inputs) {
-    Tensor t = arenaTensor(ctx_, d);
+  clearBindings(ctx_);
+  for (size_t k = 0; k < fn.inputs.size(); ++k) {
+    const TensorDecl &d = fn.inputs[k];
     if (d.role.empty() || d.role == "labels") {
       size_t i = 0;
       while (i < data_.size() && data_[i].name != d.name)
@@ -295,45 +296,53 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
                  "function '%s' input '%s' is not one of the micro-batch's "
                  "data inputs",
                  fn.name.c_str(), d.name.c_str());
-      DriverWork w(ctx_, "copy the micro-batch in");
-      copyToDevice(t.data, batch_[m][i].data(), static_cast<size_t>(d.nbytes()));
+      // The function reads the micro-batch where the loader put it, when
+      // the device can.
+      if (deviceMemoryIsHost()) {
+        bindInput(ctx_, k, batch_[m][i].data());
+      } else {
+        DriverWork w(ctx_, "copy the micro-batch in");
+        copyToDevice(inputTensor(ctx_, fn, k).data, batch_[m][i].data(),
+                     static_cast<size_t>(d.nbytes()));
+      }
     } else if (d.role == "stash") {
-      DriverWork w(ctx_, "copy stashes");
-      copyOnDevice(t.data, stash_.at(d.name)[slotOf(m)].data(),
-                   static_cast<size_t>(d.nbytes()));
+      bindInput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
     } else if (d.role == "recv") {
       DriverWork w(ctx_, "receive from other stages (and wait)");
       const Transfer &x = transfers_.at(d.name);
-      net().recv(ctx_, t, rankOf(x.from), x.tag);
+      net().recv(ctx_, inputTensor(ctx_, fn, k), rankOf(x.from), x.tag);
     }
   }
 }
 
 void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
   fillInputs(fn, m);
+  // The forward writes its stashes into the micro-batch's slot, and the
+  // first micro-batch's backward its gradients into their accumulators.
+  for (size_t k = 0; k < fn.outputs.size(); ++k) {
+    const TensorDecl &d = fn.outputs[k];
+    if (d.role == "stash")
+      bindOutput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
+    else if (d.role == "grad" && m == 0)
+      bindOutput(ctx_, k, grads_.at(d.name).data());
+  }
   runFunction(ctx_, fn);
-  for (const TensorDecl &d : fn.outputs) {
-    Tensor t = arenaTensor(ctx_, d);
+  for (size_t k = 0; k < fn.outputs.size(); ++k) {
+    const TensorDecl &d = fn.outputs[k];
+    Tensor t = outputTensor(ctx_, fn, k);
     if (d.role == "send") {
       DriverWork w(ctx_, "post sends");
       const Transfer &x = transfers_.at(d.name);
       net().postSend(ctx_, t, rankOf(x.to), x.tag);
-    } else if (d.role == "stash") {
-      DriverWork w(ctx_, "copy stashes");
-      copyOnDevice(stash_.at(d.name)[slotOf(m)].data(), t.data,
-                   static_cast<size_t>(d.nbytes()));
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
-    } else if (d.role == "grad") {
+    } else if (d.role == "grad" && m > 0) {
       DriverWork w(ctx_, "accumulate gradients");
       Tensor acc = floats(grads_.at(d.name));
-      Tensor g(t.data, DType::F32, acc.shape);
-      if (m == 0)
-        copyOnDevice(acc.data, g.data, static_cast<size_t>(acc.nbytes()));
-      else
-        binary(BinaryKind::Add, acc, g, acc);
+      binary(BinaryKind::Add, acc, Tensor(t.data, DType::F32, acc.shape), acc);
     }
   }
+  clearBindings(ctx_);
 }
 
 PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
@@ -369,39 +378,46 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
                       {1});
     }
   }
-  // A gradient the stage's gradsq function reduces (partial sums within a
-  // partitioned stage, reduced once per step) goes back into its
-  // accumulator (its block is no larger), which the update then reads; the
-  // next step's first micro-batch overwrites it whole.
-  auto gradInputs = [&](const FunctionInfo &fn) {
-    DriverWork w(ctx_, "copy gradients");
-    for (const TensorDecl &d : fn.inputs)
-      if (d.role == "grad") {
-        auto it = grads_.find(d.name);
-        auto reduced = reducedBytes_.find(d.name);
-        const size_t bytes = it == grads_.end() ? 0
-                             : &fn != gradsq_ && reduced != reducedBytes_.end()
-                                 ? reduced->second
-                                 : it->second.size();
-        BBRT_CHECK(it != grads_.end() && bytes == (size_t)d.nbytes(),
-                   "function '%s' takes gradient '%s', which stage %lld's "
-                   "backward does not compute",
-                   fn.name.c_str(), d.name.c_str(), (long long)stage_);
-        copyOnDevice(arenaTensor(ctx_, d).data, it->second.data(), bytes);
-      }
+  // The gradsq and update functions read the accumulators in place. A
+  // gradient gradsq reduces (partial sums within a partitioned stage,
+  // reduced once per step) goes back into its accumulator (its block is no
+  // larger), which the update then reads; the next step's first
+  // micro-batch overwrites it whole.
+  auto bindGradients = [&](const FunctionInfo &fn) {
+    clearBindings(ctx_);
+    for (size_t k = 0; k < fn.inputs.size(); ++k) {
+      const TensorDecl &d = fn.inputs[k];
+      if (d.role != "grad")
+        continue;
+      auto it = grads_.find(d.name);
+      auto reduced = reducedBytes_.find(d.name);
+      const size_t bytes = it == grads_.end() ? 0
+                           : &fn != gradsq_ && reduced != reducedBytes_.end()
+                               ? reduced->second
+                               : it->second.size();
+      BBRT_CHECK(it != grads_.end() && bytes == (size_t)d.nbytes(),
+                 "function '%s' takes gradient '%s', which stage %lld's "
+                 "backward does not compute",
+                 fn.name.c_str(), d.name.c_str(), (long long)stage_);
+      bindInput(ctx_, k, it->second.data());
+    }
   };
-  gradInputs(*gradsq_);
+  bindGradients(*gradsq_);
   runFunction(ctx_, *gradsq_);
-  for (const TensorDecl &d : gradsq_->outputs)
+  for (size_t k = 0; k < gradsq_->outputs.size(); ++k) {
+    const TensorDecl &d = gradsq_->outputs[k];
     if (d.role == "grad") {
-      DriverWork w(ctx_, "copy gradients");
-      copyOnDevice(grads_.at(d.name).data(), arenaTensor(ctx_, d).data,
+      DriverWork w(ctx_, "copy reduced gradients");
+      copyOnDevice(grads_.at(d.name).data(),
+                   outputTensor(ctx_, *gradsq_, k).data,
                    static_cast<size_t>(d.nbytes()));
     }
+  }
   const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
   BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());
   double totals[2] = {readScalarF32(arenaTensor(ctx_, *sq).data),
                       lossSum_ / static_cast<double>(micro_)};
+  clearBindings(ctx_);
   Tensor tot(totals_.data(), DType::F64, {2});
   {
     DriverWork w(ctx_, "norm and loss over stages (and wait)");
@@ -411,18 +427,19 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
       net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
     copyToHost(totals, tot.data, sizeof totals);
   }
-  gradInputs(*update_);
-  for (const TensorDecl &d : update_->inputs) {
-    Tensor t = arenaTensor(ctx_, d);
-    if (d.role == "grad_sumsq") {
-      writeScalarF32(t.data, static_cast<float>(totals[0]));
-    } else if (d.role == "lr") {
-      writeScalarF32(t.data, lr);
-    } else if (d.role == "step") {
-      writeScalarF32(t.data, step);
-    }
+  bindGradients(*update_);
+  for (size_t k = 0; k < update_->inputs.size(); ++k) {
+    const TensorDecl &d = update_->inputs[k];
+    if (d.role == "grad_sumsq")
+      writeScalarF32(inputTensor(ctx_, *update_, k).data,
+                     static_cast<float>(totals[0]));
+    else if (d.role == "lr")
+      writeScalarF32(inputTensor(ctx_, *update_, k).data, lr);
+    else if (d.role == "step")
+      writeScalarF32(inputTensor(ctx_, *update_, k).data, step);
   }
   runFunction(ctx_, *update_);
+  clearBindings(ctx_);
   Result r;
   r.loss = static_cast<float>(totals[1]);
   const TensorDecl *norm = update_->outputWithRole("grad_norm");
@@ -488,18 +505,24 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
     if (!mine)
       continue;
     fillInputs(*fwd_, 0);
+    // Stashes (no arena place) into slot 0, unread.
+    for (size_t k = 0; k < fwd_->outputs.size(); ++k)
+      if (fwd_->outputs[k].role == "stash")
+        bindOutput(ctx_, k, stash_.at(fwd_->outputs[k].name)[0].data());
     runFunction(ctx_, *fwd_);
-    for (const TensorDecl &d : fwd_->outputs) {
-      Tensor t = arenaTensor(ctx_, d);
+    for (size_t k = 0; k < fwd_->outputs.size(); ++k) {
+      const TensorDecl &d = fwd_->outputs[k];
       if (d.role == "send") {
         // Only to forward functions: nothing runs backward here.
         const Transfer &x = transfers_.at(d.name);
         if (x.toForward)
-          net().postSend(ctx_, t, rankOf(x.to), x.tag);
+          net().postSend(ctx_, outputTensor(ctx_, *fwd_, k), rankOf(x.to),
+                         x.tag);
       } else if (d.role == "loss") {
-        sum += readScalarF32(t.data);
+        sum += readScalarF32(outputTensor(ctx_, *fwd_, k).data);
       }
     }
+    clearBindings(ctx_);
   }
   net().waitSends(ctx_);
   // The last stage's sum to every stage, the mean over the replicas.

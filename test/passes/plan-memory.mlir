@@ -24,3 +24,41 @@ func.func @forward() {
   bbrt.output 0 "y" %d : memref<256xf32>
   return
 }
+
+// A pipeline stage's stashes (role "stash") are bound by the driver to their
+// micro-batch's slot: no arena place. The stash input gets offset -1 and the
+// stash output's alloc becomes bbrt.bound_output; the rest is planned
+// without them (the other output reuses nothing of theirs).
+// CHECK-LABEL: func.func @stage0_backward()
+// CHECK-SAME: bbrt.arena_size = 1024 : i64, bbrt.unplanned_size = 1024 : i64
+// CHECK: bbrt.input 0 "stash0" {offset = -1 : i64, role = "stash"} : memref<256xf32>
+// CHECK: %[[S:.*]] = bbrt.bound_output 1 : memref<256xf32>
+// CHECK: bbrt.kernel "bb.relu" {} ins(%{{.*}} : memref<256xf32>) outs(%[[S]] : memref<256xf32>)
+// CHECK: %[[G:.*]] = bbrt.arena 0 : memref<256xf32>
+// CHECK: bbrt.output 0 "g" %[[G]]
+// CHECK: bbrt.output 1 "stash1" %[[S]] {role = "stash"}
+func.func @stage0_backward() {
+  %s = bbrt.input 0 "stash0" {role = "stash"} : memref<256xf32>
+  %t = memref.alloc() : memref<256xf32>
+  bbrt.kernel "bb.relu" {} ins(%s : memref<256xf32>) outs(%t : memref<256xf32>)
+  %g = memref.alloc() : memref<256xf32>
+  bbrt.kernel "bb.relu" {} ins(%t : memref<256xf32>) outs(%g : memref<256xf32>)
+  bbrt.output 0 "g" %g : memref<256xf32>
+  bbrt.output 1 "stash1" %t {role = "stash"} : memref<256xf32>
+  return
+}
+
+// Gradient inputs (gradsq's, the update's) are bound to the accumulators:
+// no arena place either. A gradient output is planned (the driver binds it
+// only on a step's first micro-batch).
+// CHECK-LABEL: func.func @stage0_update()
+// CHECK-SAME: bbrt.arena_size = 1024 : i64
+// CHECK: bbrt.input 0 "grad:w" {offset = -1 : i64, role = "grad"}
+// CHECK: bbrt.arena 0 : memref<256xf32>
+func.func @stage0_update() {
+  %g = bbrt.input 0 "grad:w" {role = "grad"} : memref<256xf32>
+  %n = memref.alloc() : memref<256xf32>
+  bbrt.kernel "bb.relu" {} ins(%g : memref<256xf32>) outs(%n : memref<256xf32>)
+  bbrt.output 0 "n" %n : memref<256xf32>
+  return
+}

@@ -9,13 +9,16 @@
 
 // CPP: #include "bbrt/bbrt.h"
 // CPP: void bb_forward(bbrt::Context* [[CTX:v[0-9]+]]) {
-// CPP: void* [[XP:v[0-9]+]] = bbrt::arena([[CTX]], 0);
+// Inputs and outputs through inputBuffer/outputBuffer (a driver may bind
+// them elsewhere), intermediates straight into the arena.
+// CPP: void* [[XP:v[0-9]+]] = bbrt::inputBuffer([[CTX]], 0, 0);
 // CPP: const void* [[WP:v[0-9]+]] = bbrt::weight([[CTX]], 0);
-// CPP: void* [[YP:v[0-9]+]] = bbrt::arena([[CTX]], 64);
+// CPP: void* [[YP:v[0-9]+]] = bbrt::outputBuffer([[CTX]], 0, 64);
 // CPP: bbrt::Tensor [[XT:v[0-9]+]] = bbrt::Tensor([[XP]], bbrt::DType::F32, {2, 4});
 // CPP: bbrt::Tensor [[WT:v[0-9]+]] = bbrt::Tensor([[WP]], bbrt::DType::F32, {3, 4});
 // CPP: bbrt::Tensor [[YT:v[0-9]+]] = bbrt::Tensor([[YP]], bbrt::DType::F32, {2, 3});
 // CPP: bbrt::matmul([[XT]], [[WT]], [[YT]], false, true, false);
+// CPP: void* [[ZP:v[0-9]+]] = bbrt::arena([[CTX]], 0);
 // CPP: bbrt::unary(bbrt::UnaryKind::HardSigmoid, [[YT]], [[YT2:v[0-9]+]], 2.000000030e-01f, 5.000000000e-01f);
 // The description comes last: weights, then each entry point.
 // CPP: void bb_describe(bbrt::ModelInfo* [[INFO:v[0-9]+]]) {

@@ -562,6 +562,60 @@ TEST_CASE("ModelInfo and Context: arena, weights, checks", "[context]") {
   CHECK(createContext(noW, "/nonexistent")->weights.empty());
 }
 
+namespace {
+// A stage backward as generated code writes it: its stash input and its
+// gradient output through inputBuffer/outputBuffer.
+void doubleStash(Context *ctx) {
+  const float *s = static_cast<const float *>(inputBuffer(ctx, 0, -1));
+  float *g = static_cast<float *>(outputBuffer(ctx, 0, 0));
+  for (int i = 0; i < 4; ++i)
+    g[i] = 2 * s[i];
+}
+} // namespace
+
+TEST_CASE("Bound inputs and outputs: the driver's memory instead of the arena", "[context]") {
+  ModelInfo info;
+  addFunction(&info, "stage0_backward", doubleStash);
+  addInput(&info, "stash0", DType::F32, {4}, -1, "stash");
+  addOutput(&info, "grad:w", DType::F32, {4}, 0, "grad");
+  setArenaSize(&info, 64);
+  auto ctx = createContext(info, "/nonexistent");
+  const FunctionInfo &fn = *info.function("stage0_backward");
+
+  float slot[4] = {1, 2, 3, 4}, acc[4] = {0, 0, 0, 0};
+  // Unbound, the output is the arena's; the stash has no arena place.
+  bindInput(ctx.get(), 0, slot);
+  runFunction(ctx.get(), fn);
+  CHECK(outputTensor(ctx.get(), fn, 0).data == arena(ctx.get(), 0));
+  CHECK(static_cast<float *>(arena(ctx.get(), 0))[3] == 8);
+  CHECK(inputTensor(ctx.get(), fn, 0).data == slot);
+  // Bound, the function writes the accumulator and leaves the arena alone.
+  static_cast<float *>(arena(ctx.get(), 0))[3] = -1;
+  bindOutput(ctx.get(), 0, acc);
+  runFunction(ctx.get(), fn);
+  CHECK(acc[0] == 2);
+  CHECK(acc[3] == 8);
+  CHECK(static_cast<float *>(arena(ctx.get(), 0))[3] == -1);
+  CHECK(outputTensor(ctx.get(), fn, 0).data == acc);
+  // Cleared, a stash without a binding is an error naming it and the
+  // function, and the arena view of it refuses too.
+  clearBindings(ctx.get());
+  REQUIRE_THROWS_WITH(runFunction(ctx.get(), fn),
+                      Catch::Contains("input 0 ('stash0') of function "
+                                      "'stage0_backward' has no place in the "
+                                      "arena and was not bound"));
+  REQUIRE_THROWS_WITH(arenaTensor(ctx.get(), fn.inputs[0]),
+                      Catch::Contains("'stash0' (role stash) has no place in the arena"));
+
+  // Only a stash or a gradient input may go without an arena place.
+  ModelInfo bad;
+  addFunction(&bad, "forward", noop);
+  addInput(&bad, "x", DType::F32, {4}, -1);
+  setArenaSize(&bad, 64);
+  REQUIRE_THROWS_WITH(createContext(bad, "/nonexistent"),
+                      Catch::Contains("lies outside the arena"));
+}
+
 TEST_CASE("ModelInfo and Context: functions, states, attributes", "[context]") {
   ModelInfo info;
   setModelName(&info, "trainer");

@@ -112,7 +112,9 @@ void addFunction(ModelInfo *info, const char *name, EntryPoint fn);
 /// apart by name: "stash" (a stage's forward output its backward takes),
 /// "send"/"recv" (a value crossing to another stage), "grad" (a gradient out
 /// of a backward, into an update), and the scalar input "grad_sumsq" (the
-/// sum of squares of every gradient of every stage).
+/// sum of squares of every gradient of every stage). A stash, and a "grad"
+/// input, has no arena place (offset -1): the driver always binds it
+/// (bindInput/bindOutput).
 void addInput(ModelInfo *info, const char *name, DType dtype,
               std::initializer_list<int64_t> dims, int64_t offset,
               const char *role = "");
@@ -130,6 +132,12 @@ void setAttribute(ModelInfo *info, const char *key, const char *value);
 
 /// Pointer `offset` bytes into the arena (64-byte aligned base).
 void *arena(Context *ctx, int64_t offset);
+/// Pointer to input (output) `index` of the running function: the memory
+/// the driver bound to it for this run (bindInput/bindOutput in
+/// bbrt/model.h: a pipeline's stash slots and gradient accumulators), else
+/// its place `offset` bytes into the arena.
+void *inputBuffer(Context *ctx, int64_t index, int64_t offset);
+void *outputBuffer(Context *ctx, int64_t index, int64_t offset);
 /// Pointer to weight number `index` (read-only, memory-mapped).
 const void *weight(Context *ctx, int64_t index);
 /// Pointer to state number `index` (64-byte aligned, writable, kept across

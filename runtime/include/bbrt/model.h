@@ -172,6 +172,11 @@ struct Context {
   /// memory.
   std::vector<DeviceBuffer> weightCopies;
   std::vector<DeviceBuffer> states;
+  /// Per input (output) index of the next function run: the memory bound
+  /// in place of its arena place (bindInput), or null.
+  std::vector<void *> boundInputs, boundOutputs;
+  /// The function runFunction is running, or null.
+  const FunctionInfo *running = nullptr;
   /// Per state: whether this process holds it (ContextOptions).
   std::vector<bool> heldStates;
   /// This process's place in the mesh; null when the model declares none.
@@ -211,6 +216,18 @@ bool holdsState(const Context *ctx, size_t index);
 
 /// The Tensor of function input/output `decl` in ctx's arena.
 Tensor arenaTensor(Context *ctx, const TensorDecl &decl);
+/// Binds input (output) `index` of the functions run from now on to
+/// `memory`, device memory of the input's (output's) size, instead of its
+/// place in the arena: the function reads (writes) it there, and the driver
+/// copies nothing in or out. Until clearBindings; every function's
+/// input `index` is bound, so a driver binds per run.
+void bindInput(Context *ctx, size_t index, void *memory);
+void bindOutput(Context *ctx, size_t index, void *memory);
+void clearBindings(Context *ctx);
+/// The Tensor of input (output) `index` of `fn`: where it is bound, else
+/// in the arena.
+Tensor inputTensor(Context *ctx, const FunctionInfo &fn, size_t index);
+Tensor outputTensor(Context *ctx, const FunctionInfo &fn, size_t index);
 /// The Tensor of state number `index`.
 Tensor stateTensor(Context *ctx, size_t index);
 
