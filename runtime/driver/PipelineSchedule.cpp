@@ -544,14 +544,26 @@ std::string PipelineSchedule::describe() const {
       ++held;
       bytes += static_cast<double>(info_.states[k].nbytes());
     }
+  double stash = 0, grads = 0;
+  for (const auto &[name, slots] : stash_)
+    stash += static_cast<double>(slots.front().size());
+  for (const auto &[name, buf] : grads_)
+    grads += static_cast<double>(buf.size());
+  const double arena = static_cast<double>(ctx_->arena.size());
   return strformat("pipeline stage %lld of %lld (ranks %lld-%lld): holds "
-                   "%lld of %zu states (%s per rank), arena %s",
+                   "%lld of %zu states (%s per rank), stash %s per "
+                   "micro-batch x %lld in flight, gradient accumulators %s, "
+                   "arena %s: %s per rank",
                    (long long)stage_, (long long)stages_,
                    (long long)(stage_ * perStage_),
                    (long long)(stage_ * perStage_ + perStage_ - 1),
                    (long long)held, info_.states.size(),
-                   formatBytes(bytes).c_str(),
-                   formatBytes(static_cast<double>(ctx_->arena.size())).c_str());
+                   formatBytes(bytes).c_str(), formatBytes(stash).c_str(),
+                   (long long)slots_, formatBytes(grads).c_str(),
+                   formatBytes(arena).c_str(),
+                   formatBytes(bytes + stash * static_cast<double>(slots_) +
+                               grads + arena)
+                       .c_str());
 }
 
 } // namespace driver

@@ -88,7 +88,8 @@ public:
   double evaluate(DataLoader &loader, int64_t microbatches);
 
   /// "pipeline stage S of N (ranks A-B): holds K of M states (X per rank),
-  /// arena Y" for this process.
+  /// stash Y per micro-batch x N in flight, gradient accumulators Z, arena W:
+  /// T per rank" for this process.
   std::string describe() const;
   /// Whether this process is its stage's first rank.
   bool firstRankOfStage() const { return local_ == 0; }
