@@ -228,29 +228,44 @@ __global__ void poolKernel(const T *x, T *y, Geom g, bool isMax,
   }
 }
 
+/// The input offset of window o's first maximum (NaN counts as the
+/// largest), -1 for a window wholly in the padding.
+__device__ int64_t maxAt(const Geom &g, const float *xp, const int64_t o[3]) {
+  int64_t best = -1;
+  float m = -INFINITY;
+  for (int64_t t = 0; t < g.kSize(); ++t) {
+    int64_t k[3];
+    tapCoords(g, t, k);
+    const int64_t at = inputAt(g, o, k);
+    if (at < 0)
+      continue;
+    const float v = xp[at];
+    if (best < 0 || v > m || (isnan(v) && !isnan(m))) {
+      m = v;
+      best = at;
+    }
+  }
+  return best;
+}
+
+/// One thread per input element, no atomics: the sum of dy over the
+/// windows whose first maximum it is, in increasing output order (taps
+/// from the last: the CPU runtime's order), so every run gives the same
+/// bits.
 __global__ void maxPoolGradKernel(const float *x, const float *dy, float *dx,
                                   Geom g) {
   const int64_t K = g.kSize(), P = g.outSize(), I = g.inSize();
-  BBRT_GRID_LOOP(e, g.N * g.C * P) {
-    const int64_t p = e % P, plane = e / P;
-    int64_t o[3];
-    outCoords(g, p, o);
-    int64_t best = -1;
-    float m = -INFINITY;
-    for (int64_t t = 0; t < K; ++t) {
-      int64_t k[3];
+  BBRT_GRID_LOOP(e, g.N * g.C * I) {
+    const int64_t i = e % I, plane = e / I;
+    int64_t pos[3], k[3], o[3];
+    inputCoords(g, i, pos);
+    float sum = 0.f;
+    for (int64_t t = K - 1; t >= 0; --t) {
       tapCoords(g, t, k);
-      const int64_t at = inputAt(g, o, k);
-      if (at < 0)
-        continue;
-      const float v = x[plane * I + at];
-      if (best < 0 || v > m || (isnan(v) && !isnan(m))) {
-        m = v;
-        best = at;
-      }
+      if (outputReading(g, pos, k, o) && maxAt(g, x + plane * I, o) == i)
+        sum += dy[plane * P + outputOffset(g, o)];
     }
-    if (best >= 0)
-      atomicAdd(dx + plane * I + best, dy[e]);
+    dx[e] = sum;
   }
 }
 
@@ -451,10 +466,11 @@ void maxPoolGrad(Tensor x, Tensor dy, Tensor dx, Dims kernel, Dims strides,
   const Geom g = checkMaxPoolGrad(x, dy, dx, kernel, strides, pads);
   if (dx.numel() == 0)
     return;
-  check(cudaMemsetAsync(dx.data, 0, static_cast<size_t>(dx.nbytes()), stream()), k);
-  if (dy.numel() == 0)
+  if (dy.numel() == 0) {
+    check(cudaMemsetAsync(dx.data, 0, static_cast<size_t>(dx.nbytes()), stream()), k);
     return;
-  maxPoolGradKernel<<<blocksFor(dy.numel()), kThreads, 0, stream()>>>(
+  }
+  maxPoolGradKernel<<<blocksFor(dx.numel()), kThreads, 0, stream()>>>(
       static_cast<const float *>(x.data), static_cast<const float *>(dy.data),
       static_cast<float *>(dx.data), g);
   checkLaunch(k);

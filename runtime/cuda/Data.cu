@@ -9,6 +9,9 @@
 #include "runtime/core/KernelArgs.h"
 #include "runtime/cuda/Common.cuh"
 
+#include <climits>
+#include <cub/device/device_radix_sort.cuh>
+
 namespace bbrt {
 namespace cuda {
 namespace {
@@ -35,21 +38,48 @@ __global__ void gatherKernel(const W *data, const void *idx, bool i64, W *out,
   }
 }
 
-__global__ void scatterAddKernel(const void *idx, bool i64, const float *u,
-                                 float *y, int64_t n, int64_t A,
-                                 int64_t inner, int64_t total,
-                                 KernelError *err) {
-  BBRT_GRID_LOOP(t, total) {
-    const int64_t i = t % inner, j = (t / inner) % n, o = t / (inner * n);
+// scatterAdd without atomics, so that a run gives the same bits every time
+// (and the CPU runtime's): the indices' output rows are sorted stably
+// (keys), with their positions (pos), and one thread per run of equal rows
+// and column sums the run's updates in index order.
+
+/// keys[j] = the output row of index j (A for one out of range, which is
+/// reported), pos[j] = j.
+__global__ void scatterKeysKernel(const void *idx, bool i64, int64_t n,
+                                  int64_t A, int32_t *keys, int32_t *pos,
+                                  KernelError *err) {
+  BBRT_GRID_LOOP(j, n) {
     const int64_t v = indexAt(idx, i64, j);
     const int64_t w = v < 0 ? v + A : v;
     if (w < 0 || w >= A) {
       report(err, kScatterIndex, v, A, 0);
-      continue;
+      keys[j] = static_cast<int32_t>(A);
+    } else {
+      keys[j] = static_cast<int32_t>(w);
     }
-    atomicAdd(y + (o * A + w) * inner + i, u[t]);
+    pos[j] = static_cast<int32_t>(j);
   }
 }
+
+/// For the first sorted position p of each run of equal rows, and each
+/// outer index o and column i: y[o, row, i] = 0 + u[o, j1, i] + u[o, j2, i]
+/// + ... over the run's indices j1 < j2 < ..., the CPU runtime's order.
+__global__ void scatterSumKernel(const int32_t *keys, const int32_t *pos,
+                                 const float *u, float *y, int64_t n,
+                                 int64_t A, int64_t inner, int64_t total) {
+  BBRT_GRID_LOOP(t, total) {
+    const int64_t i = t % inner, p = (t / inner) % n, o = t / (inner * n);
+    const int32_t w = keys[p];
+    if (w >= A || (p > 0 && keys[p - 1] == w))
+      continue;
+    float s = 0.0f;
+    for (int64_t q = p; q < n && keys[q] == w; ++q)
+      s += u[(o * n + pos[q]) * inner + i];
+    y[(o * A + w) * inner + i] = s;
+  }
+}
+
+size_t alignUp(size_t x) { return (x + 255) / 256 * 256; }
 
 /// out[i] = in[offset of out index i], the general strided copy behind
 /// transpose, slice and concat.
@@ -166,10 +196,41 @@ void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
   const int64_t total = updates.numel();
   if (total == 0)
     return;
-  scatterAddKernel<<<blocksFor(total), kThreads, 0, stream()>>>(
-      indices.data, indices.dtype == DType::I64,
-      static_cast<const float *>(updates.data), static_cast<float *>(out.data),
-      n, A, inner, total, kernelError());
+  if (A >= INT32_MAX || n >= INT32_MAX)
+    fail("%s: %lld indices into a dimension of %lld: more than the 32-bit "
+         "sort takes",
+         k, (long long)n, (long long)A);
+  // Scratch: keys and positions, sorted and not, and the sort's own.
+  int bits = 1;
+  while (bits < 31 && (int64_t{1} << bits) <= A)
+    ++bits;
+  const size_t words = alignUp(sizeof(int32_t) * static_cast<size_t>(n));
+  size_t sortBytes = 0;
+  check(cub::DeviceRadixSort::SortPairs(
+            nullptr, sortBytes, static_cast<const int32_t *>(nullptr),
+            static_cast<int32_t *>(nullptr),
+            static_cast<const int32_t *>(nullptr),
+            static_cast<int32_t *>(nullptr), static_cast<int>(n), 0, bits,
+            stream()),
+        k);
+  char *base = static_cast<char *>(scratch(4 * words + sortBytes, 0));
+  int32_t *keys = reinterpret_cast<int32_t *>(base);
+  int32_t *pos = reinterpret_cast<int32_t *>(base + words);
+  int32_t *sortedKeys = reinterpret_cast<int32_t *>(base + 2 * words);
+  int32_t *sortedPos = reinterpret_cast<int32_t *>(base + 3 * words);
+  scatterKeysKernel<<<blocksFor(n), kThreads, 0, stream()>>>(
+      indices.data, indices.dtype == DType::I64, n, A, keys, pos,
+      kernelError());
+  checkLaunch(k);
+  // Stable: equal rows keep their indices' order.
+  check(cub::DeviceRadixSort::SortPairs(base + 4 * words, sortBytes, keys,
+                                        sortedKeys, pos, sortedPos,
+                                        static_cast<int>(n), 0, bits,
+                                        stream()),
+        k);
+  scatterSumKernel<<<blocksFor(total), kThreads, 0, stream()>>>(
+      sortedKeys, sortedPos, static_cast<const float *>(updates.data),
+      static_cast<float *>(out.data), n, A, inner, total);
   checkLaunch(k);
 }
 
