@@ -15,4 +15,13 @@
 #define GET_OP_CLASSES
 #include "dialects/bbrt/BbrtOps.h.inc"
 
+namespace mlir::bbrt {
+/// The buffer behind `buffer`'s bbrt.view chain (itself when it is none).
+inline Value rootBuffer(Value buffer) {
+  while (auto view = buffer.getDefiningOp<ViewOp>())
+    buffer = view.getSource();
+  return buffer;
+}
+} // namespace mlir::bbrt
+
 #endif // BB_DIALECTS_BBRT_BBRTDIALECT_H

@@ -285,9 +285,11 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
     toErase.push_back(&op);
   }
 
-  // Outputs get a buffer of their own each; then the state updates not
-  // done in place are copied, after the outputs have read any state they
-  // return (an output of a state argument is its value before the step).
+  // Outputs get a buffer of their own each (an output that reshapes a
+  // buffer no other output has is that buffer, viewed: a weight gradient of
+  // a batched product, logits); then the state updates not done in place
+  // are copied, after the outputs have read any state they return (an
+  // output of a state argument is its value before the step).
   b.setInsertionPoint(ret);
   auto copy = [&](Value from, Value to) {
     b.create<bbrt::KernelOp>(ret.getLoc(), b.getStringAttr("bbrt.copy"),
@@ -303,7 +305,7 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         stateCopies.push_back({buf, buffers.lookup(updates.lookup(value))});
       continue;
     }
-    if (!ownBuffers.erase(buf)) {
+    if (!ownBuffers.erase(bbrt::rootBuffer(buf))) {
       Value own = b.create<memref::AllocOp>(ret.getLoc(),
                                             cast<MemRefType>(buf.getType()));
       copy(buf, own);

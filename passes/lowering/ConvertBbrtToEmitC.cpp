@@ -656,7 +656,7 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
   // driver may bind elsewhere (a pipeline's stash slots, gradients).
   llvm::DenseMap<Value, int64_t> outputOf;
   for (auto output : func.getBody().front().getOps<bbrt::OutputOp>())
-    outputOf[output.getBuffer()] = output.getIndex();
+    outputOf[bbrt::rootBuffer(output.getBuffer())] = output.getIndex();
 
   for (Operation &op : func.getBody().front()) {
     Location l = op.getLoc();
@@ -700,8 +700,9 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
       pointers[view.getResult()] = pointers.lookup(view.getSource());
     } else if (auto output = dyn_cast<bbrt::OutputOp>(op)) {
       auto type = cast<MemRefType>(output.getBuffer().getType());
-      auto arena = output.getBuffer().getDefiningOp<bbrt::ArenaOp>();
-      auto bound = output.getBuffer().getDefiningOp<bbrt::BoundOutputOp>();
+      Value root = bbrt::rootBuffer(output.getBuffer());
+      auto arena = root.getDefiningOp<bbrt::ArenaOp>();
+      auto bound = root.getDefiningOp<bbrt::BoundOutputOp>();
       if (!arena && !(bound && bound.getIndex() == output.getIndex()))
         return output.emitError("bbrt-to-emitc: output is not an arena buffer");
       CallBuilder(d, l).operand(info).string(output.getName())

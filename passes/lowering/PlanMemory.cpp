@@ -49,7 +49,7 @@ struct PlanMemoryPass : mlir::bb::impl::PlanMemoryBase<PlanMemoryPass> {
     llvm::DenseMap<Value, int64_t> boundOutput; // alloc -> output index
     for (auto output : body.getOps<bbrt::OutputOp>())
       if (is(output.getRoleAttr(), "stash"))
-        boundOutput[output.getBuffer()] = output.getIndex();
+        boundOutput[bbrt::rootBuffer(output.getBuffer())] = output.getIndex();
     OpBuilder b(func.getContext());
     for (Operation &op : llvm::make_early_inc_range(body)) {
       if (auto input = dyn_cast<bbrt::InputOp>(op);

@@ -17,7 +17,9 @@ def BufferizeToBbrt : Pass<"bb-bufferize", "ModuleOp"> {
     op a `memref.alloc` per result and a `bbrt.kernel` that writes it;
     `bb.reshape` becomes a `bbrt.view` (no copy), and each returned value a
     `bbrt.output` (copied into a buffer of its own when it is an input, a
-    weight, a view, or returned twice). A result marked `bb.updates = k`
+    weight, a view of one, or a buffer another output already has; a view
+    of a buffer computed here, such as a weight gradient of a batched
+    product reshaped to the weight's shape, is output as that view). A result marked `bb.updates = k`
     is the new value of state argument `k`: the op that computes it writes
     straight into the state buffer when it is the last user of the old value
     (optimizer updates are), otherwise it is copied there at the end. bb ops

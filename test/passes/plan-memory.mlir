@@ -37,6 +37,10 @@ func.func @forward() {
 // CHECK: %[[G:.*]] = bbrt.arena 0 : memref<256xf32>
 // CHECK: bbrt.output 0 "g" %[[G]]
 // CHECK: bbrt.output 1 "stash1" %[[S]] {role = "stash"}
+// A stash that views a buffer: that buffer is bound.
+// CHECK: %[[S2:.*]] = bbrt.bound_output 2 : memref<16x16xf32>
+// CHECK: %[[V2:.*]] = bbrt.view %[[S2]] : memref<16x16xf32> to memref<256xf32>
+// CHECK: bbrt.output 2 "stash2" %[[V2]] {role = "stash"}
 func.func @stage0_backward() {
   %s = bbrt.input 0 "stash0" {role = "stash"} : memref<256xf32>
   %t = memref.alloc() : memref<256xf32>
@@ -45,6 +49,10 @@ func.func @stage0_backward() {
   bbrt.kernel "bb.relu" {} ins(%t : memref<256xf32>) outs(%g : memref<256xf32>)
   bbrt.output 0 "g" %g : memref<256xf32>
   bbrt.output 1 "stash1" %t {role = "stash"} : memref<256xf32>
+  %u = memref.alloc() : memref<16x16xf32>
+  bbrt.kernel "bb.relu" {} ins(%s : memref<256xf32>) outs(%u : memref<16x16xf32>)
+  %uv = bbrt.view %u : memref<16x16xf32> to memref<256xf32>
+  bbrt.output 2 "stash2" %uv {role = "stash"} : memref<256xf32>
   return
 }
 
