@@ -338,6 +338,10 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     // On the per-rank program: weight gradients summed over the batch as one
     // product each, then the bias adds into the products' epilogues.
     pm.addNestedPass<func::FuncOp>(createFuseBatchSum());
+    // A pipeline stage's backward adds its gradients into the accumulators
+    // (products with the accumulator as their addend).
+    if (pipelined && !so.planOnly)
+      pm.addNestedPass<func::FuncOp>(createAccumulateGradients());
     pm.addNestedPass<func::FuncOp>(createFuseLinear());
     // Then the elementwise chains, one generated kernel each.
     if (options.fuseElementwise)

@@ -251,8 +251,10 @@ LogicalResult LinearOp::verify() {
            << product[0] << ", the output " << getType();
   auto bias = cast<RankedTensorType>(getBias().getType());
   auto out = cast<RankedTensorType>(getType());
-  if (bias.getRank() != 1 || bias.getElementType() != out.getElementType() ||
-      bias.getDimSize(0) != out.getDimSize(out.getRank() - 1))
+  const bool addend = bias.getShape() == out.getShape();
+  if (bias.getElementType() != out.getElementType() ||
+      (!addend && (bias.getRank() != 1 ||
+                   bias.getDimSize(0) != out.getDimSize(out.getRank() - 1))))
     return emitOpError("(C2) bias ")
            << bias << " does not fit the output " << out;
   return checkTf32(*this, getTf32(), getLhs());

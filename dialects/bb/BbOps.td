@@ -297,12 +297,15 @@ def Bb_LinearOp : Bb_Op<"linear"> {
     product, with no buffer for the product alone).
     The sum is the same as the two ops': the bias is added to the product's
     (f32) result. Sharding rules and autodiff never see it.
+    A bias of the output's shape is an addend, `output = bias + matmul`,
+    which the GEMM sums into (beta = 1; bb-accumulate-gradients makes it to
+    add a pipeline stage's weight gradient into its accumulator, in place).
 
     Constraints:
     - (C1) lhs and rhs are a valid `bb.matmul` (its C1-C5, `tf32`
       included) whose result type is the output's.
-    - (C2) bias has rank 1, the output's element type, and the output's
-      last dimension.
+    - (C2) bias has the output's element type, and rank 1 with the
+      output's last dimension, or the output's shape.
 
     Example:
     ```mlir

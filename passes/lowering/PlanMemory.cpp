@@ -41,20 +41,28 @@ struct PlanMemoryPass : mlir::bb::impl::PlanMemoryBase<PlanMemoryPass> {
     for (Operation &op : body)
       position[&op] = last++;
     // What the pipeline driver always binds gets no arena place: stashes
-    // (role `stash`, in and out: their micro-batch's slot) and gradient
-    // inputs (role `grad`: the accumulators gradsq and the update read).
+    // (role `stash`, in and out: their micro-batch's slot), gradient inputs
+    // (role `grad`: the accumulators gradsq and the update read), and a
+    // backward's accumulators (role `accumulator`) and the gradients it
+    // returns in them.
     auto is = [](StringAttr role, StringRef what) {
       return role && role.getValue() == what;
     };
+    const bool accumulates =
+        llvm::any_of(body.getOps<bbrt::InputOp>(), [&](bbrt::InputOp input) {
+          return is(input.getRoleAttr(), "accumulator");
+        });
     llvm::DenseMap<Value, int64_t> boundOutput; // alloc -> output index
     for (auto output : body.getOps<bbrt::OutputOp>())
-      if (is(output.getRoleAttr(), "stash"))
+      if (is(output.getRoleAttr(), "stash") ||
+          (accumulates && is(output.getRoleAttr(), "grad")))
         boundOutput[bbrt::rootBuffer(output.getBuffer())] = output.getIndex();
     OpBuilder b(func.getContext());
     for (Operation &op : llvm::make_early_inc_range(body)) {
       if (auto input = dyn_cast<bbrt::InputOp>(op);
           input && (is(input.getRoleAttr(), "stash") ||
-                    is(input.getRoleAttr(), "grad"))) {
+                    is(input.getRoleAttr(), "grad") ||
+                    is(input.getRoleAttr(), "accumulator"))) {
         input.setOffsetAttr(b.getI64IntegerAttr(-1));
       } else if (auto alloc = dyn_cast<memref::AllocOp>(op)) {
         auto bound = boundOutput.find(alloc.getResult());

@@ -39,9 +39,11 @@ def PlanMemory : Pass<"bbrt-plan-memory", "func::FuncOp"> {
     64-byte-aligned offset that overlaps no placed buffer with an overlapping
     live range. `memref.alloc`s become `bbrt.arena` ops and inputs get their
     offset. What the pipeline driver always binds gets no place: stashes
-    (inputs and outputs with role `stash`, bound to a micro-batch's slot)
-    and gradient inputs (role `grad`, bound to the accumulators): such
-    inputs get offset -1, such outputs' allocs become `bbrt.bound_output`. The function gets `bbrt.arena_size` (bytes) and
+    (inputs and outputs with role `stash`, bound to a micro-batch's slot),
+    gradient inputs (role `grad`, bound to the accumulators), and a
+    backward's accumulators (role `accumulator`, bb-accumulate-gradients)
+    and the gradients it returns into them: such inputs get offset -1, such
+    outputs' buffers become `bbrt.bound_output`. The function gets `bbrt.arena_size` (bytes) and
     `bbrt.unplanned_size` (the sum of the planned buffers, for comparison).
   }];
   let options = [

@@ -93,6 +93,36 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
                            "::mlir::mesh::MeshDialect"];
 }
 
+def AccumulateGradients : Pass<"bb-accumulate-gradients", "::mlir::func::FuncOp"> {
+  let summary = "A pipeline stage's backward adds its gradients into their accumulators";
+  let description = [{
+    On the per-rank program, for a function that returns gradients (results
+    with role `grad`) and takes none (a stage's backward, not its gradsq or
+    update): each gradient `g` named `grad:P` gets an argument of its type
+    with role `accumulator` and the same name, and the function returns
+    `accumulator + g` instead. The driver binds the argument and the result
+    to the gradient's accumulator (zeroed once per step), so the backward of
+    every micro-batch adds into it in place and the driver adds nothing.
+    A gradient that a product computes, directly or reshaped (a weight's),
+    is summed by the product itself: `bb.linear` with the accumulator as
+    its addend (the GEMM's beta = 1), reading the accumulator instead of
+    writing the product and adding it again; others get a `bb.add`.
+    Runs after `bb-fuse-batch-sum` (a weight gradient summed over the batch
+    is one product) and before `bb-fuse-linear`.
+
+    Example:
+    ```mlir
+    // before
+    %g = bb.matmul %x, %dy {transpose_lhs} : ... -> tensor<64x16xf32>
+    return %g : tensor<64x16xf32>       // {bb.name = "grad:w", bb.role = "grad"}
+    // after: %acc {bb.name = "grad:w", bb.role = "accumulator"}
+    %g = bb.linear %x, %dy, %acc {transpose_lhs} : ... -> tensor<64x16xf32>
+    return %g : tensor<64x16xf32>
+    ```
+  }];
+  let dependentDialects = ["::mlir::bb::BbDialect"];
+}
+
 def PipelineMesh : Pass<"bb-pipeline-mesh", "ModuleOp"> {
   let summary = "Prepend the pipeline-stage axis to a partitioned module's mesh";
   let description = [{

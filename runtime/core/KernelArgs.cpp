@@ -128,17 +128,21 @@ void checkF32(const char *k,
 
 } // namespace
 
-void checkLinearBias(const Tensor &bias, const Tensor &out) {
+bool checkLinearBias(const Tensor &bias, const Tensor &out) {
   const char *k = "linear";
   checkData(k, "bias", bias);
   checkData(k, "output", out);
+  const bool addend = bias.shape == out.shape;
   if ((out.dtype != DType::F32 && out.dtype != DType::F64) ||
-      bias.dtype != out.dtype || bias.shape.rank != 1 || out.shape.rank < 1 ||
-      bias.shape.d[0] != out.shape.d[out.shape.rank - 1])
+      bias.dtype != out.dtype ||
+      (!addend && (bias.shape.rank != 1 || out.shape.rank < 1 ||
+                   bias.shape.d[0] != out.shape.d[out.shape.rank - 1])))
     fail("%s: bias %s %s does not fit output %s %s (a vector of the output's "
-         "f32 or f64 dtype along its last dimension)",
+         "f32 or f64 dtype along its last dimension, or an addend of its "
+         "shape)",
          k, dtypeName(bias.dtype), formatDims(bias.shape).c_str(),
          dtypeName(out.dtype), formatDims(out.shape).c_str());
+  return addend;
 }
 
 Geom checkPool(const char *k, const Tensor &x, const Tensor &out,

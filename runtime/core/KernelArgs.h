@@ -26,7 +26,9 @@ GatherShape checkGather(const Tensor &data, const Tensor &indices,
 
 /// linear's bias: data, rank 1, the output's dtype (F32 or F64) and last
 /// dimension; the output has data.
-void checkLinearBias(const Tensor &bias, const Tensor &out);
+/// Checks linear's bias against its output; true when it is an addend (the
+/// output's shape) rather than a vector along the last dimension.
+bool checkLinearBias(const Tensor &bias, const Tensor &out);
 
 /// layerNorm over dims [axis, rank): `rows` rows of D elements; scale (and
 /// bias, when given) hold D elements of x's dtype.

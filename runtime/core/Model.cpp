@@ -182,7 +182,7 @@ struct Role {
 static const Role kInputRoles[] = {
     {"labels", false},      {"lr", true},         {"step", true},
     {"grad_sumsq", true},   {"stash", false, true}, {"recv", false, true},
-    {"grad", false, true}};
+    {"grad", false, true},  {"accumulator", false, true}};
 static const Role kOutputRoles[] = {
     {"loss", true},          {"grad_norm", true}, {"grad_sumsq", true},
     {"loss_scale", true},
@@ -235,10 +235,10 @@ void validateModel(const ModelInfo &info) {
         BBRT_CHECK(names.insert(d.name).second,
                    "model declares %s '%s' twice", what, d.name.c_str());
         checkShape(d, what);
-        // A stash, and a gradient input, is always bound by the driver
-        // (bindInput/bindOutput) and has no arena place.
-        if (d.offset == -1 &&
-            (d.role == "stash" || (d.role == "grad" && *what == 'i')))
+        // A stash, a gradient, and an accumulator is always bound by the
+        // driver (bindInput/bindOutput) where it has no arena place.
+        if (d.offset == -1 && (d.role == "stash" || d.role == "grad" ||
+                               d.role == "accumulator"))
           continue;
         BBRT_CHECK(d.offset >= 0 && d.offset + d.nbytes() <= f.arenaSize,
                    "model's %s '%s' (%lld bytes at offset %lld) lies outside "

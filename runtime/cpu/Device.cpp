@@ -82,6 +82,10 @@ void copyOnDevice(void *dst, const void *src, size_t bytes) {
   if (bytes && dst != src)
     std::memmove(dst, src, bytes);
 }
+void zeroOnDevice(void *dst, size_t bytes) {
+  if (bytes)
+    std::memset(dst, 0, bytes);
+}
 void synchronizeDevice() {}
 void initDevice(const ModelInfo &) {}
 

@@ -49,8 +49,10 @@ Tensor tf32Rounded(const Tensor &t, std::vector<float> &buffer) {
 
 using namespace cpu;
 
-void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
-            bool tf32) {
+namespace {
+/// out = product (accumulate: out + product, the GEMM's beta = 1).
+void product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+             bool tf32, bool accumulate) {
   const char *k = "matmul";
   if (tf32) {
     // TF32 products (bb.matmul's tf32): the operands rounded as the tensor
@@ -61,7 +63,8 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     checkData(k, "a", a);
     checkData(k, "b", b);
     static thread_local std::vector<float> ra, rb;
-    return matmul(tf32Rounded(a, ra), tf32Rounded(b, rb), out, transA, transB);
+    return product(tf32Rounded(a, ra), tf32Rounded(b, rb), out, transA, transB,
+                   false, accumulate);
   }
   if ((a.dtype == DType::BF16 || a.dtype == DType::F16) &&
       b.dtype == a.dtype &&
@@ -75,7 +78,10 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     static thread_local std::vector<float> wa, wb, wout;
     Tensor fa = widened(a, wa), fb = widened(b, wb);
     if (out.dtype == DType::F32)
-      return matmul(fa, fb, out, transA, transB);
+      return product(fa, fb, out, transA, transB, false, accumulate);
+    if (accumulate)
+      fail("%s: a %s product cannot add into a %s output", k,
+           dtypeName(a.dtype), dtypeName(out.dtype));
     wout.resize(static_cast<size_t>(out.numel()));
     Tensor sum(wout.data(), DType::F32, out.shape);
     matmul(fa, fb, sum, transA, transB);
@@ -159,8 +165,12 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   const int64_t lda = (ra == 1) ? K : a.shape.d[ra - 1];
   const int64_t ldb = (rb == 1) ? 1 : b.shape.d[rb - 1];
   const int64_t aMat = M * K, bMat = K * N, oMat = M * N;
+  if (accumulate && a.dtype != DType::F32 && a.dtype != DType::F64)
+    fail("%s: only f32 and f64 products add into their output (%s)", k,
+         dtypeName(a.dtype));
   if (K == 0) {
-    std::memset(out.data, 0, static_cast<size_t>(out.nbytes()));
+    if (!accumulate)
+      std::memset(out.data, 0, static_cast<size_t>(out.nbytes()));
     return;
   }
   bool bShared = true, aDense = aBatch.numel() == batch;
@@ -185,7 +195,7 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
       const T *Bi = B + bo * bMat;
       T *Ci = C + i * oMat;
       if constexpr (std::is_floating_point<T>::value)
-        gemm(transA, transB, m, N, K, Ai, lda, Bi, ldb, T(0), Ci, N);
+        gemm(transA, transB, m, N, K, Ai, lda, Bi, ldb, T(accumulate), Ci, N);
       else
         gemmInt(transA, transB, m, N, K, Ai, lda, Bi, ldb, Ci, N);
     };
@@ -194,7 +204,8 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     } else if (bShared && aDense && !transA && ra > 1) {
       // One tall GEMM: [batch*M, K] x [K, N].
       if constexpr (std::is_floating_point<T>::value)
-        gemm(false, transB, batch * M, N, K, A, lda, B, ldb, T(0), C, N);
+        gemm(false, transB, batch * M, N, K, A, lda, B, ldb, T(accumulate), C,
+             N);
       else
         gemmInt(false, transB, batch * M, N, K, A, lda, B, ldb, C, N);
     } else if (M * N * K <= 262144 || !std::is_floating_point<T>::value) {
@@ -215,9 +226,23 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   }
 }
 
+} // namespace
+
+void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
+            bool tf32) {
+  product(a, b, out, transA, transB, tf32, false);
+}
+
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
             bool transB, bool tf32) {
-  checkLinearBias(bias, out);
+  if (checkLinearBias(bias, out)) {
+    // An addend: the GEMM adds the product into it (in place when it is
+    // the output).
+    if (bias.data != out.data)
+      std::memcpy(out.data, bias.data, static_cast<size_t>(out.nbytes()));
+    product(a, b, out, transA, transB, tf32, true);
+    return;
+  }
   matmul(a, b, out, transA, transB, tf32);
   binary(BinaryKind::Add, out, bias, out); // in place, the bias broadcast
 }

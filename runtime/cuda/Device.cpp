@@ -202,6 +202,11 @@ void copyOnDevice(void *dst, const void *src, size_t bytes) {
         "copy on the GPU");
 }
 
+void zeroOnDevice(void *dst, size_t bytes) {
+  if (bytes)
+    check(cudaMemsetAsync(dst, 0, bytes, cuda::stream()), "zero-fill on the GPU");
+}
+
 // The kernels run on the GPU; host-side work (data loading, checkpoints) is
 // single-threaded.
 void setNumThreads(int) {}

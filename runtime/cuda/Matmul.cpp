@@ -183,7 +183,7 @@ void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
           bool transB, int64_t m, int64_t n, int64_t k, const void *A,
           const void *B, void *C, int64_t batch, int64_t strideA,
           int64_t strideB, int64_t strideC, const void *bias,
-          Products products, uint32_t align) {
+          Products products, uint32_t align, bool accumulate) {
   const Gemm &g = *gemmFor({type, outType, transA, transB, m, n, k, batch,
                             strideA, strideB, strideC, bias != nullptr,
                             products, align});
@@ -195,18 +195,20 @@ void gemm(cudaDataType_t type, cudaDataType_t outType, bool transA,
   const float one32 = 1, zero32 = 0;
   const bool f64 = type == CUDA_R_64F;
   const void *alpha = f64 ? static_cast<const void *>(&one64) : &one32;
-  const void *beta = f64 ? static_cast<const void *>(&zero64) : &zero32;
+  // beta = 1 adds the product into C (which is D: in place).
+  const void *beta = f64 ? static_cast<const void *>(accumulate ? &one64 : &zero64)
+                         : (accumulate ? &one32 : &zero32);
   checkBlas(cublasLtMatmul(blasLt(), g.desc, alpha, A, g.a, B, g.b, beta, C,
                            g.c, C, g.c, &g.algo, blasWorkspace(),
                            blasWorkspaceSize(), stream()),
             "cublasLtMatmul");
 }
 
-/// bbrt::matmul, with `bias` (bbrt::linear) added in the epilogue. Returns
-/// false, having launched nothing, when cuBLASLt has no bias epilogue for
-/// these shapes.
+/// bbrt::matmul, with `bias` (bbrt::linear) added in the epilogue, or
+/// (accumulate) added into `out` (beta = 1). Returns false, having launched
+/// nothing, when cuBLASLt has no bias epilogue for these shapes.
 bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
-             const void *bias, Products products) {
+             const void *bias, Products products, bool accumulate = false) {
   if (products != Products::F32 &&
       (a.dtype != DType::F32 || b.dtype != DType::F32 || out.dtype != DType::F32))
     fail("matmul: tf32 (or rounded) products need f32 operands and output "
@@ -267,9 +269,14 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
          (long long)N);
   if (out.numel() == 0)
     return true;
+  if (accumulate && half && out.dtype != DType::F32)
+    fail("matmul: a %s product cannot add into a %s output",
+         dtypeName(a.dtype), dtypeName(out.dtype));
   if (K == 0) {
     if (bias)
       return false; // the sum is the bias alone: the caller's add
+    if (accumulate)
+      return true; // nothing to add
     cuda::check(cudaMemsetAsync(out.data, 0, out.nbytes(), stream()),
                 "matmul");
     return true;
@@ -304,10 +311,10 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   if (folded) {
     // Every output matrix uses the one b; a's batch folds into M.
     gemm(type, outType, transB, false, N, batch * M, K, b.data, a.data,
-         out.data, 1, 0, 0, 0, bias, products, align);
+         out.data, 1, 0, 0, 0, bias, products, align, accumulate);
   } else if (strided) {
     gemm(type, outType, transB, transA, N, M, K, b.data, a.data, out.data,
-         batch, K * N, M * K, M * N, bias, products, align);
+         batch, K * N, M * K, M * N, bias, products, align, accumulate);
   } else {
     // General broadcast: one call per output matrix.
     for (int64_t i = 0; i < batch; ++i) {
@@ -329,7 +336,7 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
            static_cast<const char *>(b.data) + ib * K * N * es,
            static_cast<const char *>(a.data) + ia * M * K * es,
            static_cast<char *>(out.data) + i * M * N * os, 1, 0, 0, 0, bias,
-           products, align);
+           products, align, accumulate);
     }
   }
   checkLaunch(bias ? "linear" : "matmul");
@@ -354,7 +361,18 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
 
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
             bool transB, bool tf32) {
-  checkLinearBias(bias, out);
+  if (checkLinearBias(bias, out)) {
+    // An addend: the GEMM adds the product into it (beta = 1, C = D), in
+    // place when it is the output.
+    if (bias.data != out.data)
+      cuda::check(cudaMemcpyAsync(out.data, bias.data,
+                                  static_cast<size_t>(out.nbytes()),
+                                  cudaMemcpyDeviceToDevice, cuda::stream()),
+                  "linear");
+    cuda::product(a, b, out, transA, transB, nullptr,
+                  cuda::tf32Products(tf32), true);
+    return;
+  }
   // f32 outputs: the bias in cuBLASLt's epilogue where it has one.
   if (out.dtype == DType::F32 &&
       cuda::product(a, b, out, transA, transB, bias.data,

@@ -261,6 +261,7 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                  how->second == "mean",
              "the model's pipeline.gradients is '%s', not 'sum' or 'mean'",
              how->second.c_str());
+  accumulates_ = bwd_->inputWithRole("accumulator") != nullptr;
   scale_ = DeviceBuffer(sizeof(float));
   writeScalarF32(scale_.data(), 1.0f / static_cast<float>(micro_));
   totals_ = DeviceBuffer(2 * sizeof(double));
@@ -307,6 +308,13 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
       }
     } else if (d.role == "stash") {
       bindInput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
+    } else if (d.role == "accumulator") {
+      auto it = grads_.find(d.name);
+      BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
+                 "function '%s' accumulates '%s', which it does not return "
+                 "as a gradient",
+                 fn.name.c_str(), d.name.c_str());
+      bindInput(ctx_, k, it->second.data());
     } else if (d.role == "recv") {
       DriverWork w(ctx_, "receive from other stages (and wait)");
       const Transfer &x = transfers_.at(d.name);
@@ -318,12 +326,14 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
 void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
   fillInputs(fn, m);
   // The forward writes its stashes into the micro-batch's slot, and the
-  // first micro-batch's backward its gradients into their accumulators.
+  // backward its gradients into their accumulators: a backward that
+  // accumulates (bb-accumulate-gradients) every micro-batch's, one that
+  // does not the first micro-batch's.
   for (size_t k = 0; k < fn.outputs.size(); ++k) {
     const TensorDecl &d = fn.outputs[k];
     if (d.role == "stash")
       bindOutput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
-    else if (d.role == "grad" && m == 0)
+    else if (d.role == "grad" && (m == 0 || accumulates_))
       bindOutput(ctx_, k, grads_.at(d.name).data());
   }
   runFunction(ctx_, fn);
@@ -336,7 +346,7 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
       net().postSend(ctx_, t, rankOf(x.to), x.tag);
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
-    } else if (d.role == "grad" && m > 0) {
+    } else if (d.role == "grad" && m > 0 && !accumulates_) {
       DriverWork w(ctx_, "accumulate gradients");
       Tensor acc = floats(grads_.at(d.name));
       binary(BinaryKind::Add, acc, Tensor(t.data, DType::F32, acc.shape), acc);
@@ -351,8 +361,13 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   for (int64_t i = 0; i < micro_ * dp_; ++i)
     loader.next(i / micro_ == replica_ ? batchTensors_[i % micro_] : skipped_);
 
-  // 2. 1F1B.
+  // 2. 1F1B, into zeroed accumulators where the backward adds into them.
   lossSum_ = 0;
+  if (accumulates_) {
+    DriverWork w(ctx_, "zero the gradient accumulators");
+    for (auto &[name, buf] : grads_)
+      zeroOnDevice(buf.data(), buf.size());
+  }
   const int64_t warmup = std::min(stages_ - 1 - stage_, micro_);
   for (int64_t m = 0; m < warmup; ++m)
     run(*fwd_, m);

@@ -12,7 +12,8 @@
 //      data position and shuffling stay one; replica r takes micro-batches
 //      r*M .. r*M+M-1 of the M*dp);
 //   2. runs its stage's forward and backward on its M micro-batches in 1F1B
-//      order (min(stages-1-stage, M) forwards first, then one forward and
+//      order (the backward adding its gradients into the accumulators,
+//      which the driver zeroes first) (min(stages-1-stage, M) forwards first, then one forward and
 //      one backward alternately, then the remaining backwards), receiving
 //      the values it needs from other stages as it goes and posting what it
 //      computes for them without waiting;
@@ -134,6 +135,9 @@ private:
   std::map<std::string, size_t> reducedBytes_;
   DeviceBuffer scale_;  // f32 1 / micro-batches
   bool sumGradients_ = false; // pipeline.gradients = "sum"
+  // The backward adds each micro-batch's gradients into the accumulators
+  // it takes (role "accumulator"), which the driver zeroes once per step.
+  bool accumulates_ = false;
   DeviceBuffer totals_; // f64 [gradient sum of squares, loss]
   double lossSum_ = 0;
 };

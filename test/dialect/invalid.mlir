@@ -236,7 +236,8 @@ func.func @linear_c1_product(%a: tensor<2x8xf32>, %b: tensor<4x8xf32>, %c: tenso
 
 // -----
 
-// bb.linear C2: the bias is not a vector along the last dimension
+// bb.linear C2: the bias is not a vector along the last dimension (nor an
+// addend of the output's shape)
 func.func @linear_c2(%a: tensor<2x8xf32>, %b: tensor<8x4xf32>, %c: tensor<2xf32>) {
   // expected-error @+1 {{'bb.linear' op (C2) bias 'tensor<2xf32>' does not fit the output 'tensor<2x4xf32>'}}
   %0 = bb.linear %a, %b, %c : (tensor<2x8xf32>, tensor<8x4xf32>, tensor<2xf32>) -> tensor<2x4xf32>

@@ -199,6 +199,39 @@ TEST_CASE("linear: the product plus the bias, to the bit", "[matmul][linear]") {
                       Catch::Contains("does not fit output"));
 }
 
+TEST_CASE("linear with an addend: the GEMM adds into it, in place too", "[matmul][linear]") {
+  // A pipeline's weight gradient added into its accumulator: out = acc +
+  // a^T b, with acc the output itself (bb-accumulate-gradients).
+  for (DType dt : {DType::F32, DType::F64}) {
+    HostTensor a = random(dt, {6, 5}, -3, 3), b = random(dt, {6, 4}, -3, 3),
+               acc = random(dt, {5, 4}, -3, 3);
+    HostTensor product = zeros(dt, {5, 4}), want = zeros(dt, {5, 4}),
+               got = zeros(dt, {5, 4});
+    matmul(a.view(), b.view(), product.view(), true, false);
+    binary(BinaryKind::Add, acc.view(), product.view(), want.view());
+    linear(a.view(), b.view(), acc.view(), got.view(), true, false);
+    const double tol = dt == DType::F32 ? 1e-5 : 1e-12;
+    requireClose(got, values(want), tol, tol);
+    HostTensor inPlace = zeros(dt, {5, 4});
+    std::memcpy(inPlace.data(), acc.data(), static_cast<size_t>(acc.nbytes()));
+    linear(a.view(), b.view(), inPlace.view(), inPlace.view(), true, false);
+    CHECK(std::memcmp(inPlace.data(), got.data(),
+                      static_cast<size_t>(got.view().nbytes())) == 0);
+    // Twice: acc + 2 a^T b.
+    linear(a.view(), b.view(), inPlace.view(), inPlace.view(), true, false);
+    binary(BinaryKind::Add, want.view(), product.view(), want.view());
+    requireClose(inPlace, values(want), tol, tol);
+  }
+  // bf16 operands into an f32 accumulator; a batched product.
+  HostTensor a = random(DType::BF16, {3, 4, 6}), b = random(DType::BF16, {6, 5}),
+             acc = random(DType::F32, {3, 4, 5});
+  HostTensor want = zeros(DType::F32, {3, 4, 5});
+  matmul(a.view(), b.view(), want.view(), false, false);
+  binary(BinaryKind::Add, acc.view(), want.view(), want.view());
+  linear(a.view(), b.view(), acc.view(), acc.view(), false, false);
+  requireClose(acc, values(want), 1e-5, 1e-5);
+}
+
 TEST_CASE("matmul errors", "[matmul]") {
   float a[12] = {}, b[12] = {}, o[12] = {};
   REQUIRE_THROWS_WITH(matmul(Tensor(a, DType::F32, {3, 4}), Tensor(b, DType::F32, {3, 4}),

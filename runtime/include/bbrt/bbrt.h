@@ -112,9 +112,12 @@ void addFunction(ModelInfo *info, const char *name, EntryPoint fn);
 /// apart by name: "stash" (a stage's forward output its backward takes),
 /// "send"/"recv" (a value crossing to another stage), "grad" (a gradient out
 /// of a backward, into an update), and the scalar input "grad_sumsq" (the
-/// sum of squares of every gradient of every stage). A stash, and a "grad"
-/// input, has no arena place (offset -1): the driver always binds it
-/// (bindInput/bindOutput).
+/// sum of squares of every gradient of every stage), and "accumulator" (a
+/// backward's input: the gradient accumulated so far, which it returns
+/// with this micro-batch's added as the "grad" output of the same name). A
+/// stash, a "grad" input, an accumulator and the gradient a backward
+/// returns into it have no arena place (offset -1): the driver always
+/// binds them (bindInput/bindOutput).
 void addInput(ModelInfo *info, const char *name, DType dtype,
               std::initializer_list<int64_t> dims, int64_t offset,
               const char *role = "");
@@ -271,7 +274,10 @@ void matmul(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
             bool tf32 = false);
 /// matmul, then out[..., n] += bias[n] (bb.linear): bias rank 1 of out's
 /// dtype (F32 or F64) and last dimension; the same bits as matmul and a
-/// broadcast add. The CUDA runtime adds it in cuBLASLt's epilogue.
+/// broadcast add. The CUDA runtime adds it in cuBLASLt's epilogue. A bias
+/// of out's shape is an addend: out = bias + the product, summed by the
+/// GEMM (beta = 1) with bias as its C, which may be out itself (in place:
+/// a pipeline's gradient accumulator).
 void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
             bool transB, bool tf32 = false);
 

@@ -92,6 +92,8 @@ void copyToDevice(void *deviceDst, const void *hostSrc, size_t bytes);
 void copyToHost(void *hostDst, const void *deviceSrc, size_t bytes);
 /// Device-to-device copy, ordered with the kernels.
 void copyOnDevice(void *dst, const void *src, size_t bytes);
+/// Zero-fills device memory, ordered with the kernels.
+void zeroOnDevice(void *dst, size_t bytes);
 /// Waits until every kernel launched so far has finished (the CPU runtime's
 /// kernels finish before they return).
 void synchronizeDevice();

@@ -1,0 +1,90 @@
+//===- AccumulateGradients.cpp - a backward adds into its accumulators ----===//
+#include "passes/Passes.h"
+
+#include "dialects/bb/BbOps.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+
+namespace mlir::bb {
+#define GEN_PASS_DEF_ACCUMULATEGRADIENTS
+#include "passes/pipeline/passes.h.inc"
+} // namespace mlir::bb
+
+using namespace mlir;
+using namespace mlir::bb;
+
+namespace {
+
+bool hasRole(DictionaryAttr attrs, StringRef role) {
+  auto r = attrs ? attrs.getAs<StringAttr>("bb.role") : StringAttr();
+  return r && r.getValue() == role;
+}
+
+/// `acc + g`, summed by the product that computes g where there is one
+/// (through reshapes): bb.linear with `acc` (reshaped to the product's
+/// shape) as its addend. Made where g is, so that what g is computed from
+/// dies as early as before.
+Value accumulate(OpBuilder &b, Location loc, Value acc, Value g) {
+  Value v = g;
+  while (auto reshape = v.getDefiningOp<ReshapeOp>()) {
+    if (!reshape->hasOneUse())
+      break;
+    v = reshape.getInput();
+  }
+  auto product = v.getDefiningOp<MatMulOp>();
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  if (!product || !product->hasOneUse() || !type ||
+      !isa<Float32Type, Float64Type>(type.getElementType())) {
+    b.setInsertionPointAfterValue(g);
+    return b.create<AddOp>(loc, acc, g);
+  }
+  b.setInsertionPoint(product);
+  Value addend = acc;
+  if (type != acc.getType())
+    addend = b.create<ReshapeOp>(loc, type, acc);
+  Value sum = b.create<LinearOp>(product.getLoc(), type, product.getLhs(),
+                                 product.getRhs(), addend,
+                                 product.getTransposeLhs(),
+                                 product.getTransposeRhs(), product.getTf32());
+  if (sum.getType() != g.getType())
+    sum = b.create<ReshapeOp>(loc, g.getType(), sum);
+  return sum;
+}
+
+struct AccumulateGradientsPass
+    : mlir::bb::impl::AccumulateGradientsBase<AccumulateGradientsPass> {
+  void runOnOperation() override {
+    func::FuncOp func = getOperation();
+    if (func.isExternal() || !func.getBody().hasOneBlock())
+      return;
+    for (unsigned i = 0; i < func.getNumArguments(); ++i)
+      if (hasRole(func.getArgAttrDict(i), "grad") ||
+          hasRole(func.getArgAttrDict(i), "accumulator"))
+        return; // gradsq, an update, or done already
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    OpBuilder b(ret);
+    SmallVector<Operation *> dead;
+    for (unsigned i = 0; i < func.getNumResults(); ++i) {
+      DictionaryAttr attrs = func.getResultAttrDict(i);
+      if (!hasRole(attrs, "grad"))
+        continue;
+      Value g = ret.getOperand(i);
+      NamedAttrList argAttrs;
+      argAttrs.set("bb.name", attrs.get("bb.name"));
+      argAttrs.set("bb.role", b.getStringAttr("accumulator"));
+      unsigned n = func.getNumArguments();
+      func.insertArgument(n, g.getType(), argAttrs.getDictionary(&getContext()),
+                          func.getLoc());
+      Value acc = func.getArgument(n);
+      ret.setOperand(i, accumulate(b, g.getLoc(), acc, g));
+      for (Operation *op = g.getDefiningOp(); op && op->use_empty();) {
+        Operation *next =
+            isa<ReshapeOp>(op) ? op->getOperand(0).getDefiningOp() : nullptr;
+        op->erase();
+        op = next;
+      }
+    }
+  }
+};
+
+} // namespace
