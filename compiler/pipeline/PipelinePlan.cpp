@@ -11,6 +11,7 @@
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/Pass/PassManager.h"
 #include "passes/Passes.h"
+#include "passes/pipeline/AccumulateGradients.h"
 #include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -205,26 +206,38 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
                                                   "_backward");
     if (!bwd)
       continue;
-    double bytes = 0, kernels = 0;
+    // Each micro-batch's backward adds its gradients into the accumulators
+    // (bb-accumulate-gradients): a product with no collective after it (its
+    // partial sums kept, or one device) in its GEMM, reading the block once
+    // more; any other gradient in an add of its own, reading two blocks and
+    // writing one. Once per step the driver zeroes them and (mean)
+    // averages them.
+    auto ret = cast<func::ReturnOp>(bwd.getBody().front().getTerminator());
+    double bytes = 0, addedBytes = 0, adds = 0;
     for (unsigned i = 0; i < bwd.getNumResults(); ++i)
       if (auto role = bwd.getResultAttrOfType<StringAttr>(i, "bb.role");
           role && role.getValue() == "grad") {
-        bytes += localBytes(bwd, i);
-        kernels += 1;
+        const double b = localBytes(bwd, i);
+        bytes += b;
         gradients[s] += 1;
-        if (auto attr = bwd.getResultAttrOfType<mesh::MeshShardingAttr>(
-                i, "bb.sharding");
-            attr && !attr.getPartialAxes().empty())
+        auto attr =
+            bwd.getResultAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding");
+        const bool partial = attr && !attr.getPartialAxes().empty();
+        if (partial)
           reducedOnce[s] += 1;
+        if (!(summedByProduct(ret.getOperand(i)) &&
+              (perStage == 1 || partial))) {
+          addedBytes += b;
+          adds += 1;
+        }
       }
-    const double overhead = kernels * device.launch_overhead();
+    const double launch = device.launch_overhead();
+    const double kernels = static_cast<double>(gradients[s]);
     gradientBytes[s] = bytes;
-    // Spread over the M slots (the first micro-batch's backward copies).
-    accumulate[s] = static_cast<double>(M - 1) / static_cast<double>(M) *
-                    (3 * bytes / bandwidth + overhead);
+    accumulate[s] = (bytes + 2 * addedBytes) / bandwidth + adds * launch;
     micro->compute[s] += accumulate[s];
-    if (averaged)
-      average[s] = 2 * bytes / bandwidth + overhead;
+    average[s] = (averaged ? 3 : 1) * bytes / bandwidth +
+                 (averaged ? 2 : 1) * kernels * launch;
     perStep->compute[s] += average[s];
   }
   std::vector<double> slot(S);

@@ -7,6 +7,7 @@
 // batched activation this way (dW = sum over the batch of x_b^T dy_b).
 //
 //===----------------------------------------------------------------------===//
+#include "passes/optimize/FuseBatchSum.h"
 #include "passes/Passes.h"
 
 #include "dialects/bb/BbOps.h"
@@ -21,12 +22,10 @@ namespace mlir::bb {
 using namespace mlir;
 using namespace mlir::bb;
 
-namespace {
-
 /// The product that `sum` reduces over all of its batch axes, when it has
 /// the form above: lhs transposed, rhs not, equal batch dimensions (no
 /// broadcasting), no other user.
-MatMulOp summedProduct(ReduceSumOp sum) {
+MatMulOp mlir::bb::summedProduct(ReduceSumOp sum) {
   auto product = sum.getInput().getDefiningOp<MatMulOp>();
   if (!product || !product->hasOneUse() || !product.getTransposeLhs() ||
       product.getTransposeRhs())
@@ -48,6 +47,9 @@ MatMulOp summedProduct(ReduceSumOp sum) {
       return {};
   return product;
 }
+
+namespace {
+
 
 /// `value` [b..., r, c] as [B*r, c].
 Value stackBatch(OpBuilder &b, Location loc, Value value) {

@@ -1,4 +1,6 @@
 //===- AccumulateGradients.cpp - a backward adds into its accumulators ----===//
+#include "passes/pipeline/AccumulateGradients.h"
+#include "passes/optimize/FuseBatchSum.h"
 #include "passes/Passes.h"
 
 #include "dialects/bb/BbOps.h"
@@ -14,6 +16,41 @@ using namespace mlir;
 using namespace mlir::bb;
 
 namespace {
+/// `g` seen through reshapes nothing else uses (g's own users aside).
+Value underReshapes(Value g) {
+  Value v = g;
+  while (auto reshape = v.getDefiningOp<ReshapeOp>()) {
+    if (v != g && !reshape->hasOneUse())
+      break;
+    v = reshape.getInput();
+  }
+  return v;
+}
+
+bool isFloat(Value v) {
+  auto type = dyn_cast<RankedTensorType>(v.getType());
+  return type && isa<Float32Type, Float64Type>(type.getElementType());
+}
+} // namespace
+
+MatMulOp mlir::bb::gradientProduct(Value g) {
+  Value v = underReshapes(g);
+  auto product = v.getDefiningOp<MatMulOp>();
+  if (!product || (v != g && !product->hasOneUse()) || !isFloat(v))
+    return {};
+  return product;
+}
+
+bool mlir::bb::summedByProduct(Value g) {
+  if (gradientProduct(g))
+    return true;
+  Value v = underReshapes(g);
+  auto sum = v.getDefiningOp<ReduceSumOp>();
+  return sum && (v == g || sum->hasOneUse()) && isFloat(v) &&
+         summedProduct(sum);
+}
+
+namespace {
 
 bool hasRole(DictionaryAttr attrs, StringRef role) {
   auto r = attrs ? attrs.getAs<StringAttr>("bb.role") : StringAttr();
@@ -25,19 +62,12 @@ bool hasRole(DictionaryAttr attrs, StringRef role) {
 /// shape) as its addend. Made where g is, so that what g is computed from
 /// dies as early as before.
 Value accumulate(OpBuilder &b, Location loc, Value acc, Value g) {
-  Value v = g;
-  while (auto reshape = v.getDefiningOp<ReshapeOp>()) {
-    if (!reshape->hasOneUse())
-      break;
-    v = reshape.getInput();
-  }
-  auto product = v.getDefiningOp<MatMulOp>();
-  auto type = dyn_cast<RankedTensorType>(v.getType());
-  if (!product || !product->hasOneUse() || !type ||
-      !isa<Float32Type, Float64Type>(type.getElementType())) {
+  MatMulOp product = g.hasOneUse() ? gradientProduct(g) : MatMulOp();
+  if (!product) {
     b.setInsertionPointAfterValue(g);
     return b.create<AddOp>(loc, acc, g);
   }
+  auto type = cast<RankedTensorType>(product.getType());
   b.setInsertionPoint(product);
   Value addend = acc;
   if (type != acc.getType())

@@ -12,6 +12,7 @@
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Builders.h"
 #include "passes/autodiff/TrainStepParts.h"
+#include "passes/pipeline/AccumulateGradients.h"
 #include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
 
@@ -768,29 +769,37 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       nodeCost[root[i]][s] += w * nodeCompute[i][s];
     }
   }
-  // In a pipeline the driver adds each micro-batch's gradients into their
-  // accumulators after every micro-batch but the first (read both, write
-  // one) and averages them once per step (read, write), over each device's
-  // block: a gradient left as whole partial sums costs more there than a
-  // reduced block. PipelinePlan books this work after the cut; here it
-  // weighs the layouts.
+  // In a pipeline the backward adds each micro-batch's gradients into
+  // their accumulators (bb-accumulate-gradients), which the driver zeroes
+  // (a write) and averages (a read and a write) once per step, over each
+  // device's block: a gradient left as whole partial sums costs more there
+  // than a reduced block. A product that computes a gradient with no
+  // collective after it (its partial sums kept, or one device) adds into
+  // the accumulator in its GEMM: one more read of the block; otherwise an
+  // add reads two blocks and writes one. PipelinePlan books this work
+  // after the cut; here it weighs the layouts.
   if (!opStage.empty()) {
     const double bandwidth = cluster.inPlaceBandwidth();
-    const double accumulateWeight =
-        static_cast<double>(microbatches - 1) / static_cast<double>(microbatches);
+    int64_t devices = 1;
+    for (int64_t d : meshShape)
+      devices *= d;
     for (auto [i, n] : llvm::enumerate(nodes)) {
       if (!n.op)
         continue;
       for (OpResult res : n.op->getResults()) {
         if (!isGradient(res))
           continue;
+        const bool product = summedByProduct(res);
         auto type = cast<RankedTensorType>(res.getType());
         for (size_t s = 0; s < n.strategies.size(); ++s) {
-          const double bytes = static_cast<double>(bytesOf(
-              type, n.produced(res.getResultNumber(), type.getRank(), s)
-                        .localShape(type.getShape(), meshShape)));
+          const TensorSharding produced =
+              n.produced(res.getResultNumber(), type.getRank(), s);
+          const double bytes = static_cast<double>(
+              bytesOf(type, produced.localShape(type.getShape(), meshShape)));
+          const bool inProduct =
+              product && (devices == 1 || !produced.partialAxes.empty());
           nodeCost[root[i]][s] +=
-              (3 * accumulateWeight + 2 * stepWeight) * bytes / bandwidth;
+              ((inProduct ? 1 : 3) + 3 * stepWeight) * bytes / bandwidth;
         }
       }
     }
