@@ -225,8 +225,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         const bool partial = attr && !attr.getPartialAxes().empty();
         if (partial)
           reducedOnce[s] += 1;
-        if (!(summedByProduct(ret.getOperand(i)) &&
-              (perStage == 1 || partial))) {
+        if (!accumulatedInProduct(ret.getOperand(i), partial, perStage == 1)) {
           addedBytes += b;
           adds += 1;
         }
@@ -320,7 +319,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // micro-batch's into them costs per slot (part of the slot's compute).
   list.set("pipeline_stage_gradient_bytes", b.getF64ArrayAttr(gradientBytes));
   list.set("pipeline_stage_accumulate_seconds", b.getF64ArrayAttr(accumulate));
-  // And averaging them once per step (0 where they are summed).
+  // And zeroing and averaging them once per step (only zeroing where they
+  // are summed).
   list.set("pipeline_stage_average_seconds", b.getF64ArrayAttr(average));
   list.set("pipeline_stage_gradients", b.getI64ArrayAttr(gradients));
   list.set("pipeline_stage_gradients_reduced_once",

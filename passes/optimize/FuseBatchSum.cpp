@@ -50,7 +50,6 @@ MatMulOp mlir::bb::summedProduct(ReduceSumOp sum) {
 
 namespace {
 
-
 /// `value` [b..., r, c] as [B*r, c].
 Value stackBatch(OpBuilder &b, Location loc, Value value) {
   auto type = cast<RankedTensorType>(value.getType());

@@ -50,6 +50,11 @@ bool mlir::bb::summedByProduct(Value g) {
          summedProduct(sum);
 }
 
+bool mlir::bb::accumulatedInProduct(Value g, bool partialSums,
+                                    bool oneDevice) {
+  return (partialSums || oneDevice) && summedByProduct(g);
+}
+
 namespace {
 
 bool hasRole(DictionaryAttr attrs, StringRef role) {
@@ -93,7 +98,6 @@ struct AccumulateGradientsPass
         return; // gradsq, an update, or done already
     auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
     OpBuilder b(ret);
-    SmallVector<Operation *> dead;
     for (unsigned i = 0; i < func.getNumResults(); ++i) {
       DictionaryAttr attrs = func.getResultAttrDict(i);
       if (!hasRole(attrs, "grad"))

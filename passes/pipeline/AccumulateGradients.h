@@ -24,6 +24,13 @@ MatMulOp gradientProduct(Value g);
 /// gradient of batched activations), through the same reshapes.
 bool summedByProduct(Value g);
 
+/// Whether the backward adds gradient `g` into its accumulator in its
+/// product's GEMM rather than in an add, as the cost model prices it:
+/// summedByProduct, with no collective between the product and the
+/// accumulator, which holds where the gradient stays partial sums
+/// (`partialSums`) or its stage is one device (`oneDevice`).
+bool accumulatedInProduct(Value g, bool partialSums, bool oneDevice);
+
 } // namespace mlir::bb
 
 #endif // BB_PASSES_PIPELINE_ACCUMULATEGRADIENTS_H

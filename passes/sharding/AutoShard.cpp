@@ -789,15 +789,14 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
       for (OpResult res : n.op->getResults()) {
         if (!isGradient(res))
           continue;
-        const bool product = summedByProduct(res);
         auto type = cast<RankedTensorType>(res.getType());
         for (size_t s = 0; s < n.strategies.size(); ++s) {
           const TensorSharding produced =
               n.produced(res.getResultNumber(), type.getRank(), s);
           const double bytes = static_cast<double>(
               bytesOf(type, produced.localShape(type.getShape(), meshShape)));
-          const bool inProduct =
-              product && (devices == 1 || !produced.partialAxes.empty());
+          const bool inProduct = accumulatedInProduct(
+              res, !produced.partialAxes.empty(), devices == 1);
           nodeCost[root[i]][s] +=
               ((inProduct ? 1 : 3) + 3 * stepWeight) * bytes / bandwidth;
         }

@@ -363,22 +363,24 @@ void *arena(Context *ctx, int64_t offset) {
 }
 
 namespace {
-void *boundOr(Context *ctx, const std::vector<void *> &bound, int64_t index,
-              int64_t offset, const char *what) {
+/// Input (output) `index`'s bound memory, else its arena place.
+void *boundOr(Context *ctx, bool input, int64_t index, int64_t offset) {
+  const std::vector<void *> &bound =
+      input ? ctx->boundInputs : ctx->boundOutputs;
   if (index >= 0 && index < static_cast<int64_t>(bound.size()) &&
       bound[index])
     return bound[index];
   if (offset < 0) {
     const FunctionInfo *f = ctx->running;
     const std::vector<TensorDecl> *decls =
-        !f ? nullptr : *what == 'i' ? &f->inputs : &f->outputs;
+        !f ? nullptr : input ? &f->inputs : &f->outputs;
     fail("%s %lld ('%s') of function '%s' has no place in the arena and "
          "was not bound (bind%s)",
-         what, (long long)index,
+         input ? "input" : "output", (long long)index,
          decls && index >= 0 && index < (int64_t)decls->size()
              ? (*decls)[index].name.c_str()
              : "?",
-         f ? f->name.c_str() : "?", *what == 'i' ? "Input" : "Output");
+         f ? f->name.c_str() : "?", input ? "Input" : "Output");
   }
   return arena(ctx, offset);
 }
@@ -390,11 +392,11 @@ void bind(std::vector<void *> &bound, size_t index, void *memory) {
 } // namespace
 
 void *inputBuffer(Context *ctx, int64_t index, int64_t offset) {
-  return boundOr(ctx, ctx->boundInputs, index, offset, "input");
+  return boundOr(ctx, true, index, offset);
 }
 
 void *outputBuffer(Context *ctx, int64_t index, int64_t offset) {
-  return boundOr(ctx, ctx->boundOutputs, index, offset, "output");
+  return boundOr(ctx, false, index, offset);
 }
 
 void bindInput(Context *ctx, size_t index, void *memory) {

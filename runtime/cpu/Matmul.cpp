@@ -1,4 +1,5 @@
 //===- Matmul.cpp - batched matmul through BLAS ---------------------------===//
+#include "bbrt/model.h"
 #include "runtime/cpu/Common.h"
 #include "runtime/cpu/Gemm.h"
 #include "runtime/core/KernelArgs.h"
@@ -50,7 +51,8 @@ Tensor tf32Rounded(const Tensor &t, std::vector<float> &buffer) {
 using namespace cpu;
 
 namespace {
-/// out = product (accumulate: out + product, the GEMM's beta = 1).
+/// out = product (accumulate: out + product, the GEMM's beta = 1; linear
+/// calls it so only with an f32 or f64 output, so float operands).
 void product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
              bool tf32, bool accumulate) {
   const char *k = "matmul";
@@ -79,9 +81,6 @@ void product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
     Tensor fa = widened(a, wa), fb = widened(b, wb);
     if (out.dtype == DType::F32)
       return product(fa, fb, out, transA, transB, false, accumulate);
-    if (accumulate)
-      fail("%s: a %s product cannot add into a %s output", k,
-           dtypeName(a.dtype), dtypeName(out.dtype));
     wout.resize(static_cast<size_t>(out.numel()));
     Tensor sum(wout.data(), DType::F32, out.shape);
     matmul(fa, fb, sum, transA, transB);
@@ -165,9 +164,6 @@ void product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
   const int64_t lda = (ra == 1) ? K : a.shape.d[ra - 1];
   const int64_t ldb = (rb == 1) ? 1 : b.shape.d[rb - 1];
   const int64_t aMat = M * K, bMat = K * N, oMat = M * N;
-  if (accumulate && a.dtype != DType::F32 && a.dtype != DType::F64)
-    fail("%s: only f32 and f64 products add into their output (%s)", k,
-         dtypeName(a.dtype));
   if (K == 0) {
     if (!accumulate)
       std::memset(out.data, 0, static_cast<size_t>(out.nbytes()));
@@ -238,8 +234,7 @@ void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
   if (checkLinearBias(bias, out)) {
     // An addend: the GEMM adds the product into it (in place when it is
     // the output).
-    if (bias.data != out.data)
-      std::memcpy(out.data, bias.data, static_cast<size_t>(out.nbytes()));
+    copyOnDevice(out.data, bias.data, static_cast<size_t>(out.nbytes()));
     product(a, b, out, transA, transB, tf32, true);
     return;
   }

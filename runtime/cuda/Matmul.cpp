@@ -17,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/cuda/Device.h"
 #include "bbrt/bbrt.h"
+#include "bbrt/model.h"
 #include "runtime/core/KernelArgs.h"
 
 #include <algorithm>
@@ -269,9 +270,6 @@ bool product(Tensor a, Tensor b, Tensor out, bool transA, bool transB,
          (long long)N);
   if (out.numel() == 0)
     return true;
-  if (accumulate && half && out.dtype != DType::F32)
-    fail("matmul: a %s product cannot add into a %s output",
-         dtypeName(a.dtype), dtypeName(out.dtype));
   if (K == 0) {
     if (bias)
       return false; // the sum is the bias alone: the caller's add
@@ -364,11 +362,7 @@ void linear(Tensor a, Tensor b, Tensor bias, Tensor out, bool transA,
   if (checkLinearBias(bias, out)) {
     // An addend: the GEMM adds the product into it (beta = 1, C = D), in
     // place when it is the output.
-    if (bias.data != out.data)
-      cuda::check(cudaMemcpyAsync(out.data, bias.data,
-                                  static_cast<size_t>(out.nbytes()),
-                                  cudaMemcpyDeviceToDevice, cuda::stream()),
-                  "linear");
+    copyOnDevice(out.data, bias.data, static_cast<size_t>(out.nbytes()));
     cuda::product(a, b, out, transA, transB, nullptr,
                   cuda::tf32Products(tf32), true);
     return;

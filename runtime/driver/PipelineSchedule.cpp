@@ -242,6 +242,24 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                  d.name.c_str(), dtypeName(d.dtype));
       grads_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
     }
+  // The backward adds each gradient into its accumulator, an input of the
+  // same name (bb-accumulate-gradients).
+  std::set<std::string> accumulated;
+  for (const TensorDecl &d : bwd_->inputs)
+    if (d.role == "accumulator") {
+      auto it = grads_.find(d.name);
+      BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
+                 "function '%s' accumulates '%s', which it does not return "
+                 "as a gradient",
+                 bwd_->name.c_str(), d.name.c_str());
+      accumulated.insert(d.name);
+    }
+  for (const auto &[name, buf] : grads_)
+    BBRT_CHECK(accumulated.count(name),
+               "function '%s' returns gradient '%s' without taking its "
+               "accumulator (a program compiled without "
+               "bb-accumulate-gradients)",
+               bwd_->name.c_str(), name.c_str());
   for (const TensorDecl &d : gradsq_->outputs)
     if (d.role == "grad") {
       auto it = grads_.find(d.name);
@@ -261,7 +279,6 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                  how->second == "mean",
              "the model's pipeline.gradients is '%s', not 'sum' or 'mean'",
              how->second.c_str());
-  accumulates_ = bwd_->inputWithRole("accumulator") != nullptr;
   scale_ = DeviceBuffer(sizeof(float));
   writeScalarF32(scale_.data(), 1.0f / static_cast<float>(micro_));
   totals_ = DeviceBuffer(2 * sizeof(double));
@@ -309,12 +326,7 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
     } else if (d.role == "stash") {
       bindInput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
     } else if (d.role == "accumulator") {
-      auto it = grads_.find(d.name);
-      BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
-                 "function '%s' accumulates '%s', which it does not return "
-                 "as a gradient",
-                 fn.name.c_str(), d.name.c_str());
-      bindInput(ctx_, k, it->second.data());
+      bindInput(ctx_, k, grads_.at(d.name).data());
     } else if (d.role == "recv") {
       DriverWork w(ctx_, "receive from other stages (and wait)");
       const Transfer &x = transfers_.at(d.name);
@@ -323,19 +335,21 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
   }
 }
 
-void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
-  fillInputs(fn, m);
-  // The forward writes its stashes into the micro-batch's slot, and the
-  // backward its gradients into their accumulators: a backward that
-  // accumulates (bb-accumulate-gradients) every micro-batch's, one that
-  // does not the first micro-batch's.
+void PipelineSchedule::bindOutputs(const FunctionInfo &fn, int64_t m) {
+  // The forward writes its stashes into the micro-batch's slot, the
+  // backward its gradients (added to them) into their accumulators.
   for (size_t k = 0; k < fn.outputs.size(); ++k) {
     const TensorDecl &d = fn.outputs[k];
     if (d.role == "stash")
       bindOutput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
-    else if (d.role == "grad" && (m == 0 || accumulates_))
+    else if (d.role == "grad")
       bindOutput(ctx_, k, grads_.at(d.name).data());
   }
+}
+
+void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
+  fillInputs(fn, m);
+  bindOutputs(fn, m);
   runFunction(ctx_, fn);
   for (size_t k = 0; k < fn.outputs.size(); ++k) {
     const TensorDecl &d = fn.outputs[k];
@@ -346,10 +360,6 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
       net().postSend(ctx_, t, rankOf(x.to), x.tag);
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
-    } else if (d.role == "grad" && m > 0 && !accumulates_) {
-      DriverWork w(ctx_, "accumulate gradients");
-      Tensor acc = floats(grads_.at(d.name));
-      binary(BinaryKind::Add, acc, Tensor(t.data, DType::F32, acc.shape), acc);
     }
   }
   clearBindings(ctx_);
@@ -361,9 +371,9 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   for (int64_t i = 0; i < micro_ * dp_; ++i)
     loader.next(i / micro_ == replica_ ? batchTensors_[i % micro_] : skipped_);
 
-  // 2. 1F1B, into zeroed accumulators where the backward adds into them.
+  // 2. 1F1B, the backward adding into zeroed accumulators.
   lossSum_ = 0;
-  if (accumulates_) {
+  {
     DriverWork w(ctx_, "zero the gradient accumulators");
     for (auto &[name, buf] : grads_)
       zeroOnDevice(buf.data(), buf.size());
@@ -520,10 +530,7 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
     if (!mine)
       continue;
     fillInputs(*fwd_, 0);
-    // Stashes (no arena place) into slot 0, unread.
-    for (size_t k = 0; k < fwd_->outputs.size(); ++k)
-      if (fwd_->outputs[k].role == "stash")
-        bindOutput(ctx_, k, stash_.at(fwd_->outputs[k].name)[0].data());
+    bindOutputs(*fwd_, 0); // its stashes into slot 0, unread
     runFunction(ctx_, *fwd_);
     for (size_t k = 0; k < fwd_->outputs.size(); ++k) {
       const TensorDecl &d = fwd_->outputs[k];

@@ -108,6 +108,9 @@ private:
   /// summed, gradients accumulated).
   void run(const FunctionInfo &fn, int64_t m);
   void fillInputs(const FunctionInfo &fn, int64_t m);
+  /// Binds fn's stashes to micro-batch m's slot and its gradients to their
+  /// accumulators.
+  void bindOutputs(const FunctionInfo &fn, int64_t m);
   int64_t rankOf(int64_t stage) const { return stage * perStage_ + local_; }
   int64_t slotOf(int64_t m) const { return m % slots_; }
 
@@ -135,9 +138,6 @@ private:
   std::map<std::string, size_t> reducedBytes_;
   DeviceBuffer scale_;  // f32 1 / micro-batches
   bool sumGradients_ = false; // pipeline.gradients = "sum"
-  // The backward adds each micro-batch's gradients into the accumulators
-  // it takes (role "accumulator"), which the driver zeroes once per step.
-  bool accumulates_ = false;
   DeviceBuffer totals_; // f64 [gradient sum of squares, loss]
   double lossSum_ = 0;
 };

@@ -150,7 +150,8 @@ void validateModel(const ModelInfo &info);
 /// kernel kind (the bb op it runs, e.g. "bb.matmul") and per entry
 /// function, the calls, the seconds and the work the compiler counted; and
 /// the driver's own work between the functions by what it does (a
-/// pipeline's receives, gradient accumulation, copies: profileDriver).
+/// pipeline's receives and sends, zeroing and averaging of gradients:
+/// profileDriver).
 struct Profile {
   struct Entry {
     int64_t calls = 0;
