@@ -8,9 +8,15 @@
 using namespace mlir::bb::costmodel;
 
 std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> costs,
-                                                        size_t stages) {
+                                                        size_t stages,
+                                                        llvm::ArrayRef<int64_t> devices) {
   const size_t n = costs.size();
   assert(stages >= 1 && stages <= n && "1 <= stages <= blocks");
+  assert((devices.empty() || devices.size() == stages) && "a count per stage");
+  // Stage k's share of the range's work.
+  auto per = [&](size_t k) {
+    return devices.empty() ? 1.0 : 1.0 / static_cast<double>(devices[k]);
+  };
   std::vector<double> prefix(n + 1, 0);
   for (size_t i = 0; i < n; ++i)
     prefix[i + 1] = prefix[i] + costs[i];
@@ -23,7 +29,8 @@ std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> c
     for (size_t i = k; i <= n; ++i)
       for (size_t j = k - 1; j < i; ++j)
         largest[k][i] = std::min(largest[k][i],
-                                 std::max(largest[k - 1][j], prefix[i] - prefix[j]));
+                                 std::max(largest[k - 1][j],
+                                          (prefix[i] - prefix[j]) * per(k - 1)));
   // Then, among the cuts with no range above it, the one with the smallest
   // sum of squares: the spare work spread over the stages rather than piled
   // on the first ones, whose 1F1B stash is the largest (ties: the later
@@ -35,7 +42,7 @@ std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> c
   for (size_t k = 1; k <= stages; ++k)
     for (size_t i = k; i <= n; ++i)
       for (size_t j = k - 1; j < i; ++j) {
-        const double c = prefix[i] - prefix[j];
+        const double c = (prefix[i] - prefix[j]) * per(k - 1);
         if (c > limit || squares[k - 1][j] == inf)
           continue;
         const double v = squares[k - 1][j] + c * c;

@@ -26,8 +26,12 @@ namespace mlir::bb::costmodel {
 /// smallest sum of squared range sums (the rest of the work spread evenly),
 /// then the one whose later ranges start latest. Returns the first block of
 /// each range.
+/// With `devices` (one count per stage), a range's sum is divided by its
+/// stage's devices: stages replicated over several devices, each running
+/// every d-th micro-batch, take that much more of the work.
 /// Needs 1 <= stages <= costs.size().
-std::vector<size_t> balancedStages(llvm::ArrayRef<double> costs, size_t stages);
+std::vector<size_t> balancedStages(llvm::ArrayRef<double> costs, size_t stages,
+                                   llvm::ArrayRef<int64_t> devices = {});
 
 /// Per-stage sums of `costs` under the cut `starts` (balancedStages' form).
 std::vector<double> stageCosts(llvm::ArrayRef<double> costs,

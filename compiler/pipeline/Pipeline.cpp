@@ -52,10 +52,24 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
 llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
   int64_t dp = 1, tp = 1, pp = 1, microbatches = 1;
   bool zero = false;
+  std::vector<int64_t> replicas;
   SmallVector<StringRef> items;
   text.split(items, ',');
   for (StringRef item : items) {
     auto [key, value] = item.trim().split('=');
+    if (key == "replicas") {
+      SmallVector<StringRef> counts;
+      value.split(counts, ':');
+      for (StringRef c : counts) {
+        int64_t r;
+        if (c.trim().getAsInteger(10, r) || r < 1)
+          return makeError("--strategy=" + text + ": '" + item +
+                           "': expected replicas=N:N:... (one positive "
+                           "count per pipeline stage)");
+        replicas.push_back(r);
+      }
+      continue;
+    }
     int64_t v;
     if (value.getAsInteger(10, v) || v < 0)
       return makeError("--strategy=" + text + ": '" + item +
@@ -72,19 +86,38 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
       zero = v == 1;
     else
       return makeError("--strategy=" + text + ": unknown or invalid '" + item +
-                       "' (known: dp=N, tp=N, pp=N, microbatches=N, zero=0|1)");
+                       "' (known: dp=N, tp=N, pp=N, microbatches=N, "
+                       "replicas=N:N:..., zero=0|1)");
   }
   if (zero && dp == 1)
     return makeError("--strategy=" + text + ": zero=1 needs dp > 1");
   if (microbatches > 1 && pp == 1)
     return makeError("--strategy=" + text + ": microbatches=N needs pp > 1");
+  if (!replicas.empty()) {
+    if (static_cast<int64_t>(replicas.size()) != pp)
+      return makeError("--strategy=" + text + ": replicas= lists " +
+                       std::to_string(replicas.size()) + " count(s); pp=" +
+                       std::to_string(pp) + " needs one per stage");
+    if (dp > 1 || tp > 1 || zero)
+      return makeError("--strategy=" + text + ": replicas= replicates whole "
+                       "stages of one device each; it does not combine with "
+                       "dp, tp or zero");
+    for (int64_t r : replicas) {
+      if (microbatches % r != 0)
+        return makeError("--strategy=" + text + ": a stage's " +
+                         std::to_string(r) + " replicas do not divide the "
+                         "step's " + std::to_string(microbatches) +
+                         " micro-batches");
+    }
+  }
   o.pipelineStages = pp;
   o.microbatches = microbatches;
   o.dataParallel = dp;
   o.tensorParallel = tp;
+  o.stageReplicas = replicas;
   o.mesh = std::to_string(dp) + "x" + std::to_string(tp);
   if (o.cluster.empty())
-    o.cluster = "cpu:" + std::to_string(pp * dp * tp);
+    o.cluster = "cpu:" + std::to_string(o.pipelineDevices());
   o.pinBatch = dp > 1 ? 0 : -1;
   o.zero = zero;
   return llvm::Error::success();
@@ -305,6 +338,7 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     ps.stages = so.pipelineStages;
     ps.microbatches = so.microbatches;
     ps.dataParallel = so.dataParallel;
+    ps.replicas = so.stageReplicas;
     pm.addPass(createPipelineStages(ps));
     buildImportCleanupPipeline(pm);
   } else if (pipelined && !so.planOnly) {

@@ -86,6 +86,11 @@ struct ShardOptions {
   int64_t pipelineStages = 1;
   int64_t microbatches = 1;
   int64_t dataParallel = 1;
+  /// `--strategy pp=N,microbatches=M,replicas=R0:R1:...`: stage s on R_s
+  /// devices, each running every R_s-th of the step's M micro-batches whole
+  /// (PipeDream's stage replication: unequal device counts per stage);
+  /// empty: dataParallel replicas of every stage.
+  std::vector<int64_t> stageReplicas;
   /// Tensor parallelism inside each stage.
   int64_t tensorParallel = 1;
   /// Plan inside each stage's mesh even without tp or ZeRO (the stage
@@ -94,6 +99,15 @@ struct ShardOptions {
   /// Stages partitioned over dp x tp meshes (tp, ZeRO or planStages):
   /// planned by bb-auto-shard and partitioned by bb-spmdize, dp inside each
   /// stage; otherwise each stage is one rank and dp replicates the pipeline.
+  /// Devices of a pipelined plan: the replicas' sum, else pp x dp x tp.
+  int64_t pipelineDevices() const {
+    int64_t n = 0;
+    for (int64_t r : stageReplicas)
+      n += r;
+    return stageReplicas.empty()
+               ? pipelineStages * dataParallel * tensorParallel
+               : n;
+  }
   bool partitionedStages() const {
     return pipelineStages > 1 && (tensorParallel > 1 || zero || planStages);
   }

@@ -143,7 +143,21 @@ void PipelineStagesPass::runOnOperation() {
     return signalPassFailure();
   }
   const int64_t numStages = stages;
-  FailureOr<StageCut> cutOr = cutStages(train, numStages, "bb-pipeline-stages");
+  SmallVector<int64_t> devices(replicas.begin(), replicas.end());
+  if (!devices.empty()) {
+    bool valid = static_cast<int64_t>(devices.size()) == numStages &&
+                 dataParallel == 1 && !keepSharding;
+    for (int64_t r : devices)
+      valid = valid && r >= 1 && microbatches % r == 0;
+    if (!valid) {
+      module.emitError("bb-pipeline-stages: replicas needs one count per "
+                       "stage, each dividing microbatches, with "
+                       "data-parallel = 1 and no keep-sharding");
+      return signalPassFailure();
+    }
+  }
+  FailureOr<StageCut> cutOr =
+      cutStages(train, numStages, "bb-pipeline-stages", devices);
   if (failed(cutOr))
     return signalPassFailure();
   StageCut &cut = *cutOr;
@@ -519,6 +533,14 @@ void PipelineStagesPass::runOnOperation() {
   str("pipeline.stages", std::to_string(numStages));
   str("pipeline.microbatches", std::to_string(microbatches));
   str("pipeline.data_parallel", std::to_string(dataParallel));
+  int64_t devicesInAll = 0;
+  for (int64_t r : devices)
+    devicesInAll += r;
+  if (!devices.empty())
+    str("pipeline.replicas",
+        llvm::join(llvm::map_range(devices,
+                                   [](int64_t r) { return std::to_string(r); }),
+                   ","));
   // How the schedule combines the micro-batches' and replicas' gradients.
   str("pipeline.gradients", lossScale ? "sum" : "mean");
   auto sortedJoin = [](const llvm::StringSet<> &set) {
@@ -554,8 +576,12 @@ void PipelineStagesPass::runOnOperation() {
   module->setAttr("bb.attributes", attrs.getDictionary(ctx));
   if (!keepSharding) {
     OpBuilder top(module.getBodyRegion());
-    top.create<mesh::MeshOp>(module.getLoc(), "pipeline",
-                             ArrayRef<int64_t>{numStages, dataParallel});
+    if (devices.empty())
+      top.create<mesh::MeshOp>(module.getLoc(), "pipeline",
+                               ArrayRef<int64_t>{numStages, dataParallel});
+    else
+      top.create<mesh::MeshOp>(module.getLoc(), "pipeline",
+                               ArrayRef<int64_t>{devicesInAll});
   }
   train.erase();
 }

@@ -47,7 +47,8 @@ bool StageCut::perMicrobatch(Operation *op) const {
 }
 
 FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
-                                        StringRef pass) {
+                                        StringRef pass,
+                                        ArrayRef<int64_t> devices) {
   if (!train.getBody().hasOneBlock())
     return train.emitError(pass) << ": needs the @train_step that "
                                     "bb-train-step builds";
@@ -196,7 +197,7 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
            << " blocks (layers and their halves, from its ONNX node names), "
               "fewer than the "
            << numStages << " pipeline stages";
-  cut.starts = costmodel::balancedStages(cut.blockCost, numStages);
+  cut.starts = costmodel::balancedStages(cut.blockCost, numStages, devices);
   SmallVector<int64_t> stageOfBlock(cut.blocks.size());
   for (int64_t s = 0; s < numStages; ++s) {
     size_t end = s + 1 < numStages ? cut.starts[s + 1] : cut.blocks.size();

@@ -72,9 +72,12 @@ std::string cutUnitOf(Operation *op);
 inline constexpr llvm::StringLiteral kRecomputedBlocks = "bb.recomputed_blocks";
 
 /// The cut of `train` (bb-train-step's @train_step) into `numStages`
-/// stages. Errors are reported on the IR, prefixed with `pass`.
+/// stages (with `devices`, one count per stage, balanced as
+/// costmodel::balancedStages balances replicated stages). Errors are
+/// reported on the IR, prefixed with `pass`.
 FailureOr<StageCut> cutStages(func::FuncOp train, int64_t numStages,
-                              StringRef pass);
+                              StringRef pass,
+                              ArrayRef<int64_t> devices = {});
 
 } // namespace mlir::bb
 

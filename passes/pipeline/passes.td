@@ -57,7 +57,13 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     scale returns it with role `loss_scale`.
 
     The module gets a `mesh.mesh @pipeline` of shape
-    `stages x data-parallel` (world rank = stage * data-parallel + replica)
+    `stages x data-parallel` (world rank = stage * data-parallel + replica);
+    with `replicas` (PipeDream's stage replication), one axis of their sum
+    instead (stage s on the ranks after the earlier stages', its replica j
+    running micro-batches j, j + replicas[s], ...), `pipeline.replicas` lists
+    the counts, `microbatches` is the step's micro-batches over all
+    replicas, and the cut balances each stage's cost divided by its
+    replicas
     and `bb.attributes` entries `pipeline.*` that the driver reads: stages,
     micro-batches, data parallelism, how gradients combine (`gradients`),
     and per stage its blocks, the share of
@@ -85,6 +91,11 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
            "Micro-batches per training step (recorded for the driver)">,
     Option<"dataParallel", "data-parallel", "int64_t", "1",
            "Replicas of the pipeline (recorded for the driver)">,
+    ListOption<"replicas", "replicas", "int64_t",
+               "Devices of each stage (one count per stage; needs "
+               "data-parallel = 1 and no keep-sharding): stage s runs on "
+               "replicas[s] ranks, each running every replicas[s]-th of the "
+               "step's micro-batches whole">,
     Option<"keepSharding", "keep-sharding", "bool", "false",
            "The module carries a bb-auto-shard plan for one stage's mesh: "
            "keep it for bb-spmdize (see the description)">,

@@ -68,6 +68,9 @@ public:
   virtual void recv(Context *ctx, Tensor out, int64_t peer, int64_t tag) = 0;
   virtual void allReduce(Context *ctx, Tensor inout, ReduceKind kind,
                          const Dims &meshAxes) = 0;
+  /// All-reduce over the world ranks `ranks` (sorted, this rank among them).
+  virtual void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
+                              const std::vector<int64_t> &ranks) = 0;
 };
 
 /// Installed by setMesh (mpi/Mpi.cpp); null until then.

@@ -101,6 +101,22 @@ void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
     divideBy(out, g.size);
 }
 
+void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
+                    const std::vector<int64_t> &ranks) {
+  const char *what = "allReduceAmong";
+  checkAllReduce(inout, inout, kind);
+  if (ranks.size() <= 1)
+    return;
+  BBRT_CHECK(ctx->mesh, "%s: the model declares no mesh", what);
+  const int count = mpiCount(inout.numel(), what);
+  checkMpi(MPI_Allreduce(MPI_IN_PLACE, inout.data, count, mpiType(inout.dtype),
+                         reduceOp(kind, what),
+                         rankGroupComm(*ctx->mesh, ranks)),
+           what);
+  if (kind == ReduceKind::Mean)
+    divideBy(inout, static_cast<int64_t>(ranks.size()));
+}
+
 void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
                Dims meshAxes) {
   const char *what = "allGather";

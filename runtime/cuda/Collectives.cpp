@@ -21,6 +21,7 @@
 #include "runtime/cuda/Device.h"
 #include "runtime/mpi/Mpi.h"
 
+#include <algorithm>
 #include <map>
 #include <nccl.h>
 #include <vector>
@@ -129,6 +130,32 @@ void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
   }
   checkNccl(ncclAllReduce(in.data, out.data, static_cast<size_t>(in.numel()),
                           type, op, g.comm, stream()),
+            what);
+}
+
+void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
+                    const std::vector<int64_t> &ranks) {
+  const char *what = "allReduceAmong";
+  checkAllReduce(inout, inout, kind);
+  if (ranks.size() <= 1)
+    return;
+  BBRT_CHECK(ctx->mesh, "%s: the model declares no mesh", what);
+  const std::vector<int64_t> key = rankGroupKey(ranks);
+  auto it = comms().find(key);
+  if (it == comms().end()) {
+    const int64_t index =
+        std::find(ranks.begin(), ranks.end(), ctx->mesh->rank) - ranks.begin();
+    it = comms()
+             .emplace(key, makeComm(rankGroupComm(*ctx->mesh, ranks),
+                                    static_cast<int>(ranks.size()),
+                                    static_cast<int>(index), what))
+             .first;
+  }
+  checkNccl(ncclAllReduce(inout.data, inout.data,
+                          static_cast<size_t>(inout.numel()),
+                          ncclType(inout.dtype, true, what),
+                          ncclOp(kind, inout.dtype, what), it->second,
+                          stream()),
             what);
 }
 

@@ -5,7 +5,9 @@
 #include "runtime/core/Distributed.h"
 #include "runtime/core/Util.h"
 
+#include <algorithm>
 #include <cstring>
+#include <limits>
 #include <set>
 
 namespace bbrt {
@@ -114,6 +116,166 @@ DistributedBackend &net() {
   return *b;
 }
 
+/// Where the stages run: stage s on world ranks offsets[s] .. offsets[s] +
+/// replicas[s] * perStage - 1, replica j of it on the perStage ranks from
+/// offsets[s] + j * perStage (one rank, unless the stage is partitioned).
+struct StageLayout {
+  int64_t stages = 0;
+  int64_t total = 0;    // micro-batches per step, over all replicas
+  int64_t perStage = 1; // ranks of one replica of a stage
+  std::vector<int64_t> replicas, offsets;
+
+  int64_t stageOfRank(int64_t rank) const {
+    int64_t s = 0;
+    while (s + 1 < stages && rank >= offsets[s + 1])
+      ++s;
+    return s;
+  }
+};
+
+/// The model's stage layout: pipeline.replicas (one count per stage, on a
+/// one-axis mesh of their sum), else pipeline.data_parallel replicas of
+/// every stage (mesh stages x dp), else one partitioned replica per stage
+/// (mesh stages x the stage's mesh). Checks the mesh.
+StageLayout stageLayout(const ModelInfo &info) {
+  StageLayout l;
+  l.stages = attrInt(info, "pipeline.stages");
+  const int64_t micro = attrInt(info, "pipeline.microbatches");
+  const int64_t dp = attrInt(info, "pipeline.data_parallel");
+  l.total = micro * dp;
+  const int64_t size = meshSize(info.mesh);
+  auto listed = info.attributes.find("pipeline.replicas");
+  if (listed != info.attributes.end()) {
+    for (const std::string &r : splitList(listed->second)) {
+      char *end = nullptr;
+      const long long n = std::strtoll(r.c_str(), &end, 10);
+      BBRT_CHECK(end && *end == 0 && n > 0 && l.total % n == 0,
+                 "the model's pipeline.replicas '%s' is not a list of "
+                 "positive numbers dividing its %lld micro-batches",
+                 listed->second.c_str(), (long long)l.total);
+      l.replicas.push_back(n);
+    }
+    int64_t sum = 0;
+    for (int64_t r : l.replicas)
+      sum += r;
+    BBRT_CHECK(dp == 1 &&
+                   static_cast<int64_t>(l.replicas.size()) == l.stages &&
+                   info.mesh.size() == 1 && info.mesh[0] == sum,
+               "the model's mesh is %s and its pipeline.replicas '%s', not "
+               "one count per stage (%lld) on a mesh of their sum",
+               formatMesh(info.mesh).c_str(), listed->second.c_str(),
+               (long long)l.stages);
+  } else {
+    BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == l.stages &&
+                   (dp == 1 || (info.mesh.size() == 2 && info.mesh[1] == dp)),
+               "the model's mesh is %s, not its %lld pipeline stages (x %lld "
+               "replicas)",
+               formatMesh(info.mesh).c_str(), (long long)l.stages,
+               (long long)dp);
+    l.replicas.assign(l.stages, dp);
+    l.perStage = size / l.stages / dp;
+  }
+  int64_t offset = 0;
+  for (int64_t r : l.replicas) {
+    l.offsets.push_back(offset);
+    offset += r * l.perStage;
+  }
+  BBRT_CHECK(offset == size, "the model's pipeline stages take %lld ranks, "
+             "its mesh %s", (long long)offset, formatMesh(info.mesh).c_str());
+  return l;
+}
+
+/// In what order one replica of stage `stage` runs its forwards and
+/// backwards (micro-batch, backward?) in a step of `layout`, and the most
+/// micro-batches it has in flight. Micro-batch m runs on replica m % r of
+/// a stage of r replicas. The order is every replica's share of one global
+/// order, simulated with a forward taking 1 and a backward 2: each replica
+/// runs its micro-batches' forwards in order and their backwards in order,
+/// a backward as soon as it can (1F1B), a forward while fewer than S - s
+/// are in flight (more only where nothing could run otherwise). Since
+/// every rank follows the same global order, whose every operation comes
+/// after those it waits for, no rank waits for one that waits for it; and
+/// two ranks exchange a crossing's micro-batches in the same order.
+std::vector<std::pair<int64_t, bool>> scheduleOf(const StageLayout &layout,
+                                                 int64_t stage, int64_t replica,
+                                                 int64_t &inFlight) {
+  const int64_t S = layout.stages, T = layout.total;
+  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
+  std::vector<std::vector<int64_t>> fDone(S, std::vector<int64_t>(T, kNever)),
+      bDone = fDone;
+  struct Worker {
+    int64_t stage, replica, cap;
+    std::vector<int64_t> list;
+    size_t nextF = 0, nextB = 0;
+    int64_t busyUntil = 0;
+  };
+  std::vector<Worker> workers;
+  for (int64_t s = 0; s < S; ++s)
+    for (int64_t j = 0; j < layout.replicas[s]; ++j) {
+      Worker w{s, j, S - s, {}, 0, 0, 0};
+      for (int64_t m = j; m < T; m += layout.replicas[s])
+        w.list.push_back(m);
+      workers.push_back(std::move(w));
+    }
+  std::vector<std::pair<int64_t, bool>> order;
+  inFlight = 0;
+  int64_t t = 0, remaining = 2 * S * T;
+  while (remaining > 0) {
+    bool started = false;
+    for (Worker &w : workers) {
+      if (w.busyUntil > t)
+        continue;
+      const int64_t s = w.stage;
+      bool backward = false;
+      int64_t m = -1;
+      if (w.nextB < w.nextF) {
+        const int64_t b = w.list[w.nextB];
+        if (fDone[s][b] <= t && (s + 1 == S || bDone[s + 1][b] <= t)) {
+          backward = true;
+          m = b;
+        }
+      }
+      if (m < 0 && w.nextF < w.list.size() &&
+          static_cast<int64_t>(w.nextF - w.nextB) < w.cap) {
+        const int64_t f = w.list[w.nextF];
+        if (s == 0 || fDone[s - 1][f] <= t)
+          m = f;
+      }
+      if (m < 0)
+        continue;
+      if (backward) {
+        bDone[s][m] = t + 2;
+        w.busyUntil = t + 2;
+        ++w.nextB;
+      } else {
+        fDone[s][m] = t + 1;
+        w.busyUntil = t + 1;
+        ++w.nextF;
+      }
+      --remaining;
+      started = true;
+      if (s == stage && w.replica == replica) {
+        order.emplace_back(m, backward);
+        inFlight = std::max(inFlight,
+                            static_cast<int64_t>(w.nextF - w.nextB));
+      }
+    }
+    int64_t next = kNever;
+    for (const Worker &w : workers)
+      if (w.busyUntil > t)
+        next = std::min(next, w.busyUntil);
+    if (next != kNever) {
+      t = next;
+    } else if (!started) {
+      // Nothing runs and nothing can start: let more forwards in flight.
+      for (Worker &w : workers)
+        BBRT_CHECK(++w.cap <= T + S, "no pipeline schedule for %lld stages",
+                   (long long)S);
+    }
+  }
+  return order;
+}
+
 } // namespace
 
 bool isPipelined(const ModelInfo &info) {
@@ -129,12 +291,7 @@ int64_t batchesPerStep(const ModelInfo &info) {
 
 ContextOptions PipelineSchedule::contextOptions(const ModelInfo &info) {
   initDistributed(info);
-  const int64_t stages = attrInt(info, "pipeline.stages");
-  const int64_t size = meshSize(info.mesh);
-  BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == stages && size % stages == 0,
-             "the model's mesh is %s, not its %lld pipeline stages",
-             formatMesh(info.mesh).c_str(), (long long)stages);
-  const int64_t stage = worldRank() / (size / stages);
+  const int64_t stage = stageLayout(info).stageOfRank(worldRank());
   ContextOptions o;
   o.heldStates = heldByStage(info, stage);
   for (const FunctionInfo &f : info.functions)
@@ -145,20 +302,19 @@ ContextOptions PipelineSchedule::contextOptions(const ModelInfo &info) {
 PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                                    const std::vector<TensorDecl> &data)
     : info_(info), ctx_(ctx), data_(data) {
-  stages_ = attrInt(info, "pipeline.stages");
-  micro_ = attrInt(info, "pipeline.microbatches");
-  dp_ = attrInt(info, "pipeline.data_parallel");
-  BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == stages_ &&
-                 (dp_ == 1 || (info.mesh.size() == 2 && info.mesh[1] == dp_)),
-             "the model's mesh is %s, not its %lld pipeline stages (x %lld "
-             "replicas)",
-             formatMesh(info.mesh).c_str(), (long long)stages_,
-             (long long)dp_);
-  perStage_ = meshSize(info.mesh) / stages_;
-  stage_ = worldRank() / perStage_;
-  local_ = worldRank() % perStage_;
-  replica_ = dp_ > 1 ? local_ : 0;
-  slots_ = std::min(micro_, stages_ - stage_);
+  const StageLayout layout = stageLayout(info);
+  stages_ = layout.stages;
+  total_ = layout.total;
+  perStage_ = layout.perStage;
+  replicas_ = layout.replicas;
+  offsets_ = layout.offsets;
+  stage_ = layout.stageOfRank(worldRank());
+  replica_ = (worldRank() - offsets_[stage_]) / perStage_;
+  local_ = (worldRank() - offsets_[stage_]) % perStage_;
+  mine_ = total_ / replicas_[stage_];
+  order_ = scheduleOf(layout, stage_, replica_, slots_);
+  for (int64_t j = 0; j < replicas_[stage_]; ++j)
+    stageRanks_.push_back(offsets_[stage_] + j * perStage_ + local_);
   auto function = [&](int64_t s, const char *part) {
     const std::string name = "stage" + std::to_string(s) + "_" + part;
     const FunctionInfo *f = info.function(name);
@@ -220,14 +376,14 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
 
   // Buffers: this replica's micro-batches (and one for the ones it skips),
   // the stash slots, the gradients.
-  batch_.resize(micro_);
-  batchTensors_.resize(micro_);
-  for (int64_t m = 0; m < micro_; ++m)
+  batch_.resize(mine_);
+  batchTensors_.resize(mine_);
+  for (int64_t m = 0; m < mine_; ++m)
     for (const TensorDecl &d : data_) {
       batch_[m].emplace_back(static_cast<size_t>(d.nbytes()));
       batchTensors_[m].emplace_back(batch_[m].back().data(), d.dtype, d.shape);
     }
-  if (dp_ > 1)
+  if (replicas_[stage_] > 1)
     for (const TensorDecl &d : data_) {
       skippedBuf_.emplace_back(static_cast<size_t>(d.nbytes()));
       skipped_.emplace_back(skippedBuf_.back().data(), d.dtype, d.shape);
@@ -280,7 +436,7 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
              "the model's pipeline.gradients is '%s', not 'sum' or 'mean'",
              how->second.c_str());
   scale_ = DeviceBuffer(sizeof(float));
-  writeScalarF32(scale_.data(), 1.0f / static_cast<float>(micro_));
+  writeScalarF32(scale_.data(), 1.0f / static_cast<float>(mine_));
   totals_ = DeviceBuffer(2 * sizeof(double));
 }
 
@@ -302,54 +458,56 @@ private:
 };
 } // namespace
 
-void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m) {
+void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m,
+                                  int64_t i) {
   clearBindings(ctx_);
   for (size_t k = 0; k < fn.inputs.size(); ++k) {
     const TensorDecl &d = fn.inputs[k];
     if (d.role.empty() || d.role == "labels") {
-      size_t i = 0;
-      while (i < data_.size() && data_[i].name != d.name)
-        ++i;
-      BBRT_CHECK(i < data_.size() && data_[i].nbytes() == d.nbytes(),
+      size_t j = 0;
+      while (j < data_.size() && data_[j].name != d.name)
+        ++j;
+      BBRT_CHECK(j < data_.size() && data_[j].nbytes() == d.nbytes(),
                  "function '%s' input '%s' is not one of the micro-batch's "
                  "data inputs",
                  fn.name.c_str(), d.name.c_str());
       // The function reads the micro-batch where the loader put it, when
       // the device can.
       if (deviceMemoryIsHost()) {
-        bindInput(ctx_, k, batch_[m][i].data());
+        bindInput(ctx_, k, batch_[i][j].data());
       } else {
         DriverWork w(ctx_, "copy the micro-batch in");
-        copyToDevice(inputTensor(ctx_, fn, k).data, batch_[m][i].data(),
+        copyToDevice(inputTensor(ctx_, fn, k).data, batch_[i][j].data(),
                      static_cast<size_t>(d.nbytes()));
       }
     } else if (d.role == "stash") {
-      bindInput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
+      bindInput(ctx_, k, stash_.at(d.name)[slotOf(i)].data());
     } else if (d.role == "accumulator") {
       bindInput(ctx_, k, grads_.at(d.name).data());
     } else if (d.role == "recv") {
       DriverWork w(ctx_, "receive from other stages (and wait)");
       const Transfer &x = transfers_.at(d.name);
-      net().recv(ctx_, inputTensor(ctx_, fn, k), rankOf(x.from), x.tag);
+      net().recv(ctx_, inputTensor(ctx_, fn, k), rankOf(x.from, m), x.tag);
     }
   }
 }
 
-void PipelineSchedule::bindOutputs(const FunctionInfo &fn, int64_t m) {
+void PipelineSchedule::bindOutputs(const FunctionInfo &fn, int64_t i) {
   // The forward writes its stashes into the micro-batch's slot, the
   // backward its gradients (added to them) into their accumulators.
   for (size_t k = 0; k < fn.outputs.size(); ++k) {
     const TensorDecl &d = fn.outputs[k];
     if (d.role == "stash")
-      bindOutput(ctx_, k, stash_.at(d.name)[slotOf(m)].data());
+      bindOutput(ctx_, k, stash_.at(d.name)[slotOf(i)].data());
     else if (d.role == "grad")
       bindOutput(ctx_, k, grads_.at(d.name).data());
   }
 }
 
 void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
-  fillInputs(fn, m);
-  bindOutputs(fn, m);
+  const int64_t i = m / replicas_[stage_]; // its place among this rank's
+  fillInputs(fn, m, i);
+  bindOutputs(fn, i);
   runFunction(ctx_, fn);
   for (size_t k = 0; k < fn.outputs.size(); ++k) {
     const TensorDecl &d = fn.outputs[k];
@@ -357,7 +515,7 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
     if (d.role == "send") {
       DriverWork w(ctx_, "post sends");
       const Transfer &x = transfers_.at(d.name);
-      net().postSend(ctx_, t, rankOf(x.to), x.tag);
+      net().postSend(ctx_, t, rankOf(x.to, m), x.tag);
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
     }
@@ -368,8 +526,10 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
 PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
                                                 float step) {
   // 1. The step's micro-batches; this replica keeps its own.
-  for (int64_t i = 0; i < micro_ * dp_; ++i)
-    loader.next(i / micro_ == replica_ ? batchTensors_[i % micro_] : skipped_);
+  const int64_t replicas = replicas_[stage_];
+  for (int64_t m = 0; m < total_; ++m)
+    loader.next(m % replicas == replica_ ? batchTensors_[m / replicas]
+                                         : skipped_);
 
   // 2. 1F1B, the backward adding into zeroed accumulators.
   lossSum_ = 0;
@@ -378,15 +538,8 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
     for (auto &[name, buf] : grads_)
       zeroOnDevice(buf.data(), buf.size());
   }
-  const int64_t warmup = std::min(stages_ - 1 - stage_, micro_);
-  for (int64_t m = 0; m < warmup; ++m)
-    run(*fwd_, m);
-  for (int64_t i = 0; i + warmup < micro_; ++i) {
-    run(*fwd_, warmup + i);
-    run(*bwd_, i);
-  }
-  for (int64_t m = micro_ - warmup; m < micro_; ++m)
-    run(*bwd_, m);
+  for (const auto &[m, backward] : order_)
+    run(backward ? *bwd_ : *fwd_, m);
 
   // 3. Gradients averaged (or summed) over micro-batches and replicas, the
   // global norm, the update.
@@ -397,10 +550,11 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
       DriverWork w(ctx_, "average gradients");
       binary(BinaryKind::Mul, g, scale, g);
     }
-    if (dp_ > 1) {
+    if (replicas > 1) {
       DriverWork w(ctx_, "all-reduce gradients over replicas");
-      net().allReduce(ctx_, g, sumGradients_ ? ReduceKind::Sum : ReduceKind::Mean,
-                      {1});
+      net().allReduceAmong(ctx_, g,
+                           sumGradients_ ? ReduceKind::Sum : ReduceKind::Mean,
+                           stageRanks_);
     }
   }
   // The gradsq and update functions read the accumulators in place. A
@@ -440,17 +594,17 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   }
   const TensorDecl *sq = gradsq_->outputWithRole("grad_sumsq");
   BBRT_CHECK(sq, "function '%s' has no grad_sumsq output", gradsq_->name.c_str());
-  double totals[2] = {readScalarF32(arenaTensor(ctx_, *sq).data),
-                      lossSum_ / static_cast<double>(micro_)};
+  // Summed over the world: each stage's sum of squares once (its replicas
+  // hold the same gradients, its ranks the same sum), each replica's share
+  // of the loss once.
+  double totals[2] = {
+      replica_ == 0 && local_ == 0 ? readScalarF32(arenaTensor(ctx_, *sq).data)
+                                   : 0.0,
+      local_ == 0 ? lossSum_ / static_cast<double>(total_) : 0.0};
   clearBindings(ctx_);
-  Tensor tot(totals_.data(), DType::F64, {2});
   {
     DriverWork w(ctx_, "norm and loss over stages (and wait)");
-    copyToDevice(tot.data, totals, sizeof totals);
-    net().allReduce(ctx_, tot, ReduceKind::Sum, {0}); // over the stages
-    if (dp_ > 1)
-      net().allReduce(ctx_, tot, ReduceKind::Mean, {1}); // loss over replicas
-    copyToHost(totals, tot.data, sizeof totals);
+    sumOverWorld(totals);
   }
   bindGradients(*update_);
   for (size_t k = 0; k < update_->inputs.size(); ++k) {
@@ -476,17 +630,19 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
 
   // 4. New values of shared parameters to the stages that read them.
   DriverWork shared(ctx_, "shared parameters, sends' completion");
+  // Replica j of a reader gets it from replica j % r of the owner.
   for (size_t k = 0; k < info_.states.size(); ++k) {
     const int tag = kRefreshTag + static_cast<int>(k % kTagRange);
     if (ownerOf_[k] == stage_)
       for (int64_t reader : readersOf_[k])
-        net().postSend(ctx_, stateTensor(ctx_, k), rankOf(reader), tag);
+        for (int64_t peer : receiversFrom(reader))
+          net().postSend(ctx_, stateTensor(ctx_, k), peer, tag);
   }
   for (size_t k = 0; k < info_.states.size(); ++k) {
     const int tag = kRefreshTag + static_cast<int>(k % kTagRange);
     for (int64_t reader : readersOf_[k])
       if (reader == stage_)
-        net().recv(ctx_, stateTensor(ctx_, k), rankOf(ownerOf_[k]), tag);
+        net().recv(ctx_, stateTensor(ctx_, k), senderTo(ownerOf_[k]), tag);
   }
   net().waitSends(ctx_);
   return r;
@@ -507,10 +663,11 @@ Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
   if (!firstHolds_[k]) {
     const int tag = kGatherTag + static_cast<int>(k % kTagRange);
     if (stage_ == owner) {
-      net().send(ctx_, stateTensor(ctx_, k), rankOf(0), tag);
+      for (int64_t peer : receiversFrom(0))
+        net().send(ctx_, stateTensor(ctx_, k), peer, tag);
     } else if (stage_ == 0) {
       Tensor t = scratchTensor();
-      net().recv(ctx_, t, rankOf(owner), tag);
+      net().recv(ctx_, t, senderTo(owner), tag);
       return t;
     }
   }
@@ -518,19 +675,15 @@ Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
 }
 
 double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
-  BBRT_CHECK(n > 0 && n % dp_ == 0,
-             "evaluation over %lld micro-batches does not split over %lld "
-             "pipeline replicas",
-             (long long)n, (long long)dp_);
-  const int64_t per = n / dp_;
+  const int64_t r = replicas_[stage_];
   double sum = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const bool mine = i / per == replica_;
+  for (int64_t m = 0; m < n; ++m) {
+    const bool mine = m % r == replica_;
     loader.next(mine ? batchTensors_[0] : skipped_);
     if (!mine)
       continue;
-    fillInputs(*fwd_, 0);
-    bindOutputs(*fwd_, 0); // its stashes into slot 0, unread
+    fillInputs(*fwd_, m, 0); // read into batch 0
+    bindOutputs(*fwd_, 0);   // its stashes into slot 0, unread
     runFunction(ctx_, *fwd_);
     for (size_t k = 0; k < fwd_->outputs.size(); ++k) {
       const TensorDecl &d = fwd_->outputs[k];
@@ -538,7 +691,7 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
         // Only to forward functions: nothing runs backward here.
         const Transfer &x = transfers_.at(d.name);
         if (x.toForward)
-          net().postSend(ctx_, outputTensor(ctx_, *fwd_, k), rankOf(x.to),
+          net().postSend(ctx_, outputTensor(ctx_, *fwd_, k), rankOf(x.to, m),
                          x.tag);
       } else if (d.role == "loss") {
         sum += readScalarF32(outputTensor(ctx_, *fwd_, k).data);
@@ -547,15 +700,32 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
     clearBindings(ctx_);
   }
   net().waitSends(ctx_);
-  // The last stage's sum to every stage, the mean over the replicas.
-  double total[2] = {sum / static_cast<double>(per), 0};
-  Tensor tot(totals_.data(), DType::F64, {2});
-  copyToDevice(tot.data, total, sizeof total);
-  net().allReduce(ctx_, tot, ReduceKind::Sum, {0});
-  if (dp_ > 1)
-    net().allReduce(ctx_, tot, ReduceKind::Mean, {1});
-  copyToHost(total, tot.data, sizeof total);
+  // The last stage's replicas' sums to every rank.
+  double total[2] = {local_ == 0 ? sum / static_cast<double>(n) : 0.0, 0};
+  sumOverWorld(total);
   return total[0];
+}
+
+void PipelineSchedule::sumOverWorld(double (&values)[2]) {
+  Tensor tot(totals_.data(), DType::F64, {2});
+  copyToDevice(tot.data, values, sizeof values);
+  Dims all;
+  all.rank = static_cast<int>(info_.mesh.size());
+  for (int i = 0; i < all.rank; ++i)
+    all.d[i] = i;
+  net().allReduce(ctx_, tot, ReduceKind::Sum, all);
+  copyToHost(values, tot.data, sizeof values);
+}
+
+int64_t PipelineSchedule::senderTo(int64_t from) const {
+  return offsets_[from] + (replica_ % replicas_[from]) * perStage_ + local_;
+}
+
+std::vector<int64_t> PipelineSchedule::receiversFrom(int64_t to) const {
+  std::vector<int64_t> peers;
+  for (int64_t j = replica_; j < replicas_[to]; j += replicas_[stage_])
+    peers.push_back(offsets_[to] + j * perStage_ + local_);
+  return peers;
 }
 
 std::string PipelineSchedule::describe() const {
@@ -577,8 +747,9 @@ std::string PipelineSchedule::describe() const {
                    "micro-batch x %lld in flight, gradient accumulators %s, "
                    "arena %s: %s per rank",
                    (long long)stage_, (long long)stages_,
-                   (long long)(stage_ * perStage_),
-                   (long long)(stage_ * perStage_ + perStage_ - 1),
+                   (long long)offsets_[stage_],
+                   (long long)(offsets_[stage_] +
+                               replicas_[stage_] * perStage_ - 1),
                    (long long)held, info_.states.size(),
                    formatBytes(bytes).c_str(), formatBytes(stash).c_str(),
                    (long long)slots_, formatBytes(grads).c_str(),

@@ -1,30 +1,33 @@
 //===- PipelineSchedule.h - 1F1B over a model's pipeline stages -*- C++ -*-===//
 //
 // A model that bb-pipeline-stages cut (attributes pipeline.*) runs each stage
-// on a group of ranks: the mesh's first axis is the stages, the rest one
-// stage's mesh (world rank = stage * ranks per stage + rank in the stage).
-// Either each stage is one rank and the mesh is stages x dp replicas of the
-// pipeline (pipeline.data_parallel = dp), or each stage is partitioned
-// (bb-spmdize) over its dp x tp mesh and the functions' collectives stay
-// inside the stage. Rank k of a stage talks to rank k of the others.
+// on a group of ranks, stage after stage in world rank order. Either
+//   - each stage is partitioned (bb-spmdize) over its dp x tp mesh, the
+//     mesh's first axis is the stages and the functions' collectives stay
+//     inside a stage (rank k of a stage talks to rank k of the others); or
+//   - each stage is one rank replicated r times: pipeline.data_parallel = r
+//     for every stage (mesh stages x r), or pipeline.replicas lists r per
+//     stage (a one-axis mesh of their sum: PipeDream's stage replication,
+//     unequal device counts per stage). Replica j of a stage of r runs the
+//     step's micro-batches j, j + r, j + 2r, ... whole, and receives each
+//     from whichever replica of the stage before ran it.
 // Each training step a rank
 //   1. reads the step's micro-batches (every rank reads the same stream, so
-//      data position and shuffling stay one; replica r takes micro-batches
-//      r*M .. r*M+M-1 of the M*dp);
-//   2. runs its stage's forward and backward on its M micro-batches in 1F1B
-//      order (the backward adding its gradients into the accumulators,
-//      which the driver zeroes first) (min(stages-1-stage, M) forwards first, then one forward and
-//      one backward alternately, then the remaining backwards), receiving
-//      the values it needs from other stages as it goes and posting what it
-//      computes for them without waiting;
-//   3. averages the gradients over the micro-batches and the replicas
-//      (all-reduce over dp), sums their squares (stage<s>_gradsq) over the
-//      stages for the global norm, and runs its stage's update; in a
-//      partitioned stage the backward leaves a gradient as partial sums
-//      where its plan does, and stage<s>_gradsq reduces it once per step
-//      and returns it for the update;
+//      data position and shuffling stay one) and keeps its own;
+//   2. runs its stage's forward and backward on them in an order simulated
+//      once for the whole pipeline (scheduleOf: 1F1B, at most S - s in
+//      flight where it can), the backward adding its gradients into the
+//      accumulators, which the driver zeroes first; it receives the values
+//      it needs from other stages as it goes and posts what it computes for
+//      them without waiting;
+//   3. averages the gradients over its micro-batches and the stage's
+//      replicas (all-reduce among them), sums their squares
+//      (stage<s>_gradsq) over the stages for the global norm, and runs its
+//      stage's update; in a partitioned stage the backward leaves a
+//      gradient as partial sums where its plan does, and stage<s>_gradsq
+//      reduces it once per step and returns it for the update;
 //   4. sends the parameters it owns to the stages that also read them (tied
-//      weights).
+//      weights; replica j of a reader from replica j % r of the owner).
 // The loss of a step is the mean of the last stage's micro-batch losses,
 // over the replicas too.
 // A rank holds only the states its stage owns or reads, and an arena for its
@@ -84,8 +87,9 @@ public:
   Tensor stateForRoot(size_t index, DeviceBuffer &scratch);
 
   /// The mean loss over `microbatches` micro-batches from `loader` (every
-  /// rank reads them all; replica r evaluates the r-th 1/dp of them), each
-  /// through every stage's forward function; the same on every rank.
+  /// rank reads them all; micro-batch m goes through replica m % r of each
+  /// stage of r), each through every stage's forward function; the same on
+  /// every rank.
   double evaluate(DataLoader &loader, int64_t microbatches);
 
   /// "pipeline stage S of N (ranks A-B): holds K of M states (X per rank),
@@ -93,7 +97,7 @@ public:
   /// T per rank" for this process.
   std::string describe() const;
   /// Whether this process is its stage's first rank.
-  bool firstRankOfStage() const { return local_ == 0; }
+  bool firstRankOfStage() const { return local_ == 0 && replica_ == 0; }
   /// This process's stage.
   int64_t stage() const { return stage_; }
 
@@ -107,19 +111,35 @@ private:
   /// (data, stash slot, received), its outputs out (sent, stashed, the loss
   /// summed, gradients accumulated).
   void run(const FunctionInfo &fn, int64_t m);
-  void fillInputs(const FunctionInfo &fn, int64_t m);
-  /// Binds fn's stashes to micro-batch m's slot and its gradients to their
-  /// accumulators.
-  void bindOutputs(const FunctionInfo &fn, int64_t m);
-  int64_t rankOf(int64_t stage) const { return stage * perStage_ + local_; }
-  int64_t slotOf(int64_t m) const { return m % slots_; }
+  /// Binds or fills fn's inputs for micro-batch m, the i-th of this rank's
+  /// (its data batch and stash slot).
+  void fillInputs(const FunctionInfo &fn, int64_t m, int64_t i);
+  /// Binds fn's stashes to the slot of this rank's i-th micro-batch and its
+  /// gradients to their accumulators.
+  void bindOutputs(const FunctionInfo &fn, int64_t i);
+  /// The rank of `stage` that runs micro-batch m (same place in its replica).
+  int64_t rankOf(int64_t stage, int64_t m) const {
+    return offsets_[stage] + (m % replicas_[stage]) * perStage_ + local_;
+  }
+  int64_t slotOf(int64_t i) const { return i % slots_; }
+  /// What a stage that `from` sends whole states to (shared parameters,
+  /// the gather to stage 0) takes them from: its replica j from `from`'s
+  /// replica j % r; receiversFrom is the other side.
+  int64_t senderTo(int64_t from) const;
+  std::vector<int64_t> receiversFrom(int64_t to) const;
+  /// Sums `values` over every rank.
+  void sumOverWorld(double (&values)[2]);
 
   const ModelInfo &info_;
   Context *ctx_;
   std::vector<TensorDecl> data_;
-  int64_t stages_ = 0, micro_ = 0, dp_ = 0;
-  int64_t perStage_ = 1, local_ = 0; // ranks per stage, this rank's index
+  int64_t stages_ = 0, total_ = 0; // micro-batches per step, all replicas
+  int64_t perStage_ = 1, local_ = 0; // ranks per replica, this rank's index
+  std::vector<int64_t> replicas_, offsets_; // per stage (StageLayout)
   int64_t stage_ = 0, replica_ = 0, slots_ = 1;
+  int64_t mine_ = 0; // micro-batches this rank runs per step
+  std::vector<std::pair<int64_t, bool>> order_; // (micro-batch, backward?)
+  std::vector<int64_t> stageRanks_; // this rank's peers in its stage's replicas
   const FunctionInfo *fwd_ = nullptr, *bwd_ = nullptr, *update_ = nullptr,
                      *gradsq_ = nullptr;
   std::map<std::string, Transfer> transfers_;

@@ -10,6 +10,7 @@
 #include "runtime/mpi/Mpi.h"
 #include "runtime/core/Util.h"
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
@@ -69,6 +70,10 @@ public:
   void allReduce(Context *ctx, Tensor inout, ReduceKind kind,
                  const Dims &meshAxes) override {
     bbrt::allReduce(ctx, inout, inout, kind, meshAxes);
+  }
+  void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
+                      const std::vector<int64_t> &ranks) override {
+    bbrt::allReduceAmong(ctx, inout, kind, ranks);
   }
   int64_t rank() const override { return rank_; }
   int64_t size() const override { return size_; }
@@ -158,30 +163,58 @@ MpiMeshState::~MpiMeshState() {
     MPI_Comm_free(&kv.second);
 }
 
-MPI_Comm groupComm(MeshState &state, const std::vector<int64_t> &axes) {
+namespace {
+
+/// The communicator of the world ranks `ranks` (sorted, this rank among
+/// them), cached in `state` under `key`; `tag` tells creations apart.
+MPI_Comm cachedComm(MeshState &state, const std::vector<int64_t> &key,
+                    const std::vector<int64_t> &ranks, int tag) {
   auto *mesh = dynamic_cast<MpiMeshState *>(&state);
   BBRT_CHECK(mesh && distributed(),
              "collective over more than one rank without MPI");
-  auto it = mesh->comms.find(axes);
+  auto it = mesh->comms.find(key);
   if (it != mesh->comms.end())
     return it->second;
-  const std::vector<int64_t> ranks = groupRanks(mesh->shape, mesh->rank, axes);
   std::vector<int> r(ranks.begin(), ranks.end());
   MPI_Group worldGroup, group;
   checkMpi(MPI_Comm_group(MPI_COMM_WORLD, &worldGroup), "MPI_Comm_group");
   checkMpi(MPI_Group_incl(worldGroup, static_cast<int>(r.size()), r.data(),
                           &group),
            "MPI_Group_incl");
-  int tag = 0; // one tag per axes set: creations of different sets never mix
-  for (int64_t a : axes)
-    tag |= 1 << a;
   MPI_Comm comm = MPI_COMM_NULL;
   const int rc = MPI_Comm_create_group(MPI_COMM_WORLD, group, tag, &comm);
   MPI_Group_free(&group);
   MPI_Group_free(&worldGroup);
   checkMpi(rc, "MPI_Comm_create_group");
-  mesh->comms[axes] = comm;
+  mesh->comms[key] = comm;
   return comm;
+}
+
+} // namespace
+
+MPI_Comm groupComm(MeshState &state, const std::vector<int64_t> &axes) {
+  int tag = 0; // one tag per axes set: creations of different sets never mix
+  for (int64_t a : axes)
+    tag |= 1 << a;
+  return cachedComm(state, axes, groupRanks(state.shape, state.rank, axes),
+                    tag);
+}
+
+std::vector<int64_t> rankGroupKey(const std::vector<int64_t> &ranks) {
+  std::vector<int64_t> key{-2};
+  key.insert(key.end(), ranks.begin(), ranks.end());
+  return key;
+}
+
+MPI_Comm rankGroupComm(MeshState &state, const std::vector<int64_t> &ranks) {
+  BBRT_CHECK(std::is_sorted(ranks.begin(), ranks.end()) &&
+                 std::find(ranks.begin(), ranks.end(), state.rank) !=
+                     ranks.end(),
+             "a group of ranks must be sorted and hold this rank (%lld)",
+             (long long)state.rank);
+  // Above every axes set's tag (at most 2^16 axes sets).
+  return cachedComm(state, rankGroupKey(ranks), ranks,
+                    (1 << 20) + static_cast<int>(ranks.front()));
 }
 
 MPI_Datatype mpiType(DType dtype) {

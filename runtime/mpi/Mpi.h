@@ -43,6 +43,18 @@ void checkMpi(int rc, const char *what);
 /// group order; created with MPI_Comm_create_group, which only the group's
 /// ranks take part in. Only for groups of more than one rank.
 MPI_Comm groupComm(MeshState &mesh, const std::vector<int64_t> &axes);
+/// The communicator of the world ranks `ranks` (sorted, this rank among
+/// them), created like groupComm's; rankGroupKey is its key among a mesh's
+/// communicators (axes sets never start with -2).
+MPI_Comm rankGroupComm(MeshState &mesh, const std::vector<int64_t> &ranks);
+std::vector<int64_t> rankGroupKey(const std::vector<int64_t> &ranks);
+
+/// All-reduce of `inout` in place over the world ranks `ranks` (sorted,
+/// this rank among them): what a pipeline stage's replicas do with their
+/// gradients (driver/PipelineSchedule.cpp). In the CPU runtime over MPI, in
+/// the CUDA runtime over NCCL; one rank copies nothing.
+void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
+                    const std::vector<int64_t> &ranks);
 
 /// The MPI datatype that moves (and, for F32/F64/I32/I64/I16/I8/U8, reduces)
 /// elements of `dtype`; F16/BF16 move as 16-bit integers.

@@ -34,6 +34,19 @@ TEST_CASE("balanced stages: equal blocks split evenly", "[pipeline]") {
   CHECK(balancedStages(costs, 1) == std::vector<size_t>{0});
 }
 
+TEST_CASE("balanced stages: a replicated stage takes its devices' share",
+          "[pipeline]") {
+  // Nine equal blocks, the second stage on two devices: 3 + 6 blocks, each
+  // device 3 (equal devices would cut 5 + 4 or 4 + 5).
+  std::vector<double> costs(9, 1.0);
+  CHECK(balancedStages(costs, 2, std::vector<int64_t>{1, 2}) ==
+        std::vector<size_t>{0, 3});
+  CHECK(balancedStages(costs, 2, std::vector<int64_t>{2, 1}) ==
+        std::vector<size_t>{0, 6});
+  CHECK(balancedStages(costs, 3, std::vector<int64_t>{1, 1, 1}) ==
+        balancedStages(costs, 3));
+}
+
 TEST_CASE("balanced stages: a heavy block gets a stage of its own",
           "[pipeline]") {
   // Embedding, four layers, a large LM head.

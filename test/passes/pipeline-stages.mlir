@@ -3,6 +3,7 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=cpu:2 pin-batch=0" --bb-pipeline-stages="stages=3 keep-sharding=true" | FileCheck %s --check-prefix=KEEP
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --bb-mixed-precision=dtype=bf16 --canonicalize --bb-pipeline-stages="stages=3 microbatches=4" | FileCheck %s --check-prefix=COPY
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=adamw loss-scale=1024 loss-scale-window=3" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4 data-parallel=2" | FileCheck %s --check-prefix=SCALED
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=adamw loss-scale=1024 loss-scale-window=3" --canonicalize --bb-pipeline-stages="stages=3 microbatches=4 replicas=1,2,1" | FileCheck %s --check-prefix=REPLICAS
 
 // Three blocks (embed, mid, head; the first component of the node names),
 // W tied between the first and the last. With three stages each block is a
@@ -149,3 +150,11 @@ func.func @forward(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x4xf32> {bb.
   %y = bb.matmul %t, %w {transpose_rhs} : tensor<2x4xf32>, tensor<4x4xf32> -> tensor<2x4xf32> loc("/head/MatMul")
   return %y : tensor<2x4xf32>
 }
+
+// Stages replicated over unequal device counts: the counts for the driver,
+// one mesh axis of their sum, and each micro-batch's backward seeded with
+// its share of the step's 4 micro-batches (over all replicas).
+// REPLICAS: pipeline.data_parallel = "1", pipeline.gradients = "sum", pipeline.microbatches = "4", pipeline.replicas = "1,2,1"
+// REPLICAS: mesh.mesh @pipeline(shape = 4)
+// REPLICAS-LABEL: func.func @stage2_backward(
+// REPLICAS: bb.constant dense<4.000000e+00>

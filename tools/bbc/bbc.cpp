@@ -417,9 +417,11 @@ int main(int argc, char **argv) {
       return fail("--cluster=" + options.shard.cluster + ": " +
                   llvm::toString(cluster.takeError()));
     const bb::ShardOptions &s = options.shard;
-    const int64_t want = s.pipelineStages * s.dataParallel * s.tensorParallel;
+    const int64_t want = s.pipelineDevices();
     if (s.pipelineStages > 1 && cluster->deviceCount() != want)
-      return fail("--strategy=" + strategy + ": pp x dp x tp = " +
+      return fail("--strategy=" + strategy + ": " +
+                  (s.stageReplicas.empty() ? "pp x dp x tp" : "the replicas") +
+                  " = " +
                   std::to_string(want) + " devices, but --cluster=" +
                   s.cluster + " has " + std::to_string(cluster->deviceCount()));
   }
