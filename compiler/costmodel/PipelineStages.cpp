@@ -60,6 +60,75 @@ std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> c
   return starts;
 }
 
+ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs,
+                                                   size_t stages, int64_t devices,
+                                                   int64_t microbatches) {
+  const size_t n = costs.size();
+  const size_t N = devices > 0 ? static_cast<size_t>(devices) : 0;
+  if (stages < 1 || stages > n || N < stages)
+    return {};
+  std::vector<int64_t> counts; // replica counts a stage may have
+  for (int64_t r = 1; r <= devices; ++r)
+    if (microbatches % r == 0)
+      counts.push_back(r);
+  std::vector<double> prefix(n + 1, 0);
+  for (size_t i = 0; i < n; ++i)
+    prefix[i + 1] = prefix[i] + costs[i];
+  const double inf = std::numeric_limits<double>::infinity();
+  // value[k][i][d]: k stages over blocks [0, i) on d devices; first the
+  // smallest largest load (a range's sum per replica), then, under it, the
+  // smallest sum of squared loads.
+  using Table = std::vector<std::vector<std::vector<double>>>;
+  auto table = [&] {
+    return Table(stages + 1, std::vector<std::vector<double>>(
+                                 n + 1, std::vector<double>(N + 1, inf)));
+  };
+  auto solve = [&](bool squares, double limit, Table &value,
+                   std::vector<std::vector<std::vector<std::pair<size_t, int64_t>>>> *from) {
+    value[0][0][0] = 0;
+    for (size_t k = 1; k <= stages; ++k)
+      for (size_t i = k; i <= n; ++i)
+        for (size_t j = k - 1; j < i; ++j)
+          for (int64_t r : counts)
+            for (size_t d = k - 1 + r; d <= N; ++d) {
+              const double before = value[k - 1][j][d - r];
+              if (before == inf)
+                continue;
+              const double load = (prefix[i] - prefix[j]) / static_cast<double>(r);
+              if (squares && load > limit)
+                continue;
+              const double v = squares ? before + load * load
+                                       : std::max(before, load);
+              if (v < value[k][i][d]) {
+                value[k][i][d] = v;
+                if (from)
+                  (*from)[k][i][d] = {j, r};
+              }
+            }
+  };
+  Table largest = table();
+  solve(false, 0, largest, nullptr);
+  if (largest[stages][n][N] == inf)
+    return {};
+  Table spread = table();
+  std::vector<std::vector<std::vector<std::pair<size_t, int64_t>>>> from(
+      stages + 1, std::vector<std::vector<std::pair<size_t, int64_t>>>(
+                      n + 1, std::vector<std::pair<size_t, int64_t>>(N + 1)));
+  solve(true, largest[stages][n][N] * (1 + 1e-12), spread, &from);
+  ReplicatedCut cut;
+  cut.starts.assign(stages, 0);
+  cut.replicas.assign(stages, 0);
+  size_t end = n, d = N;
+  for (size_t k = stages; k > 0; --k) {
+    auto [j, r] = from[k][end][d];
+    cut.starts[k - 1] = j;
+    cut.replicas[k - 1] = r;
+    end = j;
+    d -= static_cast<size_t>(r);
+  }
+  return cut;
+}
+
 std::vector<double> mlir::bb::costmodel::stageCosts(llvm::ArrayRef<double> costs,
                                                     llvm::ArrayRef<size_t> starts) {
   std::vector<double> sums(starts.size(), 0);
@@ -72,15 +141,18 @@ std::vector<double> mlir::bb::costmodel::stageCosts(llvm::ArrayRef<double> costs
 }
 
 double mlir::bb::costmodel::pipelineStepTime(llvm::ArrayRef<double> stageTimes,
-                                             int64_t microbatches) {
-  if (stageTimes.empty())
-    return 0;
-  double sum = 0, slowest = 0;
-  for (double t : stageTimes) {
-    sum += t;
-    slowest = std::max(slowest, t);
+                                             int64_t microbatches,
+                                             llvm::ArrayRef<int64_t> replicas) {
+  assert((replicas.empty() || replicas.size() == stageTimes.size()) &&
+         "a count per stage");
+  double sum = 0, rest = 0;
+  for (size_t s = 0; s < stageTimes.size(); ++s) {
+    const int64_t rounds =
+        replicas.empty() ? microbatches : microbatches / replicas[s];
+    sum += stageTimes[s];
+    rest = std::max(rest, static_cast<double>(rounds - 1) * stageTimes[s]);
   }
-  return sum + static_cast<double>(microbatches - 1) * slowest;
+  return sum + rest;
 }
 
 double mlir::bb::costmodel::bubbleFraction(int64_t stages, int64_t microbatches) {

@@ -33,6 +33,21 @@ namespace mlir::bb::costmodel {
 std::vector<size_t> balancedStages(llvm::ArrayRef<double> costs, size_t stages,
                                    llvm::ArrayRef<int64_t> devices = {});
 
+/// Stage replication (PipeDream's): `devices` devices, each holding one
+/// stage, stage s on replicas[s] of them, each running every replicas[s]-th
+/// of `microbatches` micro-batches. The cut into `stages` ranges and the
+/// replica counts (each dividing `microbatches`, summing to `devices`)
+/// whose largest range sum per replica is smallest (dynamic programming
+/// over blocks and devices, O(stages * blocks^2 * devices * divisors));
+/// among those, the one with the smallest sum of squared sums per replica
+/// (balancedStages' tie-break). Empty when no counts qualify.
+struct ReplicatedCut {
+  std::vector<size_t> starts;
+  std::vector<int64_t> replicas;
+};
+ReplicatedCut replicatedStages(llvm::ArrayRef<double> costs, size_t stages,
+                               int64_t devices, int64_t microbatches);
+
 /// Per-stage sums of `costs` under the cut `starts` (balancedStages' form).
 std::vector<double> stageCosts(llvm::ArrayRef<double> costs,
                                llvm::ArrayRef<size_t> starts);
@@ -43,7 +58,11 @@ std::vector<double> stageCosts(llvm::ArrayRef<double> costs,
 /// stage's. (Until 2026-12-07, (microbatches + stages - 1) * the slowest,
 /// which charged the bubble at the slowest stage's pace: 2 CPU ranks with 2
 /// micro-batches measured 192.5 ms for 213.3 predicted, now 201.5.)
-double pipelineStepTime(llvm::ArrayRef<double> stageTimes, int64_t microbatches);
+/// With `replicas` (one count per stage, each dividing `microbatches`),
+/// stage s runs its micro-batches in microbatches / replicas[s] rounds:
+/// the stages' times + the most (rounds - 1) * time of any stage.
+double pipelineStepTime(llvm::ArrayRef<double> stageTimes, int64_t microbatches,
+                        llvm::ArrayRef<int64_t> replicas = {});
 
 /// The share of a step that is bubble: (stages - 1) / (microbatches +
 /// stages - 1), for balanced stages.

@@ -167,6 +167,7 @@ static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
   if (o.pipelineStages > 1) {
     as.stages = o.pipelineStages;
     as.microbatches = o.microbatches;
+    as.stageReplicas = o.stageReplicas;
   }
   return as;
 }

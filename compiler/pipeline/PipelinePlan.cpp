@@ -4,6 +4,7 @@
 #include "compiler/pipeline/PlanReport.h"
 
 #include "compiler/cluster/Cluster.h"
+#include "compiler/costmodel/Collective.h"
 #include "compiler/costmodel/PipelineStages.h"
 #include "compiler/support/FirstDiagnostic.h"
 #include "dialects/bb/BbInterfaces.h"
@@ -33,6 +34,10 @@ static llvm::Error makeError(const Twine &msg) {
 struct PlanCandidate {
   std::string name;
   mlir::bb::CompileOptions options;
+  /// Stage replication on this many devices: the replica counts (and the
+  /// cut) are chosen from the model's block costs when it is planned
+  /// (costmodel::replicatedStages); 0: the options are complete.
+  int64_t replicaDevices = 0;
 };
 
 /// Micro-batch counts a search tries on P pipeline stages: 2P, 4P and 8P,
@@ -53,19 +58,20 @@ static SmallVector<int64_t, 4> microbatchCounts(int64_t P, int64_t batch,
   return counts;
 }
 
-/// The blocks of @train_step that bb-pipeline-stages can put on stages
-/// (layers and their halves, StageCut.h); when it cannot be cut, no bound
-/// (planning the candidate reports why).
-static int64_t countBlocks(ModuleOp module) {
+/// The costs of the blocks of @train_step that bb-pipeline-stages can put
+/// on stages (layers and their halves, StageCut.h); nullopt when it cannot
+/// be cut (planning the candidate reports why).
+static std::optional<std::vector<double>> blockCosts(ModuleOp module) {
   auto train = module.lookupSymbol<func::FuncOp>("train_step");
   if (!train)
-    return 0;
+    return std::vector<double>();
   ScopedDiagnosticHandler quiet(module.getContext(),
                                 [](Diagnostic &) { return success(); });
   FailureOr<mlir::bb::StageCut> cut =
       mlir::bb::cutStages(train, 1, "bb-pipeline-stages");
-  return succeeded(cut) ? static_cast<int64_t>(cut->blocks.size())
-                        : std::numeric_limits<int64_t>::max();
+  if (failed(cut))
+    return std::nullopt;
+  return std::vector<double>(cut->blockCost.begin(), cut->blockCost.end());
 }
 
 llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
@@ -79,6 +85,14 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     return cluster.takeError();
   const int64_t S = o.pipelineStages, M = o.microbatches;
   const int64_t perStage = o.dataParallel * o.tensorParallel;
+  // Stage s on replicas[s] copies of the stage mesh (stage replication:
+  // each runs every replicas[s]-th micro-batch whole), from device
+  // first[s] on; without replicas, one each.
+  const std::vector<int64_t> replicas =
+      o.stageReplicas.empty() ? std::vector<int64_t>(S, 1) : o.stageReplicas;
+  std::vector<int64_t> first(S, 0);
+  for (int64_t s = 1; s < S; ++s)
+    first[s] = first[s - 1] + replicas[s - 1] * perStage;
 
   // The cut, on a copy.
   OwningOpRef<ModuleOp> copy = module.clone();
@@ -92,8 +106,10 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     ps.microbatches = M;
     ps.dataParallel = o.dataParallel;
     // Crossings and stashes keep the plan's layouts: what each device
-    // sends and holds is its block of them.
-    ps.keepSharding = true;
+    // sends and holds is its block of them. (With replicas the cut is the
+    // replicated one; the stage mesh is one device, so nothing is kept.)
+    ps.keepSharding = o.stageReplicas.empty();
+    ps.replicas = o.stageReplicas;
     pm.addPass(createPipelineStages(ps));
     FirstDiagnostic diag(ctx);
     if (failed(pm.run(*copy)))
@@ -151,7 +167,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         // Device k of stage s sends its block of the tensor to device k of
         // stage `to` (as the pipelined binary does: a tensor replicated
         // over an axis is sent by every device along it).
-        int64_t a = s * perStage, b = to * perStage;
+        int64_t a = first[s], b = first[to];
         cluster::Link link = cluster->linkBetween(a, b);
         p2p[s] += link.latency + localBytes(f, i) / link.bandwidth;
         if (cluster->hostOf(a) != cluster->hostOf(b))
@@ -201,6 +217,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // Per stage, its gradients and those it accumulates as partial sums and
   // reduces once per step (the rest are reduced after every micro-batch).
   SmallVector<int64_t> gradients(S, 0), reducedOnce(S, 0);
+  std::vector<std::vector<double>> gradBlocks(S); // each gradient's block
   for (int64_t s = 0; s < S; ++s) {
     auto bwd = (*copy).lookupSymbol<func::FuncOp>("stage" + std::to_string(s) +
                                                   "_backward");
@@ -220,6 +237,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         const double b = localBytes(bwd, i);
         bytes += b;
         gradients[s] += 1;
+        gradBlocks[s].push_back(b);
         auto attr =
             bwd.getResultAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding");
         const bool partial = attr && !attr.getPartialAxes().empty();
@@ -239,25 +257,51 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
                  (averaged ? 2 : 1) * kernels * launch;
     perStep->compute[s] += average[s];
   }
+  // A replicated stage's replicas all-reduce its gradients once per step,
+  // one collective per gradient (the driver's), among its devices (device
+  // k of each copy of the stage mesh).
+  std::vector<double> replicaReduce(S, 0);
+  for (int64_t s = 0; s < S; ++s) {
+    if (replicas[s] == 1)
+      continue;
+    SmallVector<int64_t> group;
+    for (int64_t j = 0; j < replicas[s]; ++j)
+      group.push_back(first[s] + j * perStage);
+    const costmodel::GroupLayout layout = costmodel::groupLayout(*cluster, group);
+    for (double b : gradBlocks[s])
+      replicaReduce[s] += costmodel::collectiveTime(
+          *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout, b);
+    (layout.spansHosts() ? perStep->inter : perStep->intra)[s] +=
+        replicaReduce[s];
+  }
   std::vector<double> slot(S);
   for (int64_t s = 0; s < S; ++s)
     slot[s] = micro->total(s) + p2p[s];
+  // Stage s runs M / replicas[s] rounds of micro-batches (M without
+  // replicas); the slowest is the stage whose rounds after the first take
+  // longest (costmodel::pipelineStepTime's).
+  auto rounds = [&](int64_t s) { return M / replicas[s]; };
+  auto after = [&](int64_t s) { return (rounds(s) - 1) * slot[s]; };
   int64_t worst = 0, slowestUpdate = 0;
   for (int64_t s = 1; s < S; ++s) {
-    if (slot[s] > slot[worst])
+    if (after(s) > after(worst) ||
+        (after(s) == after(worst) && slot[s] > slot[worst]))
       worst = s;
     if (perStep->total(s) > perStep->total(slowestUpdate))
       slowestUpdate = s;
   }
-  const double compute = M * micro->compute[worst] + perStep->compute[slowestUpdate];
-  double intra = M * micro->intra[worst] + perStep->intra[slowestUpdate],
-         inter = M * micro->inter[worst] + perStep->inter[slowestUpdate];
-  (p2pInter[worst] ? inter : intra) += M * p2p[worst];
+  const double R = static_cast<double>(rounds(worst));
+  const double compute = R * micro->compute[worst] + perStep->compute[slowestUpdate];
+  double intra = R * micro->intra[worst] + perStep->intra[slowestUpdate],
+         inter = R * micro->inter[worst] + perStep->inter[slowestUpdate];
+  (p2pInter[worst] ? inter : intra) += R * p2p[worst];
   const double comm = intra + inter;
-  const double pipeline = costmodel::pipelineStepTime(slot, M);
-  // The step (the report adds it up): M slots of the slowest stage and the
+  const double pipeline = costmodel::pipelineStepTime(
+      slot, M,
+      o.stageReplicas.empty() ? ArrayRef<int64_t>() : ArrayRef<int64_t>(replicas));
+  // The step (the report adds it up): the slowest stage's rounds and the
   // bubble (the other stages' slots), then the slowest stage's update.
-  const double bubble = pipeline - M * slot[worst];
+  const double bubble = pipeline - R * slot[worst];
 
   // Memory: the fullest stage, as bb-auto-shard counted each stage's (its
   // state, weights and gradient buffers, one micro-batch's peak, and its
@@ -301,12 +345,18 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   for (int64_t s = 0; s < S; ++s) {
     blocks.push_back(b.getStringAttr(attr(s, "blocks")));
     shares.push_back(b.getF64FloatAttr(share[s]));
-    inFlight.push_back(std::min(S - s, M));
+    inFlight.push_back(std::min(S - s, rounds(s)));
   }
   list.set("pipeline_stage_blocks", b.getArrayAttr(blocks));
   list.set("pipeline_stage_shares", b.getArrayAttr(shares));
   list.set("pipeline_stage_memory_bytes", b.getI64ArrayAttr(mem));
   list.set("pipeline_stage_in_flight", b.getI64ArrayAttr(inFlight));
+  if (!o.stageReplicas.empty()) {
+    list.set("pipeline_stage_replicas", b.getI64ArrayAttr(replicas));
+    // Part of each stage's once-per-step work.
+    list.set("pipeline_stage_replica_reduce_seconds",
+             b.getF64ArrayAttr(replicaReduce));
+  }
   // One micro-batch's forward and backward on each stage, its sends
   // included: the slots of the schedule.
   list.set("pipeline_stage_slot_seconds", b.getF64ArrayAttr(slot));
@@ -335,6 +385,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
 /// and returns the best of those: fitting first, then the fastest. `log`
 /// gets a line per candidate and per refined one; `what` names the search
 /// in errors.
+/// The largest cluster --stages=auto plans replicated stages on.
+static constexpr int64_t kMaxReplicaDevices = 64;
+
 static llvm::Expected<mlir::bb::StageSearchResult>
 planCandidates(MLIRContext &context, const std::string &modelPath,
                const mlir::bb::CompileOptions &options,
@@ -408,14 +461,48 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
         }
         continue;
       }
-      const int64_t blocks = countBlocks(**front);
+      const std::optional<std::vector<double>> costs = blockCosts(**front);
+      const int64_t blocks = costs ? static_cast<int64_t>(costs->size())
+                                   : std::numeric_limits<int64_t>::max();
       for (size_t i = begin; i < end; ++i) {
-        const PlanCandidate &cand = candidates[i];
+        PlanCandidate &cand = candidates[i]; // this thread's alone
         Outcome &out = outcomes[i];
         if (cand.options.shard.pipelineStages > blocks) {
           out.line = cand.name + ": not planned (the model has " +
                      std::to_string(blocks) + " blocks)";
           continue;
+        }
+        if (cand.replicaDevices > 0) {
+          // Devices where the work is: replica counts and cut together.
+          const ShardOptions &o = cand.options.shard;
+          costmodel::ReplicatedCut rc =
+              costs ? costmodel::replicatedStages(*costs, o.pipelineStages,
+                                                  cand.replicaDevices,
+                                                  o.microbatches)
+                    : costmodel::ReplicatedCut();
+          // Equal counts on a power of two of stages dividing the devices
+          // are an equal stage mesh candidate's pipeline.
+          const int64_t S = o.pipelineStages;
+          const bool planned = !rc.replicas.empty() &&
+                               llvm::all_equal(ArrayRef<int64_t>(rc.replicas)) &&
+                               llvm::isPowerOf2_64(S) &&
+                               cand.replicaDevices % S == 0;
+          if (rc.replicas.empty() || planned) {
+            out.line = cand.name + ": not planned (" +
+                       (rc.replicas.empty()
+                            ? std::string("no replica counts dividing the "
+                                          "micro-batches fill the devices")
+                            : std::string("equal replicas, as the equal "
+                                          "stage meshes above")) +
+                       ")";
+            continue;
+          }
+          cand.options.shard.stageReplicas = rc.replicas;
+          cand.name += " " + llvm::join(llvm::map_range(rc.replicas,
+                                                        [](int64_t r) {
+                                                          return std::to_string(r);
+                                                        }),
+                                        ":");
         }
         CompileOptions pruned = cand.options;
         pruned.shard.pruneAbove = pruneBound();
@@ -612,6 +699,28 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
       }
     }
   }
+  // Stages of one device replicated over unequal device counts
+  // (PipeDream's replication; counts and cut chosen from the block costs
+  // when planned), on clusters of at most kMaxReplicaDevices devices (the
+  // choice is a dynamic program over devices, and beyond them a stage's
+  // whole state on one device rarely fits); not with --shard pins, which
+  // need partitioned stages.
+  for (int64_t S = 2; S <= std::min<int64_t>(8, devices) &&
+                      devices <= kMaxReplicaDevices && base.shard.pins.empty();
+       ++S)
+    for (int64_t M : microbatchCounts(S, batch, 1)) {
+      if (batch % M)
+        continue;
+      CompileOptions c = base;
+      if (llvm::Error err = parseStrategy("pp=" + std::to_string(S) +
+                                              ",microbatches=" +
+                                              std::to_string(M),
+                                          c.shard))
+        return std::move(err);
+      candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
+                                std::to_string(M) + ", replicas",
+                            std::move(c), devices});
+    }
 
   return planCandidates(context, modelPath, options, std::move(candidates),
                         log, "--stages=auto");

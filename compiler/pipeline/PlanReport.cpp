@@ -86,9 +86,17 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   // devices, and a step runs `microbatches` of the module's batch.
   const int64_t stages = std::max<int64_t>(1, i64("pipeline_stages"));
   const int64_t microbatches = std::max<int64_t>(1, i64("microbatches"));
-  int64_t devices = stages;
+  int64_t perStage = 1;
   for (int64_t d : meshShape)
-    devices *= d;
+    perStage *= d;
+  // Stage replication: stage s on replicas[s] copies of the stage mesh.
+  std::vector<int64_t> replicas = planI64Array(plan, "pipeline_stage_replicas");
+  const bool replicated = static_cast<int64_t>(replicas.size()) == stages;
+  if (!replicated)
+    replicas.assign(stages, 1);
+  int64_t devices = 0;
+  for (int64_t r : replicas)
+    devices += r * perStage;
   llvm::json::Array stageBlocks;
   if (auto blocks = plan.getAs<ArrayAttr>("pipeline_stage_blocks"))
     for (Attribute a : blocks) {
@@ -143,18 +151,19 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
     }
     return max - sum / static_cast<double>(v.size());
   };
-  if (stages > 1 && static_cast<int64_t>(slots.size()) == stages)
+  if (stages > 1 && !replicated && static_cast<int64_t>(slots.size()) == stages)
     balanceBound = static_cast<double>(microbatches - 1) * slack(slots) +
                    (static_cast<int64_t>(updates.size()) == stages ? slack(updates) : 0);
   // The devices (ranks) of each stage, consecutive, and the hosts they are
   // on: [first, last] of each.
   llvm::json::Array stageRanks, stageHosts;
   if (stages > 1)
-    for (int64_t st = 0, per = devices / stages; st < stages; ++st) {
-      const int64_t first = st * per, last = first + per - 1;
+    for (int64_t st = 0, first = 0; st < stages; ++st) {
+      const int64_t last = first + replicas[st] * perStage - 1;
       stageRanks.push_back(llvm::json::Array{first, last});
       stageHosts.push_back(
           llvm::json::Array{cluster->hostOf(first), cluster->hostOf(last)});
+      first = last + 1;
     }
 
   func::FuncOp main = module.lookupSymbol<func::FuncOp>("train_step");
@@ -168,7 +177,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   // optimizer update on the stage of its gradient; the norm, on none).
   llvm::DenseMap<Operation *, int64_t> opStage;
   if (withLayers && stages > 1 && training) {
-    FailureOr<StageCut> cut = cutStages(main, stages, "plan report");
+    FailureOr<StageCut> cut =
+        cutStages(main, stages, "plan report",
+                  replicated ? ArrayRef<int64_t>(replicas) : ArrayRef<int64_t>());
     if (failed(cut))
       return makeError("the plan's pipeline stages cannot be cut again");
     opStage = std::move(cut->stage);
@@ -308,6 +319,13 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       {"stage_gradients", std::move(stageGradients)},
       {"stage_gradients_reduced_once", std::move(stageReducedOnce)},
       {"unequal_meshes_bound_seconds", balanceBound},
+      {"stage_replicas", replicated ? llvm::json::Array(replicas)
+                                    : llvm::json::Array()},
+      // Of each stage's update: all-reducing its gradients among its
+      // replicas.
+      {"stage_replica_reduce_seconds",
+       llvm::json::Array(
+           planF64Array(plan, "pipeline_stage_replica_reduce_seconds"))},
       {"stage_ranks", std::move(stageRanks)},
       {"stage_hosts", std::move(stageHosts)},
       {"layers", std::move(layers)},
@@ -381,8 +399,14 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
      << str("cluster") << ": " << static_cast<int64_t>(num("devices"))
      << " devices, ";
   const int64_t stages = r.getInteger("pipeline_stages").value_or(1);
+  std::string replicaText;
+  if (const llvm::json::Array *reps = r.getArray("stage_replicas"))
+    for (const llvm::json::Value &v : *reps)
+      replicaText += (replicaText.empty() ? "" : ":") +
+                     std::to_string(v.getAsInteger().value_or(0));
   if (stages > 1)
-    os << stages << " pipeline stages of mesh " << meshText << ", "
+    os << stages << " pipeline stages of mesh " << meshText
+       << (replicaText.empty() ? "" : " replicated " + replicaText) << ", "
        << r.getInteger("microbatches").value_or(1) << " micro-batches (1F1B)\n\n";
   else
     os << "mesh " << meshText << ", 1 pipeline stage\n\n";
@@ -477,10 +501,11 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
             "rest reduced after every micro-batch\n";
     }
     const double bound = num("unequal_meshes_bound_seconds");
-    os << "stage balance: stages of unequal meshes could save at most "
-       << ms(bound) << " per step ("
-       << llvm::formatv("{0:F1}", 100 * bound / std::max(1e-30, num("step_seconds")))
-       << "%), if a stage's time fell linearly with its devices\n";
+    if (replicaText.empty())
+      os << "stage balance: stages of unequal meshes could save at most "
+         << ms(bound) << " per step ("
+         << llvm::formatv("{0:F1}", 100 * bound / std::max(1e-30, num("step_seconds")))
+         << "%), if a stage's time fell linearly with its devices\n";
   }
   // --baseline=grid: the best hand configuration under the same model.
   if (const llvm::json::Object *b = r.getObject("baseline"))

@@ -127,6 +127,8 @@ public:
   /// the state and weights and `activationScale` of the live activations:
   /// an average stage's.
   int64_t stages = 1, microbatches = 1;
+  /// Devices of each stage (stage replication); empty: one stage mesh each.
+  SmallVector<int64_t> stageReplicas;
   double stateScale = 1, activationScale = 1, stepWeight = 1;
   /// The `prune-above` option (seconds of pipelined step; 0: off).
   double pruneAbove = 0;
@@ -238,7 +240,10 @@ private:
   /// stash (StageCut::ofState).
   llvm::DenseSet<Operation *> ofStateOfCut;
   int64_t inFlight(int64_t stage) const {
-    return std::min(stages - stage, microbatches);
+    return std::min(stages - stage,
+                    stageReplicas.empty()
+                        ? microbatches
+                        : microbatches / stageReplicas[stage]);
   }
 
   const cluster::Cluster &cluster;
@@ -329,7 +334,8 @@ LogicalResult Planner::cutIntoStages(func::FuncOp func) {
   ofStateOfCut.clear();
   if (stages < 2 || func.getSymName() != "train_step")
     return success();
-  FailureOr<StageCut> cut = cutStages(func, stages, "bb-auto-shard");
+  FailureOr<StageCut> cut =
+      cutStages(func, stages, "bb-auto-shard", stageReplicas);
   if (failed(cut))
     return failure();
   opStage = std::move(cut->stage);
@@ -1547,6 +1553,14 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
   Planner planner(loaded, *mesh, pinBatch, zero, limit, std::move(pinMap));
   planner.stages = stages;
   planner.microbatches = microbatches;
+  planner.stageReplicas.assign(stageReplicas.begin(), stageReplicas.end());
+  if (!stageReplicas.empty() &&
+      (static_cast<int64_t>(stageReplicas.size()) != stages ||
+       llvm::any_of(stageReplicas, [&](int64_t r) {
+         return r < 1 || microbatches % r != 0;
+       })))
+    return module.emitError("bb-auto-shard: stage-replicas needs one count "
+                            "per stage, each dividing microbatches");
   if (stages > 1) {
     planner.stateScale = 1.0 / static_cast<double>(stages);
     planner.activationScale =

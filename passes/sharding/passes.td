@@ -88,6 +88,12 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
            "Pipeline stages the planned step will be cut into (each holds "
            "about 1/stages of the state; the first stage keeps "
            "min(stages, microbatches) micro-batches' activations)">,
+    ListOption<"stageReplicas", "stage-replicas", "int64_t",
+               "With stages: the devices of each stage, replicas running "
+               "every r-th micro-batch whole (bb-pipeline-stages' replicas): "
+               "the cut balances each stage's cost over its replicas and a "
+               "replica keeps min(stages - stage, microbatches / r) "
+               "micro-batches' activations">,
     Option<"microbatches", "microbatches", "int64_t", "1",
            "Micro-batches per step: the per-step work (downstream of the "
            "gradients) weighs 1/microbatches against one micro-batch's "

@@ -47,6 +47,26 @@ TEST_CASE("balanced stages: a replicated stage takes its devices' share",
         balancedStages(costs, 3));
 }
 
+TEST_CASE("replicated stages: devices where the work is", "[pipeline]") {
+  // A light first block and four heavy ones on 3 devices, 2 stages: the
+  // light one and a heavy one on one device (load 3), the other three on
+  // two replicas (6 / 2 = 3); equal devices could do no better than 5.
+  std::vector<double> costs = {1, 2, 2, 2, 2};
+  ReplicatedCut cut = replicatedStages(costs, 2, 3, 4);
+  CHECK(cut.starts == std::vector<size_t>{0, 2});
+  CHECK(cut.replicas == std::vector<int64_t>{1, 2});
+  // Replica counts divide the micro-batches: with 3, a stage has 1 or 3
+  // replicas, and no two such counts make 3 devices.
+  CHECK(replicatedStages(costs, 2, 3, 3).replicas.empty());
+  // Equal blocks on 4 devices, 2 stages, 4 micro-batches: 2 and 2.
+  ReplicatedCut even = replicatedStages(std::vector<double>(8, 1.0), 2, 4, 4);
+  CHECK(even.replicas == std::vector<int64_t>{2, 2});
+  CHECK(even.starts == std::vector<size_t>{0, 4});
+  // No more stages than blocks or devices.
+  CHECK(replicatedStages(costs, 6, 8, 8).replicas.empty());
+  CHECK(replicatedStages(costs, 3, 2, 8).replicas.empty());
+}
+
 TEST_CASE("balanced stages: a heavy block gets a stage of its own",
           "[pipeline]") {
   // Embedding, four layers, a large LM head.
@@ -104,6 +124,13 @@ TEST_CASE("1F1B step time and bubble", "[pipeline]") {
   // Equal stages: (M + S - 1) slots.
   CHECK(pipelineStepTime({2.0, 2.0, 2.0, 2.0}, 8) == Approx(11 * 2.0));
   CHECK(pipelineStepTime({3.0}, 5) == Approx(15.0));
+  // Replicated stages run their micro-batches in rounds: stage 1 (3.0 a
+  // micro-batch) on two devices takes 4 rounds of the 8, stage 0 (2.0)
+  // 8: 5 + max(7 * 2, 3 * 3).
+  CHECK(pipelineStepTime({2.0, 3.0}, 8, std::vector<int64_t>{1, 2}) ==
+        Approx(5.0 + 14.0));
+  CHECK(pipelineStepTime({2.0, 3.0}, 8, std::vector<int64_t>{1, 1}) ==
+        pipelineStepTime({2.0, 3.0}, 8));
   CHECK(bubbleFraction(4, 8) == Approx(3.0 / 11.0));
   CHECK(bubbleFraction(1, 8) == 0.0);
   // More micro-batches shrink the bubble.
