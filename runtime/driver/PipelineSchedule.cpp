@@ -662,12 +662,13 @@ Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
   };
   if (!firstHolds_[k]) {
     const int tag = kGatherTag + static_cast<int>(k % kTagRange);
-    if (stage_ == owner) {
-      for (int64_t peer : receiversFrom(0))
-        net().send(ctx_, stateTensor(ctx_, k), peer, tag);
-    } else if (stage_ == 0) {
+    // Replica 0 of the owner to replica 0 of the first stage (rank k of
+    // each), whose ranks the gather to rank 0 reads.
+    if (stage_ == owner && replica_ == 0) {
+      net().send(ctx_, stateTensor(ctx_, k), offsets_[0] + local_, tag);
+    } else if (stage_ == 0 && replica_ == 0) {
       Tensor t = scratchTensor();
-      net().recv(ctx_, t, senderTo(owner), tag);
+      net().recv(ctx_, t, offsets_[owner] + local_, tag);
       return t;
     }
   }

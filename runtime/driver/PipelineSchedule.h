@@ -80,10 +80,11 @@ public:
   Result step(DataLoader &loader, float lr, float step);
 
   /// State `index` as the gather to rank 0 wants it (a StateFetch,
-  /// Checkpoint.h): on the first stage its value (received into `scratch`
-  /// from the owning stage when the first stage does not hold it), on
-  /// other stages a block of the right size whose value is not used. Every
-  /// rank calls it for every state, in the same order.
+  /// Checkpoint.h): on the first stage's first replica its value (received
+  /// into `scratch` from the owning stage's first replica when the first
+  /// stage does not hold it), elsewhere a block of the right size whose
+  /// value the gather does not use. Every rank calls it for every state,
+  /// in the same order.
   Tensor stateForRoot(size_t index, DeviceBuffer &scratch);
 
   /// The mean loss over `microbatches` micro-batches from `loader` (every
@@ -122,9 +123,9 @@ private:
     return offsets_[stage] + (m % replicas_[stage]) * perStage_ + local_;
   }
   int64_t slotOf(int64_t i) const { return i % slots_; }
-  /// What a stage that `from` sends whole states to (shared parameters,
-  /// the gather to stage 0) takes them from: its replica j from `from`'s
-  /// replica j % r; receiversFrom is the other side.
+  /// What a stage that `from` sends whole states to (shared parameters)
+  /// takes them from: its replica j from `from`'s replica j % r;
+  /// receiversFrom is the other side.
   int64_t senderTo(int64_t from) const;
   std::vector<int64_t> receiversFrom(int64_t to) const;
   /// Sums `values` over every rank.
