@@ -98,10 +98,6 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
       return makeError("--strategy=" + text + ": replicas= lists " +
                        std::to_string(replicas.size()) + " count(s); pp=" +
                        std::to_string(pp) + " needs one per stage");
-    if (dp > 1 || tp > 1 || zero)
-      return makeError("--strategy=" + text + ": replicas= replicates whole "
-                       "stages of one device each; it does not combine with "
-                       "dp, tp or zero");
     for (int64_t r : replicas) {
       if (microbatches % r != 0)
         return makeError("--strategy=" + text + ": a stage's " +
@@ -351,11 +347,16 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     ps.microbatches = so.microbatches;
     ps.dataParallel = 1;
     ps.keepSharding = true;
+    ps.replicas = so.stageReplicas;
     pm.addPass(createPipelineStages(ps));
     pm.addPass(createSpmdize());
     pm.addNestedPass<func::FuncOp>(createMergeAllReduces());
+    // The outer axis: one entry per copy of the stage mesh (the stages, or
+    // with replicas every stage's copies).
     PipelineMeshOptions pmesh;
-    pmesh.stages = so.pipelineStages;
+    pmesh.stages = so.stageReplicas.empty()
+                       ? so.pipelineStages
+                       : so.pipelineDevices() / (so.dataParallel * so.tensorParallel);
     pm.addPass(createPipelineMesh(pmesh));
     buildImportCleanupPipeline(pm);
   } else if (!options.shard.cluster.empty()) {

@@ -86,19 +86,21 @@ struct ShardOptions {
   int64_t pipelineStages = 1;
   int64_t microbatches = 1;
   int64_t dataParallel = 1;
-  /// `--strategy pp=N,microbatches=M,replicas=R0:R1:...`: stage s on R_s
-  /// devices, each running every R_s-th of the step's M micro-batches whole
-  /// (PipeDream's stage replication: unequal device counts per stage);
-  /// empty: dataParallel replicas of every stage.
+  /// `--strategy pp=N,microbatches=M,replicas=R0:R1:...[,dp=D,tp=T]`:
+  /// stage s on R_s copies of the stage mesh (one device, or D x T), each
+  /// running every R_s-th of the step's M micro-batches (PipeDream's stage
+  /// replication: unequal device counts per stage); empty: one stage mesh
+  /// per stage, or dataParallel replicas of every one-device stage.
   std::vector<int64_t> stageReplicas;
   /// Tensor parallelism inside each stage.
   int64_t tensorParallel = 1;
   /// Plan inside each stage's mesh even without tp or ZeRO (the stage
   /// search's candidates, whose stage mesh the search fills freely).
   bool planStages = false;
-  /// Stages partitioned over dp x tp meshes (tp, ZeRO or planStages):
-  /// planned by bb-auto-shard and partitioned by bb-spmdize, dp inside each
-  /// stage; otherwise each stage is one rank and dp replicates the pipeline.
+  /// Stages partitioned over dp x tp meshes (tp, ZeRO, planStages, or dp
+  /// with replicas): planned by bb-auto-shard and partitioned by
+  /// bb-spmdize, dp inside each stage; otherwise each stage is one rank and
+  /// dp replicates the pipeline.
   /// Devices of a pipelined plan: the replicas' sum, else pp x dp x tp.
   int64_t pipelineDevices() const {
     int64_t n = 0;
@@ -106,10 +108,12 @@ struct ShardOptions {
       n += r;
     return stageReplicas.empty()
                ? pipelineStages * dataParallel * tensorParallel
-               : n;
+               : n * dataParallel * tensorParallel;
   }
   bool partitionedStages() const {
-    return pipelineStages > 1 && (tensorParallel > 1 || zero || planStages);
+    return pipelineStages > 1 &&
+           (tensorParallel > 1 || zero || planStages ||
+            (!stageReplicas.empty() && dataParallel > 1));
   }
 };
 

@@ -34,9 +34,10 @@ static llvm::Error makeError(const Twine &msg) {
 struct PlanCandidate {
   std::string name;
   mlir::bb::CompileOptions options;
-  /// Stage replication on this many devices: the replica counts (and the
-  /// cut) are chosen from the model's block costs when it is planned
-  /// (costmodel::replicatedStages); 0: the options are complete.
+  /// Stage replication over this many copies of the stage mesh: the
+  /// replica counts (and the cut) are chosen from the model's block costs
+  /// when it is planned (costmodel::replicatedStages); 0: the options are
+  /// complete.
   int64_t replicaDevices = 0;
 };
 
@@ -104,11 +105,11 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     PipelineStagesOptions ps;
     ps.stages = S;
     ps.microbatches = M;
-    ps.dataParallel = o.dataParallel;
+    ps.dataParallel = o.stageReplicas.empty() ? o.dataParallel : 1;
     // Crossings and stashes keep the plan's layouts: what each device
-    // sends and holds is its block of them. (With replicas the cut is the
-    // replicated one; the stage mesh is one device, so nothing is kept.)
-    ps.keepSharding = o.stageReplicas.empty();
+    // sends and holds is its block of them. (With replicas, the replicated
+    // cut.)
+    ps.keepSharding = true;
     ps.replicas = o.stageReplicas;
     pm.addPass(createPipelineStages(ps));
     FirstDiagnostic diag(ctx);
@@ -385,8 +386,10 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
 /// and returns the best of those: fitting first, then the fastest. `log`
 /// gets a line per candidate and per refined one; `what` names the search
 /// in errors.
-/// The largest cluster --stages=auto plans replicated stages on.
+/// The largest clusters --stages=auto plans replicated stages on: of one
+/// device (a DP over the devices), and of half the equal stages' meshes.
 static constexpr int64_t kMaxReplicaDevices = 64;
+static constexpr int64_t kMaxReplicatedMeshDevices = 256;
 
 static llvm::Expected<mlir::bb::StageSearchResult>
 planCandidates(MLIRContext &context, const std::string &modelPath,
@@ -696,6 +699,32 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
         candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
                                   std::to_string(M) + ", stage mesh " + o.mesh,
                               std::move(c)});
+      }
+      // The same stages on half-size stage meshes, 2S copies of them shared
+      // unequally (counts and cut from the block costs when planned), on
+      // clusters of at most kMaxReplicatedMeshDevices.
+      const int64_t half = n / 2;
+      if (n % 2 || half < 2 || half % k || (k > 1 && k == half) ||
+          devices > kMaxReplicatedMeshDevices || !base.shard.pins.empty())
+        continue;
+      for (int64_t M : microbatchCounts(S, batch, half / k)) {
+        if (batch % M)
+          continue;
+        CompileOptions c = base;
+        ShardOptions &o = c.shard;
+        o.pipelineStages = S;
+        o.microbatches = M;
+        o.pinBatch = -1;
+        o.zero = false;
+        o.planStages = true;
+        o.dataParallel = half / k;
+        o.tensorParallel = k;
+        o.mesh = k == 1 ? std::to_string(half)
+                        : std::to_string(half / k) + "x" + std::to_string(k);
+        candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
+                                  std::to_string(M) + ", stage mesh " + o.mesh +
+                                  ", replicas",
+                              std::move(c), 2 * S});
       }
     }
   }

@@ -41,7 +41,11 @@ llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
 /// stages over equal consecutive device ranges of n devices, each stage
 /// mesh (n / k) x k for k dividing a host's devices (the intra-op search
 /// free inside it), with M = 2S, 4S and 8S micro-batches where M divides
-/// the batch. The candidates are planned unrefined, on one thread per core
+/// the batch; and stages replicated over unequal counts (PipeDream's
+/// replication, counts and cut chosen together from the block costs when
+/// planned): S = 2 ... 8 stages of one device on clusters of at most 64
+/// devices, and each S above on 2S copies of half its stage mesh (at most
+/// 256 devices). The candidates are planned unrefined, on one thread per core
 /// (one import and differentiation per micro-batch count); the best three
 /// are planned again, refined, and the best of those is kept. `log` gets a
 /// line per candidate: its strategy, predicted step time and whether it

@@ -146,13 +146,13 @@ void PipelineStagesPass::runOnOperation() {
   SmallVector<int64_t> devices(replicas.begin(), replicas.end());
   if (!devices.empty()) {
     bool valid = static_cast<int64_t>(devices.size()) == numStages &&
-                 dataParallel == 1 && !keepSharding;
+                 dataParallel == 1;
     for (int64_t r : devices)
       valid = valid && r >= 1 && microbatches % r == 0;
     if (!valid) {
       module.emitError("bb-pipeline-stages: replicas needs one count per "
                        "stage, each dividing microbatches, with "
-                       "data-parallel = 1 and no keep-sharding");
+                       "data-parallel = 1");
       return signalPassFailure();
     }
   }

@@ -63,7 +63,8 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     running micro-batches j, j + replicas[s], ...), `pipeline.replicas` lists
     the counts, `microbatches` is the step's micro-batches over all
     replicas, and the cut balances each stage's cost divided by its
-    replicas
+    replicas (with keep-sharding each replica is a copy of the planned
+    mesh, and `bb-pipeline-mesh` prepends an axis of the copies)
     and `bb.attributes` entries `pipeline.*` that the driver reads: stages,
     micro-batches, data parallelism, how gradients combine (`gradients`),
     and per stage its blocks, the share of
@@ -92,10 +93,11 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     Option<"dataParallel", "data-parallel", "int64_t", "1",
            "Replicas of the pipeline (recorded for the driver)">,
     ListOption<"replicas", "replicas", "int64_t",
-               "Devices of each stage (one count per stage; needs "
-               "data-parallel = 1 and no keep-sharding): stage s runs on "
-               "replicas[s] ranks, each running every replicas[s]-th of the "
-               "step's micro-batches whole">,
+               "Copies of each stage (one count per stage; needs "
+               "data-parallel = 1): stage s runs on replicas[s] copies of "
+               "its mesh (one rank, or with keep-sharding the planned "
+               "mesh), each running every replicas[s]-th of the step's "
+               "micro-batches">,
     Option<"keepSharding", "keep-sharding", "bool", "false",
            "The module carries a bb-auto-shard plan for one stage's mesh: "
            "keep it for bb-spmdize (see the description)">,
@@ -146,7 +148,9 @@ def PipelineMesh : Pass<"bb-pipeline-mesh", "ModuleOp"> {
     stage.
   }];
   let options = [
-    Option<"stages", "stages", "int64_t", "2", "Number of pipeline stages">,
+    Option<"stages", "stages", "int64_t", "2",
+           "Size of the prepended axis: the pipeline stages, or with "
+           "replicated stages every stage's copies of the mesh in all">,
   ];
   let dependentDialects = ["::mlir::mesh::MeshDialect"];
 }

@@ -134,7 +134,8 @@ struct StageLayout {
 };
 
 /// The model's stage layout: pipeline.replicas (one count per stage, on a
-/// one-axis mesh of their sum), else pipeline.data_parallel replicas of
+/// mesh whose first axis is their sum, each entry a copy of the stage
+/// mesh that the other axes make), else pipeline.data_parallel replicas of
 /// every stage (mesh stages x dp), else one partitioned replica per stage
 /// (mesh stages x the stage's mesh). Checks the mesh.
 StageLayout stageLayout(const ModelInfo &info) {
@@ -160,11 +161,13 @@ StageLayout stageLayout(const ModelInfo &info) {
       sum += r;
     BBRT_CHECK(dp == 1 &&
                    static_cast<int64_t>(l.replicas.size()) == l.stages &&
-                   info.mesh.size() == 1 && info.mesh[0] == sum,
+                   !info.mesh.empty() && info.mesh[0] == sum,
                "the model's mesh is %s and its pipeline.replicas '%s', not "
-               "one count per stage (%lld) on a mesh of their sum",
+               "one count per stage (%lld) on a mesh whose first axis is "
+               "their sum",
                formatMesh(info.mesh).c_str(), listed->second.c_str(),
                (long long)l.stages);
+    l.perStage = size / sum; // the rest of the mesh: one copy of a stage's
   } else {
     BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == l.stages &&
                    (dp == 1 || (info.mesh.size() == 2 && info.mesh[1] == dp)),

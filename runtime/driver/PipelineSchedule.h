@@ -1,16 +1,19 @@
 //===- PipelineSchedule.h - 1F1B over a model's pipeline stages -*- C++ -*-===//
 //
 // A model that bb-pipeline-stages cut (attributes pipeline.*) runs each stage
-// on a group of ranks, stage after stage in world rank order. Either
-//   - each stage is partitioned (bb-spmdize) over its dp x tp mesh, the
-//     mesh's first axis is the stages and the functions' collectives stay
-//     inside a stage (rank k of a stage talks to rank k of the others); or
-//   - each stage is one rank replicated r times: pipeline.data_parallel = r
-//     for every stage (mesh stages x r), or pipeline.replicas lists r per
-//     stage (a one-axis mesh of their sum: PipeDream's stage replication,
-//     unequal device counts per stage). Replica j of a stage of r runs the
-//     step's micro-batches j, j + r, j + 2r, ... whole, and receives each
-//     from whichever replica of the stage before ran it.
+// on a group of ranks, stage after stage in world rank order, each stage on
+// one or more copies (replicas) of a stage mesh:
+//   - a partitioned stage (bb-spmdize) runs on a dp x tp mesh, the mesh's
+//     first axis enumerates the copies and the functions' collectives stay
+//     inside a copy (rank k of a copy talks to rank k of the others);
+//   - an unpartitioned stage's mesh is one rank.
+// pipeline.replicas lists the copies per stage (PipeDream's stage
+// replication, unequal device counts per stage; the mesh's first axis is
+// their sum); else pipeline.data_parallel = r copies of every one-rank
+// stage (mesh stages x r), or one copy of every partitioned stage (mesh
+// stages x the stage mesh). Replica j of a stage of r runs the step's
+// micro-batches j, j + r, j + 2r, ... and receives each from whichever
+// replica of the stage before ran it.
 // Each training step a rank
 //   1. reads the step's micro-batches (every rank reads the same stream, so
 //      data position and shuffling stay one) and keeps its own;

@@ -8,7 +8,7 @@
 // NOTRAIN: error: bb-pipeline-stages: needs the @train_step that bb-train-step builds
 // BLOCKS: error: bb-pipeline-stages: the model has 2 blocks (layers and their halves, from its ONNX node names), fewer than the 3 pipeline stages
 // ONE: error: bb-pipeline-stages: needs stages >= 2, microbatches >= 1 and data-parallel >= 1
-// REPLICAS: error: bb-pipeline-stages: replicas needs one count per stage, each dividing microbatches, with data-parallel = 1 and no keep-sharding
+// REPLICAS: error: bb-pipeline-stages: replicas needs one count per stage, each dividing microbatches, with data-parallel = 1
 
 func.func @forward(%x: tensor<2x3xf32> {bb.name = "x"}) -> (tensor<2x3xf32> {bb.name = "y"}) {
   %w = bb.constant {bb.name = "W"} dense<0.5> : tensor<2x3xf32> loc("W")

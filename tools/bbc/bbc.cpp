@@ -420,7 +420,8 @@ int main(int argc, char **argv) {
     const int64_t want = s.pipelineDevices();
     if (s.pipelineStages > 1 && cluster->deviceCount() != want)
       return fail("--strategy=" + strategy + ": " +
-                  (s.stageReplicas.empty() ? "pp x dp x tp" : "the replicas") +
+                  (s.stageReplicas.empty() ? "pp x dp x tp"
+                                            : "the replicas' sum x dp x tp") +
                   " = " +
                   std::to_string(want) + " devices, but --cluster=" +
                   s.cluster + " has " + std::to_string(cluster->deviceCount()));
