@@ -673,6 +673,29 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   base.import.shapesOnly = true;
   base.shard.refine = false; // the chosen one is refined below
   std::vector<PlanCandidate> candidates = {{"no pipeline stages", base}};
+  // S stages on stage meshes of m devices, (m / k) x k, each stage on one
+  // mesh (copies = 0) or the stages sharing `copies` meshes unequally.
+  auto meshCandidates = [&](int64_t S, int64_t m, int64_t k, int64_t copies) {
+    for (int64_t M : microbatchCounts(S, batch, m / k)) {
+      if (batch % M)
+        continue;
+      CompileOptions c = base;
+      ShardOptions &o = c.shard;
+      o.pipelineStages = S;
+      o.microbatches = M;
+      o.pinBatch = -1;
+      o.zero = false;
+      o.planStages = true;
+      o.dataParallel = m / k;
+      o.tensorParallel = k;
+      o.mesh = k == 1 ? std::to_string(m)
+                      : std::to_string(m / k) + "x" + std::to_string(k);
+      candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
+                                std::to_string(M) + ", stage mesh " + o.mesh +
+                                (copies ? ", replicas" : ""),
+                            std::move(c), copies});
+    }
+  };
   for (int64_t S = 2; S <= devices; S *= 2) {
     if (devices % S)
       continue;
@@ -682,50 +705,14 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
     for (int64_t k = 1; k <= std::min(n, perHost); ++k) {
       if (perHost % k || n % k || (k > 1 && k == n)) // 1 x n is [n]
         continue;
-      for (int64_t M : microbatchCounts(S, batch, n / k)) {
-        if (batch % M)
-          continue;
-        CompileOptions c = base;
-        ShardOptions &o = c.shard;
-        o.pipelineStages = S;
-        o.microbatches = M;
-        o.pinBatch = -1;
-        o.zero = false;
-        o.planStages = true;
-        o.dataParallel = n / k;
-        o.tensorParallel = k;
-        o.mesh = k == 1 ? std::to_string(n)
-                        : std::to_string(n / k) + "x" + std::to_string(k);
-        candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
-                                  std::to_string(M) + ", stage mesh " + o.mesh,
-                              std::move(c)});
-      }
+      meshCandidates(S, n, k, 0);
       // The same stages on half-size stage meshes, 2S copies of them shared
       // unequally (counts and cut from the block costs when planned), on
       // clusters of at most kMaxReplicatedMeshDevices.
       const int64_t half = n / 2;
-      if (n % 2 || half < 2 || half % k || (k > 1 && k == half) ||
-          devices > kMaxReplicatedMeshDevices || !base.shard.pins.empty())
-        continue;
-      for (int64_t M : microbatchCounts(S, batch, half / k)) {
-        if (batch % M)
-          continue;
-        CompileOptions c = base;
-        ShardOptions &o = c.shard;
-        o.pipelineStages = S;
-        o.microbatches = M;
-        o.pinBatch = -1;
-        o.zero = false;
-        o.planStages = true;
-        o.dataParallel = half / k;
-        o.tensorParallel = k;
-        o.mesh = k == 1 ? std::to_string(half)
-                        : std::to_string(half / k) + "x" + std::to_string(k);
-        candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
-                                  std::to_string(M) + ", stage mesh " + o.mesh +
-                                  ", replicas",
-                              std::move(c), 2 * S});
-      }
+      if (n % 2 == 0 && half >= 2 && half % k == 0 && !(k > 1 && k == half) &&
+          devices <= kMaxReplicatedMeshDevices && base.shard.pins.empty())
+        meshCandidates(S, half, k, 2 * S);
     }
   }
   // Stages of one device replicated over unequal device counts
