@@ -486,11 +486,11 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           // Equal counts on a power of two of stages dividing the devices
           // are an equal stage mesh candidate's pipeline.
           const int64_t S = o.pipelineStages;
-          const bool planned = !rc.replicas.empty() &&
-                               llvm::all_equal(ArrayRef<int64_t>(rc.replicas)) &&
-                               llvm::isPowerOf2_64(S) &&
-                               cand.replicaDevices % S == 0;
-          if (rc.replicas.empty() || planned) {
+          const bool duplicate = !rc.replicas.empty() &&
+                                 llvm::all_equal(ArrayRef<int64_t>(rc.replicas)) &&
+                                 llvm::isPowerOf2_64(S) &&
+                                 cand.replicaDevices % S == 0;
+          if (rc.replicas.empty() || duplicate) {
             out.line = cand.name + ": not planned (" +
                        (rc.replicas.empty()
                             ? std::string("no replica counts dividing the "

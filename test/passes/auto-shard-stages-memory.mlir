@@ -6,6 +6,8 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=1 prune-above=1e-6" | FileCheck %s --check-prefixes=FREE,ONE
 // RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=3" 2>&1 | FileCheck %s --check-prefix=BLOCKS
 // RUN: not bb-opt %s --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=0" 2>&1 | FileCheck %s --check-prefix=BAD
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=2 stage-replicas=2,1" | FileCheck %s --check-prefixes=FREE,REPLICAS
+// RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard="cluster=%S/Inputs/slow-start.textproto stages=2 microbatches=2 stage-replicas=3,1" 2>&1 | FileCheck %s --check-prefix=BADREPLICAS
 
 // Two layers, one per stage: layer.1 widens 16 to 64 features, so its
 // stage holds the wide activations (its stash: h, 256 KiB per micro-batch);
@@ -29,6 +31,12 @@
 // which let the replicated plan through.)
 // TWO: pipeline_stage_activation_bytes = [919552, 462852]
 // TWO: bb.strategy
+
+// With the first stage on two replicas, each runs one of the two
+// micro-batches: one in flight, as with one micro-batch, and the
+// replicated plan fits again.
+// REPLICAS: pipeline_stage_activation_bytes = [790528, 593924]
+// BADREPLICAS: error: bb-auto-shard: stage-replicas needs one count per stage, each dividing microbatches
 
 // prune-above (the stage search's bound): a plan that needs memory rows is
 // given up on when microbatches / stages times its objective so far, a
