@@ -218,7 +218,6 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // Per stage, its gradients and those it accumulates as partial sums and
   // reduces once per step (the rest are reduced after every micro-batch).
   SmallVector<int64_t> gradients(S, 0), reducedOnce(S, 0);
-  std::vector<std::vector<double>> gradBlocks(S); // each gradient's block
   for (int64_t s = 0; s < S; ++s) {
     auto bwd = (*copy).lookupSymbol<func::FuncOp>("stage" + std::to_string(s) +
                                                   "_backward");
@@ -238,7 +237,6 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         const double b = localBytes(bwd, i);
         bytes += b;
         gradients[s] += 1;
-        gradBlocks[s].push_back(b);
         auto attr =
             bwd.getResultAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding");
         const bool partial = attr && !attr.getPartialAxes().empty();
@@ -259,8 +257,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     perStep->compute[s] += average[s];
   }
   // A replicated stage's replicas all-reduce its gradients once per step,
-  // one collective per gradient (the driver's), among its devices (device
-  // k of each copy of the stage mesh).
+  // one collective over all of them (the driver keeps them in one buffer),
+  // among its devices (device k of each copy of the stage mesh).
   std::vector<double> replicaReduce(S, 0);
   for (int64_t s = 0; s < S; ++s) {
     if (replicas[s] == 1)
@@ -269,9 +267,9 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     for (int64_t j = 0; j < replicas[s]; ++j)
       group.push_back(first[s] + j * perStage);
     const costmodel::GroupLayout layout = costmodel::groupLayout(*cluster, group);
-    for (double b : gradBlocks[s])
-      replicaReduce[s] += costmodel::collectiveTime(
-          *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout, b);
+    replicaReduce[s] = costmodel::collectiveTime(
+        *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout,
+        gradientBytes[s]);
     (layout.spansHosts() ? perStep->inter : perStep->intra)[s] +=
         replicaReduce[s];
   }

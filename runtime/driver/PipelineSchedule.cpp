@@ -395,19 +395,30 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
     if (d.role == "stash")
       for (int64_t i = 0; i < slots_; ++i)
         stash_[d.name].emplace_back(static_cast<size_t>(d.nbytes()));
+  // The accumulators: one buffer, each gradient at an aligned offset, so
+  // that zeroing, averaging and the replicas' all-reduce are one call each
+  // (the padding between them stays zero).
+  size_t gradientBytes = 0;
+  std::map<std::string, size_t> gradOffsets;
   for (const TensorDecl &d : bwd_->outputs)
     if (d.role == "grad") {
       BBRT_CHECK(d.dtype == DType::F32, "gradient '%s' is %s, not f32",
                  d.name.c_str(), dtypeName(d.dtype));
-      grads_.emplace(d.name, DeviceBuffer(static_cast<size_t>(d.nbytes())));
+      constexpr size_t kAlign = 64; // a cache line
+      grads_[d.name] = {nullptr, static_cast<size_t>(d.nbytes())};
+      gradOffsets[d.name] = gradientBytes;
+      gradientBytes += (grads_[d.name].size + kAlign - 1) / kAlign * kAlign;
     }
+  gradArena_ = DeviceBuffer(gradientBytes);
+  for (auto &[name, acc] : grads_)
+    acc.data = static_cast<char *>(gradArena_.data()) + gradOffsets[name];
   // The backward adds each gradient into its accumulator, an input of the
   // same name (bb-accumulate-gradients).
   std::set<std::string> accumulated;
   for (const TensorDecl &d : bwd_->inputs)
     if (d.role == "accumulator") {
       auto it = grads_.find(d.name);
-      BBRT_CHECK(it != grads_.end() && it->second.size() == (size_t)d.nbytes(),
+      BBRT_CHECK(it != grads_.end() && it->second.size == (size_t)d.nbytes(),
                  "function '%s' accumulates '%s', which it does not return "
                  "as a gradient",
                  bwd_->name.c_str(), d.name.c_str());
@@ -423,7 +434,7 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
     if (d.role == "grad") {
       auto it = grads_.find(d.name);
       BBRT_CHECK(it != grads_.end() && d.dtype == DType::F32 &&
-                     static_cast<size_t>(d.nbytes()) <= it->second.size(),
+                     static_cast<size_t>(d.nbytes()) <= it->second.size,
                  "function '%s' reduces gradient '%s', which stage %lld's "
                  "backward does not compute",
                  gradsq_->name.c_str(), d.name.c_str(), (long long)stage_);
@@ -486,7 +497,7 @@ void PipelineSchedule::fillInputs(const FunctionInfo &fn, int64_t m,
     } else if (d.role == "stash") {
       bindInput(ctx_, k, stash_.at(d.name)[slotOf(i)].data());
     } else if (d.role == "accumulator") {
-      bindInput(ctx_, k, grads_.at(d.name).data());
+      bindInput(ctx_, k, grads_.at(d.name).data);
     } else if (d.role == "recv") {
       DriverWork w(ctx_, "receive from other stages (and wait)");
       const Transfer &x = transfers_.at(d.name);
@@ -503,7 +514,7 @@ void PipelineSchedule::bindOutputs(const FunctionInfo &fn, int64_t i) {
     if (d.role == "stash")
       bindOutput(ctx_, k, stash_.at(d.name)[slotOf(i)].data());
     else if (d.role == "grad")
-      bindOutput(ctx_, k, grads_.at(d.name).data());
+      bindOutput(ctx_, k, grads_.at(d.name).data);
   }
 }
 
@@ -538,8 +549,7 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   lossSum_ = 0;
   {
     DriverWork w(ctx_, "zero the gradient accumulators");
-    for (auto &[name, buf] : grads_)
-      zeroOnDevice(buf.data(), buf.size());
+    zeroOnDevice(gradArena_.data(), gradArena_.size());
   }
   for (const auto &[m, backward] : order_)
     run(backward ? *bwd_ : *fwd_, m);
@@ -547,8 +557,8 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
   // 3. Gradients averaged (or summed) over micro-batches and replicas, the
   // global norm, the update.
   const Tensor scale(scale_.data(), DType::F32, {});
-  for (auto &[name, buf] : grads_) {
-    Tensor g = floats(buf);
+  if (gradArena_.size() > 0) {
+    Tensor g = floats(gradArena_);
     if (!sumGradients_) {
       DriverWork w(ctx_, "average gradients");
       binary(BinaryKind::Mul, g, scale, g);
@@ -576,12 +586,12 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
       const size_t bytes = it == grads_.end() ? 0
                            : &fn != gradsq_ && reduced != reducedBytes_.end()
                                ? reduced->second
-                               : it->second.size();
+                               : it->second.size;
       BBRT_CHECK(it != grads_.end() && bytes == (size_t)d.nbytes(),
                  "function '%s' takes gradient '%s', which stage %lld's "
                  "backward does not compute",
                  fn.name.c_str(), d.name.c_str(), (long long)stage_);
-      bindInput(ctx_, k, it->second.data());
+      bindInput(ctx_, k, it->second.data);
     }
   };
   bindGradients(*gradsq_);
@@ -590,7 +600,7 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
     const TensorDecl &d = gradsq_->outputs[k];
     if (d.role == "grad") {
       DriverWork w(ctx_, "copy reduced gradients");
-      copyOnDevice(grads_.at(d.name).data(),
+      copyOnDevice(grads_.at(d.name).data,
                    outputTensor(ctx_, *gradsq_, k).data,
                    static_cast<size_t>(d.nbytes()));
     }
@@ -743,8 +753,7 @@ std::string PipelineSchedule::describe() const {
   double stash = 0, grads = 0;
   for (const auto &[name, slots] : stash_)
     stash += static_cast<double>(slots.front().size());
-  for (const auto &[name, buf] : grads_)
-    grads += static_cast<double>(buf.size());
+  grads = static_cast<double>(gradArena_.size());
   const double arena = static_cast<double>(ctx_->arena.size());
   return strformat("pipeline stage %lld of %lld (ranks %lld-%lld): holds "
                    "%lld of %zu states (%s per rank), stash %s per "

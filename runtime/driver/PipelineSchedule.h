@@ -156,7 +156,13 @@ private:
   std::vector<Tensor> skipped_;
   // Device memory (DeviceBuffer: host memory in the CPU runtime).
   std::map<std::string, std::vector<DeviceBuffer>> stash_; // name -> [slot]
-  std::map<std::string, DeviceBuffer> grads_;     // accumulated, by name
+  // The gradient accumulators, by name: places in gradArena_.
+  struct Accumulator {
+    void *data;
+    size_t size;
+  };
+  std::map<std::string, Accumulator> grads_;
+  DeviceBuffer gradArena_;
   // Bytes of the gradients the gradsq function reduces (where the backward
   // leaves partial sums), which it writes back into their accumulators.
   std::map<std::string, size_t> reducedBytes_;
