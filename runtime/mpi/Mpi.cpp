@@ -212,9 +212,10 @@ MPI_Comm rankGroupComm(MeshState &state, const std::vector<int64_t> &ranks) {
                      ranks.end(),
              "a group of ranks must be sorted and hold this rank (%lld)",
              (long long)state.rank);
-  // Above every axes set's tag (at most 2^16 axes sets).
+  // Above every axes set's tag (a bit per mesh axis), within the 32767
+  // that MPI guarantees.
   return cachedComm(state, rankGroupKey(ranks), ranks,
-                    (1 << 20) + static_cast<int>(ranks.front()));
+                    16384 + static_cast<int>(ranks.front() % 16384));
 }
 
 MPI_Datatype mpiType(DType dtype) {
