@@ -1,13 +1,12 @@
 //===- PipelineSchedule.cpp - 1F1B over a model's pipeline stages ---------===//
 #include "runtime/driver/PipelineSchedule.h"
+#include "runtime/driver/PipelineOrder.h"
 
 #include "bbrt/sharding.h"
 #include "runtime/core/Distributed.h"
 #include "runtime/core/Util.h"
 
-#include <algorithm>
 #include <cstring>
-#include <limits>
 #include <set>
 
 namespace bbrt {
@@ -116,23 +115,6 @@ DistributedBackend &net() {
   return *b;
 }
 
-/// Where the stages run: stage s on world ranks offsets[s] .. offsets[s] +
-/// replicas[s] * perStage - 1, replica j of it on the perStage ranks from
-/// offsets[s] + j * perStage (one rank, unless the stage is partitioned).
-struct StageLayout {
-  int64_t stages = 0;
-  int64_t total = 0;    // micro-batches per step, over all replicas
-  int64_t perStage = 1; // ranks of one replica of a stage
-  std::vector<int64_t> replicas, offsets;
-
-  int64_t stageOfRank(int64_t rank) const {
-    int64_t s = 0;
-    while (s + 1 < stages && rank >= offsets[s + 1])
-      ++s;
-    return s;
-  }
-};
-
 /// The model's stage layout: pipeline.replicas (one count per stage, on a
 /// mesh whose first axis is their sum, each entry a copy of the stage
 /// mesh that the other axes make), else pipeline.data_parallel replicas of
@@ -186,97 +168,6 @@ StageLayout stageLayout(const ModelInfo &info) {
   BBRT_CHECK(offset == size, "the model's pipeline stages take %lld ranks, "
              "its mesh %s", (long long)offset, formatMesh(info.mesh).c_str());
   return l;
-}
-
-/// In what order one replica of stage `stage` runs its forwards and
-/// backwards (micro-batch, backward?) in a step of `layout`, and the most
-/// micro-batches it has in flight. Micro-batch m runs on replica m % r of
-/// a stage of r replicas. The order is every replica's share of one global
-/// order, simulated with a forward taking 1 and a backward 2: each replica
-/// runs its micro-batches' forwards in order and their backwards in order,
-/// a backward as soon as it can (1F1B), a forward while fewer than S - s
-/// are in flight (more only where nothing could run otherwise). Since
-/// every rank follows the same global order, whose every operation comes
-/// after those it waits for, no rank waits for one that waits for it; and
-/// two ranks exchange a crossing's micro-batches in the same order.
-std::vector<std::pair<int64_t, bool>> scheduleOf(const StageLayout &layout,
-                                                 int64_t stage, int64_t replica,
-                                                 int64_t &inFlight) {
-  const int64_t S = layout.stages, T = layout.total;
-  constexpr int64_t kNever = std::numeric_limits<int64_t>::max();
-  std::vector<std::vector<int64_t>> fDone(S, std::vector<int64_t>(T, kNever)),
-      bDone = fDone;
-  struct Worker {
-    int64_t stage, replica, cap;
-    std::vector<int64_t> list;
-    size_t nextF = 0, nextB = 0;
-    int64_t busyUntil = 0;
-  };
-  std::vector<Worker> workers;
-  for (int64_t s = 0; s < S; ++s)
-    for (int64_t j = 0; j < layout.replicas[s]; ++j) {
-      Worker w{s, j, S - s, {}, 0, 0, 0};
-      for (int64_t m = j; m < T; m += layout.replicas[s])
-        w.list.push_back(m);
-      workers.push_back(std::move(w));
-    }
-  std::vector<std::pair<int64_t, bool>> order;
-  inFlight = 0;
-  int64_t t = 0, remaining = 2 * S * T;
-  while (remaining > 0) {
-    bool started = false;
-    for (Worker &w : workers) {
-      if (w.busyUntil > t)
-        continue;
-      const int64_t s = w.stage;
-      bool backward = false;
-      int64_t m = -1;
-      if (w.nextB < w.nextF) {
-        const int64_t b = w.list[w.nextB];
-        if (fDone[s][b] <= t && (s + 1 == S || bDone[s + 1][b] <= t)) {
-          backward = true;
-          m = b;
-        }
-      }
-      if (m < 0 && w.nextF < w.list.size() &&
-          static_cast<int64_t>(w.nextF - w.nextB) < w.cap) {
-        const int64_t f = w.list[w.nextF];
-        if (s == 0 || fDone[s - 1][f] <= t)
-          m = f;
-      }
-      if (m < 0)
-        continue;
-      if (backward) {
-        bDone[s][m] = t + 2;
-        w.busyUntil = t + 2;
-        ++w.nextB;
-      } else {
-        fDone[s][m] = t + 1;
-        w.busyUntil = t + 1;
-        ++w.nextF;
-      }
-      --remaining;
-      started = true;
-      if (s == stage && w.replica == replica) {
-        order.emplace_back(m, backward);
-        inFlight = std::max(inFlight,
-                            static_cast<int64_t>(w.nextF - w.nextB));
-      }
-    }
-    int64_t next = kNever;
-    for (const Worker &w : workers)
-      if (w.busyUntil > t)
-        next = std::min(next, w.busyUntil);
-    if (next != kNever) {
-      t = next;
-    } else if (!started) {
-      // Nothing runs and nothing can start: let more forwards in flight.
-      for (Worker &w : workers)
-        BBRT_CHECK(++w.cap <= T + S, "no pipeline schedule for %lld stages",
-                   (long long)S);
-    }
-  }
-  return order;
 }
 
 } // namespace
