@@ -38,7 +38,7 @@ struct PlanCandidate {
   /// replica counts (and the cut) are chosen from the model's block costs
   /// when it is planned (costmodel::replicatedStages); 0: the options are
   /// complete.
-  int64_t replicaDevices = 0;
+  int64_t replicaCopies = 0;
 };
 
 /// Micro-batch counts a search tries on P pipeline stages: 2P, 4P and 8P,
@@ -295,9 +295,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
          inter = R * micro->inter[worst] + perStep->inter[slowestUpdate];
   (p2pInter[worst] ? inter : intra) += R * p2p[worst];
   const double comm = intra + inter;
-  const double pipeline = costmodel::pipelineStepTime(
-      slot, M,
-      o.stageReplicas.empty() ? ArrayRef<int64_t>() : ArrayRef<int64_t>(replicas));
+  const double pipeline = costmodel::pipelineStepTime(slot, M, replicas);
   // The step (the report adds it up): the slowest stage's rounds and the
   // bubble (the other stages' slots), then the slowest stage's update.
   const double bubble = pipeline - R * slot[worst];
@@ -473,12 +471,12 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
                      std::to_string(blocks) + " blocks)";
           continue;
         }
-        if (cand.replicaDevices > 0) {
+        if (cand.replicaCopies > 0) {
           // Devices where the work is: replica counts and cut together.
           const ShardOptions &o = cand.options.shard;
           costmodel::ReplicatedCut rc =
               costs ? costmodel::replicatedStages(*costs, o.pipelineStages,
-                                                  cand.replicaDevices,
+                                                  cand.replicaCopies,
                                                   o.microbatches)
                     : costmodel::ReplicatedCut();
           // Equal counts on a power of two of stages dividing the devices
@@ -487,7 +485,7 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           const bool duplicate = !rc.replicas.empty() &&
                                  llvm::all_equal(ArrayRef<int64_t>(rc.replicas)) &&
                                  llvm::isPowerOf2_64(S) &&
-                                 cand.replicaDevices % S == 0;
+                                 cand.replicaCopies % S == 0;
           if (rc.replicas.empty() || duplicate) {
             out.line = cand.name + ": not planned (" +
                        (rc.replicas.empty()

@@ -59,6 +59,15 @@ void checkAllReduce(const Tensor &in, const Tensor &out, ReduceKind kind) {
   checkReducible(in.dtype, kind, what);
 }
 
+bool checkAllReduceAmong(Context *ctx, const Tensor &inout, ReduceKind kind,
+                         const std::vector<int64_t> &ranks) {
+  checkAllReduce(inout, inout, kind);
+  if (ranks.size() <= 1)
+    return false;
+  BBRT_CHECK(ctx->mesh, "allReduceAmong: the model declares no mesh");
+  return true;
+}
+
 int checkAllGather(const Tensor &in, const Tensor &out, int64_t axis,
                    int64_t groupSize) {
   const char *what = "allGather";

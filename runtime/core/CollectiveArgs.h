@@ -28,6 +28,10 @@ GroupPlace groupPlace(Context *ctx, const Dims &meshAxes, const char *what);
 /// allReduce: same dtype and shape; the dtype and kind reducible (f32, f64,
 /// i32, i64; Mean of floats only).
 void checkAllReduce(const Tensor &in, const Tensor &out, ReduceKind kind);
+/// allReduceAmong's checks (checkAllReduce's, and a mesh when `ranks` are
+/// more than one); whether there is anything to reduce (more than one rank).
+bool checkAllReduceAmong(Context *ctx, const Tensor &inout, ReduceKind kind,
+                         const std::vector<int64_t> &ranks);
 /// allGather over `groupSize` ranks: returns the normalized axis.
 int checkAllGather(const Tensor &in, const Tensor &out, int64_t axis,
                    int64_t groupSize);

@@ -104,10 +104,8 @@ void allReduce(Context *ctx, Tensor in, Tensor out, ReduceKind kind,
 void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
                     const std::vector<int64_t> &ranks) {
   const char *what = "allReduceAmong";
-  checkAllReduce(inout, inout, kind);
-  if (ranks.size() <= 1)
+  if (!checkAllReduceAmong(ctx, inout, kind, ranks))
     return;
-  BBRT_CHECK(ctx->mesh, "%s: the model declares no mesh", what);
   const int count = mpiCount(inout.numel(), what);
   checkMpi(MPI_Allreduce(MPI_IN_PLACE, inout.data, count, mpiType(inout.dtype),
                          reduceOp(kind, what),

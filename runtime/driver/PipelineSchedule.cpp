@@ -208,7 +208,7 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
   mine_ = total_ / replicas_[stage_];
   order_ = scheduleOf(layout, stage_, replica_, slots_);
   for (int64_t j = 0; j < replicas_[stage_]; ++j)
-    stageRanks_.push_back(offsets_[stage_] + j * perStage_ + local_);
+    stageRanks_.push_back(rankOf(stage_, j));
   auto function = [&](int64_t s, const char *part) {
     const std::string name = "stage" + std::to_string(s) + "_" + part;
     const FunctionInfo *f = info.function(name);
@@ -546,7 +546,8 @@ PipelineSchedule::Result PipelineSchedule::step(DataLoader &loader, float lr,
     const int tag = kRefreshTag + static_cast<int>(k % kTagRange);
     for (int64_t reader : readersOf_[k])
       if (reader == stage_)
-        net().recv(ctx_, stateTensor(ctx_, k), senderTo(ownerOf_[k]), tag);
+        net().recv(ctx_, stateTensor(ctx_, k), rankOf(ownerOf_[k], replica_),
+                   tag);
   }
   net().waitSends(ctx_);
   return r;
@@ -569,10 +570,10 @@ Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
     // Replica 0 of the owner to replica 0 of the first stage (rank k of
     // each), whose ranks the gather to rank 0 reads.
     if (stage_ == owner && replica_ == 0) {
-      net().send(ctx_, stateTensor(ctx_, k), offsets_[0] + local_, tag);
+      net().send(ctx_, stateTensor(ctx_, k), rankOf(0, 0), tag);
     } else if (stage_ == 0 && replica_ == 0) {
       Tensor t = scratchTensor();
-      net().recv(ctx_, t, offsets_[owner] + local_, tag);
+      net().recv(ctx_, t, rankOf(owner, 0), tag);
       return t;
     }
   }
@@ -622,14 +623,10 @@ void PipelineSchedule::sumOverWorld(double (&values)[2]) {
   copyToHost(values, tot.data, sizeof values);
 }
 
-int64_t PipelineSchedule::senderTo(int64_t from) const {
-  return offsets_[from] + (replica_ % replicas_[from]) * perStage_ + local_;
-}
-
 std::vector<int64_t> PipelineSchedule::receiversFrom(int64_t to) const {
   std::vector<int64_t> peers;
   for (int64_t j = replica_; j < replicas_[to]; j += replicas_[stage_])
-    peers.push_back(offsets_[to] + j * perStage_ + local_);
+    peers.push_back(rankOf(to, j));
   return peers;
 }
 
@@ -641,10 +638,10 @@ std::string PipelineSchedule::describe() const {
       ++held;
       bytes += static_cast<double>(info_.states[k].nbytes());
     }
-  double stash = 0, grads = 0;
+  double stash = 0;
   for (const auto &[name, slots] : stash_)
     stash += static_cast<double>(slots.front().size());
-  grads = static_cast<double>(gradArena_.size());
+  const double grads = static_cast<double>(gradArena_.size());
   const double arena = static_cast<double>(ctx_->arena.size());
   return strformat("pipeline stage %lld of %lld (ranks %lld-%lld): holds "
                    "%lld of %zu states (%s per rank), stash %s per "

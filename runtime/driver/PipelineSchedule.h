@@ -121,15 +121,14 @@ private:
   /// Binds fn's stashes to the slot of this rank's i-th micro-batch and its
   /// gradients to their accumulators.
   void bindOutputs(const FunctionInfo &fn, int64_t i);
-  /// The rank of `stage` that runs micro-batch m (same place in its replica).
+  /// The rank of `stage` that runs micro-batch m (same place in its
+  /// replica): that of replica m % r. Whole states (shared parameters) go
+  /// the same way, replica j of a stage taking them from rankOf(from, j);
+  /// receiversFrom is the sending side.
   int64_t rankOf(int64_t stage, int64_t m) const {
     return offsets_[stage] + (m % replicas_[stage]) * perStage_ + local_;
   }
   int64_t slotOf(int64_t i) const { return i % slots_; }
-  /// What a stage that `from` sends whole states to (shared parameters)
-  /// takes them from: its replica j from `from`'s replica j % r;
-  /// receiversFrom is the other side.
-  int64_t senderTo(int64_t from) const;
   std::vector<int64_t> receiversFrom(int64_t to) const;
   /// Sums `values` over every rank.
   void sumOverWorld(double (&values)[2]);
