@@ -62,7 +62,8 @@ std::vector<size_t> mlir::bb::costmodel::balancedStages(llvm::ArrayRef<double> c
 
 ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs,
                                                    size_t stages, int64_t devices,
-                                                   int64_t microbatches) {
+                                                   int64_t microbatches,
+                                                   StageStepCost perStep) {
   const size_t n = costs.size();
   const size_t N = devices > 0 ? static_cast<size_t>(devices) : 0;
   if (stages < 1 || stages > n || N < stages)
@@ -75,6 +76,15 @@ ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs
   for (size_t i = 0; i < n; ++i)
     prefix[i + 1] = prefix[i] + costs[i];
   const double inf = std::numeric_limits<double>::infinity();
+  // Stage k's load: blocks [j, i) on r replicas, the last of them device
+  // d - 1.
+  auto load = [&](size_t k, size_t j, size_t i, int64_t r, size_t d) {
+    double l = (prefix[i] - prefix[j]) / static_cast<double>(r);
+    if (perStep)
+      l += perStep(k, j, i, static_cast<int64_t>(d) - r, r) /
+           static_cast<double>(microbatches);
+    return l;
+  };
   // value[k][i][d]: k stages over blocks [0, i) on d devices; first the
   // smallest largest load (a range's sum per replica), then, under it, the
   // smallest sum of squared loads.
@@ -94,11 +104,10 @@ ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs
               const double before = value[k - 1][j][d - r];
               if (before == inf)
                 continue;
-              const double load = (prefix[i] - prefix[j]) / static_cast<double>(r);
-              if (squares && load > limit)
+              const double l = load(k - 1, j, i, r, d);
+              if (l == inf || (squares && l > limit))
                 continue;
-              const double v = squares ? before + load * load
-                                       : std::max(before, load);
+              const double v = squares ? before + l * l : std::max(before, l);
               if (v < value[k][i][d]) {
                 value[k][i][d] = v;
                 if (from)

@@ -13,6 +13,7 @@
 #define BB_COMPILER_COSTMODEL_PIPELINESTAGES_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 
 #include <cstddef>
 #include <cstdint>
@@ -41,12 +42,24 @@ std::vector<size_t> balancedStages(llvm::ArrayRef<double> costs, size_t stages,
 /// over blocks and devices, O(stages * blocks^2 * devices * divisors));
 /// among those, the one with the smallest sum of squared sums per replica
 /// (balancedStages' tie-break). Empty when no counts qualify.
+///
+/// With `perStep`, `costs` are seconds (a micro-batch's forward and
+/// backward on one device) and a stage's load is its busy time per step
+/// over the micro-batches: its range's sum per replica plus perStep(stage,
+/// first block, end block, first device, replicas) / microbatches, the
+/// once-per-step work its devices add (the replicas' all-reduce of their
+/// gradients). A stage for which perStep is infinite (it does not fit a
+/// device) is never chosen.
 struct ReplicatedCut {
   std::vector<size_t> starts;
   std::vector<int64_t> replicas;
 };
+using StageStepCost =
+    llvm::function_ref<double(size_t stage, size_t first, size_t end,
+                              int64_t firstDevice, int64_t replicas)>;
 ReplicatedCut replicatedStages(llvm::ArrayRef<double> costs, size_t stages,
-                               int64_t devices, int64_t microbatches);
+                               int64_t devices, int64_t microbatches,
+                               StageStepCost perStep = nullptr);
 
 /// Per-stage sums of `costs` under the cut `starts` (balancedStages' form).
 std::vector<double> stageCosts(llvm::ArrayRef<double> costs,

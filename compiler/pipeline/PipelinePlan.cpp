@@ -59,20 +59,102 @@ static SmallVector<int64_t, 4> microbatchCounts(int64_t P, int64_t batch,
   return counts;
 }
 
-/// The costs of the blocks of @train_step that bb-pipeline-stages can put
-/// on stages (layers and their halves, StageCut.h); nullopt when it cannot
-/// be cut (planning the candidate reports why).
-static std::optional<std::vector<double>> blockCosts(ModuleOp module) {
+/// The blocks of @train_step that bb-pipeline-stages can put on stages
+/// (layers and their halves, StageCut.h): their costs, their parameters'
+/// state and gradient bytes, and their stash per micro-batch.
+struct BlockFigures {
+  std::vector<double> cost;
+  std::vector<int64_t> stateBytes, gradientBytes, stashBytes;
+};
+
+/// The blocks' figures; nullopt when @train_step cannot be cut (planning
+/// the candidate reports why).
+static std::optional<BlockFigures> blockFigures(ModuleOp module) {
   auto train = module.lookupSymbol<func::FuncOp>("train_step");
   if (!train)
-    return std::vector<double>();
+    return BlockFigures();
   ScopedDiagnosticHandler quiet(module.getContext(),
                                 [](Diagnostic &) { return success(); });
   FailureOr<mlir::bb::StageCut> cut =
       mlir::bb::cutStages(train, 1, "bb-pipeline-stages");
   if (failed(cut))
     return std::nullopt;
-  return std::vector<double>(cut->blockCost.begin(), cut->blockCost.end());
+  auto bytes = [](ArrayRef<int64_t> v) {
+    return std::vector<int64_t>(v.begin(), v.end());
+  };
+  return BlockFigures{
+      std::vector<double>(cut->blockCost.begin(), cut->blockCost.end()),
+      bytes(cut->blockStateBytes), bytes(cut->blockGradientBytes),
+      bytes(cut->blockStashBytes)};
+}
+
+/// The replica counts and cut of a --stages=auto candidate with replicated
+/// stages (`options`: its stages, micro-batches and stage mesh) over
+/// `copies` copies of the stage mesh: costmodel::replicatedStages over the
+/// blocks' seconds (each block's cost, FLOPs or bytes where they dominate
+/// (StageCut), at the device's peak rate for the products' type on all the
+/// stage mesh's devices), with each stage's replicas' all-reduce of their
+/// gradients once per step (priced as the composition prices it), and
+/// without stages that cannot fit a device: their parameters, optimizer
+/// state, gradients and stash times the micro-batches in flight (1F1B:
+/// min(S - s, M / replicas)), split over all of a copy's devices, above
+/// the search's share of its memory. (A lower bound of what bb-auto-shard
+/// will count, which judges the candidate.) Empty when no counts qualify.
+static mlir::bb::costmodel::ReplicatedCut
+replicaCounts(const BlockFigures &blocks, const mlir::bb::CompileOptions &options,
+              int64_t copies) {
+  using namespace mlir::bb;
+  const ShardOptions &o = options.shard;
+  auto cluster = cluster::loadCluster(o.cluster);
+  if (!cluster) {
+    llvm::consumeError(cluster.takeError());
+    return {};
+  }
+  const cluster::DType type = options.precision == "bf16"   ? cluster::DType::BF16
+                              : options.precision == "fp16" ? cluster::DType::F16
+                              : options.precision == "tf32" ? cluster::DType::TF32
+                                                            : cluster::DType::F32;
+  const int64_t perCopy = o.dataParallel * o.tensorParallel;
+  const double perDevice = 1.0 / static_cast<double>(perCopy);
+  const double rate = cluster->peakFlops(type) * static_cast<double>(perCopy);
+  const size_t n = blocks.cost.size();
+  std::vector<double> seconds(n);
+  std::vector<int64_t> held(n + 1, 0), sent(n + 1, 0), stash(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) {
+    seconds[i] = blocks.cost[i] / rate;
+    held[i + 1] = held[i] + blocks.stateBytes[i] + blocks.gradientBytes[i];
+    sent[i + 1] = sent[i] + blocks.gradientBytes[i];
+    stash[i + 1] = stash[i] + blocks.stashBytes[i];
+  }
+  const double memory = static_cast<double>(cluster->device().memory_bytes()) *
+                        AutoShardOptions().memoryFraction;
+  const int64_t S = o.pipelineStages, M = o.microbatches;
+  // The replicas' groups by first copy and count: device 0 of each copy,
+  // as the composition prices them.
+  std::map<std::pair<int64_t, int64_t>, costmodel::GroupLayout> groups;
+  auto perStep = [&](size_t stage, size_t first, size_t end, int64_t firstCopy,
+                     int64_t replicas) {
+    const int64_t inFlight =
+        std::min<int64_t>(S - static_cast<int64_t>(stage), M / replicas);
+    const double bytes = static_cast<double>(held[end] - held[first]) +
+                         static_cast<double>(stash[end] - stash[first]) *
+                             static_cast<double>(inFlight);
+    if (bytes * perDevice > memory)
+      return std::numeric_limits<double>::infinity();
+    if (replicas == 1)
+      return 0.0;
+    auto [it, added] = groups.try_emplace({firstCopy, replicas});
+    if (added) {
+      SmallVector<int64_t> group;
+      for (int64_t j = 0; j < replicas; ++j)
+        group.push_back((firstCopy + j) * perCopy);
+      it->second = costmodel::groupLayout(*cluster, group);
+    }
+    return costmodel::collectiveTime(
+        *cluster, costmodel::CollectiveKind::ALL_REDUCE, it->second,
+        static_cast<double>(sent[end] - sent[first]) * perDevice);
+  };
+  return costmodel::replicatedStages(seconds, S, copies, M, perStep);
 }
 
 llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
@@ -460,8 +542,8 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
         }
         continue;
       }
-      const std::optional<std::vector<double>> costs = blockCosts(**front);
-      const int64_t blocks = costs ? static_cast<int64_t>(costs->size())
+      const std::optional<BlockFigures> figures = blockFigures(**front);
+      const int64_t blocks = figures ? static_cast<int64_t>(figures->cost.size())
                                    : std::numeric_limits<int64_t>::max();
       for (size_t i = begin; i < end; ++i) {
         PlanCandidate &cand = candidates[i]; // this thread's alone
@@ -475,10 +557,8 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           // Devices where the work is: replica counts and cut together.
           const ShardOptions &o = cand.options.shard;
           costmodel::ReplicatedCut rc =
-              costs ? costmodel::replicatedStages(*costs, o.pipelineStages,
-                                                  cand.replicaCopies,
-                                                  o.microbatches)
-                    : costmodel::ReplicatedCut();
+              figures ? replicaCounts(*figures, cand.options, cand.replicaCopies)
+                      : costmodel::ReplicatedCut();
           // Equal counts on a power of two of stages dividing the devices
           // are an equal stage mesh candidate's pipeline.
           const int64_t S = o.pipelineStages;
@@ -489,8 +569,9 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           if (rc.replicas.empty() || duplicate) {
             out.line = cand.name + ": not planned (" +
                        (rc.replicas.empty()
-                            ? std::string("no replica counts dividing the "
-                                          "micro-batches fill the devices")
+                            ? std::string("no replica counts that divide the "
+                                          "micro-batches and fill the devices "
+                                          "have stages that fit them")
                             : std::string("equal replicas, as the equal "
                                           "stage meshes above")) +
                        ")";

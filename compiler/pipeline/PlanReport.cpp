@@ -1,6 +1,8 @@
 //===- PlanReport.cpp - what `bbc plan` prints about a sharding plan ------===//
 #include "compiler/pipeline/PlanReport.h"
 
+#include "compiler/support/Bytes.h"
+
 #include "compiler/cluster/Cluster.h"
 #include "dialects/bb/BbInterfaces.h"
 #include "dialects/bb/BbOps.h"
@@ -372,15 +374,7 @@ static std::string human(double v, const char *unit) {
   return llvm::formatv("{0:F2} {1}{2}", v, prefixes[i], unit).str();
 }
 
-static std::string bytes(double v) {
-  const char *units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int i = 0;
-  while (v >= 1024 && i < 4) {
-    v /= 1024;
-    ++i;
-  }
-  return llvm::formatv("{0:F1} {1}", v, units[i]).str();
-}
+static std::string bytes(double v) { return formatBytes(v); }
 
 static std::string ms(double seconds) {
   return llvm::formatv("{0:F3} ms", seconds * 1e3).str();

@@ -191,6 +191,47 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
         cut.blocks.back() = unitLabel[k];
     }
   }
+  // What each block's parameters hold and send: their states' bytes (the
+  // parameter and its optimizer state, all updated with one gradient) and
+  // their gradients' (replicated stages all-reduce them).
+  cut.blockStateBytes.assign(cut.blocks.size(), 0);
+  cut.blockGradientBytes.assign(cut.blocks.size(), 0);
+  {
+    Operation *ret = body.getTerminator();
+    llvm::DenseSet<Value> counted;
+    for (unsigned i = 0; i < train.getNumResults(); ++i) {
+      auto k = train.getResultAttrOfType<IntegerAttr>(i, "bb.updates");
+      Operation *update = ret->getOperand(i).getDefiningOp();
+      Value g = update ? updateGradient(update) : Value();
+      if (!k || !g)
+        continue;
+      size_t block = 0;
+      if (auto it = unitOf.find(g.getDefiningOp()); it != unitOf.end())
+        block = unitToBlock[it->second];
+      cut.blockStateBytes[block] +=
+          getTensorBytes(body.getArgument(k.getInt()).getType());
+      if (counted.insert(g).second)
+        cut.blockGradientBytes[block] += getTensorBytes(g.getType());
+    }
+  }
+  // What each block's backward keeps of its forward per micro-batch.
+  cut.blockStashBytes.assign(cut.blocks.size(), 0);
+  if (!body.getOps<RecomputeBarrierOp>().empty()) {
+    for (size_t k = 0; k < numUnits; ++k)
+      if (k == 0 || unitToBlock[k] != unitToBlock[k - 1])
+        cut.blockStashBytes[unitToBlock[k]] = crossing[k];
+  } else {
+    for (Operation *op : positioned) {
+      if (invariant.contains(op))
+        continue;
+      for (Value v : op->getResults())
+        if (llvm::any_of(v.getUsers(), [&](Operation *user) {
+              return !cut.forward.contains(user);
+            }))
+          cut.blockStashBytes[unitToBlock[position[op]]] +=
+              getTensorBytes(v.getType());
+    }
+  }
   if (static_cast<int64_t>(cut.blocks.size()) < numStages)
     return train.emitError(pass)
            << ": the model has " << cut.blocks.size()

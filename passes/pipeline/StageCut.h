@@ -42,6 +42,14 @@ struct StageCut {
   /// their costs, and the first block of each stage.
   SmallVector<std::string> blocks;
   SmallVector<double> blockCost;
+  /// Per block, the bytes of the state its parameters' updates write
+  /// (each parameter and its optimizer state), and of those parameters'
+  /// gradients: a parameter belongs to the block its gradient is computed
+  /// in (the first block where that is unnamed). And what its backward
+  /// needs of its forward per micro-batch: under recomputation the bytes
+  /// crossing into it, else its forward values that backward ops read.
+  /// Whole tensors, one micro-batch unsharded.
+  SmallVector<int64_t> blockStateBytes, blockGradientBytes, blockStashBytes;
   std::vector<size_t> starts;
   /// The block of each forward op of the micro-batch that has one: its own
   /// part's, or a later one its operands come from.

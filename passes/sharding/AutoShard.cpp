@@ -7,6 +7,7 @@
 #include "compiler/costmodel/Memory.h"
 #include "compiler/costmodel/OpCost.h"
 #include "compiler/solver/BinaryProgram.h"
+#include "compiler/support/Bytes.h"
 #include "dialects/bb/BbOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
@@ -1259,8 +1260,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   if (!sol.feasible)
     return func.emitError("bb-auto-shard: no plan for @")
            << func.getSymName() << " fits "
-           << llvm::formatv("{0:F1}", memoryLimit / double(1 << 30))
-           << " GiB per device on this mesh (or none was found within "
+           << formatBytes(memoryLimit)
+           << " per device on this mesh (or none was found within "
            << llvm::formatv("{0:F0}", timeLimit)
            << " s); try more devices, another mesh, or pipeline stages "
               "(--strategy pp=N,microbatches=M)";

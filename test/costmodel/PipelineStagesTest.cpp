@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <limits>
 
 using namespace mlir::bb::costmodel;
 
@@ -65,6 +66,47 @@ TEST_CASE("replicated stages: devices where the work is", "[pipeline]") {
   // No more stages than blocks or devices.
   CHECK(replicatedStages(costs, 6, 8, 8).replicas.empty());
   CHECK(replicatedStages(costs, 3, 2, 8).replicas.empty());
+}
+
+TEST_CASE("replicated stages weigh their replicas' once-per-step work",
+          "[pipeline]") {
+  // The same blocks as above, 4 micro-batches on 3 devices: by compute
+  // alone the last three blocks take 2 replicas (load 3 each stage).
+  std::vector<double> costs = {1, 2, 2, 2, 2};
+  // With an all-reduce among replicas of 2 s a step per block they hold
+  // (0.5 s per micro-batch), 1:2 on {0, 1} | {2, 3, 4} loads
+  // max(3, 6 / 2 + 1.5) = 4.5, and 2:1 on {0, 1, 2} | {3, 4} loads
+  // max(5 / 2 + 1.5, 4) = 4, the least.
+  size_t calls = 0;
+  auto allReduce = [&](size_t stage, size_t first, size_t end,
+                       int64_t firstDevice, int64_t replicas) {
+    ++calls;
+    CHECK(stage < 2);
+    CHECK((stage == 0) == (first == 0));
+    CHECK(first < end);
+    CHECK(firstDevice >= 0);
+    CHECK(firstDevice + replicas <= 3);
+    return replicas > 1 ? 2.0 * static_cast<double>(end - first) : 0.0;
+  };
+  ReplicatedCut cut = replicatedStages(costs, 2, 3, 4, allReduce);
+  CHECK(calls > 0);
+  CHECK(cut.replicas == std::vector<int64_t>{2, 1});
+  CHECK(cut.starts == std::vector<size_t>{0, 3});
+  // A stage whose once-per-step figure is infinite (its state does not fit
+  // a device) is never chosen: here the last stage on one device, so the
+  // last stage takes two replicas.
+  auto fitsOnTwo = [&](size_t, size_t, size_t end, int64_t, int64_t replicas) {
+    return end == costs.size() && replicas == 1
+               ? std::numeric_limits<double>::infinity()
+               : 0.0;
+  };
+  ReplicatedCut fits = replicatedStages(costs, 2, 3, 4, fitsOnTwo);
+  CHECK(fits.replicas == std::vector<int64_t>{1, 2});
+  // Nothing fits anywhere: no cut.
+  auto never = [](size_t, size_t, size_t, int64_t, int64_t) {
+    return std::numeric_limits<double>::infinity();
+  };
+  CHECK(replicatedStages(costs, 2, 3, 4, never).replicas.empty());
 }
 
 TEST_CASE("balanced stages: a heavy block gets a stage of its own",
