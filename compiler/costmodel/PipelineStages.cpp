@@ -104,7 +104,16 @@ ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs
               const double before = value[k - 1][j][d - r];
               if (before == inf)
                 continue;
-              const double l = load(k - 1, j, i, r, d);
+              // The once-per-step work only adds: a stage whose compute
+              // alone improves nothing needs no more (the DP calls
+              // perStep far less often).
+              const double compute =
+                  (prefix[i] - prefix[j]) / static_cast<double>(r);
+              if ((squares && compute > limit) ||
+                  (squares ? before + compute * compute
+                           : std::max(before, compute)) >= value[k][i][d])
+                continue;
+              const double l = perStep ? load(k - 1, j, i, r, d) : compute;
               if (l == inf || (squares && l > limit))
                 continue;
               const double v = squares ? before + l * l : std::max(before, l);

@@ -130,8 +130,9 @@ replicaCounts(const BlockFigures &blocks, const mlir::bb::CompileOptions &option
                         AutoShardOptions().memoryFraction;
   const int64_t S = o.pipelineStages, M = o.microbatches;
   // The replicas' groups by first copy and count: device 0 of each copy,
-  // as the composition prices them.
-  std::map<std::pair<int64_t, int64_t>, costmodel::GroupLayout> groups;
+  // as the composition prices them (size 0: not yet laid out).
+  std::vector<costmodel::GroupLayout> groups(
+      static_cast<size_t>((copies + 1) * (copies + 1)));
   auto perStep = [&](size_t stage, size_t first, size_t end, int64_t firstCopy,
                      int64_t replicas) {
     const int64_t inFlight =
@@ -143,15 +144,15 @@ replicaCounts(const BlockFigures &blocks, const mlir::bb::CompileOptions &option
       return std::numeric_limits<double>::infinity();
     if (replicas == 1)
       return 0.0;
-    auto [it, added] = groups.try_emplace({firstCopy, replicas});
-    if (added) {
+    costmodel::GroupLayout &layout = groups[firstCopy * (copies + 1) + replicas];
+    if (layout.size == 0) {
       SmallVector<int64_t> group;
       for (int64_t j = 0; j < replicas; ++j)
         group.push_back((firstCopy + j) * perCopy);
-      it->second = costmodel::groupLayout(*cluster, group);
+      layout = costmodel::groupLayout(*cluster, group);
     }
     return costmodel::collectiveTime(
-        *cluster, costmodel::CollectiveKind::ALL_REDUCE, it->second,
+        *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout,
         static_cast<double>(sent[end] - sent[first]) * perDevice);
   };
   return costmodel::replicatedStages(seconds, S, copies, M, perStep);
