@@ -188,13 +188,15 @@ void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
     fail("%s: updates %s do not match output %s with indices %s", k,
          formatDims(updates.shape).c_str(), formatDims(out.shape).c_str(),
          formatDims(indices.shape).c_str());
-  if (out.numel() == 0)
-    return;
-  check(cudaMemsetAsync(out.data, 0, static_cast<size_t>(out.nbytes()),
-                        stream()),
-        k);
+  if (out.numel() > 0)
+    check(cudaMemsetAsync(out.data, 0, static_cast<size_t>(out.nbytes()),
+                          stream()),
+          k);
   const int64_t total = updates.numel();
-  if (total == 0)
+  // Every index is checked, as the CPU runtime checks them, even where
+  // nothing is added (rows of no elements, or an axis of size 0, where any
+  // index is out of range); only without rows or indices is there none.
+  if (outer == 0 || n == 0)
     return;
   if (A >= INT32_MAX || n >= INT32_MAX)
     fail("%s: %lld indices into a dimension of %lld: more than the 32-bit "
@@ -222,6 +224,8 @@ void scatterAdd(Tensor indices, Tensor updates, Tensor out, int64_t axis) {
       indices.data, indices.dtype == DType::I64, n, A, keys, pos,
       kernelError());
   checkLaunch(k);
+  if (total == 0 || out.numel() == 0)
+    return;
   // Stable: equal rows keep their indices' order.
   check(cub::DeviceRadixSort::SortPairs(base + 4 * words, sortBytes, keys,
                                         sortedKeys, pos, sortedPos,
