@@ -65,6 +65,8 @@ static SmallVector<int64_t, 4> microbatchCounts(int64_t P, int64_t batch,
 struct BlockFigures {
   std::vector<double> cost;
   std::vector<int64_t> stateBytes, gradientBytes, stashBytes;
+  /// The products' type, whose peak rate the costs run at.
+  mlir::bb::cluster::DType products = mlir::bb::cluster::DType::F32;
 };
 
 /// The blocks' figures; nullopt when @train_step cannot be cut (planning
@@ -85,11 +87,11 @@ static std::optional<BlockFigures> blockFigures(ModuleOp module) {
   return BlockFigures{
       std::vector<double>(cut->blockCost.begin(), cut->blockCost.end()),
       bytes(cut->blockStateBytes), bytes(cut->blockGradientBytes),
-      bytes(cut->blockStashBytes)};
+      bytes(cut->blockStashBytes), mlir::bb::productType(module)};
 }
 
 /// The replica counts and cut of a --stages=auto candidate with replicated
-/// stages (`options`: its stages, micro-batches and stage mesh) over
+/// stages (`o`: its stages, micro-batches and stage mesh) over
 /// `copies` copies of the stage mesh: costmodel::replicatedStages over the
 /// blocks' seconds (each block's cost, FLOPs or bytes where they dominate
 /// (StageCut), at the device's peak rate for the products' type on all the
@@ -101,22 +103,18 @@ static std::optional<BlockFigures> blockFigures(ModuleOp module) {
 /// the search's share of its memory. (A lower bound of what bb-auto-shard
 /// will count, which judges the candidate.) Empty when no counts qualify.
 static mlir::bb::costmodel::ReplicatedCut
-replicaCounts(const BlockFigures &blocks, const mlir::bb::CompileOptions &options,
+replicaCounts(const BlockFigures &blocks, const mlir::bb::ShardOptions &o,
               int64_t copies) {
   using namespace mlir::bb;
-  const ShardOptions &o = options.shard;
   auto cluster = cluster::loadCluster(o.cluster);
   if (!cluster) {
     llvm::consumeError(cluster.takeError());
     return {};
   }
-  const cluster::DType type = options.precision == "bf16"   ? cluster::DType::BF16
-                              : options.precision == "fp16" ? cluster::DType::F16
-                              : options.precision == "tf32" ? cluster::DType::TF32
-                                                            : cluster::DType::F32;
   const int64_t perCopy = o.dataParallel * o.tensorParallel;
   const double perDevice = 1.0 / static_cast<double>(perCopy);
-  const double rate = cluster->peakFlops(type) * static_cast<double>(perCopy);
+  const double rate =
+      cluster->peakFlops(blocks.products) * static_cast<double>(perCopy);
   const size_t n = blocks.cost.size();
   std::vector<double> seconds(n);
   std::vector<int64_t> held(n + 1, 0), sent(n + 1, 0), stash(n + 1, 0);
@@ -558,7 +556,7 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           // Devices where the work is: replica counts and cut together.
           const ShardOptions &o = cand.options.shard;
           costmodel::ReplicatedCut rc =
-              figures ? replicaCounts(*figures, cand.options, cand.replicaCopies)
+              figures ? replicaCounts(*figures, o, cand.replicaCopies)
                       : costmodel::ReplicatedCut();
           // Equal counts on a power of two of stages dividing the devices
           // are an equal stage mesh candidate's pipeline.

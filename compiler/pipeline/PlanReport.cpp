@@ -277,15 +277,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   double flops = f64("model_flops");
   // MFU against the peak of the products' type: bf16, f16 or tf32 when
   // bb-mixed-precision ran (--precision=bf16|fp16|tf32), else f32.
-  cluster::DType productType = cluster::DType::F32;
-  module.walk([&](MatMulOp op) {
-    if (op.getLhs().getType().getElementType().isBF16())
-      productType = cluster::DType::BF16;
-    else if (op.getLhs().getType().getElementType().isF16())
-      productType = cluster::DType::F16;
-    else if (op.getTf32())
-      productType = cluster::DType::TF32;
-  });
+  const cluster::DType productType = mlir::bb::productType(module);
   double peak = cluster->peakFlops(productType);
   double perDevice = step > 0 ? flops / step / devices : 0;
   int64_t state = i64("state_bytes_per_device");
@@ -372,6 +364,19 @@ static std::string human(double v, const char *unit) {
     ++i;
   }
   return llvm::formatv("{0:F2} {1}{2}", v, prefixes[i], unit).str();
+}
+
+cluster::DType mlir::bb::productType(ModuleOp module) {
+  cluster::DType type = cluster::DType::F32;
+  module.walk([&](MatMulOp op) {
+    if (op.getLhs().getType().getElementType().isBF16())
+      type = cluster::DType::BF16;
+    else if (op.getLhs().getType().getElementType().isF16())
+      type = cluster::DType::F16;
+    else if (op.getTf32())
+      type = cluster::DType::TF32;
+  });
+  return type;
 }
 
 static std::string bytes(double v) { return formatBytes(v); }

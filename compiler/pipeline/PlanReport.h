@@ -2,6 +2,7 @@
 #ifndef BB_COMPILER_PIPELINE_PLANREPORT_H
 #define BB_COMPILER_PIPELINE_PLANREPORT_H
 
+#include "compiler/cluster/Cluster.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "llvm/Support/Error.h"
 #include "llvm/Support/JSON.h"
@@ -30,6 +31,11 @@ int64_t planI64(DictionaryAttr plan, StringRef key);
 /// absent.
 std::vector<int64_t> planI64Array(DictionaryAttr plan, StringRef key);
 std::vector<double> planF64Array(DictionaryAttr plan, StringRef key);
+
+/// The element type of `module`'s matrix products, whose peak FLOP/s they
+/// run at: bf16, f16 or tf32 where bb-mixed-precision made them so
+/// (--precision), else f32.
+cluster::DType productType(ModuleOp module);
 
 /// The same for people: a table and a summary.
 void printPlanReport(const llvm::json::Object &report, llvm::raw_ostream &os);
