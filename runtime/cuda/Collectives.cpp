@@ -2,7 +2,8 @@
 //
 // bbrt.h's "collectives and sharding" on GPU memory. Each collective runs
 // over the group of ranks that differ only along its mesh axes, on an NCCL
-// communicator created on first use: the group's first member makes an
+// communicator created on first use and kept with the Context's MPI ones
+// (destroyed with it): the group's first member makes an
 // ncclUniqueId and broadcasts it over the group's MPI communicator (the MPI
 // backend's, runtime/mpi/Mpi.h), so only the group's ranks take part, as
 // with the CPU runtime's MPI_Comm_create_group. Every NCCL call is queued
@@ -18,11 +19,12 @@
 #include "bbrt/model.h"
 #include "bbrt/sharding.h"
 #include "runtime/core/CollectiveArgs.h"
+#include "runtime/core/Util.h"
 #include "runtime/cuda/Device.h"
 #include "runtime/mpi/Mpi.h"
 
 #include <algorithm>
-#include <map>
+#include <memory>
 #include <nccl.h>
 #include <vector>
 
@@ -36,20 +38,35 @@ void checkNccl(ncclResult_t rc, const char *what) {
     fail("%s: NCCL error: %s", what, ncclGetErrorString(rc));
 }
 
-/// NCCL communicators by sorted mesh axes (world: the key {-1}).
-std::map<std::vector<int64_t>, ncclComm_t> &comms() {
-  static std::map<std::vector<int64_t>, ncclComm_t> c;
-  return c;
-}
-
-ncclComm_t makeComm(MPI_Comm mpi, int size, int index, const char *what) {
-  ncclUniqueId id;
-  if (index == 0)
-    checkNccl(ncclGetUniqueId(&id), what);
-  checkMpi(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, mpi), what);
-  ncclComm_t comm;
-  checkNccl(ncclCommInitRank(&comm, size, id, index), what);
-  return comm;
+/// The NCCL communicator of the Context's group `key` (its MPI backend's
+/// key: sorted mesh axes, or rankGroupKey), made on first use over the MPI
+/// communicator `mpi()` of the group's `size` ranks, this one at `index`,
+/// and kept with the Context's other communicators (MpiMeshState::
+/// deviceComms), destroyed with it.
+template <typename MakeMpi>
+ncclComm_t ncclCommOf(Context *ctx, const std::vector<int64_t> &key,
+                      MakeMpi mpi, int size, int index, const char *what) {
+  auto *mesh = dynamic_cast<MpiMeshState *>(ctx->mesh.get());
+  BBRT_CHECK(mesh, "collective over more than one rank without MPI");
+  auto &comms = mesh->deviceComms;
+  auto it = comms.find(key);
+  if (it == comms.end()) {
+    MPI_Comm group = mpi();
+    ncclUniqueId id;
+    if (index == 0)
+      checkNccl(ncclGetUniqueId(&id), what);
+    checkMpi(MPI_Bcast(&id, sizeof id, MPI_BYTE, 0, group), what);
+    ncclComm_t comm;
+    checkNccl(ncclCommInitRank(&comm, size, id, index), what);
+    it = comms
+             .emplace(key, std::shared_ptr<void>(comm,
+                                                 [](void *c) {
+                                                   ncclCommDestroy(
+                                                       static_cast<ncclComm_t>(c));
+                                                 }))
+             .first;
+  }
+  return static_cast<ncclComm_t>(it->second.get());
 }
 
 struct Group : GroupPlace {
@@ -59,16 +76,10 @@ struct Group : GroupPlace {
 Group group(Context *ctx, const Dims &meshAxes, const char *what) {
   Group g;
   static_cast<GroupPlace &>(g) = groupPlace(ctx, meshAxes, what);
-  if (g.size > 1) {
-    auto it = comms().find(g.axes);
-    if (it == comms().end())
-      it = comms()
-               .emplace(g.axes, makeComm(groupComm(*ctx->mesh, g.axes),
-                                         static_cast<int>(g.size),
-                                         static_cast<int>(g.index), what))
-               .first;
-    g.comm = it->second;
-  }
+  if (g.size > 1)
+    g.comm = ncclCommOf(
+        ctx, g.axes, [&] { return groupComm(*ctx->mesh, g.axes); },
+        static_cast<int>(g.size), static_cast<int>(g.index), what);
   return g;
 }
 
@@ -138,22 +149,16 @@ void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
   const char *what = "allReduceAmong";
   if (!checkAllReduceAmong(ctx, inout, kind, ranks))
     return;
-  const std::vector<int64_t> key = rankGroupKey(ranks);
-  auto it = comms().find(key);
-  if (it == comms().end()) {
-    const int64_t index =
-        std::find(ranks.begin(), ranks.end(), ctx->mesh->rank) - ranks.begin();
-    it = comms()
-             .emplace(key, makeComm(rankGroupComm(*ctx->mesh, ranks),
-                                    static_cast<int>(ranks.size()),
-                                    static_cast<int>(index), what))
-             .first;
-  }
+  const int64_t index =
+      std::find(ranks.begin(), ranks.end(), ctx->mesh->rank) - ranks.begin();
+  ncclComm_t comm = ncclCommOf(
+      ctx, rankGroupKey(ranks),
+      [&] { return rankGroupComm(*ctx->mesh, ranks); },
+      static_cast<int>(ranks.size()), static_cast<int>(index), what);
   checkNccl(ncclAllReduce(inout.data, inout.data,
                           static_cast<size_t>(inout.numel()),
                           ncclType(inout.dtype, true, what),
-                          ncclOp(kind, inout.dtype, what), it->second,
-                          stream()),
+                          ncclOp(kind, inout.dtype, what), comm, stream()),
             what);
 }
 

@@ -157,6 +157,7 @@ void checkMpi(int rc, const char *what) {
 }
 
 MpiMeshState::~MpiMeshState() {
+  deviceComms.clear();
   if (comms.empty() || mpiFinalized())
     return;
   for (auto &kv : comms)

@@ -14,6 +14,7 @@
 #include <mpi.h>
 
 #include <map>
+#include <memory>
 #include <vector>
 
 namespace bbrt {
@@ -23,6 +24,10 @@ namespace bbrt {
 struct MpiMeshState : MeshState {
   /// By sorted mesh axes; only groups of more than one rank.
   std::map<std::vector<int64_t>, MPI_Comm> comms;
+  /// A device library's communicators over the same groups, under the same
+  /// keys (the CUDA runtime's NCCL ones), each freed by its own deleter
+  /// with the Context, before the MPI communicators they were made over.
+  std::map<std::vector<int64_t>, std::shared_ptr<void>> deviceComms;
   /// Sends postSend started and waitSends has not completed, with the copies
   /// of the bytes they send.
   struct PendingSend {
