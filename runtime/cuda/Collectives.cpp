@@ -59,9 +59,13 @@ ncclComm_t ncclCommOf(Context *ctx, const std::vector<int64_t> &key,
     ncclComm_t comm;
     checkNccl(ncclCommInitRank(&comm, size, id, index), what);
     it = comms
+             // Aborted rather than destroyed: a Context goes away after
+             // the driver waited for the stream, or on an error, when a
+             // peer may be gone and ncclCommDestroy's finalization would
+             // wait for operations that never complete.
              .emplace(key, std::shared_ptr<void>(comm,
                                                  [](void *c) {
-                                                   ncclCommDestroy(
+                                                   ncclCommAbort(
                                                        static_cast<ncclComm_t>(c));
                                                  }))
              .first;
