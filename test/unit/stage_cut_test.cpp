@@ -33,12 +33,22 @@ func.func @forward(%x: tensor<2x4xf32> {bb.name = "x"}) -> (tensor<2x4xf32> {bb.
 }
 )mlir";
 
-/// @train_step of kModel under `pipeline` (bb-opt's syntax), cut into one
-/// stage.
-FailureOr<bb::StageCut> cutOf(bbtest::TestEnv &env, const std::string &pipeline) {
+/// @train_step of kModel (MSE loss, `optimizer`, with `recompute` each
+/// block of the cut recomputed), cut into one stage.
+FailureOr<bb::StageCut> cutOf(bbtest::TestEnv &env, const std::string &optimizer,
+                              bool recompute = false) {
+  static const bool registered = [] {
+    bb::registerAllPasses();
+    registerCanonicalizerPass();
+    return true;
+  }();
+  (void)registered;
   env.module = parseSourceString<ModuleOp>(kModel, &env.ctx);
   REQUIRE(env.module);
   PassManager pm(&env.ctx);
+  const std::string pipeline =
+      "bb-autodiff{loss=mse},bb-train-step{optimizer=" + optimizer +
+      "},canonicalize" + (recompute ? ",bb-recompute{blocks=cut}" : "");
   REQUIRE(succeeded(parsePassPipeline(pipeline, pm)));
   REQUIRE(succeeded(pm.run(*env.module)));
   auto train = env.module->lookupSymbol<func::FuncOp>("train_step");
@@ -54,11 +64,8 @@ int64_t sum(llvm::ArrayRef<int64_t> v) {
 
 TEST_CASE("each block holds its parameters' state and gradients",
           "[pipeline]") {
-  bb::registerAllPasses();
-  registerCanonicalizerPass();
   bbtest::TestEnv env;
-  FailureOr<bb::StageCut> cut =
-      cutOf(env, "bb-autodiff{loss=mse},bb-train-step{optimizer=adamw},canonicalize");
+  FailureOr<bb::StageCut> cut = cutOf(env, "adamw");
   REQUIRE(succeeded(cut));
   REQUIRE(cut->blocks == llvm::SmallVector<std::string>{"h.0", "h.1", "h.2"});
   // W (4 x 4 f32, 64 bytes) and V, each with AdamW's two moments: 3 x 64
@@ -83,18 +90,12 @@ TEST_CASE("each block holds its parameters' state and gradients",
 
 TEST_CASE("under recomputation a block keeps only what crosses into it",
           "[pipeline]") {
-  bb::registerAllPasses();
-  registerCanonicalizerPass();
-  bbtest::TestEnv env;
-  FailureOr<bb::StageCut> plain =
-      cutOf(env, "bb-autodiff{loss=mse},bb-train-step{optimizer=sgd},canonicalize");
+  bbtest::TestEnv env, env2;
+  FailureOr<bb::StageCut> plain = cutOf(env, "sgd"),
+                          recomputed = cutOf(env2, "sgd", /*recompute=*/true);
   REQUIRE(succeeded(plain));
-  const int64_t kept = sum(plain->blockStashBytes);
-  bbtest::TestEnv env2;
-  FailureOr<bb::StageCut> recomputed = cutOf(
-      env2, "bb-autodiff{loss=mse},bb-train-step{optimizer=sgd},canonicalize,"
-            "bb-recompute{blocks=cut}");
   REQUIRE(succeeded(recomputed));
+  const int64_t kept = sum(plain->blockStashBytes);
   // The input of h.1 and h.2 is one [2, 4] activation each; h.0's input
   // is the step's data, nothing a block before it made.
   CHECK(recomputed->blockStashBytes[0] == 0);
