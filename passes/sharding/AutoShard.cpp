@@ -1257,14 +1257,23 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   }
   if (!sol.feasible && quiet)
     return failure();
-  if (!sol.feasible)
+  if (!sol.feasible) {
+    // What may help: for a pipeline, its own knobs (recomputation unless
+    // the step has it already).
+    const bool recomputed =
+        !func.getBody().front().getOps<RecomputeBarrierOp>().empty();
+    const char *hint =
+        stages <= 1 ? "another mesh, or pipeline stages "
+                      "(--strategy pp=N,microbatches=M)"
+        : recomputed ? "another stage mesh, or more pipeline stages"
+                     : "another stage mesh, more pipeline stages, or "
+                       "recomputation (--recompute=blocks)";
     return func.emitError("bb-auto-shard: no plan for @")
-           << func.getSymName() << " fits "
-           << formatBytes(memoryLimit)
+           << func.getSymName() << " fits " << formatBytes(memoryLimit)
            << " per device on this mesh (or none was found within "
-           << llvm::formatv("{0:F0}", timeLimit)
-           << " s); try more devices, another mesh, or pipeline stages "
-              "(--strategy pp=N,microbatches=M)";
+           << llvm::formatv("{0:F0}", timeLimit) << " s); try more devices, "
+           << hint;
+  }
   optimal &= sol.optimal;
 
   // Write the plan.
