@@ -76,15 +76,6 @@ ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs
   for (size_t i = 0; i < n; ++i)
     prefix[i + 1] = prefix[i] + costs[i];
   const double inf = std::numeric_limits<double>::infinity();
-  // Stage k's load: blocks [j, i) on r replicas, the last of them device
-  // d - 1.
-  auto load = [&](size_t k, size_t j, size_t i, int64_t r, size_t d) {
-    double l = (prefix[i] - prefix[j]) / static_cast<double>(r);
-    if (perStep)
-      l += perStep(k, j, i, static_cast<int64_t>(d) - r, r) /
-           static_cast<double>(microbatches);
-    return l;
-  };
   // value[k][i][d]: k stages over blocks [0, i) on d devices; first the
   // smallest largest load (a range's sum per replica), then, under it, the
   // smallest sum of squared loads.
@@ -113,7 +104,13 @@ ReplicatedCut mlir::bb::costmodel::replicatedStages(llvm::ArrayRef<double> costs
                   (squares ? before + compute * compute
                            : std::max(before, compute)) >= value[k][i][d])
                 continue;
-              const double l = perStep ? load(k - 1, j, i, r, d) : compute;
+              // Stage k - 1's load: blocks [j, i) on r replicas, the last
+              // of them device d - 1.
+              const double l =
+                  perStep ? compute + perStep(k - 1, j, i,
+                                              static_cast<int64_t>(d) - r, r) /
+                                          static_cast<double>(microbatches)
+                          : compute;
               if (l == inf || (squares && l > limit))
                 continue;
               const double v = squares ? before + l * l : std::max(before, l);

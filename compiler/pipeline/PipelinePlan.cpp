@@ -59,6 +59,20 @@ static SmallVector<int64_t, 4> microbatchCounts(int64_t P, int64_t batch,
   return counts;
 }
 
+/// Where a replicated stage's replicas all-reduce their gradients: device
+/// 0 of each of `replicas` copies of a stage mesh of `perCopy` devices, the
+/// first copy from device `firstDevice` on (one collective over the
+/// driver's one buffer of them; the composition and the search's replica
+/// counts price it alike).
+static mlir::bb::costmodel::GroupLayout
+replicaGroup(const mlir::bb::cluster::Cluster &cluster, int64_t firstDevice,
+             int64_t replicas, int64_t perCopy) {
+  SmallVector<int64_t> group;
+  for (int64_t j = 0; j < replicas; ++j)
+    group.push_back(firstDevice + j * perCopy);
+  return mlir::bb::costmodel::groupLayout(cluster, group);
+}
+
 /// The blocks of @train_step that bb-pipeline-stages can put on stages
 /// (layers and their halves, StageCut.h): their costs, their parameters'
 /// state and gradient bytes, and their stash per micro-batch.
@@ -143,12 +157,8 @@ replicaCounts(const BlockFigures &blocks, const mlir::bb::ShardOptions &o,
     if (replicas == 1)
       return 0.0;
     costmodel::GroupLayout &layout = groups[firstCopy * (copies + 1) + replicas];
-    if (layout.size == 0) {
-      SmallVector<int64_t> group;
-      for (int64_t j = 0; j < replicas; ++j)
-        group.push_back((firstCopy + j) * perCopy);
-      layout = costmodel::groupLayout(*cluster, group);
-    }
+    if (layout.size == 0)
+      layout = replicaGroup(*cluster, firstCopy * perCopy, replicas, perCopy);
     return costmodel::collectiveTime(
         *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout,
         static_cast<double>(sent[end] - sent[first]) * perDevice);
@@ -344,10 +354,8 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   for (int64_t s = 0; s < S; ++s) {
     if (replicas[s] == 1)
       continue;
-    SmallVector<int64_t> group;
-    for (int64_t j = 0; j < replicas[s]; ++j)
-      group.push_back(first[s] + j * perStage);
-    const costmodel::GroupLayout layout = costmodel::groupLayout(*cluster, group);
+    const costmodel::GroupLayout layout =
+        replicaGroup(*cluster, first[s], replicas[s], perStage);
     replicaReduce[s] = costmodel::collectiveTime(
         *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout,
         gradientBytes[s]);

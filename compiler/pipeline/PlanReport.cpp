@@ -379,8 +379,6 @@ cluster::DType mlir::bb::productType(ModuleOp module) {
   return type;
 }
 
-static std::string bytes(double v) { return formatBytes(v); }
-
 static std::string ms(double seconds) {
   return llvm::formatv("{0:F3} ms", seconds * 1e3).str();
 }
@@ -438,11 +436,11 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
      << human(num("model_flops_per_second_per_device"), "FLOP/s")
      << " per device; MFU " << llvm::formatv("{0:F1}", 100 * num("mfu"))
      << "% (of the " << str("precision") << " peak)\n";
-  os << "memory per device " << bytes(num("memory_bytes_per_device"))
-     << " (parameters and optimizer state " << bytes(num("state_bytes_per_device"))
-     << ", constant weights " << bytes(num("weight_bytes_per_device"))
-     << ", activations " << bytes(num("activation_bytes_per_device")) << ") of "
-     << bytes(num("memory_capacity_bytes"))
+  os << "memory per device " << formatBytes(num("memory_bytes_per_device"))
+     << " (parameters and optimizer state " << formatBytes(num("state_bytes_per_device"))
+     << ", constant weights " << formatBytes(num("weight_bytes_per_device"))
+     << ", activations " << formatBytes(num("activation_bytes_per_device")) << ") of "
+     << formatBytes(num("memory_capacity_bytes"))
      << (r.getBoolean("fits").value_or(false) ? "" : "  DOES NOT FIT") << "\n";
   // A pipelined plan: per stage its devices, its blocks, and what each of
   // its devices holds.
@@ -481,8 +479,8 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
       os << "  stage " << s << ": " << range((*stageRanks)[s], "rank") << " ("
          << range((*stageHosts)[s], "host") << "): " << blockText << "; "
          << ms((*stageSlot)[s].getAsNumber().value_or(0)) << "; "
-         << bytes((*stageMemory)[s].getAsInteger().value_or(0)) << " ("
-         << bytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
+         << formatBytes((*stageMemory)[s].getAsInteger().value_or(0)) << " ("
+         << formatBytes((*stageStash)[s].getAsInteger().value_or(0)) << " x "
          << (*inFlight)[s].getAsInteger().value_or(0) << ")\n";
     }
     // Which gradients each stage reduces once per step (accumulated as

@@ -167,8 +167,8 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   // whole layer does not fit a layer split over two stages (GPT 13B on
   // p3.16xlarge:8, pp=8, planned 13% slower with halves). bb-recompute's
   // blocks=cut recomputes each of these blocks instead.
-  const bool recomputed = !body.getOps<RecomputeBarrierOp>().empty() &&
-                          !train->hasAttr(kRecomputedBlocks);
+  const bool recomputation = !body.getOps<RecomputeBarrierOp>().empty();
+  const bool wholeLayers = recomputation && !train->hasAttr(kRecomputedBlocks);
   SmallVector<size_t> unitToBlock(numUnits);
   size_t layerStart = 0, costliest = 0;
   bool startsLayer = true;
@@ -177,7 +177,7 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
     if (newLayer)
       layerStart = k;
     if (newLayer ||
-        (!recomputed && layerStart > 0 && crossing[k] <= crossing[layerStart])) {
+        (!wholeLayers && layerStart > 0 && crossing[k] <= crossing[layerStart])) {
       cut.blocks.push_back(newLayer ? unitBlock[k] : unitLabel[k]);
       cut.blockCost.push_back(0);
       costliest = k;
@@ -216,7 +216,7 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
   }
   // What each block's backward keeps of its forward per micro-batch.
   cut.blockStashBytes.assign(cut.blocks.size(), 0);
-  if (!body.getOps<RecomputeBarrierOp>().empty()) {
+  if (recomputation) {
     for (size_t k = 0; k < numUnits; ++k)
       if (k == 0 || unitToBlock[k] != unitToBlock[k - 1])
         cut.blockStashBytes[unitToBlock[k]] = crossing[k];
