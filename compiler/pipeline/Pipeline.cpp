@@ -52,11 +52,24 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
 llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
   int64_t dp = 1, tp = 1, pp = 1, microbatches = 1;
   bool zero = false;
-  std::vector<int64_t> replicas;
+  std::vector<int64_t> replicas, stageTp;
   SmallVector<StringRef> items;
   text.split(items, ',');
   for (StringRef item : items) {
     auto [key, value] = item.trim().split('=');
+    if (key == "tp" && value.contains(':')) {
+      SmallVector<StringRef> counts;
+      value.split(counts, ':');
+      for (StringRef c : counts) {
+        int64_t t;
+        if (c.trim().getAsInteger(10, t) || t < 1)
+          return makeError("--strategy=" + text + ": '" + item +
+                           "': expected tp=N or tp=N:N:... (one positive "
+                           "degree per pipeline stage)");
+        stageTp.push_back(t);
+      }
+      continue;
+    }
     if (key == "replicas") {
       SmallVector<StringRef> counts;
       value.split(counts, ':');
@@ -106,6 +119,21 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
                          " micro-batches");
     }
   }
+  if (!stageTp.empty()) {
+    if (static_cast<int64_t>(stageTp.size()) != pp)
+      return makeError("--strategy=" + text + ": tp= lists " +
+                       std::to_string(stageTp.size()) + " degree(s); pp=" +
+                       std::to_string(pp) + " needs one per stage");
+    if (dp != 1 || zero || !replicas.empty())
+      return makeError("--strategy=" + text + ": one tp degree per stage "
+                       "(stages on meshes of their own) goes without dp, "
+                       "zero and replicas");
+    if (llvm::all_equal(stageTp)) {
+      tp = stageTp.front(); // every stage on the same mesh
+      stageTp.clear();
+    }
+  }
+  o.stageTensorParallel = stageTp;
   o.pipelineStages = pp;
   o.microbatches = microbatches;
   o.dataParallel = dp;
@@ -166,6 +194,22 @@ static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
     as.stageReplicas = o.stageReplicas;
   }
   return as;
+}
+
+/// The pass bb-auto-shard-stages for `o` (stages on meshes of their own,
+/// 1 x T_s each).
+static std::unique_ptr<Pass> autoShardStages(const bb::ShardOptions &o) {
+  bb::AutoShardStagesOptions as;
+  as.cluster = o.cluster;
+  std::vector<std::string> meshes;
+  for (int64_t t : o.stageTensorParallel)
+    meshes.push_back("1x" + std::to_string(t));
+  as.stageMeshes = meshes;
+  as.microbatches = o.microbatches;
+  as.shardPins = llvm::join(o.pins, ";");
+  as.timeLimit = o.timeLimit;
+  as.refine = o.refine;
+  return bb::createAutoShardStages(as);
 }
 
 /// Shortest decimal that reads back as the same double.
@@ -338,6 +382,18 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
     ps.replicas = so.stageReplicas;
     pm.addPass(createPipelineStages(ps));
     buildImportCleanupPipeline(pm);
+  } else if (pipelined && !so.planOnly && !so.stageTensorParallel.empty()) {
+    // Stages on meshes of their own: each planned on its mesh, cut with the
+    // plans kept, each function partitioned over its stage's mesh.
+    pm.addPass(autoShardStages(so));
+    PipelineStagesOptions ps;
+    ps.stages = so.pipelineStages;
+    ps.microbatches = so.microbatches;
+    ps.keepSharding = true;
+    pm.addPass(createPipelineStages(ps));
+    pm.addPass(createSpmdize());
+    pm.addNestedPass<func::FuncOp>(createMergeAllReduces());
+    buildImportCleanupPipeline(pm);
   } else if (pipelined && !so.planOnly) {
     // Stages on dp x tp meshes: plan one micro-batch on a stage's mesh, cut
     // it with the plan kept, partition, then make the mesh the program's.
@@ -359,6 +415,8 @@ void mlir::bb::addBackEndPasses(PassManager &pm, const CompileOptions &options,
                        : so.pipelineDevices() / (so.dataParallel * so.tensorParallel);
     pm.addPass(createPipelineMesh(pmesh));
     buildImportCleanupPipeline(pm);
+  } else if (pipelined && !so.stageTensorParallel.empty()) {
+    pm.addPass(autoShardStages(so));
   } else if (!options.shard.cluster.empty()) {
     pm.addPass(createAutoShard(autoShardOptions(so)));
     if (!options.shard.planOnly) {

@@ -94,6 +94,10 @@ struct ShardOptions {
   std::vector<int64_t> stageReplicas;
   /// Tensor parallelism inside each stage.
   int64_t tensorParallel = 1;
+  /// `--strategy pp=N,microbatches=M,tp=T0:T1:...`: stage s on a mesh of its
+  /// own, 1 x T_s (Alpa's sub-meshes, planned by bb-auto-shard-stages);
+  /// empty: every stage on the same mesh.
+  std::vector<int64_t> stageTensorParallel;
   /// Plan inside each stage's mesh even without tp or ZeRO (the stage
   /// search's candidates, whose stage mesh the search fills freely).
   bool planStages = false;
@@ -101,8 +105,15 @@ struct ShardOptions {
   /// with replicas): planned by bb-auto-shard and partitioned by
   /// bb-spmdize, dp inside each stage; otherwise each stage is one rank and
   /// dp replicates the pipeline.
-  /// Devices of a pipelined plan: the replicas' sum, else pp x dp x tp.
+  /// Devices of a pipelined plan: the stage meshes' sum, the replicas' sum,
+  /// else pp x dp x tp.
   int64_t pipelineDevices() const {
+    if (!stageTensorParallel.empty()) {
+      int64_t n = 0;
+      for (int64_t t : stageTensorParallel)
+        n += t;
+      return n;
+    }
     int64_t n = 0;
     for (int64_t r : stageReplicas)
       n += r;
@@ -113,6 +124,7 @@ struct ShardOptions {
   bool partitionedStages() const {
     return pipelineStages > 1 &&
            (tensorParallel > 1 || zero || planStages ||
+            !stageTensorParallel.empty() ||
             (!stageReplicas.empty() && dataParallel > 1));
   }
 };

@@ -5,6 +5,7 @@
 
 #include "compiler/cluster/Cluster.h"
 #include "compiler/costmodel/Collective.h"
+#include "compiler/costmodel/DeviceMesh.h"
 #include "compiler/costmodel/PipelineStages.h"
 #include "compiler/support/FirstDiagnostic.h"
 #include "dialects/bb/BbInterfaces.h"
@@ -176,15 +177,19 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   if (!cluster)
     return cluster.takeError();
   const int64_t S = o.pipelineStages, M = o.microbatches;
-  const int64_t perStage = o.dataParallel * o.tensorParallel;
   // Stage s on replicas[s] copies of the stage mesh (stage replication:
   // each runs every replicas[s]-th micro-batch whole), from device
-  // first[s] on; without replicas, one each.
+  // first[s] on; without replicas, one each. With meshes of their own
+  // (bb-auto-shard-stages), stage s's mesh is 1 x T_s.
+  const bool meshPerStage = !o.stageTensorParallel.empty();
+  std::vector<int64_t> perStage(S, o.dataParallel * o.tensorParallel);
+  if (meshPerStage)
+    perStage = o.stageTensorParallel;
   const std::vector<int64_t> replicas =
       o.stageReplicas.empty() ? std::vector<int64_t>(S, 1) : o.stageReplicas;
   std::vector<int64_t> first(S, 0);
   for (int64_t s = 1; s < S; ++s)
-    first[s] = first[s - 1] + replicas[s - 1] * perStage;
+    first[s] = first[s - 1] + replicas[s - 1] * perStage[s - 1];
 
   // The cut, on a copy.
   OwningOpRef<ModuleOp> copy = module.clone();
@@ -214,14 +219,22 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     return a ? a.getValue().str() : "";
   };
 
-  // A crossing's bytes on one device of the stage mesh: its
-  // block under the layout the plan leaves it in.
-  SmallVector<int64_t> meshShape;
-  for (auto m : (*copy).getOps<mesh::MeshOp>()) {
-    meshShape.assign(m.getShape().begin(), m.getShape().end());
-    break;
-  }
+  // A crossing's bytes on one device of its function's mesh (the stage
+  // mesh, or the stage's own): its block under the layout the plan leaves
+  // it in.
+  auto meshShapeOf = [&](func::FuncOp f) {
+    SmallVector<int64_t> shape;
+    mesh::MeshOp m;
+    if (auto sym = f->getAttrOfType<FlatSymbolRefAttr>("bb.mesh"))
+      m = (*copy).lookupSymbol<mesh::MeshOp>(sym.getAttr());
+    else if (auto meshes = (*copy).getOps<mesh::MeshOp>(); !meshes.empty())
+      m = *meshes.begin();
+    if (m)
+      shape.assign(m.getShape().begin(), m.getShape().end());
+    return shape;
+  };
   auto localBytes = [&](func::FuncOp f, unsigned result) -> double {
+    SmallVector<int64_t> meshShape = meshShapeOf(f);
     auto type = cast<RankedTensorType>(f.getResultTypes()[result]);
     auto attr = f.getResultAttrOfType<mesh::MeshShardingAttr>(result, "bb.sharding");
     if (!attr)
@@ -258,10 +271,34 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         int64_t to = receiver.count(name.str()) ? receiver[name.str()] : s;
         // Device k of stage s sends its block of the tensor to device k of
         // stage `to` (as the pipelined binary does: a tensor replicated
-        // over an axis is sent by every device along it).
+        // over an axis is sent by every device along it). Between meshes
+        // of their own the tensor goes whole, device k of the receiver's
+        // mesh taking it from device k mod n of the sender's n: gathered
+        // on the sender's mesh first, then sent up to ceil(n' / n) times.
         int64_t a = first[s], b = first[to];
         cluster::Link link = cluster->linkBetween(a, b);
-        p2p[s] += link.latency + localBytes(f, i) / link.bandwidth;
+        const double sends =
+            meshPerStage ? static_cast<double>((perStage[to] + perStage[s] - 1) /
+                                               perStage[s])
+                         : 1.0;
+        p2p[s] += sends * (link.latency + localBytes(f, i) / link.bandwidth);
+        if (meshPerStage) {
+          Value sent = f.getBody().front().getTerminator()->getOperand(i);
+          auto type = cast<RankedTensorType>(sent.getType());
+          SmallVector<int64_t> shape = meshShapeOf(f);
+          auto stageMesh = costmodel::DeviceMesh::create(*cluster, shape, a);
+          if (!stageMesh)
+            return stageMesh.takeError();
+          p2p[s] += sharding::reshardSeconds(
+              sharding::plannedSharding(sent, /*keepPartial=*/true),
+              sharding::TensorSharding::replicated(type.getRank()), type,
+              shape, [&](costmodel::CollectiveKind kind, ArrayRef<int16_t> axes,
+                         double bytes) {
+                SmallVector<int64_t> meshAxes(axes.begin(), axes.end());
+                return costmodel::meshCollectiveTime(*cluster, *stageMesh,
+                                                     meshAxes, kind, bytes);
+              });
+        }
         if (cluster->hostOf(a) != cluster->hostOf(b))
           p2pInter[s] = true;
       }
@@ -333,7 +370,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         const bool partial = attr && !attr.getPartialAxes().empty();
         if (partial)
           reducedOnce[s] += 1;
-        if (!accumulatedInProduct(ret.getOperand(i), partial, perStage == 1)) {
+        if (!accumulatedInProduct(ret.getOperand(i), partial, perStage[s] == 1)) {
           addedBytes += b;
           adds += 1;
         }
@@ -355,7 +392,7 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
     if (replicas[s] == 1)
       continue;
     const costmodel::GroupLayout layout =
-        replicaGroup(*cluster, first[s], replicas[s], perStage);
+        replicaGroup(*cluster, first[s], replicas[s], perStage[s]);
     replicaReduce[s] = costmodel::collectiveTime(
         *cluster, costmodel::CollectiveKind::ALL_REDUCE, layout,
         gradientBytes[s]);

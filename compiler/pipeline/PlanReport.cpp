@@ -96,9 +96,31 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   const bool replicated = static_cast<int64_t>(replicas.size()) == stages;
   if (!replicated)
     replicas.assign(stages, 1);
+  // Stages on meshes of their own (bb-auto-shard-stages): @stage<s>, each
+  // stage's devices its mesh's.
+  std::vector<int64_t> stageDevices(stages, perStage);
+  llvm::json::Array stageMeshes;
+  const bool meshPerStage = meshes.size() > 1;
+  if (meshPerStage) {
+    if (static_cast<int64_t>(meshes.size()) != stages)
+      return makeError("the plan has " + std::to_string(meshes.size()) +
+                       " meshes for " + std::to_string(stages) + " stages");
+    for (int64_t s = 0; s < stages; ++s) {
+      auto m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s));
+      if (!m)
+        return makeError("the plan has no mesh @stage" + std::to_string(s));
+      stageDevices[s] = 1;
+      std::string text;
+      for (int64_t d : m.getShape()) {
+        stageDevices[s] *= d;
+        text += (text.empty() ? "" : "x") + std::to_string(d);
+      }
+      stageMeshes.push_back(text);
+    }
+  }
   int64_t devices = 0;
-  for (int64_t r : replicas)
-    devices += r * perStage;
+  for (int64_t s = 0; s < stages; ++s)
+    devices += replicas[s] * stageDevices[s];
   llvm::json::Array stageBlocks;
   if (auto blocks = plan.getAs<ArrayAttr>("pipeline_stage_blocks"))
     for (Attribute a : blocks) {
@@ -153,7 +175,8 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
     }
     return max - sum / static_cast<double>(v.size());
   };
-  if (stages > 1 && !replicated && static_cast<int64_t>(slots.size()) == stages)
+  if (stages > 1 && !replicated && !meshPerStage &&
+      static_cast<int64_t>(slots.size()) == stages)
     balanceBound = static_cast<double>(microbatches - 1) * slack(slots) +
                    (static_cast<int64_t>(updates.size()) == stages ? slack(updates) : 0);
   // The devices (ranks) of each stage, consecutive, and the hosts they are
@@ -161,7 +184,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   llvm::json::Array stageRanks, stageHosts;
   if (stages > 1)
     for (int64_t st = 0, first = 0; st < stages; ++st) {
-      const int64_t last = first + replicas[st] * perStage - 1;
+      const int64_t last = first + replicas[st] * stageDevices[st] - 1;
       stageRanks.push_back(llvm::json::Array{first, last});
       stageHosts.push_back(
           llvm::json::Array{cluster->hostOf(first), cluster->hostOf(last)});
@@ -181,7 +204,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   if (withLayers && stages > 1 && training) {
     FailureOr<StageCut> cut =
         cutStages(main, stages, "plan report",
-                  replicated ? ArrayRef<int64_t>(replicas) : ArrayRef<int64_t>());
+                  replicated     ? ArrayRef<int64_t>(replicas)
+                  : meshPerStage ? ArrayRef<int64_t>(stageDevices)
+                                 : ArrayRef<int64_t>());
     if (failed(cut))
       return makeError("the plan's pipeline stages cannot be cut again");
     opStage = std::move(cut->stage);
@@ -249,7 +274,10 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
                                         {"sharding", g.sharding},
                                         {"stage", std::max<int64_t>(g.stage, 0)},
                                         {"last_stage", std::max<int64_t>(g.lastStage, 0)},
-                                        {"devices", devices / stages}});
+                                        {"devices",
+                                         meshPerStage
+                                             ? stageDevices[std::max<int64_t>(g.stage, 0)]
+                                             : devices / stages}});
   }
 
   // Work per step: tokens for [B, T] integer inputs, else samples.
@@ -315,6 +343,9 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       {"unequal_meshes_bound_seconds", balanceBound},
       {"stage_replicas", replicated ? llvm::json::Array(replicas)
                                     : llvm::json::Array()},
+      // Each stage's own mesh (stages on meshes of their own); empty when
+      // every stage has the mesh above.
+      {"stage_meshes", std::move(stageMeshes)},
       // Of each stage's update: all-reducing its gradients among its
       // replicas.
       {"stage_replica_reduce_seconds",
@@ -401,7 +432,15 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
     for (const llvm::json::Value &v : *reps)
       replicaText += (replicaText.empty() ? "" : ":") +
                      std::to_string(v.getAsInteger().value_or(0));
-  if (stages > 1)
+  std::string stageMeshText;
+  if (const llvm::json::Array *meshes = r.getArray("stage_meshes"))
+    for (const llvm::json::Value &v : *meshes)
+      stageMeshText += (stageMeshText.empty() ? "" : ", ") +
+                       v.getAsString().value_or("").str();
+  if (stages > 1 && !stageMeshText.empty())
+    os << stages << " pipeline stages on meshes " << stageMeshText << ", "
+       << r.getInteger("microbatches").value_or(1) << " micro-batches (1F1B)\n\n";
+  else if (stages > 1)
     os << stages << " pipeline stages of mesh " << meshText
        << (replicaText.empty() ? "" : " replicated " + replicaText) << ", "
        << r.getInteger("microbatches").value_or(1) << " micro-batches (1F1B)\n\n";
@@ -498,7 +537,7 @@ void mlir::bb::printPlanReport(const llvm::json::Object &r,
             "rest reduced after every micro-batch\n";
     }
     const double bound = num("unequal_meshes_bound_seconds");
-    if (replicaText.empty())
+    if (replicaText.empty() && stageMeshText.empty())
       os << "stage balance: stages of unequal meshes could save at most "
          << ms(bound) << " per step ("
          << llvm::formatv("{0:F1}", 100 * bound / std::max(1e-30, num("step_seconds")))

@@ -38,7 +38,8 @@ def Bbrt_WeightOp : Bbrt_Op<"weight", [Pure]> {
     the file's declaration order. In a per-process program, `sharding` (mesh
     split axes per dimension, e.g. "[[], [0]]") says which block of `value`
     this process holds: the buffer has the block's shape and each process
-    loads only its block.
+    loads only its block. `mesh` names the mesh the split axes refer to
+    when the module has several (a pipeline stage's own).
 
     Example:
     ```mlir
@@ -46,7 +47,8 @@ def Bbrt_WeightOp : Bbrt_Op<"weight", [Pure]> {
     ```
   }];
   let arguments = (ins I64Attr:$index, StrAttr:$name, ElementsAttr:$value,
-                       OptionalAttr<StrAttr>:$sharding);
+                       OptionalAttr<StrAttr>:$sharding,
+                       OptionalAttr<FlatSymbolRefAttr>:$mesh);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name $value attr-dict `->` type($buffer)";
 }
@@ -60,7 +62,8 @@ def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
     it. Its initial value is `init` (written to the safetensors file under
     `name`), or zeros without `init`. `index` is shared by every entry point
     of the module. With `sharding` (as for `bbrt.weight`), each process holds
-    its block of the state; `init` is the whole tensor. `kind` is the
+    its block of the state (on `mesh`, as for `bbrt.weight`); `init` is the
+    whole tensor. `kind` is the
     `bb.state` of the argument it comes from: `param` (a trained parameter
     of the model, which `--export` writes back into the ONNX file),
     `optimizer` (a moment) or `scalar` (the loss scaler's values, AdamW's
@@ -74,7 +77,8 @@ def Bbrt_StateOp : Bbrt_Op<"state", [Pure]> {
   let arguments = (ins I64Attr:$index, StrAttr:$name,
                        OptionalAttr<ElementsAttr>:$init,
                        OptionalAttr<StrAttr>:$sharding,
-                       OptionalAttr<StrAttr>:$kind);
+                       OptionalAttr<StrAttr>:$kind,
+                       OptionalAttr<FlatSymbolRefAttr>:$mesh);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
 }

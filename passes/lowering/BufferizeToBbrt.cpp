@@ -90,10 +90,18 @@ StringAttr shardingText(mesh::MeshShardingAttr attr) {
                : StringAttr();
 }
 
+/// The mesh a sharding is on, where it splits (bbrt.weight and bbrt.state
+/// record it: a module may have a mesh per pipeline stage).
+FlatSymbolRefAttr shardingMesh(mesh::MeshShardingAttr attr) {
+  return shardingText(attr) ? attr.getMesh() : FlatSymbolRefAttr();
+}
+
 /// The bbrt.weight of constant `cst`, whole or (with `sharding`) as this
 /// process's block of type `type`.
 Value weight(OpBuilder &b, Numbering &numbering, ConstantOp cst, Type type,
-             StringAttr sharding) {
+             mesh::MeshShardingAttr layout) {
+  StringAttr sharding = shardingText(layout);
+  FlatSymbolRefAttr mesh = shardingMesh(layout);
   auto name = cst->getAttrOfType<StringAttr>("bb.name");
   if (!name) {
     auto [it, added] = numbering.constNames.try_emplace(cst.getValue(), StringAttr());
@@ -102,12 +110,14 @@ Value weight(OpBuilder &b, Numbering &numbering, ConstantOp cst, Type type,
     name = it->second;
   }
   auto key = std::make_pair(cst.getValue().getAsOpaquePointer(),
-                            sharding ? sharding.str() : std::string());
+                            sharding ? sharding.str() + (mesh ? "@" + mesh.getValue().str() : "")
+                                     : std::string());
   auto [it, added] = numbering.weights.try_emplace(
       key, numbering.weights.size(), name);
   return b.create<bbrt::WeightOp>(cst.getLoc(), bufferType(type),
                                   b.getI64IntegerAttr(it->second.first),
-                                  it->second.second, cst.getValue(), sharding);
+                                  it->second.second, cst.getValue(), sharding,
+                                  mesh);
 }
 
 /// Whether every use of `arg` (directly or through reshapes and recompute
@@ -178,12 +188,12 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
         return func.emitError("bb-bufferize: state '")
                << name.getValue() << "' has two types";
       auto init = func.getArgAttrOfType<ElementsAttr>(i, "bb.init");
+      auto layout = func.getArgAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding");
       Value buf = b.create<bbrt::StateOp>(
           func.getLoc(), bufferType(arg.getType()),
           b.getI64IntegerAttr(it->second.first), name, init,
-          shardingText(func.getArgAttrOfType<mesh::MeshShardingAttr>(
-              i, "bb.sharding")),
-          func.getArgAttrOfType<StringAttr>(i, "bb.state"));
+          shardingText(layout), func.getArgAttrOfType<StringAttr>(i, "bb.state"),
+          shardingMesh(layout));
       buffers.map(arg, buf);
       continue;
     }
@@ -229,7 +239,7 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
       // A sharded weight: each process loads its block only.
       buffers.map(slice.getResult(),
                   weight(b, numbering, slice.getInput().getDefiningOp<ConstantOp>(),
-                         slice.getType(), shardingText(slice.getSharding())));
+                         slice.getType(), slice.getSharding()));
     } else if (auto reshape = dyn_cast<ReshapeOp>(op)) {
       Value v = b.create<bbrt::ViewOp>(loc, bufferType(reshape.getType()),
                                        buffers.lookup(reshape.getInput()));

@@ -534,17 +534,51 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   CallBuilder(d, loc).operand(info).string(source ? source.getValue() : "model")
       .call("bbrt::setModelName");
 
-  // A sharded program's mesh; processes map onto it row-major.
+  // A sharded program's mesh; processes map onto it row-major. Pipeline
+  // stages on meshes of their own (@stage0, @stage1, ...): a world of one
+  // axis, then each stage's mesh on the ranks after the earlier stages'.
   SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
+  llvm::StringMap<int64_t> stageOfMesh;
   if (meshes.size() > 1) {
-    meshes[1].emitError("bbrt-to-emitc: a program runs on one mesh");
-    return signalPassFailure();
-  }
-  if (!meshes.empty()) {
+    SmallVector<mesh::MeshOp> stages;
+    int64_t world = 0;
+    for (size_t s = 0; s < meshes.size(); ++s) {
+      auto m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s));
+      if (!m) {
+        meshes[s].emitError("bbrt-to-emitc: a program runs on one mesh, or "
+                            "on one per pipeline stage named @stage<s>");
+        return signalPassFailure();
+      }
+      stages.push_back(m);
+      stageOfMesh[m.getSymName()] = static_cast<int64_t>(s);
+      int64_t n = 1;
+      for (int64_t d : m.getShape())
+        n *= d;
+      world += n;
+    }
+    CallBuilder(d, loc).operand(info).dims(ArrayRef<int64_t>{world}).call("bbrt::setMesh");
+    for (mesh::MeshOp m : stages)
+      CallBuilder(d, loc).operand(info).dims(m.getShape())
+          .call("bbrt::addStageMesh");
+  } else if (!meshes.empty()) {
     CallBuilder(d, loc).operand(info).dims(meshes[0].getShape())
         .call("bbrt::setMesh");
-    meshes[0].erase();
   }
+  for (mesh::MeshOp m : meshes)
+    m.erase();
+  // The stage mesh a weight's or state's sharding is on (several meshes).
+  auto shardingMesh = [&](Operation *op, std::optional<StringRef> mesh) {
+    if (stageOfMesh.empty() || !mesh)
+      return true;
+    auto it = stageOfMesh.find(*mesh);
+    if (it == stageOfMesh.end()) {
+      op->emitError("bbrt-to-emitc: sharded over no stage mesh");
+      return false;
+    }
+    CallBuilder(d, op->getLoc()).operand(info).i64(it->second)
+        .call("bbrt::setShardingMesh");
+    return true;
+  };
 
   // Module-wide: weights and state, declared in index order.
   std::map<int64_t, bbrt::WeightOp> weights;
@@ -569,9 +603,12 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     CallBuilder(d, w.getLoc()).operand(info).string(w.getName())
         .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
         .call("bbrt::addWeight");
-    if (auto sharding = w.getSharding())
+    if (auto sharding = w.getSharding()) {
       CallBuilder(d, w.getLoc()).operand(info).string(*sharding)
           .call("bbrt::setSharding");
+      if (!shardingMesh(w, w.getMesh()))
+        return signalPassFailure();
+    }
   }
   expected = 0;
   for (auto [i, s] : states) {
@@ -585,9 +622,12 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     CallBuilder(d, s.getLoc()).operand(info).string(s.getName())
         .opaque(dtypeOf(type.getElementType())).dims(type.getShape())
         .boolean(static_cast<bool>(s.getInit())).call("bbrt::addState");
-    if (auto sharding = s.getSharding())
+    if (auto sharding = s.getSharding()) {
       CallBuilder(d, s.getLoc()).operand(info).string(*sharding)
           .call("bbrt::setSharding");
+      if (!shardingMesh(s, s.getMesh()))
+        return signalPassFailure();
+    }
   }
 
   for (func::FuncOp func : funcs)

@@ -34,22 +34,8 @@ using namespace mlir::bb;
 
 namespace {
 
-/// The layout bb-auto-shard's plan leaves result `v` in (replicated without
-/// a plan), reduced where partial unless `keepPartial`.
 sharding::TensorSharding producedSharding(Value v, bool keepPartial = false) {
-  auto type = cast<RankedTensorType>(v.getType());
-  sharding::TensorSharding s = sharding::TensorSharding::replicated(type.getRank());
-  Operation *def = v.getDefiningOp();
-  auto attr = def ? def->getAttrOfType<DenseI64ArrayAttr>("bb.strategy")
-                  : DenseI64ArrayAttr();
-  if (attr) {
-    sharding::Strategy strategy(attr.asArrayRef().begin(), attr.asArrayRef().end());
-    s = sharding::resultSharding(sharding::ruleFor(def), strategy,
-                                 cast<OpResult>(v).getResultNumber(), type.getRank());
-  }
-  if (!keepPartial)
-    s.partialAxes.clear();
-  return s;
+  return sharding::plannedSharding(v, keepPartial);
 }
 
 /// The layout `op` (planned) wants its operand `i` in, reduced where partial.
@@ -96,6 +82,8 @@ struct Part {
   /// time: quadratic in the thousands of a large model's stage).
   SmallVector<DictionaryAttr> argAttrs;
   llvm::StringSet<> statesRead;
+  /// The pipeline stage whose function this is.
+  int64_t stage = 0;
   explicit Part(func::FuncOp f) : func(f), builder(f.getContext()) {
     builder.setInsertionPointToEnd(&f.getBody().front());
     for (unsigned i = 0; i < f.getNumArguments(); ++i)
@@ -156,8 +144,21 @@ void PipelineStagesPass::runOnOperation() {
       return signalPassFailure();
     }
   }
+  // Stages on meshes of their own (bb-auto-shard-stages, @stage<s>): the
+  // cut balances each stage's cost over its mesh's devices, as the plan's.
+  SmallVector<int64_t> weights = devices;
+  if (keepSharding && weights.empty())
+    for (int64_t s = 0; s < numStages; ++s)
+      if (auto m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s))) {
+        int64_t n = 1;
+        for (int64_t d : m.getShape())
+          n *= d;
+        weights.push_back(n);
+      }
+  if (static_cast<int64_t>(weights.size()) != numStages)
+    weights = devices;
   FailureOr<StageCut> cutOr =
-      cutStages(train, numStages, "bb-pipeline-stages", devices);
+      cutStages(train, numStages, "bb-pipeline-stages", weights);
   if (failed(cutOr))
     return signalPassFailure();
   StageCut &cut = *cutOr;
@@ -193,37 +194,58 @@ void PipelineStagesPass::runOnOperation() {
     mb.setInsertionPointAfter(f);
     return f;
   };
+  // Each function on its stage, and with a mesh per stage (planned by
+  // bb-auto-shard-stages) on that mesh.
+  auto newPart = [&](int64_t s, StringRef part) {
+    auto p = std::make_unique<Part>(
+        newFunc("stage" + std::to_string(s) + "_" + part.str()));
+    p->stage = s;
+    return p;
+  };
   std::vector<std::unique_ptr<Part>> fwdParts, bwdParts;
   for (int64_t s = 0; s < numStages; ++s)
-    fwdParts.push_back(std::make_unique<Part>(
-        newFunc("stage" + std::to_string(s) + "_forward")));
+    fwdParts.push_back(newPart(s, "forward"));
   for (int64_t s = 0; s < numStages; ++s)
-    bwdParts.push_back(std::make_unique<Part>(
-        newFunc("stage" + std::to_string(s) + "_backward")));
+    bwdParts.push_back(newPart(s, "backward"));
   auto partOf = [&](Operation *op) -> Part * {
     int64_t s = stage.lookup(op);
     return forward.contains(op) ? fwdParts[s].get() : bwdParts[s].get();
   };
-  // With keep-sharding: the stage mesh the plan is for.
-  FlatSymbolRefAttr meshSym;
+  // With keep-sharding: the stage mesh the plan is for, or (planned by
+  // bb-auto-shard-stages) each stage's own, @stage<s>.
+  SmallVector<FlatSymbolRefAttr> stageMesh;
   int64_t meshRank = 0;
   if (keepSharding) {
-    auto meshes = module.getOps<mesh::MeshOp>();
+    SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
     if (meshes.empty()) {
       module.emitError("bb-pipeline-stages: keep-sharding needs the mesh of "
                        "a bb-auto-shard plan");
       return signalPassFailure();
     }
-    meshSym = FlatSymbolRefAttr::get((*meshes.begin()).getSymNameAttr());
-    meshRank = (*meshes.begin()).getShape().size();
+    meshRank = meshes.front().getShape().size();
+    for (int64_t s = 0; s < numStages; ++s) {
+      mesh::MeshOp m = meshes.front();
+      if (meshes.size() > 1) {
+        m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s));
+        if (!m || static_cast<int64_t>(meshes.size()) != numStages) {
+          module.emitError("bb-pipeline-stages: keep-sharding needs one "
+                           "mesh, or one per stage named @stage<s>");
+          return signalPassFailure();
+        }
+      }
+      stageMesh.push_back(FlatSymbolRefAttr::get(m.getSymNameAttr()));
+    }
   }
+  const bool meshPerStage =
+      stageMesh.size() > 1 && stageMesh.front() != stageMesh.back();
   auto named = [&](StringRef name, StringRef role,
-                   const sharding::TensorSharding *layout = nullptr) {
+                   const sharding::TensorSharding *layout = nullptr,
+                   int64_t s = 0) {
     NamedAttrList list;
     list.set("bb.name", StringAttr::get(ctx, name));
     list.set("bb.role", StringAttr::get(ctx, role));
     if (keepSharding && layout && !layout->isReplicated())
-      list.set("bb.sharding", layout->toAttr(meshSym));
+      list.set("bb.sharding", layout->toAttr(stageMesh[s]));
     return list.getDictionary(ctx);
   };
   // Arguments of @train_step: data and state keep their attributes.
@@ -256,11 +278,19 @@ void PipelineStagesPass::runOnOperation() {
       return c;
     std::string name = stash ? "stash" + std::to_string(nextStash++)
                              : "xfer" + std::to_string(nextTransfer++);
-    sharding::TensorSharding layout = producedSharding(v);
+    // Between stages on meshes of their own, whole: every device of the
+    // sender's mesh gathers it, and each device of the receiver's takes
+    // its block of it.
+    sharding::TensorSharding layout =
+        meshPerStage && from.stage != to.stage
+            ? sharding::TensorSharding::replicated(
+                  cast<RankedTensorType>(v.getType()).getRank())
+            : producedSharding(v);
     from.addResult(from.mapping.lookup(v),
-                   named(name, stash ? "stash" : "send", &layout));
+                   named(name, stash ? "stash" : "send", &layout, from.stage));
     // Inserting an argument keeps the builder's place at the block's end.
-    Value arg = to.addArg(v.getType(), named(name, stash ? "stash" : "recv", &layout));
+    Value arg = to.addArg(v.getType(), named(name, stash ? "stash" : "recv",
+                                             &layout, to.stage));
     crossed[key] = arg;
     return arg;
   };
@@ -388,7 +418,7 @@ void PipelineStagesPass::runOnOperation() {
     gradProduced[g] = producedSharding(g, /*keepPartial=*/true);
     Part &p = *partOf(def);
     p.addResult(p.mapping.lookup(g),
-                named(gradName[g], "grad", &gradProduced[g]));
+                named(gradName[g], "grad", &gradProduced[g], p.stage));
     stageGrads[stage[def]].push_back(g);
   }
 
@@ -397,12 +427,11 @@ void PipelineStagesPass::runOnOperation() {
   SmallVector<std::unique_ptr<Part>> updateParts;
   SmallVector<llvm::StringSet<>> owns(numStages);
   for (int64_t s = 0; s < numStages; ++s) {
-    updateParts.push_back(std::make_unique<Part>(
-        newFunc("stage" + std::to_string(s) + "_update")));
+    updateParts.push_back(newPart(s, "update"));
     Part &p = *updateParts.back();
     for (Value g : stageGrads[s])
       p.mapping.map(g, p.addArg(g.getType(),
-                                named(gradName[g], "grad", &gradLayout[g])));
+                                named(gradName[g], "grad", &gradLayout[g], s)));
     p.mapping.map(sumSquares,
                   p.addArg(sumSquares.getType(), named("grad_sumsq", "grad_sumsq")));
     std::function<LogicalResult(Value)> materialize = [&](Value v) -> LogicalResult {
@@ -477,8 +506,7 @@ void PipelineStagesPass::runOnOperation() {
   SmallVector<std::unique_ptr<Part>> gradsqParts;
   auto scalarType = RankedTensorType::get({}, Float32Type::get(ctx));
   for (int64_t s = 0; s < numStages; ++s) {
-    gradsqParts.push_back(std::make_unique<Part>(
-        newFunc("stage" + std::to_string(s) + "_gradsq")));
+    gradsqParts.push_back(newPart(s, "gradsq"));
     Part &p = *gradsqParts.back();
     OpBuilder &b = p.builder;
     Location loc = train.getLoc();
@@ -487,9 +515,9 @@ void PipelineStagesPass::runOnOperation() {
       // The accumulated gradient, reduced (or relaid) once, for the norm
       // and the update both.
       Value arg = p.addArg(g.getType(),
-                           named(gradName[g], "grad", &gradProduced[g]));
+                           named(gradName[g], "grad", &gradProduced[g], s));
       if (keepSharding && gradProduced[g] != gradLayout[g])
-        p.addResult(arg, named(gradName[g], "grad", &gradLayout[g]));
+        p.addResult(arg, named(gradName[g], "grad", &gradLayout[g], s));
       int64_t rank = cast<RankedTensorType>(g.getType()).getRank();
       Operation *sq = b.create<MulOp>(loc, arg, arg);
       Value v = sq->getResult(0);
@@ -514,14 +542,18 @@ void PipelineStagesPass::runOnOperation() {
       sum = b.create<ConstantOp>(loc, 0.0f);
     p.addResult(sum, named("grad_sumsq", "grad_sumsq"));
   }
-  for (auto &p : fwdParts)
-    p->finish();
-  for (auto &p : bwdParts)
-    p->finish();
-  for (auto &p : updateParts)
-    p->finish();
-  for (auto &p : gradsqParts)
-    p->finish();
+  for (auto *parts : {&fwdParts, &bwdParts})
+    for (auto &p : *parts) {
+      p->finish();
+      if (meshPerStage)
+        p->func->setAttr("bb.mesh", stageMesh[p->stage]);
+    }
+  for (auto *parts : {&updateParts, &gradsqParts})
+    for (auto &p : *parts) {
+      p->finish();
+      if (meshPerStage)
+        p->func->setAttr("bb.mesh", stageMesh[p->stage]);
+    }
 
   // What the driver needs to know.
   NamedAttrList attrs;

@@ -46,6 +46,45 @@ bool StageCut::perMicrobatch(Operation *op) const {
          op->getBlock() == body;
 }
 
+StagePlacement mlir::bb::placeOnStages(const StageCut &cut) {
+  StagePlacement p;
+  p.op = cut.stage;
+  Block &body = *cut.body;
+  for (Operation &op : body) {
+    Value g = updateGradient(&op);
+    auto it = g ? p.op.find(g.getDefiningOp()) : p.op.end();
+    if (it == p.op.end())
+      continue;
+    for (Value v : op.getOperands())
+      if (isa<BlockArgument>(v))
+        p.arg.try_emplace(v, it->second);
+  }
+  for (BlockArgument a : body.getArguments()) {
+    if (p.arg.count(a))
+      continue;
+    int64_t s = -1;
+    for (Operation *user : a.getUsers())
+      if (auto it = p.op.find(user); it != p.op.end())
+        s = s < 0 ? it->second : std::min(s, it->second);
+    p.arg[a] = std::max<int64_t>(s, 0);
+  }
+  for (Operation &op : body) {
+    if (!cut.perStep.contains(&op))
+      continue;
+    int64_t s = -1;
+    for (Value v : op.getOperands()) {
+      if (isa<BlockArgument>(v))
+        s = p.arg.lookup(v);
+      else if (auto it = p.op.find(v.getDefiningOp()); it != p.op.end())
+        s = it->second;
+      if (s >= 0)
+        break;
+    }
+    p.op[&op] = std::max<int64_t>(s, 0);
+  }
+  return p;
+}
+
 FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
                                         StringRef pass,
                                         ArrayRef<int64_t> devices) {
@@ -191,6 +230,12 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
         cut.blocks.back() = unitLabel[k];
     }
   }
+  if (static_cast<int64_t>(cut.blocks.size()) < numStages)
+    return train.emitError(pass)
+           << ": the model has " << cut.blocks.size()
+           << " blocks (layers and their halves, from its ONNX node names), "
+              "fewer than the "
+           << numStages << " pipeline stages";
   // What each block's parameters hold and send: their states' bytes (the
   // parameter and its optimizer state, all updated with one gradient) and
   // their gradients' (replicated stages all-reduce them).
@@ -232,12 +277,6 @@ FailureOr<StageCut> mlir::bb::cutStages(func::FuncOp train, int64_t numStages,
               getTensorBytes(v.getType());
     }
   }
-  if (static_cast<int64_t>(cut.blocks.size()) < numStages)
-    return train.emitError(pass)
-           << ": the model has " << cut.blocks.size()
-           << " blocks (layers and their halves, from its ONNX node names), "
-              "fewer than the "
-           << numStages << " pipeline stages";
   cut.starts = costmodel::balancedStages(cut.blockCost, numStages, devices);
   SmallVector<int64_t> stageOfBlock(cut.blocks.size());
   for (int64_t s = 0; s < numStages; ++s) {

@@ -73,6 +73,17 @@ struct StageCut {
 /// ("transformer/h.3/attn", "transformer/h.3/mlp"); ops directly under the
 /// layer (the residual additions) are the layer's own unit. So a stage may
 /// end between a layer's attention and its MLP. Empty without a name.
+/// Every op and argument of @train_step on a stage of `cut`: a state
+/// belongs to the stage that computes its gradient (its update and the
+/// optimizer's moments run there), a state nothing updates and an input to
+/// the first stage that reads them; a per-step op (the norm, the updates)
+/// to the stage of what it reads; a per-micro-batch op to its own.
+struct StagePlacement {
+  llvm::DenseMap<Operation *, int64_t> op;
+  llvm::DenseMap<Value, int64_t> arg;
+};
+StagePlacement placeOnStages(const StageCut &cut);
+
 std::string cutUnitOf(Operation *op);
 
 /// Set on @train_step by bb-recompute when it recomputes each block of the

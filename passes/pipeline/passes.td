@@ -84,7 +84,12 @@ def PipelineStages : Pass<"bb-pipeline-stages", "ModuleOp"> {
     `@stage<s>_gradsq` reduces them to the layout the update wants once per
     step (all-reduce, or reduce-scatter where the update is split), which
     is how bb-auto-shard prices that reduction. No mesh is added;
-    `bb-pipeline-mesh` prepends the stage axis after partitioning.
+    `bb-pipeline-mesh` prepends the stage axis after partitioning. A plan
+    with a mesh per stage (`bb-auto-shard-stages`: `mesh.mesh @stage<s>`)
+    cuts each stage's cost over its mesh's devices, puts each function on
+    its stage's mesh (`bb.mesh = @stage<s>`, which `bb-spmdize` reads) and
+    sends what crosses between two stages whole (replicated on both sides:
+    the sender gathers it, the receiver takes its block).
   }];
   let options = [
     Option<"stages", "stages", "int64_t", "2", "Number of pipeline stages">,

@@ -130,6 +130,12 @@ public:
   int64_t stages = 1, microbatches = 1;
   /// Devices of each stage (stage replication); empty: one stage mesh each.
   SmallVector<int64_t> stageReplicas;
+  /// The `plan-stage` option: the one stage whose memory rows count (-1:
+  /// every stage's).
+  int64_t planStage = -1;
+  /// The `stage-devices` option: what the cut divides each stage's cost by
+  /// when the stages are not replicated (stages on meshes of their own).
+  SmallVector<int64_t> stageDevices;
   double stateScale = 1, activationScale = 1, stepWeight = 1;
   /// The `prune-above` option (seconds of pipelined step; 0: off).
   double pruneAbove = 0;
@@ -301,29 +307,11 @@ double Planner::reshardCost(const TensorSharding &from, const TensorSharding &to
   auto it = reshardMemo.find(key);
   if (!accounting && it != reshardMemo.end())
     return it->second;
-  auto bytes = [&](const TensorSharding &s) {
-    return static_cast<double>(
-        bytesOf(type, s.localShape(type.getShape(), meshShape)));
-  };
-  // The message is the tensor a process holds before the step, except for a
-  // gather: the one it holds after.
-  double cost = 0;
-  for (const ReshardStep &st : planReshard(from, to, type.getShape(), meshShape)) {
-    switch (st.kind) {
-    case ReshardStep::Kind::AllReduce:
-      cost += collective(pb::ALL_REDUCE, st.axes, bytes(st.before));
-      break;
-    case ReshardStep::Kind::ReduceScatter:
-      cost += collective(pb::REDUCE_SCATTER, st.axes, bytes(st.before));
-      break;
-    case ReshardStep::Kind::AllToAll:
-      cost += collective(pb::ALL_TO_ALL, st.axes, bytes(st.before));
-      break;
-    case ReshardStep::Kind::AllGather:
-      cost += collective(pb::ALL_GATHER, st.axes, bytes(st.after));
-      break;
-    }
-  }
+  const double cost = reshardSeconds(
+      from, to, type, meshShape,
+      [&](pb::CollectiveKind kind, ArrayRef<int16_t> axes, double bytes) {
+        return collective(kind, axes, bytes);
+      });
   reshardMemo[key] = cost;
   return cost;
 }
@@ -336,49 +324,15 @@ LogicalResult Planner::cutIntoStages(func::FuncOp func) {
   if (stages < 2 || func.getSymName() != "train_step")
     return success();
   FailureOr<StageCut> cut =
-      cutStages(func, stages, "bb-auto-shard", stageReplicas);
+      cutStages(func, stages, "bb-auto-shard",
+                stageReplicas.empty() ? stageDevices : stageReplicas);
   if (failed(cut))
     return failure();
-  opStage = std::move(cut->stage);
+  StagePlacement placed = placeOnStages(*cut);
+  opStage = std::move(placed.op);
+  argStage = std::move(placed.arg);
   forwardOfCut = std::move(cut->forward);
   ofStateOfCut = std::move(cut->ofState);
-  Block &body = *cut->body;
-  // A state belongs to the stage that computes its gradient (its update,
-  // and the optimizer's moments, run there); a state nothing updates to
-  // the first stage that reads it.
-  for (Operation &op : body) {
-    Value g = updateGradient(&op);
-    auto it = g ? opStage.find(g.getDefiningOp()) : opStage.end();
-    if (it == opStage.end())
-      continue;
-    for (Value v : op.getOperands())
-      if (isa<BlockArgument>(v))
-        argStage.try_emplace(v, it->second);
-  }
-  for (BlockArgument a : body.getArguments()) {
-    if (argStage.count(a))
-      continue;
-    int64_t s = -1;
-    for (Operation *user : a.getUsers())
-      if (auto it = opStage.find(user); it != opStage.end())
-        s = s < 0 ? it->second : std::min(s, it->second);
-    argStage[a] = std::max<int64_t>(s, 0);
-  }
-  // Per-step ops (the norm, the updates): the stage of what they read.
-  for (Operation &op : body) {
-    if (!cut->perStep.contains(&op))
-      continue;
-    int64_t s = -1;
-    for (Value v : op.getOperands()) {
-      if (isa<BlockArgument>(v))
-        s = argStage.lookup(v);
-      else if (auto it = opStage.find(v.getDefiningOp()); it != opStage.end())
-        s = it->second;
-      if (s >= 0)
-        break;
-    }
-    opStage[&op] = std::max<int64_t>(s, 0);
-  }
   return success();
 }
 
@@ -1219,6 +1173,8 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
     int64_t worstPoint = 0;
     double worstBytes = limit * (1 + 1e-9);
     for (size_t pi = 0; pi < parts.size(); ++pi) {
+      if (staged && planStage >= 0 && static_cast<int64_t>(pi) != planStage)
+        continue; // planned on another mesh (bb-auto-shard-stages)
       auto [t, bytes] = fullestPoint(pi);
       if (bytes > worstBytes) {
         worst = pi;
@@ -1564,6 +1520,17 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
   planner.stages = stages;
   planner.microbatches = microbatches;
   planner.stageReplicas.assign(stageReplicas.begin(), stageReplicas.end());
+  if (planStage >= stages)
+    return module.emitError("bb-auto-shard: plan-stage=")
+           << planStage << " names no stage of " << stages;
+  planner.planStage = planStage;
+  planner.stageDevices.assign(stageDevices.begin(), stageDevices.end());
+  if (!stageDevices.empty() &&
+      (static_cast<int64_t>(stageDevices.size()) != stages ||
+       !stageReplicas.empty() ||
+       llvm::any_of(stageDevices, [](int64_t d) { return d < 1; })))
+    return module.emitError("bb-auto-shard: stage-devices needs one positive "
+                            "count per stage, and no stage-replicas");
   if (!stageReplicas.empty() &&
       (static_cast<int64_t>(stageReplicas.size()) != stages ||
        llvm::any_of(stageReplicas, [&](int64_t r) {

@@ -576,3 +576,53 @@ TensorSharding sharding::resultSharding(const OpRule &rule, const Strategy &s,
                                         unsigned result, int64_t rank) {
   return shardingOf(rule, s, rule.numOperands + result, rank, true);
 }
+
+double mlir::bb::sharding::reshardSeconds(
+    const TensorSharding &from, const TensorSharding &to,
+    RankedTensorType type, ArrayRef<int64_t> meshShape,
+    llvm::function_ref<double(costmodel::CollectiveKind, ArrayRef<int16_t>,
+                              double)>
+        collective) {
+  auto kindOf = [](ReshardStep::Kind k) {
+    switch (k) {
+    case ReshardStep::Kind::AllReduce:
+      return costmodel::CollectiveKind::ALL_REDUCE;
+    case ReshardStep::Kind::ReduceScatter:
+      return costmodel::CollectiveKind::REDUCE_SCATTER;
+    case ReshardStep::Kind::AllToAll:
+      return costmodel::CollectiveKind::ALL_TO_ALL;
+    case ReshardStep::Kind::AllGather:
+      return costmodel::CollectiveKind::ALL_GATHER;
+    }
+    llvm_unreachable("a reshard step of no kind");
+  };
+  auto bytes = [&](const TensorSharding &s) {
+    int64_t n = getElementByteWidth(type.getElementType());
+    for (int64_t d : s.localShape(type.getShape(), meshShape))
+      n *= d;
+    return static_cast<double>(n);
+  };
+  double seconds = 0;
+  for (const ReshardStep &st : planReshard(from, to, type.getShape(), meshShape))
+    seconds += collective(kindOf(st.kind), st.axes,
+                          bytes(st.kind == ReshardStep::Kind::AllGather
+                                    ? st.after
+                                    : st.before));
+  return seconds;
+}
+
+TensorSharding mlir::bb::sharding::plannedSharding(Value v, bool keepPartial) {
+  auto type = cast<RankedTensorType>(v.getType());
+  TensorSharding s = TensorSharding::replicated(type.getRank());
+  Operation *def = v.getDefiningOp();
+  auto attr = def ? def->getAttrOfType<DenseI64ArrayAttr>("bb.strategy")
+                  : DenseI64ArrayAttr();
+  if (attr) {
+    Strategy strategy(attr.asArrayRef().begin(), attr.asArrayRef().end());
+    s = resultSharding(ruleFor(def), strategy,
+                       cast<OpResult>(v).getResultNumber(), type.getRank());
+  }
+  if (!keepPartial)
+    s.partialAxes.clear();
+  return s;
+}

@@ -15,8 +15,10 @@
 #ifndef BB_PASSES_SHARDING_SHARDINGRULES_H
 #define BB_PASSES_SHARDING_SHARDINGRULES_H
 
+#include "compiler/costmodel/Collective.h"
 #include "mlir/Dialect/Mesh/IR/MeshOps.h"
 #include "mlir/IR/Operation.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
@@ -138,6 +140,22 @@ SmallVector<ReshardStep, 2> planReshard(const TensorSharding &from,
                                      const TensorSharding &to,
                                      ArrayRef<int64_t> shape,
                                      ArrayRef<int64_t> meshShape);
+
+/// The layout bb-auto-shard's plan (`bb.strategy` on the defining op)
+/// leaves `v` in; replicated without a plan or for a block argument.
+/// Reduced where partial unless `keepPartial`.
+TensorSharding plannedSharding(Value v, bool keepPartial = false);
+
+/// The seconds of planReshard's collectives from `from` to `to` for a
+/// tensor of `type`, each timed by `collective(kind, axes, bytes)` where
+/// the message is the block a process holds before the step, except for a
+/// gather: the one it holds after.
+double reshardSeconds(
+    const TensorSharding &from, const TensorSharding &to,
+    RankedTensorType type, ArrayRef<int64_t> meshShape,
+    llvm::function_ref<double(costmodel::CollectiveKind, ArrayRef<int16_t>,
+                              double)>
+        collective);
 
 /// A strategy: for each mesh axis, the loop it splits (-1: none).
 using Strategy = SmallVector<int64_t>;

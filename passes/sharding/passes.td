@@ -43,7 +43,10 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
     rows: its state (and the states it reads), its weights, its gradient
     buffers (live through the step), its values live at the point, and
     min(S - s, M) - 1 more copies of its stash (the micro-batches in
-    flight); each round adds the rows of the most overfilled stage. The
+    flight); each round adds the rows of the most overfilled stage. With
+    `plan-stage` = s only stage s's rows must fit (its mesh is this one;
+    the other stages are planned on theirs, `bb-auto-shard-stages`), and
+    `stage-devices` weighs the cut as that pass does. The
     plan gets each stage's figures (`pipeline_stage_*_bytes`). Other
     functions (@eval_step) count 1/S of the state and weights and
     min(S, M)/S of the live activations. The
@@ -94,6 +97,14 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
                "the cut balances each stage's cost over its replicas and a "
                "replica keeps min(stages - stage, microbatches / r) "
                "micro-batches' activations">,
+    ListOption<"stageDevices", "stage-devices", "int64_t",
+               "With stages and without stage-replicas: the devices of "
+               "each stage's own mesh (bb-auto-shard-stages): the cut "
+               "balances each stage's cost over them">,
+    Option<"planStage", "plan-stage", "int64_t", "-1",
+           "With stages: plan for stage s alone (bb-auto-shard-stages: "
+           "each stage on its own mesh): only its memory rows must fit "
+           "(-1: every stage's)">,
     Option<"microbatches", "microbatches", "int64_t", "1",
            "Micro-batches per step: the per-step work (downstream of the "
            "gradients) weighs 1/microbatches against one micro-batch's "
@@ -106,6 +117,48 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
            "memory rows and its step is shown to be above this many "
            "seconds: microbatches / stages times the objective of the last "
            "solve, a lower bound on the pipelined step (0: never)">,
+  ];
+  let dependentDialects = ["::mlir::mesh::MeshDialect"];
+}
+
+def AutoShardStages : Pass<"bb-auto-shard-stages", "ModuleOp"> {
+  let summary = "Plan each pipeline stage on a mesh of its own (Alpa's sub-meshes)";
+  let description = [{
+    Plans one micro-batch's `@train_step` of a pipeline whose S stages run
+    on meshes of different shapes (`stage-meshes`, one per stage, e.g.
+    `1x4,1x2`: stage 0 on four devices, stage 1 on the next two), as
+    Alpa's inter-op pass places stages on sub-meshes.
+
+    The step is cut as `bb-pipeline-stages` cuts it, each stage's cost
+    divided by its mesh's devices (so a stage on more devices takes more
+    blocks). Then, for each stage s, `bb-auto-shard` plans a copy of the
+    module on stage s's mesh (`plan-stage` = s: only that stage's memory
+    must fit), and the module takes from that copy the strategies of stage
+    s's ops and the layouts of the states stage s owns (StageCut.h's
+    placement). A state or input that several stages read (a tied
+    embedding, the loss scale) has one layout in the binary, so every copy
+    plans it replicated.
+
+    The result is a plan for `bb-pipeline-stages` with keep-sharding: one
+    `mesh.mesh @stage<s>` per stage, the states' `bb.sharding` on their
+    owner's mesh, and `bb.plan` whose per-stage figures
+    (`pipeline_stage_*`) are each stage's from its own copy, with the
+    meshes (`pipeline_stage_meshes`). `@eval_step` is dropped (a pipelined
+    binary evaluates with the stages' forward functions).
+  }];
+  let options = [
+    Option<"cluster", "cluster", "std::string", "\"cpu:2\"",
+           "Cluster preset NAME:COUNT or .textproto file">,
+    ListOption<"stageMeshes", "stage-meshes", "std::string",
+               "Each stage's mesh shape, e.g. 1x4,1x2 (at least two)">,
+    Option<"microbatches", "microbatches", "int64_t", "1",
+           "Micro-batches per step (see bb-auto-shard)">,
+    Option<"shardPins", "shard", "std::string", "\"\"",
+           "Pinned layouts, as bb-auto-shard's shard option">,
+    Option<"timeLimit", "time-limit", "double", "60.0",
+           "Seconds each stage's solver may take">,
+    Option<"refine", "refine", "bool", "true",
+           "bb-auto-shard's refine option">,
   ];
   let dependentDialects = ["::mlir::mesh::MeshDialect"];
 }

@@ -395,8 +395,21 @@ struct SpmdizePass : mlir::bb::impl::SpmdizeBase<SpmdizePass> {
       module.emitError("bb-spmdize: the module has no mesh.mesh");
       return signalPassFailure();
     }
-    mesh::MeshOp meshOp = *meshes.begin();
     for (auto func : module.getOps<func::FuncOp>()) {
+      // A function of a stage on a mesh of its own names it (bb.mesh, from
+      // bb-pipeline-stages); the others run on the module's one mesh.
+      mesh::MeshOp meshOp = *meshes.begin();
+      if (auto sym = func->getAttrOfType<FlatSymbolRefAttr>("bb.mesh")) {
+        meshOp = module.lookupSymbol<mesh::MeshOp>(sym.getAttr());
+        if (!meshOp) {
+          func.emitError("bb-spmdize: no mesh ") << sym;
+          return signalPassFailure();
+        }
+      } else if (!llvm::hasSingleElement(meshes)) {
+        func.emitError("bb-spmdize: the module has several meshes and the "
+                       "function names none (bb.mesh)");
+        return signalPassFailure();
+      }
       Partitioner p(meshOp);
       if (failed(p.run(func)))
         return signalPassFailure();

@@ -12,7 +12,10 @@ def Spmdize : Pass<"bb-spmdize", "ModuleOp"> {
     loop of the op's iteration space that the axis splits, or -1; absent:
     the op runs replicated); on function arguments and results, `bb.sharding`
     (a `#mesh.shard`; absent: replicated; a result that `bb.updates` an
-    argument defaults to that argument's sharding).
+    argument defaults to that argument's sharding). A module may hold
+    several meshes (pipeline stages on meshes of their own,
+    `bb-auto-shard-stages`): then each function names its own with a
+    `bb.mesh` symbol reference and is partitioned over it.
 
     Rewrites every function into the program each process runs: each op on
     its local block of every tensor (result types become per-process

@@ -117,6 +117,26 @@ void fatalError(const std::string &prog, const std::string &msg) {
   std::exit(1);
 }
 
+void placeOnStageMesh(const ModelInfo &info, int64_t worldRank,
+                      MeshState &m) {
+  if (info.stageMeshes.empty())
+    return;
+  int64_t first = 0;
+  for (const std::vector<int64_t> &mesh : info.stageMeshes) {
+    const int64_t n = meshSize(mesh);
+    if (worldRank < first + n) {
+      m.shape = mesh;
+      m.offset = first;
+      m.rank = worldRank - first;
+      m.coords = meshCoords(m.shape, m.rank);
+      return;
+    }
+    first += n;
+  }
+  fail("rank %lld is on none of the model's stage meshes (%lld ranks in all)",
+       (long long)worldRank, (long long)first);
+}
+
 std::unique_ptr<MeshState> makeMeshState(const ModelInfo &info) {
   if (info.mesh.empty())
     return nullptr;
@@ -125,6 +145,7 @@ std::unique_ptr<MeshState> makeMeshState(const ModelInfo &info) {
   auto m = std::make_unique<MeshState>();
   m->shape = info.mesh;
   m->coords = meshCoords(m->shape, 0);
+  placeOnStageMesh(info, 0, *m);
   return m;
 }
 
@@ -146,24 +167,31 @@ Tensor gatherToRoot(Context *ctx, const TensorDecl &decl, Tensor local,
   backend->gather(local.data, local.numel(), local.dtype, all.get());
   if (!isRoot())
     return Tensor();
+  return assembleBlocks(decl, info.mesh, all.get(), storage);
+}
+
+Tensor assembleBlocks(const TensorDecl &decl, const std::vector<int64_t> &mesh,
+                      const char *all, AlignedBuffer &storage) {
+  const Dims global = globalShape(decl.shape, decl.split, mesh);
+  const int64_t bytes = decl.nbytes();
   storage = AlignedBuffer(
       static_cast<size_t>(global.numel() * dtypeSize(decl.dtype)));
   // Each block from the rank at coordinate 0 of every axis the tensor is
   // not split over (replicas are equal; pipeline stages other than the
   // first hold stale copies of the states they do not own).
-  std::vector<bool> splitAxis(info.mesh.size(), false);
+  std::vector<bool> splitAxis(mesh.size(), false);
   for (const std::vector<int64_t> &axes : decl.split)
     for (int64_t a : axes)
       splitAxis[static_cast<size_t>(a)] = true;
-  for (int64_t r = 0; r < n; ++r) {
-    const std::vector<int64_t> coords = meshCoords(info.mesh, r);
+  for (int64_t r = 0; r < meshSize(mesh); ++r) {
+    const std::vector<int64_t> coords = meshCoords(mesh, r);
     bool replica = false;
     for (size_t a = 0; a < coords.size(); ++a)
       replica |= !splitAxis[a] && coords[a] != 0;
     if (replica)
       continue;
-    const Dims offsets = shardOffsets(decl.shape, decl.split, info.mesh, coords);
-    copyBox(all.get() + bytes * r, decl.shape, zeros(decl.shape.rank),
+    const Dims offsets = shardOffsets(decl.shape, decl.split, mesh, coords);
+    copyBox(all + bytes * r, decl.shape, zeros(decl.shape.rank),
             storage.data(), global, offsets, decl.shape, dtypeSize(decl.dtype));
   }
   return Tensor(storage.data(), decl.dtype, global);
@@ -177,9 +205,15 @@ void copyLocalSlice(const Context *ctx, const TensorDecl &decl,
     std::memcpy(local, global, static_cast<size_t>(decl.nbytes()));
     return;
   }
+  // A rank holds the tensors of its own mesh: the model's, or its
+  // pipeline stage's (declMesh, the Context's mesh then).
+  const std::vector<int64_t> &mesh = declMesh(info, decl);
   const std::vector<int64_t> coords =
-      ctx->mesh ? ctx->mesh->coords : std::vector<int64_t>(info.mesh.size());
-  copyBox(global, gshape, shardOffsets(decl.shape, decl.split, info.mesh, coords),
+      ctx->mesh ? ctx->mesh->coords : std::vector<int64_t>(mesh.size());
+  BBRT_CHECK(coords.size() == mesh.size(),
+             "'%s' is sharded over mesh %s, which this rank is not on",
+             decl.name.c_str(), formatMesh(mesh).c_str());
+  copyBox(global, gshape, shardOffsets(decl.shape, decl.split, mesh, coords),
           local, decl.shape, zeros(decl.shape.rank), decl.shape,
           dtypeSize(decl.dtype));
 }

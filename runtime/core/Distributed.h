@@ -24,6 +24,10 @@ struct MeshState {
   std::vector<int64_t> shape;
   int64_t rank = 0;
   std::vector<int64_t> coords;
+  /// The world rank of the mesh's rank 0: 0, or on a model with a mesh per
+  /// pipeline stage (ModelInfo::stageMeshes) the stage's first rank, the
+  /// mesh being the stage's.
+  int64_t offset = 0;
   /// shardSlice's parsed split-axes texts.
   std::map<std::string, SplitAxes> splits;
   /// Packing buffers of the collectives along inner dimensions.
@@ -71,6 +75,8 @@ public:
   /// All-reduce over the world ranks `ranks` (sorted, this rank among them).
   virtual void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
                               const std::vector<int64_t> &ranks) = 0;
+  virtual void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
+                         const Dims &meshAxes) = 0;
 };
 
 /// Installed by setMesh (mpi/Mpi.cpp); null until then.
@@ -79,6 +85,9 @@ DistributedBackend *distributedBackend();
 
 /// The mesh state of a Context for `info` (null when it declares no mesh).
 std::unique_ptr<MeshState> makeMeshState(const ModelInfo &info);
+/// With a mesh per pipeline stage (ModelInfo::stageMeshes): makes `m` the
+/// mesh of `worldRank`'s stage (shape, offset, rank and coordinates in it).
+void placeOnStageMesh(const ModelInfo &info, int64_t worldRank, MeshState &m);
 
 } // namespace bbrt
 

@@ -126,6 +126,38 @@ void setSharding(ModelInfo *info, const char *splitAxes) {
   }
 }
 
+void addStageMesh(ModelInfo *info, std::initializer_list<int64_t> shape) {
+  BBRT_CHECK(info->mesh.size() == 1,
+             "model declares a stage's mesh without a world mesh of one axis");
+  BBRT_CHECK(shape.size() > 0 && shape.size() <= static_cast<size_t>(kMaxRank),
+             "model declares a stage mesh of %zu axes", shape.size());
+  for (int64_t m : shape)
+    BBRT_CHECK(m >= 1, "model declares a stage mesh axis of size %lld",
+               (long long)m);
+  std::vector<int64_t> mesh(shape.begin(), shape.end());
+  int64_t devices = meshSize(mesh);
+  for (const std::vector<int64_t> &m : info->stageMeshes)
+    devices += meshSize(m);
+  BBRT_CHECK(devices <= info->mesh[0],
+             "model's stage meshes take %lld ranks, its world %lld",
+             (long long)devices, (long long)info->mesh[0]);
+  info->stageMeshes.push_back(std::move(mesh));
+}
+
+void setShardingMesh(ModelInfo *info, int64_t stage) {
+  TensorDecl *d = nullptr;
+  if (info->lastTensorDecl == 'w' && !info->weights.empty())
+    d = &info->weights.back();
+  else if (info->lastTensorDecl == 's' && !info->states.empty())
+    d = &info->states.back();
+  BBRT_CHECK(d && stage >= 0 &&
+                 stage < static_cast<int64_t>(info->stageMeshes.size()),
+             "model places a sharding on stage %lld's mesh, which it does "
+             "not declare (or after no weight or state)",
+             (long long)stage);
+  d->mesh = info->stageMeshes[static_cast<size_t>(stage)];
+}
+
 static const TensorDecl *withRole(const std::vector<TensorDecl> &decls,
                                   const std::string &role) {
   for (const TensorDecl &d : decls)
@@ -162,7 +194,7 @@ static void checkSharding(const ModelInfo &info, const TensorDecl &d,
              "model's %s '%s' is sharded (%s) but the model declares no mesh",
              what, d.name.c_str(), formatSplitAxes(d.split).c_str());
   try {
-    checkSplitAxes(d.split, info.mesh, d.shape.rank);
+    checkSplitAxes(d.split, declMesh(info, d), d.shape.rank);
   } catch (const Error &e) {
     fail("model's %s '%s' (%s): %s", what, d.name.c_str(),
          formatDims(d.shape).c_str(), e.what());

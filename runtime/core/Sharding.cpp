@@ -331,15 +331,21 @@ void copyBox(const void *src, const Dims &srcShape, const Dims &srcOffsets,
   }
 }
 
+const std::vector<int64_t> &declMesh(const ModelInfo &info,
+                                     const TensorDecl &decl) {
+  return decl.mesh.empty() ? info.mesh : decl.mesh;
+}
+
 Dims globalShape(const ModelInfo &info, const TensorDecl &decl) {
-  return globalShape(decl.shape, decl.split, info.mesh);
+  return globalShape(decl.shape, decl.split, declMesh(info, decl));
 }
 
 std::string shardingNote(const ModelInfo &info, const TensorDecl &decl) {
   if (globalShape(info, decl) == decl.shape)
     return "";
   return " (sharded " + formatSplitAxes(decl.split) + " over mesh " +
-         formatMesh(info.mesh) + ": " + formatDims(decl.shape) + " per rank)";
+         formatMesh(declMesh(info, decl)) + ": " + formatDims(decl.shape) +
+         " per rank)";
 }
 
 } // namespace bbrt

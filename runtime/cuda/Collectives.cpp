@@ -154,7 +154,8 @@ void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
   if (!checkAllReduceAmong(ctx, inout, kind, ranks))
     return;
   const int64_t index =
-      std::find(ranks.begin(), ranks.end(), ctx->mesh->rank) - ranks.begin();
+      std::find(ranks.begin(), ranks.end(), ctx->mesh->offset + ctx->mesh->rank) -
+      ranks.begin();
   ncclComm_t comm = ncclCommOf(
       ctx, rankGroupKey(ranks),
       [&] { return rankGroupComm(*ctx->mesh, ranks); },

@@ -103,6 +103,10 @@ void pruneKeptCheckpoints(const std::string &dir, int64_t keep) {
 Tensor gatherState(Context *ctx, size_t index, const StateFetch &fetch,
                    DeviceBuffer &scratch, AlignedBuffer &storage) {
   Tensor local = fetch ? fetch(index, scratch) : stateTensor(ctx, index);
+  // Pipeline stages on meshes of their own: the fetch took the state whole
+  // to rank 0 (PipelineSchedule::stateForRoot).
+  if (fetch && !ctx->info->stageMeshes.empty())
+    return isRoot() ? hostView(local, storage) : Tensor();
   return gatherToRoot(ctx, ctx->info->states.at(index), local, storage);
 }
 

@@ -22,7 +22,9 @@ namespace driver {
 struct StageLayout {
   int64_t stages = 0;
   int64_t total = 0;    // micro-batches per step, over all replicas
-  int64_t perStage = 1; // ranks of one replica of a stage
+  /// Per stage: the ranks of one replica (the stage mesh's, or with a mesh
+  /// per stage its own).
+  std::vector<int64_t> perStage;
   std::vector<int64_t> replicas, offsets;
 
   int64_t stageOfRank(int64_t rank) const {

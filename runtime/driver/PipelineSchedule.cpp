@@ -128,7 +128,17 @@ StageLayout stageLayout(const ModelInfo &info) {
   l.total = micro * dp;
   const int64_t size = meshSize(info.mesh);
   auto listed = info.attributes.find("pipeline.replicas");
-  if (listed != info.attributes.end()) {
+  if (!info.stageMeshes.empty()) {
+    // A mesh per stage (addStageMesh), one replica each.
+    BBRT_CHECK(dp == 1 && listed == info.attributes.end() &&
+                   static_cast<int64_t>(info.stageMeshes.size()) == l.stages,
+               "the model declares %zu stage meshes for %lld pipeline stages "
+               "(and no replicas)",
+               info.stageMeshes.size(), (long long)l.stages);
+    l.replicas.assign(l.stages, 1);
+    for (const std::vector<int64_t> &m : info.stageMeshes)
+      l.perStage.push_back(meshSize(m));
+  } else if (listed != info.attributes.end()) {
     for (const std::string &r : splitList(listed->second)) {
       char *end = nullptr;
       const long long n = std::strtoll(r.c_str(), &end, 10);
@@ -149,7 +159,8 @@ StageLayout stageLayout(const ModelInfo &info) {
                "their sum",
                formatMesh(info.mesh).c_str(), listed->second.c_str(),
                (long long)l.stages);
-    l.perStage = size / sum; // the rest of the mesh: one copy of a stage's
+    // The rest of the mesh: one copy of a stage's.
+    l.perStage.assign(l.stages, size / sum);
   } else {
     BBRT_CHECK(!info.mesh.empty() && info.mesh[0] == l.stages &&
                    (dp == 1 || (info.mesh.size() == 2 && info.mesh[1] == dp)),
@@ -158,12 +169,12 @@ StageLayout stageLayout(const ModelInfo &info) {
                formatMesh(info.mesh).c_str(), (long long)l.stages,
                (long long)dp);
     l.replicas.assign(l.stages, dp);
-    l.perStage = size / l.stages / dp;
+    l.perStage.assign(l.stages, size / l.stages / dp);
   }
   int64_t offset = 0;
-  for (int64_t r : l.replicas) {
+  for (int64_t s = 0; s < l.stages; ++s) {
     l.offsets.push_back(offset);
-    offset += r * l.perStage;
+    offset += l.replicas[s] * l.perStage[s];
   }
   BBRT_CHECK(offset == size, "the model's pipeline stages take %lld ranks, "
              "its mesh %s", (long long)offset, formatMesh(info.mesh).c_str());
@@ -174,6 +185,26 @@ StageLayout stageLayout(const ModelInfo &info) {
 
 bool isPipelined(const ModelInfo &info) {
   return info.attributes.count("pipeline.stages") > 0;
+}
+
+FunctionInfo stageDataInputs(const ModelInfo &info) {
+  FunctionInfo f;
+  f.name = "stages";
+  std::set<std::string> seen;
+  for (const char *role : {"", "labels"})
+    for (int64_t s = 0; s < attrInt(info, "pipeline.stages"); ++s)
+      if (const FunctionInfo *fwd =
+              info.function("stage" + std::to_string(s) + "_forward"))
+        for (const TensorDecl &d : fwd->inputs)
+          if (d.role == role && seen.insert(d.name).second)
+            f.inputs.push_back(d);
+  for (const FunctionInfo &fn : info.functions)
+    if (const TensorDecl *loss = fn.outputWithRole("loss"))
+      if (stageOfFunction(fn.name) >= 0) {
+        f.outputs.push_back(*loss);
+        break;
+      }
+  return f;
 }
 
 int64_t batchesPerStep(const ModelInfo &info) {
@@ -203,8 +234,8 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
   replicas_ = layout.replicas;
   offsets_ = layout.offsets;
   stage_ = layout.stageOfRank(worldRank());
-  replica_ = (worldRank() - offsets_[stage_]) / perStage_;
-  local_ = (worldRank() - offsets_[stage_]) % perStage_;
+  replica_ = (worldRank() - offsets_[stage_]) / perStage_[stage_];
+  local_ = (worldRank() - offsets_[stage_]) % perStage_[stage_];
   mine_ = total_ / replicas_[stage_];
   order_ = scheduleOf(layout, stage_, replica_, slots_);
   for (int64_t j = 0; j < replicas_[stage_]; ++j)
@@ -420,7 +451,8 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
     if (d.role == "send") {
       DriverWork w(ctx_, "post sends");
       const Transfer &x = transfers_.at(d.name);
-      net().postSend(ctx_, t, rankOf(x.to, m), x.tag);
+      for (int64_t peer : receiversOf(x.to, m))
+        net().postSend(ctx_, t, peer, x.tag);
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
     }
@@ -557,9 +589,58 @@ bool PipelineSchedule::lossScaled() const {
   return update_->outputWithRole("loss_scale") != nullptr;
 }
 
+Tensor PipelineSchedule::wholeOnStage(size_t k, Tensor out) {
+  const StateDecl &d = info_.states.at(k);
+  const Tensor local = stateTensor(ctx_, k);
+  if (out.shape == d.shape) {
+    copyOnDevice(out.data, local.data, static_cast<size_t>(d.nbytes()));
+    return out;
+  }
+  // Every rank's block (an all-gather over the stage's mesh, blocks in
+  // rank order), put together on the stage's first rank.
+  const int64_t n = perStage_[stage_];
+  const int64_t bytes = d.nbytes();
+  DeviceBuffer all(static_cast<size_t>(bytes * n));
+  Dims axes;
+  axes.rank = static_cast<int>(ctx_->mesh->shape.size());
+  for (int i = 0; i < axes.rank; ++i)
+    axes.d[i] = i;
+  net().allGather(ctx_, Tensor(local.data, DType::U8, {bytes}),
+                  Tensor(all.data(), DType::U8, {bytes * n}), 0, axes);
+  if (local_ != 0)
+    return out;
+  std::vector<char> host(static_cast<size_t>(bytes * n));
+  copyToHost(host.data(), all.data(), host.size());
+  AlignedBuffer whole;
+  assembleBlocks(d, ctx_->mesh->shape, host.data(), whole);
+  copyToDevice(out.data, whole.data(), static_cast<size_t>(out.nbytes()));
+  return out;
+}
+
 Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
   const StateDecl &d = info_.states.at(k);
   const int64_t owner = ownerOf_[k];
+  if (!info_.stageMeshes.empty()) {
+    // A mesh per stage: the owner's ranks put the state together on its
+    // first rank, which sends it whole to rank 0 (unless it is rank 0).
+    const int tag = kGatherTag + static_cast<int>(k % kTagRange);
+    const Dims global = globalShape(info_, d);
+    const size_t bytes = static_cast<size_t>(global.numel() * dtypeSize(d.dtype));
+    if (scratch.size() != bytes)
+      scratch = DeviceBuffer(bytes);
+    const Tensor whole(scratch.data(), d.dtype, global);
+    if (stage_ == owner) {
+      wholeOnStage(k, whole);
+      if (local_ == 0 && worldRank() != 0)
+        net().send(ctx_, whole, 0, tag);
+      return worldRank() == 0 ? whole : Tensor();
+    }
+    if (worldRank() == 0) {
+      net().recv(ctx_, whole, offsets_[owner], tag);
+      return whole;
+    }
+    return Tensor();
+  }
   auto scratchTensor = [&] {
     if (scratch.size() != static_cast<size_t>(d.nbytes()))
       scratch = DeviceBuffer(static_cast<size_t>(d.nbytes()));
@@ -597,8 +678,8 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
         // Only to forward functions: nothing runs backward here.
         const Transfer &x = transfers_.at(d.name);
         if (x.toForward)
-          net().postSend(ctx_, outputTensor(ctx_, *fwd_, k), rankOf(x.to, m),
-                         x.tag);
+          for (int64_t peer : receiversOf(x.to, m))
+            net().postSend(ctx_, outputTensor(ctx_, *fwd_, k), peer, x.tag);
       } else if (d.role == "loss") {
         sum += readScalarF32(outputTensor(ctx_, *fwd_, k).data);
       }
@@ -615,6 +696,15 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
 void PipelineSchedule::sumOverWorld(double (&values)[2]) {
   Tensor tot(totals_.data(), DType::F64, {2});
   copyToDevice(tot.data, values, sizeof values);
+  if (!info_.stageMeshes.empty()) {
+    // A rank's mesh is its stage's: the world is every rank.
+    std::vector<int64_t> world(static_cast<size_t>(worldSize()));
+    for (size_t r = 0; r < world.size(); ++r)
+      world[r] = static_cast<int64_t>(r);
+    net().allReduceAmong(ctx_, tot, ReduceKind::Sum, world);
+    copyToHost(values, tot.data, sizeof values);
+    return;
+  }
   Dims all;
   all.rank = static_cast<int>(info_.mesh.size());
   for (int i = 0; i < all.rank; ++i)
@@ -623,10 +713,20 @@ void PipelineSchedule::sumOverWorld(double (&values)[2]) {
   copyToHost(values, tot.data, sizeof values);
 }
 
+std::vector<int64_t> PipelineSchedule::receiversOf(int64_t stage,
+                                                   int64_t m) const {
+  std::vector<int64_t> peers;
+  const int64_t first = offsets_[stage] + (m % replicas_[stage]) * perStage_[stage];
+  for (int64_t l = local_; l < perStage_[stage]; l += perStage_[stage_])
+    peers.push_back(first + l);
+  return peers;
+}
+
 std::vector<int64_t> PipelineSchedule::receiversFrom(int64_t to) const {
   std::vector<int64_t> peers;
   for (int64_t j = replica_; j < replicas_[to]; j += replicas_[stage_])
-    peers.push_back(rankOf(to, j));
+    for (int64_t peer : receiversOf(to, j))
+      peers.push_back(peer);
   return peers;
 }
 
@@ -650,7 +750,7 @@ std::string PipelineSchedule::describe() const {
                    (long long)stage_, (long long)stages_,
                    (long long)offsets_[stage_],
                    (long long)(offsets_[stage_] +
-                               replicas_[stage_] * perStage_ - 1),
+                               replicas_[stage_] * perStage_[stage_] - 1),
                    (long long)held, info_.states.size(),
                    formatBytes(bytes).c_str(), formatBytes(stash).c_str(),
                    (long long)slots_, formatBytes(grads).c_str(),

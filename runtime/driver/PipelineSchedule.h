@@ -13,7 +13,11 @@
 // stage (mesh stages x r), or one copy of every partitioned stage (mesh
 // stages x the stage mesh). Replica j of a stage of r runs the step's
 // micro-batches j, j + r, j + 2r, ... and receives each from whichever
-// replica of the stage before ran it.
+// replica of the stage before ran it. A model with a mesh per stage
+// (ModelInfo::stageMeshes: stages on meshes of their own) has one replica
+// of each, of its own size; what crosses between two stages then goes
+// whole, rank k of the receiver taking it from rank k mod n of the
+// sender's n.
 // Each training step a rank
 //   1. reads the step's micro-batches (every rank reads the same stream, so
 //      data position and shuffling stay one) and keeps its own;
@@ -55,6 +59,11 @@ namespace driver {
 
 /// True when the model was cut into pipeline stages.
 bool isPipelined(const ModelInfo &info);
+/// A pipelined model's data inputs, as one function "stages" would take
+/// them: its stage functions' inputs with role "" (in stage order), then
+/// those with role "labels", each once, and the loss its last stage returns
+/// (what eval_step takes and returns, for models without one).
+FunctionInfo stageDataInputs(const ModelInfo &info);
 /// Batches of the compiled size one training step reads: micro-batches x
 /// replicas for a pipelined model (whose step functions take one
 /// micro-batch), else 1.
@@ -86,8 +95,10 @@ public:
   /// Checkpoint.h): on the first stage's first replica its value (received
   /// into `scratch` from the owning stage's first replica when the first
   /// stage does not hold it), elsewhere a block of the right size whose
-  /// value the gather does not use. Every rank calls it for every state,
-  /// in the same order.
+  /// value the gather does not use. With a mesh per stage, the state whole
+  /// on rank 0 (put together on the owner's first rank and sent, in
+  /// `scratch`) and an empty Tensor elsewhere: no gather follows. Every
+  /// rank calls it for every state, in the same order.
   Tensor stateForRoot(size_t index, DeviceBuffer &scratch);
 
   /// The mean loss over `microbatches` micro-batches from `loader` (every
@@ -125,11 +136,23 @@ private:
   /// replica): that of replica m % r. Whole states (shared parameters) go
   /// the same way, replica j of a stage taking them from rankOf(from, j);
   /// receiversFrom is the sending side.
+  /// With a mesh per stage, a stage's ranks may be more or fewer than this
+  /// one's: crossings and shared parameters then go whole, rank k of the
+  /// receiving stage taking them from rank k mod n of the sending stage's n
+  /// (receiversOf is the sending side).
   int64_t rankOf(int64_t stage, int64_t m) const {
-    return offsets_[stage] + (m % replicas_[stage]) * perStage_ + local_;
+    return offsets_[stage] + (m % replicas_[stage]) * perStage_[stage] +
+           local_ % perStage_[stage];
   }
+  /// The ranks of `stage`'s replica for micro-batch m that take what this
+  /// rank sends them.
+  std::vector<int64_t> receiversOf(int64_t stage, int64_t m) const;
   int64_t slotOf(int64_t i) const { return i % slots_; }
   std::vector<int64_t> receiversFrom(int64_t to) const;
+  /// With a mesh per stage, on this stage's first rank: state `index` whole,
+  /// in `out` (its global shape, device memory), put together from the
+  /// stage's ranks' blocks; every rank of the stage calls it.
+  Tensor wholeOnStage(size_t index, Tensor out);
   /// Sums `values` over every rank.
   void sumOverWorld(double (&values)[2]);
 
@@ -137,7 +160,8 @@ private:
   Context *ctx_;
   std::vector<TensorDecl> data_;
   int64_t stages_ = 0, total_ = 0; // micro-batches per step, all replicas
-  int64_t perStage_ = 1, local_ = 0; // ranks per replica, this rank's index
+  std::vector<int64_t> perStage_; // per stage: ranks per replica
+  int64_t local_ = 0;              // this rank's index in its replica
   std::vector<int64_t> replicas_, offsets_; // per stage (StageLayout)
   int64_t stage_ = 0, replica_ = 0, slots_ = 1;
   int64_t mine_ = 0; // micro-batches this rank runs per step

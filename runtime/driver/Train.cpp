@@ -500,7 +500,10 @@ public:
     BBRT_CHECK(o.evalEvery == 0 || !o.evalData.empty(),
                "--eval-every needs --eval-data");
     if (!o.evalData.empty()) {
-      const FunctionInfo *eval = info.function("eval_step");
+      // A pipelined model evaluates with its stages' forward functions, on
+      // the data inputs of its steps.
+      const FunctionInfo *eval =
+          isPipelined(info) ? train.fn : info.function("eval_step");
       BBRT_CHECK(eval, "--eval-data: the model has no eval_step function");
       eval_ = stepIO(*eval, false);
     }
@@ -956,6 +959,13 @@ int runTraining(const ModelInfo &info, const std::string &progName, int argc,
   // (one micro-batch) are eval_step's.
   const bool pipelined = isPipelined(info);
   const FunctionInfo *fn = info.function(pipelined ? "eval_step" : "train_step");
+  // Stages on meshes of their own have no eval_step: their data inputs are
+  // the stage functions'.
+  FunctionInfo stagesData;
+  if (!fn && pipelined) {
+    stagesData = stageDataInputs(info);
+    fn = &stagesData;
+  }
   BBRT_CHECK(fn, "the model has no function '%s'",
              pipelined ? "eval_step" : "train_step");
   StepIO train = stepIO(*fn, !pipelined);

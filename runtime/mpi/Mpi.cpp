@@ -71,6 +71,10 @@ public:
                  const Dims &meshAxes) override {
     bbrt::allReduce(ctx, inout, inout, kind, meshAxes);
   }
+  void allGather(Context *ctx, Tensor in, Tensor out, int64_t axis,
+                 const Dims &meshAxes) override {
+    bbrt::allGather(ctx, in, out, axis, meshAxes);
+  }
   void allReduceAmong(Context *ctx, Tensor inout, ReduceKind kind,
                       const std::vector<int64_t> &ranks) override {
     bbrt::allReduceAmong(ctx, inout, kind, ranks);
@@ -115,6 +119,7 @@ public:
     m->shape = info.mesh;
     m->rank = meshSize(info.mesh) > 1 && started() ? rank_ : 0;
     m->coords = meshCoords(m->shape, m->rank);
+    placeOnStageMesh(info, m->rank, *m);
     return m;
   }
 
@@ -197,8 +202,12 @@ MPI_Comm groupComm(MeshState &state, const std::vector<int64_t> &axes) {
   int tag = 0; // one tag per axes set: creations of different sets never mix
   for (int64_t a : axes)
     tag |= 1 << a;
-  return cachedComm(state, axes, groupRanks(state.shape, state.rank, axes),
-                    tag);
+  // World ranks: the mesh's from its first (a pipeline stage's own mesh
+  // starts after the earlier stages').
+  std::vector<int64_t> ranks = groupRanks(state.shape, state.rank, axes);
+  for (int64_t &r : ranks)
+    r += state.offset;
+  return cachedComm(state, axes, ranks, tag);
 }
 
 std::vector<int64_t> rankGroupKey(const std::vector<int64_t> &ranks) {
@@ -208,11 +217,11 @@ std::vector<int64_t> rankGroupKey(const std::vector<int64_t> &ranks) {
 }
 
 MPI_Comm rankGroupComm(MeshState &state, const std::vector<int64_t> &ranks) {
+  const int64_t self = state.offset + state.rank;
   BBRT_CHECK(std::is_sorted(ranks.begin(), ranks.end()) &&
-                 std::find(ranks.begin(), ranks.end(), state.rank) !=
-                     ranks.end(),
+                 std::find(ranks.begin(), ranks.end(), self) != ranks.end(),
              "a group of ranks must be sorted and hold this rank (%lld)",
-             (long long)state.rank);
+             (long long)self);
   // Above every axes set's tag (a bit per mesh axis), within the 32767
   // that MPI guarantees.
   return cachedComm(state, rankGroupKey(ranks), ranks,

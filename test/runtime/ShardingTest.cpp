@@ -6,9 +6,11 @@
 #include "TestUtil.h"
 #include "bbrt/model.h"
 #include "bbrt/sharding.h"
+#include "runtime/core/Distributed.h"
 
 #include <algorithm>
 #include <map>
+#include <tuple>
 
 using namespace bbrt;
 using bbrt::test::rng;
@@ -338,4 +340,56 @@ TEST_CASE("collectives of a model without a mesh", "[sharding]") {
           allReduce(ctx.get(), x.view(), y.view(), ReduceKind::Sum, Dims{0});
         }) ==
         "allReduce: mesh axis 0 does not exist (the model declares no mesh)");
+}
+
+TEST_CASE("stage meshes: declarations, each rank's mesh, a state put together",
+          "[sharding]") {
+  // Two pipeline stages on meshes of their own: 1x2 on ranks 0-1, 1x1 on
+  // rank 2, in a world of one axis.
+  ModelInfo info;
+  CHECK(errorOf([&] { addStageMesh(&info, {1, 2}); }) ==
+        "model declares a stage's mesh without a world mesh of one axis");
+  setMesh(&info, {3});
+  addStageMesh(&info, {1, 2});
+  addStageMesh(&info, {1, 1});
+  CHECK(errorOf([&] { addStageMesh(&info, {1, 1}); }) ==
+        "model's stage meshes take 4 ranks, its world 3");
+  // A state of stage 0 split over its mesh's second axis: 2x3 per rank,
+  // 2x6 whole; without its mesh it would read the world's.
+  addState(&info, "w", DType::F32, {2, 3}, false);
+  setSharding(&info, "[[], [1]]");
+  CHECK(errorOf([&] { setShardingMesh(&info, 2); }) ==
+        "model places a sharding on stage 2's mesh, which it does not "
+        "declare (or after no weight or state)");
+  setShardingMesh(&info, 0);
+  CHECK(declMesh(info, info.states[0]) == std::vector<int64_t>{1, 2});
+  CHECK(globalShape(info, info.states[0]) == Dims{2, 6});
+  CHECK(shardingNote(info, info.states[0]) ==
+        " (sharded [[], [1]] over mesh 1x2: 2x3 per rank)");
+
+  // Each world rank's place: its stage's mesh, from the stage's first rank.
+  for (auto [rank, offset, local] :
+       std::vector<std::tuple<int64_t, int64_t, int64_t>>{{0, 0, 0}, {1, 0, 1}, {2, 2, 0}}) {
+    MeshState m;
+    placeOnStageMesh(info, rank, m);
+    CHECK(m.offset == offset);
+    CHECK(m.rank == local);
+    CHECK(m.shape == (rank < 2 ? std::vector<int64_t>{1, 2}
+                               : std::vector<int64_t>{1, 1}));
+    CHECK(m.coords == meshCoords(m.shape, local));
+  }
+  MeshState outside;
+  CHECK(errorOf([&] { placeOnStageMesh(info, 3, outside); }) ==
+        "rank 3 is on none of the model's stage meshes (3 ranks in all)");
+
+  // The stage's blocks, rank after rank, put together whole.
+  std::vector<float> blocks = {0, 1, 2, 6, 7, 8,   // rank 0: columns 0-2
+                               3, 4, 5, 9, 10, 11}; // rank 1: columns 3-5
+  AlignedBuffer whole;
+  Tensor t = assembleBlocks(info.states[0], {1, 2},
+                            reinterpret_cast<const char *>(blocks.data()), whole);
+  CHECK(t.shape == Dims{2, 6});
+  const float *v = static_cast<const float *>(t.data);
+  CHECK(std::vector<float>(v, v + 12) ==
+        std::vector<float>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11});
 }

@@ -203,7 +203,8 @@ static cl::opt<std::string> strategy(
     "strategy",
     cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1] (the "
              "search fills in the rest), with pipeline stages "
-             "pp=S[,microbatches=M] for training"),
+             "pp=S[,microbatches=M] for training (tp=T0:T1:...: each stage "
+             "on a mesh of its own)"),
     cl::value_desc("dp=2,tp=4"), cl::cat(shardCategory));
 static cl::list<std::string> shardPins(
     "shard",
@@ -420,8 +421,9 @@ int main(int argc, char **argv) {
     const int64_t want = s.pipelineDevices();
     if (s.pipelineStages > 1 && cluster->deviceCount() != want)
       return fail("--strategy=" + strategy + ": " +
-                  (s.stageReplicas.empty() ? "pp x dp x tp"
-                                            : "the replicas' sum x dp x tp") +
+                  (!s.stageTensorParallel.empty() ? "the stages' tp degrees' sum"
+                   : s.stageReplicas.empty()        ? "pp x dp x tp"
+                                                    : "the replicas' sum x dp x tp") +
                   " = " +
                   std::to_string(want) + " devices, but --cluster=" +
                   s.cluster + " has " + std::to_string(cluster->deviceCount()));

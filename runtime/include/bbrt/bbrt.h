@@ -187,6 +187,16 @@ void setMesh(ModelInfo *info, std::initializer_list<int64_t> shape);
 /// tensors (gathered to rank 0 when written; each rank reads its slice on
 /// resume).
 void setSharding(ModelInfo *info, const char *splitAxes);
+/// Pipeline stages on meshes of their own (bb-auto-shard-stages): the model
+/// declares a world mesh of one axis (setMesh({N})) and then each stage's
+/// mesh in stage order; stage s runs on the world ranks after the earlier
+/// stages' and each rank's collectives run on its stage's mesh (its ranks
+/// numbered from the stage's first). A rank only runs its stage's
+/// functions.
+void addStageMesh(ModelInfo *info, std::initializer_list<int64_t> shape);
+/// The mesh the sharding declared just before (setSharding) refers to:
+/// stage `stage`'s (addStageMesh), else the model's mesh.
+void setShardingMesh(ModelInfo *info, int64_t stage);
 
 /// out = in reduced elementwise over the group (Mean = Sum / group size).
 /// F32, F64, I32, I64 (Mean: floats only); out may be in (in-place).

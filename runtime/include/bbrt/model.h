@@ -109,6 +109,9 @@ struct TensorDecl {
   int64_t offset = -1; // arena offset (function inputs and outputs only)
   std::string role;    // function inputs and outputs only (see addInput)
   SplitAxes split;     // weights and states only (see setSharding)
+  /// The mesh `split` refers to (setShardingMesh: a pipeline stage's own);
+  /// empty: the model's mesh.
+  std::vector<int64_t> mesh;
   int64_t nbytes() const { return shape.numel() * dtypeSize(dtype); }
 };
 
@@ -135,6 +138,10 @@ struct ModelInfo {
   std::map<std::string, std::string> attributes;
   /// The device mesh (setMesh); empty: the program runs on one process.
   std::vector<int64_t> mesh;
+  /// Pipeline stages on meshes of their own (addStageMesh): each stage's
+  /// mesh, the stages on consecutive world ranks; `mesh` is then the world,
+  /// one axis of their devices in all.
+  std::vector<std::vector<int64_t>> stageMeshes;
   /// What setSharding applies to: 'w' (the last weight), 's' (the last
   /// state) or 0 (the last declaration was something else).
   char lastTensorDecl = 0;

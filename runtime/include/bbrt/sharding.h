@@ -88,6 +88,10 @@ void copyBox(const void *src, const Dims &srcShape, const Dims &srcOffsets,
 
 /// The global shape of weight or state `decl` of `info`.
 Dims globalShape(const ModelInfo &info, const TensorDecl &decl);
+/// The mesh `decl`'s split refers to: its own (a pipeline stage's,
+/// setShardingMesh), else the model's.
+const std::vector<int64_t> &declMesh(const ModelInfo &info,
+                                     const TensorDecl &decl);
 /// For errors about a sharded tensor's global shape: " (sharded [[0]] over
 /// mesh 2: 4x8 per rank)"; "" when its global and local shapes are equal.
 std::string shardingNote(const ModelInfo &info, const TensorDecl &decl);
@@ -142,6 +146,12 @@ void awaitRootError();
 /// is host memory); on other ranks, an empty Tensor.
 Tensor gatherToRoot(Context *ctx, const TensorDecl &decl, Tensor local,
                     AlignedBuffer &storage);
+/// The global tensor of weight/state `decl` (host memory, in `storage`) from
+/// `all`: the local blocks of the ranks of `mesh`, one after another in
+/// rank order (each replicated block taken once, from the rank at
+/// coordinate 0 of the axes it is not split over).
+Tensor assembleBlocks(const TensorDecl &decl, const std::vector<int64_t> &mesh,
+                      const char *all, AlignedBuffer &storage);
 /// Copies this rank's slice of the global tensor `global` (decl's global
 /// shape) of weight/state `decl` into `local` (decl's local shape); both in
 /// host memory.
