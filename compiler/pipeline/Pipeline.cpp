@@ -22,6 +22,7 @@
 #include "passes/Passes.h"
 
 #include <optional>
+#include <tuple>
 
 using namespace mlir;
 
@@ -52,21 +53,22 @@ static llvm::Error runPasses(PassManager &pm, ModuleOp module,
 llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
   int64_t dp = 1, tp = 1, pp = 1, microbatches = 1;
   bool zero = false;
-  std::vector<int64_t> replicas, stageTp;
+  std::vector<int64_t> replicas, stageDp, stageTp;
   SmallVector<StringRef> items;
   text.split(items, ',');
   for (StringRef item : items) {
     auto [key, value] = item.trim().split('=');
-    if (key == "tp" && value.contains(':')) {
+    if ((key == "tp" || key == "dp") && value.contains(':')) {
       SmallVector<StringRef> counts;
       value.split(counts, ':');
       for (StringRef c : counts) {
         int64_t t;
         if (c.trim().getAsInteger(10, t) || t < 1)
           return makeError("--strategy=" + text + ": '" + item +
-                           "': expected tp=N or tp=N:N:... (one positive "
-                           "degree per pipeline stage)");
-        stageTp.push_back(t);
+                           "': expected " + key + "=N or " + key +
+                           "=N:N:... (one positive degree per pipeline "
+                           "stage)");
+        (key == "tp" ? stageTp : stageDp).push_back(t);
       }
       continue;
     }
@@ -102,7 +104,7 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
                        "' (known: dp=N, tp=N, pp=N, microbatches=N, "
                        "replicas=N:N:..., zero=0|1)");
   }
-  if (zero && dp == 1)
+  if (zero && dp == 1 && stageDp.empty())
     return makeError("--strategy=" + text + ": zero=1 needs dp > 1");
   if (microbatches > 1 && pp == 1)
     return makeError("--strategy=" + text + ": microbatches=N needs pp > 1");
@@ -119,20 +121,31 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
                          " micro-batches");
     }
   }
-  if (!stageTp.empty()) {
-    if (static_cast<int64_t>(stageTp.size()) != pp)
-      return makeError("--strategy=" + text + ": tp= lists " +
-                       std::to_string(stageTp.size()) + " degree(s); pp=" +
-                       std::to_string(pp) + " needs one per stage");
-    if (dp != 1 || zero || !replicas.empty())
-      return makeError("--strategy=" + text + ": one tp degree per stage "
-                       "(stages on meshes of their own) goes without dp, "
-                       "zero and replicas");
-    if (llvm::all_equal(stageTp)) {
-      tp = stageTp.front(); // every stage on the same mesh
+  // Stages on meshes of their own: dp and tp per stage (a single value for
+  // every stage where one of them is given once).
+  if (!stageTp.empty() || !stageDp.empty()) {
+    for (auto [list, key, one] :
+         {std::tuple{&stageDp, "dp", dp}, std::tuple{&stageTp, "tp", tp}}) {
+      if (list->empty())
+        list->assign(pp, one);
+      if (static_cast<int64_t>(list->size()) != pp)
+        return makeError("--strategy=" + text + ": " + key + "= lists " +
+                         std::to_string(list->size()) + " degree(s); pp=" +
+                         std::to_string(pp) + " needs one per stage");
+    }
+    if (zero || !replicas.empty())
+      return makeError("--strategy=" + text + ": dp or tp per stage (stages "
+                       "on meshes of their own) goes without zero and "
+                       "replicas");
+    if (llvm::all_equal(stageTp) && llvm::all_equal(stageDp)) {
+      // Every stage on the same mesh.
+      dp = stageDp.front();
+      tp = stageTp.front();
+      stageDp.clear();
       stageTp.clear();
     }
   }
+  o.stageDataParallel = stageDp;
   o.stageTensorParallel = stageTp;
   o.pipelineStages = pp;
   o.microbatches = microbatches;
@@ -197,14 +210,15 @@ static bb::AutoShardOptions autoShardOptions(const bb::ShardOptions &o) {
 }
 
 /// The pass bb-auto-shard-stages for `o` (stages on meshes of their own,
-/// 1 x T_s each).
+/// D_s x T_s each, the micro-batch split over D_s).
 static std::unique_ptr<Pass> autoShardStages(const bb::ShardOptions &o) {
   bb::AutoShardStagesOptions as;
   as.cluster = o.cluster;
   std::vector<std::string> meshes;
-  for (int64_t t : o.stageTensorParallel)
-    meshes.push_back("1x" + std::to_string(t));
+  for (auto [d, t] : llvm::zip(o.stageDataParallel, o.stageTensorParallel))
+    meshes.push_back(std::to_string(d) + "x" + std::to_string(t));
   as.stageMeshes = meshes;
+  as.pinBatch = true;
   as.microbatches = o.microbatches;
   as.shardPins = llvm::join(o.pins, ";");
   as.timeLimit = o.timeLimit;

@@ -94,10 +94,11 @@ struct ShardOptions {
   std::vector<int64_t> stageReplicas;
   /// Tensor parallelism inside each stage.
   int64_t tensorParallel = 1;
-  /// `--strategy pp=N,microbatches=M,tp=T0:T1:...`: stage s on a mesh of its
-  /// own, 1 x T_s (Alpa's sub-meshes, planned by bb-auto-shard-stages);
+  /// `--strategy pp=N,microbatches=M,dp=D0:D1:...,tp=T0:T1:...`: stage s on
+  /// a mesh of its own, D_s x T_s (Alpa's sub-meshes, planned by
+  /// bb-auto-shard-stages: the micro-batch split over D_s); both lists
   /// empty: every stage on the same mesh.
-  std::vector<int64_t> stageTensorParallel;
+  std::vector<int64_t> stageDataParallel, stageTensorParallel;
   /// Plan inside each stage's mesh even without tp or ZeRO (the stage
   /// search's candidates, whose stage mesh the search fills freely).
   bool planStages = false;
@@ -110,8 +111,8 @@ struct ShardOptions {
   int64_t pipelineDevices() const {
     if (!stageTensorParallel.empty()) {
       int64_t n = 0;
-      for (int64_t t : stageTensorParallel)
-        n += t;
+      for (auto [d, t] : llvm::zip(stageDataParallel, stageTensorParallel))
+        n += d * t;
       return n;
     }
     int64_t n = 0;

@@ -180,11 +180,12 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
   // Stage s on replicas[s] copies of the stage mesh (stage replication:
   // each runs every replicas[s]-th micro-batch whole), from device
   // first[s] on; without replicas, one each. With meshes of their own
-  // (bb-auto-shard-stages), stage s's mesh is 1 x T_s.
+  // (bb-auto-shard-stages), stage s's mesh is D_s x T_s.
   const bool meshPerStage = !o.stageTensorParallel.empty();
   std::vector<int64_t> perStage(S, o.dataParallel * o.tensorParallel);
   if (meshPerStage)
-    perStage = o.stageTensorParallel;
+    for (int64_t s = 0; s < S; ++s)
+      perStage[s] = o.stageDataParallel[s] * o.stageTensorParallel[s];
   const std::vector<int64_t> replicas =
       o.stageReplicas.empty() ? std::vector<int64_t>(S, 1) : o.stageReplicas;
   std::vector<int64_t> first(S, 0);

@@ -137,6 +137,7 @@ void AutoShardStagesPass::runOnOperation() {
     as.microbatches = microbatches;
     as.stageDevices = devices;
     as.planStage = s;
+    as.pinBatch = pinBatch && shapes[s].front() > 1 ? 0 : -1;
     as.shardPins = llvm::join(pins, ";");
     as.timeLimit = timeLimit;
     as.refine = refine;

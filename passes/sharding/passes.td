@@ -126,8 +126,9 @@ def AutoShardStages : Pass<"bb-auto-shard-stages", "ModuleOp"> {
   let description = [{
     Plans one micro-batch's `@train_step` of a pipeline whose S stages run
     on meshes of different shapes (`stage-meshes`, one per stage, e.g.
-    `1x4,1x2`: stage 0 on four devices, stage 1 on the next two), as
-    Alpa's inter-op pass places stages on sub-meshes.
+    `1x4,1x2`: stage 0 on four devices, stage 1 on the next two; `2x4`: a
+    micro-batch split over 2 with `pin-batch`, tensor parallelism over 4),
+    as Alpa's inter-op pass places stages on sub-meshes.
 
     The step is cut as `bb-pipeline-stages` cuts it, each stage's cost
     divided by its mesh's devices (so a stage on more devices takes more
@@ -153,6 +154,10 @@ def AutoShardStages : Pass<"bb-auto-shard-stages", "ModuleOp"> {
                "Each stage's mesh shape, e.g. 1x4,1x2 (at least two)">,
     Option<"microbatches", "microbatches", "int64_t", "1",
            "Micro-batches per step (see bb-auto-shard)">,
+    Option<"pinBatch", "pin-batch", "bool", "false",
+           "Split each stage's inputs and labels along dimension 0 over its "
+           "mesh's axis 0 where that axis has several devices (data "
+           "parallelism inside the stage)">,
     Option<"shardPins", "shard", "std::string", "\"\"",
            "Pinned layouts, as bb-auto-shard's shard option">,
     Option<"timeLimit", "time-limit", "double", "60.0",

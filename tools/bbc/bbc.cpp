@@ -203,8 +203,8 @@ static cl::opt<std::string> strategy(
     "strategy",
     cl::desc("Force Megatron-style parallelism: dp=N,tp=M[,zero=1] (the "
              "search fills in the rest), with pipeline stages "
-             "pp=S[,microbatches=M] for training (tp=T0:T1:...: each stage "
-             "on a mesh of its own)"),
+             "pp=S[,microbatches=M] for training (dp=D0:D1:...,tp=T0:T1:...: "
+             "each stage on a mesh of its own)"),
     cl::value_desc("dp=2,tp=4"), cl::cat(shardCategory));
 static cl::list<std::string> shardPins(
     "shard",
@@ -421,7 +421,7 @@ int main(int argc, char **argv) {
     const int64_t want = s.pipelineDevices();
     if (s.pipelineStages > 1 && cluster->deviceCount() != want)
       return fail("--strategy=" + strategy + ": " +
-                  (!s.stageTensorParallel.empty() ? "the stages' tp degrees' sum"
+                  (!s.stageTensorParallel.empty() ? "the stage meshes' dp x tp summed"
                    : s.stageReplicas.empty()        ? "pp x dp x tp"
                                                     : "the replicas' sum x dp x tp") +
                   " = " +
