@@ -279,21 +279,29 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         int64_t a = first[s], b = first[to];
         cluster::Link link = cluster->linkBetween(a, b);
         const double sends =
-            meshPerStage ? static_cast<double>((perStage[to] + perStage[s] - 1) /
-                                               perStage[s])
+            meshPerStage ? static_cast<double>(
+                               std::max<int64_t>(1, perStage[to] / perStage[s]))
                          : 1.0;
         p2p[s] += sends * (link.latency + localBytes(f, i) / link.bandwidth);
         if (meshPerStage) {
+          // From the layout the sender's plan leaves it in to the one it is
+          // sent in (whole between meshes of different shapes): each
+          // stage's plan was made with the receiver on its own mesh, so
+          // neither priced this.
           Value sent = f.getBody().front().getTerminator()->getOperand(i);
           auto type = cast<RankedTensorType>(sent.getType());
           SmallVector<int64_t> shape = meshShapeOf(f);
           auto stageMesh = costmodel::DeviceMesh::create(*cluster, shape, a);
           if (!stageMesh)
             return stageMesh.takeError();
+          auto declared =
+              f.getResultAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding");
           p2p[s] += sharding::reshardSeconds(
               sharding::plannedSharding(sent, /*keepPartial=*/true),
-              sharding::TensorSharding::replicated(type.getRank()), type,
-              shape, [&](costmodel::CollectiveKind kind, ArrayRef<int16_t> axes,
+              declared ? sharding::TensorSharding::fromAttr(declared, type.getRank())
+                       : sharding::TensorSharding::replicated(type.getRank()),
+              type, shape,
+              [&](costmodel::CollectiveKind kind, ArrayRef<int16_t> axes,
                          double bytes) {
                 SmallVector<int64_t> meshAxes(axes.begin(), axes.end());
                 return costmodel::meshCollectiveTime(*cluster, *stageMesh,

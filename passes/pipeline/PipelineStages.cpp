@@ -214,6 +214,7 @@ void PipelineStagesPass::runOnOperation() {
   // With keep-sharding: the stage mesh the plan is for, or (planned by
   // bb-auto-shard-stages) each stage's own, @stage<s>.
   SmallVector<FlatSymbolRefAttr> stageMesh;
+  SmallVector<SmallVector<int64_t>> stageMeshShape;
   int64_t meshRank = 0;
   if (keepSharding) {
     SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
@@ -234,6 +235,7 @@ void PipelineStagesPass::runOnOperation() {
         }
       }
       stageMesh.push_back(FlatSymbolRefAttr::get(m.getSymNameAttr()));
+      stageMeshShape.emplace_back(m.getShape().begin(), m.getShape().end());
     }
   }
   const bool meshPerStage =
@@ -278,11 +280,12 @@ void PipelineStagesPass::runOnOperation() {
       return c;
     std::string name = stash ? "stash" + std::to_string(nextStash++)
                              : "xfer" + std::to_string(nextTransfer++);
-    // Between stages on meshes of their own, whole: every device of the
-    // sender's mesh gathers it, and each device of the receiver's takes
-    // its block of it.
+    // Between stages on meshes of different shapes, whole: every device of
+    // the sender's mesh gathers it, and each device of the receiver's takes
+    // its block of it. (Between meshes of one shape, device k's block goes
+    // to device k, as with one stage mesh.)
     sharding::TensorSharding layout =
-        meshPerStage && from.stage != to.stage
+        meshPerStage && stageMeshShape[from.stage] != stageMeshShape[to.stage]
             ? sharding::TensorSharding::replicated(
                   cast<RankedTensorType>(v.getType()).getRank())
             : producedSharding(v);
