@@ -234,28 +234,36 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
       shape.assign(m.getShape().begin(), m.getShape().end());
     return shape;
   };
-  auto localBytes = [&](func::FuncOp f, unsigned result) -> double {
-    SmallVector<int64_t> meshShape = meshShapeOf(f);
-    auto type = cast<RankedTensorType>(f.getResultTypes()[result]);
-    auto attr = f.getResultAttrOfType<mesh::MeshShardingAttr>(result, "bb.sharding");
+  auto blockBytes = [&](func::FuncOp f, Type t, mesh::MeshShardingAttr attr) {
+    auto type = cast<RankedTensorType>(t);
     if (!attr)
       return static_cast<double>(getTensorBytes(type));
     auto local = sharding::TensorSharding::fromAttr(attr, type.getRank())
-                     .localShape(type.getShape(), meshShape);
+                     .localShape(type.getShape(), meshShapeOf(f));
     return static_cast<double>(
         getTensorBytes(RankedTensorType::get(local, type.getElementType())));
+  };
+  auto localBytes = [&](func::FuncOp f, unsigned result) -> double {
+    return blockBytes(
+        f, f.getResultTypes()[result],
+        f.getResultAttrOfType<mesh::MeshShardingAttr>(result, "bb.sharding"));
   };
 
   // Per stage: cost share, and what it sends and to whom.
   std::vector<double> share(S), p2p(S, 0);
   std::vector<bool> p2pInter(S, false);
-  std::map<std::string, int64_t> receiver;
+  // Each crossing's receiving stage, and the bytes each of its devices
+  // receives (its block of it).
+  std::map<std::string, std::pair<int64_t, double>> receiver;
   for (auto f : (*copy).getOps<func::FuncOp>())
     for (unsigned i = 0; i < f.getNumArguments(); ++i)
       if (auto role = f.getArgAttrOfType<StringAttr>(i, "bb.role");
           role && role.getValue() == "recv") {
         int64_t s = std::stoll(f.getSymName().drop_front(5).str());
-        receiver[f.getArgAttrOfType<StringAttr>(i, "bb.name").getValue().str()] = s;
+        receiver[f.getArgAttrOfType<StringAttr>(i, "bb.name").getValue().str()] = {
+            s, blockBytes(f, f.getArgumentTypes()[i],
+                          f.getArgAttrOfType<mesh::MeshShardingAttr>(
+                              i, "bb.sharding"))};
       }
   for (int64_t s = 0; s < S; ++s) {
     share[s] = std::stod(attr(s, "share"));
@@ -269,20 +277,24 @@ llvm::Error mlir::bb::composePipelinePlan(ModuleOp module,
         if (!role || role.getValue() != "send")
           continue;
         auto name = f.getResultAttrOfType<StringAttr>(i, "bb.name").getValue();
-        int64_t to = receiver.count(name.str()) ? receiver[name.str()] : s;
+        auto rec = receiver.find(name.str());
+        const int64_t to = rec != receiver.end() ? rec->second.first : s;
         // Device k of stage s sends its block of the tensor to device k of
         // stage `to` (as the pipelined binary does: a tensor replicated
         // over an axis is sent by every device along it). Between meshes
-        // of their own the tensor goes whole, device k of the receiver's
-        // mesh taking it from device k mod n of the sender's n: gathered
-        // on the sender's mesh first, then sent up to ceil(n' / n) times.
+        // of different shapes the sender's mesh gathers it whole and
+        // device k of the receiver's mesh gets its block from device k mod
+        // n of the sender's n: up to ceil(n' / n) sends per device.
         int64_t a = first[s], b = first[to];
         cluster::Link link = cluster->linkBetween(a, b);
         const double sends =
-            meshPerStage ? static_cast<double>(
-                               std::max<int64_t>(1, perStage[to] / perStage[s]))
+            meshPerStage ? static_cast<double>((perStage[to] + perStage[s] - 1) /
+                                               perStage[s])
                          : 1.0;
-        p2p[s] += sends * (link.latency + localBytes(f, i) / link.bandwidth);
+        const double bytes = rec != receiver.end() && meshPerStage
+                                 ? rec->second.second
+                                 : localBytes(f, i);
+        p2p[s] += sends * (link.latency + bytes / link.bandwidth);
         if (meshPerStage) {
           // From the layout the sender's plan leaves it in to the one it is
           // sent in (whole between meshes of different shapes): each

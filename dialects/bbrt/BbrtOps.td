@@ -127,7 +127,10 @@ def Bbrt_InputOp : Bbrt_Op<"input"> {
     number); model inputs have none. The memory planner sets `offset`, its place in
     the arena, or -1 for an input the driver always binds (`bindInput`:
     role `stash`, read from its micro-batch's slot, and role `grad`, read
-    from its accumulator).
+    from its accumulator). `sharding` and `mesh` (as for `bbrt.weight`): a
+    pipeline crossing (role `recv`) that the sending stage sends whole and
+    this process receives as its block, cut by the driver (stages on meshes
+    of different shapes).
 
     Example:
     ```mlir
@@ -136,7 +139,9 @@ def Bbrt_InputOp : Bbrt_Op<"input"> {
   }];
   let arguments = (ins I64Attr:$index, StrAttr:$name,
                        OptionalAttr<I64Attr>:$offset,
-                       OptionalAttr<StrAttr>:$role);
+                       OptionalAttr<StrAttr>:$role,
+                       OptionalAttr<StrAttr>:$sharding,
+                       OptionalAttr<FlatSymbolRefAttr>:$mesh);
   let results = (outs AnyStaticShapeMemRef:$buffer);
   let assemblyFormat = "$index $name attr-dict `:` type($buffer)";
 }

@@ -197,11 +197,19 @@ LogicalResult BufferizeToBbrtPass::bufferize(func::FuncOp func,
       buffers.map(arg, buf);
       continue;
     }
+    // A block received from a stage on a mesh of another shape (the only
+    // input that arrives as a block, bb-spmdize, with a mesh per stage)
+    // keeps its layout: the driver cuts it from the whole.
+    auto layout = func.getArgAttrOfType<mesh::MeshShardingAttr>(i, "bb.sharding");
+    auto role = func.getArgAttrOfType<StringAttr>(i, "bb.role");
+    const bool cut = layout && role && role.getValue() == "recv" &&
+                     func->hasAttr("bb.mesh");
     Value buf = b.create<bbrt::InputOp>(
         func.getLoc(), bufferType(arg.getType()),
         b.getI64IntegerAttr(inputIndex),
         name ? name : b.getStringAttr("input" + Twine(inputIndex)),
-        IntegerAttr(), func.getArgAttrOfType<StringAttr>(i, "bb.role"));
+        IntegerAttr(), role, cut ? shardingText(layout) : StringAttr(),
+        cut ? shardingMesh(layout) : FlatSymbolRefAttr());
     ++inputIndex;
     buffers.map(arg, buf);
   }

@@ -233,7 +233,27 @@ struct ConvertBbrtToEmitCPass
   /// The fused bodies' functions made so far (at the module's end; they
   /// move before the entry points when all are made).
   SmallVector<Operation *> fusedBodyFns;
+  /// Pipeline stages on meshes of their own: each stage mesh's index.
+  llvm::StringMap<int64_t> stageOfMesh;
+  /// After a weight, state or input declaration with a sharding: the stage
+  /// mesh it is on (bbrt::setShardingMesh), where the module has several.
+  LogicalResult declareShardingMesh(OpBuilder &describe, Value info,
+                                    Operation *op,
+                                    std::optional<StringRef> mesh);
 };
+
+LogicalResult ConvertBbrtToEmitCPass::declareShardingMesh(
+    OpBuilder &describe, Value info, Operation *op,
+    std::optional<StringRef> mesh) {
+  if (stageOfMesh.empty() || !mesh)
+    return success();
+  auto it = stageOfMesh.find(*mesh);
+  if (it == stageOfMesh.end())
+    return op->emitError("bbrt-to-emitc: sharded over no stage mesh");
+  CallBuilder(describe, op->getLoc()).operand(info).i64(it->second)
+      .call("bbrt::setShardingMesh");
+  return success();
+}
 
 LogicalResult ConvertBbrtToEmitCPass::convertKernel(
     bbrt::KernelOp kernel, OpBuilder &b,
@@ -538,7 +558,7 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   // stages on meshes of their own (@stage0, @stage1, ...): a world of one
   // axis, then each stage's mesh on the ranks after the earlier stages'.
   SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
-  llvm::StringMap<int64_t> stageOfMesh;
+  stageOfMesh.clear();
   if (meshes.size() > 1) {
     SmallVector<mesh::MeshOp> stages;
     int64_t world = 0;
@@ -566,19 +586,6 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
   }
   for (mesh::MeshOp m : meshes)
     m.erase();
-  // The stage mesh a weight's or state's sharding is on (several meshes).
-  auto shardingMesh = [&](Operation *op, std::optional<StringRef> mesh) {
-    if (stageOfMesh.empty() || !mesh)
-      return true;
-    auto it = stageOfMesh.find(*mesh);
-    if (it == stageOfMesh.end()) {
-      op->emitError("bbrt-to-emitc: sharded over no stage mesh");
-      return false;
-    }
-    CallBuilder(d, op->getLoc()).operand(info).i64(it->second)
-        .call("bbrt::setShardingMesh");
-    return true;
-  };
 
   // Module-wide: weights and state, declared in index order.
   std::map<int64_t, bbrt::WeightOp> weights;
@@ -606,7 +613,7 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     if (auto sharding = w.getSharding()) {
       CallBuilder(d, w.getLoc()).operand(info).string(*sharding)
           .call("bbrt::setSharding");
-      if (!shardingMesh(w, w.getMesh()))
+      if (failed(declareShardingMesh(d, info, w, w.getMesh())))
         return signalPassFailure();
     }
   }
@@ -625,7 +632,7 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
     if (auto sharding = s.getSharding()) {
       CallBuilder(d, s.getLoc()).operand(info).string(*sharding)
           .call("bbrt::setSharding");
-      if (!shardingMesh(s, s.getMesh()))
+      if (failed(declareShardingMesh(d, info, s, s.getMesh())))
         return signalPassFailure();
     }
   }
@@ -727,6 +734,12 @@ LogicalResult ConvertBbrtToEmitCPass::convertFunction(func::FuncOp func,
           .i64(input.getOffsetAttr().getInt())
           .string(roleOf(input.getRoleAttr()))
           .call("bbrt::addInput");
+      if (auto sharding = input.getSharding()) {
+        CallBuilder(d, l).operand(info).string(*sharding)
+            .call("bbrt::setSharding");
+        if (failed(declareShardingMesh(d, info, input, input.getMesh())))
+          return failure();
+      }
       pointers[input.getBuffer()] = CallBuilder(f, l).operand(context)
           .i64(input.getIndex()).i64(input.getOffsetAttr().getInt())
           .call("bbrt::inputBuffer", voidPtr);

@@ -274,26 +274,31 @@ void PipelineStagesPass::runOnOperation() {
   // Crossings: one per (value, consuming function).
   int64_t nextStash = 0, nextTransfer = 0;
   llvm::DenseMap<std::pair<Value, Part *>, Value> crossed;
-  auto cross = [&](Value v, Part &from, Part &to, bool stash) -> Value {
+  // `wanted`: the layout the first consumer of `v` in `to` wants it in.
+  auto cross = [&](Value v, Part &from, Part &to, bool stash,
+                   const sharding::TensorSharding &wanted) -> Value {
     auto key = std::make_pair(v, &to);
     if (Value c = crossed.lookup(key))
       return c;
     std::string name = stash ? "stash" + std::to_string(nextStash++)
                              : "xfer" + std::to_string(nextTransfer++);
-    // Between stages on meshes of different shapes, whole: every device of
-    // the sender's mesh gathers it, and each device of the receiver's takes
-    // its block of it. (Between meshes of one shape, device k's block goes
-    // to device k, as with one stage mesh.)
+    // Between stages on meshes of different shapes, every device of the
+    // sender's mesh gathers it whole, and each device of the receiver's gets
+    // the block its first consumer wants (the driver cuts it from the
+    // whole). Between meshes of one shape, device k's block goes to device
+    // k, as with one stage mesh.
+    const bool reshaped =
+        meshPerStage && stageMeshShape[from.stage] != stageMeshShape[to.stage];
     sharding::TensorSharding layout =
-        meshPerStage && stageMeshShape[from.stage] != stageMeshShape[to.stage]
-            ? sharding::TensorSharding::replicated(
-                  cast<RankedTensorType>(v.getType()).getRank())
-            : producedSharding(v);
+        reshaped ? sharding::TensorSharding::replicated(
+                       cast<RankedTensorType>(v.getType()).getRank())
+                 : producedSharding(v);
     from.addResult(from.mapping.lookup(v),
                    named(name, stash ? "stash" : "send", &layout, from.stage));
     // Inserting an argument keeps the builder's place at the block's end.
     Value arg = to.addArg(v.getType(), named(name, stash ? "stash" : "recv",
-                                             &layout, to.stage));
+                                             reshaped ? &wanted : &layout,
+                                             to.stage));
     crossed[key] = arg;
     return arg;
   };
@@ -349,7 +354,7 @@ void PipelineStagesPass::runOnOperation() {
       if (forward.contains(op) != fwd)
         continue;
       Part &p = *partOf(op);
-      for (Value v : op->getOperands()) {
+      for (auto [operand, v] : llvm::enumerate(op->getOperands())) {
         if (p.mapping.contains(v))
           continue;
         if (auto a = dyn_cast<BlockArgument>(v)) {
@@ -377,7 +382,8 @@ void PipelineStagesPass::runOnOperation() {
                        ownForward.mapping.contains(v);
           if (stash)
             from = &ownForward;
-          p.mapping.map(v, cross(v, *from, p, stash));
+          p.mapping.map(v, cross(v, *from, p, stash,
+                                 wantedSharding(op, operand)));
         }
       }
       Operation *clone = p.builder.clone(*op, p.mapping);

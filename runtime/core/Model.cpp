@@ -93,7 +93,7 @@ void addInput(ModelInfo *info, const char *name, DType dtype,
               const char *role) {
   currentFunction(info, std::string("input '") + (name ? name : "") + "'")
       .inputs.push_back(makeDecl(name, dtype, dims, offset, role));
-  info->lastTensorDecl = 0;
+  info->lastTensorDecl = 'i';
 }
 void addOutput(ModelInfo *info, const char *name, DType dtype,
                std::initializer_list<int64_t> dims, int64_t offset,
@@ -109,19 +109,32 @@ void setAttribute(ModelInfo *info, const char *key, const char *value) {
   info->attributes[key ? key : ""] = value ? value : "";
 }
 
-void setSharding(ModelInfo *info, const char *splitAxes) {
-  TensorDecl *d = nullptr;
+/// The declaration setSharding and setShardingMesh apply to: the last
+/// weight, state or function input; null when the last declaration was
+/// none of these.
+static TensorDecl *lastShardable(ModelInfo *info) {
   if (info->lastTensorDecl == 'w' && !info->weights.empty())
-    d = &info->weights.back();
-  else if (info->lastTensorDecl == 's' && !info->states.empty())
-    d = &info->states.back();
+    return &info->weights.back();
+  if (info->lastTensorDecl == 's' && !info->states.empty())
+    return &info->states.back();
+  if (info->lastTensorDecl == 'i' && !info->functions.empty() &&
+      !info->functions.back().inputs.empty())
+    return &info->functions.back().inputs.back();
+  return nullptr;
+}
+
+void setSharding(ModelInfo *info, const char *splitAxes) {
+  TensorDecl *d = lastShardable(info);
   BBRT_CHECK(d, "model declares a sharding (%s) that follows no weight or "
                 "state",
              splitAxes ? splitAxes : "");
   try {
     d->split = parseSplitAxes(splitAxes ? splitAxes : "");
   } catch (const Error &e) {
-    fail("model's %s '%s': %s", info->lastTensorDecl == 'w' ? "weight" : "state",
+    fail("model's %s '%s': %s",
+         info->lastTensorDecl == 'w'   ? "weight"
+         : info->lastTensorDecl == 's' ? "state"
+                                       : "input",
          d->name.c_str(), e.what());
   }
 }
@@ -145,11 +158,7 @@ void addStageMesh(ModelInfo *info, std::initializer_list<int64_t> shape) {
 }
 
 void setShardingMesh(ModelInfo *info, int64_t stage) {
-  TensorDecl *d = nullptr;
-  if (info->lastTensorDecl == 'w' && !info->weights.empty())
-    d = &info->weights.back();
-  else if (info->lastTensorDecl == 's' && !info->states.empty())
-    d = &info->states.back();
+  TensorDecl *d = lastShardable(info);
   BBRT_CHECK(d && stage >= 0 &&
                  stage < static_cast<int64_t>(info->stageMeshes.size()),
              "model places a sharding on stage %lld's mesh, which it does "

@@ -265,6 +265,8 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
         transfers_[d.name].to = s;
         transfers_[d.name].toForward =
             f.name == "stage" + std::to_string(s) + "_forward";
+        if (!d.split.empty())
+          transfers_[d.name].block = &d;
       }
   }
   int tag = 0;
@@ -274,6 +276,12 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
                "receiver",
                name.c_str());
     t.tag = tag++;
+    // Cut by the sender only between stage meshes of different shapes
+    // (between meshes of one shape, rank k's block goes to rank k).
+    if (info.stageMeshes.empty() ||
+        info.stageMeshes[static_cast<size_t>(t.from)] ==
+            info.stageMeshes[static_cast<size_t>(t.to)])
+      t.block = nullptr;
   }
   BBRT_CHECK(tag < kRefreshTag, "the model has %d pipeline crossings, more "
              "than the %d MPI tags set aside for them", tag, kRefreshTag);
@@ -450,9 +458,7 @@ void PipelineSchedule::run(const FunctionInfo &fn, int64_t m) {
     Tensor t = outputTensor(ctx_, fn, k);
     if (d.role == "send") {
       DriverWork w(ctx_, "post sends");
-      const Transfer &x = transfers_.at(d.name);
-      for (int64_t peer : receiversOf(x.to, m))
-        net().postSend(ctx_, t, peer, x.tag);
+      sendCrossing(transfers_.at(d.name), t, m);
     } else if (d.role == "loss") {
       lossSum_ += readScalarF32(t.data);
     }
@@ -678,8 +684,7 @@ double PipelineSchedule::evaluate(DataLoader &loader, int64_t n) {
         // Only to forward functions: nothing runs backward here.
         const Transfer &x = transfers_.at(d.name);
         if (x.toForward)
-          for (int64_t peer : receiversOf(x.to, m))
-            net().postSend(ctx_, outputTensor(ctx_, *fwd_, k), peer, x.tag);
+          sendCrossing(x, outputTensor(ctx_, *fwd_, k), m);
       } else if (d.role == "loss") {
         sum += readScalarF32(outputTensor(ctx_, *fwd_, k).data);
       }
@@ -711,6 +716,44 @@ void PipelineSchedule::sumOverWorld(double (&values)[2]) {
     all.d[i] = i;
   net().allReduce(ctx_, tot, ReduceKind::Sum, all);
   copyToHost(values, tot.data, sizeof values);
+}
+
+void PipelineSchedule::sendCrossing(const Transfer &x, Tensor t, int64_t m) {
+  const std::vector<int64_t> peers = receiversOf(x.to, m);
+  if (!x.block) {
+    for (int64_t peer : peers)
+      net().postSend(ctx_, t, peer, x.tag);
+    return;
+  }
+  // Each receiver's block of the whole tensor, cut on the host (the send
+  // copies what it is given, so one buffer serves every receiver).
+  DriverWork w(ctx_, "cut blocks for other stages' meshes");
+  const TensorDecl &d = *x.block;
+  AlignedBuffer host;
+  const Tensor whole = hostView(t, host);
+  const std::vector<int64_t> &mesh = declMesh(info_, d);
+  BBRT_CHECK(globalShape(info_, d) == t.shape,
+             "pipeline crossing '%s' is %s whole, but its receiver's blocks "
+             "make %s",
+             d.name.c_str(), formatDims(t.shape).c_str(),
+             formatDims(globalShape(info_, d)).c_str());
+  AlignedBuffer block(static_cast<size_t>(d.nbytes()));
+  DeviceBuffer onDevice;
+  if (!deviceMemoryIsHost())
+    onDevice = DeviceBuffer(static_cast<size_t>(d.nbytes()));
+  for (int64_t peer : peers) {
+    const int64_t local = (peer - offsets_[x.to]) % perStage_[x.to];
+    copyBox(whole.data, whole.shape,
+            shardOffsets(d.shape, d.split, mesh, meshCoords(mesh, local)),
+            block.data(), d.shape, zeros(d.shape.rank), d.shape,
+            dtypeSize(d.dtype));
+    void *data = block.data();
+    if (!deviceMemoryIsHost()) {
+      copyToDevice(onDevice.data(), block.data(), block.size());
+      data = onDevice.data();
+    }
+    net().postSend(ctx_, Tensor(data, d.dtype, d.shape), peer, x.tag);
+  }
 }
 
 std::vector<int64_t> PipelineSchedule::receiversOf(int64_t stage,

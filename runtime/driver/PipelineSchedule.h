@@ -121,7 +121,15 @@ private:
     int64_t from = -1, to = -1; // stages
     bool toForward = false;     // received by a forward function
     int tag = 0;
+    /// Sent whole to a stage on a mesh of another shape, which receives
+    /// its block of it: the receiving function's input (local shape,
+    /// split, mesh) by which the sender cuts each receiver's block.
+    const TensorDecl *block = nullptr;
   };
+  /// Posts `t`, what this rank computes of crossing `x` for micro-batch m,
+  /// to the ranks of the receiving stage that take it from this one: whole,
+  /// or each its block (Transfer::block).
+  void sendCrossing(const Transfer &x, Tensor t, int64_t m);
   /// Runs the stage's forward or backward on micro-batch m: its inputs in
   /// (data, stash slot, received), its outputs out (sent, stashed, the loss
   /// summed, gradients accumulated).

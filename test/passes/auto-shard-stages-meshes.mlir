@@ -1,6 +1,7 @@
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x2,1x1 microbatches=4" | FileCheck %s --check-prefix=PLAN
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x2,1x1 microbatches=4" --bb-pipeline-stages="stages=2 microbatches=4 keep-sharding=true" | FileCheck %s --check-prefix=STAGES
 // RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x2,1x1 microbatches=4" --bb-pipeline-stages="stages=2 microbatches=4 keep-sharding=true" --bb-spmdize | FileCheck %s --check-prefix=SPMD
+// RUN: bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --canonicalize --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x1,1x2 microbatches=4" --bb-pipeline-stages="stages=2 microbatches=4 keep-sharding=true" --bb-spmdize | FileCheck %s --check-prefix=REVERSE
 // RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x3" 2>&1 | FileCheck %s --check-prefix=ONE
 // RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x2,1y1" 2>&1 | FileCheck %s --check-prefix=SHAPE
 // RUN: not bb-opt %s --bb-autodiff=loss=mse --bb-train-step="optimizer=sgd" --bb-auto-shard-stages="cluster=cpu:3 stage-meshes=1x2,1x1,1x1" 2>&1 | FileCheck %s --check-prefix=BLOCKS
@@ -34,6 +35,12 @@
 // SPMD: mesh.all_gather %{{.*}} on @stage0 mesh_axes = [1] gather_axis = 0 : tensor<32x8x32xf32> -> tensor<64x8x32xf32>
 // SPMD-LABEL: func.func @stage0_gradsq(
 // SPMD: mesh.reduce_scatter %arg0 on @stage0 mesh_axes = [1] scatter_axis = 0 : tensor<32x32xf32> -> tensor<16x32xf32>
+
+// The other way round (1x1, then 1x2): the first stage sends the
+// crossing whole and each rank of the second receives the block its first
+// consumer wants (the driver cuts it), here half the batch.
+// REVERSE-LABEL: func.func @stage1_forward(
+// REVERSE-SAME: %arg0: tensor<32x8x32xf32> {bb.name = "xfer0", bb.role = "recv", bb.sharding = #mesh.shard<@stage1, {{\[\[1\]\]}}>}
 
 // ONE: error: bb-auto-shard-stages: stage-meshes needs two or more meshes of the same number of axes
 // SHAPE: error: bb-auto-shard-stages: stage-meshes: '1y1' is not a mesh shape such as 1x4

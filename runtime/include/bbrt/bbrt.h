@@ -177,7 +177,8 @@ enum class ReduceKind : int32_t; // defined with reduce() below
 /// mesh's device count.
 void setMesh(ModelInfo *info, std::initializer_list<int64_t> shape);
 /// Sharding of the weight or state declared just before (the last addWeight
-/// or addState call): for each tensor dimension, the mesh axes it is split
+/// or addState call; or addInput: a pipeline crossing this rank receives as
+/// its block of what another stage sends whole, which the driver cuts): for each tensor dimension, the mesh axes it is split
 /// over, major to minor, as text "[[0], [], [1, 2]]" (MLIR mesh split_axes
 /// syntax; "[]", "" or missing trailing entries: replicated). The declared
 /// dims are the local (per-rank) shape; the weights file holds the global

@@ -108,7 +108,7 @@ struct TensorDecl {
   Dims shape;
   int64_t offset = -1; // arena offset (function inputs and outputs only)
   std::string role;    // function inputs and outputs only (see addInput)
-  SplitAxes split;     // weights and states only (see setSharding)
+  SplitAxes split;     // weights, states and cut crossings (setSharding)
   /// The mesh `split` refers to (setShardingMesh: a pipeline stage's own);
   /// empty: the model's mesh.
   std::vector<int64_t> mesh;
@@ -143,7 +143,9 @@ struct ModelInfo {
   /// one axis of their devices in all.
   std::vector<std::vector<int64_t>> stageMeshes;
   /// What setSharding applies to: 'w' (the last weight), 's' (the last
-  /// state) or 0 (the last declaration was something else).
+  /// state), 'i' (the last function input: a pipeline crossing received as
+  /// a block of what another stage sends whole) or 0 (the last
+  /// declaration was something else).
   char lastTensorDecl = 0;
   /// nullptr when the model has no function `name`.
   const FunctionInfo *function(const std::string &name) const;
