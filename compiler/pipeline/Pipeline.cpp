@@ -155,7 +155,9 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
   o.mesh = std::to_string(dp) + "x" + std::to_string(tp);
   if (o.cluster.empty())
     o.cluster = "cpu:" + std::to_string(o.pipelineDevices());
-  o.pinBatch = dp > 1 ? 0 : -1;
+  o.pinBatch = dp > 1 || llvm::any_of(stageDp, [](int64_t d) { return d > 1; })
+                   ? 0
+                   : -1;
   o.zero = zero;
   return llvm::Error::success();
 }
@@ -218,7 +220,9 @@ static std::unique_ptr<Pass> autoShardStages(const bb::ShardOptions &o) {
   for (auto [d, t] : llvm::zip(o.stageDataParallel, o.stageTensorParallel))
     meshes.push_back(std::to_string(d) + "x" + std::to_string(t));
   as.stageMeshes = meshes;
-  as.pinBatch = true;
+  // A forced strategy's data parallelism splits the inputs; the stage
+  // search's candidates leave the layout to the search.
+  as.pinBatch = o.pinBatch >= 0;
   as.microbatches = o.microbatches;
   as.shardPins = llvm::join(o.pins, ";");
   as.timeLimit = o.timeLimit;

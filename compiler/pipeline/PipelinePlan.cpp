@@ -40,6 +40,10 @@ struct PlanCandidate {
   /// when it is planned (costmodel::replicatedStages); 0: the options are
   /// complete.
   int64_t replicaCopies = 0;
+  /// With replicaCopies: the stages share the copies as meshes of their own
+  /// (stage s on r_s copies joined along the data-parallel axis, a
+  /// (r_s D) x T mesh) instead of replicas.
+  bool meshes = false;
 };
 
 /// Micro-batch counts a search tries on P pipeline stages: 2P, 4P and 8P,
@@ -117,9 +121,14 @@ static std::optional<BlockFigures> blockFigures(ModuleOp module) {
 /// min(S - s, M / replicas)), split over all of a copy's devices, above
 /// the search's share of its memory. (A lower bound of what bb-auto-shard
 /// will count, which judges the candidate.) Empty when no counts qualify.
+/// With `meshes`, stage s joins its r_s copies into one mesh of its own:
+/// every micro-batch runs on it (min(S - s, M) in flight), its state splits
+/// over all its devices at best, its data-parallel axis all-reduces the
+/// gradients once per step (priced as the replicas' all-reduce), and it
+/// lies within one host or on whole hosts (Alpa's sub-mesh shapes).
 static mlir::bb::costmodel::ReplicatedCut
 replicaCounts(const BlockFigures &blocks, const mlir::bb::ShardOptions &o,
-              int64_t copies) {
+              int64_t copies, bool meshes = false) {
   using namespace mlir::bb;
   auto cluster = cluster::loadCluster(o.cluster);
   if (!cluster) {
@@ -148,13 +157,22 @@ replicaCounts(const BlockFigures &blocks, const mlir::bb::ShardOptions &o,
       static_cast<size_t>((copies + 1) * (copies + 1)));
   auto perStep = [&](size_t stage, size_t first, size_t end, int64_t firstCopy,
                      int64_t replicas) {
-    const int64_t inFlight =
-        std::min<int64_t>(S - static_cast<int64_t>(stage), M / replicas);
+    const int64_t inFlight = std::min<int64_t>(
+        S - static_cast<int64_t>(stage), meshes ? M : M / replicas);
     const double bytes = static_cast<double>(held[end] - held[first]) +
                          static_cast<double>(stash[end] - stash[first]) *
                              static_cast<double>(inFlight);
-    if (bytes * perDevice > memory)
+    if (bytes * perDevice / (meshes ? static_cast<double>(replicas) : 1.0) >
+        memory)
       return std::numeric_limits<double>::infinity();
+    if (meshes) {
+      const int64_t first = firstCopy * perCopy, n = replicas * perCopy,
+                    host = cluster->devicesPerHost();
+      const bool placed = n <= host ? first / host == (first + n - 1) / host
+                                    : first % host == 0 && n % host == 0;
+      if (!placed)
+        return std::numeric_limits<double>::infinity();
+    }
     if (replicas == 1)
       return 0.0;
     costmodel::GroupLayout &layout = groups[firstCopy * (copies + 1) + replicas];
@@ -622,7 +640,8 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           // Devices where the work is: replica counts and cut together.
           const ShardOptions &o = cand.options.shard;
           costmodel::ReplicatedCut rc =
-              figures ? replicaCounts(*figures, o, cand.replicaCopies)
+              figures ? replicaCounts(*figures, o, cand.replicaCopies,
+                                      cand.meshes)
                       : costmodel::ReplicatedCut();
           // Equal counts on a power of two of stages dividing the devices
           // are an equal stage mesh candidate's pipeline.
@@ -634,20 +653,44 @@ planCandidates(MLIRContext &context, const std::string &modelPath,
           if (rc.replicas.empty() || duplicate) {
             out.line = cand.name + ": not planned (" +
                        (rc.replicas.empty()
-                            ? std::string("no replica counts that divide the "
-                                          "micro-batches and fill the devices "
-                                          "have stages that fit them")
-                            : std::string("equal replicas, as the equal "
-                                          "stage meshes above")) +
+                            ? std::string(cand.meshes
+                                              ? "no stage meshes that fill the "
+                                                "devices have stages that fit "
+                                                "them"
+                                              : "no replica counts that divide "
+                                                "the micro-batches and fill the "
+                                                "devices have stages that fit "
+                                                "them")
+                            : std::string(cand.meshes
+                                              ? "equal meshes, as the equal "
+                                                "stage meshes above"
+                                              : "equal replicas, as the equal "
+                                                "stage meshes above")) +
                        ")";
             continue;
           }
-          cand.options.shard.stageReplicas = rc.replicas;
-          cand.name += " " + llvm::join(llvm::map_range(rc.replicas,
-                                                        [](int64_t r) {
-                                                          return std::to_string(r);
-                                                        }),
-                                        ":");
+          if (cand.meshes) {
+            // Stage s on a mesh of its own: its r_s copies joined along
+            // the data-parallel axis.
+            ShardOptions &so = cand.options.shard;
+            so.stageDataParallel.clear();
+            so.stageTensorParallel.clear();
+            std::vector<std::string> shapes;
+            for (int64_t r : rc.replicas) {
+              so.stageDataParallel.push_back(r * so.dataParallel);
+              so.stageTensorParallel.push_back(so.tensorParallel);
+              shapes.push_back(std::to_string(r * so.dataParallel) + "x" +
+                               std::to_string(so.tensorParallel));
+            }
+            cand.name += " " + llvm::join(shapes, ":");
+          } else {
+            cand.options.shard.stageReplicas = rc.replicas;
+            cand.name += " " + llvm::join(llvm::map_range(rc.replicas,
+                                                          [](int64_t r) {
+                                                            return std::to_string(r);
+                                                          }),
+                                          ":");
+          }
         }
         CompileOptions pruned = cand.options;
         pruned.shard.pruneAbove = pruneBound();
@@ -816,8 +859,10 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
   base.shard.refine = false; // the chosen one is refined below
   std::vector<PlanCandidate> candidates = {{"no pipeline stages", base}};
   // S stages on stage meshes of m devices, (m / k) x k, each stage on one
-  // mesh (copies = 0) or the stages sharing `copies` meshes unequally.
-  auto meshCandidates = [&](int64_t S, int64_t m, int64_t k, int64_t copies) {
+  // mesh (copies = 0) or the stages sharing `copies` meshes unequally: as
+  // replicas, or (`meshes`) joined into meshes of their own.
+  auto meshCandidates = [&](int64_t S, int64_t m, int64_t k, int64_t copies,
+                            bool meshes = false) {
     for (int64_t M : microbatchCounts(S, batch, m / k)) {
       if (batch % M)
         continue;
@@ -834,8 +879,8 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
                       : std::to_string(m / k) + "x" + std::to_string(k);
       candidates.push_back({"pp=" + std::to_string(S) + ", microbatches=" +
                                 std::to_string(M) + ", stage mesh " + o.mesh +
-                                (copies ? ", replicas" : ""),
-                            std::move(c), copies});
+                                (!copies ? "" : meshes ? ", stage meshes" : ", replicas"),
+                            std::move(c), copies, meshes});
     }
   };
   for (int64_t S = 2; S <= devices; S *= 2) {
@@ -853,8 +898,12 @@ mlir::bb::planWithStageSearch(MLIRContext &context, const std::string &modelPath
       // clusters of at most kMaxReplicatedMeshDevices.
       const int64_t half = n / 2;
       if (n % 2 == 0 && half >= 2 && half % k == 0 && !(k > 1 && k == half) &&
-          devices <= kMaxReplicatedMeshDevices && base.shard.pins.empty())
+          devices <= kMaxReplicatedMeshDevices && base.shard.pins.empty()) {
         meshCandidates(S, half, k, 2 * S);
+        // ... and joined into meshes of their own (Alpa's sub-meshes:
+        // stage s on r_s half meshes, a (r_s n / 2k) x k mesh).
+        meshCandidates(S, half, k, 2 * S, /*meshes=*/true);
+      }
     }
   }
   // Stages of one device replicated over unequal device counts

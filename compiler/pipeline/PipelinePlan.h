@@ -45,7 +45,8 @@ llvm::Error composePipelinePlan(ModuleOp module, const ShardOptions &options);
 /// replication, counts and cut chosen together from the block costs when
 /// planned): S = 2 ... 8 stages of one device on clusters of at most 64
 /// devices, and each S above on 2S copies of half its stage mesh (at most
-/// 256 devices). The candidates are planned unrefined, on one thread per core
+/// 256 devices), as replicas and joined into stage meshes of their own
+/// (Alpa's sub-meshes, within a host or on whole hosts). The candidates are planned unrefined, on one thread per core
 /// (one import and differentiation per micro-batch count); the best three
 /// are planned again, refined, and the best of those is kept. `log` gets a
 /// line per candidate: its strategy, predicted step time and whether it
