@@ -56,33 +56,32 @@ llvm::Error mlir::bb::parseStrategy(llvm::StringRef text, ShardOptions &o) {
   std::vector<int64_t> replicas, stageDp, stageTp;
   SmallVector<StringRef> items;
   text.split(items, ',');
+  // "N:N:...", one positive count per stage, into `list`.
+  auto counts = [](StringRef value, std::vector<int64_t> &list) {
+    SmallVector<StringRef> parts;
+    value.split(parts, ':');
+    for (StringRef c : parts) {
+      int64_t n;
+      if (c.trim().getAsInteger(10, n) || n < 1)
+        return false;
+      list.push_back(n);
+    }
+    return true;
+  };
   for (StringRef item : items) {
     auto [key, value] = item.trim().split('=');
     if ((key == "tp" || key == "dp") && value.contains(':')) {
-      SmallVector<StringRef> counts;
-      value.split(counts, ':');
-      for (StringRef c : counts) {
-        int64_t t;
-        if (c.trim().getAsInteger(10, t) || t < 1)
-          return makeError("--strategy=" + text + ": '" + item +
-                           "': expected " + key + "=N or " + key +
-                           "=N:N:... (one positive degree per pipeline "
-                           "stage)");
-        (key == "tp" ? stageTp : stageDp).push_back(t);
-      }
+      if (!counts(value, key == "tp" ? stageTp : stageDp))
+        return makeError("--strategy=" + text + ": '" + item +
+                         "': expected " + key + "=N or " + key +
+                         "=N:N:... (one positive degree per pipeline stage)");
       continue;
     }
     if (key == "replicas") {
-      SmallVector<StringRef> counts;
-      value.split(counts, ':');
-      for (StringRef c : counts) {
-        int64_t r;
-        if (c.trim().getAsInteger(10, r) || r < 1)
-          return makeError("--strategy=" + text + ": '" + item +
-                           "': expected replicas=N:N:... (one positive "
-                           "count per pipeline stage)");
-        replicas.push_back(r);
-      }
+      if (!counts(value, replicas))
+        return makeError("--strategy=" + text + ": '" + item +
+                         "': expected replicas=N:N:... (one positive "
+                         "count per pipeline stage)");
       continue;
     }
     int64_t v;

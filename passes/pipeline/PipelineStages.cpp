@@ -34,10 +34,6 @@ using namespace mlir::bb;
 
 namespace {
 
-sharding::TensorSharding producedSharding(Value v, bool keepPartial = false) {
-  return sharding::plannedSharding(v, keepPartial);
-}
-
 /// The layout `op` (planned) wants its operand `i` in, reduced where partial.
 sharding::TensorSharding wantedSharding(Operation *op, unsigned i) {
   auto type = cast<RankedTensorType>(op->getOperand(i).getType());
@@ -292,7 +288,7 @@ void PipelineStagesPass::runOnOperation() {
     sharding::TensorSharding layout =
         reshaped ? sharding::TensorSharding::replicated(
                        cast<RankedTensorType>(v.getType()).getRank())
-                 : producedSharding(v);
+                 : sharding::plannedSharding(v);
     from.addResult(from.mapping.lookup(v),
                    named(name, stash ? "stash" : "send", &layout, from.stage));
     // Inserting an argument keeps the builder's place at the block's end.
@@ -424,7 +420,7 @@ void PipelineStagesPass::runOnOperation() {
     }
     gradName[g] = ("grad:" + pname.getValue()).str();
     gradLayout[g] = wantedSharding(update, 1);
-    gradProduced[g] = producedSharding(g, /*keepPartial=*/true);
+    gradProduced[g] = sharding::plannedSharding(g, /*keepPartial=*/true);
     Part &p = *partOf(def);
     p.addResult(p.mapping.lookup(g),
                 named(gradName[g], "grad", &gradProduced[g], p.stage));

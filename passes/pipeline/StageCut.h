@@ -73,6 +73,12 @@ struct StageCut {
 /// ("transformer/h.3/attn", "transformer/h.3/mlp"); ops directly under the
 /// layer (the residual additions) are the layer's own unit. So a stage may
 /// end between a layer's attention and its MLP. Empty without a name.
+std::string cutUnitOf(Operation *op);
+
+/// Set on @train_step by bb-recompute when it recomputes each block of the
+/// cut (a layer's halves apart) rather than each layer.
+inline constexpr llvm::StringLiteral kRecomputedBlocks = "bb.recomputed_blocks";
+
 /// Every op and argument of @train_step on a stage of `cut`: a state
 /// belongs to the stage that computes its gradient (its update and the
 /// optimizer's moments run there), a state nothing updates and an input to
@@ -83,12 +89,6 @@ struct StagePlacement {
   llvm::DenseMap<Value, int64_t> arg;
 };
 StagePlacement placeOnStages(const StageCut &cut);
-
-std::string cutUnitOf(Operation *op);
-
-/// Set on @train_step by bb-recompute when it recomputes each block of the
-/// cut (a layer's halves apart) rather than each layer.
-inline constexpr llvm::StringLiteral kRecomputedBlocks = "bb.recomputed_blocks";
 
 /// The cut of `train` (bb-train-step's @train_step) into `numStages`
 /// stages (with `devices`, one count per stage, balanced as

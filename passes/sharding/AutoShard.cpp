@@ -880,8 +880,14 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   // Stages are consecutive device ranges of the cluster; planned on a
   // cluster that holds only one stage's mesh (bb-opt on its own), the links
   // between stages are unknown and sends are not counted.
+  // The first device of each stage: equal meshes one after another, or
+  // (stage-devices) stages on meshes of their own.
   const int64_t perStage = mesh.size();
-  if (!opStage.empty() && cluster.deviceCount() >= stages * perStage) {
+  std::vector<int64_t> stageFirst(stages + 1, 0);
+  for (int64_t s = 0; s < stages; ++s)
+    stageFirst[s + 1] =
+        stageFirst[s] + (stageDevices.empty() ? perStage : stageDevices[s]);
+  if (!opStage.empty() && cluster.deviceCount() >= stageFirst[stages]) {
     for (auto [ui, u] : llvm::enumerate(nodes)) {
       if (!u.op || perStep.contains(u.op) || ofStateOfCut.contains(u.op))
         continue;
@@ -900,7 +906,7 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
             receivers.insert(to->second);
         for (int64_t to : receivers) {
           const cluster::Link link =
-              cluster.linkBetween(from->second * perStage, to * perStage);
+              cluster.linkBetween(stageFirst[from->second], stageFirst[to]);
           for (size_t s = 0; s < u.strategies.size(); ++s)
             nodeCost[root[ui]][s] +=
                 link.latency +
@@ -1403,19 +1409,6 @@ LogicalResult Planner::solve(func::FuncOp func, double timeLimit,
   return success();
 }
 
-SmallVector<int64_t> parseShape(StringRef text) {
-  SmallVector<int64_t> shape;
-  SmallVector<StringRef> parts;
-  text.split(parts, 'x');
-  for (StringRef p : parts) {
-    int64_t v;
-    if (p.trim().getAsInteger(10, v) || v <= 0)
-      return {};
-    shape.push_back(v);
-  }
-  return shape;
-}
-
 struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
   using AutoShardBase::AutoShardBase;
 
@@ -1472,7 +1465,7 @@ struct AutoShardPass : mlir::bb::impl::AutoShardBase<AutoShardPass> {
       return;
     }
     if (!meshShape.empty()) {
-      shape = parseShape(meshShape);
+      shape = parseMeshShape(meshShape);
       if (shape.empty()) {
         module.emitError("bb-auto-shard: --mesh=")
             << meshShape << ": expected sizes like 2x4, or auto";
@@ -1488,7 +1481,7 @@ FailureOr<double> AutoShardPass::planOn(ModuleOp module,
                                         const cluster::Cluster &loaded,
                                         ArrayRef<int64_t> shape,
                                         bool refinePlan) {
-  auto mesh = costmodel::DeviceMesh::create(loaded, shape);
+  auto mesh = costmodel::DeviceMesh::create(loaded, shape, firstDevice);
   if (!mesh) {
     module.emitError("bb-auto-shard: --mesh=")
         << meshShape << ": " << llvm::toString(mesh.takeError());

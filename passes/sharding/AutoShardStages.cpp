@@ -16,6 +16,8 @@
 #include "llvm/ADT/SmallSet.h"
 #include "llvm/ADT/StringExtras.h"
 
+#include <set>
+
 namespace mlir::bb {
 #define GEN_PASS_DEF_AUTOSHARDSTAGES
 #include "passes/sharding/passes.h.inc"
@@ -25,20 +27,6 @@ using namespace mlir;
 using namespace mlir::bb;
 
 namespace {
-
-/// "1x4" -> {1, 4}; empty when malformed.
-SmallVector<int64_t> parseMeshShape(StringRef text) {
-  SmallVector<int64_t> shape;
-  SmallVector<StringRef> dims;
-  text.split(dims, 'x');
-  for (StringRef d : dims) {
-    int64_t n;
-    if (d.trim().getAsInteger(10, n) || n < 1)
-      return {};
-    shape.push_back(n);
-  }
-  return shape;
-}
 
 /// @train_step's ops in program order (a module and its clone list them
 /// alike).
@@ -75,7 +63,7 @@ void AutoShardStagesPass::runOnOperation() {
   SmallVector<SmallVector<int64_t>> shapes;
   SmallVector<int64_t> devices;
   for (const std::string &m : stageMeshes) {
-    shapes.push_back(parseMeshShape(m));
+    shapes.push_back(sharding::parseMeshShape(m));
     if (shapes.back().empty()) {
       module.emitError("bb-auto-shard-stages: stage-meshes: '")
           << m << "' is not a mesh shape such as 1x4";
@@ -108,19 +96,53 @@ void AutoShardStagesPass::runOnOperation() {
     return signalPassFailure();
   StagePlacement placed = placeOnStages(*cut);
 
-  // What several stages read has one layout in the binary: replicated.
+  // A state several stages read has one layout in the binary (each rank
+  // holds it as its own stage's mesh splits it, and the owner sends its new
+  // value rank k to rank k mod n): replicated. A stage reads it directly or
+  // through what is computed from state alone (StageCut::ofState: a
+  // weight's f16 copy, a transposed weight), which every stage that needs
+  // it computes again. (Inputs arrive whole on every rank and each stage's
+  // function takes its own block.)
   Block &body = train.getBody().front();
   SmallVector<std::string> pins;
-  if (!shardPins.empty())
+  std::set<std::string> userPinned;
+  if (!shardPins.empty()) {
     pins.push_back(shardPins);
+    SmallVector<StringRef> items;
+    StringRef(shardPins).split(items, ';', -1, false);
+    for (StringRef item : items)
+      userPinned.insert(item.split('=').first.str());
+  }
   for (BlockArgument a : body.getArguments()) {
-    llvm::SmallSet<int64_t, 4> readers;
-    for (Operation *user : a.getUsers())
-      if (auto it = placed.op.find(user); it != placed.op.end())
-        readers.insert(it->second);
     auto name = train.getArgAttrOfType<StringAttr>(a.getArgNumber(), "bb.name");
-    if (readers.size() > 1 && name)
-      pins.push_back((name.getValue() + "=[]").str());
+    if (!name || !train.getArgAttr(a.getArgNumber(), "bb.state"))
+      continue;
+    llvm::SmallSet<int64_t, 4> readers;
+    SmallVector<Value> work = {a};
+    llvm::DenseSet<Operation *> seen;
+    while (!work.empty()) {
+      Value v = work.pop_back_val();
+      for (Operation *user : v.getUsers()) {
+        if (!seen.insert(user).second)
+          continue;
+        if (cut->ofState.contains(user)) {
+          llvm::append_range(work, user->getResults());
+          continue;
+        }
+        if (auto it = placed.op.find(user); it != placed.op.end())
+          readers.insert(it->second);
+      }
+    }
+    if (readers.size() < 2)
+      continue;
+    if (userPinned.count(name.getValue().str())) {
+      module.emitError("bb-auto-shard-stages: --shard ")
+          << name.getValue()
+          << ": several stages on meshes of their own read it, which keeps "
+             "it whole";
+      return signalPassFailure();
+    }
+    pins.push_back((name.getValue() + "=[]").str());
   }
 
   // One plan per stage, on a copy nested in the module while it is planned
@@ -137,6 +159,9 @@ void AutoShardStagesPass::runOnOperation() {
     as.microbatches = microbatches;
     as.stageDevices = devices;
     as.planStage = s;
+    // Where the stage lies: its links are priced there.
+    for (int64_t t = 0; t < s; ++t)
+      as.firstDevice += devices[t];
     as.pinBatch = pinBatch && shapes[s].front() > 1 ? 0 : -1;
     as.shardPins = llvm::join(pins, ";");
     as.timeLimit = timeLimit;

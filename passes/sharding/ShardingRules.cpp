@@ -626,3 +626,16 @@ TensorSharding mlir::bb::sharding::plannedSharding(Value v, bool keepPartial) {
     s.partialAxes.clear();
   return s;
 }
+
+SmallVector<int64_t> mlir::bb::sharding::parseMeshShape(StringRef text) {
+  SmallVector<int64_t> shape;
+  SmallVector<StringRef> parts;
+  text.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t v;
+    if (p.trim().getAsInteger(10, v) || v <= 0)
+      return {};
+    shape.push_back(v);
+  }
+  return shape;
+}

@@ -141,6 +141,9 @@ SmallVector<ReshardStep, 2> planReshard(const TensorSharding &from,
                                      ArrayRef<int64_t> shape,
                                      ArrayRef<int64_t> meshShape);
 
+/// "2x4" -> {2, 4}; empty when malformed (a part not a positive number).
+SmallVector<int64_t> parseMeshShape(StringRef text);
+
 /// The layout bb-auto-shard's plan (`bb.strategy` on the defining op)
 /// leaves `v` in; replicated without a plan or for a block argument.
 /// Reduced where partial unless `keepPartial`.

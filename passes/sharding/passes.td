@@ -101,6 +101,10 @@ def AutoShard : Pass<"bb-auto-shard", "ModuleOp"> {
                "With stages and without stage-replicas: the devices of "
                "each stage's own mesh (bb-auto-shard-stages): the cut "
                "balances each stage's cost over them">,
+    Option<"firstDevice", "first-device", "int64_t", "0",
+           "The cluster device the mesh starts at (a pipeline stage's mesh "
+           "of its own, bb-auto-shard-stages: its links are priced where "
+           "it lies)">,
     Option<"planStage", "plan-stage", "int64_t", "-1",
            "With stages: plan for stage s alone (bb-auto-shard-stages: "
            "each stage on its own mesh): only its memory rows must fit "

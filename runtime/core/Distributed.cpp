@@ -122,10 +122,12 @@ void placeOnStageMesh(const ModelInfo &info, int64_t worldRank,
   if (info.stageMeshes.empty())
     return;
   int64_t first = 0;
-  for (const std::vector<int64_t> &mesh : info.stageMeshes) {
+  for (size_t s = 0; s < info.stageMeshes.size(); ++s) {
+    const std::vector<int64_t> &mesh = info.stageMeshes[s];
     const int64_t n = meshSize(mesh);
     if (worldRank < first + n) {
       m.shape = mesh;
+      m.stage = static_cast<int64_t>(s);
       m.offset = first;
       m.rank = worldRank - first;
       m.coords = meshCoords(m.shape, m.rank);

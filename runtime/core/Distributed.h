@@ -26,8 +26,9 @@ struct MeshState {
   std::vector<int64_t> coords;
   /// The world rank of the mesh's rank 0: 0, or on a model with a mesh per
   /// pipeline stage (ModelInfo::stageMeshes) the stage's first rank, the
-  /// mesh being the stage's.
+  /// mesh being the stage's (number `stage`; -1 without stage meshes).
   int64_t offset = 0;
+  int64_t stage = -1;
   /// shardSlice's parsed split-axes texts.
   std::map<std::string, SplitAxes> splits;
   /// Packing buffers of the collectives along inner dimensions.

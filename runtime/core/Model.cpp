@@ -165,6 +165,7 @@ void setShardingMesh(ModelInfo *info, int64_t stage) {
              "not declare (or after no weight or state)",
              (long long)stage);
   d->mesh = info->stageMeshes[static_cast<size_t>(stage)];
+  d->meshStage = stage;
 }
 
 static const TensorDecl *withRole(const std::vector<TensorDecl> &decls,
@@ -367,6 +368,12 @@ std::unique_ptr<Context> createContext(const ModelInfo &info,
     ctx->weightFile = std::make_unique<SafetensorsFile>(weightsPath);
 
   for (const TensorDecl &d : info.weights) {
+    // A weight split over another pipeline stage's mesh: only that stage's
+    // functions read it.
+    if (d.meshStage >= 0 && ctx->mesh && ctx->mesh->stage != d.meshStage) {
+      ctx->weights.push_back(nullptr);
+      continue;
+    }
     const SafetensorsEntry &e = findChecked(info, *ctx->weightFile, d);
     // Used in place from the mapped file where the kernels can read it:
     // host memory, the whole tensor, aligned for its dtype.

@@ -193,11 +193,12 @@ FunctionInfo stageDataInputs(const ModelInfo &info) {
   std::set<std::string> seen;
   for (const char *role : {"", "labels"})
     for (int64_t s = 0; s < attrInt(info, "pipeline.stages"); ++s)
-      if (const FunctionInfo *fwd =
-              info.function("stage" + std::to_string(s) + "_forward"))
-        for (const TensorDecl &d : fwd->inputs)
-          if (d.role == role && seen.insert(d.name).second)
-            f.inputs.push_back(d);
+      for (const char *part : {"_forward", "_backward"})
+        if (const FunctionInfo *fn =
+                info.function("stage" + std::to_string(s) + part))
+          for (const TensorDecl &d : fn->inputs)
+            if (d.role == role && seen.insert(d.name).second)
+              f.inputs.push_back(d);
   for (const FunctionInfo &fn : info.functions)
     if (const TensorDecl *loss = fn.outputWithRole("loss"))
       if (stageOfFunction(fn.name) >= 0) {
@@ -296,9 +297,21 @@ PipelineSchedule::PipelineSchedule(const ModelInfo &info, Context *ctx,
     for (size_t k : stageStates(info, s, "reads"))
       if (ownerOf_[k] != s)
         readersOf_[k].push_back(s);
-  for (size_t k = 0; k < info.states.size(); ++k)
+  for (size_t k = 0; k < info.states.size(); ++k) {
     BBRT_CHECK(ownerOf_[k] >= 0, "no pipeline stage owns state '%s'",
                info.states[k].name.c_str());
+    // Its new value goes from rank k of the owner to rank k of a reader
+    // (mod the owner's ranks): between stage meshes of different shapes
+    // only a whole state is the same on both.
+    for (int64_t reader : readersOf_[k])
+      BBRT_CHECK(info.stageMeshes.empty() || info.states[k].split.empty() ||
+                     info.stageMeshes[static_cast<size_t>(reader)] ==
+                         info.stageMeshes[static_cast<size_t>(ownerOf_[k])],
+                 "state '%s' is split over pipeline stage %lld's mesh and "
+                 "read on stage %lld, whose mesh has another shape",
+                 info.states[k].name.c_str(), (long long)ownerOf_[k],
+                 (long long)reader);
+  }
   firstHolds_ = heldByStage(info, 0);
   const std::vector<bool> mine = heldByStage(info, stage_);
   for (size_t k = 0; k < info.states.size(); ++k)
@@ -595,12 +608,13 @@ bool PipelineSchedule::lossScaled() const {
   return update_->outputWithRole("loss_scale") != nullptr;
 }
 
-Tensor PipelineSchedule::wholeOnStage(size_t k, Tensor out) {
+void PipelineSchedule::wholeOnStage(size_t k, Tensor out) {
   const StateDecl &d = info_.states.at(k);
   const Tensor local = stateTensor(ctx_, k);
-  if (out.shape == d.shape) {
-    copyOnDevice(out.data, local.data, static_cast<size_t>(d.nbytes()));
-    return out;
+  if (d.split.empty()) {
+    if (local_ == 0)
+      copyOnDevice(out.data, local.data, static_cast<size_t>(d.nbytes()));
+    return;
   }
   // Every rank's block (an all-gather over the stage's mesh, blocks in
   // rank order), put together on the stage's first rank.
@@ -614,13 +628,12 @@ Tensor PipelineSchedule::wholeOnStage(size_t k, Tensor out) {
   net().allGather(ctx_, Tensor(local.data, DType::U8, {bytes}),
                   Tensor(all.data(), DType::U8, {bytes * n}), 0, axes);
   if (local_ != 0)
-    return out;
+    return;
   std::vector<char> host(static_cast<size_t>(bytes * n));
   copyToHost(host.data(), all.data(), host.size());
   AlignedBuffer whole;
   assembleBlocks(d, ctx_->mesh->shape, host.data(), whole);
   copyToDevice(out.data, whole.data(), static_cast<size_t>(out.nbytes()));
-  return out;
 }
 
 Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
@@ -629,12 +642,15 @@ Tensor PipelineSchedule::stateForRoot(size_t k, DeviceBuffer &scratch) {
   if (!info_.stageMeshes.empty()) {
     // A mesh per stage: the owner's ranks put the state together on its
     // first rank, which sends it whole to rank 0 (unless it is rank 0).
+    // Only the owner's first rank and rank 0 hold it whole (an export keeps
+    // every state's scratch until it writes the file).
     const int tag = kGatherTag + static_cast<int>(k % kTagRange);
     const Dims global = globalShape(info_, d);
     const size_t bytes = static_cast<size_t>(global.numel() * dtypeSize(d.dtype));
-    if (scratch.size() != bytes)
+    const bool holder = worldRank() == 0 || (stage_ == owner && local_ == 0);
+    if (holder && scratch.size() != bytes)
       scratch = DeviceBuffer(bytes);
-    const Tensor whole(scratch.data(), d.dtype, global);
+    const Tensor whole(holder ? scratch.data() : nullptr, d.dtype, global);
     if (stage_ == owner) {
       wholeOnStage(k, whole);
       if (local_ == 0 && worldRank() != 0)

@@ -157,10 +157,11 @@ private:
   std::vector<int64_t> receiversOf(int64_t stage, int64_t m) const;
   int64_t slotOf(int64_t i) const { return i % slots_; }
   std::vector<int64_t> receiversFrom(int64_t to) const;
-  /// With a mesh per stage, on this stage's first rank: state `index` whole,
-  /// in `out` (its global shape, device memory), put together from the
-  /// stage's ranks' blocks; every rank of the stage calls it.
-  Tensor wholeOnStage(size_t index, Tensor out);
+  /// With a mesh per stage, on this stage's first rank: state `index` whole
+  /// into `out` (its global shape, device memory; unused on the stage's
+  /// other ranks), put together from the stage's ranks' blocks; every rank
+  /// of the stage calls it.
+  void wholeOnStage(size_t index, Tensor out);
   /// Sums `values` over every rank.
   void sumOverWorld(double (&values)[2]);
 

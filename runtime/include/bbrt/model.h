@@ -109,9 +109,10 @@ struct TensorDecl {
   int64_t offset = -1; // arena offset (function inputs and outputs only)
   std::string role;    // function inputs and outputs only (see addInput)
   SplitAxes split;     // weights, states and cut crossings (setSharding)
-  /// The mesh `split` refers to (setShardingMesh: a pipeline stage's own);
-  /// empty: the model's mesh.
+  /// The mesh `split` refers to (setShardingMesh: a pipeline stage's own)
+  /// and that stage; empty and -1: the model's mesh.
   std::vector<int64_t> mesh;
+  int64_t meshStage = -1;
   int64_t nbytes() const { return shape.numel() * dtypeSize(dtype); }
 };
 
