@@ -11,6 +11,7 @@
 #include "passes/autodiff/TrainStepParts.h"
 #include "passes/pipeline/StageCut.h"
 #include "passes/sharding/ShardingRules.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/Format.h"
 
 #include <map>
@@ -88,9 +89,7 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
   // devices, and a step runs `microbatches` of the module's batch.
   const int64_t stages = std::max<int64_t>(1, i64("pipeline_stages"));
   const int64_t microbatches = std::max<int64_t>(1, i64("microbatches"));
-  int64_t perStage = 1;
-  for (int64_t d : meshShape)
-    perStage *= d;
+  const int64_t perStage = meshDevices(meshShape);
   // Stage replication: stage s on replicas[s] copies of the stage mesh.
   std::vector<int64_t> replicas = planI64Array(plan, "pipeline_stage_replicas");
   const bool replicated = static_cast<int64_t>(replicas.size()) == stages;
@@ -109,13 +108,11 @@ llvm::Expected<llvm::json::Object> mlir::bb::planReport(ModuleOp module,
       auto m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s));
       if (!m)
         return makeError("the plan has no mesh @stage" + std::to_string(s));
-      stageDevices[s] = 1;
-      std::string text;
-      for (int64_t d : m.getShape()) {
-        stageDevices[s] *= d;
-        text += (text.empty() ? "" : "x") + std::to_string(d);
-      }
-      stageMeshes.push_back(text);
+      stageDevices[s] = meshDevices(m.getShape());
+      stageMeshes.push_back(llvm::join(
+          llvm::map_range(m.getShape(),
+                          [](int64_t d) { return std::to_string(d); }),
+          "x"));
     }
   }
   int64_t devices = 0;

@@ -571,10 +571,7 @@ void ConvertBbrtToEmitCPass::runOnOperation() {
       }
       stages.push_back(m);
       stageOfMesh[m.getSymName()] = static_cast<int64_t>(s);
-      int64_t n = 1;
-      for (int64_t d : m.getShape())
-        n *= d;
-      world += n;
+      world += sharding::meshDevices(m.getShape());
     }
     CallBuilder(d, loc).operand(info).dims(ArrayRef<int64_t>{world}).call("bbrt::setMesh");
     for (mesh::MeshOp m : stages)

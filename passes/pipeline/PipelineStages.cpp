@@ -140,19 +140,41 @@ void PipelineStagesPass::runOnOperation() {
       return signalPassFailure();
     }
   }
-  // Stages on meshes of their own (bb-auto-shard-stages, @stage<s>): the
-  // cut balances each stage's cost over its mesh's devices, as the plan's.
-  SmallVector<int64_t> weights = devices;
-  if (keepSharding && weights.empty())
-    for (int64_t s = 0; s < numStages; ++s)
-      if (auto m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s))) {
-        int64_t n = 1;
-        for (int64_t d : m.getShape())
-          n *= d;
-        weights.push_back(n);
+  // With keep-sharding: the stage mesh the plan is for, or (planned by
+  // bb-auto-shard-stages) each stage's own, @stage<s>.
+  SmallVector<FlatSymbolRefAttr> stageMesh;
+  SmallVector<SmallVector<int64_t>> stageMeshShape;
+  int64_t meshRank = 0;
+  if (keepSharding) {
+    SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
+    if (meshes.empty()) {
+      module.emitError("bb-pipeline-stages: keep-sharding needs the mesh of "
+                       "a bb-auto-shard plan");
+      return signalPassFailure();
+    }
+    meshRank = meshes.front().getShape().size();
+    for (int64_t s = 0; s < numStages; ++s) {
+      mesh::MeshOp m = meshes.front();
+      if (meshes.size() > 1) {
+        m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s));
+        if (!m || static_cast<int64_t>(meshes.size()) != numStages) {
+          module.emitError("bb-pipeline-stages: keep-sharding needs one "
+                           "mesh, or one per stage named @stage<s>");
+          return signalPassFailure();
+        }
       }
-  if (static_cast<int64_t>(weights.size()) != numStages)
-    weights = devices;
+      stageMesh.push_back(FlatSymbolRefAttr::get(m.getSymNameAttr()));
+      stageMeshShape.emplace_back(m.getShape().begin(), m.getShape().end());
+    }
+  }
+  const bool meshPerStage =
+      stageMesh.size() > 1 && stageMesh.front() != stageMesh.back();
+  // Stages on meshes of their own: the cut balances each stage's cost over
+  // its mesh's devices, as their plans' did.
+  SmallVector<int64_t> weights = devices;
+  if (meshPerStage && weights.empty())
+    for (const SmallVector<int64_t> &shape : stageMeshShape)
+      weights.push_back(sharding::meshDevices(shape));
   FailureOr<StageCut> cutOr =
       cutStages(train, numStages, "bb-pipeline-stages", weights);
   if (failed(cutOr))
@@ -198,7 +220,8 @@ void PipelineStagesPass::runOnOperation() {
     p->stage = s;
     return p;
   };
-  std::vector<std::unique_ptr<Part>> fwdParts, bwdParts;
+  std::vector<std::unique_ptr<Part>> fwdParts, bwdParts, updateParts,
+      gradsqParts;
   for (int64_t s = 0; s < numStages; ++s)
     fwdParts.push_back(newPart(s, "forward"));
   for (int64_t s = 0; s < numStages; ++s)
@@ -207,35 +230,6 @@ void PipelineStagesPass::runOnOperation() {
     int64_t s = stage.lookup(op);
     return forward.contains(op) ? fwdParts[s].get() : bwdParts[s].get();
   };
-  // With keep-sharding: the stage mesh the plan is for, or (planned by
-  // bb-auto-shard-stages) each stage's own, @stage<s>.
-  SmallVector<FlatSymbolRefAttr> stageMesh;
-  SmallVector<SmallVector<int64_t>> stageMeshShape;
-  int64_t meshRank = 0;
-  if (keepSharding) {
-    SmallVector<mesh::MeshOp> meshes(module.getOps<mesh::MeshOp>());
-    if (meshes.empty()) {
-      module.emitError("bb-pipeline-stages: keep-sharding needs the mesh of "
-                       "a bb-auto-shard plan");
-      return signalPassFailure();
-    }
-    meshRank = meshes.front().getShape().size();
-    for (int64_t s = 0; s < numStages; ++s) {
-      mesh::MeshOp m = meshes.front();
-      if (meshes.size() > 1) {
-        m = module.lookupSymbol<mesh::MeshOp>("stage" + std::to_string(s));
-        if (!m || static_cast<int64_t>(meshes.size()) != numStages) {
-          module.emitError("bb-pipeline-stages: keep-sharding needs one "
-                           "mesh, or one per stage named @stage<s>");
-          return signalPassFailure();
-        }
-      }
-      stageMesh.push_back(FlatSymbolRefAttr::get(m.getSymNameAttr()));
-      stageMeshShape.emplace_back(m.getShape().begin(), m.getShape().end());
-    }
-  }
-  const bool meshPerStage =
-      stageMesh.size() > 1 && stageMesh.front() != stageMesh.back();
   auto named = [&](StringRef name, StringRef role,
                    const sharding::TensorSharding *layout = nullptr,
                    int64_t s = 0) {
@@ -429,7 +423,6 @@ void PipelineStagesPass::runOnOperation() {
 
   // Update functions: the per-step ops of the stage's parameters, from the
   // averaged gradients and the global sum of squares.
-  SmallVector<std::unique_ptr<Part>> updateParts;
   SmallVector<llvm::StringSet<>> owns(numStages);
   for (int64_t s = 0; s < numStages; ++s) {
     updateParts.push_back(newPart(s, "update"));
@@ -508,7 +501,6 @@ void PipelineStagesPass::runOnOperation() {
   }
   // Sum of squares of each stage's (accumulated) gradients; its ops split as
   // the gradients are, so a partitioned stage reduces over its blocks.
-  SmallVector<std::unique_ptr<Part>> gradsqParts;
   auto scalarType = RankedTensorType::get({}, Float32Type::get(ctx));
   for (int64_t s = 0; s < numStages; ++s) {
     gradsqParts.push_back(newPart(s, "gradsq"));
@@ -547,13 +539,7 @@ void PipelineStagesPass::runOnOperation() {
       sum = b.create<ConstantOp>(loc, 0.0f);
     p.addResult(sum, named("grad_sumsq", "grad_sumsq"));
   }
-  for (auto *parts : {&fwdParts, &bwdParts})
-    for (auto &p : *parts) {
-      p->finish();
-      if (meshPerStage)
-        p->func->setAttr("bb.mesh", stageMesh[p->stage]);
-    }
-  for (auto *parts : {&updateParts, &gradsqParts})
+  for (auto *parts : {&fwdParts, &bwdParts, &updateParts, &gradsqParts})
     for (auto &p : *parts) {
       p->finish();
       if (meshPerStage)

@@ -69,10 +69,7 @@ void AutoShardStagesPass::runOnOperation() {
           << m << "' is not a mesh shape such as 1x4";
       return signalPassFailure();
     }
-    int64_t n = 1;
-    for (int64_t d : shapes.back())
-      n *= d;
-    devices.push_back(n);
+    devices.push_back(sharding::meshDevices(shapes.back()));
   }
   if (S < 2 || llvm::any_of(shapes, [&](const SmallVector<int64_t> &s) {
         return s.size() != shapes.front().size();

@@ -639,3 +639,10 @@ SmallVector<int64_t> mlir::bb::sharding::parseMeshShape(StringRef text) {
   }
   return shape;
 }
+
+int64_t mlir::bb::sharding::meshDevices(ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}

@@ -144,6 +144,9 @@ SmallVector<ReshardStep, 2> planReshard(const TensorSharding &from,
 /// "2x4" -> {2, 4}; empty when malformed (a part not a positive number).
 SmallVector<int64_t> parseMeshShape(StringRef text);
 
+/// The devices of a mesh of `shape`: the product of its axes (1 for none).
+int64_t meshDevices(ArrayRef<int64_t> shape);
+
 /// The layout bb-auto-shard's plan (`bb.strategy` on the defining op)
 /// leaves `v` in; replicated without a plan or for a block argument.
 /// Reduced where partial unless `keepPartial`.

@@ -215,9 +215,15 @@ void copyLocalSlice(const Context *ctx, const TensorDecl &decl,
   BBRT_CHECK(coords.size() == mesh.size(),
              "'%s' is sharded over mesh %s, which this rank is not on",
              decl.name.c_str(), formatMesh(mesh).c_str());
-  copyBox(global, gshape, shardOffsets(decl.shape, decl.split, mesh, coords),
-          local, decl.shape, zeros(decl.shape.rank), decl.shape,
-          dtypeSize(decl.dtype));
+  copyBlockAt(decl, mesh, coords, global, local);
+}
+
+void copyBlockAt(const TensorDecl &decl, const std::vector<int64_t> &mesh,
+                 const std::vector<int64_t> &coords, const void *global,
+                 void *local) {
+  copyBox(global, globalShape(decl.shape, decl.split, mesh),
+          shardOffsets(decl.shape, decl.split, mesh, coords), local,
+          decl.shape, zeros(decl.shape.rank), decl.shape, dtypeSize(decl.dtype));
 }
 
 void loadLocalSlice(const Context *ctx, const TensorDecl &decl,

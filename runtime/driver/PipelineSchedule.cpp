@@ -759,10 +759,7 @@ void PipelineSchedule::sendCrossing(const Transfer &x, Tensor t, int64_t m) {
     onDevice = DeviceBuffer(static_cast<size_t>(d.nbytes()));
   for (int64_t peer : peers) {
     const int64_t local = (peer - offsets_[x.to]) % perStage_[x.to];
-    copyBox(whole.data, whole.shape,
-            shardOffsets(d.shape, d.split, mesh, meshCoords(mesh, local)),
-            block.data(), d.shape, zeros(d.shape.rank), d.shape,
-            dtypeSize(d.dtype));
+    copyBlockAt(d, mesh, meshCoords(mesh, local), whole.data, block.data());
     void *data = block.data();
     if (!deviceMemoryIsHost()) {
       copyToDevice(onDevice.data(), block.data(), block.size());

@@ -157,6 +157,12 @@ Tensor assembleBlocks(const TensorDecl &decl, const std::vector<int64_t> &mesh,
 /// host memory.
 void copyLocalSlice(const Context *ctx, const TensorDecl &decl,
                     const void *global, void *local);
+/// The block of the global tensor `global` that the rank at `coords` of
+/// `mesh` holds of weight/state/input `decl` (split over `mesh`), into
+/// `local` (decl's local shape); both in host memory.
+void copyBlockAt(const TensorDecl &decl, const std::vector<int64_t> &mesh,
+                 const std::vector<int64_t> &coords, const void *global,
+                 void *local);
 /// copyLocalSlice from host memory into device memory `deviceLocal` (a
 /// weight or state buffer of the Context).
 void loadLocalSlice(const Context *ctx, const TensorDecl &decl,
